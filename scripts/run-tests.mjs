@@ -1,0 +1,42 @@
+#!/usr/bin/env node
+// Runs the test files of the given kinds (unit, integration, e2e; all when none is named) with
+// node's own test runner, TypeScript loaded through tsx. Node 20's runner does not expand globs.
+import { spawnSync } from 'node:child_process';
+import { readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+
+const root = 'packages/server/test';
+const kinds = process.argv.slice(2).filter((a) => !a.startsWith('-'));
+const extra = process.argv.slice(2).filter((a) => a.startsWith('-'));
+const wanted = kinds.length > 0 ? kinds : ['unit', 'integration', 'e2e'];
+
+function collect(dir) {
+  let files = [];
+  for (const name of readdirSync(dir)) {
+    const path = join(dir, name);
+    if (statSync(path).isDirectory()) {
+      files = files.concat(collect(path));
+    } else if (name.endsWith('.test.ts')) {
+      files.push(path);
+    }
+  }
+  return files;
+}
+
+const files = wanted.flatMap((kind) => {
+  try {
+    return collect(join(root, kind)).sort();
+  } catch {
+    return [];
+  }
+});
+if (files.length === 0) {
+  console.error(`no test files under ${root} for ${wanted.join(', ')}`);
+  process.exit(1);
+}
+const result = spawnSync(
+  process.execPath,
+  ['--import', 'tsx', '--test', '--test-concurrency=2', ...extra, ...files],
+  { stdio: 'inherit' },
+);
+process.exit(result.status ?? 1);
