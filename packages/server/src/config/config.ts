@@ -1,0 +1,34 @@
+/**
+ * The validated configuration of `verbatim serve` (DESIGN.md §1.1). Built once by config/load.ts
+ * from defaults < config file < VERBATIM_* environment < flags; every other module receives the
+ * slice it needs through its constructor and never reads process.env.
+ */
+export interface Config {
+  readonly dataDir: string;
+  readonly bind: string;
+  /** Address written into SDP c= lines, SIP Contact headers and media URLs. */
+  readonly advertise: string;
+  readonly sipPort: number;
+  /** 0 disables SIP over TLS. */
+  readonly sipTlsPort: number;
+  readonly httpPort: number;
+  readonly rtspPort: number;
+  /** Inclusive UDP range for received media; both ends even-aligned by the allocator. */
+  readonly rtpPortMin: number;
+  readonly rtpPortMax: number;
+  readonly db: DatabaseConfig;
+  /** False under --no-tls: plain HTTP. */
+  readonly tls: boolean;
+  /** CIDR blocks allowed to send INVITEs, e.g. "10.0.0.0/8", "::1/128". */
+  readonly trustedPeers: readonly string[];
+  readonly nodeId: string;
+  /** A leg with no RTP for this long ends its session as CLOSED_ERROR. */
+  readonly mediaTimeoutMs: number;
+  readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  /** VERBATIM_ADMIN_PASSWORD: the first-start admin password, when given. */
+  readonly adminPassword?: string;
+}
+
+export type DatabaseConfig =
+  | { readonly kind: 'sqlite'; readonly path: string }
+  | { readonly kind: 'postgres'; readonly url: string };

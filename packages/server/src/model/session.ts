@@ -1,0 +1,97 @@
+/**
+ * The recording domain as the MediaSense API exposes it (see docs/api.md). Every time is epoch
+ * milliseconds (UTC) and every duration milliseconds. These are plain values shared by every
+ * layer: the recording domain builds them, the repository stores them, the API serialises them.
+ */
+
+export type SessionState = 'ACTIVE' | 'CLOSED_NORMAL' | 'CLOSED_ERROR' | 'DELETED';
+
+export const SESSION_STATES: readonly SessionState[] = ['ACTIVE', 'CLOSED_NORMAL', 'CLOSED_ERROR', 'DELETED'];
+
+export type CallControllerType = 'Cisco-CUCM' | 'Cisco-SIPGateway' | 'SIPREC' | 'SIP';
+
+export type TrackMediaType = 'AUDIO' | 'VIDEO';
+
+export type TagType = 'USER_DEFINED' | 'SYSTEM_DEFINED';
+
+export interface Tag {
+  readonly tagName: string;
+  readonly tagType: TagType;
+  readonly tagCreateDate: number;
+  /** Milliseconds from the start of the session (session tags) or of the track (track tags). */
+  readonly tagOffset?: number;
+  /** Present on track-level tags only. */
+  readonly trackNumber?: number;
+}
+
+export interface Participant {
+  /** Extension or number (CUCM: x-nearendaddr / x-farendaddr). */
+  readonly deviceRef: string;
+  /** Device name (CUCM: x-nearenddevice / x-farenddevice: SEP…, a trunk name, an address). */
+  readonly deviceId?: string;
+  /** CUCM call-leg reference (x-refci for the near end, x-farendrefci for the far end). */
+  readonly xRefCi?: string;
+  readonly isConference: boolean;
+  readonly participantStartDate: number;
+  readonly participantDuration?: number;
+}
+
+/** Reception statistics of one track, kept by the media worker and stored with the track. */
+export interface TrackStats {
+  readonly packets: number;
+  readonly bytes: number;
+  /** Packets never received (gaps in the extended sequence number space). */
+  readonly lost: number;
+  readonly duplicated: number;
+  /** Packets that arrived after a later sequence number. */
+  readonly reordered: number;
+  /** RFC 3550 §6.4.1 interarrival jitter, in milliseconds. */
+  readonly jitterMs: number;
+  /** Datagrams dropped: not RTP, or from an address that is not this stream's source. */
+  readonly dropped: number;
+  /** Wall-clock time of the first and the last stored packet (epoch ms); absent before any. */
+  readonly firstPacketAt?: number;
+  readonly lastPacketAt?: number;
+}
+
+export const EMPTY_TRACK_STATS: TrackStats = {
+  packets: 0,
+  bytes: 0,
+  lost: 0,
+  duplicated: 0,
+  reordered: 0,
+  jitterMs: 0,
+  dropped: 0,
+};
+
+export interface Track {
+  readonly trackNumber: number;
+  readonly trackMediaType: TrackMediaType;
+  /** MediaSense codec name: "PCMU", "PCMA", … ; "" until the codec is known (delayed offer before ACK). */
+  readonly codec: string;
+  /** RTP payload type carrying the audio, or -1 until known. */
+  readonly payloadType: number;
+  readonly clockRateHz: number;
+  readonly trackStartDate: number;
+  readonly trackDuration?: number;
+  /** Path of the track's pcap file, relative to the media directory of the data dir. */
+  readonly mediaPath: string;
+  readonly participants: readonly Participant[];
+  readonly tags: readonly Tag[];
+  readonly stats: TrackStats;
+}
+
+export interface Session {
+  readonly sessionId: string;
+  readonly sessionState: SessionState;
+  readonly sessionStartDate: number;
+  /** Absent while ACTIVE. */
+  readonly sessionDuration?: number;
+  readonly callControllerIP: string;
+  readonly callControllerType: CallControllerType;
+  readonly ccid: string;
+  /** Node that recorded the session (cluster id, DESIGN.md --node-id). */
+  readonly nodeId: string;
+  readonly tags: readonly Tag[];
+  readonly tracks: readonly Track[];
+}
