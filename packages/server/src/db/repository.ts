@@ -14,10 +14,18 @@ export interface Repository {
   /** Adds a track (with its participants and tags) to an existing session. */
   addTrack(sessionId: string, track: Track): Promise<void>;
   updateTrack(sessionId: string, trackNumber: number, patch: TrackPatch): Promise<void>;
-  replaceParticipants(sessionId: string, trackNumber: number, participants: readonly Participant[]): Promise<void>;
+  replaceParticipants(
+    sessionId: string,
+    trackNumber: number,
+    participants: readonly Participant[],
+  ): Promise<void>;
   addSessionTag(sessionId: string, tag: Tag): Promise<void>;
   /** Sets the final state and duration of a session. */
-  closeSession(sessionId: string, state: Exclude<SessionState, 'ACTIVE'>, sessionDurationMs: number): Promise<void>;
+  closeSession(
+    sessionId: string,
+    state: Exclude<SessionState, 'ACTIVE'>,
+    sessionDurationMs: number,
+  ): Promise<void>;
   getSession(sessionId: string): Promise<Session | undefined>;
   listActiveSessions(): Promise<Session[]>;
   /** Sessions matching a MediaSense getSessions query, sorted and paged as it asks. */
@@ -28,7 +36,10 @@ export interface Repository {
   getUser(username: string): Promise<User | undefined>;
   listUsers(): Promise<User[]>;
   countUsers(): Promise<number>;
-  updateUser(username: string, patch: { readonly passwordHash?: string; readonly role?: Role }): Promise<boolean>;
+  updateUser(
+    username: string,
+    patch: { readonly passwordHash?: string; readonly role?: Role },
+  ): Promise<boolean>;
 
   close(): Promise<void>;
 }
@@ -56,7 +67,8 @@ export type QueryField =
   | 'codec'
   | 'trackMediaType';
 
-export type QueryOperator = 'equals' | 'notEquals' | 'between' | 'greaterThan' | 'lessThan' | 'contains' | 'startsWith';
+export type QueryOperator =
+  'equals' | 'notEquals' | 'between' | 'greaterThan' | 'lessThan' | 'contains' | 'startsWith';
 
 /** One condition: `field operator values` (between takes two values, the others one). */
 export interface QueryCondition {
@@ -75,7 +87,10 @@ export type QueryExpression = QueryCondition | QueryGroup;
 
 export interface SessionQuery {
   readonly where: QueryExpression;
-  readonly sort: readonly { readonly field: 'sessionStartDate' | 'sessionDuration' | 'ccid' | 'sessionState'; readonly order: 'ASC' | 'DESC' }[];
+  readonly sort: readonly {
+    readonly field: 'sessionStartDate' | 'sessionDuration' | 'ccid' | 'sessionState';
+    readonly order: 'ASC' | 'DESC';
+  }[];
   readonly offset: number;
   /** 1…1000. */
   readonly limit: number;

@@ -16,9 +16,17 @@ export interface MediaEngine {
    * the stream latches onto the first source it hears; datagrams from any other source are
    * dropped and counted.
    */
-  setExpectedSource(streamId: string, source: { readonly address: string; readonly port: number } | undefined): void;
+  setExpectedSource(
+    streamId: string,
+    source: { readonly address: string; readonly port: number } | undefined,
+  ): void;
   /** Flushes, closes the file and the sockets, and returns the final statistics. Idempotent. */
   closeStream(streamId: string): Promise<TrackStats>;
+  /**
+   * The RTP clock rate of the stream's codec, once known (delayed offer: from the answer in the
+   * ACK), for the jitter statistic. Until then the rate of `StreamSpec.clockRateHz` or 8000 applies.
+   */
+  setClockRate?(streamId: string, clockRateHz: number): void;
   /** The latest statistics snapshot (at most a second old), or undefined for an unknown stream. */
   getStats(streamId: string): TrackStats | undefined;
   /** Pushes every buffered packet of every stream to disk (used before exporting an ACTIVE session). */
@@ -33,6 +41,8 @@ export interface StreamSpec {
   readonly streamId: string;
   /** Absolute path of the pcap file to create. */
   readonly filePath: string;
+  /** RTP clock rate of the codec when already known (early offer); 8000 when absent. */
+  readonly clockRateHz?: number;
 }
 
 export type MediaEvent =

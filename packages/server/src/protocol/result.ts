@@ -2,7 +2,8 @@
  * A parse result: wire input is hostile and malformed input is normal, so parsers return a
  * value or a typed error and never throw.
  */
-export type Result<T, E = ParseError> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly error: E };
+export type Result<T, E = ParseError> =
+  { readonly ok: true; readonly value: T } | { readonly ok: false; readonly error: E };
 
 export interface ParseError {
   /** Stable code, `VERBATIM_ERR_<AREA>_<WHAT>`, listed in docs/errors.md. */
@@ -16,6 +17,10 @@ export function ok<T>(value: T): { readonly ok: true; readonly value: T } {
   return { ok: true, value };
 }
 
-export function err(code: string, message: string, offset?: number): { readonly ok: false; readonly error: ParseError } {
+export function err(
+  code: string,
+  message: string,
+  offset?: number,
+): { readonly ok: false; readonly error: ParseError } {
   return { ok: false, error: offset === undefined ? { code, message } : { code, message, offset } };
 }

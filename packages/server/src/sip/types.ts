@@ -31,7 +31,11 @@ export interface IncomingInvite {
    * Sends the 2xx with `body`, creating the dialog. On UDP the 2xx is retransmitted (T1 doubling
    * up to T2) until the ACK arrives, and the dialog ends with `onAckTimeout` after 64*T1.
    */
-  accept(body: SipBody, delegate: DialogDelegate, extraHeaders?: readonly SipHeader[]): ServerDialog | undefined;
+  accept(
+    body: SipBody,
+    delegate: DialogDelegate,
+    extraHeaders?: readonly SipHeader[],
+  ): ServerDialog | undefined;
   reject(status: number, reason: string, extraHeaders?: readonly SipHeader[]): void;
   /** Called once if CANCEL arrives before a final response (200 to CANCEL and 487 already sent). */
   oncancel?: () => void;

@@ -1,0 +1,485 @@
+import type { Kysely, Transaction, Updateable } from 'kysely';
+import type { Logger } from 'pino';
+
+import type { Participant, Session, SessionState, Tag, Track } from '../model/session.js';
+import type { Role, User } from '../model/user.js';
+import { DbError } from './errors.js';
+import { migrateToLatest } from './migrations/index.js';
+import type { QueryCondition, Repository, SessionQuery, TrackPatch } from './repository.js';
+import {
+  participantRows,
+  sessionRow,
+  statsColumns,
+  tagRow,
+  toParticipant,
+  toSession,
+  toTag,
+  toTrack,
+  trackRow,
+} from './row-mapping.js';
+import type { Database, SessionsTable, TagsTable, TracksTable } from './schema.js';
+import {
+  FEW_MATCHES_MAX,
+  SORT_COLUMNS,
+  countMatchingRows,
+  indexedEqualities,
+  sessionFilter,
+  type TextMatchDialect,
+} from './session-query.js';
+
+/** Which integrity rule a failed statement broke, as the dialect's driver reports it. */
+export type ConstraintViolation = 'unique' | 'foreign-key';
+
+type Executor = Kysely<Database> | Transaction<Database>;
+
+/**
+ * The Repository over any Kysely dialect. All SQL is built with Kysely so that a PostgreSQL
+ * subclass only supplies its connection, its text matches and its error classification.
+ *
+ * Reads of a session and its children run in one transaction so they see one state, and load a
+ * whole page at once: the sessions first, then the tracks, participants and tags of all of them
+ * in one query each (four queries per page, whatever its size).
+ */
+export abstract class KyselyRepository implements Repository {
+  readonly #db: Kysely<Database>;
+  readonly #textMatch: TextMatchDialect;
+  protected readonly logger: Logger;
+  #closed = false;
+
+  protected constructor(db: Kysely<Database>, textMatch: TextMatchDialect, logger: Logger) {
+    this.#db = db;
+    this.#textMatch = textMatch;
+    this.logger = logger;
+  }
+
+  /** Classifies a driver error, or returns undefined when it is no constraint violation. */
+  protected abstract constraintViolation(error: unknown): ConstraintViolation | undefined;
+
+  /** Dialect housekeeping before the connection closes. */
+  protected abstract beforeClose(): Promise<void>;
+
+  async migrate(): Promise<void> {
+    // Migrations are written against no particular schema type.
+    await migrateToLatest(this.#open() as unknown as Kysely<unknown>, this.logger);
+  }
+
+  // Sessions.
+
+  async createSession(session: Session): Promise<void> {
+    await this.#write({ conflict: `session ${session.sessionId} already exists` }, async (trx) => {
+      await trx.insertInto('sessions').values(sessionRow(session)).execute();
+      const tags: TagsTable[] = session.tags.map((tag, seq) => tagRow(session.sessionId, seq, null, tag));
+      for (const track of session.tracks) {
+        await insertTrack(trx, session.sessionId, track);
+        for (const tag of track.tags) {
+          tags.push(tagRow(session.sessionId, tags.length, track.trackNumber, tag));
+        }
+      }
+      await insertTags(trx, tags);
+    });
+  }
+
+  async addTrack(sessionId: string, track: Track): Promise<void> {
+    await this.#write(
+      {
+        conflict: `session ${sessionId} already has track ${track.trackNumber}`,
+        missing: `session ${sessionId} not found`,
+      },
+      async (trx) => {
+        await insertTrack(trx, sessionId, track);
+        const firstSeq = await nextTagSeq(trx, sessionId);
+        await insertTags(
+          trx,
+          track.tags.map((tag, i) => tagRow(sessionId, firstSeq + i, track.trackNumber, tag)),
+        );
+      },
+    );
+  }
+
+  async updateTrack(sessionId: string, trackNumber: number, patch: TrackPatch): Promise<void> {
+    const set: Updateable<TracksTable> = {
+      ...(patch.codec === undefined ? {} : { codec: patch.codec }),
+      ...(patch.payloadType === undefined ? {} : { payload_type: patch.payloadType }),
+      ...(patch.clockRateHz === undefined ? {} : { clock_rate_hz: patch.clockRateHz }),
+      ...(patch.trackDuration === undefined ? {} : { duration_ms: patch.trackDuration }),
+      ...(patch.stats === undefined ? {} : statsColumns(patch.stats)),
+    };
+    await this.#write({}, async (trx) => {
+      const found =
+        Object.keys(set).length === 0
+          ? await trackExists(trx, sessionId, trackNumber)
+          : (
+              await trx
+                .updateTable('tracks')
+                .set(set)
+                .where('session_id', '=', sessionId)
+                .where('track_number', '=', trackNumber)
+                .executeTakeFirst()
+            ).numUpdatedRows > 0n;
+      if (!found) {
+        throw new DbError(
+          'VERBATIM_ERR_DB_NOT_FOUND',
+          `track ${trackNumber} of session ${sessionId} not found`,
+        );
+      }
+    });
+  }
+
+  async replaceParticipants(
+    sessionId: string,
+    trackNumber: number,
+    participants: readonly Participant[],
+  ): Promise<void> {
+    await this.#write({}, async (trx) => {
+      if (!(await trackExists(trx, sessionId, trackNumber))) {
+        throw new DbError(
+          'VERBATIM_ERR_DB_NOT_FOUND',
+          `track ${trackNumber} of session ${sessionId} not found`,
+        );
+      }
+      await trx
+        .deleteFrom('participants')
+        .where('session_id', '=', sessionId)
+        .where('track_number', '=', trackNumber)
+        .execute();
+      await insertParticipants(trx, sessionId, trackNumber, participants);
+    });
+  }
+
+  async addSessionTag(sessionId: string, tag: Tag): Promise<void> {
+    await this.#write({ missing: `session ${sessionId} not found` }, async (trx) => {
+      const seq = await nextTagSeq(trx, sessionId);
+      await trx
+        .insertInto('tags')
+        .values(tagRow(sessionId, seq, null, tag))
+        .execute();
+    });
+  }
+
+  async closeSession(
+    sessionId: string,
+    state: Exclude<SessionState, 'ACTIVE'>,
+    sessionDurationMs: number,
+  ): Promise<void> {
+    const result = await this.#open()
+      .updateTable('sessions')
+      .set((eb) => ({
+        state,
+        duration_ms: sessionDurationMs,
+        end_ms: eb('start_ms', '+', sessionDurationMs),
+      }))
+      .where('session_id', '=', sessionId)
+      .executeTakeFirst();
+    if (result.numUpdatedRows === 0n) {
+      throw new DbError('VERBATIM_ERR_DB_NOT_FOUND', `session ${sessionId} not found`);
+    }
+  }
+
+  async getSession(sessionId: string): Promise<Session | undefined> {
+    const sessions = await this.#open()
+      .transaction()
+      .execute(async (trx) => {
+        const rows = await trx
+          .selectFrom('sessions')
+          .selectAll()
+          .where('session_id', '=', sessionId)
+          .execute();
+        return loadSessions(trx, rows);
+      });
+    return sessions[0];
+  }
+
+  async listActiveSessions(): Promise<Session[]> {
+    return this.#open()
+      .transaction()
+      .execute(async (trx) => {
+        const rows = await trx
+          .selectFrom('sessions')
+          .selectAll()
+          .where('state', '=', 'ACTIVE')
+          .orderBy('start_ms')
+          .orderBy('session_id')
+          .execute();
+        return loadSessions(trx, rows);
+      });
+  }
+
+  async querySessions(query: SessionQuery): Promise<Session[]> {
+    if (
+      !Number.isSafeInteger(query.offset) ||
+      query.offset < 0 ||
+      !Number.isSafeInteger(query.limit) ||
+      query.limit < 0
+    ) {
+      throw new DbError('VERBATIM_ERR_DB_QUERY_INVALID', 'offset and limit must be non-negative integers');
+    }
+    if (query.limit === 0) {
+      return [];
+    }
+    return this.#open()
+      .transaction()
+      .execute(async (trx) => {
+        const fewMatches = new Set<QueryCondition>();
+        for (const condition of indexedEqualities(query.where)) {
+          if ((await countMatchingRows(trx, condition, FEW_MATCHES_MAX)) <= FEW_MATCHES_MAX) {
+            fewMatches.add(condition);
+          }
+        }
+        let select = trx
+          .selectFrom('sessions')
+          .selectAll()
+          .where((eb) => sessionFilter(eb, query.where, { textMatch: this.#textMatch, fewMatches }));
+        for (const { field, order } of query.sort) {
+          const column = SORT_COLUMNS[field];
+          // Only the duration can be NULL (ACTIVE sessions). Engines disagree on where NULLs sort,
+          // so say it: unknown durations come last in both directions.
+          select =
+            column === 'duration_ms'
+              ? select.orderBy(column, (ob) => (order === 'ASC' ? ob.asc() : ob.desc()).nullsLast())
+              : select.orderBy(column, order === 'ASC' ? 'asc' : 'desc');
+        }
+        // The session id breaks ties so that consecutive pages neither repeat nor skip a session;
+        // in the direction of the first key, (start_ms, session_id) is one index scan.
+        const tieOrder = query.sort[0]?.order === 'ASC' ? 'asc' : 'desc';
+        const rows = await select
+          .orderBy('session_id', tieOrder)
+          .limit(query.limit)
+          .offset(query.offset)
+          .execute();
+        return loadSessions(trx, rows);
+      });
+  }
+
+  // Users.
+
+  async createUser(user: User): Promise<void> {
+    await this.#write({ conflict: `user ${user.username} already exists` }, async (trx) => {
+      await trx
+        .insertInto('users')
+        .values({
+          username: user.username,
+          role: user.role,
+          password_hash: user.passwordHash,
+          created_ms: user.createdAt,
+        })
+        .execute();
+    });
+  }
+
+  async getUser(username: string): Promise<User | undefined> {
+    const row = await this.#open()
+      .selectFrom('users')
+      .selectAll()
+      .where('username', '=', username)
+      .executeTakeFirst();
+    return row === undefined ? undefined : toUser(row);
+  }
+
+  async listUsers(): Promise<User[]> {
+    const rows = await this.#open().selectFrom('users').selectAll().orderBy('username').execute();
+    return rows.map(toUser);
+  }
+
+  async countUsers(): Promise<number> {
+    const row = await this.#open()
+      .selectFrom('users')
+      .select((eb) => eb.fn.countAll<number | string | bigint>().as('n'))
+      .executeTakeFirstOrThrow();
+    // SQLite returns a number, PostgreSQL's count(*) a bigint that pg hands over as a string.
+    return Number(row.n);
+  }
+
+  async updateUser(
+    username: string,
+    patch: { readonly passwordHash?: string; readonly role?: Role },
+  ): Promise<boolean> {
+    const set = {
+      ...(patch.passwordHash === undefined ? {} : { password_hash: patch.passwordHash }),
+      ...(patch.role === undefined ? {} : { role: patch.role }),
+    };
+    const db = this.#open();
+    if (Object.keys(set).length === 0) {
+      return (await this.getUser(username)) !== undefined;
+    }
+    const result = await db.updateTable('users').set(set).where('username', '=', username).executeTakeFirst();
+    return result.numUpdatedRows > 0n;
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) {
+      return;
+    }
+    this.#closed = true;
+    try {
+      await this.beforeClose();
+    } finally {
+      await this.#db.destroy();
+      this.logger.debug('database closed');
+    }
+  }
+
+  #open(): Kysely<Database> {
+    if (this.#closed) {
+      throw new DbError('VERBATIM_ERR_DB_CLOSED', 'the repository is closed');
+    }
+    return this.#db;
+  }
+
+  /**
+   * Runs a write in a transaction and turns constraint violations into coded errors: a unique
+   * violation is a conflict, a foreign-key violation a missing parent.
+   */
+  async #write(
+    messages: { readonly conflict?: string; readonly missing?: string },
+    work: (trx: Transaction<Database>) => Promise<void>,
+  ): Promise<void> {
+    try {
+      await this.#open().transaction().execute(work);
+    } catch (error: unknown) {
+      if (error instanceof DbError) {
+        throw error;
+      }
+      const violation = this.constraintViolation(error);
+      if (violation === 'unique' && messages.conflict !== undefined) {
+        throw new DbError('VERBATIM_ERR_DB_CONFLICT', messages.conflict, { cause: error });
+      }
+      if (violation === 'foreign-key' && messages.missing !== undefined) {
+        throw new DbError('VERBATIM_ERR_DB_NOT_FOUND', messages.missing, { cause: error });
+      }
+      throw error;
+    }
+  }
+}
+
+async function insertTrack(trx: Executor, sessionId: string, track: Track): Promise<void> {
+  await trx.insertInto('tracks').values(trackRow(sessionId, track)).execute();
+  await insertParticipants(trx, sessionId, track.trackNumber, track.participants);
+}
+
+async function insertParticipants(
+  trx: Executor,
+  sessionId: string,
+  trackNumber: number,
+  participants: readonly Participant[],
+): Promise<void> {
+  if (participants.length > 0) {
+    await trx
+      .insertInto('participants')
+      .values(participantRows(sessionId, trackNumber, participants))
+      .execute();
+  }
+}
+
+async function insertTags(trx: Executor, rows: readonly TagsTable[]): Promise<void> {
+  if (rows.length > 0) {
+    await trx.insertInto('tags').values(rows).execute();
+  }
+}
+
+/** The next tag sequence number of a session; its caller holds the write transaction. */
+async function nextTagSeq(trx: Executor, sessionId: string): Promise<number> {
+  const row = await trx
+    .selectFrom('tags')
+    .select((eb) => eb.fn.max('seq').as('last'))
+    .where('session_id', '=', sessionId)
+    .executeTakeFirst();
+  const last = row?.last ?? null;
+  return last === null ? 0 : last + 1;
+}
+
+async function trackExists(trx: Executor, sessionId: string, trackNumber: number): Promise<boolean> {
+  const row = await trx
+    .selectFrom('tracks')
+    .select('track_number')
+    .where('session_id', '=', sessionId)
+    .where('track_number', '=', trackNumber)
+    .executeTakeFirst();
+  return row !== undefined;
+}
+
+/** Loads the children of a page of session rows (three queries) and assembles the sessions. */
+async function loadSessions(trx: Executor, rows: readonly SessionsTable[]): Promise<Session[]> {
+  if (rows.length === 0) {
+    return [];
+  }
+  const ids = rows.map((row) => row.session_id);
+  const [trackRows, participantRowList, tagRowList] = await Promise.all([
+    trx
+      .selectFrom('tracks')
+      .selectAll()
+      .where('session_id', 'in', ids)
+      .orderBy('session_id')
+      .orderBy('track_number')
+      .execute(),
+    trx
+      .selectFrom('participants')
+      .selectAll()
+      .where('session_id', 'in', ids)
+      .orderBy('session_id')
+      .orderBy('track_number')
+      .orderBy('position')
+      .execute(),
+    trx
+      .selectFrom('tags')
+      .selectAll()
+      .where('session_id', 'in', ids)
+      .orderBy('session_id')
+      .orderBy('create_ms')
+      .orderBy('seq')
+      .execute(),
+  ]);
+
+  const participantsByTrack = groupBy(
+    participantRowList,
+    (row) => trackKey(row.session_id, row.track_number),
+    toParticipant,
+  );
+  const sessionTags = groupBy(
+    tagRowList.filter((row) => row.track_number === null),
+    (row) => row.session_id,
+    toTag,
+  );
+  const trackTags = groupBy(
+    tagRowList.filter((row) => row.track_number !== null),
+    (row) => trackKey(row.session_id, row.track_number ?? -1),
+    toTag,
+  );
+  const tracksBySession = groupBy(
+    trackRows,
+    (row) => row.session_id,
+    (row) => {
+      const key = trackKey(row.session_id, row.track_number);
+      return toTrack(row, participantsByTrack.get(key) ?? [], trackTags.get(key) ?? []);
+    },
+  );
+  return rows.map((row) =>
+    toSession(row, sessionTags.get(row.session_id) ?? [], tracksBySession.get(row.session_id) ?? []),
+  );
+}
+
+function trackKey(sessionId: string, trackNumber: number): string {
+  return `${trackNumber}\u0000${sessionId}`;
+}
+
+function groupBy<R, V>(rows: readonly R[], key: (row: R) => string, value: (row: R) => V): Map<string, V[]> {
+  const groups = new Map<string, V[]>();
+  for (const row of rows) {
+    const k = key(row);
+    const group = groups.get(k);
+    if (group === undefined) {
+      groups.set(k, [value(row)]);
+    } else {
+      group.push(value(row));
+    }
+  }
+  return groups;
+}
+
+function toUser(row: { username: string; role: Role; password_hash: string; created_ms: number }): User {
+  return {
+    username: row.username,
+    role: row.role,
+    passwordHash: row.password_hash,
+    createdAt: row.created_ms,
+  };
+}

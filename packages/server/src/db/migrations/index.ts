@@ -1,0 +1,36 @@
+import { Migrator, type Kysely, type Migration, type MigrationProvider } from 'kysely';
+import type { Logger } from 'pino';
+
+import { DbError } from '../errors.js';
+import * as m0001 from './0001-initial.js';
+
+/**
+ * Every migration, by name. Names sort in application order. They are imported modules rather
+ * than files found by a glob at run time, so the same list works from src/ under tsx and from
+ * dist/ after the build.
+ */
+export const MIGRATIONS: Readonly<Record<string, Migration>> = {
+  '0001-initial': m0001,
+};
+
+class InCodeMigrationProvider implements MigrationProvider {
+  getMigrations(): Promise<Record<string, Migration>> {
+    return Promise.resolve({ ...MIGRATIONS });
+  }
+}
+
+/** Applies every pending migration; a second call finds none and changes nothing. */
+export async function migrateToLatest(db: Kysely<unknown>, logger: Logger): Promise<void> {
+  const migrator = new Migrator({ db, provider: new InCodeMigrationProvider() });
+  const { error, results } = await migrator.migrateToLatest();
+  for (const result of results ?? []) {
+    if (result.status === 'Success') {
+      logger.info({ migration: result.migrationName }, 'database migration applied');
+    } else if (result.status === 'Error') {
+      logger.error({ migration: result.migrationName }, 'database migration failed');
+    }
+  }
+  if (error !== undefined) {
+    throw new DbError('VERBATIM_ERR_DB_MIGRATION', 'database migration failed', { cause: error });
+  }
+}

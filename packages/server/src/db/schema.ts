@@ -1,0 +1,90 @@
+import type { CallControllerType, SessionState, TagType, TrackMediaType } from '../model/session.js';
+import type { Role } from '../model/user.js';
+
+/**
+ * The Kysely view of the database, one interface per table. Column names are snake_case with
+ * their unit (`_ms`, `_hz`); every time is epoch milliseconds and every boolean is 0/1, so the
+ * same schema works on SQLite and PostgreSQL (where the time columns are bigint).
+ */
+export interface Database {
+  sessions: SessionsTable;
+  tracks: TracksTable;
+  participants: ParticipantsTable;
+  tags: TagsTable;
+  users: UsersTable;
+}
+
+export interface SessionsTable {
+  session_id: string;
+  state: SessionState;
+  start_ms: number;
+  /** NULL while ACTIVE. */
+  duration_ms: number | null;
+  /** start_ms + duration_ms, kept for pruning and time-window queries on the end of a call. */
+  end_ms: number | null;
+  controller_ip: string;
+  controller_type: CallControllerType;
+  ccid: string;
+  node_id: string;
+}
+
+export interface TracksTable {
+  session_id: string;
+  track_number: number;
+  media_type: TrackMediaType;
+  codec: string;
+  payload_type: number;
+  clock_rate_hz: number;
+  start_ms: number;
+  duration_ms: number | null;
+  media_path: string;
+  stat_packets: number;
+  stat_bytes: number;
+  stat_lost: number;
+  stat_duplicated: number;
+  stat_reordered: number;
+  stat_jitter_ms: number;
+  stat_dropped: number;
+  stat_first_packet_ms: number | null;
+  stat_last_packet_ms: number | null;
+}
+
+export interface ParticipantsTable {
+  session_id: string;
+  track_number: number;
+  /** Insertion order within the track, from 0. */
+  position: number;
+  device_ref: string;
+  device_id: string | null;
+  xref_ci: string | null;
+  /** 0 or 1. */
+  is_conference: number;
+  start_ms: number;
+  duration_ms: number | null;
+}
+
+export interface TagsTable {
+  session_id: string;
+  /** Insertion order within the session, from 0: breaks ties between equal create_ms. */
+  seq: number;
+  /** The track whose tag list holds this tag; NULL for the session's own tag list. */
+  track_number: number | null;
+  /**
+   * The tag's own trackNumber field as written. It normally equals track_number, but a tag added to
+   * the session list may still name a track (hold tags), and the round trip must keep that.
+   */
+  tag_track_number: number | null;
+  name: string;
+  /** name.toLowerCase(): tagName queries are case-insensitive, as in MediaSense. */
+  name_lower: string;
+  type: TagType;
+  create_ms: number;
+  offset_ms: number | null;
+}
+
+export interface UsersTable {
+  username: string;
+  role: Role;
+  password_hash: string;
+  created_ms: number;
+}

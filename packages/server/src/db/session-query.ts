@@ -1,0 +1,242 @@
+import { sql, type Expression, type ExpressionBuilder, type Kysely, type SqlBool } from 'kysely';
+
+import type { QueryCondition, QueryExpression, QueryField, SessionQuery } from './repository.js';
+import { DbError } from './errors.js';
+import type { Database } from './schema.js';
+
+/**
+ * Translation of the getSessions query AST (repository.ts) into Kysely expressions. Everything
+ * here is dialect-neutral except the two text matches, which SQL spells differently per engine
+ * and which MediaSense wants case-sensitive (SQLite's LIKE is not): the repository passes them in.
+ */
+export interface TextMatchDialect {
+  /** True when `column` contains `needle`, compared case-sensitively; NULL never matches. */
+  contains(column: Expression<string | null>, needle: string): Expression<SqlBool>;
+  /** True when `column` starts with `prefix`, compared case-sensitively; NULL never matches. */
+  startsWith(column: Expression<string | null>, prefix: string): Expression<SqlBool>;
+}
+
+/** How the filter is written; see {@link indexedEqualities} for `fewMatches`. */
+export interface FilterOptions {
+  readonly textMatch: TextMatchDialect;
+  /**
+   * Equalities on indexed child columns known to match few rows: these are written as
+   * `session_id IN (…)`, every other child-table test as a correlated EXISTS.
+   */
+  readonly fewMatches?: ReadonlySet<QueryCondition>;
+}
+
+/**
+ * At most this many matching child rows make an equality "few". Driving the query from the
+ * matches costs a lookup and a sort per match; scanning the time window with EXISTS costs about
+ * limit × sessions / matches probes, so a rare value wants IN and a common one EXISTS. Measured
+ * with test/bench/db-get-sessions.ts.
+ */
+export const FEW_MATCHES_MAX = 2000;
+
+/** Deeper nesting than this is refused rather than recursed into (the AST comes from the wire). */
+export const MAX_QUERY_DEPTH = 32;
+
+type ChildTable = 'participants' | 'tags' | 'tracks';
+
+type FieldSpec =
+  | { readonly table: 'sessions'; readonly column: string; readonly kind: 'number' | 'text' }
+  | {
+      readonly table: ChildTable;
+      readonly column: string;
+      readonly kind: 'text';
+      readonly lowercase?: true;
+      /** An index starts with this column (migrations/0001-initial.ts). */
+      readonly indexed?: true;
+    };
+
+const FIELDS: Readonly<Record<QueryField, FieldSpec>> = {
+  sessionStartDate: { table: 'sessions', column: 'start_ms', kind: 'number' },
+  sessionDuration: { table: 'sessions', column: 'duration_ms', kind: 'number' },
+  sessionState: { table: 'sessions', column: 'state', kind: 'text' },
+  ccid: { table: 'sessions', column: 'ccid', kind: 'text' },
+  callControllerIP: { table: 'sessions', column: 'controller_ip', kind: 'text' },
+  callControllerType: { table: 'sessions', column: 'controller_type', kind: 'text' },
+  deviceRef: { table: 'participants', column: 'device_ref', kind: 'text', indexed: true },
+  deviceId: { table: 'participants', column: 'device_id', kind: 'text' },
+  xRefCi: { table: 'participants', column: 'xref_ci', kind: 'text', indexed: true },
+  // MediaSense matches tag names without regard to case; name_lower holds the lowered name.
+  tagName: { table: 'tags', column: 'name_lower', kind: 'text', lowercase: true, indexed: true },
+  codec: { table: 'tracks', column: 'codec', kind: 'text' },
+  trackMediaType: { table: 'tracks', column: 'media_type', kind: 'text' },
+};
+
+type SessionsBuilder = ExpressionBuilder<Database, 'sessions'>;
+
+/** The WHERE expression of a getSessions query over the `sessions` table. */
+export function sessionFilter(
+  eb: SessionsBuilder,
+  expression: QueryExpression,
+  options: FilterOptions,
+  depth = 0,
+): Expression<SqlBool> {
+  checkDepth(depth);
+  switch (expression.kind) {
+    case 'and':
+      return eb.and(expression.items.map((item) => sessionFilter(eb, item, options, depth + 1)));
+    case 'or':
+      return eb.or(expression.items.map((item) => sessionFilter(eb, item, options, depth + 1)));
+    case 'condition':
+      return conditionFilter(eb, expression, options);
+  }
+}
+
+/** The equals/notEquals conditions on indexed child columns, whose match count picks their form. */
+export function indexedEqualities(expression: QueryExpression, depth = 0): QueryCondition[] {
+  checkDepth(depth);
+  if (expression.kind !== 'condition') {
+    return expression.items.flatMap((item) => indexedEqualities(item, depth + 1));
+  }
+  const spec = FIELDS[expression.field];
+  const equality = expression.operator === 'equals' || expression.operator === 'notEquals';
+  return equality && spec.table !== 'sessions' && spec.indexed === true ? [expression] : [];
+}
+
+/** Counts the child rows an indexed equality matches, reading at most `cap` + 1 index entries. */
+export async function countMatchingRows(
+  db: Kysely<Database>,
+  condition: QueryCondition,
+  cap: number,
+): Promise<number> {
+  const spec = FIELDS[condition.field];
+  const [value] = operands(condition, spec);
+  if (spec.table === 'sessions' || value === undefined) {
+    return 0;
+  }
+  const column = sql.ref<string | null>(`${spec.table}.${spec.column}`);
+  const row = await db
+    .selectFrom((eb) =>
+      eb
+        .selectFrom(spec.table)
+        .select(sql.lit(1).as('one'))
+        .where((inner) => inner(column, '=', String(value)))
+        .limit(cap + 1)
+        .as('matches'),
+    )
+    .select((eb) => eb.fn.countAll<number | string | bigint>().as('n'))
+    .executeTakeFirstOrThrow();
+  return Number(row.n);
+}
+
+function checkDepth(depth: number): void {
+  if (depth > MAX_QUERY_DEPTH) {
+    throw new DbError('VERBATIM_ERR_DB_QUERY_INVALID', `query nesting deeper than ${MAX_QUERY_DEPTH}`);
+  }
+}
+
+function conditionFilter(
+  eb: SessionsBuilder,
+  condition: QueryCondition,
+  options: FilterOptions,
+): Expression<SqlBool> {
+  const { textMatch } = options;
+  const spec = FIELDS[condition.field];
+  const values = operands(condition, spec);
+  if (spec.table === 'sessions') {
+    const column = sql.ref<string | number | null>(`sessions.${spec.column}`);
+    const test = compare(eb, column, condition.operator, values, textMatch);
+    if (condition.field === 'sessionDuration') {
+      // An ACTIVE session has no duration yet, so no numeric comparison may match it, whatever
+      // the stored value.
+      return eb.and([eb('sessions.state', '<>', 'ACTIVE'), test]);
+    }
+    return test;
+  }
+  // A child-table field matches a session when one of its rows matches. notEquals is the
+  // negation of equals over the whole set ("no participant is 1000"), which is what a search
+  // for calls without a device or a tag means; "some row differs" would match almost everything.
+  const column = sql.ref<string | null>(`${spec.table}.${spec.column}`);
+  const negate = condition.operator === 'notEquals';
+  const operator = negate ? 'equals' : condition.operator;
+  if (options.fewMatches?.has(condition) === true) {
+    // A rare value (an xRefCi, most extensions) is written as IN over an uncorrelated subquery:
+    // SQLite then starts from the few matching index entries instead of testing every session
+    // of the time window (an xRefCi over a month of 100,000 sessions: 0.3 ms instead of 30 ms).
+    const matching = eb
+      .selectFrom(spec.table)
+      .select(`${spec.table}.session_id`)
+      .where((inner) => compare(inner, column, operator, values, textMatch));
+    return eb('sessions.session_id', negate ? 'not in' : 'in', matching);
+  }
+  // Other tests (common values, substrings, ranges, unindexed columns) match too many rows to
+  // collect; each session of the window is tested instead, through an index that has
+  // session_id in its key, and the scan stops once a page is full.
+  const exists = eb.exists(
+    eb
+      .selectFrom(spec.table)
+      .select(sql.lit(1).as('one'))
+      .whereRef(`${spec.table}.session_id`, '=', 'sessions.session_id')
+      .where((inner) => compare(inner, column, operator, values, textMatch)),
+  );
+  return negate ? eb.not(exists) : exists;
+}
+
+function compare<TB extends keyof Database>(
+  eb: ExpressionBuilder<Database, TB>,
+  column: Expression<string | number | null>,
+  operator: QueryCondition['operator'],
+  values: readonly (string | number)[],
+  textMatch: TextMatchDialect,
+): Expression<SqlBool> {
+  const [first, second] = values as readonly [string | number, string | number];
+  switch (operator) {
+    case 'equals':
+      return eb(column, '=', first);
+    case 'notEquals':
+      return eb(column, '<>', first);
+    case 'between':
+      // Inclusive at both ends, as SQL BETWEEN is.
+      return eb.between(column, first, second);
+    case 'greaterThan':
+      return eb(column, '>', first);
+    case 'lessThan':
+      return eb(column, '<', first);
+    case 'contains':
+      return textMatch.contains(column as Expression<string | null>, String(first));
+    case 'startsWith':
+      return textMatch.startsWith(column as Expression<string | null>, String(first));
+  }
+}
+
+/** The condition's values, checked against its operator and converted to the field's type. */
+function operands(condition: QueryCondition, spec: FieldSpec): (string | number)[] {
+  const expected = condition.operator === 'between' ? 2 : 1;
+  if (condition.values.length !== expected) {
+    throw new DbError(
+      'VERBATIM_ERR_DB_QUERY_INVALID',
+      `${condition.field} ${condition.operator} takes ${expected} value(s), got ${condition.values.length}`,
+    );
+  }
+  if (spec.kind === 'number') {
+    if (condition.operator === 'contains' || condition.operator === 'startsWith') {
+      throw new DbError(
+        'VERBATIM_ERR_DB_QUERY_INVALID',
+        `${condition.field} is numeric and has no ${condition.operator}`,
+      );
+    }
+    return condition.values.map((value) => {
+      const n = typeof value === 'number' ? value : value.trim() === '' ? Number.NaN : Number(value);
+      if (!Number.isFinite(n)) {
+        throw new DbError('VERBATIM_ERR_DB_QUERY_INVALID', `${condition.field} needs a number`);
+      }
+      return n;
+    });
+  }
+  const lowercase = spec.table !== 'sessions' && spec.lowercase === true;
+  return condition.values.map((value) => (lowercase ? String(value).toLowerCase() : String(value)));
+}
+
+/** Column of each sortable field. */
+export const SORT_COLUMNS: Readonly<
+  Record<SessionQuery['sort'][number]['field'], 'start_ms' | 'duration_ms' | 'ccid' | 'state'>
+> = {
+  sessionStartDate: 'start_ms',
+  sessionDuration: 'duration_ms',
+  ccid: 'ccid',
+  sessionState: 'state',
+};

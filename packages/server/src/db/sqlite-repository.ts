@@ -1,0 +1,82 @@
+import BetterSqlite3 from 'better-sqlite3';
+import { Kysely, SqliteDialect, sql, type SqlBool } from 'kysely';
+import type { Logger } from 'pino';
+
+import { KyselyRepository, type ConstraintViolation } from './kysely-repository.js';
+import type { Database } from './schema.js';
+import type { TextMatchDialect } from './session-query.js';
+
+/** How long a statement waits for another process's write lock before it fails with SQLITE_BUSY. */
+export const SQLITE_BUSY_TIMEOUT_MS = 5000;
+
+/**
+ * SQLite's case-sensitive text matches. LIKE ignores ASCII case in SQLite (and its
+ * case_sensitive_like pragma is deprecated), so contains uses instr() and startsWith uses GLOB,
+ * which is case-sensitive and still lets the planner use an index for a literal prefix.
+ */
+export const SQLITE_TEXT_MATCH: TextMatchDialect = {
+  contains: (column, needle) => sql<SqlBool>`instr(${column}, ${needle}) > 0`,
+  startsWith: (column, prefix) => sql<SqlBool>`${column} glob ${`${globLiteral(prefix)}*`}`,
+};
+
+/** Escapes a literal for a GLOB pattern: each wildcard character becomes a one-character set. */
+export function globLiteral(text: string): string {
+  return text.replace(/[*?[]/g, (ch) => `[${ch}]`);
+}
+
+/** The repository of a single node: one SQLite file in WAL mode, reached through better-sqlite3. */
+export class SqliteRepository extends KyselyRepository {
+  readonly #sqlite: BetterSqlite3.Database;
+
+  constructor(sqlite: BetterSqlite3.Database, logger: Logger) {
+    super(
+      new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) }),
+      SQLITE_TEXT_MATCH,
+      logger,
+    );
+    this.#sqlite = sqlite;
+  }
+
+  /** Opens (or creates) the file at `path` with the pragmas every connection needs. */
+  static open(path: string, logger: Logger): SqliteRepository {
+    const sqlite = new BetterSqlite3(path, { timeout: SQLITE_BUSY_TIMEOUT_MS });
+    try {
+      // WAL lets the API read while the recorder writes. With WAL, synchronous=NORMAL loses no
+      // committed transaction when the process is killed, only (at most) the last ones on power loss,
+      // and saves an fsync per commit at call-setup rates (https://sqlite.org/wal.html#performance).
+      sqlite.pragma('journal_mode = WAL');
+      sqlite.pragma('synchronous = NORMAL');
+      sqlite.pragma('foreign_keys = ON');
+      // Keep the planner's statistics current without a full ANALYZE of a large database at start
+      // (https://sqlite.org/lang_analyze.html#autoanalyze).
+      sqlite.pragma('analysis_limit = 1000');
+      sqlite.pragma('optimize = 0x10002');
+    } catch (error: unknown) {
+      sqlite.close();
+      throw error;
+    }
+    logger.debug({ path }, 'sqlite database opened');
+    return new SqliteRepository(sqlite, logger);
+  }
+
+  protected override constraintViolation(error: unknown): ConstraintViolation | undefined {
+    if (!(error instanceof BetterSqlite3.SqliteError)) {
+      return undefined;
+    }
+    switch (error.code) {
+      case 'SQLITE_CONSTRAINT_PRIMARYKEY':
+      case 'SQLITE_CONSTRAINT_UNIQUE':
+        return 'unique';
+      case 'SQLITE_CONSTRAINT_FOREIGNKEY':
+        return 'foreign-key';
+      default:
+        return undefined;
+    }
+  }
+
+  protected override beforeClose(): Promise<void> {
+    // Records statistics the planner learned from this connection's queries.
+    this.#sqlite.pragma('optimize');
+    return Promise.resolve();
+  }
+}
