@@ -1,0 +1,253 @@
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createSocket, type Socket as UdpSocket } from 'node:dgram';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer, type Server } from 'node:net';
+import os from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+// `verbatim serve` as an operator runs it: a child process with its own cwd and environment.
+
+const MAIN = fileURLToPath(new URL('../../src/main.ts', import.meta.url));
+const TSX = import.meta.resolve('tsx');
+const RUN_TIMEOUT_MS = 30_000;
+
+interface Run {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** Only PATH and HOME from the parent: a stray VERBATIM_* in the developer's shell must not leak in. */
+function childEnv(env: Record<string, string>): NodeJS.ProcessEnv {
+  return { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env };
+}
+
+function startCli(args: readonly string[], cwd: string, env: Record<string, string> = {}): ChildProcess {
+  return spawn(process.execPath, ['--import', TSX, MAIN, ...args], {
+    cwd,
+    env: childEnv(env),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+}
+
+function finished(child: ChildProcess, timeoutMs = RUN_TIMEOUT_MS): Promise<Run> {
+  let stdout = '';
+  let stderr = '';
+  child.stdout?.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+  child.stderr?.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`CLI did not exit within ${timeoutMs} ms\nstdout: ${stdout}\nstderr: ${stderr}`));
+    }, timeoutMs);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+function runCli(args: readonly string[], cwd: string, env: Record<string, string> = {}): Promise<Run> {
+  return finished(startCli(args, cwd, env));
+}
+
+async function waitFor(condition: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) {
+      throw new Error(`timed out waiting for ${what}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+/** True once plain HTTP (so --no-tls took effect) answers on the port, whatever the status. */
+async function answersHttp(port: number): Promise<boolean> {
+  try {
+    const response = await fetch(`http://127.0.0.1:${port}/`, { signal: AbortSignal.timeout(2000) });
+    await response.arrayBuffer();
+    return true;
+  } catch {
+    // Not listening yet (or not plain HTTP): poll again.
+    return false;
+  }
+}
+
+/** A TCP port that was free a moment ago (the usual, small race of picking one for a child). */
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  assert.ok(typeof address === 'object' && address !== null);
+  return address.port;
+}
+
+const NO_STACK = /^\s+at /m;
+
+void describe('verbatim serve: bad configuration', () => {
+  let dir = '';
+
+  before(async () => {
+    dir = await mkdtemp(join(os.tmpdir(), 'verbatim-cli-serve-'));
+  });
+
+  after(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  void it('exits 2 naming every bad option, without a stack trace, before touching the data dir', async () => {
+    const run = await runCli(
+      ['serve', '--sip-port', 'abc', '--rtp-ports', '9-3', '--data-dir', 'never'],
+      dir,
+    );
+    assert.equal(run.code, 2, run.stderr);
+    assert.match(run.stderr, /--sip-port: 'abc' is not a port number/);
+    assert.match(run.stderr, /--rtp-ports: range 9-3 is empty/);
+    assert.doesNotMatch(run.stderr, NO_STACK);
+    assert.equal(run.stdout, '');
+    await assert.rejects(rm(join(dir, 'never')), { code: 'ENOENT' });
+  });
+
+  void it('reports environment variables and config file keys by their own names', async () => {
+    await writeFile(join(dir, 'verbatim.yaml'), 'sip-prot: 5060\nhttp-port: 99999\n');
+    const run = await runCli(['serve', '--config', 'verbatim.yaml'], dir, {
+      VERBATIM_TRUSTED_PEERS: '10.0.0.0/33',
+      VERBATIM_NO_TLS: 'maybe',
+    });
+    assert.equal(run.code, 2, run.stderr);
+    const lines = run.stderr.trim().split('\n');
+    assert.deepEqual(lines, [
+      "error: verbatim.yaml: unknown key 'sip-prot' (did you mean 'sip-port'?)",
+      'error: verbatim.yaml: http-port: 99999 is not a port number (0-65535)',
+      "error: VERBATIM_NO_TLS: 'maybe' is not a boolean (true/false, 1/0)",
+      "error: VERBATIM_TRUSTED_PEERS: '10.0.0.0/33' is not a CIDR block",
+    ]);
+  });
+
+  void it('exits 2 on an unknown option', async () => {
+    const run = await runCli(['serve', '--sip-prot', '5060'], dir);
+    assert.equal(run.code, 2);
+    assert.match(run.stderr, /unknown option '--sip-prot'/);
+  });
+
+  void it('lists every option of DESIGN.md §1.1 with its variable in --help', async () => {
+    const run = await runCli(['serve', '--help'], dir);
+    assert.equal(run.code, 0, run.stderr);
+    for (const option of [
+      'data-dir',
+      'bind',
+      'advertise',
+      'sip-port',
+      'sip-tls-port',
+      'http-port',
+      'rtsp-port',
+      'rtp-ports',
+      'db',
+      'no-tls',
+      'trusted-peers',
+      'node-id',
+      'media-timeout',
+      'log-level',
+      'config',
+    ]) {
+      assert.match(run.stdout, new RegExp(`--${option}\\b`), option);
+      assert.match(
+        run.stdout,
+        new RegExp(`VERBATIM_${option.toUpperCase().replaceAll('-', '_')}\\b`),
+        option,
+      );
+    }
+    assert.match(run.stdout, /VERBATIM_ADMIN_PASSWORD/);
+  });
+
+  void it('prints the version', async () => {
+    const run = await runCli(['--version'], dir);
+    assert.equal(run.code, 0);
+    assert.match(run.stdout, /^\d+\.\d+\.\d+\n$/);
+  });
+});
+
+void describe('verbatim serve: running', () => {
+  let dir = '';
+  let child: ChildProcess | undefined;
+  let udp: UdpSocket | undefined;
+  let tcp: Server | undefined;
+
+  before(async () => {
+    dir = await mkdtemp(join(os.tmpdir(), 'verbatim-cli-run-'));
+  });
+
+  after(async () => {
+    child?.kill('SIGKILL');
+    udp?.close();
+    tcp?.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  const baseArgs = (httpPort: number): string[] => [
+    'serve',
+    '--bind',
+    '127.0.0.1',
+    '--sip-tls-port',
+    '0',
+    '--rtsp-port',
+    '0',
+    '--http-port',
+    String(httpPort),
+    '--rtp-ports',
+    '41000-41099',
+    '--log-level',
+    'info',
+  ];
+
+  void it('starts, serves, and exits 0 on SIGTERM after closing', async () => {
+    const httpPort = await freePort();
+    child = startCli([...baseArgs(httpPort), '--sip-port', '0', '--no-tls', '--data-dir', 'data'], dir, {
+      VERBATIM_ADMIN_PASSWORD: 'admin-password',
+    });
+    const done = finished(child);
+    await Promise.race([
+      waitFor(() => answersHttp(httpPort), 20_000, `plain HTTP on port ${httpPort}`),
+      done.then((run) => {
+        throw new Error(`serve exited early with ${String(run.code)}: ${run.stderr}`);
+      }),
+    ]);
+    child.kill('SIGTERM');
+    const run = await done;
+    child = undefined;
+    assert.equal(run.code, 0, run.stderr);
+    const logs = run.stdout
+      .split('\n')
+      .filter((line) => line.startsWith('{'))
+      .map((line) => JSON.parse(line) as { msg?: string; signal?: string });
+    assert.ok(
+      logs.some((entry) => entry.signal === 'SIGTERM'),
+      'the shutdown is logged as JSON with the signal',
+    );
+  });
+
+  void it('exits 1 with a one-line reason when the SIP port is taken', async () => {
+    // Hold the port on both SIP transports, whichever the server binds first.
+    tcp = createServer();
+    await new Promise<void>((resolve) => tcp?.listen(0, '127.0.0.1', resolve));
+    const address = tcp.address();
+    assert.ok(typeof address === 'object' && address !== null);
+    const sipPort = address.port;
+    udp = createSocket('udp4');
+    await new Promise<void>((resolve) => udp?.bind(sipPort, '127.0.0.1', resolve));
+    const run = await runCli(
+      [...baseArgs(await freePort()), '--sip-port', String(sipPort), '--no-tls', '--data-dir', 'busy'],
+      dir,
+      { VERBATIM_ADMIN_PASSWORD: 'admin-password' },
+    );
+    assert.equal(run.code, 1, run.stderr);
+    assert.equal(
+      run.stderr,
+      `error: SIP port ${sipPort} is in use (on 127.0.0.1); stop the other program or choose another port\n`,
+    );
+  });
+});
