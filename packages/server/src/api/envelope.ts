@@ -1,0 +1,94 @@
+/**
+ * The MediaSense response envelope `{responseCode, responseMessage, responseBody?, detail?}` and
+ * the table of response codes Verbatim uses (docs/api.md "Response codes"). MediaSense answers
+ * application errors with HTTP 200 and a non-2000 code, and existing clients key on
+ * `responseCode`, so the codes and the exact messages are part of the external contract.
+ */
+
+export interface Envelope {
+  readonly responseCode: number;
+  readonly responseMessage: string;
+  readonly responseBody?: unknown;
+  readonly detail?: string;
+}
+
+/** The long success text MediaSense uses on query and info APIs (observed on 11.5 getSessions). */
+export const MESSAGE_SUCCESS_LONG = 'Success: Your request was successfully completed.';
+/** The short success text MediaSense uses on signIn, addSessionTag and subscribe. */
+export const MESSAGE_SUCCESSFUL = 'Successful';
+
+export const RESPONSE_CODES = {
+  success: 2000,
+  /** No session matched, or paging went past the end; clients stop their paging loop on it. */
+  noResults: 2001,
+  malformedRequest: 4000,
+  invalidParameter: 4001,
+  missingParameter: 4002,
+  unknownApi: 4004,
+  authenticationFailed: 4020,
+  invalidSession: 4021,
+  queryUnknownField: 4030,
+  queryUnknownOperator: 4031,
+  queryOperatorNotAllowed: 4032,
+  queryValueCount: 4033,
+  queryInvalidValue: 4034,
+  queryMissingStartDate: 4035,
+  queryInvalidConnector: 4036,
+  queryInvalidPaging: 4037,
+  queryInvalidSort: 4038,
+  mediaNotFound: 4040,
+  internalError: 5000,
+} as const;
+
+export type ResponseCode = (typeof RESPONSE_CODES)[keyof typeof RESPONSE_CODES];
+
+/** The message of every failure code; 4021 is MediaSense's exact text (reference §2). */
+export const FAILURE_MESSAGES: Readonly<Record<Exclude<ResponseCode, 2000 | 2001>, string>> = {
+  4000: 'Failure: The request is malformed.',
+  4001: 'Failure: A request parameter is invalid.',
+  4002: 'Failure: A mandatory request parameter is missing.',
+  4004: 'Failure: Unknown API.',
+  4020: 'Failure: Sign in failed. The username or password is incorrect.',
+  4021: 'Failure: Invalid session. The session may have expired. Sign in again or enter a valid JSESSIONID.',
+  4030: 'Failure: The query names an unknown or unsearchable field.',
+  4031: 'Failure: The query uses an unknown operator.',
+  4032: 'Failure: The query uses an operator that the field does not support.',
+  4033: 'Failure: The query gives the wrong number of values for its operator.',
+  4034: 'Failure: The query gives a value of the wrong type.',
+  4035: 'Failure: The query must include a sessionStartDate condition with the between operator.',
+  4036: 'Failure: The query uses an unknown connector.',
+  4037: 'Failure: The paging parameters are invalid.',
+  4038: 'Failure: The sort parameters are invalid.',
+  4040: 'Failure: The requested media was not found.',
+  5000: 'Failure: An internal error occurred. Try again later.',
+};
+
+export const MESSAGE_NO_RESULTS = 'Success: No matching sessions were found.';
+
+export type FailureCode = keyof typeof FAILURE_MESSAGES;
+
+/** An application failure as the routes produce it before it becomes an envelope. */
+export interface ApiFailure {
+  readonly responseCode: FailureCode;
+  /** Names the offending parameter or value; sent as the envelope's `detail`. */
+  readonly detail?: string;
+}
+
+export function success(responseBody?: unknown, message: string = MESSAGE_SUCCESS_LONG): Envelope {
+  return responseBody === undefined
+    ? { responseCode: RESPONSE_CODES.success, responseMessage: message }
+    : { responseCode: RESPONSE_CODES.success, responseMessage: message, responseBody };
+}
+
+export function noResults(): Envelope {
+  return { responseCode: RESPONSE_CODES.noResults, responseMessage: MESSAGE_NO_RESULTS };
+}
+
+export function failure(responseCode: FailureCode, detail?: string): Envelope {
+  const responseMessage = FAILURE_MESSAGES[responseCode];
+  return detail === undefined ? { responseCode, responseMessage } : { responseCode, responseMessage, detail };
+}
+
+export function failureEnvelope(f: ApiFailure): Envelope {
+  return failure(f.responseCode, f.detail);
+}

@@ -1,0 +1,144 @@
+import Fastify, {
+  LogController,
+  type FastifyError,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+} from 'fastify';
+import type { Logger } from 'pino';
+import type { Repository } from '../db/repository.js';
+import { AuthSessionStore, DEFAULT_SESSION_IDLE_MS } from './auth-sessions.js';
+import { Authenticator } from './authenticator.js';
+import { failure, RESPONSE_CODES } from './envelope.js';
+import { registerMediaRoutes } from './media-routes.js';
+import { registerOraRoutes } from './ora-routes.js';
+import { dummyPasswordHash } from './passwords.js';
+
+export interface HttpApiOptions {
+  repository: Repository;
+  logger: Logger;
+  /** Host part of the media URLs (`--advertise`). */
+  advertise: string;
+  httpPort: number;
+  rtspPort: number;
+  /** The scheme of the media URLs and the `Secure` cookie flag; false under --no-tls. */
+  tls: boolean;
+  /** Absent under --no-tls (or behind a TLS-terminating proxy): plain HTTP. */
+  https?: { key: string; cert: string };
+  /** Track mediaPath values are relative to it. */
+  mediaDir: string;
+  /** Called before exporting an ACTIVE session, so its WAV holds everything received so far. */
+  flushMedia(): Promise<void>;
+  /** Injected clock: session expiry and the duration of ACTIVE sessions. */
+  now?: () => number;
+  /** JSESSIONID idle expiry; MediaSense's 30 minutes by default. */
+  sessionIdleMs?: number;
+}
+
+/** Thrown by the body parser; turned into a 4000 envelope by the error handler. */
+class MalformedBodyError extends Error {
+  readonly code = 'VERBATIM_ERR_API_MALFORMED_JSON';
+  readonly statusCode = 400;
+}
+
+function isOraRequest(request: FastifyRequest): boolean {
+  return request.url.startsWith('/ora/');
+}
+
+/**
+ * Builds the HTTP API (MediaSense `/ora` JSON APIs and media downloads) without listening, as in
+ * fastify's testing guide: app.ts listens, tests use `inject()`.
+ */
+export async function buildHttpApi(options: HttpApiOptions): Promise<FastifyInstance> {
+  const now = options.now ?? Date.now;
+  const common = {
+    loggerInstance: options.logger,
+    // One info line per request would flood the log of a busy node; requests are logged at debug.
+    logController: new LogController({ disableRequestLogging: true }),
+    // Errors fastify raises before routing (an undecodable URL) get an envelope too.
+    frameworkErrors: (error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
+      request.log.debug({ code: error.code, err: error.message }, 'malformed request');
+      void reply.code(400).send(failure(RESPONSE_CODES.malformedRequest, error.message));
+    },
+  };
+  // The routes use only the framework API, never the raw server, so the HTTPS instance is used
+  // through the same FastifyInstance type as the HTTP one.
+  const app = (options.https === undefined
+    ? Fastify(common)
+    : Fastify({
+        ...common,
+        https: { key: options.https.key, cert: options.https.cert },
+      })) as unknown as FastifyInstance;
+
+  // MediaSense clients do not all send `Content-Type: application/json` (and some send a charset
+  // fastify's parser rejects), so every body is read as JSON text; an empty body is no body.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'string' }, (_request, body, done) => {
+    const text = typeof body === 'string' ? body : body.toString('utf8');
+    if (text.trim() === '') {
+      done(null, undefined);
+      return;
+    }
+    try {
+      done(null, JSON.parse(text));
+    } catch (error) {
+      done(new MalformedBodyError(`the body is not valid JSON: ${(error as Error).message}`), undefined);
+    }
+  });
+
+  app.setErrorHandler((error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
+    const status = error.statusCode ?? 500;
+    if (status < 500) {
+      // Client errors (malformed JSON, body too large, bad URL encoding) get an envelope, never
+      // fastify's default error page: MediaSense answers them with HTTP 200 and a 4xxx code.
+      request.log.debug({ code: error.code, err: error.message }, 'malformed request');
+      const body = failure(RESPONSE_CODES.malformedRequest, error.message);
+      return isOraRequest(request) ? reply.code(200).send(body) : reply.code(status).send(body);
+    }
+    request.log.error({ err: error }, 'request failed');
+    const body = failure(RESPONSE_CODES.internalError);
+    return isOraRequest(request) ? reply.code(200).send(body) : reply.code(500).send(body);
+  });
+
+  app.setNotFoundHandler((request, reply) =>
+    reply
+      .code(404)
+      .send(
+        failure(RESPONSE_CODES.unknownApi, `no API at ${request.method} ${request.url.split('?')[0] ?? ''}`),
+      ),
+  );
+
+  app.addHook('onResponse', (request, reply, done) => {
+    request.log.debug(
+      {
+        method: request.method,
+        url: request.url,
+        statusCode: reply.statusCode,
+        responseTimeMs: reply.elapsedTime,
+      },
+      'request completed',
+    );
+    done();
+  });
+
+  // Computed once now, so the first sign-in of an unknown user costs what later ones do.
+  await dummyPasswordHash();
+  const sessions = new AuthSessionStore({ idleMs: options.sessionIdleMs ?? DEFAULT_SESSION_IDLE_MS, now });
+  const authenticator = new Authenticator(options.repository, sessions);
+  const urls = {
+    advertise: options.advertise,
+    httpPort: options.httpPort,
+    rtspPort: options.rtspPort,
+    tls: options.tls,
+  };
+  registerOraRoutes(app, { repository: options.repository, authenticator, urls, tls: options.tls, now });
+  registerMediaRoutes(app, {
+    repository: options.repository,
+    authenticator,
+    mediaDir: options.mediaDir,
+    flushMedia: () => options.flushMedia(),
+    now,
+    logger: options.logger,
+  });
+  return app;
+}

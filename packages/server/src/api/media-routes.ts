@@ -1,0 +1,230 @@
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { isAbsolute, join, relative } from 'node:path';
+import { Readable } from 'node:stream';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Logger } from 'pino';
+import type { Repository } from '../db/repository.js';
+import type { Session, Track } from '../model/session.js';
+import { createWavExport, type WavTrackSource } from '../playback/wav-export.js';
+import type { Authenticator, Principal } from './authenticator.js';
+import { decideByteRange } from './byte-range.js';
+import { failure, RESPONSE_CODES, type FailureCode } from './envelope.js';
+import { isJsonObject, queryString } from './params.js';
+
+/**
+ * Media downloads on the API port (DESIGN.md §1.3): the stereo WAV of a session and the raw pcap
+ * capture of one track. Both honour single byte ranges and stream from disk without buffering.
+ */
+
+export interface MediaRouteContext {
+  readonly repository: Repository;
+  readonly authenticator: Authenticator;
+  /** Track `mediaPath` values are relative to this directory. */
+  readonly mediaDir: string;
+  readonly flushMedia: () => Promise<void>;
+  readonly now: () => number;
+  /** Receives the export's warnings about damaged track files. */
+  readonly logger: Logger;
+}
+
+/** Codecs the WAV export decodes; other tracks become a silent channel. */
+const WAV_CODECS: ReadonlySet<string> = new Set(['PCMU', 'PCMA']);
+
+const WAV_PATH = '/recordedMedia/oramedia/wav/:file';
+const EXPORT_RAW_PATH = '/mma/ExportRaw';
+const GET_AND_HEAD = ['GET', 'HEAD'];
+
+function sendFailure(
+  reply: FastifyReply,
+  httpStatus: number,
+  code: FailureCode,
+  detail?: string,
+): FastifyReply {
+  return reply.code(httpStatus).type('application/json; charset=utf-8').send(failure(code, detail));
+}
+
+/** 401 with a Basic challenge, so that players and curl retry with the API credentials. */
+async function authorize(
+  ctx: MediaRouteContext,
+  request: FastifyRequest,
+  reply: FastifyReply,
+): Promise<Principal | undefined> {
+  const principal = await ctx.authenticator.downloadPrincipal(request.headers);
+  if (principal === undefined) {
+    void reply.header('www-authenticate', 'Basic realm="Verbatim"');
+    await sendFailure(reply, 401, RESPONSE_CODES.invalidSession);
+  }
+  return principal;
+}
+
+/**
+ * The absolute path of a track file, refusing a stored path that would leave the media directory
+ * (defence in depth: paths come from the database, which an operator may have edited).
+ */
+export function resolveMediaPath(mediaDir: string, mediaPath: string): string | undefined {
+  if (mediaPath === '' || isAbsolute(mediaPath)) {
+    return undefined;
+  }
+  const full = join(mediaDir, mediaPath);
+  const rel = relative(mediaDir, full);
+  return rel === '' || rel.startsWith('..') || isAbsolute(rel) ? undefined : full;
+}
+
+/** Sets the range headers and status; returns the inclusive range to send, or undefined for none. */
+function applyRange(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  totalBytes: number,
+): { start: number; end: number } | 'unsatisfiable' | undefined {
+  void reply.header('accept-ranges', 'bytes');
+  const rangeHeader = request.headers.range;
+  const decision = decideByteRange(typeof rangeHeader === 'string' ? rangeHeader : undefined, totalBytes);
+  switch (decision.kind) {
+    case 'full':
+      void reply.header('content-length', String(totalBytes));
+      return undefined;
+    case 'unsatisfiable':
+      // RFC 9110 §15.5.17: a 416 names the current length in an unsatisfied-range Content-Range.
+      void reply.code(416).header('content-range', `bytes */${totalBytes}`);
+      return 'unsatisfiable';
+    case 'partial':
+      void reply
+        .code(206)
+        .header('content-range', `bytes ${decision.start}-${decision.end}/${totalBytes}`)
+        .header('content-length', String(decision.end - decision.start + 1));
+      return { start: decision.start, end: decision.end };
+  }
+}
+
+function isGone(session: Session | undefined): session is undefined {
+  return session === undefined || session.sessionState === 'DELETED';
+}
+
+/**
+ * The WAV source of a track, or undefined for a silent channel: no such track, video, a codec the
+ * export cannot decode, or no media file yet (an ACTIVE track whose first packet has not arrived).
+ */
+async function wavSource(
+  ctx: MediaRouteContext,
+  track: Track | undefined,
+): Promise<WavTrackSource | undefined> {
+  if (track?.trackMediaType !== 'AUDIO' || !WAV_CODECS.has(track.codec.toUpperCase())) {
+    return undefined;
+  }
+  const filePath = resolveMediaPath(ctx.mediaDir, track.mediaPath);
+  if (filePath === undefined || (await fileSize(filePath)) === undefined) {
+    return undefined;
+  }
+  return { filePath, codec: track.codec.toUpperCase(), payloadType: track.payloadType };
+}
+
+export function registerMediaRoutes(app: FastifyInstance, ctx: MediaRouteContext): void {
+  // HEAD is declared with GET instead of fastify's automatic HEAD route, which would produce
+  // (and drain) the whole body only to discard it.
+  app.route({
+    method: GET_AND_HEAD,
+    url: WAV_PATH,
+    handler: async (request, reply) => {
+      if ((await authorize(ctx, request, reply)) === undefined) {
+        return reply;
+      }
+      const params = isJsonObject(request.params) ? request.params : {};
+      const file = typeof params.file === 'string' ? params.file : '';
+      if (!file.toLowerCase().endsWith('.wav') || file.length <= 4) {
+        return sendFailure(reply, 404, RESPONSE_CODES.mediaNotFound, 'the WAV URL names no session');
+      }
+      const sessionId = file.slice(0, -4);
+      const session = await ctx.repository.getSession(sessionId);
+      if (isGone(session)) {
+        return sendFailure(reply, 404, RESPONSE_CODES.mediaNotFound, `no session ${sessionId}`);
+      }
+      const active = session.sessionState === 'ACTIVE';
+      if (active) {
+        // An ACTIVE session streams what has been recorded so far: push buffered packets to disk.
+        await ctx.flushMedia();
+      }
+      const durationMs =
+        !active && session.sessionDuration !== undefined
+          ? session.sessionDuration
+          : Math.max(0, ctx.now() - session.sessionStartDate);
+      const byNumber = (n: number): Track | undefined => session.tracks.find((t) => t.trackNumber === n);
+      // Track 0 is the left channel and track 1 the right (DESIGN.md §1.3).
+      const wav = await createWavExport({
+        tracks: [await wavSource(ctx, byNumber(0)), await wavSource(ctx, byNumber(1))],
+        sessionStartMs: session.sessionStartDate,
+        durationMs,
+        logger: ctx.logger,
+      });
+      void reply.type('audio/wav');
+      const range = applyRange(request, reply, wav.totalBytes);
+      if (range === 'unsatisfiable' || request.method === 'HEAD') {
+        return reply.send();
+      }
+      return reply.send(wav.open(range));
+    },
+  });
+
+  app.route({
+    method: GET_AND_HEAD,
+    url: EXPORT_RAW_PATH,
+    handler: async (request, reply) => {
+      if ((await authorize(ctx, request, reply)) === undefined) {
+        return reply;
+      }
+      const query = isJsonObject(request.query) ? request.query : {};
+      const recording = queryString(query, ['recording']) ?? '';
+      // recording=<sessionId>-TRACK<n> (reference §5.2, observed on 11.5).
+      const match = /^(.+)-TRACK(\d{1,3})$/i.exec(recording);
+      const sessionId = match?.[1];
+      const trackNumber = Number(match?.[2]);
+      if (sessionId === undefined) {
+        return sendFailure(
+          reply,
+          400,
+          RESPONSE_CODES.invalidParameter,
+          'recording must be <sessionId>-TRACK<n>',
+        );
+      }
+      const session = await ctx.repository.getSession(sessionId);
+      const track = session?.tracks.find((t) => t.trackNumber === trackNumber);
+      const filePath = track === undefined ? undefined : resolveMediaPath(ctx.mediaDir, track.mediaPath);
+      if (isGone(session) || filePath === undefined) {
+        return sendFailure(reply, 404, RESPONSE_CODES.mediaNotFound, `no track ${recording}`);
+      }
+      if (session.sessionState === 'ACTIVE') {
+        await ctx.flushMedia();
+      }
+      const sizeBytes = await fileSize(filePath);
+      if (sizeBytes === undefined) {
+        return sendFailure(reply, 404, RESPONSE_CODES.mediaNotFound, `no media file for ${recording}`);
+      }
+      void reply
+        .type('application/vnd.tcpdump.pcap')
+        .header(
+          'content-disposition',
+          `attachment; filename="${sessionId.replace(/[^\w.-]/g, '_')}-TRACK${trackNumber}.pcap"`,
+        );
+      const range = applyRange(request, reply, sizeBytes);
+      if (range === 'unsatisfiable' || request.method === 'HEAD') {
+        return reply.send();
+      }
+      // The file of an ACTIVE track grows while we read: the stream stops at the size announced.
+      const { start, end } = range ?? { start: 0, end: sizeBytes - 1 };
+      return reply.send(end < start ? Readable.from([]) : createReadStream(filePath, { start, end }));
+    },
+  });
+}
+
+/** The size of a media file, or undefined when it does not exist (yet). */
+async function fileSize(filePath: string): Promise<number | undefined> {
+  try {
+    const info = await stat(filePath);
+    return info.isFile() ? info.size : undefined;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
+      return undefined;
+    }
+    throw error;
+  }
+}

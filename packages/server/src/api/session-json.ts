@@ -1,0 +1,161 @@
+import type { Participant, Session, Tag, Track, TrackStats } from '../model/session.js';
+
+/**
+ * The MediaSense JSON form of a session (reference §5.1–5.4, DESIGN.md §1.3). Optional fields are
+ * omitted rather than sent as null, as MediaSense omits sessionDuration while a session is ACTIVE.
+ */
+
+export interface MediaUrlOptions {
+  /** Address written into media URLs (`--advertise`). */
+  readonly advertise: string;
+  readonly httpPort: number;
+  readonly rtspPort: number;
+  /** False under --no-tls: the URLs then use http://, the scheme actually served. */
+  readonly tls: boolean;
+}
+
+export interface TagJson {
+  tagName: string;
+  tagType: string;
+  tagCreateDate: number;
+  tagOffset?: number;
+  trackNumber?: number;
+}
+
+export interface ParticipantJson {
+  deviceRef: string;
+  deviceId?: string;
+  xRefCi?: string;
+  isConference: boolean;
+  participantStartDate: number;
+  participantDuration?: number;
+}
+
+export interface TrackJson {
+  trackNumber: number;
+  trackStartDate: number;
+  trackDuration?: number;
+  trackMediaType: string;
+  codec: string;
+  downloadUrl?: string;
+  participants: ParticipantJson[];
+  tags: TagJson[];
+  /** Verbatim extension: reception statistics of the track. */
+  stats: TrackStats;
+}
+
+export interface SessionUrlsJson {
+  rtspUrl: string;
+  wavUrl: string;
+  mp4Url: string;
+  httpUrl: string;
+}
+
+export interface SessionJson {
+  sessionId: string;
+  sessionState: string;
+  sessionStartDate: number;
+  sessionDuration?: number;
+  callControllerIP: string;
+  callControllerType: string;
+  ccid: string;
+  tags: TagJson[];
+  tracks: TrackJson[];
+  urls: SessionUrlsJson;
+}
+
+/** `host:port` for a URL, bracketing an IPv6 literal (RFC 3986 §3.2.2). */
+function authority(host: string, port: number): string {
+  return host.includes(':') && !host.startsWith('[') ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
+export function httpBaseUrl(options: MediaUrlOptions): string {
+  return `${options.tls ? 'https' : 'http'}://${authority(options.advertise, options.httpPort)}`;
+}
+
+export function sessionUrls(session: Session, options: MediaUrlOptions): SessionUrlsJson {
+  const id = encodeURIComponent(session.sessionId);
+  const base = httpBaseUrl(options);
+  const rtspKind = session.sessionState === 'ACTIVE' ? 'live' : 'archive';
+  const mp4Url = `${base}/recordedMedia/oramedia/mp4/${id}.mp4`;
+  return {
+    rtspUrl: `rtsp://${authority(options.advertise, options.rtspPort)}/${rtspKind}/${id}`,
+    wavUrl: `${base}/recordedMedia/oramedia/wav/${id}.wav`,
+    mp4Url,
+    httpUrl: mp4Url,
+  };
+}
+
+export function trackDownloadUrl(sessionId: string, trackNumber: number, options: MediaUrlOptions): string {
+  return `${httpBaseUrl(options)}/mma/ExportRaw?recording=${encodeURIComponent(`${sessionId}-TRACK${trackNumber}`)}`;
+}
+
+function tagJson(tag: Tag): TagJson {
+  const json: TagJson = { tagName: tag.tagName, tagType: tag.tagType, tagCreateDate: tag.tagCreateDate };
+  if (tag.tagOffset !== undefined) {
+    json.tagOffset = tag.tagOffset;
+  }
+  if (tag.trackNumber !== undefined) {
+    json.trackNumber = tag.trackNumber;
+  }
+  return json;
+}
+
+function participantJson(p: Participant): ParticipantJson {
+  const json: ParticipantJson = {
+    deviceRef: p.deviceRef,
+    isConference: p.isConference,
+    participantStartDate: p.participantStartDate,
+  };
+  if (p.deviceId !== undefined) {
+    json.deviceId = p.deviceId;
+  }
+  if (p.xRefCi !== undefined) {
+    json.xRefCi = p.xRefCi;
+  }
+  if (p.participantDuration !== undefined) {
+    json.participantDuration = p.participantDuration;
+  }
+  return json;
+}
+
+function trackJson(session: Session, track: Track, options: MediaUrlOptions): TrackJson {
+  const json: TrackJson = {
+    trackNumber: track.trackNumber,
+    trackStartDate: track.trackStartDate,
+    trackMediaType: track.trackMediaType,
+    codec: track.codec,
+    participants: track.participants.map(participantJson),
+    tags: track.tags.map(tagJson),
+    stats: track.stats,
+  };
+  if (track.trackDuration !== undefined) {
+    json.trackDuration = track.trackDuration;
+  }
+  // downloadUrl is given for AUDIO tracks of CLOSED_NORMAL sessions only (reference §5.2, IG851 p.11).
+  if (session.sessionState === 'CLOSED_NORMAL' && track.trackMediaType === 'AUDIO') {
+    json.downloadUrl = trackDownloadUrl(session.sessionId, track.trackNumber, options);
+  }
+  return json;
+}
+
+export function sessionJson(session: Session, options: MediaUrlOptions): SessionJson {
+  const json: SessionJson = {
+    sessionId: session.sessionId,
+    sessionState: session.sessionState,
+    sessionStartDate: session.sessionStartDate,
+    // MediaSense omits the duration while a session is ACTIVE (reference §4.1).
+    ...(session.sessionState !== 'ACTIVE' && session.sessionDuration !== undefined
+      ? { sessionDuration: session.sessionDuration }
+      : {}),
+    callControllerIP: session.callControllerIP,
+    callControllerType: session.callControllerType,
+    ccid: session.ccid,
+    tags: session.tags.map(tagJson),
+    tracks: [...session.tracks]
+      .sort((a, b) => a.trackNumber - b.trackNumber)
+      .map((t) => trackJson(session, t, options)),
+    urls: sessionUrls(session, options),
+  };
+  return json;
+}

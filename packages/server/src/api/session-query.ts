@@ -1,0 +1,467 @@
+import type {
+  QueryCondition,
+  QueryExpression,
+  QueryField,
+  QueryOperator,
+  SessionQuery,
+} from '../db/repository.js';
+import { SESSION_STATES } from '../model/session.js';
+import type { ParseError, Result } from '../protocol/result.js';
+import { RESPONSE_CODES, type FailureCode } from './envelope.js';
+import { getParam, isJsonObject, toFiniteNumber, toNonNegativeInteger, type JsonObject } from './params.js';
+
+/**
+ * Translation of a MediaSense getSessions body (reference §4.2, addendum §2) into the
+ * repository's query AST. The body is client input: every problem becomes a typed error with the
+ * MediaSense response code to answer and a message naming the offending parameter, never a throw.
+ */
+
+export interface QueryError extends ParseError {
+  readonly responseCode: FailureCode;
+}
+
+/** MediaSense caps a page at 1000 sessions and rejects limit 0 (reference §4.2, KB853). */
+export const MAX_PAGE_LIMIT = 1000;
+/** The page size when the body has no pageParameters (the 11.5 web UI sends none). */
+export const DEFAULT_PAGE_LIMIT = 1000;
+
+type ValueKind = 'date' | 'number' | 'string' | 'state' | 'mediaType';
+
+interface FieldSpec {
+  readonly kind: ValueKind;
+  readonly operators: readonly QueryOperator[];
+}
+
+const TEXT_OPERATORS: readonly QueryOperator[] = ['equals', 'notEquals', 'contains', 'startsWith'];
+
+/** Which operators each searchable field accepts (docs/api.md "Fields and operators"). */
+const FIELD_SPECS: Readonly<Record<QueryField, FieldSpec>> = {
+  // Since 8.5(3) the only operator allowed on sessionStartDate is between (KB853).
+  sessionStartDate: { kind: 'date', operators: ['between'] },
+  sessionDuration: {
+    kind: 'number',
+    operators: ['equals', 'notEquals', 'greaterThan', 'lessThan', 'between'],
+  },
+  sessionState: { kind: 'state', operators: ['equals', 'notEquals'] },
+  trackMediaType: { kind: 'mediaType', operators: ['equals', 'notEquals'] },
+  ccid: { kind: 'string', operators: TEXT_OPERATORS },
+  callControllerIP: { kind: 'string', operators: TEXT_OPERATORS },
+  callControllerType: { kind: 'string', operators: TEXT_OPERATORS },
+  deviceRef: { kind: 'string', operators: TEXT_OPERATORS },
+  deviceId: { kind: 'string', operators: TEXT_OPERATORS },
+  xRefCi: { kind: 'string', operators: TEXT_OPERATORS },
+  tagName: { kind: 'string', operators: TEXT_OPERATORS },
+  codec: { kind: 'string', operators: TEXT_OPERATORS },
+};
+
+const FIELDS_BY_LOWER_NAME: ReadonlyMap<string, QueryField> = new Map([
+  ...(Object.keys(FIELD_SPECS) as QueryField[]).map((f): [string, QueryField] => [f.toLowerCase(), f]),
+  // The 8.5(1)-era name of trackMediaType (addendum §2.2, C-HEROKU).
+  ['mediatype', 'trackMediaType'],
+]);
+
+const OPERATORS: readonly QueryOperator[] = [
+  'equals',
+  'notEquals',
+  'between',
+  'greaterThan',
+  'lessThan',
+  'contains',
+  'startsWith',
+];
+const OPERATORS_BY_LOWER_NAME: ReadonlyMap<string, QueryOperator> = new Map(
+  OPERATORS.map((o): [string, QueryOperator] => [o.toLowerCase(), o]),
+);
+
+type SortField = SessionQuery['sort'][number]['field'];
+const SORT_FIELDS: readonly SortField[] = ['sessionStartDate', 'sessionDuration', 'ccid', 'sessionState'];
+const DEFAULT_SORT: SessionQuery['sort'] = [{ field: 'sessionStartDate', order: 'DESC' }];
+
+type Connector = 'AND' | 'OR';
+
+function fail(responseCode: FailureCode, code: string, message: string): { ok: false; error: QueryError } {
+  return { ok: false, error: { code, message, responseCode } };
+}
+
+/** A condition together with the connector that joins it to the next one. */
+interface Linked<T> {
+  readonly item: T;
+  readonly next: Connector;
+}
+
+/**
+ * Translates a getSessions body. Precedence follows S1 (docs/api.md): adjacent conditions on the
+ * same field are grouped first, then AND binds tighter than OR, as DG90 p.40 states in its rule
+ * titles, its prose and its worked example.
+ */
+export function translateGetSessionsBody(body: unknown): Result<SessionQuery, QueryError> {
+  if (!isJsonObject(body)) {
+    return fail(
+      RESPONSE_CODES.malformedRequest,
+      'VERBATIM_ERR_API_QUERY_BODY',
+      'the body must be a JSON object with requestParameters',
+    );
+  }
+  const where = translateWhere(getParam(body, 'requestParameters'));
+  if (!where.ok) {
+    return where;
+  }
+  const page = translatePage(getParam(body, 'pageParameters'));
+  if (!page.ok) {
+    return page;
+  }
+  const sort = translateSort(getParam(body, 'sortParameters'));
+  if (!sort.ok) {
+    return sort;
+  }
+  return { ok: true, value: { where: where.value, sort: sort.value, ...page.value } };
+}
+
+interface Clause {
+  readonly field: QueryField;
+  readonly conditions: readonly Linked<QueryCondition>[];
+  readonly next: Connector;
+}
+
+function translateWhere(raw: unknown): Result<QueryExpression, QueryError> {
+  if (raw === undefined || raw === null) {
+    return fail(
+      RESPONSE_CODES.missingParameter,
+      'VERBATIM_ERR_API_QUERY_MISSING_PARAMETERS',
+      'requestParameters is missing',
+    );
+  }
+  // A lone clause object is accepted as a one-element array, as MediaSense's other APIs use objects.
+  const rawClauses: readonly unknown[] = Array.isArray(raw) ? raw : [raw];
+  if (rawClauses.length === 0) {
+    return fail(
+      RESPONSE_CODES.queryMissingStartDate,
+      'VERBATIM_ERR_API_QUERY_NO_START_DATE',
+      'requestParameters is empty; a sessionStartDate between condition is mandatory',
+    );
+  }
+  const clauses: Clause[] = [];
+  for (const [index, rawClause] of rawClauses.entries()) {
+    const clause = translateClause(rawClause, `requestParameters[${index}]`);
+    if (!clause.ok) {
+      return clause;
+    }
+    clauses.push(clause.value);
+  }
+  if (!clauses.some((c) => c.field === 'sessionStartDate')) {
+    return fail(
+      RESPONSE_CODES.queryMissingStartDate,
+      'VERBATIM_ERR_API_QUERY_NO_START_DATE',
+      'a sessionStartDate condition with the between operator is mandatory',
+    );
+  }
+
+  // Rule 1 of DG90 p.40: conditions on the same field bind tightest. Adjacent clauses on one field
+  // are merged, the paramConnector between them acting as the field connector.
+  const groups: Linked<QueryExpression>[] = [];
+  let run: Linked<QueryCondition>[] = [];
+  for (const [index, clause] of clauses.entries()) {
+    const last = clause.conditions.length - 1;
+    clause.conditions.forEach((c, i) => {
+      run.push(i === last ? { item: c.item, next: clause.next } : c);
+    });
+    const following = clauses[index + 1];
+    if (following === undefined || following.field !== clause.field) {
+      groups.push({ item: combine(run), next: clause.next });
+      run = [];
+    }
+  }
+  // Rule 2: between groups, AND takes precedence over OR.
+  return { ok: true, value: combine(groups) };
+}
+
+/** Builds `a AND b OR c` as OR of AND-runs; one-element groups collapse to their element. */
+function combine(items: readonly Linked<QueryExpression>[]): QueryExpression {
+  const orItems: QueryExpression[] = [];
+  let andItems: QueryExpression[] = [];
+  items.forEach((linked, index) => {
+    andItems.push(linked.item);
+    if (linked.next === 'OR' || index === items.length - 1) {
+      orItems.push(group('and', andItems));
+      andItems = [];
+    }
+  });
+  return group('or', orItems);
+}
+
+function group(kind: 'and' | 'or', items: readonly QueryExpression[]): QueryExpression {
+  const only = items[0];
+  return items.length === 1 && only !== undefined ? only : { kind, items };
+}
+
+function translateConnector(raw: unknown, where: string): Result<Connector, QueryError> {
+  // A missing connector joins with AND, the only connector real clients use between fields.
+  if (raw === undefined || raw === null || raw === '') {
+    return { ok: true, value: 'AND' };
+  }
+  if (typeof raw === 'string') {
+    const upper = raw.trim().toUpperCase();
+    if (upper === 'AND' || upper === 'OR') {
+      return { ok: true, value: upper };
+    }
+  }
+  return fail(
+    RESPONSE_CODES.queryInvalidConnector,
+    'VERBATIM_ERR_API_QUERY_CONNECTOR',
+    `${where} must be "AND" or "OR", got ${JSON.stringify(raw)}`,
+  );
+}
+
+function translateClause(raw: unknown, where: string): Result<Clause, QueryError> {
+  if (!isJsonObject(raw)) {
+    return fail(
+      RESPONSE_CODES.invalidParameter,
+      'VERBATIM_ERR_API_QUERY_CLAUSE',
+      `${where} must be an object`,
+    );
+  }
+  const fieldName = getParam(raw, 'fieldName');
+  if (typeof fieldName !== 'string' || fieldName === '') {
+    return fail(
+      RESPONSE_CODES.missingParameter,
+      'VERBATIM_ERR_API_QUERY_MISSING_FIELD_NAME',
+      `${where}.fieldName is missing`,
+    );
+  }
+  if (fieldName.toLowerCase() === 'sessionid') {
+    return fail(
+      RESPONSE_CODES.queryUnknownField,
+      'VERBATIM_ERR_API_QUERY_UNKNOWN_FIELD',
+      `${where}.fieldName sessionId is not searchable; use getSessionBySessionId`,
+    );
+  }
+  const field = FIELDS_BY_LOWER_NAME.get(fieldName.toLowerCase());
+  if (field === undefined) {
+    return fail(
+      RESPONSE_CODES.queryUnknownField,
+      'VERBATIM_ERR_API_QUERY_UNKNOWN_FIELD',
+      `${where}.fieldName ${JSON.stringify(fieldName)} is not a searchable field`,
+    );
+  }
+  const rawConditions = getParam(raw, 'fieldConditions');
+  if (!Array.isArray(rawConditions) || rawConditions.length === 0) {
+    return fail(
+      rawConditions === undefined ? RESPONSE_CODES.missingParameter : RESPONSE_CODES.invalidParameter,
+      'VERBATIM_ERR_API_QUERY_CONDITIONS',
+      `${where}.fieldConditions must be a non-empty array`,
+    );
+  }
+  const conditions: Linked<QueryCondition>[] = [];
+  for (const [index, rawCondition] of (rawConditions as readonly unknown[]).entries()) {
+    const condition = translateCondition(field, rawCondition, `${where}.fieldConditions[${index}]`);
+    if (!condition.ok) {
+      return condition;
+    }
+    conditions.push(condition.value);
+  }
+  const next = translateConnector(getParam(raw, 'paramConnector'), `${where}.paramConnector`);
+  if (!next.ok) {
+    return next;
+  }
+  return { ok: true, value: { field, conditions, next: next.value } };
+}
+
+function translateCondition(
+  field: QueryField,
+  raw: unknown,
+  where: string,
+): Result<Linked<QueryCondition>, QueryError> {
+  if (!isJsonObject(raw)) {
+    return fail(
+      RESPONSE_CODES.invalidParameter,
+      'VERBATIM_ERR_API_QUERY_CONDITION',
+      `${where} must be an object`,
+    );
+  }
+  const operatorName = getParam(raw, 'fieldOperator');
+  if (typeof operatorName !== 'string' || operatorName === '') {
+    return fail(
+      RESPONSE_CODES.missingParameter,
+      'VERBATIM_ERR_API_QUERY_MISSING_OPERATOR',
+      `${where}.fieldOperator is missing`,
+    );
+  }
+  const operator = OPERATORS_BY_LOWER_NAME.get(operatorName.toLowerCase());
+  if (operator === undefined) {
+    return fail(
+      RESPONSE_CODES.queryUnknownOperator,
+      'VERBATIM_ERR_API_QUERY_UNKNOWN_OPERATOR',
+      `${where}.fieldOperator ${JSON.stringify(operatorName)} is not an operator`,
+    );
+  }
+  const spec = FIELD_SPECS[field];
+  if (!spec.operators.includes(operator)) {
+    return fail(
+      RESPONSE_CODES.queryOperatorNotAllowed,
+      'VERBATIM_ERR_API_QUERY_OPERATOR_NOT_ALLOWED',
+      `${where}: ${field} accepts ${spec.operators.join(', ')}, not ${operator}`,
+    );
+  }
+  const rawValues = getParam(raw, 'fieldValues');
+  if (!Array.isArray(rawValues)) {
+    return fail(
+      rawValues === undefined ? RESPONSE_CODES.missingParameter : RESPONSE_CODES.invalidParameter,
+      'VERBATIM_ERR_API_QUERY_VALUES',
+      `${where}.fieldValues must be an array`,
+    );
+  }
+  const expectedCount = operator === 'between' ? 2 : 1;
+  if (rawValues.length !== expectedCount) {
+    return fail(
+      RESPONSE_CODES.queryValueCount,
+      'VERBATIM_ERR_API_QUERY_VALUE_COUNT',
+      `${where}: ${operator} takes ${expectedCount} value${expectedCount === 1 ? '' : 's'}, got ${rawValues.length}`,
+    );
+  }
+  const values: (string | number)[] = [];
+  for (const [index, rawValue] of (rawValues as readonly unknown[]).entries()) {
+    const value = translateValue(spec.kind, rawValue, `${where}.fieldValues[${index}]`, field);
+    if (!value.ok) {
+      return value;
+    }
+    values.push(value.value);
+  }
+  const [from, to] = values;
+  if (operator === 'between' && typeof from === 'number' && typeof to === 'number' && from > to) {
+    return fail(
+      RESPONSE_CODES.queryInvalidValue,
+      'VERBATIM_ERR_API_QUERY_VALUE',
+      `${where}: between needs the smaller value first, got ${from} and ${to}`,
+    );
+  }
+  const next = translateConnector(getParam(raw, 'fieldConnector'), `${where}.fieldConnector`);
+  if (!next.ok) {
+    return next;
+  }
+  return { ok: true, value: { item: { kind: 'condition', field, operator, values }, next: next.value } };
+}
+
+function translateValue(
+  kind: ValueKind,
+  raw: unknown,
+  where: string,
+  field: QueryField,
+): Result<string | number, QueryError> {
+  const invalid = (expected: string): { ok: false; error: QueryError } =>
+    fail(
+      RESPONSE_CODES.queryInvalidValue,
+      'VERBATIM_ERR_API_QUERY_VALUE',
+      `${where}: ${field} needs ${expected}, got ${JSON.stringify(raw)}`,
+    );
+  switch (kind) {
+    case 'date': {
+      const n = toNonNegativeInteger(raw);
+      return n === undefined ? invalid('epoch milliseconds') : { ok: true, value: n };
+    }
+    case 'number': {
+      const n = toFiniteNumber(raw);
+      return n === undefined ? invalid('a number of milliseconds') : { ok: true, value: n };
+    }
+    case 'state': {
+      // The DG90 prose writes states in lower case ("active"); stored states are upper case.
+      const state = typeof raw === 'string' ? raw.trim().toUpperCase() : '';
+      return SESSION_STATES.some((s) => s === state)
+        ? { ok: true, value: state }
+        : invalid(`one of ${SESSION_STATES.join(', ')}`);
+    }
+    case 'mediaType': {
+      const type = typeof raw === 'string' ? raw.trim().toUpperCase() : '';
+      return type === 'AUDIO' || type === 'VIDEO' ? { ok: true, value: type } : invalid('AUDIO or VIDEO');
+    }
+    case 'string':
+      // Numbers are accepted for text fields: clients send deviceRef 1000 as a JSON number.
+      if (typeof raw === 'string') {
+        return { ok: true, value: raw };
+      }
+      return typeof raw === 'number' && Number.isFinite(raw)
+        ? { ok: true, value: String(raw) }
+        : invalid('a string');
+  }
+}
+
+function translatePage(raw: unknown): Result<{ offset: number; limit: number }, QueryError> {
+  if (raw === undefined || raw === null) {
+    return { ok: true, value: { offset: 0, limit: DEFAULT_PAGE_LIMIT } };
+  }
+  if (!isJsonObject(raw)) {
+    return fail(
+      RESPONSE_CODES.queryInvalidPaging,
+      'VERBATIM_ERR_API_QUERY_PAGING',
+      'pageParameters must be an object',
+    );
+  }
+  const rawOffset = getParam(raw, 'offset');
+  const offset = rawOffset === undefined ? 0 : toNonNegativeInteger(rawOffset);
+  if (offset === undefined) {
+    return fail(
+      RESPONSE_CODES.queryInvalidPaging,
+      'VERBATIM_ERR_API_QUERY_PAGING',
+      `pageParameters.offset must be a non-negative integer, got ${JSON.stringify(rawOffset)}`,
+    );
+  }
+  const rawLimit = getParam(raw, 'limit');
+  const limit = rawLimit === undefined ? DEFAULT_PAGE_LIMIT : toNonNegativeInteger(rawLimit);
+  if (limit === undefined || limit < 1 || limit > MAX_PAGE_LIMIT) {
+    return fail(
+      RESPONSE_CODES.queryInvalidPaging,
+      'VERBATIM_ERR_API_QUERY_PAGING',
+      `pageParameters.limit must be an integer from 1 to ${MAX_PAGE_LIMIT}, got ${JSON.stringify(rawLimit)}`,
+    );
+  }
+  return { ok: true, value: { offset, limit } };
+}
+
+function translateSort(raw: unknown): Result<SessionQuery['sort'], QueryError> {
+  if (raw === undefined || raw === null) {
+    return { ok: true, value: DEFAULT_SORT };
+  }
+  // Some clients send one object instead of an array (addendum §2.1, C-TASK).
+  const rawKeys: readonly unknown[] = Array.isArray(raw) ? raw : [raw];
+  const sort: { field: SortField; order: 'ASC' | 'DESC' }[] = [];
+  for (const [index, rawKey] of rawKeys.entries()) {
+    const where = `sortParameters[${index}]`;
+    if (!isJsonObject(rawKey)) {
+      return fail(
+        RESPONSE_CODES.queryInvalidSort,
+        'VERBATIM_ERR_API_QUERY_SORT',
+        `${where} must be an object`,
+      );
+    }
+    const key = translateSortKey(rawKey, where);
+    if (!key.ok) {
+      return key;
+    }
+    if (!sort.some((s) => s.field === key.value.field)) {
+      sort.push(key.value);
+    }
+  }
+  return { ok: true, value: sort.length === 0 ? DEFAULT_SORT : sort };
+}
+
+function translateSortKey(
+  raw: JsonObject,
+  where: string,
+): Result<{ field: SortField; order: 'ASC' | 'DESC' }, QueryError> {
+  const name = getParam(raw, 'byFieldName');
+  const field =
+    typeof name === 'string' ? SORT_FIELDS.find((f) => f.toLowerCase() === name.toLowerCase()) : undefined;
+  if (field === undefined) {
+    return fail(
+      RESPONSE_CODES.queryInvalidSort,
+      'VERBATIM_ERR_API_QUERY_SORT',
+      `${where}.byFieldName must be one of ${SORT_FIELDS.join(', ')}, got ${JSON.stringify(name)}`,
+    );
+  }
+  // An unknown order falls back to DESC: a client in the wild sends "CLOSED_NORMAL" there and
+  // worked against MediaSense (addendum §2.1).
+  const order = getParam(raw, 'order');
+  return {
+    ok: true,
+    value: { field, order: typeof order === 'string' && order.toUpperCase() === 'ASC' ? 'ASC' : 'DESC' },
+  };
+}

@@ -1,0 +1,248 @@
+import type {
+  QueryCondition,
+  QueryExpression,
+  Repository,
+  SessionQuery,
+  TrackPatch,
+} from '../../src/db/repository.js';
+import type { Participant, Session, SessionState, Tag, Track } from '../../src/model/session.js';
+import { EMPTY_TRACK_STATS } from '../../src/model/session.js';
+import type { Role, User } from '../../src/model/user.js';
+
+/**
+ * An in-memory Repository for unit tests of the layers above the database. It evaluates the
+ * getSessions AST directly, and records the last query so tests can assert the translation.
+ */
+export class FakeRepository implements Repository {
+  readonly sessions = new Map<string, Session>();
+  readonly users = new Map<string, User>();
+  readonly queries: SessionQuery[] = [];
+
+  migrate(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  createSession(session: Session): Promise<void> {
+    this.sessions.set(session.sessionId, session);
+    return Promise.resolve();
+  }
+
+  addTrack(sessionId: string, track: Track): Promise<void> {
+    const session = this.#session(sessionId);
+    this.sessions.set(sessionId, { ...session, tracks: [...session.tracks, track] });
+    return Promise.resolve();
+  }
+
+  updateTrack(sessionId: string, trackNumber: number, patch: TrackPatch): Promise<void> {
+    const session = this.#session(sessionId);
+    const tracks = session.tracks.map((t) => (t.trackNumber === trackNumber ? { ...t, ...patch } : t));
+    this.sessions.set(sessionId, { ...session, tracks });
+    return Promise.resolve();
+  }
+
+  replaceParticipants(
+    sessionId: string,
+    trackNumber: number,
+    participants: readonly Participant[],
+  ): Promise<void> {
+    const session = this.#session(sessionId);
+    const tracks = session.tracks.map((t) => (t.trackNumber === trackNumber ? { ...t, participants } : t));
+    this.sessions.set(sessionId, { ...session, tracks });
+    return Promise.resolve();
+  }
+
+  addSessionTag(sessionId: string, tag: Tag): Promise<void> {
+    const session = this.#session(sessionId);
+    this.sessions.set(sessionId, { ...session, tags: [...session.tags, tag] });
+    return Promise.resolve();
+  }
+
+  closeSession(
+    sessionId: string,
+    state: Exclude<SessionState, 'ACTIVE'>,
+    sessionDurationMs: number,
+  ): Promise<void> {
+    const session = this.#session(sessionId);
+    this.sessions.set(sessionId, { ...session, sessionState: state, sessionDuration: sessionDurationMs });
+    return Promise.resolve();
+  }
+
+  getSession(sessionId: string): Promise<Session | undefined> {
+    return Promise.resolve(this.sessions.get(sessionId));
+  }
+
+  listActiveSessions(): Promise<Session[]> {
+    return Promise.resolve([...this.sessions.values()].filter((s) => s.sessionState === 'ACTIVE'));
+  }
+
+  querySessions(query: SessionQuery): Promise<Session[]> {
+    this.queries.push(query);
+    const matching = [...this.sessions.values()].filter((s) => matches(s, query.where));
+    matching.sort((a, b) => {
+      for (const key of query.sort) {
+        const av = a[key.field] ?? 0;
+        const bv = b[key.field] ?? 0;
+        if (av !== bv) {
+          return (av < bv ? -1 : 1) * (key.order === 'ASC' ? 1 : -1);
+        }
+      }
+      return a.sessionId < b.sessionId ? -1 : 1;
+    });
+    return Promise.resolve(matching.slice(query.offset, query.offset + query.limit));
+  }
+
+  createUser(user: User): Promise<void> {
+    if (this.users.has(user.username)) {
+      return Promise.reject(new Error(`user ${user.username} exists`));
+    }
+    this.users.set(user.username, user);
+    return Promise.resolve();
+  }
+
+  getUser(username: string): Promise<User | undefined> {
+    return Promise.resolve(this.users.get(username));
+  }
+
+  listUsers(): Promise<User[]> {
+    return Promise.resolve([...this.users.values()]);
+  }
+
+  countUsers(): Promise<number> {
+    return Promise.resolve(this.users.size);
+  }
+
+  updateUser(
+    username: string,
+    patch: { readonly passwordHash?: string; readonly role?: Role },
+  ): Promise<boolean> {
+    const user = this.users.get(username);
+    if (user === undefined) {
+      return Promise.resolve(false);
+    }
+    this.users.set(username, { ...user, ...patch });
+    return Promise.resolve(true);
+  }
+
+  close(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  #session(sessionId: string): Session {
+    const session = this.sessions.get(sessionId);
+    if (session === undefined) {
+      throw new Error(`no session ${sessionId}`);
+    }
+    return session;
+  }
+}
+
+function matches(session: Session, expression: QueryExpression): boolean {
+  switch (expression.kind) {
+    case 'and':
+      return expression.items.every((item) => matches(session, item));
+    case 'or':
+      return expression.items.some((item) => matches(session, item));
+    case 'condition':
+      return fieldValues(session, expression).some((value) => test(value, expression));
+  }
+}
+
+function fieldValues(session: Session, condition: QueryCondition): (string | number)[] {
+  const participants = session.tracks.flatMap((t) => t.participants);
+  switch (condition.field) {
+    case 'sessionStartDate':
+      return [session.sessionStartDate];
+    case 'sessionDuration':
+      return session.sessionDuration === undefined ? [] : [session.sessionDuration];
+    case 'sessionState':
+      return [session.sessionState];
+    case 'ccid':
+      return [session.ccid];
+    case 'callControllerIP':
+      return [session.callControllerIP];
+    case 'callControllerType':
+      return [session.callControllerType];
+    case 'deviceRef':
+      return participants.map((p) => p.deviceRef);
+    case 'deviceId':
+      return participants.flatMap((p) => (p.deviceId === undefined ? [] : [p.deviceId]));
+    case 'xRefCi':
+      return participants.flatMap((p) => (p.xRefCi === undefined ? [] : [p.xRefCi]));
+    case 'tagName':
+      return [...session.tags, ...session.tracks.flatMap((t) => t.tags)].map((t) => t.tagName.toLowerCase());
+    case 'codec':
+      return session.tracks.map((t) => t.codec);
+    case 'trackMediaType':
+      return session.tracks.map((t) => t.trackMediaType);
+  }
+}
+
+function test(value: string | number, condition: QueryCondition): boolean {
+  const [a, b] = condition.values.map((v) =>
+    condition.field === 'tagName' && typeof v === 'string' ? v.toLowerCase() : v,
+  );
+  if (a === undefined) {
+    return false;
+  }
+  switch (condition.operator) {
+    case 'equals':
+      return value === a;
+    case 'notEquals':
+      return value !== a;
+    case 'between':
+      return b !== undefined && value >= a && value <= b;
+    case 'greaterThan':
+      return value > a;
+    case 'lessThan':
+      return value < a;
+    case 'contains':
+      return String(value).includes(String(a));
+    case 'startsWith':
+      return String(value).startsWith(String(a));
+  }
+}
+
+/**
+ * A two-track G.711 session, CLOSED_NORMAL unless overridden; an ACTIVE one has no session or
+ * track durations, as the recording domain stores it.
+ */
+export function sampleSession(overrides: Partial<Session> = {}): Session {
+  const start = overrides.sessionStartDate ?? 1_700_000_000_000;
+  const sessionId = overrides.sessionId ?? 'a1b2c3d4e5f60718';
+  const active = overrides.sessionState === 'ACTIVE';
+  const track = (trackNumber: number, deviceRef: string): Track => ({
+    trackNumber,
+    trackMediaType: 'AUDIO',
+    codec: 'PCMU',
+    payloadType: 0,
+    clockRateHz: 8000,
+    trackStartDate: start,
+    ...(active ? {} : { trackDuration: 60_000 }),
+    mediaPath: `${sessionId}/track-${trackNumber}.pcap`,
+    participants: [
+      {
+        deviceRef,
+        deviceId: `SEP00000000000${trackNumber}`,
+        xRefCi: `1600000${trackNumber}`,
+        isConference: false,
+        participantStartDate: start,
+        ...(active ? {} : { participantDuration: 60_000 }),
+      },
+    ],
+    tags: [],
+    stats: EMPTY_TRACK_STATS,
+  });
+  return {
+    sessionId,
+    sessionState: 'CLOSED_NORMAL',
+    sessionStartDate: start,
+    ...(active ? {} : { sessionDuration: 60_000 }),
+    callControllerIP: '10.0.0.5',
+    callControllerType: 'Cisco-CUCM',
+    ccid: '12345',
+    nodeId: 'node-a',
+    tags: [],
+    tracks: [track(0, '1000'), track(1, '2000')],
+    ...overrides,
+  };
+}

@@ -1,0 +1,289 @@
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import { pino } from 'pino';
+import { buildHttpApi } from '../../../src/api/http-api.js';
+import { resolveMediaPath } from '../../../src/api/media-routes.js';
+import { hashPassword } from '../../../src/api/passwords.js';
+import { MULAW_TO_LINEAR, encodeMulaw } from '../../../src/protocol/codec/g711.js';
+import {
+  encodePcapGlobalHeader,
+  encodePcapRecord,
+  pcapRecordBytes,
+} from '../../../src/protocol/container/pcap.js';
+import { serializeRtpPacket } from '../../../src/protocol/rtp/rtp-packet.js';
+import { FakeRepository, sampleSession } from '../../support/fake-repository.js';
+
+const T0 = 1_700_000_000_000;
+const SAMPLE = 1000;
+const PACKETS = 50; // 1 s of 20 ms G.711 packets.
+const WAV_TOTAL_BYTES = 44 + 8000 * 4; // One second of 8 kHz 16-bit stereo.
+
+/** A pcap track file of `PACKETS` µ-law packets of a constant sample, arriving every 20 ms from T0. */
+function trackPcap(): Uint8Array {
+  const payload = encodeMulaw(new Array<number>(160).fill(SAMPLE));
+  const packets = Array.from({ length: PACKETS }, (_, i) =>
+    serializeRtpPacket(
+      { marker: i === 0, payloadType: 0, sequenceNumber: 100 + i, timestamp: 5000 + 160 * i, ssrc: 0x1234 },
+      payload,
+    ),
+  );
+  const header = encodePcapGlobalHeader();
+  const out = new Uint8Array(header.length + packets.reduce((n, p) => n + pcapRecordBytes(p.length), 0));
+  out.set(header, 0);
+  let offset = header.length;
+  packets.forEach((packet, i) => {
+    offset += encodePcapRecord(out, offset, {
+      timestampUs: (T0 + 20 * i) * 1000,
+      sourceAddress: '10.0.0.7',
+      sourcePort: 20000,
+      destinationAddress: '10.0.0.1',
+      destinationPort: 40000,
+      payload: packet,
+    });
+  });
+  return out;
+}
+
+void describe('media downloads', () => {
+  let app: FastifyInstance;
+  let dir: string;
+  let pcap: Uint8Array;
+  let cookie: string;
+  const repository = new FakeRepository();
+  const clock = { nowMs: T0 + 500 };
+  let flushes = 0;
+  const basic = `Basic ${Buffer.from('alice:pw-alice').toString('base64')}`;
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'verbatim-api-media-'));
+    pcap = trackPcap();
+    for (const id of ['wav01', 'live01']) {
+      await mkdir(join(dir, id));
+      await writeFile(join(dir, id, 'track-0.pcap'), pcap);
+      await writeFile(join(dir, id, 'track-1.pcap'), pcap);
+    }
+    await repository.createUser({
+      username: 'alice',
+      role: 'api',
+      passwordHash: await hashPassword('pw-alice'),
+      createdAt: 0,
+    });
+    const closed = sampleSession({ sessionId: 'wav01', sessionStartDate: T0, sessionDuration: 1000 });
+    // Track 1 is G.729, which the WAV export does not decode: its channel must be silent.
+    await repository.createSession({
+      ...closed,
+      tracks: closed.tracks.map((t) => (t.trackNumber === 1 ? { ...t, codec: 'G729', payloadType: 18 } : t)),
+    });
+    const live = sampleSession({
+      sessionId: 'live01',
+      sessionStartDate: T0,
+      sessionState: 'ACTIVE',
+    });
+    await repository.createSession(live);
+    await repository.createSession(sampleSession({ sessionId: 'gone01', sessionState: 'DELETED' }));
+    app = await buildHttpApi({
+      repository,
+      logger: pino({ level: 'silent' }),
+      advertise: '127.0.0.1',
+      httpPort: 8440,
+      rtspPort: 8554,
+      tls: false,
+      mediaDir: dir,
+      flushMedia: () => {
+        flushes++;
+        return Promise.resolve();
+      },
+      now: () => clock.nowMs,
+    });
+    const signIn = await app.inject({
+      method: 'POST',
+      url: '/ora/authenticationService/authentication/signIn',
+      payload: { requestParameters: { username: 'alice', password: 'pw-alice' } },
+    });
+    cookie = String(signIn.headers['set-cookie']).split(';')[0] ?? '';
+  });
+
+  after(async () => {
+    await app.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  void describe('GET /recordedMedia/oramedia/wav/<id>.wav', () => {
+    const url = '/recordedMedia/oramedia/wav/wav01.wav';
+    let full: Buffer;
+
+    void it('answers 401 with a Basic challenge without credentials or with wrong ones', async () => {
+      for (const headers of [
+        {},
+        { authorization: `Basic ${Buffer.from('alice:wrong').toString('base64')}` },
+        { cookie: 'JSESSIONID=nope' },
+      ]) {
+        const response = await app.inject({ method: 'GET', url, headers });
+        assert.equal(response.statusCode, 401);
+        assert.equal(response.headers['www-authenticate'], 'Basic realm="Verbatim"');
+        assert.equal(response.json<{ responseCode: number }>().responseCode, 4021);
+      }
+    });
+
+    void it('streams the stereo WAV with HTTP Basic: track 0 left, a silent right for an undecodable codec', async () => {
+      const response = await app.inject({ method: 'GET', url, headers: { authorization: basic } });
+      assert.equal(response.statusCode, 200);
+      assert.equal(response.headers['content-type'], 'audio/wav');
+      assert.equal(response.headers['accept-ranges'], 'bytes');
+      assert.equal(response.headers['content-length'], String(WAV_TOTAL_BYTES));
+      full = response.rawPayload;
+      assert.equal(full.length, WAV_TOTAL_BYTES);
+      assert.equal(full.subarray(0, 4).toString('latin1'), 'RIFF');
+      assert.equal(full.subarray(8, 12).toString('latin1'), 'WAVE');
+      const expected = MULAW_TO_LINEAR[encodeMulaw([SAMPLE])[0] ?? 0];
+      for (const frame of [0, 100, 7999]) {
+        assert.equal(full.readInt16LE(44 + frame * 4), expected, `left sample of frame ${frame}`);
+        assert.equal(full.readInt16LE(44 + frame * 4 + 2), 0, `right sample of frame ${frame}`);
+      }
+    });
+
+    void it('accepts the API session cookie instead of Basic', async () => {
+      const response = await app.inject({ method: 'GET', url, headers: { cookie } });
+      assert.equal(response.statusCode, 200);
+      assert.deepEqual(response.rawPayload, full);
+    });
+
+    for (const [range, start, end] of [
+      ['bytes=0-43', 0, 43],
+      ['bytes=1000-', 1000, WAV_TOTAL_BYTES - 1],
+      ['bytes=-100', WAV_TOTAL_BYTES - 100, WAV_TOTAL_BYTES - 1],
+      ['bytes=30-2000', 30, 2000],
+    ] as const) {
+      void it(`answers Range ${range} with 206 and exactly those bytes`, async () => {
+        const response = await app.inject({ method: 'GET', url, headers: { cookie, range } });
+        assert.equal(response.statusCode, 206);
+        assert.equal(response.headers['content-range'], `bytes ${start}-${end}/${WAV_TOTAL_BYTES}`);
+        assert.equal(response.headers['content-length'], String(end - start + 1));
+        assert.deepEqual(response.rawPayload, full.subarray(start, end + 1));
+      });
+    }
+
+    void it('answers an unsatisfiable Range with 416 and the current length', async () => {
+      const response = await app.inject({
+        method: 'GET',
+        url,
+        headers: { cookie, range: `bytes=${WAV_TOTAL_BYTES}-` },
+      });
+      assert.equal(response.statusCode, 416);
+      assert.equal(response.headers['content-range'], `bytes */${WAV_TOTAL_BYTES}`);
+      assert.equal(response.rawPayload.length, 0);
+    });
+
+    void it('answers HEAD with the length and no body', async () => {
+      const response = await app.inject({ method: 'HEAD', url, headers: { cookie } });
+      assert.equal(response.statusCode, 200);
+      assert.equal(response.headers['content-length'], String(WAV_TOTAL_BYTES));
+      assert.equal(response.rawPayload.length, 0);
+    });
+
+    void it('flushes media and exports an ACTIVE session up to now by the injected clock', async () => {
+      const before = flushes;
+      const response = await app.inject({
+        method: 'GET',
+        url: '/recordedMedia/oramedia/wav/live01.wav',
+        headers: { cookie },
+      });
+      assert.equal(response.statusCode, 200);
+      assert.equal(flushes, before + 1);
+      // 500 ms at 8 kHz, 4 bytes per stereo frame; both tracks are PCMU here.
+      assert.equal(response.rawPayload.length, 44 + 4000 * 4);
+      assert.notEqual(response.rawPayload.readInt16LE(44 + 2), 0);
+    });
+
+    for (const path of ['nope.wav', 'gone01.wav', 'wav01.mp3', '.wav']) {
+      void it(`answers 404 for ${path}`, async () => {
+        const response = await app.inject({
+          method: 'GET',
+          url: `/recordedMedia/oramedia/wav/${path}`,
+          headers: { cookie },
+        });
+        assert.equal(response.statusCode, 404);
+        assert.equal(response.json<{ responseCode: number }>().responseCode, 4040);
+      });
+    }
+  });
+
+  void describe('GET /mma/ExportRaw?recording=<id>-TRACK<n>', () => {
+    void it('answers 401 with a Basic challenge without credentials', async () => {
+      const response = await app.inject({ method: 'GET', url: '/mma/ExportRaw?recording=wav01-TRACK0' });
+      assert.equal(response.statusCode, 401);
+      assert.equal(response.headers['www-authenticate'], 'Basic realm="Verbatim"');
+    });
+
+    void it('streams the track capture byte for byte', async () => {
+      const response = await app.inject({
+        method: 'GET',
+        url: '/mma/ExportRaw?recording=wav01-TRACK1',
+        headers: { authorization: basic },
+      });
+      assert.equal(response.statusCode, 200);
+      assert.equal(response.headers['content-type'], 'application/vnd.tcpdump.pcap');
+      assert.equal(response.headers['content-length'], String(pcap.length));
+      assert.equal(response.headers['accept-ranges'], 'bytes');
+      assert.match(String(response.headers['content-disposition']), /filename="wav01-TRACK1.pcap"/);
+      assert.deepEqual(new Uint8Array(response.rawPayload), pcap);
+    });
+
+    void it('honours Range, and answers 416 past the end', async () => {
+      const partial = await app.inject({
+        method: 'GET',
+        url: '/mma/ExportRaw?Recording=wav01-TRACK0',
+        headers: { cookie, range: 'bytes=24-39' },
+      });
+      assert.equal(partial.statusCode, 206);
+      assert.equal(partial.headers['content-range'], `bytes 24-39/${pcap.length}`);
+      assert.deepEqual(new Uint8Array(partial.rawPayload), pcap.subarray(24, 40));
+      const past = await app.inject({
+        method: 'GET',
+        url: '/mma/ExportRaw?recording=wav01-TRACK0',
+        headers: { cookie, range: `bytes=${pcap.length}-` },
+      });
+      assert.equal(past.statusCode, 416);
+      assert.equal(past.headers['content-range'], `bytes */${pcap.length}`);
+    });
+
+    void it('flushes media before reading an ACTIVE track', async () => {
+      const before = flushes;
+      const response = await app.inject({
+        method: 'GET',
+        url: '/mma/ExportRaw?recording=live01-TRACK0',
+        headers: { cookie },
+      });
+      assert.equal(response.statusCode, 200);
+      assert.equal(flushes, before + 1);
+    });
+
+    void it('answers 400 for a malformed recording and 404 for an unknown session or track', async () => {
+      const bad = await app.inject({
+        method: 'GET',
+        url: '/mma/ExportRaw?recording=wav01',
+        headers: { cookie },
+      });
+      assert.equal(bad.statusCode, 400);
+      for (const recording of ['nope-TRACK0', 'wav01-TRACK7', 'gone01-TRACK0']) {
+        const response = await app.inject({
+          method: 'GET',
+          url: `/mma/ExportRaw?recording=${recording}`,
+          headers: { cookie },
+        });
+        assert.equal(response.statusCode, 404, recording);
+      }
+    });
+  });
+
+  void it('refuses media paths that leave the media directory', () => {
+    assert.equal(resolveMediaPath('/data/media', 'abc/track-0.pcap'), '/data/media/abc/track-0.pcap');
+    assert.equal(resolveMediaPath('/data/media', '../verbatim.db'), undefined);
+    assert.equal(resolveMediaPath('/data/media', '/etc/passwd'), undefined);
+    assert.equal(resolveMediaPath('/data/media', ''), undefined);
+  });
+});

@@ -1,0 +1,477 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import type { QueryCondition, SessionQuery } from '../../../src/db/repository.js';
+import { translateGetSessionsBody } from '../../../src/api/session-query.js';
+
+const FROM = 1768771615694;
+const TO = 1769376415694;
+
+const dateClause = {
+  fieldName: 'sessionStartDate',
+  fieldConditions: [{ fieldOperator: 'between', fieldValues: [FROM, TO] }],
+};
+const dateCondition: QueryCondition = {
+  kind: 'condition',
+  field: 'sessionStartDate',
+  operator: 'between',
+  values: [FROM, TO],
+};
+
+function cond(
+  field: QueryCondition['field'],
+  value: string | number,
+  operator: QueryCondition['operator'] = 'equals',
+): QueryCondition {
+  return { kind: 'condition', field, operator, values: [value] };
+}
+
+function clause(
+  fieldName: string,
+  value: unknown,
+  paramConnector?: string,
+  fieldOperator = 'equals',
+): Record<string, unknown> {
+  return {
+    fieldName,
+    fieldConditions: [{ fieldOperator, fieldValues: [value] }],
+    ...(paramConnector === undefined ? {} : { paramConnector }),
+  };
+}
+
+function translate(body: unknown): SessionQuery {
+  const result = translateGetSessionsBody(body);
+  if (!result.ok) {
+    assert.fail(`unexpected error ${result.error.code}: ${result.error.message}`);
+  }
+  return result.value;
+}
+
+function translateError(body: unknown): { code: string; responseCode: number; message: string } {
+  const result = translateGetSessionsBody(body);
+  if (result.ok) {
+    assert.fail(`expected an error, got ${JSON.stringify(result.value)}`);
+  }
+  return result.error;
+}
+
+void describe('getSessions body translation', () => {
+  void it('translates the body the MediaSense 11.5 web UI sends', () => {
+    const query = translate({
+      requestParameters: [
+        {
+          fieldName: 'sessionState',
+          fieldConditions: [
+            { fieldOperator: 'equals', fieldValues: ['CLOSED_NORMAL'], fieldConnector: 'OR' },
+            { fieldOperator: 'equals', fieldValues: ['CLOSED_ERROR'] },
+          ],
+          paramConnector: 'AND',
+        },
+        dateClause,
+      ],
+    });
+    assert.deepEqual(query, {
+      where: {
+        kind: 'and',
+        items: [
+          {
+            kind: 'or',
+            items: [cond('sessionState', 'CLOSED_NORMAL'), cond('sessionState', 'CLOSED_ERROR')],
+          },
+          dateCondition,
+        ],
+      },
+      sort: [{ field: 'sessionStartDate', order: 'DESC' }],
+      offset: 0,
+      limit: 1000,
+    });
+  });
+
+  void it('lets AND bind tighter than OR between fields (S1): a OR b AND c is a OR (b AND c)', () => {
+    const query = translate({
+      requestParameters: [clause('tagName', 't1', 'OR'), clause('deviceRef', '1000', 'AND'), dateClause],
+    });
+    assert.deepEqual(query.where, {
+      kind: 'or',
+      items: [cond('tagName', 't1'), { kind: 'and', items: [cond('deviceRef', '1000'), dateCondition] }],
+    });
+  });
+
+  void it('groups conditions on the same field first (DG90 p.40 rule 1)', () => {
+    // deviceRef=1000 OR deviceRef=2000 AND tagName=foo OR sessionState=ACTIVE, with the date ANDed.
+    const query = translate({
+      requestParameters: [
+        {
+          fieldName: 'deviceRef',
+          fieldConditions: [
+            { fieldOperator: 'equals', fieldValues: ['1000'], fieldConnector: 'OR' },
+            { fieldOperator: 'equals', fieldValues: ['2000'] },
+          ],
+          paramConnector: 'AND',
+        },
+        clause('tagName', 'foo', 'OR'),
+        clause('sessionState', 'ACTIVE', 'AND'),
+        dateClause,
+      ],
+    });
+    assert.deepEqual(query.where, {
+      kind: 'or',
+      items: [
+        {
+          kind: 'and',
+          items: [
+            { kind: 'or', items: [cond('deviceRef', '1000'), cond('deviceRef', '2000')] },
+            cond('tagName', 'foo'),
+          ],
+        },
+        { kind: 'and', items: [cond('sessionState', 'ACTIVE'), dateCondition] },
+      ],
+    });
+  });
+
+  void it('merges adjacent clauses on the same field into one group', () => {
+    const query = translate({
+      requestParameters: [clause('deviceRef', '1000', 'OR'), clause('deviceRef', '2000', 'AND'), dateClause],
+    });
+    assert.deepEqual(query.where, {
+      kind: 'and',
+      items: [{ kind: 'or', items: [cond('deviceRef', '1000'), cond('deviceRef', '2000')] }, dateCondition],
+    });
+  });
+
+  void it('applies AND over OR inside one field too', () => {
+    const query = translate({
+      requestParameters: [
+        {
+          fieldName: 'sessionDuration',
+          fieldConditions: [
+            { fieldOperator: 'greaterThan', fieldValues: [0], fieldConnector: 'AND' },
+            { fieldOperator: 'lessThan', fieldValues: ['540000'], fieldConnector: 'OR' },
+            { fieldOperator: 'equals', fieldValues: [900000] },
+          ],
+        },
+        dateClause,
+      ],
+    });
+    assert.deepEqual(query.where, {
+      kind: 'and',
+      items: [
+        {
+          kind: 'or',
+          items: [
+            {
+              kind: 'and',
+              items: [cond('sessionDuration', 0, 'greaterThan'), cond('sessionDuration', 540000, 'lessThan')],
+            },
+            cond('sessionDuration', 900000),
+          ],
+        },
+        dateCondition,
+      ],
+    });
+  });
+
+  void it('joins with AND when a connector is missing, and accepts connectors in any case', () => {
+    const query = translate({
+      requestParameters: [clause('ccid', 'x', 'or'), clause('xRefCi', 'y'), dateClause],
+    });
+    assert.deepEqual(query.where, {
+      kind: 'or',
+      items: [cond('ccid', 'x'), { kind: 'and', items: [cond('xRefCi', 'y'), dateCondition] }],
+    });
+  });
+
+  void it('matches parameter names, field names and operators case-insensitively', () => {
+    const query = translate({
+      RequestParameters: [
+        { FIELDNAME: 'DeviceRef', fieldconditions: [{ FieldOperator: 'Equals', FieldValues: [1000] }] },
+        {
+          fieldName: 'SESSIONSTARTDATE',
+          fieldConditions: [{ fieldOperator: 'BETWEEN', fieldValues: [String(FROM), String(TO)] }],
+        },
+      ],
+    });
+    // A numeric deviceRef becomes a string; numeric-string dates become numbers.
+    assert.deepEqual(query.where, { kind: 'and', items: [cond('deviceRef', '1000'), dateCondition] });
+  });
+
+  void it('upper-cases state and media type values and maps the old mediaType field', () => {
+    const query = translate({
+      requestParameters: [
+        clause('sessionState', 'active', 'AND'),
+        clause('mediaType', 'audio', 'AND'),
+        dateClause,
+      ],
+    });
+    assert.deepEqual(query.where, {
+      kind: 'and',
+      items: [cond('sessionState', 'ACTIVE'), cond('trackMediaType', 'AUDIO'), dateCondition],
+    });
+  });
+
+  void it('accepts a single clause object as requestParameters', () => {
+    const query = translate({ requestParameters: dateClause });
+    assert.deepEqual(query.where, dateCondition);
+  });
+
+  void describe('paging and sorting', () => {
+    void it('reads offset and limit as numbers or numeric strings', () => {
+      assert.deepEqual(
+        {
+          ...translate({ requestParameters: [dateClause], pageParameters: { offset: '200', limit: 100 } }),
+          where: null,
+        },
+        { where: null, sort: [{ field: 'sessionStartDate', order: 'DESC' }], offset: 200, limit: 100 },
+      );
+    });
+
+    void it('defaults the limit to 1000 and the offset to 0 when one is missing', () => {
+      const query = translate({ requestParameters: [dateClause], pageParameters: { limit: 5 } });
+      assert.equal(query.offset, 0);
+      assert.equal(query.limit, 5);
+      assert.equal(translate({ requestParameters: [dateClause], pageParameters: { offset: 3 } }).limit, 1000);
+    });
+
+    for (const limit of [0, 1001, -1, 1.5, 'ten', '']) {
+      void it(`rejects limit ${JSON.stringify(limit)} with 4037`, () => {
+        const error = translateError({
+          requestParameters: [dateClause],
+          pageParameters: { offset: 0, limit },
+        });
+        assert.equal(error.responseCode, 4037);
+        assert.equal(error.code, 'VERBATIM_ERR_API_QUERY_PAGING');
+        assert.match(error.message, /limit/);
+      });
+    }
+
+    void it('rejects a negative offset with 4037', () => {
+      const error = translateError({
+        requestParameters: [dateClause],
+        pageParameters: { offset: -10, limit: 10 },
+      });
+      assert.equal(error.responseCode, 4037);
+      assert.match(error.message, /offset/);
+    });
+
+    void it('accepts sortParameters as an array or as a single object', () => {
+      const asArray = translate({
+        requestParameters: [dateClause],
+        sortParameters: [
+          { byFieldName: 'sessionDuration', order: 'ASC' },
+          { byFieldName: 'ccid', order: 'desc' },
+        ],
+      });
+      assert.deepEqual(asArray.sort, [
+        { field: 'sessionDuration', order: 'ASC' },
+        { field: 'ccid', order: 'DESC' },
+      ]);
+      const asObject = translate({
+        requestParameters: [dateClause],
+        sortParameters: { byFieldName: 'sessionState', order: 'asc' },
+      });
+      assert.deepEqual(asObject.sort, [{ field: 'sessionState', order: 'ASC' }]);
+    });
+
+    void it('falls back to DESC for an unknown order, as a client in the wild sends one', () => {
+      const query = translate({
+        requestParameters: [dateClause],
+        sortParameters: { byFieldName: 'sessionStartDate', order: 'CLOSED_NORMAL' },
+      });
+      assert.deepEqual(query.sort, [{ field: 'sessionStartDate', order: 'DESC' }]);
+    });
+
+    void it('rejects an unknown sort field with 4038', () => {
+      const error = translateError({
+        requestParameters: [dateClause],
+        sortParameters: [{ byFieldName: 'deviceRef' }],
+      });
+      assert.equal(error.responseCode, 4038);
+      assert.match(error.message, /deviceRef/);
+    });
+  });
+
+  void describe('rejections', () => {
+    const cases: { name: string; body: unknown; responseCode: number; code: string; detail: RegExp }[] = [
+      {
+        name: 'a body that is not an object',
+        body: [dateClause],
+        responseCode: 4000,
+        code: 'VERBATIM_ERR_API_QUERY_BODY',
+        detail: /object/,
+      },
+      {
+        name: 'a missing requestParameters',
+        body: {},
+        responseCode: 4002,
+        code: 'VERBATIM_ERR_API_QUERY_MISSING_PARAMETERS',
+        detail: /requestParameters/,
+      },
+      {
+        name: 'an empty requestParameters',
+        body: { requestParameters: [] },
+        responseCode: 4035,
+        code: 'VERBATIM_ERR_API_QUERY_NO_START_DATE',
+        detail: /sessionStartDate/,
+      },
+      {
+        name: 'a query without sessionStartDate',
+        body: { requestParameters: [clause('deviceRef', '1000')] },
+        responseCode: 4035,
+        code: 'VERBATIM_ERR_API_QUERY_NO_START_DATE',
+        detail: /sessionStartDate/,
+      },
+      {
+        name: 'sessionStartDate with greaterThan',
+        body: { requestParameters: [clause('sessionStartDate', FROM, undefined, 'greaterThan')] },
+        responseCode: 4032,
+        code: 'VERBATIM_ERR_API_QUERY_OPERATOR_NOT_ALLOWED',
+        detail: /sessionStartDate accepts between, not greaterThan/,
+      },
+      {
+        name: 'sessionId as a field',
+        body: { requestParameters: [clause('sessionId', 'abc', 'AND'), dateClause] },
+        responseCode: 4030,
+        code: 'VERBATIM_ERR_API_QUERY_UNKNOWN_FIELD',
+        detail: /getSessionBySessionId/,
+      },
+      {
+        name: 'an unknown field',
+        body: { requestParameters: [clause('colour', 'red', 'AND'), dateClause] },
+        responseCode: 4030,
+        code: 'VERBATIM_ERR_API_QUERY_UNKNOWN_FIELD',
+        detail: /requestParameters\[0\]\.fieldName "colour"/,
+      },
+      {
+        name: 'an unknown operator',
+        body: { requestParameters: [dateClause, clause('deviceRef', '1', undefined, 'like')] },
+        responseCode: 4031,
+        code: 'VERBATIM_ERR_API_QUERY_UNKNOWN_OPERATOR',
+        detail: /requestParameters\[1\]\.fieldConditions\[0\]\.fieldOperator "like"/,
+      },
+      {
+        name: 'contains on sessionState',
+        body: { requestParameters: [dateClause, clause('sessionState', 'CLOSED', undefined, 'contains')] },
+        responseCode: 4032,
+        code: 'VERBATIM_ERR_API_QUERY_OPERATOR_NOT_ALLOWED',
+        detail: /sessionState/,
+      },
+      {
+        name: 'between with one value',
+        body: {
+          requestParameters: [
+            {
+              fieldName: 'sessionStartDate',
+              fieldConditions: [{ fieldOperator: 'between', fieldValues: [FROM] }],
+            },
+          ],
+        },
+        responseCode: 4033,
+        code: 'VERBATIM_ERR_API_QUERY_VALUE_COUNT',
+        detail: /between takes 2 values, got 1/,
+      },
+      {
+        name: 'equals with two values',
+        body: {
+          requestParameters: [
+            dateClause,
+            { fieldName: 'ccid', fieldConditions: [{ fieldOperator: 'equals', fieldValues: ['a', 'b'] }] },
+          ],
+        },
+        responseCode: 4033,
+        code: 'VERBATIM_ERR_API_QUERY_VALUE_COUNT',
+        detail: /equals takes 1 value, got 2/,
+      },
+      {
+        name: 'a non-numeric date',
+        body: {
+          requestParameters: [
+            {
+              fieldName: 'sessionStartDate',
+              fieldConditions: [{ fieldOperator: 'between', fieldValues: ['yesterday', TO] }],
+            },
+          ],
+        },
+        responseCode: 4034,
+        code: 'VERBATIM_ERR_API_QUERY_VALUE',
+        detail: /fieldValues\[0\]: sessionStartDate needs epoch milliseconds, got "yesterday"/,
+      },
+      {
+        name: 'a reversed between',
+        body: {
+          requestParameters: [
+            {
+              fieldName: 'sessionStartDate',
+              fieldConditions: [{ fieldOperator: 'between', fieldValues: [TO, FROM] }],
+            },
+          ],
+        },
+        responseCode: 4034,
+        code: 'VERBATIM_ERR_API_QUERY_VALUE',
+        detail: /smaller value first/,
+      },
+      {
+        name: 'an unknown session state',
+        body: { requestParameters: [dateClause, clause('sessionState', 'RUNNING')] },
+        responseCode: 4034,
+        code: 'VERBATIM_ERR_API_QUERY_VALUE',
+        detail: /ACTIVE, CLOSED_NORMAL/,
+      },
+      {
+        name: 'an object as a text value',
+        body: { requestParameters: [dateClause, clause('deviceRef', { n: 1 })] },
+        responseCode: 4034,
+        code: 'VERBATIM_ERR_API_QUERY_VALUE',
+        detail: /deviceRef needs a string/,
+      },
+      {
+        name: 'an unknown connector',
+        body: { requestParameters: [clause('deviceRef', '1', 'XOR'), dateClause] },
+        responseCode: 4036,
+        code: 'VERBATIM_ERR_API_QUERY_CONNECTOR',
+        detail: /paramConnector must be "AND" or "OR", got "XOR"/,
+      },
+      {
+        name: 'fieldValues that is not an array',
+        body: {
+          requestParameters: [
+            {
+              fieldName: 'sessionStartDate',
+              fieldConditions: [{ fieldOperator: 'between', fieldValues: FROM }],
+            },
+          ],
+        },
+        responseCode: 4001,
+        code: 'VERBATIM_ERR_API_QUERY_VALUES',
+        detail: /fieldValues must be an array/,
+      },
+      {
+        name: 'a clause without fieldConditions',
+        body: { requestParameters: [{ fieldName: 'sessionStartDate' }] },
+        responseCode: 4002,
+        code: 'VERBATIM_ERR_API_QUERY_CONDITIONS',
+        detail: /fieldConditions/,
+      },
+      {
+        name: 'a clause without fieldName',
+        body: { requestParameters: [{ fieldConditions: [] }] },
+        responseCode: 4002,
+        code: 'VERBATIM_ERR_API_QUERY_MISSING_FIELD_NAME',
+        detail: /fieldName is missing/,
+      },
+      {
+        name: 'pageParameters that is not an object',
+        body: { requestParameters: [dateClause], pageParameters: 5 },
+        responseCode: 4037,
+        code: 'VERBATIM_ERR_API_QUERY_PAGING',
+        detail: /pageParameters/,
+      },
+    ];
+    for (const c of cases) {
+      void it(`rejects ${c.name} with ${c.responseCode}`, () => {
+        const error = translateError(c.body);
+        assert.equal(error.responseCode, c.responseCode);
+        assert.equal(error.code, c.code);
+        assert.match(error.message, c.detail);
+      });
+    }
+  });
+});
