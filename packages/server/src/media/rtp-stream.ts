@@ -1,0 +1,300 @@
+import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
+import { isIPv6 } from 'node:net';
+
+import type { TrackStats } from '../model/session.js';
+import { PCAP_MAX_PAYLOAD_BYTES } from '../protocol/container/pcap.js';
+import { isLikelyRtcp, parseRtpHeader } from '../protocol/rtp/rtp-packet.js';
+import type { ArrivalClock } from './arrival-clock.js';
+import { SourcePolicy } from './source-policy.js';
+import { StreamStatistics } from './stream-stats.js';
+import { TrackWriter, type TrackWriterOptions } from './track-writer.js';
+
+export interface RtpStreamSpec {
+  readonly streamId: string;
+  readonly filePath: string;
+  /** Even RTP port; RTCP is received on port + 1 (RFC 3550 §11). */
+  readonly port: number;
+  readonly bindAddress: string;
+  /** Our address, written as the destination of every pcap record. */
+  readonly localAddress: string;
+  readonly clockRateHz: number;
+  readonly mediaTimeoutMs: number;
+  readonly writer: TrackWriterOptions;
+}
+
+export interface RtpStreamHost {
+  readonly clock: ArrivalClock;
+  /** The first RTP packet was stored, at `atMs` (epoch ms). */
+  onFirstPacket(stream: RtpStream, atMs: number): void;
+  /** A socket or the file failed: the stream has closed itself. */
+  onFailure(stream: RtpStream, error: Error): void;
+}
+
+/**
+ * One received RTP stream inside a media worker: the RTP and RTCP sockets, the source filter,
+ * the statistics and the track file. The datagram handler is the hot path of the whole server:
+ * it compares the source, parses the header and copies the datagram into the batch buffer, and
+ * neither logs nor posts messages.
+ */
+export class RtpStream {
+  readonly streamId: string;
+  readonly port: number;
+  readonly #host: RtpStreamHost;
+  readonly #rtp: Socket;
+  readonly #rtcp: Socket;
+  readonly #writer: TrackWriter;
+  readonly #stats: StreamStatistics;
+  readonly #policy: SourcePolicy;
+  readonly #mediaTimeoutMs: number;
+  /** Dual-stack sockets report IPv4 senders as ::ffff:a.b.c.d; pcap records need a.b.c.d. */
+  readonly #ipv6: boolean;
+  readonly #openedAtMs: number;
+  #rtcpPackets = 0;
+  #timeoutReported = false;
+  #closed = false;
+
+  private constructor(
+    spec: RtpStreamSpec,
+    host: RtpStreamHost,
+    sockets: { readonly rtp: Socket; readonly rtcp: Socket },
+    writer: TrackWriter,
+  ) {
+    this.streamId = spec.streamId;
+    this.port = spec.port;
+    this.#host = host;
+    this.#rtp = sockets.rtp;
+    this.#rtcp = sockets.rtcp;
+    this.#writer = writer;
+    this.#ipv6 = isIPv6(spec.bindAddress);
+    this.#stats = new StreamStatistics(spec.clockRateHz);
+    this.#policy = new SourcePolicy(this.#ipv6);
+    this.#mediaTimeoutMs = spec.mediaTimeoutMs;
+    this.#openedAtMs = Date.now();
+    this.#rtp.on('message', this.#onRtp);
+    this.#rtcp.on('message', this.#onRtcp);
+    this.#rtp.on('error', this.#onSocketError);
+    this.#rtcp.on('error', this.#onSocketError);
+  }
+
+  /**
+   * Binds RTP on `spec.port` and RTCP on the next port, then creates the track file. Rejects
+   * with the bind error (its `code` is EADDRINUSE when another process holds either port) or
+   * the file error, having closed whatever it opened.
+   */
+  static async open(spec: RtpStreamSpec, host: RtpStreamHost): Promise<RtpStream> {
+    const type = isIPv6(spec.bindAddress) ? 'udp6' : 'udp4';
+    const rtp = await bindSocket(type, spec.bindAddress, spec.port);
+    let rtcp: Socket;
+    try {
+      rtcp = await bindSocket(type, spec.bindAddress, spec.port + 1);
+    } catch (error: unknown) {
+      await closeSocket(rtp);
+      throw error;
+    }
+    // The stream is built before the file exists so that write errors reach it; the writer is
+    // created first because the constructor needs it.
+    let stream: RtpStream | undefined;
+    const destination = { address: spec.localAddress, port: spec.port };
+    try {
+      const writer = await TrackWriter.create(spec.filePath, destination, spec.writer, (error) => {
+        if (stream !== undefined) {
+          stream.#fail(error);
+        }
+      });
+      stream = new RtpStream(spec, host, { rtp, rtcp }, writer);
+      return stream;
+    } catch (error: unknown) {
+      await Promise.all([closeSocket(rtp), closeSocket(rtcp)]);
+      throw error;
+    }
+  }
+
+  get fd(): number {
+    return this.#writer.fd;
+  }
+
+  get rtcpPackets(): number {
+    return this.#rtcpPackets;
+  }
+
+  snapshot(): TrackStats {
+    return this.#stats.snapshot();
+  }
+
+  setExpectedSource(source: { readonly address: string; readonly port: number } | undefined): void {
+    this.#policy.expect(source);
+  }
+
+  setClockRate(clockRateHz: number): void {
+    this.#stats.setClockRate(clockRateHz);
+  }
+
+  /** Hands buffered records to the file (the worker's ~200 ms timer). */
+  flush(): void {
+    this.#writer.flush();
+  }
+
+  /** Flushes and resolves once every stored record is written to the file descriptor. */
+  flushAndWait(): Promise<void> {
+    this.#writer.flush();
+    return this.#writer.whenWritten();
+  }
+
+  /**
+   * True once when no RTP arrived for the media timeout, counted from the last stored packet
+   * or, before any, from the opening. A new packet re-arms it, so a stream that stops again
+   * reports again.
+   */
+  checkTimeout(nowMs: number): boolean {
+    if (this.#closed || this.#timeoutReported) {
+      return false;
+    }
+    const lastUs = this.#stats.lastArrivalUs;
+    const sinceMs = lastUs < 0 ? this.#openedAtMs : lastUs / 1000;
+    if (nowMs - sinceMs < this.#mediaTimeoutMs) {
+      return false;
+    }
+    this.#timeoutReported = true;
+    return true;
+  }
+
+  /** The last stored packet (epoch ms), if any. */
+  get lastPacketAt(): number | undefined {
+    const lastUs = this.#stats.lastArrivalUs;
+    return lastUs < 0 ? undefined : Math.floor(lastUs / 1000);
+  }
+
+  /**
+   * Closes both sockets, writes what is buffered, fdatasyncs and closes the file. Resolves with
+   * the final statistics and, when the tail could not be made durable, the error.
+   */
+  async close(): Promise<{ readonly stats: TrackStats; readonly error?: Error }> {
+    this.#closed = true;
+    await Promise.all([closeSocket(this.#rtp), closeSocket(this.#rtcp)]);
+    try {
+      await this.#writer.close(true);
+      return { stats: this.#stats.snapshot() };
+    } catch (error: unknown) {
+      return {
+        stats: this.#stats.snapshot(),
+        error: error instanceof Error ? error : new Error(String(error)),
+      };
+    }
+  }
+
+  readonly #onRtp = (packet: Buffer, remote: RemoteInfo): void => {
+    if (this.#closed) {
+      return;
+    }
+    try {
+      this.#receive(packet, remote);
+    } catch (error: unknown) {
+      // A bug reached by some datagram must cost this stream, not every stream of the worker.
+      this.#fail(error instanceof Error ? error : new Error(String(error)));
+    }
+  };
+
+  #receive(packet: Buffer, remote: RemoteInfo): void {
+    const arrivalUs = this.#host.clock.nowUs();
+    const address = remote.address;
+    const port = remote.port;
+    // RTCP multiplexed onto the RTP port (RFC 5761) is not media: it is dropped like garbage.
+    // A datagram too big for an IPv4 pcap record can only come over IPv6 and is no voice packet.
+    if (
+      !this.#policy.allows(address, port) ||
+      isLikelyRtcp(packet) ||
+      packet.length > PCAP_MAX_PAYLOAD_BYTES
+    ) {
+      this.#stats.onDropped();
+      return;
+    }
+    const parsed = parseRtpHeader(packet);
+    if (!parsed.ok) {
+      this.#stats.onDropped();
+      return;
+    }
+    this.#policy.accept(address, port);
+    const header = parsed.value;
+    const first = this.#stats.packets === 0;
+    this.#stats.onPacket(
+      header.ssrc,
+      header.sequenceNumber,
+      header.timestamp,
+      header.payloadLength,
+      arrivalUs,
+    );
+    this.#writer.append(arrivalUs, this.#ipv6 ? unmapIpv4(address) : address, port, packet);
+    this.#timeoutReported = false;
+    if (first) {
+      this.#host.onFirstPacket(this, Math.floor(arrivalUs / 1000));
+    }
+  }
+
+  readonly #onRtcp = (): void => {
+    // RTCP on port + 1 is counted only; the recorder keeps no RTCP state yet.
+    this.#rtcpPackets++;
+  };
+
+  readonly #onSocketError = (error: Error): void => {
+    this.#fail(error);
+  };
+
+  #fail(error: Error): void {
+    if (this.#closed) {
+      return;
+    }
+    this.#closed = true;
+    const done = Promise.all([closeSocket(this.#rtp), closeSocket(this.#rtcp), this.#writer.close(false)]);
+    done.then(
+      () => this.#host.onFailure(this, error),
+      (closeError: unknown) => {
+        const message = closeError instanceof Error ? closeError.message : String(closeError);
+        this.#host.onFailure(this, new Error(`${error.message}; closing the track also failed: ${message}`));
+      },
+    );
+  }
+}
+
+function bindSocket(type: 'udp4' | 'udp6', address: string, port: number): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    const socket = createSocket({ type, reuseAddr: false });
+    const onError = (error: Error): void => {
+      socket.close();
+      reject(error);
+    };
+    socket.once('error', onError);
+    // Exclusive: a port of ours must never be shared with another process or worker.
+    socket.bind({ port, address, exclusive: true }, () => {
+      socket.off('error', onError);
+      resolve(socket);
+    });
+  });
+}
+
+function closeSocket(socket: Socket): Promise<void> {
+  return new Promise((resolve) => {
+    try {
+      socket.close(() => resolve());
+    } catch (error: unknown) {
+      // ERR_SOCKET_DGRAM_NOT_RUNNING: already closed, which is the state we want.
+      if (isNotRunning(error)) {
+        resolve();
+      } else {
+        throw error;
+      }
+    }
+  });
+}
+
+function isNotRunning(error: unknown): boolean {
+  return (
+    typeof error === 'object' &&
+    error !== null &&
+    'code' in error &&
+    error.code === 'ERR_SOCKET_DGRAM_NOT_RUNNING'
+  );
+}
+
+function unmapIpv4(address: string): string {
+  return address.startsWith('::ffff:') ? address.slice(7) : address;
+}

@@ -1,0 +1,155 @@
+import { parentPort, workerData } from 'node:worker_threads';
+
+import type { TrackStats } from '../model/session.js';
+import { ArrivalClock } from './arrival-clock.js';
+import { RtpStream, type RtpStreamHost } from './rtp-stream.js';
+import type { FromWorker, RtpWorkerSettings, ToWorker } from './worker-messages.js';
+
+/**
+ * Entry point of a media worker thread. It owns the RTP sockets and track files of its streams
+ * and talks to the engine on the main thread only in control messages and one statistics
+ * message per second for all of its streams.
+ */
+
+const port = parentPort;
+if (port === null) {
+  throw new Error('rtp-worker.ts runs only as a worker thread');
+}
+const settings = workerData as RtpWorkerSettings;
+const streams = new Map<string, RtpStream>();
+
+function post(message: FromWorker): void {
+  port?.postMessage(message);
+}
+
+function errorCode(error: unknown): string {
+  if (typeof error === 'object' && error !== null && 'code' in error && typeof error.code === 'string') {
+    return error.code;
+  }
+  return 'VERBATIM_ERR_MEDIA_OPEN_FAILED';
+}
+
+function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+const host: RtpStreamHost = {
+  clock: new ArrivalClock(),
+  onFirstPacket(stream, atMs) {
+    post({ type: 'event', event: { type: 'first-packet', streamId: stream.streamId, at: atMs } });
+  },
+  onFailure(stream, error) {
+    if (streams.get(stream.streamId) === stream) {
+      streams.delete(stream.streamId);
+    }
+    post({ type: 'failed', streamId: stream.streamId, stats: stream.snapshot(), message: error.message });
+  },
+};
+
+function handle(message: ToWorker): void {
+  switch (message.type) {
+    case 'open': {
+      const spec = {
+        streamId: message.streamId,
+        filePath: message.filePath,
+        port: message.port,
+        bindAddress: settings.bindAddress,
+        localAddress: settings.localAddress,
+        clockRateHz: message.clockRateHz,
+        mediaTimeoutMs: settings.mediaTimeoutMs,
+        writer: { bufferBytes: settings.bufferBytes, flushRecords: settings.flushRecords },
+      };
+      RtpStream.open(spec, host).then(
+        (stream) => {
+          streams.set(stream.streamId, stream);
+          post({ type: 'opened', requestId: message.requestId, fd: stream.fd });
+        },
+        (error: unknown) => {
+          post({
+            type: 'open-failed',
+            requestId: message.requestId,
+            code: errorCode(error),
+            message: errorMessage(error),
+          });
+        },
+      );
+      return;
+    }
+    case 'close': {
+      const stream = streams.get(message.streamId);
+      if (stream === undefined) {
+        post({ type: 'closed', requestId: message.requestId, stats: undefined });
+        return;
+      }
+      streams.delete(message.streamId);
+      void stream.close().then(({ stats, error }) => {
+        if (error === undefined) {
+          post({ type: 'closed', requestId: message.requestId, stats });
+        } else {
+          post({ type: 'closed', requestId: message.requestId, stats, error: error.message });
+        }
+        if (stream.rtcpPackets > 0) {
+          post({
+            type: 'log',
+            level: 'debug',
+            message: 'RTCP received on the stream',
+            fields: { streamId: stream.streamId, rtcpPackets: stream.rtcpPackets },
+          });
+        }
+      });
+      return;
+    }
+    case 'flush': {
+      void Promise.all([...streams.values()].map((stream) => stream.flushAndWait())).then(() => {
+        post({ type: 'flushed', requestId: message.requestId });
+      });
+      return;
+    }
+    case 'expect-source':
+      streams.get(message.streamId)?.setExpectedSource(message.source);
+      return;
+    case 'clock-rate':
+      streams.get(message.streamId)?.setClockRate(message.clockRateHz);
+      return;
+  }
+}
+
+port.on('message', handle);
+
+// Batched writes: whatever did not fill a batch is written at least this often, which bounds
+// what a crash of the process can lose (DESIGN.md §3: at most 1 s per track).
+setInterval(() => {
+  for (const stream of streams.values()) {
+    stream.flush();
+  }
+}, settings.flushIntervalMs);
+
+setInterval(() => {
+  const nowMs = Date.now();
+  for (const stream of streams.values()) {
+    if (stream.checkTimeout(nowMs)) {
+      const lastPacketAt = stream.lastPacketAt;
+      post({
+        type: 'event',
+        event:
+          lastPacketAt === undefined
+            ? { type: 'media-timeout', streamId: stream.streamId }
+            : { type: 'media-timeout', streamId: stream.streamId, lastPacketAt },
+      });
+    }
+  }
+}, settings.timeoutCheckIntervalMs);
+
+setInterval(() => {
+  host.clock.resync();
+  if (streams.size === 0) {
+    return;
+  }
+  const snapshot: (readonly [string, TrackStats])[] = [];
+  for (const stream of streams.values()) {
+    snapshot.push([stream.streamId, stream.snapshot()]);
+  }
+  post({ type: 'stats', streams: snapshot });
+}, settings.statsIntervalMs);
+
+post({ type: 'ready' });

@@ -1,0 +1,219 @@
+import type { TrackStats } from '../model/session.js';
+
+/**
+ * RFC 3550 Appendix A.1: a forward jump of fewer than MAX_DROPOUT sequence numbers is a gap
+ * (the packets in between are lost); a jump further back than MAX_MISORDER is not a late packet
+ * but a restart of the sender, confirmed when the next packet follows it.
+ * https://www.rfc-editor.org/rfc/rfc3550#appendix-A.1
+ */
+const MAX_DROPOUT = 3000;
+const MAX_MISORDER = 100;
+const SEQ_MOD = 0x10000;
+/** Sequence numbers remembered for duplicate detection; must exceed MAX_MISORDER. */
+const WINDOW = 128;
+const WINDOW_WORDS = WINDOW / 32;
+
+/**
+ * Reception statistics of one stream. `onPacket` runs once per stored packet, so it only
+ * updates numbers in place: no allocation, no logging.
+ */
+export class StreamStatistics {
+  #packets = 0;
+  #bytes = 0;
+  #duplicated = 0;
+  #reordered = 0;
+  #dropped = 0;
+
+  /** Losses of earlier segments (before an SSRC change or a sender restart). */
+  #lostBefore = 0;
+  #started = false;
+  #ssrc = 0;
+  /** Extended sequence numbers of the current segment: first, highest, unique packets seen. */
+  #baseExt = 0;
+  #maxExt = 0;
+  #receivedInSegment = 0;
+  /** RFC 3550 A.1 bad_seq: the sequence number that would confirm a large jump, or -1. */
+  #badSeq = -1;
+  readonly #seen = new Uint32Array(WINDOW_WORDS);
+
+  #clockRateHz: number;
+  #jitterMs = 0;
+  #haveTransit = false;
+  #lastTransitArrivalUs = 0;
+  #lastTransitTimestamp = 0;
+
+  #firstArrivalUs = -1;
+  #lastArrivalUs = -1;
+
+  constructor(clockRateHz: number) {
+    this.#clockRateHz = clockRateHz;
+  }
+
+  get packets(): number {
+    return this.#packets;
+  }
+
+  /** Arrival time (epoch µs) of the last stored packet, or -1 before any. */
+  get lastArrivalUs(): number {
+    return this.#lastArrivalUs;
+  }
+
+  /** A new clock rate applies from the next packet; the jitter estimate restarts its transit. */
+  setClockRate(clockRateHz: number): void {
+    if (clockRateHz > 0 && clockRateHz !== this.#clockRateHz) {
+      this.#clockRateHz = clockRateHz;
+      this.#haveTransit = false;
+    }
+  }
+
+  /** A datagram that was not stored: not RTP, or from a source that is not this stream's. */
+  onDropped(): void {
+    this.#dropped++;
+  }
+
+  /** A stored RTP packet. `timestamp` is the 32-bit RTP timestamp, `arrivalUs` epoch µs. */
+  onPacket(
+    ssrc: number,
+    sequenceNumber: number,
+    timestamp: number,
+    payloadBytes: number,
+    arrivalUs: number,
+  ): void {
+    this.#packets++;
+    this.#bytes += payloadBytes;
+    if (this.#firstArrivalUs < 0) {
+      this.#firstArrivalUs = arrivalUs;
+    }
+    this.#lastArrivalUs = arrivalUs;
+
+    if (!this.#started || ssrc !== this.#ssrc) {
+      // A new SSRC is a new sequence space (RFC 3550 §8.2); its packets are kept and counted.
+      this.#startSegment(sequenceNumber);
+      this.#ssrc = ssrc;
+      this.#started = true;
+      this.#haveTransit = false;
+      this.#updateJitter(timestamp, arrivalUs);
+      return;
+    }
+
+    const forward = (sequenceNumber - (this.#maxExt % SEQ_MOD) + SEQ_MOD) % SEQ_MOD;
+    let ext: number;
+    if (forward < MAX_DROPOUT) {
+      ext = this.#maxExt + forward;
+    } else if (forward <= SEQ_MOD - MAX_MISORDER) {
+      // A large jump: restart only when the next packet confirms it (RFC 3550 A.1).
+      if (sequenceNumber === this.#badSeq) {
+        this.#startSegment(sequenceNumber);
+        this.#haveTransit = false;
+        this.#updateJitter(timestamp, arrivalUs);
+      } else {
+        this.#badSeq = (sequenceNumber + 1) % SEQ_MOD;
+      }
+      return;
+    } else {
+      ext = this.#maxExt - (SEQ_MOD - forward);
+    }
+    this.#badSeq = -1;
+
+    if (ext <= this.#maxExt && this.#isSeen(ext)) {
+      this.#duplicated++;
+      return;
+    }
+    if (ext > this.#maxExt) {
+      this.#advanceTo(ext);
+    } else {
+      this.#reordered++;
+      if (ext < this.#baseExt) {
+        // The segment's first packet was itself late: the segment starts earlier.
+        this.#baseExt = ext;
+      }
+    }
+    this.#markSeen(ext);
+    this.#receivedInSegment++;
+    this.#updateJitter(timestamp, arrivalUs);
+  }
+
+  snapshot(): TrackStats {
+    const base = {
+      packets: this.#packets,
+      bytes: this.#bytes,
+      lost: this.#lost(),
+      duplicated: this.#duplicated,
+      reordered: this.#reordered,
+      jitterMs: Math.round(this.#jitterMs * 1000) / 1000,
+      dropped: this.#dropped,
+    };
+    if (this.#firstArrivalUs < 0) {
+      return base;
+    }
+    return {
+      ...base,
+      firstPacketAt: Math.floor(this.#firstArrivalUs / 1000),
+      lastPacketAt: Math.floor(this.#lastArrivalUs / 1000),
+    };
+  }
+
+  #lost(): number {
+    const current = this.#started ? this.#maxExt - this.#baseExt + 1 - this.#receivedInSegment : 0;
+    return this.#lostBefore + Math.max(0, current);
+  }
+
+  #startSegment(sequenceNumber: number): void {
+    if (this.#started) {
+      this.#lostBefore += Math.max(0, this.#maxExt - this.#baseExt + 1 - this.#receivedInSegment);
+    }
+    // Start one cycle up so that late packets of the first cycle keep a positive extended number.
+    const ext = SEQ_MOD + sequenceNumber;
+    this.#baseExt = ext;
+    this.#maxExt = ext;
+    this.#receivedInSegment = 1;
+    this.#badSeq = -1;
+    this.#seen.fill(0);
+    this.#markSeen(ext);
+  }
+
+  #advanceTo(ext: number): void {
+    const distance = ext - this.#maxExt;
+    if (distance >= WINDOW) {
+      this.#seen.fill(0);
+    } else {
+      // The slots of the sequence numbers we move past are reused for the new ones.
+      for (let e = this.#maxExt + 1; e <= ext; e++) {
+        const slot = e % WINDOW;
+        this.#seen[slot >>> 5] = (this.#seen[slot >>> 5] ?? 0) & ~(1 << (slot & 31));
+      }
+    }
+    this.#maxExt = ext;
+  }
+
+  #isSeen(ext: number): boolean {
+    if (this.#maxExt - ext >= WINDOW) {
+      return false;
+    }
+    const slot = ext % WINDOW;
+    return ((this.#seen[slot >>> 5] ?? 0) & (1 << (slot & 31))) !== 0;
+  }
+
+  #markSeen(ext: number): void {
+    const slot = ext % WINDOW;
+    this.#seen[slot >>> 5] = (this.#seen[slot >>> 5] ?? 0) | (1 << (slot & 31));
+  }
+
+  /**
+   * Interarrival jitter, RFC 3550 §6.4.1 and A.8: J += (|D| - J) / 16, where D compares the
+   * spacing of arrivals with the spacing of RTP timestamps. Computed in milliseconds; the signed
+   * 32-bit timestamp difference survives the timestamp wrapping around.
+   * https://www.rfc-editor.org/rfc/rfc3550#section-6.4.1
+   */
+  #updateJitter(timestamp: number, arrivalUs: number): void {
+    if (this.#haveTransit) {
+      const arrivalDeltaMs = (arrivalUs - this.#lastTransitArrivalUs) / 1000;
+      const timestampDeltaMs = (((timestamp - this.#lastTransitTimestamp) | 0) * 1000) / this.#clockRateHz;
+      const d = Math.abs(arrivalDeltaMs - timestampDeltaMs);
+      this.#jitterMs += (d - this.#jitterMs) / 16;
+    }
+    this.#haveTransit = true;
+    this.#lastTransitArrivalUs = arrivalUs;
+    this.#lastTransitTimestamp = timestamp;
+  }
+}

@@ -1,0 +1,253 @@
+import { close, fdatasync, mkdir, open, write } from 'node:fs';
+import { dirname } from 'node:path';
+import { promisify } from 'node:util';
+
+import {
+  encodePcapGlobalHeader,
+  encodePcapRecord,
+  PCAP_RECORD_OVERHEAD_BYTES,
+  type PcapRecordInput,
+} from '../protocol/container/pcap.js';
+
+const openAsync = promisify(open);
+const closeAsync = promisify(close);
+const fdatasyncAsync = promisify(fdatasync);
+const mkdirAsync = promisify(mkdir);
+
+export interface TrackWriterOptions {
+  /**
+   * Size of the batch buffer. The default holds 18 records of 20 ms G.711 (216 bytes each);
+   * a stream keeps at most two such buffers, which keeps memory per call well under 100 KB.
+   */
+  readonly bufferBytes?: number;
+  /** Records after which the batch is written even if there is room left. */
+  readonly flushRecords?: number;
+}
+
+const DEFAULT_BUFFER_BYTES = 4096;
+const DEFAULT_FLUSH_RECORDS = 10;
+
+interface PendingWrite {
+  readonly buffer: Buffer;
+  readonly length: number;
+}
+
+/**
+ * Appends RTP packets to one pcap track file. Records are packed into a preallocated buffer
+ * that is written with one fs.write when it holds `flushRecords` records, when the next record
+ * would not fit, or when the owner calls `flush` (its timer does, every ~200 ms). At most one
+ * write is in flight per file, so records land in arrival order; while it runs, records go to a
+ * second buffer. A write error fails the writer: later appends are ignored and `onError` runs once.
+ */
+export class TrackWriter {
+  readonly #fd: number;
+  readonly #bufferBytes: number;
+  readonly #flushRecords: number;
+  readonly #onError: (error: Error) => void;
+  #active: Buffer;
+  #activeBytes = 0;
+  #activeRecords = 0;
+  #spare: Buffer | undefined;
+  readonly #queue: PendingWrite[] = [];
+  #writing = false;
+  #failed: Error | undefined;
+  #closed = false;
+  #closing: Promise<void> | undefined;
+  #drainWaiters: (() => void)[] = [];
+  /** One record description reused for every packet, so appending allocates nothing. */
+  readonly #record: PcapRecordInput;
+
+  private constructor(
+    fd: number,
+    destination: { readonly address: string; readonly port: number },
+    options: TrackWriterOptions,
+    onError: (error: Error) => void,
+  ) {
+    this.#fd = fd;
+    this.#bufferBytes = options.bufferBytes ?? DEFAULT_BUFFER_BYTES;
+    this.#flushRecords = options.flushRecords ?? DEFAULT_FLUSH_RECORDS;
+    this.#onError = onError;
+    this.#active = Buffer.allocUnsafeSlow(this.#bufferBytes);
+    this.#record = {
+      timestampUs: 0,
+      sourceAddress: '',
+      sourcePort: 0,
+      destinationAddress: destination.address,
+      destinationPort: destination.port,
+      payload: this.#active,
+    };
+  }
+
+  /**
+   * Creates the file (and its directory) and writes the pcap global header at once, so the
+   * file exists and is a valid, empty capture from the start. Refuses to overwrite an existing
+   * file: a recording is never truncated by a reused path.
+   */
+  static async create(
+    filePath: string,
+    destination: { readonly address: string; readonly port: number },
+    options: TrackWriterOptions,
+    onError: (error: Error) => void,
+  ): Promise<TrackWriter> {
+    await mkdirAsync(dirname(filePath), { recursive: true });
+    const fd = await openAsync(filePath, 'wx');
+    try {
+      const header = encodePcapGlobalHeader();
+      await writeFully(
+        fd,
+        Buffer.from(header.buffer, header.byteOffset, header.byteLength),
+        header.byteLength,
+      );
+    } catch (error: unknown) {
+      await closeAsync(fd);
+      throw error;
+    }
+    return new TrackWriter(fd, destination, options, onError);
+  }
+
+  get fd(): number {
+    return this.#fd;
+  }
+
+  get failed(): boolean {
+    return this.#failed !== undefined;
+  }
+
+  /** Stores one datagram with its arrival time (epoch µs). */
+  append(arrivalUs: number, sourceAddress: string, sourcePort: number, packet: Buffer): void {
+    if (this.#failed !== undefined || this.#closed) {
+      return;
+    }
+    const recordBytes = PCAP_RECORD_OVERHEAD_BYTES + packet.length;
+    if (this.#activeBytes + recordBytes > this.#bufferBytes) {
+      this.flush();
+    }
+    const record = this.#record;
+    record.timestampUs = arrivalUs;
+    record.sourceAddress = sourceAddress;
+    record.sourcePort = sourcePort;
+    record.payload = packet;
+    if (recordBytes > this.#bufferBytes) {
+      // Larger than a whole batch (video, jumbo datagrams): a buffer of its own, written alone.
+      const single = Buffer.allocUnsafe(recordBytes);
+      encodePcapRecord(single, 0, record);
+      this.#enqueue(single, recordBytes);
+      return;
+    }
+    this.#activeBytes += encodePcapRecord(this.#active, this.#activeBytes, record);
+    this.#activeRecords++;
+    if (this.#activeRecords >= this.#flushRecords) {
+      this.flush();
+    }
+  }
+
+  /** Hands the records buffered so far to the file (asynchronously; see `whenWritten`). */
+  flush(): void {
+    if (this.#activeBytes === 0 || this.#failed !== undefined) {
+      return;
+    }
+    const full = this.#active;
+    const length = this.#activeBytes;
+    this.#active = this.#spare ?? Buffer.allocUnsafeSlow(this.#bufferBytes);
+    this.#spare = undefined;
+    this.#activeBytes = 0;
+    this.#activeRecords = 0;
+    this.#enqueue(full, length);
+  }
+
+  /** Resolves once every record handed over by `flush` is written to the file descriptor. */
+  whenWritten(): Promise<void> {
+    if (!this.#writing && this.#queue.length === 0) {
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => this.#drainWaiters.push(resolve));
+  }
+
+  /**
+   * Writes what is buffered, makes it durable with fdatasync (so a crash after close loses
+   * nothing) and closes the file. With `sync` false (after a failure) it only closes.
+   * Rejects with the write or sync error; the descriptor is closed in every case.
+   */
+  close(sync = true): Promise<void> {
+    this.#closing ??= this.#close(sync);
+    return this.#closing;
+  }
+
+  async #close(sync: boolean): Promise<void> {
+    this.flush();
+    await this.whenWritten();
+    this.#closed = true;
+    let failure = this.#failed;
+    if (failure === undefined && sync) {
+      try {
+        await fdatasyncAsync(this.#fd);
+      } catch (error: unknown) {
+        failure = toError(error);
+      }
+    }
+    await closeAsync(this.#fd);
+    if (failure !== undefined && sync) {
+      throw failure;
+    }
+  }
+
+  #enqueue(buffer: Buffer, length: number): void {
+    this.#queue.push({ buffer, length });
+    if (!this.#writing) {
+      this.#writeNext();
+    }
+  }
+
+  #writeNext(): void {
+    const next = this.#queue[0];
+    if (next === undefined || this.#failed !== undefined) {
+      this.#writing = false;
+      this.#queue.length = 0;
+      const waiters = this.#drainWaiters;
+      this.#drainWaiters = [];
+      for (const resolve of waiters) {
+        resolve();
+      }
+      return;
+    }
+    this.#writing = true;
+    writeFully(this.#fd, next.buffer, next.length).then(
+      () => {
+        this.#queue.shift();
+        if (next.buffer.length === this.#bufferBytes && this.#spare === undefined) {
+          this.#spare = next.buffer;
+        }
+        this.#writeNext();
+      },
+      (error: unknown) => {
+        this.#failed = toError(error);
+        this.#writeNext();
+        this.#onError(this.#failed);
+      },
+    );
+  }
+}
+
+/** fs.write may write fewer bytes than asked (a full disk, a signal): write the rest. */
+function writeFully(fd: number, buffer: Buffer, length: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const step = (offset: number): void => {
+      write(fd, buffer, offset, length - offset, null, (error, written) => {
+        if (error !== null) {
+          reject(error);
+        } else if (offset + written >= length) {
+          resolve();
+        } else if (written === 0) {
+          reject(new Error(`write made no progress at byte ${offset} of ${length}`));
+        } else {
+          step(offset + written);
+        }
+      });
+    };
+    step(0);
+  });
+}
+
+function toError(error: unknown): Error {
+  return error instanceof Error ? error : new Error(String(error));
+}

@@ -1,0 +1,78 @@
+import type { TrackStats } from '../model/session.js';
+import type { MediaEvent } from './media-engine.js';
+
+/**
+ * The messages between the media engine (main thread) and an RTP worker. Only control traffic
+ * and once-a-second statistics cross this boundary, never packets (DESIGN.md §2 "Hot path").
+ * Requests that expect an answer carry a `requestId` that the reply repeats.
+ */
+
+/** Given to the worker at start (workerData). */
+export interface RtpWorkerSettings {
+  /** Address the RTP and RTCP sockets bind to. */
+  readonly bindAddress: string;
+  /** Our address as written into the destination field of every pcap record. */
+  readonly localAddress: string;
+  readonly mediaTimeoutMs: number;
+  readonly defaultClockRateHz: number;
+  /** How often buffered records are written at the latest. */
+  readonly flushIntervalMs: number;
+  readonly statsIntervalMs: number;
+  readonly timeoutCheckIntervalMs: number;
+  readonly bufferBytes: number;
+  readonly flushRecords: number;
+}
+
+export type ToWorker =
+  | {
+      readonly type: 'open';
+      readonly requestId: number;
+      readonly streamId: string;
+      readonly filePath: string;
+      readonly port: number;
+      readonly clockRateHz: number;
+    }
+  | { readonly type: 'close'; readonly requestId: number; readonly streamId: string }
+  | { readonly type: 'flush'; readonly requestId: number }
+  | {
+      readonly type: 'expect-source';
+      readonly streamId: string;
+      readonly source: { readonly address: string; readonly port: number } | undefined;
+    }
+  | { readonly type: 'clock-rate'; readonly streamId: string; readonly clockRateHz: number };
+
+export type FromWorker =
+  | { readonly type: 'ready' }
+  /** `fd` is the track file's descriptor, so the main thread can close it if the worker dies. */
+  | { readonly type: 'opened'; readonly requestId: number; readonly fd: number }
+  /** `code` is the errno code (EADDRINUSE makes the engine try the next port) or a Verbatim code. */
+  | {
+      readonly type: 'open-failed';
+      readonly requestId: number;
+      readonly code: string;
+      readonly message: string;
+    }
+  /** `error` is set when the final write or fdatasync failed: the file may miss its tail. */
+  | {
+      readonly type: 'closed';
+      readonly requestId: number;
+      readonly stats: TrackStats | undefined;
+      readonly error?: string;
+    }
+  | { readonly type: 'flushed'; readonly requestId: number }
+  /** Every stream of the worker, once per statsIntervalMs. */
+  | { readonly type: 'stats'; readonly streams: readonly (readonly [string, TrackStats])[] }
+  | { readonly type: 'event'; readonly event: MediaEvent }
+  /** A stream the worker closed by itself after an I/O error; the engine emits 'stream-error'. */
+  | {
+      readonly type: 'failed';
+      readonly streamId: string;
+      readonly stats: TrackStats;
+      readonly message: string;
+    }
+  | {
+      readonly type: 'log';
+      readonly level: 'debug' | 'info' | 'warn' | 'error';
+      readonly message: string;
+      readonly fields: Readonly<Record<string, unknown>>;
+    };
