@@ -1,0 +1,87 @@
+import dgram from 'node:dgram';
+import { isIPv6 } from 'node:net';
+import type { Logger } from 'pino';
+import type { SipMessageHandler, SipTransport, SipTransportAddress } from './sip-transport.js';
+
+export interface UdpSipTransportOptions {
+  readonly bind: string;
+  /** 0 picks an ephemeral port. */
+  readonly port: number;
+  readonly logger: Logger;
+  readonly onMessage: SipMessageHandler;
+}
+
+/**
+ * SIP over UDP (RFC 3261 §18.1.1, §18.2.1): one datagram is one message. Framing and parsing
+ * happen above; this layer only counts datagrams and keeps the socket alive on send errors.
+ */
+export async function createUdpSipTransport(options: UdpSipTransportOptions): Promise<SipTransport> {
+  const socket = dgram.createSocket({ type: isIPv6(options.bind) ? 'udp6' : 'udp4', reuseAddr: false });
+  const logger = options.logger.child({ component: 'sip-udp' });
+  const counts = { datagramsReceived: 0, datagramsSent: 0, sendErrors: 0, socketErrors: 0 };
+
+  await new Promise<void>((resolve, reject) => {
+    const onError = (error: Error): void => {
+      reject(error);
+    };
+    socket.once('error', onError);
+    socket.bind(options.port, options.bind, () => {
+      socket.off('error', onError);
+      resolve();
+    });
+  });
+
+  socket.on('error', (error) => {
+    // After bind, errors are per datagram (ICMP unreachable surfaced by the OS): count and go on.
+    counts.socketErrors++;
+    logger.debug({ err: error }, 'udp socket error');
+  });
+  socket.on('message', (message, rinfo) => {
+    counts.datagramsReceived++;
+    options.onMessage(new Uint8Array(message.buffer, message.byteOffset, message.byteLength), {
+      protocol: 'udp',
+      address: rinfo.address,
+      port: rinfo.port,
+    });
+  });
+
+  const port = socket.address().port;
+  let closed = false;
+
+  return {
+    protocol: 'udp',
+    reliable: false,
+    port,
+    send(bytes: Uint8Array, peer: SipTransportAddress): void {
+      if (closed) {
+        counts.sendErrors++;
+        return;
+      }
+      socket.send(bytes, peer.port, peer.address, (error) => {
+        if (error) {
+          counts.sendErrors++;
+          logger.debug({ err: error, peer }, 'udp send failed');
+        } else {
+          counts.datagramsSent++;
+        }
+      });
+    },
+    isConnected(): boolean {
+      return false;
+    },
+    counters(): Readonly<Record<string, number>> {
+      return { ...counts };
+    },
+    close(): Promise<void> {
+      if (closed) {
+        return Promise.resolve();
+      }
+      closed = true;
+      return new Promise<void>((resolve) => {
+        socket.close(() => {
+          resolve();
+        });
+      });
+    },
+  };
+}

@@ -1,0 +1,99 @@
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pino from 'pino';
+import { createSipServer, type SipServer } from '../../src/sip/sip-server.js';
+import { OFFER_SDP } from '../unit/sip/support/sip-messages.js';
+
+const sippInstalled = spawnSync('sipp', ['-v'], { stdio: 'ignore' }).error === undefined;
+
+describe(
+  'SIP server against the sipp built-in UAC scenario',
+  { skip: sippInstalled ? false : 'sipp is not installed (npm run test:tools)' },
+  () => {
+    let server: SipServer;
+    let port = 0;
+    let workDir = '';
+    const children = new Set<ChildProcess>();
+    let acks = 0;
+    let byes = 0;
+
+    before(async () => {
+      workDir = mkdtempSync(join(tmpdir(), 'verbatim-sipp-'));
+      server = createSipServer({
+        bind: '127.0.0.1',
+        udpTcpPort: 0,
+        advertise: '127.0.0.1',
+        isTrusted: () => true,
+        logger: pino({ level: 'silent' }),
+        delegate: {
+          onInvite: (invite) => {
+            invite.accept(
+              { contentType: 'application/sdp', content: OFFER_SDP },
+              { onAck: () => acks++, onBye: () => byes++ },
+            );
+          },
+        },
+      });
+      port = (await server.start()).udpPort;
+    });
+
+    after(async () => {
+      for (const child of children) {
+        child.kill('SIGKILL');
+      }
+      await server.close();
+      rmSync(workDir, { recursive: true, force: true });
+    });
+
+    /** Runs one sipp call and resolves with its exit code and output (printed when it fails). */
+    function runSipp(transport: 'u1' | 't1'): Promise<{ code: number | null; output: string }> {
+      return new Promise((resolve, reject) => {
+        const child = spawn(
+          'sipp',
+          [
+            '-sn',
+            'uac',
+            '-m',
+            '1',
+            '-t',
+            transport,
+            '-i',
+            '127.0.0.1',
+            '-p',
+            '0',
+            '-timeout',
+            '15s',
+            '-timeout_error',
+            '-nostdin',
+            `127.0.0.1:${port}`,
+          ],
+          { cwd: workDir, stdio: ['ignore', 'pipe', 'pipe'] },
+        );
+        children.add(child);
+        let output = '';
+        child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+        child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+        child.on('error', reject);
+        child.on('exit', (code) => {
+          children.delete(child);
+          resolve({ code, output });
+        });
+      });
+    }
+
+    for (const transport of ['u1', 't1'] as const) {
+      it(`completes INVITE/200/ACK/BYE over ${transport === 'u1' ? 'UDP' : 'TCP'} and sipp exits 0`, async () => {
+        const acksBefore = acks;
+        const byesBefore = byes;
+        const { code, output } = await runSipp(transport);
+        assert.equal(code, 0, `sipp failed:\n${output}`);
+        assert.equal(acks, acksBefore + 1);
+        assert.equal(byes, byesBefore + 1);
+      });
+    }
+  },
+);
