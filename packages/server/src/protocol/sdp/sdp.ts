@@ -53,7 +53,10 @@ const MAX_SDP_BYTES = 64 * 1024;
 
 export function parseSdp(text: string): Result<SessionDescription> {
   if (text.length > MAX_SDP_BYTES) {
-    return err('VERBATIM_ERR_SDP_TOO_LARGE', `SDP body of ${text.length} characters exceeds ${MAX_SDP_BYTES}`);
+    return err(
+      'VERBATIM_ERR_SDP_TOO_LARGE',
+      `SDP body of ${text.length} characters exceeds ${MAX_SDP_BYTES}`,
+    );
   }
   if (!/^v=0\s*$/m.test(text.split(/\r?\n/, 1)[0] ?? '')) {
     return err('VERBATIM_ERR_SDP_VERSION', 'SDP must start with "v=0"', 0);
@@ -68,11 +71,11 @@ export function parseSdp(text: string): Result<SessionDescription> {
   const sessionAddress = parsed.connection?.ip;
   const sessionDirection = directionOf(parsed.direction);
   const media: SdpMedia[] = [];
-  for (const [index, m] of (parsed.media ?? []).entries()) {
+  for (const [index, m] of parsed.media.entries()) {
     if (typeof m.port !== 'number' || !Number.isInteger(m.port) || m.port < 0 || m.port > 65535) {
       return err('VERBATIM_ERR_SDP_MEDIA_PORT', `m= line ${index} has no valid port`);
     }
-    const payloadTypes = String(m.payloads ?? '')
+    const payloadTypes = (m.payloads ?? '')
       .trim()
       .split(/\s+/)
       .filter((p) => p !== '')
@@ -91,7 +94,11 @@ export function parseSdp(text: string): Result<SessionDescription> {
       if (name === undefined) {
         continue;
       }
-      const codec: MediaCodec = { payloadType: pt, encodingName: name, clockRateHz: rtpmap?.rate ?? known?.rate ?? 8000 };
+      const codec: MediaCodec = {
+        payloadType: pt,
+        encodingName: name,
+        clockRateHz: rtpmap?.rate ?? known?.rate ?? 8000,
+      };
       codecs.push(fmtp === undefined ? codec : { ...codec, fmtp });
     }
     const address = m.connection?.ip ?? sessionAddress;
@@ -112,16 +119,10 @@ export function parseSdp(text: string): Result<SessionDescription> {
   return ok({ media });
 }
 
+const DIRECTIONS: ReadonlySet<string> = new Set(['sendrecv', 'sendonly', 'recvonly', 'inactive']);
+
 function directionOf(value: string | undefined): MediaDirection | undefined {
-  switch (value) {
-    case 'sendrecv':
-    case 'sendonly':
-    case 'recvonly':
-    case 'inactive':
-      return value;
-    default:
-      return undefined;
-  }
+  return value !== undefined && DIRECTIONS.has(value) ? (value as MediaDirection) : undefined;
 }
 
 /** Codecs Verbatim decodes today (the WAV export); others are future work of the codec issue. */
@@ -186,7 +187,11 @@ export function buildRecorderOffer(origin: SdpOrigin, port: number): string {
  * accepted recvonly on its given port with the offered payload type kept (the endpoints already
  * chose the codec), other lines are refused with port 0.
  */
-export function buildRecorderAnswer(origin: SdpOrigin, offer: SessionDescription, ports: ReadonlyMap<number, number>): string {
+export function buildRecorderAnswer(
+  origin: SdpOrigin,
+  offer: SessionDescription,
+  ports: ReadonlyMap<number, number>,
+): string {
   const lines = header(origin);
   for (const media of offer.media) {
     const port = ports.get(media.index);
@@ -197,7 +202,8 @@ export function buildRecorderAnswer(origin: SdpOrigin, offer: SessionDescription
       continue;
     }
     const events = findTelephoneEvent(media);
-    const payloads = events === undefined ? `${codec.payloadType}` : `${codec.payloadType} ${events.payloadType}`;
+    const payloads =
+      events === undefined ? `${codec.payloadType}` : `${codec.payloadType} ${events.payloadType}`;
     lines.push(`m=audio ${port} RTP/AVP ${payloads}`);
     lines.push(`a=rtpmap:${codec.payloadType} ${codec.encodingName}/${codec.clockRateHz}`);
     if (events !== undefined) {

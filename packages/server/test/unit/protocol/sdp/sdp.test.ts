@@ -44,7 +44,9 @@ describe('parseSdp', () => {
   });
 
   it('fills static payload types that have no rtpmap (RFC 3551)', () => {
-    const result = parseSdp('v=0\r\no=- 1 1 IN IP4 10.0.0.1\r\ns=-\r\nc=IN IP4 10.0.0.1\r\nt=0 0\r\nm=audio 4000 RTP/AVP 8 18\r\n');
+    const result = parseSdp(
+      'v=0\r\no=- 1 1 IN IP4 10.0.0.1\r\ns=-\r\nc=IN IP4 10.0.0.1\r\nt=0 0\r\nm=audio 4000 RTP/AVP 8 18\r\n',
+    );
     assert.ok(result.ok);
     assert.deepEqual(
       result.value.media[0]?.codecs.map((c) => c.encodingName),
@@ -54,13 +56,15 @@ describe('parseSdp', () => {
 
   it('rejects a body that is not SDP with a typed error', () => {
     const result = parseSdp('hello world');
-    assert.equal(result.ok, false);
-    assert.equal(result.ok ? '' : result.error.code, 'VERBATIM_ERR_SDP_VERSION');
+    assert.ok(!result.ok);
+    assert.equal(result.error.code, 'VERBATIM_ERR_SDP_VERSION');
   });
 
   it('never throws on random text', () => {
     for (let i = 0; i < 300; i++) {
-      const text = 'v=0\r\n' + Array.from({ length: 80 }, () => String.fromCharCode(32 + Math.floor(Math.random() * 95))).join('');
+      const text =
+        'v=0\r\n' +
+        Array.from({ length: 80 }, () => String.fromCharCode(32 + Math.floor(Math.random() * 95))).join('');
       const result = parseSdp(text.replace(/;/g, '\r\n'));
       assert.equal(typeof result.ok, 'boolean');
     }
@@ -73,11 +77,12 @@ describe('recorder SDP', () => {
     const parsed = parseSdp(offer);
     assert.ok(parsed.ok);
     const [media] = parsed.value.media;
-    assert.equal(media?.port, 40000);
-    assert.equal(media?.direction, 'recvonly');
-    assert.equal(media?.connectionAddress, '192.0.2.10');
+    assert.ok(media);
+    assert.equal(media.port, 40000);
+    assert.equal(media.direction, 'recvonly');
+    assert.equal(media.connectionAddress, '192.0.2.10');
     assert.deepEqual(
-      media?.codecs.map((c) => c.encodingName),
+      media.codecs.map((c) => c.encodingName),
       ['PCMU', 'PCMA', 'TELEPHONE-EVENT'],
     );
   });
@@ -102,17 +107,22 @@ describe('recorder SDP', () => {
     );
     assert.ok(offer.ok);
     const answer = parseSdp(
-      buildRecorderAnswer({ sessionId: 's', sessionVersion: 2, address: '192.0.2.10' }, offer.value, new Map([[0, 41000]])),
+      buildRecorderAnswer(
+        { sessionId: 's', sessionVersion: 2, address: '192.0.2.10' },
+        offer.value,
+        new Map([[0, 41000]]),
+      ),
     );
     assert.ok(answer.ok);
     const [audio, video] = answer.value.media;
-    assert.equal(audio?.port, 41000);
-    assert.equal(audio?.direction, 'recvonly');
+    assert.ok(audio && video);
+    assert.equal(audio.port, 41000);
+    assert.equal(audio.direction, 'recvonly');
     assert.deepEqual(
-      audio?.codecs.map((c) => c.payloadType),
+      audio.codecs.map((c) => c.payloadType),
       [8, 101],
     );
-    assert.equal(audio?.ptimeMs, 20);
-    assert.equal(video?.port, 0);
+    assert.equal(audio.ptimeMs, 20);
+    assert.equal(video.port, 0);
   });
 });

@@ -1,0 +1,156 @@
+import { randomBytes } from 'node:crypto';
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import { ensureAdminUser } from './api/admin-bootstrap.js';
+import { buildHttpApi } from './api/http-api.js';
+import { isTrustedAddress } from './config/cidr.js';
+import type { Config } from './config/config.js';
+import { openRepository } from './db/index.js';
+import type { Repository } from './db/repository.js';
+import { createMediaEngine } from './media/create-media-engine.js';
+import type { MediaEngine } from './media/media-engine.js';
+import { RecordingService } from './recording/recording-service.js';
+import { recoverInterruptedSessions } from './recording/recovery.js';
+import { createSipServer, type SipServer } from './sip/sip-server.js';
+import { ensureCertificate } from './transport/tls-certificate.js';
+
+/**
+ * The composition root: builds every service of a node from the configuration, in dependency
+ * order, and tears them down in reverse. It never listens by itself; `start()` does.
+ */
+export interface App {
+  start(): Promise<AppAddresses>;
+  close(): Promise<void>;
+  readonly recording: RecordingService;
+  readonly repository: Repository;
+}
+
+export interface AppAddresses {
+  readonly sip: { readonly udp: number; readonly tcp: number; readonly tls?: number };
+  readonly http: number;
+}
+
+export interface AppDependencies {
+  readonly logger: Logger;
+}
+
+export async function buildApp(config: Config, deps: AppDependencies): Promise<App> {
+  const log = deps.logger;
+  const mediaDir = join(config.dataDir, 'media');
+  await mkdir(mediaDir, { recursive: true });
+
+  const repository = await openRepository(config.db);
+  const closers: (() => Promise<void>)[] = [() => repository.close()];
+  try {
+    await repository.migrate();
+    const admin = await ensureAdminUser(repository, config.adminPassword);
+    if (admin.generatedPassword !== undefined) {
+      // Printed once, on purpose outside the JSON log stream, so an operator sees it on first start.
+      process.stdout.write(
+        `\nCreated user "admin" with password: ${admin.generatedPassword}\n(change it with: verbatim user passwd admin)\n\n`,
+      );
+    } else if (admin.created) {
+      log.info('created user "admin" with the password from VERBATIM_ADMIN_PASSWORD');
+    }
+    await recoverInterruptedSessions(repository, mediaDir, log);
+
+    const needsCertificate = config.tls || config.sipTlsPort > 0;
+    const certificate = needsCertificate ? await ensureCertificate(config.dataDir, log) : undefined;
+
+    const media: MediaEngine = await createMediaEngine({
+      bind: config.bind,
+      rtpPortMin: config.rtpPortMin,
+      rtpPortMax: config.rtpPortMax,
+      mediaTimeoutMs: config.mediaTimeoutMs,
+      logger: log.child({ component: 'media' }),
+    });
+    closers.unshift(() => media.close());
+
+    const recording = new RecordingService({
+      repository,
+      media,
+      mediaDir,
+      advertise: config.advertise,
+      nodeId: config.nodeId,
+      logger: log,
+      newSessionId: () => randomBytes(8).toString('hex'),
+    });
+
+    const sip: SipServer = createSipServer({
+      bind: config.bind,
+      udpTcpPort: config.sipPort,
+      ...(config.sipTlsPort > 0 && certificate !== undefined
+        ? { tls: { port: config.sipTlsPort, key: certificate.key, cert: certificate.cert } }
+        : {}),
+      advertise: config.advertise,
+      isTrusted: (peer) => isTrustedAddress(config.trustedPeers, peer.address),
+      delegate: recording,
+      logger: log.child({ component: 'sip' }),
+    });
+
+    const http: FastifyInstance = await buildHttpApi({
+      repository,
+      logger: log.child({ component: 'http' }),
+      advertise: config.advertise,
+      httpPort: config.httpPort,
+      rtspPort: config.rtspPort,
+      tls: config.tls,
+      ...(config.tls && certificate !== undefined ? { https: certificate } : {}),
+      mediaDir,
+      flushMedia: () => media.flush(),
+    });
+
+    let started = false;
+    let closed = false;
+    return {
+      recording,
+      repository,
+      async start(): Promise<AppAddresses> {
+        const sipPorts = await sip.start();
+        started = true;
+        await http.listen({ host: config.bind, port: config.httpPort });
+        const address = http.server.address();
+        const httpPort = typeof address === 'object' && address !== null ? address.port : config.httpPort;
+        const addresses: AppAddresses = {
+          sip: {
+            udp: sipPorts.udpPort,
+            tcp: sipPorts.tcpPort,
+            ...(sipPorts.tlsPort === undefined ? {} : { tls: sipPorts.tlsPort }),
+          },
+          http: httpPort,
+        };
+        log.info(
+          { ...addresses, advertise: config.advertise, dataDir: config.dataDir, tls: config.tls },
+          'Verbatim is recording',
+        );
+        return addresses;
+      },
+      async close(): Promise<void> {
+        if (closed) {
+          return;
+        }
+        closed = true;
+        log.info('shutting down: ending active recordings');
+        // Recording first: it still needs SIP (BYE), the media engine (flush) and the database.
+        await recording.close();
+        await http.close();
+        if (started) {
+          await sip.close();
+        }
+        for (const close of closers) {
+          await close();
+        }
+        log.info('shut down cleanly');
+      },
+    };
+  } catch (error) {
+    for (const close of closers) {
+      await close().catch((closeError: unknown) => {
+        log.error({ err: closeError }, 'cleanup after a failed start failed');
+      });
+    }
+    throw error;
+  }
+}

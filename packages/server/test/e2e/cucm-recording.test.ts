@@ -1,0 +1,552 @@
+import assert from 'node:assert/strict';
+import { createSocket } from 'node:dgram';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import {
+  dominantFrequencyHz,
+  readWavSamples,
+  rmsLevel,
+  sineG711Packets,
+  type WavSamples,
+} from '../support/audio.js';
+import { freeUdpTcpPort } from '../support/ports.js';
+import { spawnTracked, stopAll, waitExit } from '../support/processes.js';
+import { writeSippRtpPcap } from '../support/sipp-pcap.js';
+import { cancelScenario, cucmLegScenario, type CucmLegScenario } from '../support/sipp-scenarios.js';
+import { startServer, type RunningServer } from '../support/verbatim-server.js';
+import { waitFor } from '../support/wait.js';
+
+/**
+ * SIPp plays Cisco Unified CM: the two INVITEs of one recorded call (near end and far end), with
+ * RTP replayed from captures of two different tones, against `verbatim serve` started as a user
+ * would. The recording is then found and downloaded through the MediaSense API and the WAV is
+ * analysed: each channel must carry its own party's tone for the whole call.
+ */
+
+const NEAR_HZ = 500;
+const FAR_HZ = 1300;
+
+interface SessionJson {
+  sessionId: string;
+  sessionState: string;
+  sessionStartDate: number;
+  sessionDuration?: number;
+  callControllerType: string;
+  callControllerIP: string;
+  ccid: string;
+  urls: { wavUrl: string; rtspUrl: string };
+  tracks: {
+    trackNumber: number;
+    codec: string;
+    stats: { packets: number; dropped: number; lost: number };
+    trackDuration?: number;
+    participants: { deviceRef: string; deviceId?: string; xRefCi?: string; isConference: boolean }[];
+  }[];
+}
+
+let server: RunningServer;
+let work: string;
+let callCounter = 0;
+
+function capture(name: string, codec: 'PCMU' | 'PCMA', frequencyHz: number, seconds: number): string {
+  const path = join(work, `${name}.pcap`);
+  const packets = sineG711Packets({ codec, frequencyHz, count: seconds * 50 });
+  writeSippRtpPcap(path, {
+    payloadType: codec === 'PCMU' ? 0 : 8,
+    ssrc: 0x1000 + frequencyHz,
+    frames: packets.map((p) => p.payload),
+  });
+  return path;
+}
+
+type LegOptions = Pick<CucmLegScenario, 'holdMs' | 'ending'> & { pcapPath?: string };
+
+/** Runs one CUCM-recorded call (two SIPp processes, one per leg) and returns its x-refci. */
+async function runCucmCall(options: {
+  transport: 'u1' | 't1';
+  offer: 'delayed' | 'early';
+  codec: 'PCMU' | 'PCMA';
+  near: LegOptions;
+  far: LegOptions;
+  /** Called while both legs are running, after the near leg has exited. */
+  afterNearExit?: (refCi: string) => Promise<void>;
+  /** Runs while both legs are up. */
+  duringCall?: (refCi: string) => Promise<void>;
+}): Promise<string> {
+  callCounter++;
+  const refCi = String(19301600 + callCounter * 2 + Math.floor(Math.random() * 1000) * 100);
+  const farEndRefCi = String(Number(refCi) - 1);
+  const legs = (['x-nearend', 'x-farend'] as const).map(async (stream) => {
+    const leg = stream === 'x-nearend' ? options.near : options.far;
+    const scenario = cucmLegScenario({
+      stream,
+      refCi,
+      farEndRefCi,
+      nearEndDevice: 'SEP6C416A369525',
+      nearEndAddr: '1001',
+      farEndDevice: 'SEP38ED18552A12',
+      farEndAddr: '1000',
+      payloadType: options.codec === 'PCMU' ? 0 : 8,
+      codecName: options.codec,
+      offer: options.offer,
+      holdMs: leg.holdMs,
+      ending: leg.ending,
+      ...(leg.pcapPath === undefined ? {} : { pcapPath: leg.pcapPath }),
+    });
+    const file = join(work, `call${callCounter}-${stream}.xml`);
+    await writeFile(file, scenario);
+    const sipPort = await freeUdpTcpPort();
+    const mediaPort = 40000 + 2 * Math.floor(Math.random() * 5000);
+    const sipp = spawnTracked(`sipp ${stream}`, 'sipp', [
+      '-sf',
+      file,
+      '-m',
+      '1',
+      '-t',
+      options.transport,
+      '-i',
+      '127.0.0.1',
+      '-p',
+      String(sipPort),
+      '-mi',
+      '127.0.0.1',
+      '-mp',
+      String(mediaPort),
+      '-timeout',
+      '40s',
+      '-timeout_error',
+      '-nostdin',
+      `127.0.0.1:${server.sipPort}`,
+    ]);
+    const code = await waitExit(sipp, 45_000);
+    assert.equal(code, 0, `sipp ${stream} failed (exit ${code}):\n${sipp.output()}`);
+    if (stream === 'x-nearend' && options.afterNearExit !== undefined) {
+      await options.afterNearExit(refCi);
+    }
+  });
+  await Promise.all([...legs, options.duringCall?.(refCi)]);
+  return refCi;
+}
+
+async function findSessionByRefCi(
+  refCi: string,
+  predicate: (s: SessionJson) => boolean,
+): Promise<SessionJson> {
+  return waitFor(
+    async () => {
+      const now = Date.now();
+      const response = await server.api('/ora/queryService/query/getSessions', {
+        requestParameters: [
+          {
+            fieldName: 'sessionStartDate',
+            fieldConditions: [{ fieldOperator: 'between', fieldValues: [now - 600_000, now + 60_000] }],
+            paramConnector: 'AND',
+          },
+          { fieldName: 'xRefCi', fieldConditions: [{ fieldOperator: 'equals', fieldValues: [refCi] }] },
+        ],
+      });
+      const sessions = (response.responseBody?.sessions ?? []) as SessionJson[];
+      const match = sessions.find(predicate);
+      return match;
+    },
+    { timeoutMs: 15_000, what: `a session with xRefCi ${refCi}` },
+  );
+}
+
+async function downloadWav(session: SessionJson): Promise<{ wav: WavSamples; bytes: Uint8Array }> {
+  const response = await fetch(session.urls.wavUrl, {
+    headers: { cookie: `JSESSIONID=${server.jsessionId}` },
+  });
+  assert.equal(response.status, 200);
+  assert.equal(response.headers.get('content-type'), 'audio/wav');
+  const bytes = new Uint8Array(await response.arrayBuffer());
+  return { wav: readWavSamples(bytes), bytes };
+}
+
+/** Splits a channel in 100 ms windows and reports where it carries sound and which tone. */
+function analyseChannel(samples: Int16Array): {
+  firstMs: number;
+  lastMs: number;
+  gaps: number[];
+  tones: number[];
+} {
+  const window = 800;
+  const active: boolean[] = [];
+  const tones: number[] = [];
+  for (let start = 0; start + window <= samples.length; start += window) {
+    active.push(rmsLevel(samples, start, start + window) > 500);
+    tones.push(dominantFrequencyHz(samples, 8000, start, window));
+  }
+  const first = active.indexOf(true);
+  const last = active.lastIndexOf(true);
+  const gaps: number[] = [];
+  for (let i = first; i <= last; i++) {
+    if (!active[i]) {
+      gaps.push(i * 100);
+    }
+  }
+  return { firstMs: first * 100, lastMs: last * 100 + 100, gaps, tones: tones.slice(first + 1, last) };
+}
+
+function assertTone(samples: Int16Array, expectedHz: number, expectedSeconds: number, label: string): void {
+  const channel = analyseChannel(samples);
+  assert.ok(channel.firstMs >= 0, `${label}: no sound at all`);
+  assert.deepEqual(
+    channel.gaps,
+    [],
+    `${label}: silent windows inside the call at ${channel.gaps.join(', ')} ms`,
+  );
+  const spanMs = channel.lastMs - channel.firstMs;
+  assert.ok(
+    Math.abs(spanMs - expectedSeconds * 1000) <= 400,
+    `${label}: sound lasts ${spanMs} ms, expected about ${expectedSeconds * 1000} ms`,
+  );
+  for (const tone of channel.tones) {
+    assert.ok(
+      Math.abs(tone - expectedHz) <= 25,
+      `${label}: a window carries ${tone} Hz instead of ${expectedHz} Hz`,
+    );
+  }
+}
+
+/** Sends an OPTIONS over UDP and returns the status line of the answer (the node is alive). */
+async function optionsOverUdp(port: number): Promise<string> {
+  const socket = createSocket('udp4');
+  try {
+    await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
+    const local = socket.address().port;
+    const answer = new Promise<string>((resolve) =>
+      socket.once('message', (m) => resolve(m.toString().split('\r\n')[0] ?? '')),
+    );
+    socket.send(
+      [
+        'OPTIONS sip:7878@127.0.0.1 SIP/2.0',
+        `Via: SIP/2.0/UDP 127.0.0.1:${local};branch=z9hG4bK-alive-${Date.now()}`,
+        'From: <sip:probe@127.0.0.1>;tag=probe',
+        'To: <sip:7878@127.0.0.1>',
+        `Call-ID: alive-${Date.now()}@127.0.0.1`,
+        'CSeq: 1 OPTIONS',
+        'Max-Forwards: 70',
+        'Content-Length: 0',
+        '',
+        '',
+      ].join('\r\n'),
+      port,
+      '127.0.0.1',
+    );
+    return await waitFor(
+      () => Promise.race([answer, new Promise<undefined>((r) => setTimeout(() => r(undefined), 2000))]),
+      {
+        timeoutMs: 5000,
+        what: 'an answer to OPTIONS',
+      },
+    );
+  } finally {
+    socket.close();
+  }
+}
+
+/** Hostile input of every kind at the SIP port (UDP and TCP) and at every port of the RTP range. */
+async function attack(sipPort: number, rtpMin: number, rtpMax: number): Promise<void> {
+  const random = (n: number): Buffer =>
+    Buffer.from(Array.from({ length: n }, () => Math.floor(Math.random() * 256)));
+  const invite = (contentLength: string, body = ''): string =>
+    [
+      'INVITE sip:7878@127.0.0.1 SIP/2.0',
+      'Via: SIP/2.0/UDP 127.0.0.1:9;branch=z9hG4bK-evil',
+      'From: <sip:evil@127.0.0.1>;tag=1',
+      'To: <sip:7878@127.0.0.1>',
+      'Call-ID: evil@127.0.0.1',
+      'CSeq: 1 INVITE',
+      `Content-Length: ${contentLength}`,
+      '',
+      body,
+    ].join('\r\n');
+  const udp = createSocket('udp4');
+  await new Promise<void>((resolve) => udp.bind(0, '127.0.0.1', resolve));
+  const sends: Promise<unknown>[] = [];
+  const send = (bytes: Buffer | string, port: number, socket = udp): void => {
+    sends.push(new Promise((resolve) => socket.send(bytes, port, '127.0.0.1', resolve)));
+  };
+  for (let i = 0; i < 50; i++) {
+    send(random(1 + Math.floor(Math.random() * 1400)), sipPort);
+  }
+  const full = invite('0');
+  send(full.slice(0, full.length / 2), sipPort); // Truncated.
+  send(invite('5000', 'v=0\r\n'), sipPort); // Content-Length beyond the datagram.
+  send(invite('abc'), sipPort); // Not a number.
+  send(`${full}${'X-Padding: ' + 'a'.repeat(60_000)}\r\n\r\n`, sipPort); // Oversized.
+  // Media: non-RTP datagrams from the controller's address, valid RTP from a stranger's address.
+  const stranger = createSocket('udp4');
+  await new Promise<void>((resolve) => stranger.bind(0, '127.0.0.2', resolve));
+  const rtpFromStranger = Buffer.alloc(172, 0x55);
+  rtpFromStranger[0] = 0x80;
+  for (let port = rtpMin; port <= rtpMax; port += 2) {
+    send(random(60), port);
+    send(rtpFromStranger, port, stranger);
+  }
+  await Promise.all(sends);
+  udp.close();
+  stranger.close();
+  // TCP: random bytes, then a bad Content-Length; the node closes those connections.
+  for (const payload of [random(2000), Buffer.from(invite('-7'))]) {
+    await new Promise<void>((resolve) => {
+      const tcp = connect(sipPort, '127.0.0.1', () => tcp.write(payload));
+      tcp.on('error', () => resolve());
+      tcp.on('close', () => resolve());
+      tcp.setTimeout(3000, () => tcp.destroy());
+      tcp.resume();
+    });
+  }
+}
+
+describe(
+  'a CUCM-forked call recorded end to end (sipp as CUCM, verbatim serve, MediaSense API)',
+  { timeout: 240_000 },
+  () => {
+    let nearPcmu: string;
+    let farPcmu: string;
+    let nearPcma: string;
+    let farPcma: string;
+    let nearShort: string;
+
+    before(async () => {
+      work = await mkdtemp(join(tmpdir(), 'verbatim-sipp-'));
+      server = await startServer({ mediaTimeoutSeconds: 2 });
+      nearPcmu = capture('near-pcmu', 'PCMU', NEAR_HZ, 3);
+      farPcmu = capture('far-pcmu', 'PCMU', FAR_HZ, 3);
+      nearPcma = capture('near-pcma', 'PCMA', NEAR_HZ, 3);
+      farPcma = capture('far-pcma', 'PCMA', FAR_HZ, 3);
+      nearShort = capture('near-short', 'PCMU', NEAR_HZ, 1);
+    });
+
+    after(async () => {
+      await stopAll();
+      const code = await server.stop();
+      assert.equal(code, 0, `verbatim serve did not shut down cleanly:\n${server.process.output()}`);
+      await rm(work, { recursive: true, force: true });
+    });
+
+    it('delayed offer over UDP: two INVITEs become one session of two tracks and the WAV has each party on its own channel', async () => {
+      const refCi = await runCucmCall({
+        transport: 'u1',
+        offer: 'delayed',
+        codec: 'PCMU',
+        near: { pcapPath: nearPcmu, holdMs: 3300, ending: 'bye' },
+        far: { pcapPath: farPcmu, holdMs: 3300, ending: 'bye' },
+      });
+      const session = await findSessionByRefCi(refCi, (s) => s.sessionState !== 'ACTIVE');
+      assert.equal(session.sessionState, 'CLOSED_NORMAL');
+      assert.equal(session.callControllerType, 'Cisco-CUCM');
+      assert.equal(session.callControllerIP, '127.0.0.1');
+      assert.equal(session.ccid, refCi);
+      assert.equal(session.tracks.length, 2);
+      const [near, far] = session.tracks;
+      assert.ok(near && far);
+      assert.equal(near.trackNumber, 0);
+      assert.equal(near.codec, 'PCMU');
+      assert.deepEqual(
+        near.participants.map((p) => [p.deviceRef, p.deviceId, p.xRefCi, p.isConference]),
+        [['1001', 'SEP6C416A369525', refCi, false]],
+      );
+      assert.equal(far.trackNumber, 1);
+      assert.deepEqual(
+        far.participants.map((p) => [p.deviceRef, p.deviceId, p.xRefCi]),
+        [['1000', 'SEP38ED18552A12', String(Number(refCi) - 1)]],
+      );
+      assert.ok(session.urls.wavUrl.endsWith(`/recordedMedia/oramedia/wav/${session.sessionId}.wav`));
+
+      const { wav } = await downloadWav(session);
+      assert.equal(wav.channels, 2);
+      assert.equal(wav.sampleRateHz, 8000);
+      assert.ok(session.sessionDuration !== undefined);
+      assert.ok(
+        Math.abs(wav.durationMs - session.sessionDuration) <= 1,
+        `WAV lasts ${wav.durationMs} ms, session ${session.sessionDuration} ms`,
+      );
+      assertTone(wav.channelSamples[0]!, NEAR_HZ, 3, 'left (near end)');
+      assertTone(wav.channelSamples[1]!, FAR_HZ, 3, 'right (far end)');
+    });
+
+    it('early offer over UDP (A-law): the answer keeps the offered payload type and the call is recorded', async () => {
+      const refCi = await runCucmCall({
+        transport: 'u1',
+        offer: 'early',
+        codec: 'PCMA',
+        near: { pcapPath: nearPcma, holdMs: 3300, ending: 'bye' },
+        far: { pcapPath: farPcma, holdMs: 3300, ending: 'bye' },
+      });
+      const session = await findSessionByRefCi(refCi, (s) => s.sessionState !== 'ACTIVE');
+      assert.equal(session.sessionState, 'CLOSED_NORMAL');
+      assert.deepEqual(
+        session.tracks.map((t) => t.codec),
+        ['PCMA', 'PCMA'],
+      );
+      const { wav } = await downloadWav(session);
+      assertTone(wav.channelSamples[0]!, NEAR_HZ, 3, 'left (near end)');
+      assertTone(wav.channelSamples[1]!, FAR_HZ, 3, 'right (far end)');
+    });
+
+    it('delayed offer over TCP is recorded the same way', async () => {
+      const refCi = await runCucmCall({
+        transport: 't1',
+        offer: 'delayed',
+        codec: 'PCMU',
+        near: { pcapPath: nearPcmu, holdMs: 3300, ending: 'bye' },
+        far: { pcapPath: farPcmu, holdMs: 3300, ending: 'bye' },
+      });
+      const session = await findSessionByRefCi(refCi, (s) => s.sessionState !== 'ACTIVE');
+      assert.equal(session.sessionState, 'CLOSED_NORMAL');
+      const { wav } = await downloadWav(session);
+      assertTone(wav.channelSamples[0]!, NEAR_HZ, 3, 'left (near end)');
+      assertTone(wav.channelSamples[1]!, FAR_HZ, 3, 'right (far end)');
+    });
+
+    it('a BYE for one leg only ends that track and leaves the session ACTIVE until the other leg ends', async () => {
+      let seenWhileActive: SessionJson | undefined;
+      const refCi = await runCucmCall({
+        transport: 'u1',
+        offer: 'delayed',
+        codec: 'PCMU',
+        near: { pcapPath: nearShort, holdMs: 1200, ending: 'bye' },
+        far: { pcapPath: farPcmu, holdMs: 3300, ending: 'bye' },
+        afterNearExit: async (ref) => {
+          seenWhileActive = await findSessionByRefCi(ref, (s) => s.tracks[0]?.trackDuration !== undefined);
+        },
+      });
+      assert.ok(seenWhileActive, 'the session was observed after the near leg ended');
+      assert.equal(seenWhileActive.sessionState, 'ACTIVE');
+      assert.equal(
+        seenWhileActive.tracks[1]?.trackDuration,
+        undefined,
+        'the far-end track is still recording',
+      );
+
+      const session = await findSessionByRefCi(refCi, (s) => s.sessionState !== 'ACTIVE');
+      assert.equal(session.sessionState, 'CLOSED_NORMAL');
+      const { wav } = await downloadWav(session);
+      assertTone(wav.channelSamples[0]!, NEAR_HZ, 1, 'left (near end, hung up early)');
+      assertTone(wav.channelSamples[1]!, FAR_HZ, 3, 'right (far end)');
+    });
+
+    it('a leg that never sends RTP ends the session as CLOSED_ERROR after the media timeout, keeping what the other leg sent', async () => {
+      const refCi = await runCucmCall({
+        transport: 'u1',
+        offer: 'delayed',
+        codec: 'PCMU',
+        near: { pcapPath: nearPcmu, holdMs: 20_000, ending: 'await-bye' },
+        far: { holdMs: 20_000, ending: 'await-bye' },
+      });
+      const session = await findSessionByRefCi(refCi, (s) => s.sessionState !== 'ACTIVE');
+      assert.equal(session.sessionState, 'CLOSED_ERROR');
+      assert.equal(session.tracks.length, 2);
+      const { wav } = await downloadWav(session);
+      const near = analyseChannel(wav.channelSamples[0]!);
+      assert.deepEqual(near.gaps, []);
+      assert.ok(
+        near.lastMs - near.firstMs >= 1500,
+        `the near end's audio up to the timeout is kept (${near.lastMs - near.firstMs} ms)`,
+      );
+      assert.equal(analyseChannel(wav.channelSamples[1]!).firstMs, -100, 'the silent far end stays silent');
+    });
+
+    it('hostile SIP and RTP input during a call is answered or counted, and the recording is unharmed', async () => {
+      const range = server.rtpRange;
+      const refCi = await runCucmCall({
+        transport: 'u1',
+        offer: 'delayed',
+        codec: 'PCMU',
+        near: { pcapPath: nearPcmu, holdMs: 3300, ending: 'bye' },
+        far: { pcapPath: farPcmu, holdMs: 3300, ending: 'bye' },
+        duringCall: async (ref) => {
+          const active = await findSessionByRefCi(
+            ref,
+            (s) => s.sessionState === 'ACTIVE' && s.tracks.length === 2,
+          );
+          // The WAV of an ACTIVE session holds what has been recorded so far: wait until both
+          // parties are audible in it, then attack while the media is flowing.
+          await waitFor(
+            async () => {
+              const { wav } = await downloadWav(active);
+              const heard = wav.channelSamples.map((samples) => analyseChannel(samples));
+              return heard.every((c) => c.firstMs >= 0 && c.lastMs - c.firstMs >= 500);
+            },
+            { timeoutMs: 10_000, what: 'both parties audible in the WAV of the ACTIVE session' },
+          );
+          await attack(server.sipPort, range.min, range.max);
+          assert.match(await optionsOverUdp(server.sipPort), /^SIP\/2\.0 200 /);
+        },
+      });
+      const session = await findSessionByRefCi(refCi, (s) => s.sessionState !== 'ACTIVE');
+      assert.equal(session.sessionState, 'CLOSED_NORMAL');
+      for (const track of session.tracks) {
+        assert.ok(
+          track.stats.dropped >= 2,
+          `track ${track.trackNumber} counted the foreign datagrams (${track.stats.dropped})`,
+        );
+        assert.equal(track.stats.lost, 0);
+      }
+      const { wav } = await downloadWav(session);
+      assertTone(wav.channelSamples[0]!, NEAR_HZ, 3, 'left (near end)');
+      assertTone(wav.channelSamples[1]!, FAR_HZ, 3, 'right (far end)');
+    });
+
+    it('CANCEL before the answer gets 200 and 487 and leaves no session behind', async () => {
+      const before = (await server.api('/ora/queryService/query/getAllActiveSessions')).responseBody
+        ?.sessions;
+      // The CANCEL races Verbatim's media-port allocation (a worker round trip). When the 200 OK wins,
+      // that attempt proves nothing about CANCEL and is repeated with a fresh call.
+      let refCi = '';
+      let attempts = 0;
+      for (;;) {
+        attempts++;
+        refCi = String(700000 + attempts + Math.floor(Math.random() * 1000) * 10);
+        const file = join(work, `cancel-${attempts}.xml`);
+        await writeFile(file, cancelScenario(refCi));
+        const sipp = spawnTracked('sipp cancel', 'sipp', [
+          '-sf',
+          file,
+          '-m',
+          '1',
+          '-t',
+          'u1',
+          '-i',
+          '127.0.0.1',
+          '-p',
+          String(await freeUdpTcpPort()),
+          '-timeout',
+          '20s',
+          '-timeout_error',
+          '-nostdin',
+          `127.0.0.1:${server.sipPort}`,
+        ]);
+        const code = await waitExit(sipp, 25_000);
+        const lostRace =
+          code !== 0 &&
+          /unexpected message[\s\S]*SIP\/2\.0 200 OK[\s\S]*CSeq: 101 INVITE/.test(sipp.output());
+        if (lostRace && attempts < 5) {
+          continue;
+        }
+        assert.equal(code, 0, `sipp cancel failed after ${attempts} attempts:\n${sipp.output()}`);
+        break;
+      }
+      const now = Date.now();
+      const response = await server.api('/ora/queryService/query/getSessions', {
+        requestParameters: [
+          {
+            fieldName: 'sessionStartDate',
+            fieldConditions: [{ fieldOperator: 'between', fieldValues: [now - 600_000, now + 60_000] }],
+            paramConnector: 'AND',
+          },
+          { fieldName: 'xRefCi', fieldConditions: [{ fieldOperator: 'equals', fieldValues: [refCi] }] },
+        ],
+      });
+      assert.equal(response.responseCode, 2001, 'no session was created for the cancelled INVITE');
+      const after = (await server.api('/ora/queryService/query/getAllActiveSessions')).responseBody?.sessions;
+      assert.deepEqual(after ?? [], before ?? []);
+    });
+  },
+);

@@ -1,0 +1,76 @@
+import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
+
+/** A spawned child with its output kept for assertions and for printing when a test fails. */
+export interface Spawned {
+  readonly child: ChildProcess;
+  readonly name: string;
+  output(): string;
+  /** Resolves with the exit code (or the signal name) once the process has exited. */
+  readonly exited: Promise<number | string>;
+  /** SIGTERM, then SIGKILL after `graceMs`; resolves when the process is gone. */
+  stop(graceMs?: number): Promise<number | string>;
+}
+
+const running = new Set<Spawned>();
+
+export function spawnTracked(
+  name: string,
+  command: string,
+  args: readonly string[],
+  options: SpawnOptions = {},
+): Spawned {
+  const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], ...options });
+  const chunks: string[] = [];
+  child.stdout?.on('data', (d: Buffer) => chunks.push(d.toString()));
+  child.stderr?.on('data', (d: Buffer) => chunks.push(d.toString()));
+  const exited = new Promise<number | string>((resolve) => {
+    child.once('exit', (code, signal) => {
+      resolve(code ?? signal ?? 'unknown');
+    });
+    child.once('error', (error) => {
+      chunks.push(`spawn error: ${error.message}`);
+      resolve('spawn-error');
+    });
+  });
+  const spawned: Spawned = {
+    child,
+    name,
+    output: () => chunks.join(''),
+    exited,
+    async stop(graceMs = 5000) {
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill('SIGTERM');
+        const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+        const result = await exited;
+        clearTimeout(timer);
+        running.delete(spawned);
+        return result;
+      }
+      running.delete(spawned);
+      return exited;
+    },
+  };
+  running.add(spawned);
+  void exited.then(() => running.delete(spawned));
+  return spawned;
+}
+
+/** Kills whatever a test left running (called from after hooks). */
+export async function stopAll(): Promise<void> {
+  await Promise.all([...running].map((p) => p.stop(2000)));
+}
+
+/** Waits for exit with a deadline; kills the process and fails with its output if it is exceeded. */
+export async function waitExit(proc: Spawned, timeoutMs: number): Promise<number | string> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<'timeout'>((resolve) => {
+    timer = setTimeout(() => resolve('timeout'), timeoutMs);
+  });
+  const result = await Promise.race([proc.exited, deadline]);
+  clearTimeout(timer);
+  if (result === 'timeout') {
+    await proc.stop(1000);
+    throw new Error(`${proc.name} did not exit within ${timeoutMs} ms; output:\n${proc.output()}`);
+  }
+  return result;
+}

@@ -1,0 +1,116 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { freeTcpPort, freeUdpTcpPort, randomRtpRange } from './ports.js';
+import { spawnTracked, type Spawned } from './processes.js';
+import { waitFor } from './wait.js';
+
+const SERVER_ENTRY = resolve(import.meta.dirname, '../../src/main.ts');
+export const ADMIN_PASSWORD = 'correct-horse-battery';
+
+/**
+ * A Verbatim node started as a user starts it (`verbatim serve`, SQLite, local disk), on random
+ * loopback ports, plain HTTP, with a short media timeout, and an API client signed in as admin.
+ */
+export interface RunningServer {
+  readonly sipPort: number;
+  readonly httpPort: number;
+  readonly dataDir: string;
+  readonly rtpRange: { readonly min: number; readonly max: number };
+  readonly process: Spawned;
+  readonly baseUrl: string;
+  /** JSESSIONID of the admin sign-in. */
+  readonly jsessionId: string;
+  api(path: string, body?: unknown): Promise<ApiResponse>;
+  stop(): Promise<number | string>;
+}
+
+export interface ApiResponse {
+  readonly responseCode: number;
+  readonly responseMessage: string;
+  readonly responseBody?: Record<string, unknown>;
+  readonly detail?: string;
+}
+
+export async function startServer(
+  options: { mediaTimeoutSeconds?: number; extraArgs?: string[] } = {},
+): Promise<RunningServer> {
+  const dataDir = await mkdtemp(join(tmpdir(), 'verbatim-e2e-'));
+  const sipPort = await freeUdpTcpPort();
+  const httpPort = await freeTcpPort();
+  const rtp = randomRtpRange();
+  const proc = spawnTracked(
+    'verbatim serve',
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      SERVER_ENTRY,
+      'serve',
+      '--no-tls',
+      '--bind',
+      '127.0.0.1',
+      '--advertise',
+      '127.0.0.1',
+      '--sip-port',
+      String(sipPort),
+      '--sip-tls-port',
+      '0',
+      '--http-port',
+      String(httpPort),
+      '--rtp-ports',
+      `${rtp.min}-${rtp.max}`,
+      '--data-dir',
+      dataDir,
+      '--media-timeout',
+      String(options.mediaTimeoutSeconds ?? 3),
+      ...(options.extraArgs ?? []),
+    ],
+    { env: { ...process.env, VERBATIM_ADMIN_PASSWORD: ADMIN_PASSWORD } },
+  );
+  const baseUrl = `http://127.0.0.1:${httpPort}`;
+  const jsessionId = await waitFor(
+    async () => {
+      if (proc.child.exitCode !== null) {
+        throw new Error(`server exited early:\n${proc.output()}`);
+      }
+      const response = await fetch(`${baseUrl}/ora/authenticationService/authentication/signIn`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ requestParameters: { username: 'admin', password: ADMIN_PASSWORD } }),
+      });
+      const body = (await response.json()) as ApiResponse;
+      const cookie = response.headers.get('set-cookie') ?? '';
+      const match = /JSESSIONID=([^;]+)/.exec(cookie);
+      return body.responseCode === 2000 && match?.[1] !== undefined ? match[1] : undefined;
+    },
+    { timeoutMs: 30_000, what: 'the server to accept sign-in' },
+  ).catch((error: unknown) => {
+    throw new Error(`${String(error)}\nserver output:\n${proc.output()}`);
+  });
+  return {
+    sipPort,
+    httpPort,
+    dataDir,
+    rtpRange: rtp,
+    process: proc,
+    baseUrl,
+    jsessionId,
+    async api(path: string, body?: unknown): Promise<ApiResponse> {
+      const response = await fetch(`${baseUrl}${path}`, {
+        method: body === undefined ? 'GET' : 'POST',
+        headers: {
+          cookie: `JSESSIONID=${jsessionId}`,
+          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+        },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      });
+      return (await response.json()) as ApiResponse;
+    },
+    async stop() {
+      const code = await proc.stop(15_000);
+      await rm(dataDir, { recursive: true, force: true });
+      return code;
+    },
+  };
+}
