@@ -75,7 +75,15 @@ export function parseSdp(text: string): Result<SessionDescription> {
     if (typeof m.port !== 'number' || !Number.isInteger(m.port) || m.port < 0 || m.port > 65535) {
       return err('VERBATIM_ERR_SDP_MEDIA_PORT', `m= line ${index} has no valid port`);
     }
-    const payloadTypes = (m.payloads ?? '')
+    // sdp-transform types `payloads` as a string but yields a number for a one-entry list.
+    const rawPayloads: unknown = m.payloads;
+    const payloadList =
+      typeof rawPayloads === 'number'
+        ? String(rawPayloads)
+        : typeof rawPayloads === 'string'
+          ? rawPayloads
+          : '';
+    const payloadTypes = payloadList
       .trim()
       .split(/\s+/)
       .filter((p) => p !== '')
