@@ -57,14 +57,16 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<A
     await recoverInterruptedSessions(repository, mediaDir, log);
 
     const needsCertificate = config.tls || config.sipTlsPort > 0;
-    const certificate = needsCertificate ? await ensureCertificate(config.dataDir, log) : undefined;
+    const certificate = needsCertificate
+      ? await ensureCertificate(config.dataDir, log, { ipAddresses: [config.advertise] })
+      : undefined;
 
     const media: MediaEngine = await createMediaEngine({
       bind: config.bind,
       rtpPortMin: config.rtpPortMin,
       rtpPortMax: config.rtpPortMax,
       mediaTimeoutMs: config.mediaTimeoutMs,
-      logger: log.child({ component: 'media' }),
+      logger: log,
     });
     closers.unshift(() => media.close());
 
@@ -87,7 +89,7 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<A
       advertise: config.advertise,
       isTrusted: (peer) => isTrustedAddress(config.trustedPeers, peer.address),
       delegate: recording,
-      logger: log.child({ component: 'sip' }),
+      logger: log,
     });
 
     const http: FastifyInstance = await buildHttpApi({
@@ -139,6 +141,7 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<A
         if (started) {
           await sip.close();
         }
+        log.info({ sip: sip.counters(), recording: recording.counters }, 'final counters');
         for (const close of closers) {
           await close();
         }

@@ -6,16 +6,19 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import {
-  dominantFrequencyHz,
-  readWavSamples,
-  rmsLevel,
-  sineG711Packets,
-  type WavSamples,
-} from '../support/audio.js';
+  FAR_HZ,
+  NEAR_HZ,
+  analyseChannel,
+  assertTone,
+  capture as captureTone,
+  downloadWav as download,
+  findSessionByRefCi as findSession,
+  runCucmCall as runCall,
+  type SessionJson,
+} from '../support/cucm-calls.js';
 import { freeUdpTcpPort } from '../support/ports.js';
 import { spawnTracked, stopAll, waitExit } from '../support/processes.js';
-import { writeSippRtpPcap } from '../support/sipp-pcap.js';
-import { cancelScenario, cucmLegScenario, type CucmLegScenario } from '../support/sipp-scenarios.js';
+import { cancelScenario } from '../support/sipp-scenarios.js';
 import { startServer, type RunningServer } from '../support/verbatim-server.js';
 import { waitFor } from '../support/wait.js';
 
@@ -26,191 +29,21 @@ import { waitFor } from '../support/wait.js';
  * analysed: each channel must carry its own party's tone for the whole call.
  */
 
-const NEAR_HZ = 500;
-const FAR_HZ = 1300;
-
-interface SessionJson {
-  sessionId: string;
-  sessionState: string;
-  sessionStartDate: number;
-  sessionDuration?: number;
-  callControllerType: string;
-  callControllerIP: string;
-  ccid: string;
-  urls: { wavUrl: string; rtspUrl: string };
-  tracks: {
-    trackNumber: number;
-    codec: string;
-    stats: { packets: number; dropped: number; lost: number };
-    trackDuration?: number;
-    participants: { deviceRef: string; deviceId?: string; xRefCi?: string; isConference: boolean }[];
-  }[];
-}
-
 let server: RunningServer;
 let work: string;
-let callCounter = 0;
 
-function capture(name: string, codec: 'PCMU' | 'PCMA', frequencyHz: number, seconds: number): string {
-  const path = join(work, `${name}.pcap`);
-  const packets = sineG711Packets({ codec, frequencyHz, count: seconds * 50 });
-  writeSippRtpPcap(path, {
-    payloadType: codec === 'PCMU' ? 0 : 8,
-    ssrc: 0x1000 + frequencyHz,
-    frames: packets.map((p) => p.payload),
-  });
-  return path;
-}
-
-type LegOptions = Pick<CucmLegScenario, 'holdMs' | 'ending'> & { pcapPath?: string };
-
-/** Runs one CUCM-recorded call (two SIPp processes, one per leg) and returns its x-refci. */
-async function runCucmCall(options: {
-  transport: 'u1' | 't1';
-  offer: 'delayed' | 'early';
-  codec: 'PCMU' | 'PCMA';
-  near: LegOptions;
-  far: LegOptions;
-  /** Called while both legs are running, after the near leg has exited. */
-  afterNearExit?: (refCi: string) => Promise<void>;
-  /** Runs while both legs are up. */
-  duringCall?: (refCi: string) => Promise<void>;
-}): Promise<string> {
-  callCounter++;
-  const refCi = String(19301600 + callCounter * 2 + Math.floor(Math.random() * 1000) * 100);
-  const farEndRefCi = String(Number(refCi) - 1);
-  const legs = (['x-nearend', 'x-farend'] as const).map(async (stream) => {
-    const leg = stream === 'x-nearend' ? options.near : options.far;
-    const scenario = cucmLegScenario({
-      stream,
-      refCi,
-      farEndRefCi,
-      nearEndDevice: 'SEP6C416A369525',
-      nearEndAddr: '1001',
-      farEndDevice: 'SEP38ED18552A12',
-      farEndAddr: '1000',
-      payloadType: options.codec === 'PCMU' ? 0 : 8,
-      codecName: options.codec,
-      offer: options.offer,
-      holdMs: leg.holdMs,
-      ending: leg.ending,
-      ...(leg.pcapPath === undefined ? {} : { pcapPath: leg.pcapPath }),
-    });
-    const file = join(work, `call${callCounter}-${stream}.xml`);
-    await writeFile(file, scenario);
-    const sipPort = await freeUdpTcpPort();
-    const mediaPort = 40000 + 2 * Math.floor(Math.random() * 5000);
-    const sipp = spawnTracked(`sipp ${stream}`, 'sipp', [
-      '-sf',
-      file,
-      '-m',
-      '1',
-      '-t',
-      options.transport,
-      '-i',
-      '127.0.0.1',
-      '-p',
-      String(sipPort),
-      '-mi',
-      '127.0.0.1',
-      '-mp',
-      String(mediaPort),
-      '-timeout',
-      '40s',
-      '-timeout_error',
-      '-nostdin',
-      `127.0.0.1:${server.sipPort}`,
-    ]);
-    const code = await waitExit(sipp, 45_000);
-    assert.equal(code, 0, `sipp ${stream} failed (exit ${code}):\n${sipp.output()}`);
-    if (stream === 'x-nearend' && options.afterNearExit !== undefined) {
-      await options.afterNearExit(refCi);
-    }
-  });
-  await Promise.all([...legs, options.duringCall?.(refCi)]);
-  return refCi;
-}
-
-async function findSessionByRefCi(
-  refCi: string,
-  predicate: (s: SessionJson) => boolean,
-): Promise<SessionJson> {
-  return waitFor(
-    async () => {
-      const now = Date.now();
-      const response = await server.api('/ora/queryService/query/getSessions', {
-        requestParameters: [
-          {
-            fieldName: 'sessionStartDate',
-            fieldConditions: [{ fieldOperator: 'between', fieldValues: [now - 600_000, now + 60_000] }],
-            paramConnector: 'AND',
-          },
-          { fieldName: 'xRefCi', fieldConditions: [{ fieldOperator: 'equals', fieldValues: [refCi] }] },
-        ],
-      });
-      const sessions = (response.responseBody?.sessions ?? []) as SessionJson[];
-      const match = sessions.find(predicate);
-      return match;
-    },
-    { timeoutMs: 15_000, what: `a session with xRefCi ${refCi}` },
-  );
-}
-
-async function downloadWav(session: SessionJson): Promise<{ wav: WavSamples; bytes: Uint8Array }> {
-  const response = await fetch(session.urls.wavUrl, {
-    headers: { cookie: `JSESSIONID=${server.jsessionId}` },
-  });
-  assert.equal(response.status, 200);
-  assert.equal(response.headers.get('content-type'), 'audio/wav');
-  const bytes = new Uint8Array(await response.arrayBuffer());
-  return { wav: readWavSamples(bytes), bytes };
-}
-
-/** Splits a channel in 100 ms windows and reports where it carries sound and which tone. */
-function analyseChannel(samples: Int16Array): {
-  firstMs: number;
-  lastMs: number;
-  gaps: number[];
-  tones: number[];
-} {
-  const window = 800;
-  const active: boolean[] = [];
-  const tones: number[] = [];
-  for (let start = 0; start + window <= samples.length; start += window) {
-    active.push(rmsLevel(samples, start, start + window) > 500);
-    tones.push(dominantFrequencyHz(samples, 8000, start, window));
-  }
-  const first = active.indexOf(true);
-  const last = active.lastIndexOf(true);
-  const gaps: number[] = [];
-  for (let i = first; i <= last; i++) {
-    if (!active[i]) {
-      gaps.push(i * 100);
-    }
-  }
-  return { firstMs: first * 100, lastMs: last * 100 + 100, gaps, tones: tones.slice(first + 1, last) };
-}
-
-function assertTone(samples: Int16Array, expectedHz: number, expectedSeconds: number, label: string): void {
-  const channel = analyseChannel(samples);
-  assert.ok(channel.firstMs >= 0, `${label}: no sound at all`);
-  assert.deepEqual(
-    channel.gaps,
-    [],
-    `${label}: silent windows inside the call at ${channel.gaps.join(', ')} ms`,
-  );
-  const spanMs = channel.lastMs - channel.firstMs;
-  assert.ok(
-    Math.abs(spanMs - expectedSeconds * 1000) <= 400,
-    `${label}: sound lasts ${spanMs} ms, expected about ${expectedSeconds * 1000} ms`,
-  );
-  for (const tone of channel.tones) {
-    assert.ok(
-      Math.abs(tone - expectedHz) <= 25,
-      `${label}: a window carries ${tone} Hz instead of ${expectedHz} Hz`,
-    );
-  }
-}
+const capture = (
+  name: string,
+  codec: 'PCMU' | 'PCMA',
+  frequencyHz: number,
+  seconds: number,
+  packetMs = 20,
+): string => captureTone(work, name, codec, frequencyHz, seconds, packetMs);
+const runCucmCall = (options: Parameters<typeof runCall>[2]): Promise<string> =>
+  runCall(server, work, options);
+const findSessionByRefCi = (refCi: string, predicate: (s: SessionJson) => boolean): Promise<SessionJson> =>
+  findSession(server, refCi, predicate);
+const downloadWav = (session: SessionJson): ReturnType<typeof download> => download(server, session);
 
 /** Sends an OPTIONS over UDP and returns the status line of the answer (the node is alive). */
 async function optionsOverUdp(port: number): Promise<string> {
@@ -292,7 +125,8 @@ async function attack(sipPort: number, rtpMin: number, rtpMax: number): Promise<
   udp.close();
   stranger.close();
   // TCP: random bytes, then a bad Content-Length; the node closes those connections.
-  for (const payload of [random(2000), Buffer.from(invite('-7'))]) {
+  const oversized = Buffer.from(`OPTIONS sip:7878@127.0.0.1 SIP/2.0\r\nX-Big: ${'a'.repeat(70_000)}`);
+  for (const payload of [random(2000), Buffer.from(invite('-7')), oversized]) {
     await new Promise<void>((resolve) => {
       const tcp = connect(sipPort, '127.0.0.1', () => tcp.write(payload));
       tcp.on('error', () => resolve());
@@ -312,6 +146,8 @@ describe(
     let nearPcma: string;
     let farPcma: string;
     let nearShort: string;
+    let nearPcmu40: string;
+    let farPcmu40: string;
 
     before(async () => {
       work = await mkdtemp(join(tmpdir(), 'verbatim-sipp-'));
@@ -320,6 +156,8 @@ describe(
       farPcmu = capture('far-pcmu', 'PCMU', FAR_HZ, 3);
       nearPcma = capture('near-pcma', 'PCMA', NEAR_HZ, 3);
       farPcma = capture('far-pcma', 'PCMA', FAR_HZ, 3);
+      nearPcmu40 = capture('near-pcmu-40', 'PCMU', NEAR_HZ, 3, 40);
+      farPcmu40 = capture('far-pcmu-40', 'PCMU', FAR_HZ, 3, 40);
       nearShort = capture('near-short', 'PCMU', NEAR_HZ, 1);
     });
 
@@ -390,13 +228,14 @@ describe(
       assertTone(wav.channelSamples[1]!, FAR_HZ, 3, 'right (far end)');
     });
 
-    it('delayed offer over TCP is recorded the same way', async () => {
+    it('delayed offer over TCP with 40 ms packets is recorded the same way', async () => {
       const refCi = await runCucmCall({
         transport: 't1',
         offer: 'delayed',
         codec: 'PCMU',
-        near: { pcapPath: nearPcmu, holdMs: 3300, ending: 'bye' },
-        far: { pcapPath: farPcmu, holdMs: 3300, ending: 'bye' },
+        ptimeMs: 40,
+        near: { pcapPath: nearPcmu40, holdMs: 3300, ending: 'bye' },
+        far: { pcapPath: farPcmu40, holdMs: 3300, ending: 'bye' },
       });
       const session = await findSessionByRefCi(refCi, (s) => s.sessionState !== 'ACTIVE');
       assert.equal(session.sessionState, 'CLOSED_NORMAL');
@@ -451,6 +290,26 @@ describe(
         `the near end's audio up to the timeout is kept (${near.lastMs - near.firstMs} ms)`,
       );
       assert.equal(analyseChannel(wav.channelSamples[1]!).firstMs, -100, 'the silent far end stays silent');
+    });
+
+    it('a leg whose media stops for longer than the media timeout ends the session as CLOSED_ERROR, keeping what was received', async () => {
+      const refCi = await runCucmCall({
+        transport: 'u1',
+        offer: 'delayed',
+        codec: 'PCMU',
+        near: { pcapPath: nearShort, holdMs: 20_000, ending: 'await-bye' },
+        far: { pcapPath: farPcmu, holdMs: 20_000, ending: 'await-bye' },
+      });
+      const session = await findSessionByRefCi(refCi, (s) => s.sessionState !== 'ACTIVE');
+      assert.equal(session.sessionState, 'CLOSED_ERROR');
+      const { wav } = await downloadWav(session);
+      assertTone(wav.channelSamples[0]!, NEAR_HZ, 1, 'left (near end, stopped after 1 s)');
+      const far = analyseChannel(wav.channelSamples[1]!);
+      assert.deepEqual(far.gaps, []);
+      assert.ok(
+        far.lastMs - far.firstMs >= 1500,
+        `the far end's audio is kept (${far.lastMs - far.firstMs} ms)`,
+      );
     });
 
     it('hostile SIP and RTP input during a call is answered or counted, and the recording is unharmed', async () => {

@@ -23,6 +23,8 @@ export interface CucmLegScenario {
   readonly offer: 'delayed' | 'early';
   /** 'bye': the leg hangs up; 'await-bye': it never hangs up and expects Verbatim's BYE (media timeout). */
   readonly ending: 'bye' | 'await-bye';
+  /** a=ptime of the controller's SDP. */
+  readonly ptimeMs: number;
 }
 
 const CUCM_HEADERS = `Date: Tue, 27 Aug 2019 15:27:43 GMT
@@ -56,7 +58,7 @@ function sdp(s: CucmLegScenario): string {
       t=0 0
       m=audio [media_port] RTP/AVP ${s.payloadType} 101
       a=rtpmap:${s.payloadType} ${s.codecName}/8000
-      a=ptime:20
+      a=ptime:${s.ptimeMs}
       a=sendonly
       a=rtpmap:101 telephone-event/8000
       a=fmtp:101 0-15`;

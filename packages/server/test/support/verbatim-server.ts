@@ -22,7 +22,8 @@ export interface RunningServer {
   /** JSESSIONID of the admin sign-in. */
   readonly jsessionId: string;
   api(path: string, body?: unknown): Promise<ApiResponse>;
-  stop(): Promise<number | string>;
+  /** SIGTERM (or the given signal) and wait for exit; the data dir is removed unless kept. */
+  stop(options?: { keepData?: boolean; signal?: NodeJS.Signals }): Promise<number | string>;
 }
 
 export interface ApiResponse {
@@ -33,9 +34,9 @@ export interface ApiResponse {
 }
 
 export async function startServer(
-  options: { mediaTimeoutSeconds?: number; extraArgs?: string[] } = {},
+  options: { mediaTimeoutSeconds?: number; extraArgs?: string[]; dataDir?: string } = {},
 ): Promise<RunningServer> {
-  const dataDir = await mkdtemp(join(tmpdir(), 'verbatim-e2e-'));
+  const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'verbatim-e2e-')));
   const sipPort = await freeUdpTcpPort();
   const httpPort = await freeTcpPort();
   const rtp = randomRtpRange();
@@ -107,9 +108,17 @@ export async function startServer(
       });
       return (await response.json()) as ApiResponse;
     },
-    async stop() {
-      const code = await proc.stop(15_000);
-      await rm(dataDir, { recursive: true, force: true });
+    async stop(stopOptions: { keepData?: boolean; signal?: NodeJS.Signals } = {}) {
+      let code: number | string;
+      if (stopOptions.signal === 'SIGKILL') {
+        proc.child.kill('SIGKILL');
+        code = await proc.exited;
+      } else {
+        code = await proc.stop(15_000);
+      }
+      if (stopOptions.keepData !== true) {
+        await rm(dataDir, { recursive: true, force: true });
+      }
       return code;
     },
   };

@@ -1,0 +1,229 @@
+import assert from 'node:assert/strict';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { dominantFrequencyHz, readWavSamples, rmsLevel, sineG711Packets, type WavSamples } from './audio.js';
+import { freeUdpTcpPort } from './ports.js';
+import { spawnTracked, waitExit } from './processes.js';
+import { writeSippRtpPcap } from './sipp-pcap.js';
+import { cucmLegScenario, type CucmLegScenario } from './sipp-scenarios.js';
+import type { RunningServer } from './verbatim-server.js';
+import { waitFor } from './wait.js';
+
+/**
+ * Driving a CUCM-recorded call against a running node: SIPp plays both legs of one call (near end
+ * and far end) with RTP replayed from captures of two different tones; the session is then found
+ * and its WAV downloaded through the MediaSense API and analysed.
+ */
+
+export const NEAR_HZ = 500;
+export const FAR_HZ = 1300;
+
+export interface SessionJson {
+  sessionId: string;
+  sessionState: string;
+  sessionStartDate: number;
+  sessionDuration?: number;
+  callControllerType: string;
+  callControllerIP: string;
+  ccid: string;
+  urls: { wavUrl: string; rtspUrl: string };
+  tracks: {
+    trackNumber: number;
+    codec: string;
+    stats: { packets: number; dropped: number; lost: number };
+    trackDuration?: number;
+    participants: { deviceRef: string; deviceId?: string; xRefCi?: string; isConference: boolean }[];
+  }[];
+}
+
+let callCounter = 0;
+
+/** Writes a capture of a pure tone for SIPp to replay and returns its path. */
+export function capture(
+  work: string,
+  name: string,
+  codec: 'PCMU' | 'PCMA',
+  frequencyHz: number,
+  seconds: number,
+  packetMs = 20,
+): string {
+  const path = join(work, `${name}.pcap`);
+  const packets = sineG711Packets({ codec, frequencyHz, count: (seconds * 1000) / packetMs, packetMs });
+  writeSippRtpPcap(path, {
+    payloadType: codec === 'PCMU' ? 0 : 8,
+    ssrc: 0x1000 + frequencyHz,
+    frames: packets.map((p) => p.payload),
+    packetMs,
+  });
+  return path;
+}
+
+export type LegOptions = Pick<CucmLegScenario, 'holdMs' | 'ending'> & { pcapPath?: string };
+
+/** Runs one CUCM-recorded call (two SIPp processes, one per leg) and returns its x-refci. */
+export async function runCucmCall(
+  server: RunningServer,
+  work: string,
+  options: {
+    transport: 'u1' | 't1';
+    offer: 'delayed' | 'early';
+    codec: 'PCMU' | 'PCMA';
+    near: LegOptions;
+    far: LegOptions;
+    /** Called while both legs are running, after the near leg has exited. */
+    afterNearExit?: (refCi: string) => Promise<void>;
+    /** Runs while both legs are up. */
+    duringCall?: (refCi: string) => Promise<void>;
+    /** a=ptime of the controller's SDP (20 unless given). */
+    ptimeMs?: number;
+    /** The legs may fail (the node is killed under them): their exit codes are not checked. */
+    legsMayFail?: boolean;
+  },
+): Promise<string> {
+  callCounter++;
+  const refCi = String(19301600 + callCounter * 2 + Math.floor(Math.random() * 1000) * 100);
+  const farEndRefCi = String(Number(refCi) - 1);
+  const legs = (['x-nearend', 'x-farend'] as const).map(async (stream) => {
+    const leg = stream === 'x-nearend' ? options.near : options.far;
+    const scenario = cucmLegScenario({
+      stream,
+      refCi,
+      farEndRefCi,
+      nearEndDevice: 'SEP6C416A369525',
+      nearEndAddr: '1001',
+      farEndDevice: 'SEP38ED18552A12',
+      farEndAddr: '1000',
+      payloadType: options.codec === 'PCMU' ? 0 : 8,
+      codecName: options.codec,
+      offer: options.offer,
+      holdMs: leg.holdMs,
+      ending: leg.ending,
+      ptimeMs: options.ptimeMs ?? 20,
+      ...(leg.pcapPath === undefined ? {} : { pcapPath: leg.pcapPath }),
+    });
+    const file = join(work, `call${callCounter}-${stream}.xml`);
+    await writeFile(file, scenario);
+    const sipPort = await freeUdpTcpPort();
+    const mediaPort = 40000 + 2 * Math.floor(Math.random() * 5000);
+    const sipp = spawnTracked(`sipp ${stream}`, 'sipp', [
+      '-sf',
+      file,
+      '-m',
+      '1',
+      '-t',
+      options.transport,
+      '-i',
+      '127.0.0.1',
+      '-p',
+      String(sipPort),
+      '-mi',
+      '127.0.0.1',
+      '-mp',
+      String(mediaPort),
+      '-timeout',
+      '40s',
+      '-timeout_error',
+      '-nostdin',
+      `127.0.0.1:${server.sipPort}`,
+    ]);
+    const code = await waitExit(sipp, 45_000);
+    if (options.legsMayFail !== true) {
+      assert.equal(code, 0, `sipp ${stream} failed (exit ${code}):\n${sipp.output()}`);
+    }
+    if (stream === 'x-nearend' && options.afterNearExit !== undefined) {
+      await options.afterNearExit(refCi);
+    }
+  });
+  await Promise.all([...legs, options.duringCall?.(refCi)]);
+  return refCi;
+}
+
+export async function findSessionByRefCi(
+  server: RunningServer,
+  refCi: string,
+  predicate: (s: SessionJson) => boolean,
+): Promise<SessionJson> {
+  return waitFor(
+    async () => {
+      const now = Date.now();
+      const response = await server.api('/ora/queryService/query/getSessions', {
+        requestParameters: [
+          {
+            fieldName: 'sessionStartDate',
+            fieldConditions: [{ fieldOperator: 'between', fieldValues: [now - 600_000, now + 60_000] }],
+            paramConnector: 'AND',
+          },
+          { fieldName: 'xRefCi', fieldConditions: [{ fieldOperator: 'equals', fieldValues: [refCi] }] },
+        ],
+      });
+      const sessions = (response.responseBody?.sessions ?? []) as SessionJson[];
+      const match = sessions.find(predicate);
+      return match;
+    },
+    { timeoutMs: 15_000, what: `a session with xRefCi ${refCi}` },
+  );
+}
+
+export async function downloadWav(
+  server: RunningServer,
+  session: SessionJson,
+): Promise<{ wav: WavSamples; bytes: Uint8Array }> {
+  const response = await fetch(session.urls.wavUrl, {
+    headers: { cookie: `JSESSIONID=${server.jsessionId}` },
+  });
+  assert.equal(response.status, 200);
+  assert.equal(response.headers.get('content-type'), 'audio/wav');
+  const bytes = new Uint8Array(await response.arrayBuffer());
+  return { wav: readWavSamples(bytes), bytes };
+}
+
+/** Splits a channel in 100 ms windows and reports where it carries sound and which tone. */
+export function analyseChannel(samples: Int16Array): {
+  firstMs: number;
+  lastMs: number;
+  gaps: number[];
+  tones: number[];
+} {
+  const window = 800;
+  const active: boolean[] = [];
+  const tones: number[] = [];
+  for (let start = 0; start + window <= samples.length; start += window) {
+    active.push(rmsLevel(samples, start, start + window) > 500);
+    tones.push(dominantFrequencyHz(samples, 8000, start, window));
+  }
+  const first = active.indexOf(true);
+  const last = active.lastIndexOf(true);
+  const gaps: number[] = [];
+  for (let i = first; i <= last; i++) {
+    if (!active[i]) {
+      gaps.push(i * 100);
+    }
+  }
+  return { firstMs: first * 100, lastMs: last * 100 + 100, gaps, tones: tones.slice(first + 1, last) };
+}
+
+export function assertTone(
+  samples: Int16Array,
+  expectedHz: number,
+  expectedSeconds: number,
+  label: string,
+): void {
+  const channel = analyseChannel(samples);
+  assert.ok(channel.firstMs >= 0, `${label}: no sound at all`);
+  assert.deepEqual(
+    channel.gaps,
+    [],
+    `${label}: silent windows inside the call at ${channel.gaps.join(', ')} ms`,
+  );
+  const spanMs = channel.lastMs - channel.firstMs;
+  assert.ok(
+    Math.abs(spanMs - expectedSeconds * 1000) <= 400,
+    `${label}: sound lasts ${spanMs} ms, expected about ${expectedSeconds * 1000} ms`,
+  );
+  for (const tone of channel.tones) {
+    assert.ok(
+      Math.abs(tone - expectedHz) <= 25,
+      `${label}: a window carries ${tone} Hz instead of ${expectedHz} Hz`,
+    );
+  }
+}
