@@ -64,6 +64,8 @@ interface Leg {
   localSdp: string;
   codecKnown: boolean;
   ended: boolean;
+  /** As stored with the track; their durations are written when the leg ends. */
+  participants: readonly Participant[];
 }
 
 interface LiveSession {
@@ -220,6 +222,7 @@ export class RecordingService implements SipServerDelegate {
           localSdp: '',
           codecKnown: false,
           ended: false,
+          participants: [],
         });
       }
     } catch (error) {
@@ -279,6 +282,14 @@ export class RecordingService implements SipServerDelegate {
         leg.codecKnown = true;
         this.#expectSource(leg, media);
       }
+      leg.participants = participantsFor(
+        leg.trackNumber,
+        cucm,
+        invite.request,
+        opened.length,
+        leg.startMs,
+        fromParams?.user,
+      );
       return {
         trackNumber: leg.trackNumber,
         trackMediaType: 'AUDIO',
@@ -287,14 +298,7 @@ export class RecordingService implements SipServerDelegate {
         clockRateHz: codec?.clockRateHz ?? 8000,
         trackStartDate: leg.startMs,
         mediaPath: this.#mediaPath(session, leg.trackNumber),
-        participants: participantsFor(
-          leg.trackNumber,
-          cucm,
-          invite.request,
-          opened.length,
-          leg.startMs,
-          fromParams?.user,
-        ),
+        participants: leg.participants,
         tags: [],
         stats: EMPTY_TRACK_STATS,
       };
@@ -589,6 +593,13 @@ export class RecordingService implements SipServerDelegate {
           trackDuration: Math.max(0, endMs - leg.startMs),
           stats,
         });
+        if (leg.participants.length > 0) {
+          const ended = leg.participants.map((p) => ({
+            ...p,
+            participantDuration: Math.max(0, endMs - p.participantStartDate),
+          }));
+          await this.#options.repository.replaceParticipants(session.sessionId, leg.trackNumber, ended);
+        }
       });
     }
     this.#maybeClose(session, endMs);

@@ -190,6 +190,12 @@ describe(
         near.participants.map((p) => [p.deviceRef, p.deviceId, p.xRefCi, p.isConference]),
         [['1001', 'SEP6C416A369525', refCi, false]],
       );
+      for (const participant of [...near.participants, ...far.participants]) {
+        assert.ok(
+          (participant.participantDuration ?? 0) >= 3000,
+          'participant durations are set when the legs end',
+        );
+      }
       assert.equal(far.trackNumber, 1);
       assert.deepEqual(
         far.participants.map((p) => [p.deviceRef, p.deviceId, p.xRefCi]),

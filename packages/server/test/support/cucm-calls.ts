@@ -32,7 +32,13 @@ export interface SessionJson {
     codec: string;
     stats: { packets: number; dropped: number; lost: number };
     trackDuration?: number;
-    participants: { deviceRef: string; deviceId?: string; xRefCi?: string; isConference: boolean }[];
+    participants: {
+      deviceRef: string;
+      deviceId?: string;
+      xRefCi?: string;
+      isConference: boolean;
+      participantDuration?: number;
+    }[];
   }[];
 }
 

@@ -29,7 +29,9 @@ export class FakeRepository implements Repository {
 
   addTrack(sessionId: string, track: Track): Promise<void> {
     const session = this.#session(sessionId);
-    this.sessions.set(sessionId, { ...session, tracks: [...session.tracks, track] });
+    // Like the real repositories, tracks come back ordered by track number.
+    const tracks = [...session.tracks, track].sort((a, b) => a.trackNumber - b.trackNumber);
+    this.sessions.set(sessionId, { ...session, tracks });
     return Promise.resolve();
   }
 

@@ -1,0 +1,302 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { pino } from 'pino';
+import type { MediaEngine, MediaEvent, StreamSpec } from '../../../src/media/media-engine.js';
+import { EMPTY_TRACK_STATS, type TrackStats } from '../../../src/model/session.js';
+import { parseSdp } from '../../../src/protocol/sdp/sdp.js';
+import type { SipHeader, SipRequest } from '../../../src/protocol/sip/message.js';
+import { encodeUtf8 } from '../../../src/protocol/text.js';
+import { RecordingService } from '../../../src/recording/recording-service.js';
+import type { DialogDelegate, IncomingInvite, ServerDialog, SipBody } from '../../../src/sip/types.js';
+import { FakeRepository } from '../../support/fake-repository.js';
+import { waitFor } from '../../support/wait.js';
+
+/**
+ * The recording domain on its own: the SIP layer and the media engine are replaced by recording
+ * fakes, the repository by the in-memory one, so each intake decision can be checked exactly.
+ */
+
+class FakeMedia implements MediaEngine {
+  readonly open = new Map<string, StreamSpec>();
+  readonly expected = new Map<string, { address: string; port: number }>();
+  readonly closed: string[] = [];
+  #nextPort = 40000;
+  #listener: ((event: MediaEvent) => void) | undefined;
+  packets = 100;
+
+  openStream(spec: StreamSpec): Promise<{ port: number }> {
+    this.open.set(spec.streamId, spec);
+    this.#nextPort += 2;
+    return Promise.resolve({ port: this.#nextPort });
+  }
+  setExpectedSource(streamId: string, source: { address: string; port: number } | undefined): void {
+    if (source !== undefined) {
+      this.expected.set(streamId, source);
+    }
+  }
+  closeStream(streamId: string): Promise<TrackStats> {
+    this.closed.push(streamId);
+    this.open.delete(streamId);
+    return Promise.resolve({ ...EMPTY_TRACK_STATS, packets: this.packets });
+  }
+  getStats(): TrackStats | undefined {
+    return undefined;
+  }
+  flush(): Promise<void> {
+    return Promise.resolve();
+  }
+  onEvent(listener: (event: MediaEvent) => void): void {
+    this.#listener = listener;
+  }
+  emit(event: MediaEvent): void {
+    this.#listener?.(event);
+  }
+  close(): Promise<void> {
+    return Promise.resolve();
+  }
+}
+
+class FakeInvite implements IncomingInvite {
+  readonly source = { protocol: 'udp' as const, address: '10.48.38.5', port: 5060 };
+  readonly callId: string;
+  cancelled = false;
+  answer?: SipBody;
+  rejection?: { status: number; reason: string; headers: readonly SipHeader[] };
+  delegate?: DialogDelegate;
+  byes = 0;
+
+  constructor(readonly request: SipRequest) {
+    this.callId = request.headers.find((h) => h.name === 'Call-ID')?.value ?? '';
+  }
+  accept(body: SipBody, delegate: DialogDelegate): ServerDialog {
+    this.answer = body;
+    this.delegate = delegate;
+    return {
+      callId: this.callId,
+      localTag: 'l',
+      remoteTag: 'r',
+      terminated: false,
+      bye: () => {
+        this.byes++;
+      },
+    };
+  }
+  reject(status: number, reason: string, extraHeaders: readonly SipHeader[] = []): void {
+    this.rejection = { status, reason, headers: extraHeaders };
+  }
+}
+
+function invite(
+  from: string,
+  body?: { type: string; content: string },
+  callId = `c${Math.random()}`,
+): FakeInvite {
+  const headers: SipHeader[] = [
+    { name: 'Via', value: 'SIP/2.0/UDP 10.48.38.5:5060;branch=z9hG4bK1' },
+    { name: 'From', value: from },
+    { name: 'To', value: '<sip:7878@10.48.38.30>' },
+    { name: 'Call-ID', value: callId },
+    { name: 'CSeq', value: '101 INVITE' },
+  ];
+  if (body !== undefined) {
+    headers.push({ name: 'Content-Type', value: body.type });
+  }
+  return new FakeInvite({
+    type: 'request',
+    method: 'INVITE',
+    requestUri: 'sip:7878@10.48.38.30',
+    headers,
+    body: encodeUtf8(body?.content ?? ''),
+  });
+}
+
+function ack(sdp: string): SipRequest {
+  return { type: 'request', method: 'ACK', requestUri: 'sip:x', headers: [], body: encodeUtf8(sdp) };
+}
+
+function cucmFrom(stream: 'x-nearend' | 'x-farend', refCi = '19301625'): string {
+  return `"SJ User 2" <sip:1001@10.48.38.5;${stream};x-refci=${refCi};x-nearenddevice=SEP6C416A369525;x-nearendaddr=1001;x-farendrefci=19301624;x-farenddevice=SEP38ED18552A12;x-farendaddr=1000>;tag=${stream}`;
+}
+
+const ACK_SDP =
+  'v=0\r\no=CiscoSystemsCCM-SIP 1 1 IN IP4 10.48.38.5\r\ns=SIP Call\r\nc=IN IP4 10.48.38.107\r\nt=0 0\r\nm=audio 17904 RTP/AVP 8 101\r\na=rtpmap:8 PCMA/8000\r\na=sendonly\r\na=rtpmap:101 telephone-event/8000\r\n';
+
+function setUp(): { service: RecordingService; media: FakeMedia; repository: FakeRepository } {
+  const media = new FakeMedia();
+  const repository = new FakeRepository();
+  let id = 0;
+  const service = new RecordingService({
+    repository,
+    media,
+    mediaDir: '/data/media',
+    advertise: '192.0.2.10',
+    nodeId: 'node-a',
+    logger: pino({ level: 'silent' }),
+    newSessionId: () => `session${++id}`,
+  });
+  return { service, media, repository };
+}
+
+async function answered(i: FakeInvite): Promise<void> {
+  await waitFor(() => i.answer !== undefined || i.rejection !== undefined, { timeoutMs: 2000 });
+}
+
+describe('RecordingService', () => {
+  it('pairs the two INVITEs of a CUCM call, even when they race, into one session: track 0 near end, track 1 far end', async () => {
+    const { service, repository } = setUp();
+    const far = invite(cucmFrom('x-farend'));
+    const near = invite(cucmFrom('x-nearend'));
+    service.onInvite(far);
+    service.onInvite(near);
+    await Promise.all([answered(far), answered(near)]);
+    await service.settled();
+    assert.equal(repository.sessions.size, 1);
+    const session = [...repository.sessions.values()][0]!;
+    assert.equal(session.callControllerType, 'Cisco-CUCM');
+    assert.equal(session.callControllerIP, '10.48.38.5');
+    assert.equal(session.ccid, '19301625');
+    assert.deepEqual(
+      session.tracks.map((t) => [t.trackNumber, t.participants[0]?.deviceRef, t.participants[0]?.xRefCi]),
+      [
+        [0, '1001', '19301625'],
+        [1, '1000', '19301624'],
+      ],
+    );
+    // Delayed offer: Verbatim's answer is a recvonly offer on a port of its own for each leg.
+    const offers = [near, far].map((i) => parseSdp(i.answer!.content));
+    assert.ok(offers.every((o) => o.ok && o.value.media[0]?.direction === 'recvonly'));
+    assert.notEqual(
+      offers[0]!.ok && offers[0]!.value.media[0]?.port,
+      offers[1]!.ok && offers[1]!.value.media[0]?.port,
+    );
+  });
+
+  it('takes the codec and the media source from the SDP answer in the ACK', async () => {
+    const { service, media, repository } = setUp();
+    const near = invite(cucmFrom('x-nearend'));
+    service.onInvite(near);
+    await answered(near);
+    near.delegate!.onAck!(ack(ACK_SDP));
+    await service.settled();
+    const track = repository.sessions.get('session1')!.tracks[0]!;
+    assert.equal(track.codec, 'PCMA');
+    assert.equal(track.payloadType, 8);
+    assert.deepEqual(media.expected.get('session1-0'), { address: '10.48.38.107', port: 0 });
+  });
+
+  it('closes the session CLOSED_NORMAL when both legs have sent BYE, with track durations and statistics', async () => {
+    const { service, media, repository } = setUp();
+    const near = invite(cucmFrom('x-nearend'));
+    const far = invite(cucmFrom('x-farend'));
+    service.onInvite(near);
+    service.onInvite(far);
+    await Promise.all([answered(near), answered(far)]);
+    near.delegate!.onBye!(ack(''));
+    await service.settled();
+    assert.equal(repository.sessions.get('session1')!.sessionState, 'ACTIVE');
+    far.delegate!.onBye!(ack(''));
+    await waitFor(() => repository.sessions.get('session1')!.sessionState !== 'ACTIVE');
+    const session = repository.sessions.get('session1')!;
+    assert.equal(session.sessionState, 'CLOSED_NORMAL');
+    assert.ok(session.sessionDuration !== undefined);
+    assert.ok(session.tracks.every((t) => t.stats.packets === 100 && t.trackDuration !== undefined));
+    assert.deepEqual(media.closed.sort(), ['session1-0', 'session1-1']);
+  });
+
+  it('ends the whole session as CLOSED_ERROR, sending BYE on the other leg, when one leg times out', async () => {
+    const { service, media, repository } = setUp();
+    const near = invite(cucmFrom('x-nearend'));
+    const far = invite(cucmFrom('x-farend'));
+    service.onInvite(near);
+    service.onInvite(far);
+    await Promise.all([answered(near), answered(far)]);
+    media.emit({ type: 'media-timeout', streamId: 'session1-1' });
+    await waitFor(() => repository.sessions.get('session1')!.sessionState !== 'ACTIVE');
+    assert.equal(repository.sessions.get('session1')!.sessionState, 'CLOSED_ERROR');
+    assert.equal(near.byes + far.byes, 2, 'BYE sent on both dialogs');
+  });
+
+  it('answers an early offer recvonly with the offered payload type and records one track per audio line (generic SIP)', async () => {
+    const { service, media, repository } = setUp();
+    const offer =
+      'v=0\r\no=- 1 1 IN IP4 10.0.0.7\r\ns=-\r\nc=IN IP4 10.0.0.7\r\nt=0 0\r\n' +
+      'm=audio 5000 RTP/AVP 0\r\na=sendonly\r\nm=audio 5002 RTP/AVP 8\r\na=sendonly\r\n';
+    const call = invite('"Alice" <sip:2001@10.0.0.7>;tag=a', { type: 'application/sdp', content: offer });
+    service.onInvite(call);
+    await answered(call);
+    await service.settled();
+    const answer = parseSdp(call.answer!.content);
+    assert.ok(answer.ok);
+    assert.deepEqual(
+      answer.value.media.map((m) => [m.direction, m.codecs[0]?.payloadType]),
+      [
+        ['recvonly', 0],
+        ['recvonly', 8],
+      ],
+    );
+    const session = repository.sessions.get('session1')!;
+    assert.equal(session.callControllerType, 'SIP');
+    assert.deepEqual(
+      session.tracks.map((t) => [t.trackNumber, t.codec, t.participants.map((p) => p.deviceRef)]),
+      [
+        [0, 'PCMU', ['2001']],
+        [1, 'PCMA', ['7878']],
+      ],
+    );
+    assert.equal(media.expected.get('session1-0')?.address, '10.0.0.7');
+  });
+
+  it('refuses an offer with nothing recordable with 488 and a Warning, and opens no media', async () => {
+    const { service, media, repository } = setUp();
+    const offer =
+      'v=0\r\no=- 1 1 IN IP4 10.0.0.7\r\ns=-\r\nc=IN IP4 10.0.0.7\r\nt=0 0\r\nm=audio 5000 RTP/AVP 18\r\n';
+    const call = invite('<sip:2001@10.0.0.7>;tag=a', { type: 'application/sdp', content: offer });
+    service.onInvite(call);
+    await answered(call);
+    assert.equal(call.rejection?.status, 488);
+    assert.match(
+      call.rejection.headers.find((h) => h.name === 'Warning')?.value ?? '',
+      /^399 192\.0\.2\.10 ".*G729/,
+    );
+    assert.equal(media.open.size, 0);
+    assert.equal(repository.sessions.size, 0);
+  });
+
+  it('refuses a body that is not SDP with 415 and malformed SDP with 488', async () => {
+    const { service } = setUp();
+    const multipart = invite('<sip:a@b>;tag=1', { type: 'multipart/mixed;boundary=x', content: '--x--' });
+    const broken = invite('<sip:a@b>;tag=1', { type: 'application/sdp', content: 'not sdp' });
+    service.onInvite(multipart);
+    service.onInvite(broken);
+    await Promise.all([answered(multipart), answered(broken)]);
+    assert.equal(multipart.rejection?.status, 415);
+    assert.equal(broken.rejection?.status, 488);
+  });
+
+  it('gives back the media port and creates no session when the INVITE is cancelled before the answer', async () => {
+    const { service, media, repository } = setUp();
+    const call = invite(cucmFrom('x-nearend'));
+    service.onInvite(call);
+    call.cancelled = true;
+    await waitFor(() => media.closed.length === 1);
+    await service.settled();
+    assert.equal(call.answer, undefined);
+    assert.equal(repository.sessions.size, 0);
+    assert.equal(service.activeSessionCount, 0);
+  });
+
+  it('on close, ends active sessions as CLOSED_ERROR and answers later INVITEs with 503', async () => {
+    const { service, repository } = setUp();
+    const near = invite(cucmFrom('x-nearend'));
+    service.onInvite(near);
+    await answered(near);
+    await service.close();
+    assert.equal(repository.sessions.get('session1')!.sessionState, 'CLOSED_ERROR');
+    assert.equal(near.byes, 1);
+    const late = invite(cucmFrom('x-nearend', '999'));
+    service.onInvite(late);
+    await answered(late);
+    assert.equal(late.rejection?.status, 503);
+    assert.ok(late.rejection.headers.some((h) => h.name === 'Retry-After'));
+  });
+});
