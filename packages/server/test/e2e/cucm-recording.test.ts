@@ -360,10 +360,10 @@ describe(
     });
 
     it('CANCEL before the answer gets 200 and 487 and leaves no session behind', async () => {
-      const before = (await server.api('/ora/queryService/query/getAllActiveSessions')).responseBody
-        ?.sessions;
-      // The CANCEL races Verbatim's media-port allocation (a worker round trip). When the 200 OK wins,
-      // that attempt proves nothing about CANCEL and is repeated with a fresh call.
+      // The CANCEL races Verbatim's media-port allocation (a worker round trip), which it wins on an
+      // idle machine. When the 200 OK wins all the same (a loaded CI machine), SIPp aborts on the
+      // unexpected 200: that attempt proves nothing about CANCEL and is repeated with a fresh call.
+      // The deterministic cases are covered below this layer (sip-udp and recording-service tests).
       let refCi = '';
       let attempts = 0;
       for (;;) {
@@ -391,8 +391,8 @@ describe(
         const code = await waitExit(sipp, 25_000);
         const lostRace =
           code !== 0 &&
-          /unexpected message[\s\S]*SIP\/2\.0 200 OK[\s\S]*CSeq: 101 INVITE/.test(sipp.output());
-        if (lostRace && attempts < 5) {
+          /Aborting call on unexpected message[^\n]*received 'SIP\/2\.0 200 OK/.test(sipp.output());
+        if (lostRace && attempts < 8) {
           continue;
         }
         assert.equal(code, 0, `sipp cancel failed after ${attempts} attempts:\n${sipp.output()}`);
@@ -410,8 +410,12 @@ describe(
         ],
       });
       assert.equal(response.responseCode, 2001, 'no session was created for the cancelled INVITE');
-      const after = (await server.api('/ora/queryService/query/getAllActiveSessions')).responseBody?.sessions;
-      assert.deepEqual(after ?? [], before ?? []);
+      const active = (await server.api('/ora/queryService/query/getAllActiveSessions')).responseBody
+        ?.sessions as SessionJson[] | undefined;
+      assert.ok(
+        (active ?? []).every((s) => s.tracks.every((t) => t.participants.every((p) => p.xRefCi !== refCi))),
+        'nothing of the cancelled INVITE is recording',
+      );
     });
   },
 );
