@@ -76,6 +76,7 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<A
       mediaDir,
       advertise: config.advertise,
       nodeId: config.nodeId,
+      maxSessions: config.maxSessions,
       logger: log,
       newSessionId: () => randomBytes(8).toString('hex'),
     });

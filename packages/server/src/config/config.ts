@@ -24,6 +24,8 @@ export interface Config {
   readonly nodeId: string;
   /** A leg with no RTP for this long ends its session as CLOSED_ERROR. */
   readonly mediaTimeoutMs: number;
+  /** Concurrent sessions recorded at most; INVITEs that would start another get 503. */
+  readonly maxSessions: number;
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   /** VERBATIM_ADMIN_PASSWORD: the first-start admin password, when given. */
   readonly adminPassword?: string;

@@ -75,6 +75,7 @@ type Parsed<T> = { readonly ok: true; readonly value: T } | { readonly ok: false
 const PORT_TEXT = 'is not a port number (0-65535)';
 const NODE_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
 const MAX_MEDIA_TIMEOUT_S = 86_400;
+const MAX_MAX_SESSIONS = 1_000_000;
 const MIN_ADMIN_PASSWORD_LENGTH = 8;
 const WILDCARD_IPV4_MAPPED = parseIpAddress('0.0.0.0');
 
@@ -281,6 +282,18 @@ export function loadConfig(input: LoadConfigInput): Result<Config, readonly Conf
         );
   });
 
+  const maxSessions = withDefault<number>('max-sessions', 2000, (raw) => {
+    const n = numberOf(raw.value);
+    return n !== undefined && Number.isInteger(n) && n >= 1 && n <= MAX_MAX_SESSIONS
+      ? { ok: true, value: n }
+      : fail(
+          'VERBATIM_ERR_CONFIG_INVALID_VALUE',
+          raw,
+          'max-sessions',
+          `${show(raw.value)} is not a whole number of sessions (1-${MAX_MAX_SESSIONS})`,
+        );
+  });
+
   const logLevel = withDefault<Config['logLevel']>('log-level', 'info', (raw) => {
     const text = typeof raw.value === 'string' ? raw.value.toLowerCase() : undefined;
     const level = LOG_LEVELS.find((l) => l === text);
@@ -332,6 +345,7 @@ export function loadConfig(input: LoadConfigInput): Result<Config, readonly Conf
     !trustedPeers.ok ||
     !nodeId.ok ||
     !mediaTimeoutMs.ok ||
+    !maxSessions.ok ||
     !logLevel.ok ||
     !adminPassword.ok
   ) {
@@ -368,6 +382,7 @@ export function loadConfig(input: LoadConfigInput): Result<Config, readonly Conf
     trustedPeers: trustedPeers.value,
     nodeId: nodeId.value,
     mediaTimeoutMs: mediaTimeoutMs.value,
+    maxSessions: maxSessions.value,
     logLevel: logLevel.value,
   };
   return {

@@ -1,5 +1,5 @@
 /**
- * The options of `verbatim serve` (DESIGN.md §1.1, plus --media-timeout and --log-level). One table
+ * The options of `verbatim serve` (DESIGN.md §1.1, plus --media-timeout, --max-sessions and --log-level). One table
  * drives the CLI flags and --help text (main.ts), the VERBATIM_* environment variables and the
  * keys accepted in the --config YAML file (config/load.ts), so the three sources cannot drift.
  */
@@ -32,6 +32,7 @@ export type ConfigOptionName =
   | 'trusted-peers'
   | 'node-id'
   | 'media-timeout'
+  | 'max-sessions'
   | 'log-level'
   | 'admin-password';
 
@@ -153,6 +154,14 @@ export const CONFIG_OPTIONS: readonly ConfigOptionSpec[] = [
     flag: '--media-timeout <SECONDS>',
     description: 'a leg with no RTP for this long ends its session as CLOSED_ERROR',
     defaultText: '30',
+    isFlag: true,
+    inFile: true,
+  },
+  {
+    name: 'max-sessions',
+    flag: '--max-sessions <N>',
+    description: 'concurrent sessions recorded at most; beyond it INVITEs get 503 with Retry-After',
+    defaultText: '2000',
     isFlag: true,
     inFile: true,
   },

@@ -50,6 +50,8 @@ export interface RecordingServiceOptions {
   readonly logger: Logger;
   readonly now?: () => number;
   readonly newSessionId: () => string;
+  /** Concurrent sessions at most; an INVITE that would start one more gets 503 (default: no limit). */
+  readonly maxSessions?: number;
 }
 
 interface Leg {
@@ -96,6 +98,8 @@ export interface RecordingCounters {
   sessionsClosedNormal: number;
   sessionsClosedError: number;
   databaseErrors: number;
+  /** INVITEs refused with 503 because the node was at --max-sessions. */
+  overloaded: number;
 }
 
 const SDP_BODY: (content: string) => SipBody = (content) => ({ contentType: 'application/sdp', content });
@@ -115,6 +119,7 @@ export class RecordingService implements SipServerDelegate {
     sessionsClosedNormal: 0,
     sessionsClosedError: 0,
     databaseErrors: 0,
+    overloaded: 0,
   };
   #sdpVersion = 1;
   #closed = false;
@@ -182,11 +187,20 @@ export class RecordingService implements SipServerDelegate {
     // land in the same session.
     let session: LiveSession;
     let trackNumbers: number[];
-    if (cucm !== undefined) {
-      const key = cucmSessionKey(controllerIp, cucm);
+    const cucmKey = cucm === undefined ? undefined : cucmSessionKey(controllerIp, cucm);
+    const joinsSession = cucmKey !== undefined && this.#cucmSessions.has(cucmKey);
+    if (!joinsSession && this.#sessions.size >= (this.#options.maxSessions ?? Infinity)) {
+      // Past capacity new calls are refused, so the calls being recorded keep their quality and
+      // the controller tries the next recorder (RFC 3261 §21.5.4: 503 with Retry-After).
+      this.#counters.overloaded++;
+      log.warn({ activeSessions: this.#sessions.size }, 'at capacity: INVITE refused with 503');
+      invite.reject(503, 'Service Unavailable', [{ name: 'Retry-After', value: '5' }]);
+      return;
+    }
+    if (cucm !== undefined && cucmKey !== undefined) {
       session =
-        this.#cucmSessions.get(key) ??
-        this.#newSession('Cisco-CUCM', controllerIp, cucmCcid(cucm, invite), 2, now, key);
+        this.#cucmSessions.get(cucmKey) ??
+        this.#newSession('Cisco-CUCM', controllerIp, cucmCcid(cucm, invite), 2, now, cucmKey);
       const preferred = cucm.stream === 'near' ? 0 : 1;
       trackNumbers = [freeTrackNumber(session, preferred)];
     } else {

@@ -90,6 +90,7 @@ void describe('loadConfig defaults', () => {
       trustedPeers: ['127.0.0.0/8', '::1/128', '10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16'],
       nodeId: 'rec-node-1',
       mediaTimeoutMs: 30_000,
+      maxSessions: 2000,
       logLevel: 'info',
     });
   });
@@ -125,6 +126,7 @@ void describe('loadConfig from flags and environment', () => {
         'trusted-peers': '10.0.0.0/8, 2001:db8::/32',
         'node-id': 'node-b',
         'media-timeout': '2.5',
+        'max-sessions': '500',
         'log-level': 'DEBUG',
       },
     });
@@ -143,6 +145,7 @@ void describe('loadConfig from flags and environment', () => {
       trustedPeers: ['10.0.0.0/8', '2001:db8::/32'],
       nodeId: 'node-b',
       mediaTimeoutMs: 2500,
+      maxSessions: 500,
       logLevel: 'debug',
     });
   });
@@ -163,6 +166,7 @@ void describe('loadConfig from flags and environment', () => {
         VERBATIM_TRUSTED_PEERS: '127.0.0.1',
         VERBATIM_NODE_ID: 'a.b-c_d',
         VERBATIM_MEDIA_TIMEOUT: '45',
+        VERBATIM_MAX_SESSIONS: '600',
         VERBATIM_LOG_LEVEL: 'warn',
         VERBATIM_ADMIN_PASSWORD: 'correct horse',
       },
@@ -182,6 +186,7 @@ void describe('loadConfig from flags and environment', () => {
       trustedPeers: ['127.0.0.1'],
       nodeId: 'a.b-c_d',
       mediaTimeoutMs: 45_000,
+      maxSessions: 600,
       logLevel: 'warn',
       adminPassword: 'correct horse',
     });
@@ -281,6 +286,7 @@ void describe('loadConfig errors', () => {
         { 'media-timeout': 'soon' },
         "--media-timeout: 'soon' is not a number of seconds (above 0, at most 86400)",
       ],
+      [{ 'max-sessions': '1.5' }, "--max-sessions: '1.5' is not a whole number of sessions (1-1000000)"],
       [{ 'trusted-peers': '10.0.0.0/8,bogus,::1/200' }, "--trusted-peers: 'bogus' is not a CIDR block"],
     ];
     for (const [flags, expected] of cases) {

@@ -121,7 +121,11 @@ function cucmFrom(stream: 'x-nearend' | 'x-farend', refCi = '19301625'): string 
 const ACK_SDP =
   'v=0\r\no=CiscoSystemsCCM-SIP 1 1 IN IP4 10.48.38.5\r\ns=SIP Call\r\nc=IN IP4 10.48.38.107\r\nt=0 0\r\nm=audio 17904 RTP/AVP 8 101\r\na=rtpmap:8 PCMA/8000\r\na=sendonly\r\na=rtpmap:101 telephone-event/8000\r\n';
 
-function setUp(): { service: RecordingService; media: FakeMedia; repository: FakeRepository } {
+function setUp(maxSessions?: number): {
+  service: RecordingService;
+  media: FakeMedia;
+  repository: FakeRepository;
+} {
   const media = new FakeMedia();
   const repository = new FakeRepository();
   let id = 0;
@@ -133,6 +137,7 @@ function setUp(): { service: RecordingService; media: FakeMedia; repository: Fak
     nodeId: 'node-a',
     logger: pino({ level: 'silent' }),
     newSessionId: () => `session${++id}`,
+    ...(maxSessions === undefined ? {} : { maxSessions }),
   });
   return { service, media, repository };
 }
@@ -298,5 +303,24 @@ describe('RecordingService', () => {
     await answered(late);
     assert.equal(late.rejection?.status, 503);
     assert.ok(late.rejection.headers.some((h) => h.name === 'Retry-After'));
+  });
+  it('at --max-sessions refuses a new call with 503 and Retry-After but lets the second leg of a recorded call in', async () => {
+    const { service, media, repository } = setUp(1);
+    const near = invite(cucmFrom('x-nearend'));
+    service.onInvite(near);
+    await answered(near);
+    const other = invite(cucmFrom('x-nearend', '424242'));
+    service.onInvite(other);
+    await answered(other);
+    assert.equal(other.rejection?.status, 503);
+    assert.ok(other.rejection.headers.some((h) => h.name === 'Retry-After'));
+    const far = invite(cucmFrom('x-farend'));
+    service.onInvite(far);
+    await answered(far);
+    assert.ok(far.answer, 'the far-end leg of the session being recorded is answered');
+    await service.settled();
+    assert.equal(repository.sessions.size, 1);
+    assert.equal(media.open.size, 2);
+    assert.equal(service.counters.overloaded, 1);
   });
 });
