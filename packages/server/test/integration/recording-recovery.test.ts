@@ -1,0 +1,99 @@
+import assert from 'node:assert/strict';
+import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { pino } from 'pino';
+import {
+  PCAP_GLOBAL_HEADER_BYTES,
+  PCAP_RECORD_OVERHEAD_BYTES,
+  encodePcapGlobalHeader,
+  encodePcapRecord,
+} from '../../src/protocol/container/pcap.js';
+import { serializeRtpPacket } from '../../src/protocol/rtp/rtp-packet.js';
+import { recoverInterruptedSessions } from '../../src/recording/recovery.js';
+import { FakeRepository, sampleSession } from '../support/fake-repository.js';
+
+/** Track files as a crash leaves them, recovered at the next start. */
+describe('recoverInterruptedSessions', () => {
+  let mediaDir: string;
+
+  before(async () => {
+    mediaDir = await mkdtemp(join(tmpdir(), 'verbatim-recovery-'));
+  });
+
+  after(async () => {
+    await rm(mediaDir, { recursive: true, force: true });
+  });
+
+  /** A track of `count` 20 ms packets from `startMs`, optionally with half a record torn off the end. */
+  async function writeTrack(path: string, startMs: number, count: number, torn: boolean): Promise<number> {
+    const rtp = (i: number): Uint8Array =>
+      serializeRtpPacket(
+        { marker: false, payloadType: 0, sequenceNumber: i, timestamp: i * 160, ssrc: 7 },
+        new Uint8Array(160),
+      );
+    const recordBytes = PCAP_RECORD_OVERHEAD_BYTES + 172;
+    const bytes = new Uint8Array(PCAP_GLOBAL_HEADER_BYTES + count * recordBytes + (torn ? recordBytes : 0));
+    bytes.set(encodePcapGlobalHeader(), 0);
+    let offset = PCAP_GLOBAL_HEADER_BYTES;
+    for (let i = 0; i < count + (torn ? 1 : 0); i++) {
+      offset += encodePcapRecord(bytes, offset, {
+        timestampUs: (startMs + i * 20) * 1000,
+        sourceAddress: '10.0.0.9',
+        sourcePort: 4000,
+        destinationAddress: '10.0.0.1',
+        destinationPort: 30000,
+        payload: rtp(i),
+      });
+    }
+    const wholeBytes = PCAP_GLOBAL_HEADER_BYTES + count * recordBytes;
+    await mkdir(dirname(path), { recursive: true });
+    await writeFile(path, torn ? bytes.subarray(0, wholeBytes + Math.floor(recordBytes / 2)) : bytes);
+    return wholeBytes;
+  }
+
+  it('closes ACTIVE sessions as CLOSED_ERROR, cuts torn records and stores what the tracks hold', async () => {
+    const repository = new FakeRepository();
+    const start = 1_700_000_000_000;
+    const session = sampleSession({
+      sessionId: 'c0ffee0000000001',
+      sessionState: 'ACTIVE',
+      sessionStartDate: start,
+    });
+    await repository.createSession(session);
+    const [near, far] = session.tracks;
+    assert.ok(near && far);
+    const nearWhole = await writeTrack(join(mediaDir, near.mediaPath), start + 100, 50, true);
+    const farWhole = await writeTrack(join(mediaDir, far.mediaPath), start + 120, 100, false);
+
+    const recovered = await recoverInterruptedSessions(repository, mediaDir, pino({ level: 'silent' }));
+
+    assert.equal(recovered, 1);
+    assert.equal((await stat(join(mediaDir, near.mediaPath))).size, nearWhole, 'the torn record was cut off');
+    assert.equal(
+      (await readFile(join(mediaDir, far.mediaPath))).length,
+      farWhole,
+      'a whole file is left as it is',
+    );
+    const closed = await repository.getSession(session.sessionId);
+    assert.equal(closed?.sessionState, 'CLOSED_ERROR');
+    // The far track's last packet is the session's last: 120 ms + 99 × 20 ms after the start.
+    assert.equal(closed.sessionDuration, 120 + 99 * 20);
+    assert.deepEqual(
+      closed.tracks.map((t) => [t.stats.packets, t.stats.bytes, t.trackDuration]),
+      [
+        [50, 50 * 160, 100 + 49 * 20],
+        [100, 100 * 160, 120 + 99 * 20],
+      ],
+    );
+  });
+
+  it('still closes a session whose track file is missing', async () => {
+    const repository = new FakeRepository();
+    const session = sampleSession({ sessionId: 'c0ffee0000000002', sessionState: 'ACTIVE' });
+    await repository.createSession(session);
+    await recoverInterruptedSessions(repository, mediaDir, pino({ level: 'silent' }));
+    assert.equal((await repository.getSession(session.sessionId))?.sessionState, 'CLOSED_ERROR');
+  });
+});
