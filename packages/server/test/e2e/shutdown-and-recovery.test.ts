@@ -112,6 +112,9 @@ describe('a node stopped during a call keeps the recording', { timeout: 180_000 
     const { session, heardMs } = await interruptedCall('SIGKILL');
     assert.equal(session.sessionState, 'CLOSED_ERROR');
     assert.ok(session.sessionDuration !== undefined && session.sessionDuration >= 1500);
+    for (const track of session.tracks) {
+      assert.ok(track.stats.packets >= 75, `track ${track.trackNumber} statistics recovered from its file`);
+    }
     for (const ms of heardMs) {
       // Both parties were audible for 1.5 s in the WAV of the ACTIVE session before the kill.
       assert.ok(ms >= 1400, `the audio written before the kill is kept (${ms} ms)`);
