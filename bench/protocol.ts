@@ -73,5 +73,10 @@ export interface CallsReport {
 export type GeneratorReport =
   | { readonly type: 'ready' }
   | CallsReport
-  | { readonly type: 'rtp-done'; readonly tag: string; readonly sentPackets: number; readonly latePackets: number }
+  | {
+      readonly type: 'rtp-done';
+      readonly tag: string;
+      readonly sentPackets: number;
+      readonly latePackets: number;
+    }
   | { readonly type: 'error'; readonly message: string };
