@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import type { Repository } from '../db/repository.js';
 import type { MediaEngine, MediaEvent } from '../media/media-engine.js';
@@ -101,6 +102,13 @@ export interface RecordingCounters {
   /** INVITEs refused with 503 because the node was at --max-sessions. */
   overloaded: number;
 }
+
+/**
+ * After a BYE the leg's socket stays open this long before its track is closed: the last RTP
+ * packets a phone sends before hanging up can still be in flight behind the BYE, and a recorder
+ * must not drop them (the benchmark saw exactly the last packet of a stream go missing).
+ */
+const BYE_DRAIN_MS = 250;
 
 const SDP_BODY: (content: string) => SipBody = (content) => ({ contentType: 'application/sdp', content });
 
@@ -454,7 +462,7 @@ export class RecordingService implements SipServerDelegate {
       },
       onBye: () => {
         log.info({ sessionId: session.sessionId }, 'BYE received');
-        this.#endLegs(session, legs);
+        this.#endLegs(session, legs, undefined, BYE_DRAIN_MS);
       },
       onRequest: (request, respond) => {
         this.#onInDialogRequest(legs, request, respond, log);
@@ -579,7 +587,7 @@ export class RecordingService implements SipServerDelegate {
     this.#endLegs(session, open, reason);
   }
 
-  #endLegs(session: LiveSession, legs: readonly Leg[], errorReason?: string): void {
+  #endLegs(session: LiveSession, legs: readonly Leg[], errorReason?: string, drainMs = 0): void {
     if (errorReason !== undefined) {
       session.errorReason ??= errorReason;
     }
@@ -589,14 +597,16 @@ export class RecordingService implements SipServerDelegate {
         continue;
       }
       leg.ended = true;
-      const closing = this.#options.media.closeStream(leg.streamId).then(
-        (stats) => stats,
-        (error: unknown): TrackStats => {
-          this.#log.error({ err: error, streamId: leg.streamId }, 'closing the track failed');
-          session.errorReason ??= `track ${leg.trackNumber} could not be closed`;
-          return this.#options.media.getStats(leg.streamId) ?? EMPTY_TRACK_STATS;
-        },
-      );
+      const closing = (drainMs > 0 ? delay(drainMs) : Promise.resolve())
+        .then(() => this.#options.media.closeStream(leg.streamId))
+        .then(
+          (stats) => stats,
+          (error: unknown): TrackStats => {
+            this.#log.error({ err: error, streamId: leg.streamId }, 'closing the track failed');
+            session.errorReason ??= `track ${leg.trackNumber} could not be closed`;
+            return this.#options.media.getStats(leg.streamId) ?? EMPTY_TRACK_STATS;
+          },
+        );
       this.#enqueue(session, async () => {
         const stats = await closing;
         this.#legsByStream.delete(leg.streamId);
