@@ -11,12 +11,22 @@ export interface UdpSipTransportOptions {
   readonly onMessage: SipMessageHandler;
 }
 
+const SIP_UDP_RECEIVE_BUFFER_BYTES = 4 * 1024 * 1024;
+
 /**
  * SIP over UDP (RFC 3261 §18.1.1, §18.2.1): one datagram is one message. Framing and parsing
  * happen above; this layer only counts datagrams and keeps the socket alive on send errors.
  */
 export async function createUdpSipTransport(options: UdpSipTransportOptions): Promise<SipTransport> {
-  const socket = dgram.createSocket({ type: isIPv6(options.bind) ? 'udp6' : 'udp4', reuseAddr: false });
+  const socket = dgram.createSocket({
+    type: isIPv6(options.bind) ? 'udp6' : 'udp4',
+    reuseAddr: false,
+    // A burst of call setups (hundreds of INVITEs, ACKs and BYEs a second) must survive a short
+    // stall of the event loop (GC, a database checkpoint): with the default ~200 KB the kernel
+    // drops datagrams and every controller retransmits after T1 (500 ms). Linux caps the value at
+    // net.core.rmem_max without an error.
+    recvBufferSize: SIP_UDP_RECEIVE_BUFFER_BYTES,
+  });
   const logger = options.logger.child({ component: 'sip-udp' });
   const counts = { datagramsReceived: 0, datagramsSent: 0, sendErrors: 0, socketErrors: 0 };
 
