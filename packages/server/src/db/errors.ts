@@ -8,7 +8,7 @@ export type DbErrorCode =
   | 'VERBATIM_ERR_DB_QUERY_INVALID'
   /** A migration failed; the database is left at the last migration that succeeded. */
   | 'VERBATIM_ERR_DB_MIGRATION'
-  /** The configured database kind is not implemented. */
+  /** The configured database kind (PostgreSQL) is not supported by this version. */
   | 'VERBATIM_ERR_DB_UNSUPPORTED'
   /** The repository was used after close(). */
   | 'VERBATIM_ERR_DB_CLOSED';
