@@ -30,6 +30,13 @@ import type {
   SipBody,
   SipServerDelegate,
 } from '../sip/types.js';
+import {
+  cubeXRefCi,
+  isCubeForkingInvite,
+  participantsOfLine,
+  readCubeIntake,
+  type CubeIntake,
+} from './cube-intake.js';
 import { cucmSessionKey, readCucmLeg, type CucmLeg, type CucmParty } from './cucm-leg.js';
 
 /**
@@ -79,6 +86,11 @@ interface LiveSession {
   readonly ccid: string;
   /** CUCM pairing key, when the session came from CUCM. */
   readonly cucmKey?: string;
+  /**
+   * CUBE dial-peer forking: the RFC 7989 Session-ID header of the INVITE, when CUBE sent one. The
+   * MediaSense session has no field for it, so it is kept here and logged with the session.
+   */
+  sipSessionId?: string;
   readonly expectedLegs: number;
   readonly legs: Map<number, Leg>;
   /** Tracks reserved by INVITEs still allocating media, so a parallel INVITE picks another number. */
@@ -101,6 +113,8 @@ export interface RecordingCounters {
   databaseErrors: number;
   /** INVITEs refused with 503 because the node was at --max-sessions. */
   overloaded: number;
+  /** Malformed X-Cisco-Recording-Participant values ignored (CUBE INVITEs and re-INVITEs). */
+  cubeParticipantsDropped: number;
 }
 
 /**
@@ -128,6 +142,7 @@ export class RecordingService implements SipServerDelegate {
     sessionsClosedError: 0,
     databaseErrors: 0,
     overloaded: 0,
+    cubeParticipantsDropped: 0,
   };
   #sdpVersion = 1;
   #closed = false;
@@ -190,6 +205,14 @@ export class RecordingService implements SipServerDelegate {
         media: m,
       }));
     }
+    // CUBE dial-peer forking: one INVITE, a track per recordable m= line, participants named per
+    // m= line by X-Cisco-Recording-Participant (intake-samples §2.1).
+    const cube =
+      cucm === undefined &&
+      offer !== undefined &&
+      isCubeForkingInvite(invite.request, offer.media.filter((m) => m.type === 'audio').length)
+        ? this.#readCube(invite.request, log)
+        : undefined;
 
     // Find or create the session synchronously, so two INVITEs of one CUCM call racing each other
     // land in the same session.
@@ -213,12 +236,15 @@ export class RecordingService implements SipServerDelegate {
       trackNumbers = [freeTrackNumber(session, preferred)];
     } else {
       session = this.#newSession(
-        'SIP',
+        cube === undefined ? 'SIP' : 'Cisco-SIPGateway',
         controllerIp,
-        getHeader(invite.request, 'Cisco-Guid') ?? invite.callId,
+        cube?.ciscoGuid ?? getHeader(invite.request, 'Cisco-Guid') ?? invite.callId,
         mediaLines.length,
         now,
       );
+      if (cube?.sipSessionId !== undefined) {
+        session.sipSessionId = cube.sipSessionId;
+      }
       trackNumbers = mediaLines.map((_, i) => i);
     }
     for (const n of trackNumbers) {
@@ -304,14 +330,17 @@ export class RecordingService implements SipServerDelegate {
         leg.codecKnown = true;
         this.#expectSource(leg, media);
       }
-      leg.participants = participantsFor(
-        leg.trackNumber,
-        cucm,
-        invite.request,
-        opened.length,
-        leg.startMs,
-        fromParams?.user,
-      );
+      leg.participants =
+        cube === undefined
+          ? participantsFor(
+              leg.trackNumber,
+              cucm,
+              invite.request,
+              opened.length,
+              leg.startMs,
+              fromParams?.user,
+            )
+          : cubeParticipants(cube, session.ccid, leg.mediaIndex, leg.startMs);
       return {
         trackNumber: leg.trackNumber,
         trackMediaType: 'AUDIO',
@@ -326,8 +355,16 @@ export class RecordingService implements SipServerDelegate {
       };
     });
     log.info(
-      { sessionId: session.sessionId, tracks: opened.map((l) => ({ track: l.trackNumber, port: l.port })) },
-      cucm === undefined ? 'recording call' : `recording CUCM ${cucm.stream}-end leg`,
+      {
+        sessionId: session.sessionId,
+        tracks: opened.map((l) => ({ track: l.trackNumber, port: l.port })),
+        ...(session.sipSessionId === undefined ? {} : { sipSessionId: session.sipSessionId }),
+      },
+      cucm !== undefined
+        ? `recording CUCM ${cucm.stream}-end leg`
+        : cube !== undefined
+          ? 'recording CUBE forked call'
+          : 'recording call',
     );
 
     if (!session.persisted) {
@@ -465,9 +502,73 @@ export class RecordingService implements SipServerDelegate {
         this.#endLegs(session, legs, undefined, BYE_DRAIN_MS);
       },
       onRequest: (request, respond) => {
+        if (request.method === 'INVITE' && session.controllerType === 'Cisco-SIPGateway') {
+          this.#updateCubeParticipants(session, legs, request, log);
+        }
         this.#onInDialogRequest(legs, request, respond, log);
       },
     };
+  }
+
+  /** Reads the CUBE metadata, counting and logging the participant values that had to be dropped. */
+  #readCube(request: SipRequest, log: Logger): CubeIntake {
+    const cube = readCubeIntake(request);
+    if (cube.dropped.length > 0) {
+      this.#counters.cubeParticipantsDropped += cube.dropped.length;
+      log.warn({ errors: cube.dropped }, 'malformed X-Cisco-Recording-Participant values ignored');
+    }
+    return cube;
+  }
+
+  /**
+   * A CUBE re-INVITE after a transfer names the new party of a side (intake-samples §2.2). The
+   * session goes on; on each track the participant that left gets its duration and the new one
+   * starts now. A re-INVITE without the headers (a session refresh) changes nothing.
+   */
+  #updateCubeParticipants(
+    session: LiveSession,
+    legs: readonly Leg[],
+    request: SipRequest,
+    log: Logger,
+  ): void {
+    const cube = this.#readCube(request, log);
+    if (cube.participants.length === 0) {
+      return;
+    }
+    const now = this.#now();
+    for (const leg of legs) {
+      if (leg.ended) {
+        continue;
+      }
+      const wanted = cubeParticipants(cube, session.ccid, leg.mediaIndex, now);
+      const current = leg.participants.filter((p) => p.participantDuration === undefined);
+      const wantedRefs = new Set(wanted.map((p) => p.xRefCi));
+      const currentRefs = new Set(current.map((p) => p.xRefCi));
+      const left = current.filter((p) => !wantedRefs.has(p.xRefCi));
+      const joined = wanted.filter((p) => !currentRefs.has(p.xRefCi));
+      if (left.length === 0 && joined.length === 0) {
+        continue;
+      }
+      leg.participants = [
+        ...leg.participants.map((p) =>
+          left.includes(p) ? { ...p, participantDuration: Math.max(0, now - p.participantStartDate) } : p,
+        ),
+        ...joined,
+      ];
+      log.info(
+        {
+          sessionId: session.sessionId,
+          track: leg.trackNumber,
+          left: left.map((p) => p.deviceRef),
+          joined: joined.map((p) => p.deviceRef),
+        },
+        'CUBE participants changed',
+      );
+      const participants = leg.participants;
+      this.#enqueue(session, () =>
+        this.#options.repository.replaceParticipants(session.sessionId, leg.trackNumber, participants),
+      );
+    }
   }
 
   /** Delayed offer: the ACK carries the answer with the one codec the phone is locked to. */
@@ -620,7 +721,8 @@ export class RecordingService implements SipServerDelegate {
         if (leg.participants.length > 0) {
           const ended = leg.participants.map((p) => ({
             ...p,
-            participantDuration: Math.max(0, endMs - p.participantStartDate),
+            // A participant that left mid-call (CUBE transfer) keeps the duration it got then.
+            participantDuration: p.participantDuration ?? Math.max(0, endMs - p.participantStartDate),
           }));
           await this.#options.repository.replaceParticipants(session.sessionId, leg.trackNumber, ended);
         }
@@ -772,6 +874,25 @@ function participantsFor(
     return [...make(from), ...make(to)];
   }
   return trackNumber === 0 ? make(from) : trackNumber === 1 ? make(to) : [];
+}
+
+/**
+ * Participants of the track recording the m= line at `mediaIndex` of a CUBE INVITE: deviceRef is
+ * the URI user of each X-Cisco-Recording-Participant naming that line, xRefCi the stable hex id of
+ * cubeXRefCi (over the session's ccid, the Cisco-Guid).
+ */
+function cubeParticipants(
+  cube: CubeIntake,
+  ccid: string,
+  mediaIndex: number,
+  startMs: number,
+): Participant[] {
+  return participantsOfLine(cube.participants, mediaIndex).map((p) => ({
+    deviceRef: p.deviceRef,
+    xRefCi: cubeXRefCi(ccid, mediaIndex, p.uri),
+    isConference: false,
+    participantStartDate: startMs,
+  }));
 }
 
 function warning(host: string, text: string): SipHeader {

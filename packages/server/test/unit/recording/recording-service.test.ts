@@ -6,8 +6,10 @@ import { EMPTY_TRACK_STATS, type TrackStats } from '../../../src/model/session.j
 import { parseSdp } from '../../../src/protocol/sdp/sdp.js';
 import type { SipHeader, SipRequest } from '../../../src/protocol/sip/message.js';
 import { encodeUtf8 } from '../../../src/protocol/text.js';
+import { cubeXRefCi } from '../../../src/recording/cube-intake.js';
 import { RecordingService } from '../../../src/recording/recording-service.js';
 import type { DialogDelegate, IncomingInvite, ServerDialog, SipBody } from '../../../src/sip/types.js';
+import { cubeFixture } from '../../support/cube-fixtures.js';
 import { FakeRepository } from '../../support/fake-repository.js';
 import { waitFor } from '../../support/wait.js';
 
@@ -322,5 +324,189 @@ describe('RecordingService', () => {
     assert.equal(repository.sessions.size, 1);
     assert.equal(media.open.size, 2);
     assert.equal(service.counters.overloaded, 1);
+  });
+});
+
+describe('RecordingService: CUBE dial-peer forking', () => {
+  const GUID = '0522196224-0000065536-0000000042-3405803530';
+
+  function cubeSetUp(): { service: RecordingService; repository: FakeRepository; clock: { nowMs: number } } {
+    const repository = new FakeRepository();
+    const clock = { nowMs: 1_795_597_925_000 };
+    const service = new RecordingService({
+      repository,
+      media: new FakeMedia(),
+      mediaDir: '/data/media',
+      advertise: '192.0.2.10',
+      nodeId: 'node-a',
+      logger: pino({ level: 'silent' }),
+      now: () => clock.nowMs,
+      newSessionId: () => 'cube1',
+    });
+    return { service, repository, clock };
+  }
+
+  function ports(body: SipBody | undefined): number[] {
+    const parsed = parseSdp(body?.content ?? '');
+    assert.ok(parsed.ok);
+    return parsed.value.media.map((m) => m.port);
+  }
+
+  it('records one INVITE as one Cisco-SIPGateway session: two tracks in m-line order, participants per media-index, ccid = Cisco-Guid', async () => {
+    const { service, repository, clock } = cubeSetUp();
+    const call = new FakeInvite(cubeFixture('cube-nbr-invite.sip'));
+    service.onInvite(call);
+    await answered(call);
+    await service.settled();
+    assert.equal(repository.sessions.size, 1);
+    const session = repository.sessions.get('cube1')!;
+    assert.equal(session.callControllerType, 'Cisco-SIPGateway');
+    assert.equal(session.callControllerIP, '10.48.38.5');
+    assert.equal(session.ccid, GUID);
+    assert.deepEqual(
+      session.tracks.map((t) => [t.trackNumber, t.codec, t.payloadType, t.participants]),
+      [
+        [
+          0,
+          'PCMA',
+          8,
+          [
+            {
+              deviceRef: '4155550123',
+              xRefCi: cubeXRefCi(GUID, 0, 'sip:4155550123@198.51.100.7'),
+              isConference: false,
+              participantStartDate: clock.nowMs,
+            },
+          ],
+        ],
+        [
+          1,
+          'PCMA',
+          8,
+          [
+            {
+              deviceRef: '20417',
+              xRefCi: cubeXRefCi(GUID, 1, 'sip:20417@198.51.100.40'),
+              isConference: false,
+              participantStartDate: clock.nowMs,
+            },
+          ],
+        ],
+      ],
+    );
+    const answer = parseSdp(call.answer!.content);
+    assert.ok(answer.ok);
+    assert.deepEqual(
+      answer.value.media.map((m) => m.direction),
+      ['recvonly', 'recvonly'],
+    );
+  });
+
+  it('takes the audio lines of a video fork as tracks and maps "0 2" / "1 3" media-indexes to them, counting dropped values', async () => {
+    const { service, repository } = cubeSetUp();
+    const call = new FakeInvite(cubeFixture('cube-nbr-invite-video-malformed.sip'));
+    service.onInvite(call);
+    await answered(call);
+    await service.settled();
+    const session = repository.sessions.get('cube1')!;
+    assert.equal(session.callControllerType, 'Cisco-SIPGateway');
+    assert.deepEqual(
+      session.tracks.map((t) => [t.trackNumber, t.codec, t.participants.map((p) => p.deviceRef)]),
+      [
+        [0, 'PCMU', ['6001']],
+        [1, 'PCMU', ['6002']],
+      ],
+    );
+    assert.equal(service.counters.cubeParticipantsDropped, 4);
+  });
+
+  it('recognises a CUBE fork without participant headers by Cisco-Guid and user agent, and never uses To as a participant', async () => {
+    const { service, repository } = cubeSetUp();
+    const call = new FakeInvite(cubeFixture('cube-nbr-invite-no-participant-header.sip'));
+    service.onInvite(call);
+    await answered(call);
+    await service.settled();
+    const session = repository.sessions.get('cube1')!;
+    assert.equal(session.callControllerType, 'Cisco-SIPGateway');
+    assert.equal(session.ccid, '0131359744-0000065536-0000000001-0745980426');
+    assert.deepEqual(
+      session.tracks.map((t) => t.participants.length),
+      [0, 0],
+    );
+  });
+
+  it('on a transfer re-INVITE updates the changed side only, answers 200 with the same ports, and ends the old participant', async () => {
+    const { service, repository, clock } = cubeSetUp();
+    const call = new FakeInvite(cubeFixture('cube-nbr-invite.sip'));
+    const startMs = clock.nowMs;
+    service.onInvite(call);
+    await answered(call);
+    const firstPorts = ports(call.answer);
+    clock.nowMs += 30_000;
+    let response: { status: number; body?: SipBody } | undefined;
+    call.delegate!.onRequest!(cubeFixture('cube-nbr-reinvite-transfer.sip'), (status, _reason, body) => {
+      response = body === undefined ? { status } : { status, body };
+    });
+    assert.equal(response?.status, 200);
+    assert.deepEqual(ports(response.body), firstPorts);
+    await service.settled();
+    const transferredAt = clock.nowMs;
+    const tracks = repository.sessions.get('cube1')!.tracks;
+    assert.deepEqual(
+      tracks[0]!.participants.map((p) => [p.deviceRef, p.participantStartDate, p.participantDuration]),
+      [['4155550123', startMs, undefined]],
+    );
+    assert.deepEqual(
+      tracks[1]!.participants.map((p) => [
+        p.deviceRef,
+        p.xRefCi,
+        p.participantStartDate,
+        p.participantDuration,
+      ]),
+      [
+        ['20417', cubeXRefCi(GUID, 1, 'sip:20417@198.51.100.40'), startMs, 30_000],
+        ['20988', cubeXRefCi(GUID, 1, 'sip:20988@198.51.100.40'), transferredAt, undefined],
+      ],
+    );
+
+    // BYE: the participant that left keeps its duration, the others run to the end of the call.
+    clock.nowMs += 10_000;
+    call.delegate!.onBye!(ack(''));
+    await waitFor(() => repository.sessions.get('cube1')!.sessionState !== 'ACTIVE');
+    const closed = repository.sessions.get('cube1')!;
+    assert.equal(closed.sessionState, 'CLOSED_NORMAL');
+    assert.deepEqual(
+      closed.tracks.map((t) => t.participants.map((p) => [p.deviceRef, p.participantDuration])),
+      [
+        [['4155550123', 40_000]],
+        [
+          ['20417', 30_000],
+          ['20988', 10_000],
+        ],
+      ],
+    );
+  });
+
+  it('leaves the participants alone on a re-INVITE without participant headers (session refresh)', async () => {
+    const { service, repository } = cubeSetUp();
+    const call = new FakeInvite(cubeFixture('cube-nbr-invite.sip'));
+    service.onInvite(call);
+    await answered(call);
+    await service.settled();
+    const before = repository.sessions.get('cube1')!.tracks.map((t) => t.participants);
+    const refresh = cubeFixture('cube-nbr-reinvite-transfer.sip');
+    let status: number | undefined;
+    call.delegate!.onRequest!(
+      { ...refresh, headers: refresh.headers.filter((h) => h.name !== 'X-Cisco-Recording-Participant') },
+      (s) => {
+        status = s;
+      },
+    );
+    await service.settled();
+    assert.equal(status, 200);
+    assert.deepEqual(
+      repository.sessions.get('cube1')!.tracks.map((t) => t.participants),
+      before,
+    );
   });
 });
