@@ -1,0 +1,171 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import {
+  cubeForkingScenario,
+  findSessionByCcid,
+  randomCiscoGuid,
+  waitForSecondAudioPort,
+} from '../support/cube-calls.js';
+import { assertTone, capture, downloadWav } from '../support/cucm-calls.js';
+import { freeUdpTcpPort } from '../support/ports.js';
+import { spawnTracked, stopAll, waitExit, type Spawned } from '../support/processes.js';
+import { startServer, type RunningServer } from '../support/verbatim-server.js';
+
+/**
+ * SIPp plays a Cisco CUBE forking one call to Verbatim with a dial-peer: one INVITE offering two
+ * sendonly m=audio lines. SIPp replays a 500 Hz capture to the first line of the answer and
+ * ffmpeg streams a 1300 Hz tone to the second, so both parties come from real, independent RTP
+ * senders. The session is then found by its ccid (the Cisco-Guid) through the MediaSense API
+ * and the WAV is analysed channel by channel.
+ */
+
+const SIPP_HZ = 500;
+const FFMPEG_HZ = 1300;
+const TONE_SECONDS = 3;
+/**
+ * SIPp holds the call this long after the ACK. ffmpeg starts only once the answer is known and
+ * may lag SIPp's capture by up to a second or two on a loaded machine; the hold leaves room for
+ * its whole tone, and the trailing silence of the first channel is not a gap inside the call.
+ */
+const HOLD_MS = 6000;
+
+describe(
+  'a CUBE dial-peer forked call recorded end to end (sipp as CUBE, ffmpeg, verbatim serve)',
+  {
+    timeout: 120_000,
+  },
+  () => {
+    let server: RunningServer;
+    let work: string;
+
+    before(async () => {
+      work = await mkdtemp(join(tmpdir(), 'verbatim-cube-'));
+      // The media timeout must exceed the silence of the first line between the end of the SIPp
+      // capture and the BYE, or the session would end as CLOSED_ERROR.
+      server = await startServer({ mediaTimeoutSeconds: 10 });
+    });
+
+    after(async () => {
+      await stopAll();
+      const code = await server.stop();
+      assert.equal(code, 0, `verbatim serve did not shut down cleanly:\n${server.process.output()}`);
+      await rm(work, { recursive: true, force: true });
+    });
+
+    it('one INVITE with two m=audio lines becomes one session of two tracks, each party on its own WAV channel', async () => {
+      const ciscoGuid = randomCiscoGuid();
+      const pcapPath = capture(work, 'cube-line0-pcmu', 'PCMU', SIPP_HZ, TONE_SECONDS);
+      const scenarioFile = join(work, 'cube-forking.xml');
+      const logFile = join(work, 'cube-sipp.log');
+      await writeFile(
+        scenarioFile,
+        cubeForkingScenario({
+          ciscoGuid,
+          participants: ['4155550123', '20417'],
+          pcapPath,
+          holdMs: HOLD_MS,
+        }),
+      );
+      const mediaPort = 40000 + 4 * Math.floor(Math.random() * 2500);
+      const sipp = spawnTracked('sipp cube', 'sipp', [
+        '-sf',
+        scenarioFile,
+        '-m',
+        '1',
+        '-t',
+        'u1',
+        '-i',
+        '127.0.0.1',
+        '-p',
+        String(await freeUdpTcpPort()),
+        '-mi',
+        '127.0.0.1',
+        '-mp',
+        String(mediaPort),
+        '-trace_logs',
+        '-log_file',
+        logFile,
+        '-timeout',
+        '40s',
+        '-timeout_error',
+        '-nostdin',
+        `127.0.0.1:${server.sipPort}`,
+      ]);
+      let ffmpeg: Spawned | undefined;
+      const outputs = (): string =>
+        `--- sipp ---\n${sipp.output()}\n--- ffmpeg ---\n${ffmpeg?.output() ?? '(not started)'}`;
+      try {
+        const secondPort = await Promise.race([
+          waitForSecondAudioPort(logFile, 20_000),
+          sipp.exited.then((code) => {
+            throw new Error(`sipp exited (${code}) before the answer's second port was logged`);
+          }),
+        ]);
+        assert.ok(
+          secondPort >= server.rtpRange.min && secondPort <= server.rtpRange.max,
+          `the second m=audio port ${secondPort} is in Verbatim's RTP range`,
+        );
+        // samples_per_frame=160 makes ffmpeg packetise 20 ms per RTP packet, as the offer's ptime says.
+        ffmpeg = spawnTracked('ffmpeg line 1', 'ffmpeg', [
+          '-hide_banner',
+          '-nostdin',
+          '-re',
+          '-f',
+          'lavfi',
+          '-i',
+          `sine=frequency=${FFMPEG_HZ}:sample_rate=8000:duration=${TONE_SECONDS}:samples_per_frame=160`,
+          '-c:a',
+          'pcm_mulaw',
+          '-ar',
+          '8000',
+          '-ac',
+          '1',
+          '-payload_type',
+          '0',
+          '-f',
+          'rtp',
+          `rtp://127.0.0.1:${secondPort}?localaddr=127.0.0.1`,
+        ]);
+        assert.equal(await waitExit(ffmpeg, 30_000), 0, 'ffmpeg exits 0');
+        assert.equal(await waitExit(sipp, 45_000), 0, 'sipp exits 0');
+      } catch (error) {
+        await stopAll();
+        throw new Error(`${error instanceof Error ? error.message : String(error)}\n${outputs()}`, {
+          cause: error,
+        });
+      }
+
+      const session = await findSessionByCcid(server, ciscoGuid, (s) => s.sessionState !== 'ACTIVE');
+      assert.equal(session.sessionState, 'CLOSED_NORMAL');
+      assert.equal(session.callControllerType, 'Cisco-SIPGateway');
+      assert.equal(session.callControllerIP, '127.0.0.1');
+      assert.equal(session.ccid, ciscoGuid);
+      assert.deepEqual(
+        session.tracks.map((t) => [t.trackNumber, t.codec, t.participants.map((p) => p.deviceRef)]),
+        [
+          [0, 'PCMU', ['4155550123']],
+          [1, 'PCMU', ['20417']],
+        ],
+      );
+
+      // Both senders use 20 ms packets: 3 s of tone is 150 packets on each line, none lost.
+      assert.deepEqual(
+        session.tracks.map((t) => [t.stats.packets, t.stats.lost]),
+        [
+          [150, 0],
+          [150, 0],
+        ],
+      );
+
+      const { wav } = await downloadWav(server, session);
+      assert.equal(wav.channels, 2);
+      assert.equal(wav.sampleRateHz, 8000);
+      // ffmpeg starts after SIPp's capture, so each channel is checked on its own timeline.
+      assertTone(wav.channelSamples[0]!, SIPP_HZ, TONE_SECONDS, `channel 0 (sipp)\n${outputs()}`);
+      assertTone(wav.channelSamples[1]!, FFMPEG_HZ, TONE_SECONDS, `channel 1 (ffmpeg)\n${outputs()}`);
+    });
+  },
+);
