@@ -111,7 +111,11 @@ describe('a node stopped during a call keeps the recording', { timeout: 180_000 
   it('kill -9 loses at most a second per track: on restart the session is recovered as CLOSED_ERROR', async () => {
     const { session, heardMs } = await interruptedCall('SIGKILL');
     assert.equal(session.sessionState, 'CLOSED_ERROR');
-    assert.ok(session.sessionDuration !== undefined && session.sessionDuration >= 1500);
+    assert.ok(
+      // 1.5 s of audio were heard before the kill: 75 packets, the last one 1.48 s after the first.
+      session.sessionDuration !== undefined && session.sessionDuration >= 1400,
+      `the session lasts until its last stored packet: ${JSON.stringify(session)}`,
+    );
     for (const track of session.tracks) {
       assert.ok(track.stats.packets >= 75, `track ${track.trackNumber} statistics recovered from its file`);
     }
