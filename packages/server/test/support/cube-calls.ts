@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import type { SessionJson } from './cucm-calls.js';
+import { findSessionBy, type SessionJson } from './cucm-calls.js';
 import type { RunningServer } from './verbatim-server.js';
 import { waitFor } from './wait.js';
 
@@ -135,27 +135,10 @@ export async function waitForSecondAudioPort(logFile: string, timeoutMs: number)
 }
 
 /** Finds a session by its ccid (the Cisco-Guid of a CUBE call) once `predicate` holds. */
-export async function findSessionByCcid(
+export function findSessionByCcid(
   server: RunningServer,
   ccid: string,
   predicate: (s: SessionJson) => boolean,
 ): Promise<SessionJson> {
-  return waitFor(
-    async () => {
-      const now = Date.now();
-      const response = await server.api('/ora/queryService/query/getSessions', {
-        requestParameters: [
-          {
-            fieldName: 'sessionStartDate',
-            fieldConditions: [{ fieldOperator: 'between', fieldValues: [now - 600_000, now + 60_000] }],
-            paramConnector: 'AND',
-          },
-          { fieldName: 'ccid', fieldConditions: [{ fieldOperator: 'equals', fieldValues: [ccid] }] },
-        ],
-      });
-      const sessions = (response.responseBody?.sessions ?? []) as SessionJson[];
-      return sessions.find(predicate);
-    },
-    { timeoutMs: 15_000, what: `a session with ccid ${ccid}` },
-  );
+  return findSessionBy(server, 'ccid', ccid, predicate);
 }

@@ -144,9 +144,14 @@ export async function runCucmCall(
   return refCi;
 }
 
-export async function findSessionByRefCi(
+/**
+ * Waits for a session of the last ten minutes whose `field` equals `value` (through getSessions,
+ * as a client would) and for which `predicate` holds.
+ */
+export async function findSessionBy(
   server: RunningServer,
-  refCi: string,
+  field: 'xRefCi' | 'ccid',
+  value: string,
   predicate: (s: SessionJson) => boolean,
 ): Promise<SessionJson> {
   return waitFor(
@@ -159,15 +164,22 @@ export async function findSessionByRefCi(
             fieldConditions: [{ fieldOperator: 'between', fieldValues: [now - 600_000, now + 60_000] }],
             paramConnector: 'AND',
           },
-          { fieldName: 'xRefCi', fieldConditions: [{ fieldOperator: 'equals', fieldValues: [refCi] }] },
+          { fieldName: field, fieldConditions: [{ fieldOperator: 'equals', fieldValues: [value] }] },
         ],
       });
       const sessions = (response.responseBody?.sessions ?? []) as SessionJson[];
-      const match = sessions.find(predicate);
-      return match;
+      return sessions.find(predicate);
     },
-    { timeoutMs: 15_000, what: `a session with xRefCi ${refCi}` },
+    { timeoutMs: 15_000, what: `a session with ${field} ${value}` },
   );
+}
+
+export function findSessionByRefCi(
+  server: RunningServer,
+  refCi: string,
+  predicate: (s: SessionJson) => boolean,
+): Promise<SessionJson> {
+  return findSessionBy(server, 'xRefCi', refCi, predicate);
 }
 
 export async function downloadWav(
