@@ -505,6 +505,12 @@ export class RecordingService implements SipServerDelegate {
         if (request.method === 'INVITE' && session.controllerType === 'Cisco-SIPGateway') {
           this.#updateCubeParticipants(session, legs, request, log);
         }
+        if (
+          (request.method === 'UPDATE' || request.method === 'INVITE') &&
+          session.controllerType === 'Cisco-CUCM'
+        ) {
+          this.#updateCucmParticipants(session, request, log);
+        }
         this.#onInDialogRequest(legs, request, respond, log);
       },
     };
@@ -567,6 +573,61 @@ export class RecordingService implements SipServerDelegate {
       const participants = leg.participants;
       this.#enqueue(session, () =>
         this.#options.repository.replaceParticipants(session.sessionId, leg.trackNumber, participants),
+      );
+    }
+  }
+
+  /**
+   * CUCM tells the recorder about a remote-cluster transfer with an UPDATE on the existing dialogs
+   * whose From parameters name the new far end (intake-samples §1.5, §1.6): the session goes on,
+   * the participant that left gets its duration and the new one starts now. Both dialogs get the
+   * UPDATE; the second finds nothing left to change.
+   */
+  #updateCucmParticipants(session: LiveSession, request: SipRequest, log: Logger): void {
+    const from = readFromParams(request);
+    const cucm = from === undefined ? undefined : readCucmLeg(from.params);
+    if (cucm === undefined) {
+      return;
+    }
+    const now = this.#now();
+    const near = { ...(from?.user === undefined ? {} : { address: from.user }), ...cucm.nearEnd };
+    for (const [trackNumber, party] of [
+      [0, near],
+      [1, cucm.farEnd],
+    ] as const) {
+      const leg = session.legs.get(trackNumber);
+      const next = participantFromParty(party, now);
+      if (leg === undefined || leg.ended || next === undefined) {
+        continue;
+      }
+      const current = leg.participants.filter((p) => p.participantDuration === undefined);
+      if (
+        current.some(
+          (p) => p.deviceRef === next.deviceRef && p.deviceId === next.deviceId && p.xRefCi === next.xRefCi,
+        )
+      ) {
+        continue;
+      }
+      leg.participants = [
+        ...leg.participants.map((p) =>
+          p.participantDuration === undefined
+            ? { ...p, participantDuration: Math.max(0, now - p.participantStartDate) }
+            : p,
+        ),
+        next,
+      ];
+      log.info(
+        {
+          sessionId: session.sessionId,
+          track: trackNumber,
+          deviceRef: next.deviceRef,
+          isConference: next.isConference,
+        },
+        'CUCM participant changed',
+      );
+      const participants = leg.participants;
+      this.#enqueue(session, () =>
+        this.#options.repository.replaceParticipants(session.sessionId, trackNumber, participants),
       );
     }
   }
@@ -832,9 +893,18 @@ function participantFromParty(party: CucmParty, startMs: number): Participant | 
     deviceRef: party.address ?? '',
     ...(party.device === undefined ? {} : { deviceId: party.device }),
     ...(party.refCi === undefined ? {} : { xRefCi: party.refCi }),
-    isConference: false,
+    isConference: isConferenceBridge(party.device),
     participantStartDate: startMs,
   };
+}
+
+/**
+ * MediaSense sets isConference when the far end is a conference bridge. CUCM names its
+ * conference bridge devices CFB… (the software bridge is CFB_2 by default), which is what the
+ * x-nearenddevice / x-farenddevice parameter then carries.
+ */
+function isConferenceBridge(device: string | undefined): boolean {
+  return device !== undefined && /^CFB/i.test(device);
 }
 
 /**

@@ -306,6 +306,56 @@ describe('RecordingService', () => {
     assert.equal(late.rejection?.status, 503);
     assert.ok(late.rejection.headers.some((h) => h.name === 'Retry-After'));
   });
+  it('applies a CUCM UPDATE that names a new far end (remote transfer) and marks a conference bridge', async () => {
+    const { service, repository } = setUp();
+    const near = invite(cucmFrom('x-nearend'));
+    const far = invite(cucmFrom('x-farend'));
+    service.onInvite(near);
+    service.onInvite(far);
+    await Promise.all([answered(near), answered(far)]);
+    const update: SipRequest = {
+      type: 'request',
+      method: 'UPDATE',
+      requestUri: 'sip:7878@10.48.38.30',
+      headers: [
+        {
+          name: 'From',
+          value: cucmFrom('x-farend').replace(
+            'x-farenddevice=SEP38ED18552A12;x-farendaddr=1000',
+            'x-farenddevice=CFB_2;x-farendaddr=3100',
+          ),
+        },
+      ],
+      body: new Uint8Array(0),
+    };
+    let answer: number | undefined;
+    far.delegate!.onRequest!(update, (status) => {
+      answer = status;
+    });
+    near.delegate!.onRequest!({ ...update }, () => undefined);
+    await service.settled();
+    assert.equal(answer, 200);
+    const track = repository.sessions.get('session1')!.tracks[1]!;
+    assert.deepEqual(
+      track.participants.map((p) => [
+        p.deviceRef,
+        p.deviceId,
+        p.isConference,
+        p.participantDuration === undefined,
+      ]),
+      [
+        ['1000', 'SEP38ED18552A12', false, false],
+        ['3100', 'CFB_2', true, true],
+      ],
+    );
+    assert.equal(
+      repository.sessions.get('session1')!.tracks[0]!.participants.length,
+      1,
+      'the near end did not change',
+    );
+    assert.equal(repository.sessions.get('session1')!.sessionState, 'ACTIVE', 'the session goes on');
+  });
+
   it('at --max-sessions refuses a new call with 503 and Retry-After but lets the second leg of a recorded call in', async () => {
     const { service, media, repository } = setUp(1);
     const near = invite(cucmFrom('x-nearend'));
