@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { spawnChild, type Child } from './processes.js';
-import { freeTcpPort, freeUdpTcpPort } from './ports.js';
+import { freeTcpPort, freeUdpTcpPort } from '../../packages/server/test/support/ports.js';
 import { messageOf, waitFor } from './timing.js';
 
 /**

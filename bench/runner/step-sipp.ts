@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import type { StreamReport } from '../protocol.js';
 import type { GeneratorPool } from './generator-client.js';
 import { placeMixedCalls } from './mixed-calls.js';
-import { freeUdpTcpPort } from './ports.js';
+import { freeUdpTcpPort } from '../../packages/server/test/support/ports.js';
 import { makeTempDir, removeTempDir, spawnChild } from './processes.js';
 import { REPO_ROOT, type Recorder } from './recorder.js';
 import { countStoredLoss, waitSessionsClosed, type LossCount } from './stored-packets.js';
