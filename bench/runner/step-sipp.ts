@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import type { StreamReport } from '../protocol.js';
 import type { GeneratorPool } from './generator-client.js';
 import { placeMixedCalls } from './mixed-calls.js';
-import { freeUdpTcpPort } from '../../packages/server/test/support/ports.js';
+import { freeSippMediaPort, freeUdpTcpPort } from '../../packages/server/test/support/ports.js';
 import { makeTempDir, removeTempDir, spawnChild } from './processes.js';
 import { REPO_ROOT, type Recorder } from './recorder.js';
 import { countStoredLoss, waitSessionsClosed, type LossCount } from './stored-packets.js';
@@ -52,7 +52,7 @@ async function runSipp(
   const legs = await Promise.all(
     (['near', 'far'] as const).map(async (leg) => {
       const sipPort = await freeUdpTcpPort();
-      const mediaPort = await freeUdpTcpPort();
+      const mediaPort = await freeSippMediaPort();
       return spawnChild(
         `sipp ${leg}`,
         'sipp',

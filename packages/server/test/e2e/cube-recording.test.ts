@@ -10,7 +10,7 @@ import {
   waitForSecondAudioPort,
 } from '../support/cube-calls.js';
 import { assertTone, capture, downloadWav } from '../support/cucm-calls.js';
-import { freeUdpTcpPort } from '../support/ports.js';
+import { freeSippMediaPort, freeUdpTcpPort } from '../support/ports.js';
 import { spawnTracked, stopAll, waitExit, type Spawned } from '../support/processes.js';
 import { startServer, type RunningServer } from '../support/verbatim-server.js';
 
@@ -69,7 +69,7 @@ describe(
           holdMs: HOLD_MS,
         }),
       );
-      const mediaPort = 40000 + 4 * Math.floor(Math.random() * 2500);
+      const mediaPort = await freeSippMediaPort();
       const sipp = spawnTracked('sipp cube', 'sipp', [
         '-sf',
         scenarioFile,

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { dominantFrequencyHz, readWavSamples, rmsLevel, sineG711Packets, type WavSamples } from './audio.js';
-import { freeUdpTcpPort } from './ports.js';
+import { freeSippMediaPort, freeUdpTcpPort } from './ports.js';
 import { spawnTracked, waitExit } from './processes.js';
 import { writeSippRtpPcap } from './sipp-pcap.js';
 import { cucmLegScenario, type CucmLegScenario } from './sipp-scenarios.js';
@@ -109,32 +109,40 @@ export async function runCucmCall(
     });
     const file = join(work, `call${callCounter}-${stream}.xml`);
     await writeFile(file, scenario);
-    const sipPort = await freeUdpTcpPort();
-    const mediaPort = 40000 + 2 * Math.floor(Math.random() * 5000);
-    const sipp = spawnTracked(`sipp ${stream}`, 'sipp', [
-      '-sf',
-      file,
-      '-m',
-      '1',
-      '-t',
-      options.transport,
-      '-i',
-      '127.0.0.1',
-      '-p',
-      String(sipPort),
-      '-mi',
-      '127.0.0.1',
-      '-mp',
-      String(mediaPort),
-      '-timeout',
-      '40s',
-      '-timeout_error',
-      '-nostdin',
-      `127.0.0.1:${server.sipPort}`,
-    ]);
-    const code = await waitExit(sipp, 45_000);
-    if (options.legsMayFail !== true) {
-      assert.equal(code, 0, `sipp ${stream} failed (exit ${code}):\n${sipp.output()}`);
+    // A media port can still be taken between the check and sipp's bind (another test's process);
+    // sipp then exits before sending anything, so that case alone is retried with fresh ports.
+    let code: number | string = 'not run';
+    for (let attempt = 1; attempt <= 3; attempt++) {
+      const sipp = spawnTracked(`sipp ${stream}`, 'sipp', [
+        '-sf',
+        file,
+        '-m',
+        '1',
+        '-t',
+        options.transport,
+        '-i',
+        '127.0.0.1',
+        '-p',
+        String(await freeUdpTcpPort()),
+        '-mi',
+        '127.0.0.1',
+        '-mp',
+        String(await freeSippMediaPort()),
+        '-timeout',
+        '40s',
+        '-timeout_error',
+        '-nostdin',
+        `127.0.0.1:${server.sipPort}`,
+      ]);
+      code = await waitExit(sipp, 45_000);
+      const bindFailed = code !== 0 && /Unable to bind|Address already in use/.test(sipp.output());
+      if (bindFailed && attempt < 3) {
+        continue;
+      }
+      if (options.legsMayFail !== true) {
+        assert.equal(code, 0, `sipp ${stream} failed (exit ${code}):\n${sipp.output()}`);
+      }
+      break;
     }
     if (stream === 'x-nearend' && options.afterNearExit !== undefined) {
       await options.afterNearExit(refCi);

@@ -39,6 +39,34 @@ function tcpPortFree(port: number): Promise<boolean> {
   });
 }
 
+/**
+ * A base port for sipp's `-mp`: sipp binds base..base+3 (audio RTP/RTCP, video RTP/RTCP). The block
+ * is taken from 10000-19999, below the Verbatim RTP ranges the tests use (20000+) and below the
+ * kernel's ephemeral range (32768+), where a port picked at random is otherwise often already taken
+ * by some short-lived client socket. Each port of the block is checked free right now.
+ */
+export async function freeSippMediaPort(): Promise<number> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const base = 10000 + 4 * Math.floor(Math.random() * 2500);
+    const free = await Promise.all([0, 1, 2, 3].map((offset) => udpPortFree(base + offset)));
+    if (free.every(Boolean)) {
+      return base;
+    }
+  }
+  throw new Error('no free block of four UDP ports for sipp media');
+}
+
+function udpPortFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = createSocket('udp4');
+    socket.once('error', () => {
+      socket.close();
+      resolve(false);
+    });
+    socket.bind(port, '127.0.0.1', () => socket.close(() => resolve(true)));
+  });
+}
+
 /** A random even-aligned block of UDP ports for RTP, away from the ephemeral range. */
 export function randomRtpRange(size = 200): { min: number; max: number } {
   const min = 20000 + 2 * Math.floor(Math.random() * 5000);
