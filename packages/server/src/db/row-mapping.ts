@@ -46,6 +46,7 @@ type StatsColumns = Pick<
   | 'stat_reordered'
   | 'stat_jitter_ms'
   | 'stat_dropped'
+  | 'stat_srtp_auth_failures'
   | 'stat_first_packet_ms'
   | 'stat_last_packet_ms'
 >;
@@ -59,6 +60,7 @@ export function statsColumns(stats: TrackStats): StatsColumns {
     stat_reordered: stats.reordered,
     stat_jitter_ms: stats.jitterMs,
     stat_dropped: stats.dropped,
+    stat_srtp_auth_failures: stats.srtpAuthFailures,
     stat_first_packet_ms: stats.firstPacketAt ?? null,
     stat_last_packet_ms: stats.lastPacketAt ?? null,
   };
@@ -76,6 +78,7 @@ export function participantRows(
     device_ref: participant.deviceRef,
     device_id: participant.deviceId ?? null,
     xref_ci: participant.xRefCi ?? null,
+    name: participant.name ?? null,
     is_conference: participant.isConference ? 1 : 0,
     start_ms: participant.participantStartDate,
     duration_ms: participant.participantDuration ?? null,
@@ -132,6 +135,7 @@ export function toTrack(row: TracksTable, participants: readonly Participant[], 
       reordered: row.stat_reordered,
       jitterMs: row.stat_jitter_ms,
       dropped: row.stat_dropped,
+      srtpAuthFailures: row.stat_srtp_auth_failures,
       ...(row.stat_first_packet_ms === null ? {} : { firstPacketAt: row.stat_first_packet_ms }),
       ...(row.stat_last_packet_ms === null ? {} : { lastPacketAt: row.stat_last_packet_ms }),
     },
@@ -143,6 +147,7 @@ export function toParticipant(row: ParticipantsTable): Participant {
     deviceRef: row.device_ref,
     ...(row.device_id === null ? {} : { deviceId: row.device_id }),
     ...(row.xref_ci === null ? {} : { xRefCi: row.xref_ci }),
+    ...(row.name === null ? {} : { name: row.name }),
     isConference: row.is_conference !== 0,
     participantStartDate: row.start_ms,
     ...(row.duration_ms === null ? {} : { participantDuration: row.duration_ms }),

@@ -45,6 +45,8 @@ export interface TracksTable {
   stat_reordered: number;
   stat_jitter_ms: number;
   stat_dropped: number;
+  /** SRTP packets that failed authentication (migration 0002). */
+  stat_srtp_auth_failures: number;
   stat_first_packet_ms: number | null;
   stat_last_packet_ms: number | null;
 }
@@ -57,6 +59,8 @@ export interface ParticipantsTable {
   device_ref: string;
   device_id: string | null;
   xref_ci: string | null;
+  /** Display name (migration 0002). */
+  name: string | null;
   /** 0 or 1. */
   is_conference: number;
   start_ms: number;

@@ -9,11 +9,13 @@ import type { MediaEngine, MediaEvent, StreamSpec } from './media-engine.js';
 import {
   MEDIA_ERR_ENGINE_CLOSED,
   MEDIA_ERR_OPEN_FAILED,
+  MEDIA_ERR_SRTP_PARAMS,
   MEDIA_ERR_STREAM_EXISTS,
   MEDIA_ERR_UNKNOWN_STREAM,
   MEDIA_ERR_WORKER_EXITED,
   MediaError,
 } from './media-errors.js';
+import { checkSrtpParams, type SrtpParams } from './srtp.js';
 import { startRtpWorker } from './worker-launcher.js';
 import type { FromWorker, RtpWorkerSettings, ToWorker } from './worker-messages.js';
 
@@ -40,6 +42,8 @@ export interface MediaEngineOptions {
 /** The engine returned by createMediaEngine: the MediaEngine contract plus test hooks. */
 export interface RtpMediaEngine extends MediaEngine {
   setClockRate(streamId: string, clockRateHz: number): void;
+  setSrtp(streamId: string, srtp: SrtpParams | 'pending' | undefined): void;
+  setTelephoneEvent(streamId: string, payloadType: number | undefined, clockRateHz?: number): void;
   /** Ports allocated now (streams opening or open), for leak checks. */
   readonly portsInUse: number;
   /** Kills a worker thread as a crash would (tests of the crash path only). */
@@ -157,6 +161,7 @@ class WorkerMediaEngine implements RtpMediaEngine {
     if (this.#streams.has(spec.streamId)) {
       throw new MediaError(MEDIA_ERR_STREAM_EXISTS, `stream ${spec.streamId} is already open`);
     }
+    const srtp = spec.srtp === undefined ? undefined : copySrtp(spec.srtp);
     const slot = this.#leastLoadedSlot();
     const entry: StreamEntry = {
       streamId: spec.streamId,
@@ -170,7 +175,7 @@ class WorkerMediaEngine implements RtpMediaEngine {
     };
     this.#streams.set(spec.streamId, entry);
     slot.streams.add(spec.streamId);
-    entry.opened = this.#open(entry, spec);
+    entry.opened = this.#open(entry, spec, srtp);
     try {
       await entry.opened;
     } catch (error: unknown) {
@@ -193,6 +198,20 @@ class WorkerMediaEngine implements RtpMediaEngine {
       return;
     }
     this.#sendWhenOpen(streamId, { type: 'clock-rate', streamId, clockRateHz });
+  }
+
+  setSrtp(streamId: string, srtp: SrtpParams | 'pending' | undefined): void {
+    const copy = srtp === undefined ? undefined : copySrtp(srtp);
+    this.#sendWhenOpen(streamId, { type: 'srtp', streamId, srtp: copy });
+  }
+
+  setTelephoneEvent(streamId: string, payloadType: number | undefined, clockRateHz = 8000): void {
+    const valid =
+      payloadType === undefined || (Number.isInteger(payloadType) && payloadType >= 0 && payloadType <= 127);
+    if (!valid || !Number.isFinite(clockRateHz) || clockRateHz <= 0) {
+      return;
+    }
+    this.#sendWhenOpen(streamId, { type: 'telephone-event', streamId, payloadType, clockRateHz });
   }
 
   closeStream(streamId: string): Promise<TrackStats> {
@@ -255,7 +274,7 @@ class WorkerMediaEngine implements RtpMediaEngine {
     this.#log.info('media engine closed');
   }
 
-  async #open(entry: StreamEntry, spec: StreamSpec): Promise<void> {
+  async #open(entry: StreamEntry, spec: StreamSpec, srtp: SrtpParams | 'pending' | undefined): Promise<void> {
     const { port, value: fd } = await this.#allocator.acquire(async (port) => {
       const reply = await this.#request(entry.slot, {
         type: 'open',
@@ -264,6 +283,7 @@ class WorkerMediaEngine implements RtpMediaEngine {
         filePath: spec.filePath,
         port,
         clockRateHz: spec.clockRateHz ?? this.#defaultClockRateHz,
+        ...(srtp === undefined ? {} : { srtp }),
       });
       if (reply.type === 'opened') {
         return reply.fd;
@@ -524,4 +544,25 @@ function waitReady(worker: Worker): Promise<void> {
     worker.on('error', onError);
     worker.on('exit', onExit);
   });
+}
+
+/**
+ * Validates SRTP parameters on the caller's thread (a bad key is a caller bug, reported where it
+ * was made) and copies them, so a key that is a view into a larger buffer does not drag the whole
+ * buffer through postMessage.
+ */
+function copySrtp(srtp: SrtpParams | 'pending'): SrtpParams | 'pending' {
+  if (srtp === 'pending') {
+    return srtp;
+  }
+  const problem = checkSrtpParams(srtp);
+  if (problem !== undefined) {
+    throw new MediaError(MEDIA_ERR_SRTP_PARAMS, problem);
+  }
+  return {
+    suite: srtp.suite,
+    masterKey: srtp.masterKey.slice(),
+    masterSalt: srtp.masterSalt.slice(),
+    ...(srtp.mki === undefined ? {} : { mki: srtp.mki.slice() }),
+  };
 }

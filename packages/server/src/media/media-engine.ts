@@ -1,4 +1,8 @@
 import type { TrackStats } from '../model/session.js';
+import type { DtmfDigit } from '../protocol/rtp/telephone-event.js';
+import type { SrtpParams } from './srtp.js';
+
+export type { SrtpParams } from './srtp.js';
 
 /**
  * The media engine receives RTP on sockets owned by worker threads and writes each stream to its
@@ -27,6 +31,22 @@ export interface MediaEngine {
    * ACK), for the jitter statistic. Until then the rate of `StreamSpec.clockRateHz` or 8000 applies.
    */
   setClockRate?(streamId: string, clockRateHz: number): void;
+  /**
+   * Decrypt the stream as SRTP with these SDES keys (RFC 4568, RFC 3711), or `'pending'`: SRTP
+   * whose key is not known yet (delayed offer: it arrives in the ACK), so packets are dropped and
+   * counted in `stats.dropped` until it is; or `undefined`: plain RTP. Callable right after
+   * `openStream` or at any later time; the same key again changes nothing, a new key keeps the
+   * rollover counter and the replay window. Packets that fail authentication are never written
+   * and count in `stats.srtpAuthFailures`. The track file holds the decrypted RTP. Throws a
+   * MediaError (VERBATIM_ERR_MEDIA_SRTP_PARAMS) on a key of the wrong size or an unknown suite.
+   */
+  setSrtp?(streamId: string, srtp: SrtpParams | 'pending' | undefined): void;
+  /**
+   * The RTP payload type of RFC 4733 telephone-events on this stream (from the SDP rtpmap), or
+   * `undefined` for none. Event packets are still stored; each DTMF key press yields one 'dtmf'
+   * event. `clockRateHz` is the telephone-event rate (default 8000) for the duration.
+   */
+  setTelephoneEvent?(streamId: string, payloadType: number | undefined, clockRateHz?: number): void;
   /** The latest statistics snapshot (at most a second old), or undefined for an unknown stream. */
   getStats(streamId: string): TrackStats | undefined;
   /** Pushes every buffered packet of every stream to disk (used before exporting an ACTIVE session). */
@@ -41,6 +61,11 @@ export interface StreamSpec {
   readonly streamId: string;
   /** Absolute path of the pcap file to create. */
   readonly filePath: string;
+  /**
+   * SRTP from the first packet: the keys (early offer with `a=crypto`), or `'pending'` when the
+   * key comes later (see `MediaEngine.setSrtp`). Absent: plain RTP.
+   */
+  readonly srtp?: SrtpParams | 'pending';
   /** RTP clock rate of the codec when already known (early offer); 8000 when absent. */
   readonly clockRateHz?: number;
 }
@@ -50,5 +75,16 @@ export type MediaEvent =
   | { readonly type: 'first-packet'; readonly streamId: string; readonly at: number }
   /** No RTP for longer than the media timeout (since the last packet, or since open if none came). */
   | { readonly type: 'media-timeout'; readonly streamId: string; readonly lastPacketAt?: number }
+  /**
+   * One RFC 4733 DTMF key press, reported once when it is over (end packet, next event, one
+   * second without its packets, or the stream closing). `at` is the arrival of its first packet.
+   */
+  | {
+      readonly type: 'dtmf';
+      readonly streamId: string;
+      readonly digit: DtmfDigit;
+      readonly at: number;
+      readonly durationMs: number;
+    }
   /** Writing the track failed (disk full, I/O error): the stream is closed. */
   | { readonly type: 'stream-error'; readonly streamId: string; readonly message: string };

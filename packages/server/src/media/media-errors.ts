@@ -6,6 +6,8 @@ export const MEDIA_ERR_UNKNOWN_STREAM = 'VERBATIM_ERR_MEDIA_UNKNOWN_STREAM';
 export const MEDIA_ERR_OPEN_FAILED = 'VERBATIM_ERR_MEDIA_OPEN_FAILED';
 /** The worker thread that owned the stream exited (crash); its streams are closed. */
 export const MEDIA_ERR_WORKER_EXITED = 'VERBATIM_ERR_MEDIA_WORKER_EXITED';
+/** setSrtp or openStream with SRTP keys of the wrong size or an unsupported suite (a caller bug). */
+export const MEDIA_ERR_SRTP_PARAMS = 'VERBATIM_ERR_MEDIA_SRTP_PARAMS';
 
 export class MediaError extends Error {
   readonly code: string;

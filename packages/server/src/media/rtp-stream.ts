@@ -3,9 +3,12 @@ import { isIPv6 } from 'node:net';
 
 import type { TrackStats } from '../model/session.js';
 import { PCAP_MAX_PAYLOAD_BYTES } from '../protocol/container/pcap.js';
-import { isLikelyRtcp, parseRtpHeader } from '../protocol/rtp/rtp-packet.js';
+import { isLikelyRtcp, parseRtpHeader, type RtpHeader } from '../protocol/rtp/rtp-packet.js';
+import { parseTelephoneEvent } from '../protocol/rtp/telephone-event.js';
 import type { ArrivalClock } from './arrival-clock.js';
+import { DtmfDetector, type DtmfDetection } from './dtmf-detector.js';
 import { SourcePolicy } from './source-policy.js';
+import { SRTP_DROP_AUTH, SrtpReceiveContext, type SrtpParams } from './srtp.js';
 import { StreamStatistics } from './stream-stats.js';
 import { TrackWriter, type TrackWriterOptions } from './track-writer.js';
 
@@ -20,6 +23,8 @@ export interface RtpStreamSpec {
   readonly clockRateHz: number;
   readonly mediaTimeoutMs: number;
   readonly writer: TrackWriterOptions;
+  /** SRTP keys, or 'pending' (SRTP, key not known yet); absent for plain RTP. */
+  readonly srtp?: SrtpParams | 'pending';
 }
 
 export interface RtpStreamHost {
@@ -28,6 +33,8 @@ export interface RtpStreamHost {
   onFirstPacket(stream: RtpStream, atMs: number): void;
   /** A socket or the file failed: the stream has closed itself. */
   onFailure(stream: RtpStream, error: Error): void;
+  /** One RFC 4733 DTMF key press is over. */
+  onDtmf(stream: RtpStream, detection: DtmfDetection): void;
 }
 
 /**
@@ -50,6 +57,16 @@ export class RtpStream {
   readonly #ipv6: boolean;
   readonly #openedAtMs: number;
   #rtcpPackets = 0;
+  /**
+   * Undefined for plain RTP, the hot path's only extra cost being this one test; 'pending' while
+   * an SRTP stream waits for its key (its packets are dropped, they cannot be decrypted).
+   */
+  #srtp: SrtpReceiveContext | 'pending' | undefined;
+  /** Payload type of telephone-events, or -1: one integer compare per packet when unused. */
+  #eventPayloadType = -1;
+  #dtmf: DtmfDetector | undefined;
+  /** Telephone-event packets whose payload was too short to read (they are still stored). */
+  #malformedEvents = 0;
   #timeoutReported = false;
   #closed = false;
 
@@ -70,6 +87,7 @@ export class RtpStream {
     this.#policy = new SourcePolicy(this.#ipv6);
     this.#mediaTimeoutMs = spec.mediaTimeoutMs;
     this.#openedAtMs = Date.now();
+    this.#srtp = createSrtp(spec.srtp);
     this.#rtp.on('message', this.#onRtp);
     this.#rtcp.on('message', this.#onRtcp);
     this.#rtp.on('error', this.#onSocketError);
@@ -129,6 +147,40 @@ export class RtpStream {
     this.#stats.setClockRate(clockRateHz);
   }
 
+  /** See MediaEngine.setSrtp: keys, 'pending', or undefined for plain RTP. */
+  setSrtp(srtp: SrtpParams | 'pending' | undefined): void {
+    if (srtp !== undefined && srtp !== 'pending' && this.#srtp instanceof SrtpReceiveContext) {
+      this.#srtp.rekey(srtp);
+      return;
+    }
+    this.#srtp = createSrtp(srtp);
+  }
+
+  /** See MediaEngine.setTelephoneEvent. */
+  setTelephoneEvent(payloadType: number | undefined, clockRateHz: number): void {
+    if (payloadType === undefined) {
+      this.#dtmf?.finish();
+      this.#eventPayloadType = -1;
+      this.#dtmf = undefined;
+      return;
+    }
+    this.#eventPayloadType = payloadType;
+    if (this.#dtmf === undefined) {
+      this.#dtmf = new DtmfDetector(clockRateHz, (detection) => this.#host.onDtmf(this, detection));
+    } else {
+      this.#dtmf.setClockRate(clockRateHz);
+    }
+  }
+
+  get malformedEvents(): number {
+    return this.#malformedEvents;
+  }
+
+  /** Reports a DTMF event whose packets stopped without an end (the worker's timeout timer). */
+  checkDtmfIdle(nowMs: number): void {
+    this.#dtmf?.checkIdle(nowMs);
+  }
+
   /** Hands buffered records to the file (the worker's ~200 ms timer). */
   flush(): void {
     this.#writer.flush();
@@ -170,6 +222,8 @@ export class RtpStream {
    */
   async close(): Promise<{ readonly stats: TrackStats; readonly error?: Error }> {
     this.#closed = true;
+    // An event still sounding is reported before the stream's final statistics.
+    this.#dtmf?.finish();
     await Promise.all([closeSocket(this.#rtp), closeSocket(this.#rtcp)]);
     try {
       await this.#writer.close(true);
@@ -208,11 +262,20 @@ export class RtpStream {
       this.#stats.onDropped();
       return;
     }
-    const parsed = parseRtpHeader(packet);
+    let rtp = packet;
+    if (this.#srtp !== undefined) {
+      const plain = this.#unprotect(this.#srtp, packet);
+      if (plain === undefined) {
+        return;
+      }
+      rtp = plain;
+    }
+    const parsed = parseRtpHeader(rtp);
     if (!parsed.ok) {
       this.#stats.onDropped();
       return;
     }
+    // Only a packet that is valid (and, for SRTP, authentic) may latch the source.
     this.#policy.accept(address, port);
     const header = parsed.value;
     const first = this.#stats.packets === 0;
@@ -223,15 +286,52 @@ export class RtpStream {
       header.payloadLength,
       arrivalUs,
     );
-    this.#writer.append(arrivalUs, this.#ipv6 ? unmapIpv4(address) : address, port, packet);
+    this.#writer.append(arrivalUs, this.#ipv6 ? unmapIpv4(address) : address, port, rtp);
     this.#timeoutReported = false;
     if (first) {
       this.#host.onFirstPacket(this, Math.floor(arrivalUs / 1000));
     }
+    if (header.payloadType === this.#eventPayloadType) {
+      this.#onTelephoneEvent(rtp, header, arrivalUs);
+    }
+  }
+
+  /**
+   * Authenticates and decrypts an SRTP datagram in place (the Buffer is ours: dgram hands each
+   * datagram in its own). Returns the plain RTP packet, or undefined when it was dropped and
+   * counted: an authentication failure in `srtpAuthFailures`, anything else in `dropped`.
+   */
+  #unprotect(srtp: SrtpReceiveContext | 'pending', packet: Buffer): Buffer | undefined {
+    if (srtp === 'pending') {
+      this.#stats.onDropped();
+      return undefined;
+    }
+    const length = srtp.unprotect(packet);
+    if (length < 0) {
+      if (length === SRTP_DROP_AUTH) {
+        this.#stats.onSrtpAuthFailure();
+      } else {
+        this.#stats.onDropped();
+      }
+      return undefined;
+    }
+    return packet.subarray(0, length);
+  }
+
+  #onTelephoneEvent(rtp: Buffer, header: RtpHeader, arrivalUs: number): void {
+    const event = parseTelephoneEvent(
+      rtp.subarray(header.payloadOffset, header.payloadOffset + header.payloadLength),
+    );
+    if (!event.ok) {
+      this.#malformedEvents++;
+      return;
+    }
+    this.#dtmf?.onPacket(header.timestamp, event.value, Math.floor(arrivalUs / 1000));
   }
 
   readonly #onRtcp = (): void => {
-    // RTCP on port + 1 is counted only; the recorder keeps no RTCP state yet.
+    // RTCP on port + 1 is counted only; the recorder keeps no RTCP state yet. For SRTP streams
+    // this holds too: SRTCP is neither authenticated nor decrypted, since nothing reads it.
     this.#rtcpPackets++;
   };
 
@@ -253,6 +353,10 @@ export class RtpStream {
       },
     );
   }
+}
+
+function createSrtp(srtp: SrtpParams | 'pending' | undefined): SrtpReceiveContext | 'pending' | undefined {
+  return srtp === undefined || srtp === 'pending' ? srtp : new SrtpReceiveContext(srtp);
 }
 
 function bindSocket(type: 'udp4' | 'udp6', address: string, port: number): Promise<Socket> {

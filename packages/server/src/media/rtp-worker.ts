@@ -38,6 +38,9 @@ const host: RtpStreamHost = {
   onFirstPacket(stream, atMs) {
     post({ type: 'event', event: { type: 'first-packet', streamId: stream.streamId, at: atMs } });
   },
+  onDtmf(stream, detection) {
+    post({ type: 'event', event: { type: 'dtmf', streamId: stream.streamId, ...detection } });
+  },
   onFailure(stream, error) {
     if (streams.get(stream.streamId) === stream) {
       streams.delete(stream.streamId);
@@ -58,6 +61,7 @@ function handle(message: ToWorker): void {
         clockRateHz: message.clockRateHz,
         mediaTimeoutMs: settings.mediaTimeoutMs,
         writer: { bufferBytes: settings.bufferBytes, flushRecords: settings.flushRecords },
+        ...(message.srtp === undefined ? {} : { srtp: message.srtp }),
       };
       RtpStream.open(spec, host).then(
         (stream) => {
@@ -88,6 +92,14 @@ function handle(message: ToWorker): void {
         } else {
           post({ type: 'closed', requestId: message.requestId, stats, error: error.message });
         }
+        if (stream.malformedEvents > 0) {
+          post({
+            type: 'log',
+            level: 'debug',
+            message: 'telephone-event packets too short to read',
+            fields: { streamId: stream.streamId, malformedEvents: stream.malformedEvents },
+          });
+        }
         if (stream.rtcpPackets > 0) {
           post({
             type: 'log',
@@ -111,6 +123,12 @@ function handle(message: ToWorker): void {
     case 'clock-rate':
       streams.get(message.streamId)?.setClockRate(message.clockRateHz);
       return;
+    case 'srtp':
+      streams.get(message.streamId)?.setSrtp(message.srtp);
+      return;
+    case 'telephone-event':
+      streams.get(message.streamId)?.setTelephoneEvent(message.payloadType, message.clockRateHz);
+      return;
   }
 }
 
@@ -127,6 +145,7 @@ setInterval(() => {
 setInterval(() => {
   const nowMs = Date.now();
   for (const stream of streams.values()) {
+    stream.checkDtmfIdle(nowMs);
     if (stream.checkTimeout(nowMs)) {
       const lastPacketAt = stream.lastPacketAt;
       post({

@@ -23,6 +23,7 @@ export class StreamStatistics {
   #duplicated = 0;
   #reordered = 0;
   #dropped = 0;
+  #srtpAuthFailures = 0;
 
   /** Losses of earlier segments (before an SSRC change or a sender restart). */
   #lostBefore = 0;
@@ -69,6 +70,11 @@ export class StreamStatistics {
   /** A datagram that was not stored: not RTP, or from a source that is not this stream's. */
   onDropped(): void {
     this.#dropped++;
+  }
+
+  /** An SRTP packet whose authentication tag (or MKI) was wrong: not stored, not in `dropped`. */
+  onSrtpAuthFailure(): void {
+    this.#srtpAuthFailures++;
   }
 
   /** A stored RTP packet. `timestamp` is the 32-bit RTP timestamp, `arrivalUs` epoch µs. */
@@ -142,6 +148,7 @@ export class StreamStatistics {
       reordered: this.#reordered,
       jitterMs: Math.round(this.#jitterMs * 1000) / 1000,
       dropped: this.#dropped,
+      srtpAuthFailures: this.#srtpAuthFailures,
     };
     if (this.#firstArrivalUs < 0) {
       return base;

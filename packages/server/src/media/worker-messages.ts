@@ -1,5 +1,6 @@
 import type { TrackStats } from '../model/session.js';
 import type { MediaEvent } from './media-engine.js';
+import type { SrtpParams } from './srtp.js';
 
 /**
  * The messages between the media engine (main thread) and an RTP worker. Only control traffic
@@ -31,6 +32,8 @@ export type ToWorker =
       readonly filePath: string;
       readonly port: number;
       readonly clockRateHz: number;
+      /** Absent for plain RTP. */
+      readonly srtp?: SrtpParams | 'pending';
     }
   | { readonly type: 'close'; readonly requestId: number; readonly streamId: string }
   | { readonly type: 'flush'; readonly requestId: number }
@@ -39,7 +42,18 @@ export type ToWorker =
       readonly streamId: string;
       readonly source: { readonly address: string; readonly port: number } | undefined;
     }
-  | { readonly type: 'clock-rate'; readonly streamId: string; readonly clockRateHz: number };
+  | { readonly type: 'clock-rate'; readonly streamId: string; readonly clockRateHz: number }
+  | {
+      readonly type: 'srtp';
+      readonly streamId: string;
+      readonly srtp: SrtpParams | 'pending' | undefined;
+    }
+  | {
+      readonly type: 'telephone-event';
+      readonly streamId: string;
+      readonly payloadType: number | undefined;
+      readonly clockRateHz: number;
+    };
 
 export type FromWorker =
   | { readonly type: 'ready' }

@@ -31,6 +31,8 @@ export interface Participant {
   readonly deviceId?: string;
   /** CUCM call-leg reference (x-refci for the near end, x-farendrefci for the far end). */
   readonly xRefCi?: string;
+  /** Display name, when the source gives one (SIPREC `<name>`); a Verbatim extension. */
+  readonly name?: string;
   readonly isConference: boolean;
   readonly participantStartDate: number;
   readonly participantDuration?: number;
@@ -47,8 +49,13 @@ export interface TrackStats {
   readonly reordered: number;
   /** RFC 3550 §6.4.1 interarrival jitter, in milliseconds. */
   readonly jitterMs: number;
-  /** Datagrams dropped: not RTP, or from an address that is not this stream's source. */
+  /**
+   * Datagrams dropped: not RTP, from an address that is not this stream's source, or (SRTP) sent
+   * before the key was known, replayed or too old for the replay window.
+   */
   readonly dropped: number;
+  /** SRTP packets that failed authentication (wrong key, tampered, unknown MKI); never stored. */
+  readonly srtpAuthFailures: number;
   /** Wall-clock time of the first and the last stored packet (epoch ms); absent before any. */
   readonly firstPacketAt?: number;
   readonly lastPacketAt?: number;
@@ -62,6 +69,7 @@ export const EMPTY_TRACK_STATS: TrackStats = {
   reordered: 0,
   jitterMs: 0,
   dropped: 0,
+  srtpAuthFailures: 0,
 };
 
 export interface Track {

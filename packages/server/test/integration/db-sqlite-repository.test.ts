@@ -93,6 +93,7 @@ const FULL: Session = session('full-1', {
         reordered: 2,
         jitterMs: 1.375,
         dropped: 7,
+        srtpAuthFailures: 2,
         firstPacketAt: 1_700_000_123_500,
         lastPacketAt: 1_700_000_216_480,
       },

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 
 import { DbError } from '../errors.js';
 import * as m0001 from './0001-initial.js';
+import * as m0002 from './0002-participant-name-srtp-stats.js';
 
 /**
  * Every migration, by name. Names sort in application order. They are imported modules rather
@@ -11,6 +12,7 @@ import * as m0001 from './0001-initial.js';
  */
 export const MIGRATIONS: Readonly<Record<string, Migration>> = {
   '0001-initial': m0001,
+  '0002-participant-name-srtp-stats': m0002,
 };
 
 class InCodeMigrationProvider implements MigrationProvider {
