@@ -29,8 +29,6 @@ export interface MediaRouteContext {
 }
 
 /** Codecs the WAV export decodes; other tracks become a silent channel. */
-const WAV_CODECS: ReadonlySet<string> = new Set(['PCMU', 'PCMA']);
-
 const WAV_PATH = '/recordedMedia/oramedia/wav/:file';
 const EXPORT_RAW_PATH = '/mma/ExportRaw';
 const GET_AND_HEAD = ['GET', 'HEAD'];
@@ -102,21 +100,27 @@ function isGone(session: Session | undefined): session is undefined {
 }
 
 /**
- * The WAV source of a track, or undefined for a silent channel: no such track, video, a codec the
- * export cannot decode, or no media file yet (an ACTIVE track whose first packet has not arrived).
+ * The WAV source of a track, or undefined for a silent channel: no such track, video, a codec not
+ * known yet (delayed offer before the ACK), or no media file yet (an ACTIVE track whose first
+ * packet has not arrived). A codec the export cannot decode becomes silence in the export itself.
  */
 async function wavSource(
   ctx: MediaRouteContext,
   track: Track | undefined,
 ): Promise<WavTrackSource | undefined> {
-  if (track?.trackMediaType !== 'AUDIO' || !WAV_CODECS.has(track.codec.toUpperCase())) {
+  if (track?.trackMediaType !== 'AUDIO' || track.codec === '') {
     return undefined;
   }
   const filePath = resolveMediaPath(ctx.mediaDir, track.mediaPath);
   if (filePath === undefined || (await fileSize(filePath)) === undefined) {
     return undefined;
   }
-  return { filePath, codec: track.codec.toUpperCase(), payloadType: track.payloadType };
+  return {
+    filePath,
+    codec: track.codec.toUpperCase(),
+    payloadType: track.payloadType,
+    clockRateHz: track.clockRateHz,
+  };
 }
 
 export function registerMediaRoutes(app: FastifyInstance, ctx: MediaRouteContext): void {
