@@ -11,6 +11,7 @@ import { openRepository } from './db/index.js';
 import type { Repository } from './db/repository.js';
 import { createMediaEngine } from './media/create-media-engine.js';
 import type { MediaEngine } from './media/media-engine.js';
+import { EventBus } from './events/event-bus.js';
 import { RecordingService } from './recording/recording-service.js';
 import { recoverInterruptedSessions } from './recording/recovery.js';
 import { createSipServer, type SipServer } from './sip/sip-server.js';
@@ -25,6 +26,7 @@ export interface App {
   close(): Promise<void>;
   readonly recording: RecordingService;
   readonly repository: Repository;
+  readonly events: EventBus;
 }
 
 export interface AppAddresses {
@@ -70,8 +72,16 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<A
     });
     closers.unshift(() => media.close());
 
+    // Every event is logged; the subscription API and webhooks will subscribe here too.
+    const events = new EventBus(log);
+    const eventLog = log.child({ component: 'events' });
+    events.subscribe((event) => {
+      eventLog.info({ event }, `${event.eventType} ${event.eventAction}`);
+    });
+
     const recording = new RecordingService({
       repository,
+      events,
       media,
       mediaDir,
       advertise: config.advertise,
@@ -110,6 +120,7 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<A
     return {
       recording,
       repository,
+      events,
       async start(): Promise<AppAddresses> {
         const sipPorts = await sip.start();
         started = true;

@@ -1,4 +1,5 @@
 import type { Participant, Session, Tag, Track, TrackStats } from '../model/session.js';
+import { isUndecodableCodec } from '../protocol/codec/codec-support.js';
 
 /**
  * The MediaSense JSON form of a session (reference §5.1–5.4, DESIGN.md §1.3). Optional fields are
@@ -26,6 +27,8 @@ export interface ParticipantJson {
   deviceRef: string;
   deviceId?: string;
   xRefCi?: string;
+  /** Verbatim extension: the display name (SIPREC `<name>`). */
+  name?: string;
   isConference: boolean;
   participantStartDate: number;
   participantDuration?: number;
@@ -59,6 +62,11 @@ export interface SessionJson {
   callControllerIP: string;
   callControllerType: string;
   ccid: string;
+  /**
+   * Verbatim extension: present (true) when a track's codec is stored raw because no export can
+   * decode it; its channel is silent in the WAV and MP4 (docs/api.md "Codecs").
+   */
+  undecodable?: true;
   tags: TagJson[];
   tracks: TrackJson[];
   urls: SessionUrlsJson;
@@ -113,6 +121,9 @@ function participantJson(p: Participant): ParticipantJson {
   if (p.xRefCi !== undefined) {
     json.xRefCi = p.xRefCi;
   }
+  if (p.name !== undefined) {
+    json.name = p.name;
+  }
   if (p.participantDuration !== undefined) {
     json.participantDuration = p.participantDuration;
   }
@@ -151,6 +162,9 @@ export function sessionJson(session: Session, options: MediaUrlOptions): Session
     callControllerIP: session.callControllerIP,
     callControllerType: session.callControllerType,
     ccid: session.ccid,
+    ...(session.tracks.some((t) => t.trackMediaType === 'AUDIO' && isUndecodableCodec(t.codec, t.clockRateHz))
+      ? { undecodable: true as const }
+      : {}),
     tags: session.tags.map(tagJson),
     tracks: [...session.tracks]
       .sort((a, b) => a.trackNumber - b.trackNumber)

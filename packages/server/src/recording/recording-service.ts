@@ -1,25 +1,42 @@
+import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import type { Repository } from '../db/repository.js';
-import type { MediaEngine, MediaEvent } from '../media/media-engine.js';
+import type { MediaEngine, MediaEvent, SrtpParams } from '../media/media-engine.js';
+import type { EventSink } from '../model/events.js';
 import {
   EMPTY_TRACK_STATS,
   type CallControllerType,
   type Participant,
   type Session,
+  type Tag,
   type Track,
   type TrackStats,
 } from '../model/session.js';
+import { isUndecodableCodec } from '../protocol/codec/codec-support.js';
 import {
   buildRecorderAnswer,
   buildRecorderOffer,
   chooseAudioCodec,
+  findTelephoneEvent,
   isHoldAddress,
+  isRtpProfile,
+  isSecureProfile,
   parseSdp,
+  type MediaCodec,
   type SdpMedia,
   type SessionDescription,
 } from '../protocol/sdp/sdp.js';
+import {
+  buildCryptoAttribute,
+  chooseCrypto,
+  SRTP_MASTER_KEY_BYTES,
+  SRTP_MASTER_SALT_BYTES,
+  type SdesCrypto,
+} from '../protocol/sdp/sdes.js';
+import { mergeMetadata, type RecordingMetadata } from '../protocol/siprec/rs-metadata.js';
+import { readSiprecBody } from '../protocol/siprec/siprec-body.js';
 import { getHeader, type SipHeader, type SipRequest } from '../protocol/sip/message.js';
 import { parseNameAddr } from '../protocol/sip/uri.js';
 import { decodeUtf8 } from '../protocol/text.js';
@@ -38,6 +55,7 @@ import {
   type CubeIntake,
 } from './cube-intake.js';
 import { cucmSessionKey, readCucmLeg, type CucmLeg, type CucmParty } from './cucm-leg.js';
+import { siprecCcid, siprecParticipants } from './siprec-intake.js';
 
 /**
  * The recording domain: turns INVITE dialogs into sessions of tracks (DESIGN.md §1.2).
@@ -60,6 +78,8 @@ export interface RecordingServiceOptions {
   readonly newSessionId: () => string;
   /** Concurrent sessions at most; an INVITE that would start one more gets 503 (default: no limit). */
   readonly maxSessions?: number;
+  /** Where session, tag and refusal events go (the node's event bus). */
+  readonly events?: EventSink;
 }
 
 interface Leg {
@@ -73,6 +93,14 @@ interface Leg {
   /** Our SDP as last sent, re-sent on a re-INVITE without offer. */
   localSdp: string;
   codecKnown: boolean;
+  /** The codec being recorded (`PCMU/8000`), to recognise a mid-call codec change. */
+  codecKey?: string;
+  /** SDES-SRTP: the sender's key (what we decrypt with) and our own answer key. */
+  srtp?: LegSrtp;
+  /** SIPREC `a=label` of the m= line: the key that names its stream in the metadata. */
+  label?: string;
+  /** On hold: the last offer left this line without media (inactive, recvonly, c=0.0.0.0, port 0). */
+  inactive: boolean;
   ended: boolean;
   /** As stored with the track; their durations are written when the leg ends. */
   participants: readonly Participant[];
@@ -91,6 +119,10 @@ interface LiveSession {
    * MediaSense session has no field for it, so it is kept here and logged with the session.
    */
   sipSessionId?: string;
+  /** SIPREC: the recording metadata as last updated (RFC 7865 partial updates merge into it). */
+  siprecMetadata?: RecordingMetadata;
+  /** SIPREC: every stream is inactive (a `Pause` tag was written, a `Resume` tag ends it). */
+  paused: boolean;
   readonly expectedLegs: number;
   readonly legs: Map<number, Leg>;
   /** Tracks reserved by INVITEs still allocating media, so a parallel INVITE picks another number. */
@@ -115,6 +147,10 @@ export interface RecordingCounters {
   overloaded: number;
   /** Malformed X-Cisco-Recording-Participant values ignored (CUBE INVITEs and re-INVITEs). */
   cubeParticipantsDropped: number;
+  /** SIPREC requests whose multipart body or metadata could not be read (answered 400). */
+  siprecBodyErrors: number;
+  /** Sessions ended and restarted because a re-INVITE changed the codec. */
+  codecChanges: number;
 }
 
 /**
@@ -143,6 +179,8 @@ export class RecordingService implements SipServerDelegate {
     databaseErrors: 0,
     overloaded: 0,
     cubeParticipantsDropped: 0,
+    siprecBodyErrors: 0,
+    codecChanges: 0,
   };
   #sdpVersion = 1;
   #closed = false;
@@ -177,16 +215,20 @@ export class RecordingService implements SipServerDelegate {
   async #handleInvite(invite: IncomingInvite): Promise<void> {
     const log = this.#log.child({ callId: invite.callId });
     if (this.#closed) {
-      invite.reject(503, 'Service Unavailable', [{ name: 'Retry-After', value: '30' }]);
+      this.#refuse(invite, 503, 'Service Unavailable', 'recorder shutting down', [
+        { name: 'Retry-After', value: '30' },
+      ]);
       return;
     }
-    const offer = this.#readOffer(invite, log);
-    if (offer === 'rejected') {
+    const body = this.#readBody(invite, log);
+    if (body === 'rejected') {
       return;
     }
+    const { offer, siprec } = body;
 
     const fromParams = readFromParams(invite.request);
-    const cucm = fromParams === undefined ? undefined : readCucmLeg(fromParams.params);
+    const cucm =
+      fromParams === undefined || siprec !== undefined ? undefined : readCucmLeg(fromParams.params);
     const controllerIp = invite.source.address;
     const now = this.#now();
 
@@ -195,7 +237,7 @@ export class RecordingService implements SipServerDelegate {
     if (offer === undefined) {
       mediaLines = [{ index: 0 }];
     } else {
-      const recordable = offer.media.filter((m) => m.type === 'audio' && m.port !== 0 && chooseAudioCodec(m));
+      const recordable = offer.media.filter(isRecordableLine);
       if (recordable.length === 0) {
         this.#rejectUnrecordable(invite, offer, log);
         return;
@@ -209,6 +251,7 @@ export class RecordingService implements SipServerDelegate {
     // m= line by X-Cisco-Recording-Participant (intake-samples §2.1).
     const cube =
       cucm === undefined &&
+      siprec === undefined &&
       offer !== undefined &&
       isCubeForkingInvite(invite.request, offer.media.filter((m) => m.type === 'audio').length)
         ? this.#readCube(invite.request, log)
@@ -225,7 +268,9 @@ export class RecordingService implements SipServerDelegate {
       // the controller tries the next recorder (RFC 3261 §21.5.4: 503 with Retry-After).
       this.#counters.overloaded++;
       log.warn({ activeSessions: this.#sessions.size }, 'at capacity: INVITE refused with 503');
-      invite.reject(503, 'Service Unavailable', [{ name: 'Retry-After', value: '5' }]);
+      this.#refuse(invite, 503, 'Service Unavailable', 'at --max-sessions capacity', [
+        { name: 'Retry-After', value: '5' },
+      ]);
       return;
     }
     if (cucm !== undefined && cucmKey !== undefined) {
@@ -236,14 +281,20 @@ export class RecordingService implements SipServerDelegate {
       trackNumbers = [freeTrackNumber(session, preferred)];
     } else {
       session = this.#newSession(
-        cube === undefined ? 'SIP' : 'Cisco-SIPGateway',
+        siprec !== undefined ? 'SIPREC' : cube === undefined ? 'SIP' : 'Cisco-SIPGateway',
         controllerIp,
-        cube?.ciscoGuid ?? getHeader(invite.request, 'Cisco-Guid') ?? invite.callId,
+        siprec !== undefined
+          ? siprecCcid(siprec, invite.callId)
+          : (cube?.ciscoGuid ?? getHeader(invite.request, 'Cisco-Guid') ?? invite.callId),
         mediaLines.length,
         now,
       );
-      if (cube?.sipSessionId !== undefined) {
-        session.sipSessionId = cube.sipSessionId;
+      const sipSessionId = cube?.sipSessionId ?? getHeader(invite.request, 'Session-ID');
+      if (sipSessionId !== undefined) {
+        session.sipSessionId = sipSessionId;
+      }
+      if (siprec !== undefined) {
+        session.siprecMetadata = siprec;
       }
       trackNumbers = mediaLines.map((_, i) => i);
     }
@@ -257,11 +308,14 @@ export class RecordingService implements SipServerDelegate {
       for (const [i, line] of mediaLines.entries()) {
         const trackNumber = trackNumbers[i] ?? i;
         const streamId = `${session.sessionId}-${trackNumber}`;
+        const srtp = srtpOf(line.media);
         const { port } = await this.#options.media.openStream({
           streamId,
           filePath: join(this.#options.mediaDir, this.#mediaPath(session, trackNumber)),
+          ...(srtp === undefined ? {} : { srtp: srtpParams(srtp.remote) }),
         });
         opened.push({
+          ...(srtp === undefined ? {} : { srtp }),
           trackNumber,
           streamId,
           startMs: now,
@@ -269,14 +323,18 @@ export class RecordingService implements SipServerDelegate {
           port,
           localSdp: '',
           codecKnown: false,
+          inactive: line.media !== undefined && isWithoutMedia(line.media),
           ended: false,
           participants: [],
+          ...(line.media?.label === undefined ? {} : { label: line.media.label }),
         });
       }
     } catch (error) {
       log.error({ err: error }, 'no media port for the call');
       await this.#abandon(session, opened, trackNumbers);
-      invite.reject(503, 'Service Unavailable', [{ name: 'Retry-After', value: '5' }]);
+      this.#refuse(invite, 503, 'Service Unavailable', 'no free media port', [
+        { name: 'Retry-After', value: '5' },
+      ]);
       return;
     }
 
@@ -300,7 +358,12 @@ export class RecordingService implements SipServerDelegate {
     if (offer === undefined) {
       sdp = buildRecorderOffer(origin, opened[0]?.port ?? 0);
     } else {
-      sdp = buildRecorderAnswer(origin, offer, new Map(opened.map((leg) => [leg.mediaIndex, leg.port])));
+      sdp = buildRecorderAnswer(
+        origin,
+        offer,
+        new Map(opened.map((leg) => [leg.mediaIndex, leg.port])),
+        answerCrypto(opened),
+      );
     }
     for (const leg of opened) {
       leg.localSdp = sdp;
@@ -308,7 +371,8 @@ export class RecordingService implements SipServerDelegate {
       session.reservedTracks.delete(leg.trackNumber);
       this.#legsByStream.set(leg.streamId, { session, leg });
     }
-    const dialog = invite.accept(SDP_BODY(sdp), this.#dialogDelegate(session, opened, log));
+    const binding: DialogBinding = { session, legs: opened };
+    const dialog = invite.accept(SDP_BODY(sdp), this.#dialogDelegate(binding, log));
     if (dialog === undefined) {
       // CANCEL won the race after all; nothing was answered.
       for (const leg of opened) {
@@ -328,31 +392,23 @@ export class RecordingService implements SipServerDelegate {
       const codec = media === undefined ? undefined : chooseAudioCodec(media);
       if (media !== undefined && codec !== undefined) {
         leg.codecKnown = true;
-        this.#expectSource(leg, media);
+        leg.codecKey = codecKey(codec);
+        this.#followMedia(leg, media);
       }
       leg.participants =
-        cube === undefined
-          ? participantsFor(
-              leg.trackNumber,
-              cucm,
-              invite.request,
-              opened.length,
-              leg.startMs,
-              fromParams?.user,
-            )
-          : cubeParticipants(cube, session.ccid, leg.mediaIndex, leg.startMs);
-      return {
-        trackNumber: leg.trackNumber,
-        trackMediaType: 'AUDIO',
-        codec: codec?.encodingName ?? '',
-        payloadType: codec?.payloadType ?? -1,
-        clockRateHz: codec?.clockRateHz ?? 8000,
-        trackStartDate: leg.startMs,
-        mediaPath: this.#mediaPath(session, leg.trackNumber),
-        participants: leg.participants,
-        tags: [],
-        stats: EMPTY_TRACK_STATS,
-      };
+        siprec !== undefined
+          ? siprecParticipants(siprec, leg.label, opened.indexOf(leg), opened.length, leg.startMs)
+          : cube === undefined
+            ? participantsFor(
+                leg.trackNumber,
+                cucm,
+                invite.request,
+                opened.length,
+                leg.startMs,
+                fromParams?.user,
+              )
+            : cubeParticipants(cube, session.ccid, leg.mediaIndex, leg.startMs);
+      return this.#trackOf(session, leg, codec);
     });
     log.info(
       {
@@ -364,54 +420,101 @@ export class RecordingService implements SipServerDelegate {
         ? `recording CUCM ${cucm.stream}-end leg`
         : cube !== undefined
           ? 'recording CUBE forked call'
-          : 'recording call',
+          : siprec !== undefined
+            ? 'recording SIPREC session'
+            : 'recording call',
     );
 
-    if (!session.persisted) {
-      session.persisted = true;
-      this.#counters.sessionsStarted++;
-      const record: Session = {
+    // A line may be on hold from the start (CUBE SIPREC sends a=inactive while the call is held).
+    const initialTags = this.#holdTransitions(session, opened, now);
+    const undecodable = tracks.filter((t) => isUndecodableCodec(t.codec, t.clockRateHz));
+    if (undecodable.length > 0) {
+      log.warn(
+        {
+          sessionId: session.sessionId,
+          tracks: undecodable.map((t) => ({ track: t.trackNumber, codec: `${t.codec}/${t.clockRateHz}` })),
+        },
+        'codec not decodable: recorded raw, session flagged undecodable',
+      );
+      this.#options.events?.publish({
+        eventType: 'RECORDING_EVENT',
+        eventAction: 'UNDECODABLE',
         sessionId: session.sessionId,
-        sessionState: 'ACTIVE',
-        sessionStartDate: session.startMs,
-        callControllerIP: session.controllerIp,
-        callControllerType: session.controllerType,
-        ccid: session.ccid,
-        nodeId: this.#options.nodeId,
-        tags: [],
-        tracks,
-      };
-      this.#enqueue(session, () => this.#options.repository.createSession(record));
+        tracks: undecodable.map((t) => ({
+          trackNumber: t.trackNumber,
+          codec: t.codec,
+          clockRateHz: t.clockRateHz,
+        })),
+        at: now,
+      });
+    }
+
+    if (!session.persisted) {
+      this.#createSession(session, tracks, initialTags);
     } else {
       for (const track of tracks) {
         this.#enqueue(session, () => this.#options.repository.addTrack(session.sessionId, track));
       }
+      for (const tag of initialTags) {
+        this.#addTag(session, tag);
+      }
     }
   }
 
-  /** Reads the INVITE's offer: undefined for delayed offer, 'rejected' when it was refused. */
-  #readOffer(invite: IncomingInvite, log: Logger): SessionDescription | undefined | 'rejected' {
+  /**
+   * Reads the INVITE's body: no offer (delayed offer), an SDP offer, or a SIPREC multipart body of
+   * SDP and recording metadata, recognised by the body itself since `Require: siprec` and
+   * `+sip.src` are often missing (intake-samples §6 quirk 11). 'rejected' when it was refused.
+   */
+  #readBody(invite: IncomingInvite, log: Logger): InviteBody | 'rejected' {
     const body = invite.request.body;
     if (body.length === 0) {
-      return undefined;
+      return {};
     }
-    const contentType = (getHeader(invite.request, 'Content-Type') ?? '').split(';')[0]?.trim().toLowerCase();
-    if (contentType !== 'application/sdp') {
+    const contentType = getHeader(invite.request, 'Content-Type') ?? '';
+    const siprec = readSiprecBody(contentType, body);
+    if (!siprec.ok) {
       this.#counters.rejected++;
-      log.warn({ contentType }, 'INVITE body is not SDP');
-      invite.reject(415, 'Unsupported Media Type', [{ name: 'Accept', value: 'application/sdp' }]);
-      return 'rejected';
-    }
-    const parsed = parseSdp(decodeUtf8(body));
-    if (!parsed.ok) {
-      this.#counters.rejected++;
-      log.warn({ error: parsed.error }, 'INVITE SDP is malformed');
-      invite.reject(488, 'Not Acceptable Here', [
-        warning(this.#options.advertise, `Malformed SDP: ${parsed.error.message}`),
+      this.#counters.siprecBodyErrors++;
+      log.warn({ error: siprec.error }, 'SIPREC INVITE body unreadable');
+      this.#refuse(invite, 400, 'Bad Request', siprec.error.message, [
+        warning(this.#options.advertise, siprec.error.message),
       ]);
       return 'rejected';
     }
-    return parsed.value;
+    let sdpText: string;
+    if (siprec.value !== undefined) {
+      if (siprec.value.sdp === undefined) {
+        this.#counters.rejected++;
+        log.warn('SIPREC INVITE without an SDP part');
+        const why = 'SIPREC body has no application/sdp part';
+        this.#refuse(invite, 488, 'Not Acceptable Here', why, [warning(this.#options.advertise, why)]);
+        return 'rejected';
+      }
+      sdpText = siprec.value.sdp;
+    } else {
+      const mediaType = contentType.split(';')[0]?.trim().toLowerCase();
+      if (mediaType !== 'application/sdp') {
+        this.#counters.rejected++;
+        log.warn({ contentType }, 'INVITE body is neither SDP nor SIPREC');
+        this.#refuse(invite, 415, 'Unsupported Media Type', `body of type ${contentType}`, [
+          { name: 'Accept', value: 'application/sdp, multipart/mixed' },
+        ]);
+        return 'rejected';
+      }
+      sdpText = decodeUtf8(body);
+    }
+    const parsed = parseSdp(sdpText);
+    if (!parsed.ok) {
+      this.#counters.rejected++;
+      log.warn({ error: parsed.error }, 'INVITE SDP is malformed');
+      const why = `Malformed SDP: ${parsed.error.message}`;
+      this.#refuse(invite, 488, 'Not Acceptable Here', why, [warning(this.#options.advertise, why)]);
+      return 'rejected';
+    }
+    return siprec.value === undefined
+      ? { offer: parsed.value }
+      : { offer: parsed.value, siprec: siprec.value.metadata ?? EMPTY_METADATA };
   }
 
   #rejectUnrecordable(invite: IncomingInvite, offer: SessionDescription, log: Logger): void {
@@ -420,9 +523,28 @@ export class RecordingService implements SipServerDelegate {
       .map((m) => `${m.type}:${m.codecs.map((c) => c.encodingName).join('/') || 'none'}`)
       .join(', ');
     log.warn({ offered }, 'INVITE offers nothing Verbatim can record');
-    invite.reject(488, 'Not Acceptable Here', [
-      warning(this.#options.advertise, `No recordable audio codec offered (${offered})`),
-    ]);
+    const why = `No recordable audio codec offered (${offered})`;
+    this.#refuse(invite, 488, 'Not Acceptable Here', why, [warning(this.#options.advertise, why)]);
+  }
+
+  /** Refuses an INVITE and publishes why (the controller sees the status, operators the event). */
+  #refuse(
+    invite: IncomingInvite,
+    status: number,
+    reasonPhrase: string,
+    why: string,
+    headers: readonly SipHeader[],
+  ): void {
+    invite.reject(status, reasonPhrase, headers);
+    this.#options.events?.publish({
+      eventType: 'RECORDING_EVENT',
+      eventAction: 'REJECTED',
+      callId: invite.callId,
+      controllerIp: invite.source.address,
+      sipStatus: status,
+      reason: why,
+      at: this.#now(),
+    });
   }
 
   #newSession(
@@ -444,6 +566,7 @@ export class RecordingService implements SipServerDelegate {
       reservedTracks: new Set(),
       dbQueue: Promise.resolve(),
       persisted: false,
+      paused: false,
       closing: false,
       ...(cucmKey === undefined ? {} : { cucmKey }),
     };
@@ -479,41 +602,499 @@ export class RecordingService implements SipServerDelegate {
     return `${day}/${session.sessionId}/track${trackNumber}.pcap`;
   }
 
-  #expectSource(leg: Leg, media: SdpMedia): void {
+  /**
+   * Tells the media engine what the SDP says about a leg's stream: where it comes from, and which
+   * payload type carries RFC 4733 telephone-events (each key press becomes a DTMF tag).
+   */
+  #followMedia(leg: Leg, media: SdpMedia): void {
     const address = media.connectionAddress;
     if (address !== undefined && !isHoldAddress(address)) {
       // Port 0: the m= port is where the sender would *receive*; a sendonly fork often sends from
       // another port, so only the address is pinned and the port is latched from the traffic.
       this.#options.media.setExpectedSource(leg.streamId, { address, port: 0 });
     }
+    const events = findTelephoneEvent(media);
+    this.#options.media.setTelephoneEvent?.(leg.streamId, events?.payloadType, events?.clockRateHz);
   }
 
-  #dialogDelegate(session: LiveSession, legs: readonly Leg[], log: Logger): DialogDelegate {
+  #dialogDelegate(binding: DialogBinding, log: Logger): DialogDelegate {
     return {
       onAck: (ack) => {
-        this.#onAck(session, legs, ack, log);
+        this.#onAck(binding.session, binding.legs, ack, log);
       },
       onAckTimeout: () => {
-        log.warn({ sessionId: session.sessionId }, 'no ACK for our 200 OK: the leg is gone');
-        this.#endLegs(session, legs, 'no ACK received for the 200 OK');
+        log.warn({ sessionId: binding.session.sessionId }, 'no ACK for our 200 OK: the leg is gone');
+        this.#endLegs(binding.session, binding.legs, 'no ACK received for the 200 OK');
       },
-      onBye: () => {
-        log.info({ sessionId: session.sessionId }, 'BYE received');
-        this.#endLegs(session, legs, undefined, BYE_DRAIN_MS);
+      onBye: (bye) => {
+        log.info({ sessionId: binding.session.sessionId }, 'BYE received');
+        if (binding.session.controllerType === 'SIPREC' && bye.body.length > 0) {
+          // CUBE and Twilio-style SRCs put the final metadata (disassociations, end time) on the
+          // BYE (intake-samples §6 quirk 23); it is applied before the tracks end.
+          const body = this.#readInDialogBody(bye, log);
+          if (body !== 'unreadable' && body.metadata !== undefined) {
+            this.#applySiprecMetadata(binding.session, binding.legs, body.metadata, log);
+          }
+        }
+        this.#endLegs(binding.session, binding.legs, undefined, BYE_DRAIN_MS);
       },
       onRequest: (request, respond) => {
-        if (request.method === 'INVITE' && session.controllerType === 'Cisco-SIPGateway') {
-          this.#updateCubeParticipants(session, legs, request, log);
-        }
-        if (
-          (request.method === 'UPDATE' || request.method === 'INVITE') &&
-          session.controllerType === 'Cisco-CUCM'
-        ) {
-          this.#updateCucmParticipants(session, request, log);
-        }
-        this.#onInDialogRequest(legs, request, respond, log);
+        this.#onInDialogRequest(binding, request, respond, log);
       },
     };
+  }
+
+  /**
+   * The body of an in-dialog request: an SDP offer and/or SIPREC metadata. Other bodies (INFO
+   * payloads, …) carry nothing for the recorder and read as empty; 'unreadable' is a multipart or
+   * metadata body that is malformed.
+   */
+  #readInDialogBody(
+    request: SipRequest,
+    log: Logger,
+  ): { offer?: SessionDescription; metadata?: RecordingMetadata; sdpError?: string } | 'unreadable' {
+    if (request.body.length === 0) {
+      return {};
+    }
+    const contentType = getHeader(request, 'Content-Type') ?? '';
+    const siprec = readSiprecBody(contentType, request.body);
+    if (!siprec.ok) {
+      this.#counters.siprecBodyErrors++;
+      log.warn({ error: siprec.error, method: request.method }, 'in-dialog SIPREC body unreadable');
+      return 'unreadable';
+    }
+    let sdpText: string | undefined;
+    if (siprec.value === undefined) {
+      const mediaType = contentType.split(';')[0]?.trim().toLowerCase();
+      sdpText = mediaType === 'application/sdp' ? decodeUtf8(request.body) : undefined;
+    } else {
+      sdpText = siprec.value.sdp;
+    }
+    const metadata = siprec.value?.metadata;
+    if (sdpText === undefined) {
+      return metadata === undefined ? {} : { metadata };
+    }
+    const offer = parseSdp(sdpText);
+    if (!offer.ok) {
+      return { ...(metadata === undefined ? {} : { metadata }), sdpError: offer.error.message };
+    }
+    return { offer: offer.value, ...(metadata === undefined ? {} : { metadata }) };
+  }
+
+  /**
+   * A re-INVITE or UPDATE inside a recording dialog: participant changes (CUBE headers, CUCM From
+   * parameters, SIPREC metadata), hold and resume (TrackInactive / TrackActive, SIPREC Pause /
+   * Resume tags), a codec change (a new session, as MediaSense did), or a session refresh. The
+   * answer keeps the same ports, recvonly.
+   */
+  #onInDialogRequest(
+    binding: DialogBinding,
+    request: SipRequest,
+    respond: (status: number, reason: string, body?: SipBody) => void,
+    log: Logger,
+  ): void {
+    const { session, legs } = binding;
+    if (request.method !== 'INVITE' && request.method !== 'UPDATE') {
+      // INFO, MESSAGE, …: nothing for the recorder.
+      respond(200, 'OK');
+      return;
+    }
+    if (request.method === 'INVITE' && session.controllerType === 'Cisco-SIPGateway') {
+      this.#updateCubeParticipants(session, legs, request, log);
+    }
+    if (session.controllerType === 'Cisco-CUCM') {
+      this.#updateCucmParticipants(session, request, log);
+    }
+    const body = this.#readInDialogBody(request, log);
+    if (body === 'unreadable') {
+      respond(400, 'Bad Request');
+      return;
+    }
+    if (body.metadata !== undefined && session.controllerType === 'SIPREC') {
+      this.#applySiprecMetadata(session, legs, body.metadata, log);
+    }
+    if (body.sdpError !== undefined) {
+      log.warn({ error: body.sdpError, method: request.method }, 'in-dialog SDP is malformed');
+      respond(488, 'Not Acceptable Here', undefined);
+      return;
+    }
+    const offer = body.offer;
+    const first = legs[0];
+    if (offer === undefined || first === undefined) {
+      // A session refresh or a metadata-only UPDATE: a re-INVITE without offer gets our last SDP
+      // again as the offer (RFC 3261 §14.2), an UPDATE without offer a plain 200 (RFC 3311 §5.2).
+      respond(
+        200,
+        'OK',
+        request.method === 'INVITE' && first !== undefined ? SDP_BODY(first.localSdp) : undefined,
+      );
+      return;
+    }
+    // CUBE and generic calls restart on a codec change; SIPREC streams just go on (RFC 7866 lets
+    // the SRC renegotiate), and CUCM never re-offers another codec (it BYEs and re-INVITEs).
+    const restartsOnCodecChange =
+      session.controllerType === 'Cisco-SIPGateway' || session.controllerType === 'SIP';
+    if (restartsOnCodecChange && this.#codecChanged(legs, offer)) {
+      void this.#restartForCodecChange(binding, offer, respond, log);
+      return;
+    }
+    // A re-offer may add streams: Oracle offers the caller's stream first and adds the callee's
+    // once the call is answered (intake-samples §6 quirk 24). Each new line becomes a new track.
+    const added = offer.media.filter(
+      (m) => isRecordableLine(m) && !legs.some((leg) => leg.mediaIndex === m.index),
+    );
+    if (added.length > 0 && session.controllerType !== 'Cisco-CUCM') {
+      this.#addLines(binding, added, log).then(
+        () => {
+          this.#answerReoffer(binding, offer, respond, log);
+        },
+        (error: unknown) => {
+          log.error({ err: error }, 'no media port for the added streams');
+          respond(503, 'Service Unavailable');
+        },
+      );
+      return;
+    }
+    this.#answerReoffer(binding, offer, respond, log);
+  }
+
+  /** The rest of a re-offer: hold states and tags, SRTP rekeying, and the answer on the same ports. */
+  #answerReoffer(
+    binding: DialogBinding,
+    offer: SessionDescription,
+    respond: (status: number, reason: string, body?: SipBody) => void,
+    log: Logger,
+  ): void {
+    const { session, legs } = binding;
+    const now = this.#now();
+    const tags = this.#applyLineStates(session, legs, offer, now);
+    for (const tag of tags) {
+      log.info(
+        { sessionId: session.sessionId, tag: tag.tagName, track: tag.trackNumber },
+        'media state changed',
+      );
+      this.#addTag(session, tag);
+    }
+    const origin = {
+      sessionId: session.sessionId,
+      sessionVersion: this.#sdpVersion++,
+      address: this.#options.advertise,
+    };
+    for (const leg of legs) {
+      this.#rekey(leg, offer.media[leg.mediaIndex], log);
+    }
+    const sdp = buildRecorderAnswer(
+      origin,
+      offer,
+      new Map(legs.map((leg) => [leg.mediaIndex, leg.port])),
+      answerCrypto(legs),
+    );
+    for (const leg of legs) {
+      leg.localSdp = sdp;
+    }
+    respond(200, 'OK', SDP_BODY(sdp));
+  }
+
+  /** Opens a track for each line a re-offer added, on the same dialog and session. */
+  async #addLines(binding: DialogBinding, lines: readonly SdpMedia[], log: Logger): Promise<void> {
+    const { session } = binding;
+    const now = this.#now();
+    const dialog = binding.legs[0]?.dialog;
+    for (const media of lines) {
+      const trackNumber = freeTrackNumber(session, session.legs.size);
+      session.reservedTracks.add(trackNumber);
+      const streamId = `${session.sessionId}-${trackNumber}`;
+      const srtp = srtpOf(media);
+      let port: number;
+      try {
+        ({ port } = await this.#options.media.openStream({
+          streamId,
+          filePath: join(this.#options.mediaDir, this.#mediaPath(session, trackNumber)),
+          ...(srtp === undefined ? {} : { srtp: srtpParams(srtp.remote) }),
+        }));
+      } finally {
+        session.reservedTracks.delete(trackNumber);
+      }
+      const codec = chooseAudioCodec(media);
+      const leg: Leg = {
+        ...(srtp === undefined ? {} : { srtp }),
+        ...(media.label === undefined ? {} : { label: media.label }),
+        ...(dialog === undefined ? {} : { dialog }),
+        ...(codec === undefined ? {} : { codecKey: codecKey(codec) }),
+        trackNumber,
+        streamId,
+        startMs: now,
+        mediaIndex: media.index,
+        port,
+        localSdp: '',
+        codecKnown: codec !== undefined,
+        inactive: false,
+        ended: false,
+        participants: [],
+      };
+      const legs = [...binding.legs, leg];
+      leg.participants =
+        session.siprecMetadata === undefined
+          ? []
+          : siprecParticipants(session.siprecMetadata, leg.label, legs.length - 1, legs.length, now);
+      binding.legs = legs;
+      session.legs.set(trackNumber, leg);
+      this.#legsByStream.set(streamId, { session, leg });
+      this.#followMedia(leg, media);
+      const track = this.#trackOf(session, leg, codec);
+      log.info(
+        { sessionId: session.sessionId, track: trackNumber, port, label: leg.label },
+        'stream added mid-call',
+      );
+      this.#enqueue(session, () => this.#options.repository.addTrack(session.sessionId, track));
+    }
+  }
+
+  /**
+   * A new offer on an SRTP line may carry a new key (RFC 4568 §7.1.4: a re-INVITE may rekey); the
+   * stream then decrypts with it. Our own answer key stays the same, under the new offer's tag.
+   */
+  #rekey(leg: Leg, media: SdpMedia | undefined, log: Logger): void {
+    if (leg.ended || leg.srtp === undefined || media === undefined || isWithoutMedia(media)) {
+      return;
+    }
+    const next = chooseCrypto(media.crypto);
+    if (!next.ok) {
+      log.warn({ error: next.error, track: leg.trackNumber }, 're-offer without a usable SRTP key: key kept');
+      return;
+    }
+    const previous = leg.srtp.remote;
+    leg.srtp = { remote: next.value, local: leg.srtp.local };
+    if (
+      !sameBytes(previous.masterKey, next.value.masterKey) ||
+      !sameBytes(previous.masterSalt, next.value.masterSalt)
+    ) {
+      this.#options.media.setSrtp?.(leg.streamId, srtpParams(next.value));
+    }
+  }
+
+  /** True when a new offer records a line with another codec than the one being recorded. */
+  #codecChanged(legs: readonly Leg[], offer: SessionDescription): boolean {
+    return legs.some((leg) => {
+      const media = offer.media[leg.mediaIndex];
+      if (leg.ended || leg.codecKey === undefined || media === undefined || isWithoutMedia(media)) {
+        return false;
+      }
+      const codec = chooseAudioCodec(media);
+      return codec !== undefined && codecKey(codec) !== leg.codecKey;
+    });
+  }
+
+  /**
+   * A re-INVITE that changes the codec ends the session and starts a new one on the same dialog,
+   * with the same ccid and participants (MediaSense did the same: a session has one codec per
+   * track). The new tracks get new ports in the answer; the old ones drain and close.
+   */
+  async #restartForCodecChange(
+    binding: DialogBinding,
+    offer: SessionDescription,
+    respond: (status: number, reason: string, body?: SipBody) => void,
+    log: Logger,
+  ): Promise<void> {
+    const previous = binding.session;
+    const previousLegs = binding.legs;
+    const now = this.#now();
+    this.#counters.codecChanges++;
+    const session = this.#newSession(
+      previous.controllerType,
+      previous.controllerIp,
+      previous.ccid,
+      previousLegs.length,
+      now,
+    );
+    if (previous.sipSessionId !== undefined) {
+      session.sipSessionId = previous.sipSessionId;
+    }
+    const opened: Leg[] = [];
+    try {
+      for (const [trackNumber, old] of previousLegs.entries()) {
+        const streamId = `${session.sessionId}-${trackNumber}`;
+        session.reservedTracks.add(trackNumber);
+        const srtp = srtpOf(offer.media[old.mediaIndex]);
+        const { port } = await this.#options.media.openStream({
+          streamId,
+          filePath: join(this.#options.mediaDir, this.#mediaPath(session, trackNumber)),
+          ...(srtp === undefined ? {} : { srtp: srtpParams(srtp.remote) }),
+        });
+        opened.push({
+          ...(srtp === undefined ? {} : { srtp }),
+          trackNumber,
+          streamId,
+          startMs: now,
+          mediaIndex: old.mediaIndex,
+          port,
+          localSdp: '',
+          codecKnown: false,
+          inactive: false,
+          ended: false,
+          participants: old.participants
+            .filter((p) => p.participantDuration === undefined)
+            .map((p) => ({ ...p, participantStartDate: now })),
+          ...(old.label === undefined ? {} : { label: old.label }),
+        });
+      }
+    } catch (error) {
+      log.error({ err: error }, 'no media port for the new session after a codec change');
+      await this.#abandon(session, opened, [...session.reservedTracks]);
+      respond(503, 'Service Unavailable');
+      return;
+    }
+    const sdp = buildRecorderAnswer(
+      { sessionId: session.sessionId, sessionVersion: this.#sdpVersion++, address: this.#options.advertise },
+      offer,
+      new Map(opened.map((leg) => [leg.mediaIndex, leg.port])),
+      answerCrypto(opened),
+    );
+    const dialog = previousLegs[0]?.dialog;
+    const tracks: Track[] = [];
+    for (const leg of opened) {
+      leg.localSdp = sdp;
+      if (dialog !== undefined) {
+        leg.dialog = dialog;
+      }
+      session.legs.set(leg.trackNumber, leg);
+      session.reservedTracks.delete(leg.trackNumber);
+      this.#legsByStream.set(leg.streamId, { session, leg });
+      const media = offer.media[leg.mediaIndex];
+      const codec = media === undefined ? undefined : chooseAudioCodec(media);
+      if (media !== undefined && codec !== undefined) {
+        leg.codecKnown = true;
+        leg.codecKey = codecKey(codec);
+        this.#followMedia(leg, media);
+      }
+      tracks.push(this.#trackOf(session, leg, codec));
+    }
+    binding.session = session;
+    binding.legs = opened;
+    respond(200, 'OK', SDP_BODY(sdp));
+    log.info(
+      {
+        previousSessionId: previous.sessionId,
+        sessionId: session.sessionId,
+        codecs: tracks.map((t) => t.codec),
+      },
+      'codec changed mid-call: new session started',
+    );
+    this.#endLegs(previous, previousLegs, undefined, BYE_DRAIN_MS);
+    this.#createSession(session, tracks, []);
+  }
+
+  #trackOf(session: LiveSession, leg: Leg, codec: MediaCodec | undefined): Track {
+    return {
+      trackNumber: leg.trackNumber,
+      trackMediaType: 'AUDIO',
+      codec: codec?.encodingName ?? '',
+      payloadType: codec?.payloadType ?? -1,
+      clockRateHz: codec?.clockRateHz ?? 8000,
+      trackStartDate: leg.startMs,
+      mediaPath: this.#mediaPath(session, leg.trackNumber),
+      participants: leg.participants,
+      tags: [],
+      stats: EMPTY_TRACK_STATS,
+    };
+  }
+
+  /**
+   * Applies a new offer's line states to the legs and returns the tags of what changed. A line
+   * without media (inactive, recvonly from the sender, c=0.0.0.0, port 0: the three hold
+   * encodings of intake-samples §6 quirk 8) is on hold. SIPREC marks a pause of the whole
+   * recording (every stream without media) with Pause / Resume; CUBE and other sources mark each
+   * track with TrackInactive / TrackActive. Offsets count from the session start.
+   */
+  #applyLineStates(
+    session: LiveSession,
+    legs: readonly Leg[],
+    offer: SessionDescription,
+    now: number,
+  ): Tag[] {
+    const before = legs.map((leg) => leg.inactive);
+    for (const leg of legs) {
+      const media = offer.media[leg.mediaIndex];
+      if (leg.ended || media === undefined) {
+        continue;
+      }
+      leg.inactive = isWithoutMedia(media);
+      if (!leg.inactive) {
+        this.#followMedia(leg, media);
+      }
+    }
+    return this.#holdTransitions(session, legs, now, before);
+  }
+
+  #holdTransitions(
+    session: LiveSession,
+    legs: readonly Leg[],
+    now: number,
+    before: readonly boolean[] = legs.map(() => false),
+  ): Tag[] {
+    const tag = (tagName: string, trackNumber?: number): Tag => ({
+      tagName,
+      tagType: 'SYSTEM_DEFINED',
+      tagCreateDate: now,
+      tagOffset: Math.max(0, now - session.startMs),
+      ...(trackNumber === undefined ? {} : { trackNumber }),
+    });
+    if (session.controllerType === 'SIPREC') {
+      const open = legs.filter((leg) => !leg.ended);
+      const paused = open.length > 0 && open.every((leg) => leg.inactive);
+      if (paused === session.paused) {
+        return [];
+      }
+      session.paused = paused;
+      return [tag(paused ? 'Pause' : 'Resume')];
+    }
+    const tags: Tag[] = [];
+    for (const [i, leg] of legs.entries()) {
+      if (!leg.ended && leg.inactive !== before[i]) {
+        tags.push(tag(leg.inactive ? 'TrackInactive' : 'TrackActive', leg.trackNumber));
+      }
+    }
+    return tags;
+  }
+
+  /**
+   * SIPREC metadata from a re-INVITE, UPDATE (also metadata-only, Avaya SBCE) or BYE: merged into
+   * what is known (RFC 7865 partial updates), and each track's participants follow it: one who is
+   * no longer a sender gets a duration, a new one starts now.
+   */
+  #applySiprecMetadata(
+    session: LiveSession,
+    legs: readonly Leg[],
+    update: RecordingMetadata,
+    log: Logger,
+  ): void {
+    const merged =
+      session.siprecMetadata === undefined ? update : mergeMetadata(session.siprecMetadata, update);
+    session.siprecMetadata = merged;
+    const now = this.#now();
+    for (const [i, leg] of legs.entries()) {
+      if (leg.ended) {
+        continue;
+      }
+      const wanted = siprecParticipants(merged, leg.label, i, legs.length, now);
+      const changed = replaceChangedParticipants(leg, wanted, now);
+      if (changed === undefined) {
+        continue;
+      }
+      log.info(
+        {
+          sessionId: session.sessionId,
+          track: leg.trackNumber,
+          left: changed.left.map((p) => p.deviceRef),
+          joined: changed.joined.map((p) => p.deviceRef),
+        },
+        'SIPREC participants changed',
+      );
+      const participants = leg.participants;
+      this.#enqueue(session, () =>
+        this.#options.repository.replaceParticipants(session.sessionId, leg.trackNumber, participants),
+      );
+    }
   }
 
   /** Reads the CUBE metadata, counting and logging the participant values that had to be dropped. */
@@ -547,26 +1128,16 @@ export class RecordingService implements SipServerDelegate {
         continue;
       }
       const wanted = cubeParticipants(cube, session.ccid, leg.mediaIndex, now);
-      const current = leg.participants.filter((p) => p.participantDuration === undefined);
-      const wantedRefs = new Set(wanted.map((p) => p.xRefCi));
-      const currentRefs = new Set(current.map((p) => p.xRefCi));
-      const left = current.filter((p) => !wantedRefs.has(p.xRefCi));
-      const joined = wanted.filter((p) => !currentRefs.has(p.xRefCi));
-      if (left.length === 0 && joined.length === 0) {
+      const changed = replaceChangedParticipants(leg, wanted, now);
+      if (changed === undefined) {
         continue;
       }
-      leg.participants = [
-        ...leg.participants.map((p) =>
-          left.includes(p) ? { ...p, participantDuration: Math.max(0, now - p.participantStartDate) } : p,
-        ),
-        ...joined,
-      ];
       log.info(
         {
           sessionId: session.sessionId,
           track: leg.trackNumber,
-          left: left.map((p) => p.deviceRef),
-          joined: joined.map((p) => p.deviceRef),
+          left: changed.left.map((p) => p.deviceRef),
+          joined: changed.joined.map((p) => p.deviceRef),
         },
         'CUBE participants changed',
       );
@@ -655,12 +1226,13 @@ export class RecordingService implements SipServerDelegate {
       return;
     }
     const codec = chooseAudioCodec(media) ?? media.codecs.find((c) => c.encodingName !== 'TELEPHONE-EVENT');
-    this.#expectSource(leg, media);
+    this.#followMedia(leg, media);
     if (codec === undefined) {
       log.warn({ sessionId: session.sessionId }, 'ACK SDP names no codec');
       return;
     }
     leg.codecKnown = true;
+    leg.codecKey = codecKey(codec);
     this.#enqueue(session, () =>
       this.#options.repository.updateTrack(session.sessionId, leg.trackNumber, {
         codec: codec.encodingName,
@@ -668,45 +1240,6 @@ export class RecordingService implements SipServerDelegate {
         clockRateHz: codec.clockRateHz,
       }),
     );
-  }
-
-  #onInDialogRequest(
-    legs: readonly Leg[],
-    request: SipRequest,
-    respond: (status: number, reason: string, body?: SipBody) => void,
-    log: Logger,
-  ): void {
-    const first = legs[0];
-    if (request.method !== 'INVITE' || first === undefined) {
-      // UPDATE (session refresh), INFO, …: nothing to change in issue-2 scope.
-      respond(200, 'OK');
-      return;
-    }
-    // A re-INVITE (session refresh, or a new offer): keep the same ports, answer recvonly again.
-    if (request.body.length === 0) {
-      respond(200, 'OK', SDP_BODY(first.localSdp));
-      return;
-    }
-    const offer = parseSdp(decodeUtf8(request.body));
-    if (!offer.ok) {
-      log.warn({ error: offer.error }, 're-INVITE SDP is malformed');
-      respond(488, 'Not Acceptable Here');
-      return;
-    }
-    const origin = {
-      sessionId: 'reinvite',
-      sessionVersion: this.#sdpVersion++,
-      address: this.#options.advertise,
-    };
-    const sdp = buildRecorderAnswer(
-      origin,
-      offer.value,
-      new Map(legs.map((leg) => [leg.mediaIndex, leg.port])),
-    );
-    for (const leg of legs) {
-      leg.localSdp = sdp;
-    }
-    respond(200, 'OK', SDP_BODY(sdp));
   }
 
   #onMediaEvent(event: MediaEvent): void {
@@ -718,7 +1251,24 @@ export class RecordingService implements SipServerDelegate {
     switch (event.type) {
       case 'first-packet':
         return;
+      case 'dtmf': {
+        // A key press is a system tag of the session naming its track, at its offset in the call.
+        const tag: Tag = {
+          tagName: `DTMF:${event.digit}`,
+          tagType: 'SYSTEM_DEFINED',
+          tagCreateDate: event.at,
+          tagOffset: Math.max(0, event.at - session.startMs),
+          trackNumber: leg.trackNumber,
+        };
+        this.#addTag(session, tag);
+        return;
+      }
       case 'media-timeout': {
+        if (leg.inactive || session.paused) {
+          // On hold the sender sends nothing by design; the timeout re-arms with the next packet.
+          this.#log.debug({ sessionId: session.sessionId, track: leg.trackNumber }, 'no media while on hold');
+          return;
+        }
         const reason = event.lastPacketAt === undefined ? 'no media received' : 'media stopped';
         this.#log.warn(
           { sessionId: session.sessionId, track: leg.trackNumber },
@@ -814,7 +1364,52 @@ export class RecordingService implements SipServerDelegate {
         state,
         Math.max(0, endMs - session.startMs),
       );
+      this.#options.events?.publish({
+        eventType: 'SESSION_EVENT',
+        eventAction: 'ENDED',
+        sessionId: session.sessionId,
+        at: this.#now(),
+      });
       this.#log.info({ sessionId: session.sessionId, state, reason: session.errorReason }, 'session closed');
+    });
+  }
+
+  /** Stores a new ACTIVE session with its first tracks, then announces it. */
+  #createSession(session: LiveSession, tracks: readonly Track[], tags: readonly Tag[]): void {
+    session.persisted = true;
+    this.#counters.sessionsStarted++;
+    const record: Session = {
+      sessionId: session.sessionId,
+      sessionState: 'ACTIVE',
+      sessionStartDate: session.startMs,
+      callControllerIP: session.controllerIp,
+      callControllerType: session.controllerType,
+      ccid: session.ccid,
+      nodeId: this.#options.nodeId,
+      tags,
+      tracks,
+    };
+    this.#enqueue(session, async () => {
+      await this.#options.repository.createSession(record);
+      this.#options.events?.publish({
+        eventType: 'SESSION_EVENT',
+        eventAction: 'STARTED',
+        sessionId: session.sessionId,
+        at: this.#now(),
+      });
+    });
+  }
+
+  #addTag(session: LiveSession, tag: Tag): void {
+    this.#enqueue(session, async () => {
+      await this.#options.repository.addSessionTag(session.sessionId, tag);
+      this.#options.events?.publish({
+        eventType: 'TAG_EVENT',
+        eventAction: 'ADDED',
+        sessionId: session.sessionId,
+        tag,
+        at: this.#now(),
+      });
     });
   }
 
@@ -968,4 +1563,124 @@ function cubeParticipants(
 function warning(host: string, text: string): SipHeader {
   // RFC 3261 §20.43: warn-code 399 is "miscellaneous warning"; the text is a quoted string.
   return { name: 'Warning', value: `399 ${host} "${text.replace(/["\\]/g, "'")}"` };
+}
+
+interface LegSrtp {
+  readonly remote: SdesCrypto;
+  /** Our master key and salt, sent in the answer's a=crypto (we send nothing, but RFC 4568 §7.1.2 wants one). */
+  readonly local: Uint8Array;
+}
+
+/**
+ * A line Verbatim records: audio over RTP or SDES-keyed SRTP with a media format to record. SRTP
+ * keyed by DTLS (UDP/TLS/RTP/SAVP) or with no usable a=crypto is not recordable.
+ */
+function isRecordableLine(media: SdpMedia): boolean {
+  return (
+    media.type === 'audio' &&
+    media.port !== 0 &&
+    isRtpProfile(media.protocol) &&
+    chooseAudioCodec(media) !== undefined &&
+    (!isSecureProfile(media.protocol) || chooseCrypto(media.crypto).ok)
+  );
+}
+
+/** The SRTP keys of a line: the sender's from its a=crypto, and a fresh one of ours. */
+function srtpOf(media: SdpMedia | undefined): LegSrtp | undefined {
+  if (media === undefined || !isSecureProfile(media.protocol)) {
+    return undefined;
+  }
+  const remote = chooseCrypto(media.crypto);
+  return remote.ok
+    ? { remote: remote.value, local: randomBytes(SRTP_MASTER_KEY_BYTES + SRTP_MASTER_SALT_BYTES) }
+    : undefined;
+}
+
+function srtpParams(crypto: SdesCrypto): SrtpParams {
+  return {
+    suite: crypto.suite,
+    masterKey: crypto.masterKey,
+    masterSalt: crypto.masterSalt,
+    ...(crypto.mki === undefined ? {} : { mki: crypto.mki }),
+  };
+}
+
+function answerCrypto(legs: readonly Leg[]): Map<number, string> {
+  const crypto = new Map<number, string>();
+  for (const leg of legs) {
+    if (leg.srtp !== undefined) {
+      crypto.set(
+        leg.mediaIndex,
+        buildCryptoAttribute(leg.srtp.remote.tag, leg.srtp.remote.suite, leg.srtp.local),
+      );
+    }
+  }
+  return crypto;
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && a.every((byte, i) => byte === b[i]);
+}
+
+/** What a recording dialog is bound to; a codec change rebinds it to the new session. */
+interface DialogBinding {
+  session: LiveSession;
+  legs: readonly Leg[];
+}
+
+/** An INVITE body: no offer (delayed offer), an SDP offer, and SIPREC metadata when it is SIPREC. */
+interface InviteBody {
+  readonly offer?: SessionDescription;
+  readonly siprec?: RecordingMetadata;
+}
+
+/** Metadata of a SIPREC body that has none (a multipart with SDP alone is still SIPREC-shaped). */
+const EMPTY_METADATA: RecordingMetadata = {
+  sipSessionIds: [],
+  participants: [],
+  streams: [],
+  correlation: {},
+  streamMapping: 'document-order',
+};
+
+/** No media on this line: the three hold encodings of intake-samples §6 quirk 8, or a refused line. */
+function isWithoutMedia(media: SdpMedia): boolean {
+  return (
+    media.port === 0 ||
+    media.direction === 'inactive' ||
+    media.direction === 'recvonly' ||
+    isHoldAddress(media.connectionAddress)
+  );
+}
+
+function codecKey(codec: MediaCodec): string {
+  return `${codec.encodingName}/${codec.clockRateHz}`;
+}
+
+/**
+ * Moves a leg's participants to `wanted`: those no longer wanted get their duration now, new ones
+ * are added (they start now). Undefined when nothing changed. Participants are compared by xRefCi,
+ * else by deviceRef and deviceId.
+ */
+function replaceChangedParticipants(
+  leg: Leg,
+  wanted: readonly Participant[],
+  now: number,
+): { left: Participant[]; joined: Participant[] } | undefined {
+  const identity = (p: Participant): string => p.xRefCi ?? `${p.deviceRef}|${p.deviceId ?? ''}`;
+  const current = leg.participants.filter((p) => p.participantDuration === undefined);
+  const wantedIds = new Set(wanted.map(identity));
+  const currentIds = new Set(current.map(identity));
+  const left = current.filter((p) => !wantedIds.has(identity(p)));
+  const joined = wanted.filter((p) => !currentIds.has(identity(p)));
+  if (left.length === 0 && joined.length === 0) {
+    return undefined;
+  }
+  leg.participants = [
+    ...leg.participants.map((p) =>
+      left.includes(p) ? { ...p, participantDuration: Math.max(0, now - p.participantStartDate) } : p,
+    ),
+    ...joined,
+  ];
+  return { left, joined };
 }

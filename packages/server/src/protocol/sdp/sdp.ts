@@ -1,4 +1,5 @@
 import { parse as parseSdpText } from 'sdp-transform';
+import { codecHandling, isAuxiliaryPayload } from '../codec/codec-support.js';
 import { err, ok, type Result } from '../result.js';
 
 /**
@@ -15,6 +16,8 @@ export interface MediaCodec {
   /** Upper-case encoding name as in a=rtpmap ("PCMU", "TELEPHONE-EVENT"). */
   readonly encodingName: string;
   readonly clockRateHz: number;
+  /** The rtpmap encoding parameters (audio channels: `opus/48000/2`, `L16/16000/2`), as written. */
+  readonly channels?: number;
   readonly fmtp?: string;
 }
 
@@ -31,6 +34,8 @@ export interface SdpMedia {
   readonly connectionAddress?: string;
   readonly label?: string;
   readonly ptimeMs?: number;
+  /** The raw values of the line's RFC 4568 `a=crypto` attributes, in order (SDES-SRTP). */
+  readonly crypto: readonly string[];
 }
 
 export interface SessionDescription {
@@ -102,15 +107,20 @@ export function parseSdp(text: string): Result<SessionDescription> {
       if (name === undefined) {
         continue;
       }
+      const channels = Number(rtpmap?.encoding);
       const codec: MediaCodec = {
         payloadType: pt,
         encodingName: name,
         clockRateHz: rtpmap?.rate ?? known?.rate ?? 8000,
+        ...(Number.isInteger(channels) && channels > 0 ? { channels } : {}),
       };
       codecs.push(fmtp === undefined ? codec : { ...codec, fmtp });
     }
     const address = m.connection?.ip ?? sessionAddress;
     const label = (m as { label?: string | number }).label;
+    const crypto = (m.crypto ?? []).map((c) =>
+      [String(c.id), c.suite, c.config, c.sessionConfig].filter((part) => part !== undefined).join(' '),
+    );
     const entry: SdpMedia = {
       index,
       type: m.type,
@@ -121,6 +131,7 @@ export function parseSdp(text: string): Result<SessionDescription> {
       ...(address === undefined ? {} : { connectionAddress: address }),
       ...(label === undefined ? {} : { label: String(label) }),
       ...(typeof m.ptime === 'number' ? { ptimeMs: m.ptime } : {}),
+      crypto,
     };
     media.push(entry);
   }
@@ -133,20 +144,21 @@ function directionOf(value: string | undefined): MediaDirection | undefined {
   return value !== undefined && DIRECTIONS.has(value) ? (value as MediaDirection) : undefined;
 }
 
-/** Codecs Verbatim decodes today (the WAV export); others are future work of the codec issue. */
-const RECORDABLE_AUDIO = new Set(['PCMU', 'PCMA']);
-
-export function isRecordableAudioCodec(codec: MediaCodec): boolean {
-  return RECORDABLE_AUDIO.has(codec.encodingName) && codec.clockRateHz === 8000;
-}
-
-/** The first recordable codec of an m= line, in the sender's order of preference. */
+/**
+ * The codec to record of an m= line: the first one Verbatim decodes, in the sender's order of
+ * preference; else the first media format at all (recorded raw, the session flagged undecodable).
+ * A recorder cannot negotiate (the endpoints chose the codec before inviting it), so it takes what
+ * it is given rather than lose the call. Undefined only when the line carries no media format
+ * (telephone-event or comfort noise alone).
+ */
 export function chooseAudioCodec(media: SdpMedia): MediaCodec | undefined {
-  return media.codecs.find(isRecordableAudioCodec);
+  const formats = media.codecs.filter((c) => !isAuxiliaryPayload(c.encodingName));
+  return formats.find((c) => codecHandling(c.encodingName, c.clockRateHz) === 'decoded') ?? formats[0];
 }
 
+/** The RFC 4733 telephone-event format of a line (at the audio codec's rate, usually 8000). */
 export function findTelephoneEvent(media: SdpMedia): MediaCodec | undefined {
-  return media.codecs.find((c) => c.encodingName === 'TELEPHONE-EVENT' && c.clockRateHz === 8000);
+  return media.codecs.find((c) => c.encodingName === 'TELEPHONE-EVENT');
 }
 
 /** True when a c= address of 0.0.0.0 (RFC 3264 §8.4 hold, old style) leaves no media source. */
@@ -173,15 +185,17 @@ function header(origin: SdpOrigin): string[] {
 
 /**
  * Verbatim's offer in a delayed-offer 200 OK (DESIGN.md §1.2): one recvonly audio stream with
- * every codec it records, plus telephone-event. CUCM answers in the ACK with the one codec the
+ * the codecs a Cisco phone may be locked to (G.711, G.722, G.729), plus telephone-event. CUCM answers in the ACK with the one codec the
  * phone is locked to.
  */
 export function buildRecorderOffer(origin: SdpOrigin, port: number): string {
   const lines = [
     ...header(origin),
-    `m=audio ${port} RTP/AVP 0 8 101`,
+    `m=audio ${port} RTP/AVP 0 8 9 18 101`,
     'a=rtpmap:0 PCMU/8000',
     'a=rtpmap:8 PCMA/8000',
+    'a=rtpmap:9 G722/8000',
+    'a=rtpmap:18 G729/8000',
     'a=rtpmap:101 telephone-event/8000',
     'a=fmtp:101 0-15',
     'a=ptime:20',
@@ -190,21 +204,43 @@ export function buildRecorderOffer(origin: SdpOrigin, port: number): string {
   return lines.join('\r\n') + '\r\n';
 }
 
+/** RTP profiles Verbatim receives: plain RTP and SDES-keyed SRTP (RFC 3551, RFC 4585, RFC 3711). */
+const RTP_PROFILES = new Set(['RTP/AVP', 'RTP/AVPF', 'RTP/SAVP', 'RTP/SAVPF']);
+
+export function isRtpProfile(protocol: string): boolean {
+  return RTP_PROFILES.has(protocol.toUpperCase());
+}
+
+/** True for the SRTP profiles, whose lines need an `a=crypto` key (RFC 4568). */
+export function isSecureProfile(protocol: string): boolean {
+  return /^RTP\/SAVPF?$/i.test(protocol);
+}
+
 /**
  * The answer to an early offer (RFC 3264 §6): each m= line in order; a recordable audio line is
  * accepted recvonly on its given port with the offered payload type kept (the endpoints already
- * chose the codec), other lines are refused with port 0.
+ * chose the codec), other lines are refused with port 0. `crypto` holds our `a=crypto` value for
+ * each SRTP line (by m= line index); an SRTP line without one is refused.
  */
 export function buildRecorderAnswer(
   origin: SdpOrigin,
   offer: SessionDescription,
   ports: ReadonlyMap<number, number>,
+  crypto: ReadonlyMap<number, string> = new Map(),
 ): string {
   const lines = header(origin);
   for (const media of offer.media) {
     const port = ports.get(media.index);
     const codec = chooseAudioCodec(media);
-    if (port === undefined || codec === undefined || media.type !== 'audio') {
+    const cryptoValue = crypto.get(media.index);
+    const secure = isSecureProfile(media.protocol);
+    if (
+      port === undefined ||
+      codec === undefined ||
+      media.type !== 'audio' ||
+      !isRtpProfile(media.protocol) ||
+      (secure && cryptoValue === undefined)
+    ) {
       const firstPayload = media.codecs[0]?.payloadType ?? 0;
       lines.push(`m=${media.type} 0 ${media.protocol} ${firstPayload}`);
       continue;
@@ -212,10 +248,16 @@ export function buildRecorderAnswer(
     const events = findTelephoneEvent(media);
     const payloads =
       events === undefined ? `${codec.payloadType}` : `${codec.payloadType} ${events.payloadType}`;
-    lines.push(`m=audio ${port} RTP/AVP ${payloads}`);
-    lines.push(`a=rtpmap:${codec.payloadType} ${codec.encodingName}/${codec.clockRateHz}`);
+    lines.push(`m=audio ${port} ${secure ? media.protocol : 'RTP/AVP'} ${payloads}`);
+    // The format is echoed as offered (RFC 3264 §6.1): its name, rate, channels and fmtp, which
+    // Opus, G.729 Annex B and L16 senders rely on.
+    const channels = codec.channels === undefined ? '' : `/${codec.channels}`;
+    lines.push(`a=rtpmap:${codec.payloadType} ${codec.encodingName}/${codec.clockRateHz}${channels}`);
+    if (codec.fmtp !== undefined) {
+      lines.push(`a=fmtp:${codec.payloadType} ${codec.fmtp}`);
+    }
     if (events !== undefined) {
-      lines.push(`a=rtpmap:${events.payloadType} telephone-event/8000`);
+      lines.push(`a=rtpmap:${events.payloadType} telephone-event/${events.clockRateHz}`);
       lines.push(`a=fmtp:${events.payloadType} ${events.fmtp ?? '0-15'}`);
     }
     if (media.ptimeMs !== undefined) {
@@ -223,6 +265,9 @@ export function buildRecorderAnswer(
     }
     if (media.label !== undefined) {
       lines.push(`a=label:${media.label}`);
+    }
+    if (secure && cryptoValue !== undefined) {
+      lines.push(`a=crypto:${cryptoValue}`);
     }
     lines.push('a=recvonly');
   }

@@ -1,152 +1,29 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { pino } from 'pino';
-import type { MediaEngine, MediaEvent, StreamSpec } from '../../../src/media/media-engine.js';
-import { EMPTY_TRACK_STATS, type TrackStats } from '../../../src/model/session.js';
+import type { SipBody } from '../../../src/sip/types.js';
 import { parseSdp } from '../../../src/protocol/sdp/sdp.js';
-import type { SipHeader, SipRequest } from '../../../src/protocol/sip/message.js';
-import { encodeUtf8 } from '../../../src/protocol/text.js';
-import { cubeXRefCi } from '../../../src/recording/cube-intake.js';
+import type { SipRequest } from '../../../src/protocol/sip/message.js';
 import { RecordingService } from '../../../src/recording/recording-service.js';
-import type { DialogDelegate, IncomingInvite, ServerDialog, SipBody } from '../../../src/sip/types.js';
-import { cubeFixture } from '../../support/cube-fixtures.js';
 import { FakeRepository } from '../../support/fake-repository.js';
 import { waitFor } from '../../support/wait.js';
+import { cubeXRefCi } from '../../../src/recording/cube-intake.js';
+import { cubeFixture } from '../../support/cube-fixtures.js';
+import {
+  ACK_SDP,
+  ack,
+  answered,
+  cucmFrom,
+  invite,
+  setUp,
+  FakeInvite,
+  FakeMedia,
+} from '../../support/recording-fakes.js';
 
 /**
  * The recording domain on its own: the SIP layer and the media engine are replaced by recording
  * fakes, the repository by the in-memory one, so each intake decision can be checked exactly.
  */
-
-class FakeMedia implements MediaEngine {
-  readonly open = new Map<string, StreamSpec>();
-  readonly expected = new Map<string, { address: string; port: number }>();
-  readonly closed: string[] = [];
-  #nextPort = 40000;
-  #listener: ((event: MediaEvent) => void) | undefined;
-  packets = 100;
-
-  openStream(spec: StreamSpec): Promise<{ port: number }> {
-    this.open.set(spec.streamId, spec);
-    this.#nextPort += 2;
-    return Promise.resolve({ port: this.#nextPort });
-  }
-  setExpectedSource(streamId: string, source: { address: string; port: number } | undefined): void {
-    if (source !== undefined) {
-      this.expected.set(streamId, source);
-    }
-  }
-  closeStream(streamId: string): Promise<TrackStats> {
-    this.closed.push(streamId);
-    this.open.delete(streamId);
-    return Promise.resolve({ ...EMPTY_TRACK_STATS, packets: this.packets });
-  }
-  getStats(): TrackStats | undefined {
-    return undefined;
-  }
-  flush(): Promise<void> {
-    return Promise.resolve();
-  }
-  onEvent(listener: (event: MediaEvent) => void): void {
-    this.#listener = listener;
-  }
-  emit(event: MediaEvent): void {
-    this.#listener?.(event);
-  }
-  close(): Promise<void> {
-    return Promise.resolve();
-  }
-}
-
-class FakeInvite implements IncomingInvite {
-  readonly source = { protocol: 'udp' as const, address: '10.48.38.5', port: 5060 };
-  readonly callId: string;
-  cancelled = false;
-  answer?: SipBody;
-  rejection?: { status: number; reason: string; headers: readonly SipHeader[] };
-  delegate?: DialogDelegate;
-  byes = 0;
-
-  constructor(readonly request: SipRequest) {
-    this.callId = request.headers.find((h) => h.name === 'Call-ID')?.value ?? '';
-  }
-  accept(body: SipBody, delegate: DialogDelegate): ServerDialog {
-    this.answer = body;
-    this.delegate = delegate;
-    return {
-      callId: this.callId,
-      localTag: 'l',
-      remoteTag: 'r',
-      terminated: false,
-      bye: () => {
-        this.byes++;
-      },
-    };
-  }
-  reject(status: number, reason: string, extraHeaders: readonly SipHeader[] = []): void {
-    this.rejection = { status, reason, headers: extraHeaders };
-  }
-}
-
-function invite(
-  from: string,
-  body?: { type: string; content: string },
-  callId = `c${Math.random()}`,
-): FakeInvite {
-  const headers: SipHeader[] = [
-    { name: 'Via', value: 'SIP/2.0/UDP 10.48.38.5:5060;branch=z9hG4bK1' },
-    { name: 'From', value: from },
-    { name: 'To', value: '<sip:7878@10.48.38.30>' },
-    { name: 'Call-ID', value: callId },
-    { name: 'CSeq', value: '101 INVITE' },
-  ];
-  if (body !== undefined) {
-    headers.push({ name: 'Content-Type', value: body.type });
-  }
-  return new FakeInvite({
-    type: 'request',
-    method: 'INVITE',
-    requestUri: 'sip:7878@10.48.38.30',
-    headers,
-    body: encodeUtf8(body?.content ?? ''),
-  });
-}
-
-function ack(sdp: string): SipRequest {
-  return { type: 'request', method: 'ACK', requestUri: 'sip:x', headers: [], body: encodeUtf8(sdp) };
-}
-
-function cucmFrom(stream: 'x-nearend' | 'x-farend', refCi = '19301625'): string {
-  return `"SJ User 2" <sip:1001@10.48.38.5;${stream};x-refci=${refCi};x-nearenddevice=SEP6C416A369525;x-nearendaddr=1001;x-farendrefci=19301624;x-farenddevice=SEP38ED18552A12;x-farendaddr=1000>;tag=${stream}`;
-}
-
-const ACK_SDP =
-  'v=0\r\no=CiscoSystemsCCM-SIP 1 1 IN IP4 10.48.38.5\r\ns=SIP Call\r\nc=IN IP4 10.48.38.107\r\nt=0 0\r\nm=audio 17904 RTP/AVP 8 101\r\na=rtpmap:8 PCMA/8000\r\na=sendonly\r\na=rtpmap:101 telephone-event/8000\r\n';
-
-function setUp(maxSessions?: number): {
-  service: RecordingService;
-  media: FakeMedia;
-  repository: FakeRepository;
-} {
-  const media = new FakeMedia();
-  const repository = new FakeRepository();
-  let id = 0;
-  const service = new RecordingService({
-    repository,
-    media,
-    mediaDir: '/data/media',
-    advertise: '192.0.2.10',
-    nodeId: 'node-a',
-    logger: pino({ level: 'silent' }),
-    newSessionId: () => `session${++id}`,
-    ...(maxSessions === undefined ? {} : { maxSessions }),
-  });
-  return { service, media, repository };
-}
-
-async function answered(i: FakeInvite): Promise<void> {
-  await waitFor(() => i.answer !== undefined || i.rejection !== undefined, { timeoutMs: 2000 });
-}
 
 describe('RecordingService', () => {
   it('pairs the two INVITEs of a CUCM call, even when they race, into one session: track 0 near end, track 1 far end', async () => {
@@ -256,14 +133,14 @@ describe('RecordingService', () => {
   it('refuses an offer with nothing recordable with 488 and a Warning, and opens no media', async () => {
     const { service, media, repository } = setUp();
     const offer =
-      'v=0\r\no=- 1 1 IN IP4 10.0.0.7\r\ns=-\r\nc=IN IP4 10.0.0.7\r\nt=0 0\r\nm=audio 5000 RTP/AVP 18\r\n';
+      'v=0\r\no=- 1 1 IN IP4 10.0.0.7\r\ns=-\r\nc=IN IP4 10.0.0.7\r\nt=0 0\r\nm=audio 5000 RTP/AVP 13\r\nm=video 5002 RTP/AVP 34\r\n';
     const call = invite('<sip:2001@10.0.0.7>;tag=a', { type: 'application/sdp', content: offer });
     service.onInvite(call);
     await answered(call);
     assert.equal(call.rejection?.status, 488);
     assert.match(
       call.rejection.headers.find((h) => h.name === 'Warning')?.value ?? '',
-      /^399 192\.0\.2\.10 ".*G729/,
+      /^399 192\.0\.2\.10 ".*audio:CN, video:H263/,
     );
     assert.equal(media.open.size, 0);
     assert.equal(repository.sessions.size, 0);

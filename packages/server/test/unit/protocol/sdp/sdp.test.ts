@@ -5,7 +5,9 @@ import {
   buildRecorderOffer,
   chooseAudioCodec,
   parseSdp,
+  type SdpMedia,
 } from '../../../../src/protocol/sdp/sdp.js';
+import { isUndecodableCodec } from '../../../../src/protocol/codec/codec-support.js';
 
 // CUCM's answer in the ACK (intake-samples §1.2): one codec, sendonly, the phone as media source.
 const CUCM_ACK_SDP = [
@@ -43,6 +45,26 @@ describe('parseSdp', () => {
     assert.equal(chooseAudioCodec(media)?.encodingName, 'PCMU');
   });
 
+  it('keeps the raw a=crypto values of a line (SDES, RFC 4568)', () => {
+    const result = parseSdp(
+      [
+        'v=0',
+        'o=- 1 1 IN IP4 10.0.0.1',
+        's=-',
+        'c=IN IP4 10.0.0.1',
+        't=0 0',
+        'm=audio 4000 RTP/SAVP 0',
+        'a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:WVNfX19zZW1jdGwgKCkgewkyMjA7fQp9CnVubGVz|2^20|1:4',
+        'a=crypto:2 AES_CM_128_HMAC_SHA1_32 inline:NzB4d1BINUAvLEw6UzF3WSJ+PSdFcGdUJShpX1Zj',
+        '',
+      ].join('\r\n'),
+    );
+    assert.ok(result.ok);
+    assert.deepEqual(result.value.media[0]?.crypto, [
+      '1 AES_CM_128_HMAC_SHA1_80 inline:WVNfX19zZW1jdGwgKCkgewkyMjA7fQp9CnVubGVz|2^20|1:4',
+      '2 AES_CM_128_HMAC_SHA1_32 inline:NzB4d1BINUAvLEw6UzF3WSJ+PSdFcGdUJShpX1Zj',
+    ]);
+  });
   it('fills static payload types that have no rtpmap (RFC 3551)', () => {
     const result = parseSdp(
       'v=0\r\no=- 1 1 IN IP4 10.0.0.1\r\ns=-\r\nc=IN IP4 10.0.0.1\r\nt=0 0\r\nm=audio 4000 RTP/AVP 8 18\r\n',
@@ -71,8 +93,56 @@ describe('parseSdp', () => {
   });
 });
 
+describe('chooseAudioCodec', () => {
+  const line = (rtpmaps: string[], payloads: string): SdpMedia => {
+    const parsed = parseSdp(
+      [
+        'v=0',
+        'o=- 1 1 IN IP4 10.0.0.1',
+        's=-',
+        'c=IN IP4 10.0.0.1',
+        't=0 0',
+        `m=audio 4000 RTP/AVP ${payloads}`,
+        ...rtpmaps,
+        '',
+      ].join('\r\n'),
+    );
+    assert.ok(parsed.ok);
+    const media = parsed.value.media[0];
+    assert.ok(media);
+    return media;
+  };
+
+  it('takes the first decodable format in the sender order (Metaswitch offers 18 0 8 on a fork)', () => {
+    assert.equal(chooseAudioCodec(line([], '18 0 8'))?.encodingName, 'G729');
+    assert.equal(
+      chooseAudioCodec(line(['a=rtpmap:96 AMR-WB/16000', 'a=rtpmap:9 G722/8000'], '96 9'))?.encodingName,
+      'G722',
+    );
+  });
+
+  it('records a format it cannot decode rather than refuse the call', () => {
+    const codec = chooseAudioCodec(line(['a=rtpmap:97 iLBC/8000'], '97'));
+    assert.ok(codec);
+    assert.equal(codec.encodingName, 'ILBC');
+    assert.ok(isUndecodableCodec(codec.encodingName, codec.clockRateHz));
+  });
+
+  it('finds nothing to record on a line of telephone-event and comfort noise alone', () => {
+    assert.equal(chooseAudioCodec(line(['a=rtpmap:101 telephone-event/8000'], '101 13')), undefined);
+  });
+
+  it('decodes Opus only at 48 kHz and L16 at any rate', () => {
+    assert.equal(isUndecodableCodec('OPUS', 48000), false);
+    assert.equal(isUndecodableCodec('OPUS', 16000), true);
+    assert.equal(isUndecodableCodec('L16', 44100), false);
+    assert.equal(isUndecodableCodec('MP4A-LATM', 90000), true);
+    assert.equal(isUndecodableCodec('', 8000), false);
+  });
+});
+
 describe('recorder SDP', () => {
-  it('offers G.711 and telephone-event recvonly on the given port (delayed offer)', () => {
+  it('offers G.711, G.722, G.729 and telephone-event recvonly on the given port (delayed offer)', () => {
     const offer = buildRecorderOffer({ sessionId: 'abc', sessionVersion: 1, address: '192.0.2.10' }, 40000);
     const parsed = parseSdp(offer);
     assert.ok(parsed.ok);
@@ -83,8 +153,34 @@ describe('recorder SDP', () => {
     assert.equal(media.connectionAddress, '192.0.2.10');
     assert.deepEqual(
       media.codecs.map((c) => c.encodingName),
-      ['PCMU', 'PCMA', 'TELEPHONE-EVENT'],
+      ['PCMU', 'PCMA', 'G722', 'G729', 'TELEPHONE-EVENT'],
     );
+  });
+
+  it('echoes the chosen format with its channels and fmtp (Opus needs both)', () => {
+    const offer = parseSdp(
+      [
+        'v=0',
+        'o=- 1 1 IN IP4 10.0.0.1',
+        's=-',
+        'c=IN IP4 10.0.0.1',
+        't=0 0',
+        'm=audio 5000 RTP/AVP 111 101',
+        'a=rtpmap:111 opus/48000/2',
+        'a=fmtp:111 minptime=10;useinbandfec=1',
+        'a=rtpmap:101 telephone-event/48000',
+        'a=sendonly',
+        '',
+      ].join('\r\n'),
+    );
+    assert.ok(offer.ok);
+    const text = buildRecorderAnswer(
+      { sessionId: 's', sessionVersion: 2, address: '192.0.2.10' },
+      offer.value,
+      new Map([[0, 41000]]),
+    );
+    assert.match(text, /a=rtpmap:111 OPUS\/48000\/2\r\n/);
+    assert.match(text, /a=fmtp:111 minptime=10;useinbandfec=1\r\n/);
   });
 
   it('answers an early offer recvonly with the offered payload type kept, refusing unrecordable lines', () => {

@@ -1,0 +1,50 @@
+import type { Tag } from './session.js';
+
+/**
+ * Events of the recording domain, in the MediaSense envelope's terms (reference §7: eventType +
+ * eventAction + body). The recording service publishes them on the node's in-process bus
+ * (events/event-bus.ts); the event-subscription API and webhooks deliver them later. The
+ * RECORDING_EVENT type is a Verbatim extension for what MediaSense kept silent about: calls it
+ * refused and recordings it cannot decode.
+ */
+export type VerbatimEvent =
+  | {
+      readonly eventType: 'SESSION_EVENT';
+      readonly eventAction: 'STARTED' | 'ENDED';
+      readonly sessionId: string;
+      readonly at: number;
+    }
+  | {
+      readonly eventType: 'TAG_EVENT';
+      readonly eventAction: 'ADDED';
+      readonly sessionId: string;
+      readonly tag: Tag;
+      readonly at: number;
+    }
+  | {
+      /** An INVITE was refused (SIP status and reason, and why). */
+      readonly eventType: 'RECORDING_EVENT';
+      readonly eventAction: 'REJECTED';
+      readonly callId: string;
+      readonly controllerIp: string;
+      readonly sipStatus: number;
+      readonly reason: string;
+      readonly at: number;
+    }
+  | {
+      /** A session records a codec no export can decode: it is stored raw and flagged. */
+      readonly eventType: 'RECORDING_EVENT';
+      readonly eventAction: 'UNDECODABLE';
+      readonly sessionId: string;
+      readonly tracks: readonly {
+        readonly trackNumber: number;
+        readonly codec: string;
+        readonly clockRateHz: number;
+      }[];
+      readonly at: number;
+    };
+
+/** Where a service publishes its events (the bus implements it; tests may collect them). */
+export interface EventSink {
+  publish(event: VerbatimEvent): void;
+}
