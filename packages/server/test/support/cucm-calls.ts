@@ -5,7 +5,7 @@ import { dominantFrequencyHz, readWavSamples, rmsLevel, sineG711Packets, type Wa
 import { freeSippMediaPort, freeUdpTcpPort } from './ports.js';
 import { spawnTracked, waitExit } from './processes.js';
 import { writeSippRtpPcap } from './sipp-pcap.js';
-import { cucmLegScenario, type CucmLegScenario } from './sipp-scenarios.js';
+import { cucmLegScenario, type CucmFarEndUpdate, type CucmLegScenario } from './sipp-scenarios.js';
 import type { RunningServer } from './verbatim-server.js';
 import { waitFor } from './wait.js';
 
@@ -37,6 +37,7 @@ export interface SessionJson {
       deviceId?: string;
       xRefCi?: string;
       isConference: boolean;
+      participantStartDate?: number;
       participantDuration?: number;
     }[];
   }[];
@@ -84,10 +85,17 @@ export async function runCucmCall(
     ptimeMs?: number;
     /** The legs may fail (the node is killed under them): their exit codes are not checked. */
     legsMayFail?: boolean;
+    /**
+     * The near end's x-refci (the far end's is one less); a fresh one unless given. CUCM resumes a
+     * held call with a new pair of INVITEs carrying the same values.
+     */
+    refCi?: string;
+    /** A remote-cluster transfer: both legs send an UPDATE naming the new far end. */
+    update?: CucmFarEndUpdate;
   },
 ): Promise<string> {
   callCounter++;
-  const refCi = String(19301600 + callCounter * 2 + Math.floor(Math.random() * 1000) * 100);
+  const refCi = options.refCi ?? String(19301600 + callCounter * 2 + Math.floor(Math.random() * 1000) * 100);
   const farEndRefCi = String(Number(refCi) - 1);
   const legs = (['x-nearend', 'x-farend'] as const).map(async (stream) => {
     const leg = stream === 'x-nearend' ? options.near : options.far;
@@ -106,6 +114,7 @@ export async function runCucmCall(
       ending: leg.ending,
       ptimeMs: options.ptimeMs ?? 20,
       ...(leg.pcapPath === undefined ? {} : { pcapPath: leg.pcapPath }),
+      ...(options.update === undefined ? {} : { update: options.update }),
     });
     const file = join(work, `call${callCounter}-${stream}.xml`);
     await writeFile(file, scenario);
@@ -158,7 +167,7 @@ export async function runCucmCall(
  */
 export async function findSessionBy(
   server: RunningServer,
-  field: 'xRefCi' | 'ccid',
+  field: 'xRefCi' | 'ccid' | 'deviceRef',
   value: string,
   predicate: (s: SessionJson) => boolean,
 ): Promise<SessionJson> {

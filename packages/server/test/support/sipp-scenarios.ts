@@ -25,6 +25,20 @@ export interface CucmLegScenario {
   readonly ending: 'bye' | 'await-bye';
   /** a=ptime of the controller's SDP. */
   readonly ptimeMs: number;
+  /** A remote-cluster transfer while the leg is up (needs ending 'bye'); see CucmFarEndUpdate. */
+  readonly update?: CucmFarEndUpdate;
+}
+
+/**
+ * A remote-cluster transfer as CUCM reports it to the recorder (intake-samples §1.5, §1.6): an
+ * UPDATE on the existing dialog, same From tag, whose From URI names the new far end. The leg's
+ * later requests (the BYE) carry the new From too.
+ */
+export interface CucmFarEndUpdate {
+  /** When the UPDATE is sent, counted from the ACK; the leg still hangs up holdMs after the ACK. */
+  readonly afterMs: number;
+  readonly farEndDevice: string;
+  readonly farEndAddr: string;
 }
 
 const CUCM_HEADERS = `Date: Tue, 27 Aug 2019 15:27:43 GMT
@@ -40,7 +54,11 @@ const CUCM_HEADERS = `Date: Tue, 27 Aug 2019 15:27:43 GMT
       Session-Expires:  1800
       Max-Forwards: 70`;
 
-function fromHeader(s: CucmLegScenario): string {
+function fromHeader(original: CucmLegScenario, farEnd?: CucmFarEndUpdate): string {
+  const s =
+    farEnd === undefined
+      ? original
+      : { ...original, farEndDevice: farEnd.farEndDevice, farEndAddr: farEnd.farEndAddr };
   return (
     `From: "Agent [pid]" <sip:${s.nearEndAddr}@[local_ip];${s.stream};x-refci=${s.refCi};x-nearendclusterid=StandAloneCluster;` +
     `x-nearenddevice=${s.nearEndDevice};x-nearendaddr=${s.nearEndAddr};x-farendrefci=${s.farEndRefCi};` +
@@ -75,17 +93,38 @@ export function cucmLegScenario(s: CucmLegScenario): string {
       : 'Content-Length: 0';
   const media =
     s.pcapPath === undefined ? '' : `<nop><action><exec play_pcap_audio="${s.pcapPath}"/></action></nop>`;
+  const update =
+    s.update === undefined || s.ending !== 'bye'
+      ? ''
+      : `<pause milliseconds="${s.update.afterMs}"/>
+  <send retrans="500">
+    <![CDATA[
+      UPDATE [next_url] SIP/2.0
+      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+      ${fromHeader(s, s.update)}
+      To: <sip:7878@[remote_ip]>[peer_tag_param]
+      Call-ID: [call_id]
+      CSeq: 102 UPDATE
+      Contact: <sip:${s.nearEndAddr}@[local_ip]:[local_port];transport=[transport]>;isFocus
+      User-Agent: Cisco-CUCM11.5
+      Max-Forwards: 70
+      Content-Length: 0
+    ]]>
+  </send>
+  <recv response="200"/>`;
+  const holdAfterUpdateMs = Math.max(0, s.holdMs - (update === '' ? 0 : (s.update?.afterMs ?? 0)));
   const ending =
     s.ending === 'bye'
-      ? `<pause milliseconds="${s.holdMs}"/>
+      ? `${update}
+  <pause milliseconds="${holdAfterUpdateMs}"/>
   <send retrans="500">
     <![CDATA[
       BYE [next_url] SIP/2.0
       Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-      ${fromHeader(s)}
+      ${fromHeader(s, update === '' ? undefined : s.update)}
       To: <sip:7878@[remote_ip]>[peer_tag_param]
       Call-ID: [call_id]
-      CSeq: 102 BYE
+      CSeq: ${update === '' ? 102 : 103} BYE
       Max-Forwards: 70
       Content-Length: 0
     ]]>

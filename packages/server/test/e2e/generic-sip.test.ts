@@ -1,0 +1,230 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { waitForSecondAudioPort } from '../support/cube-calls.js';
+import {
+  analyseChannel,
+  assertTone,
+  capture,
+  downloadWav,
+  findSessionBy,
+  type SessionJson,
+} from '../support/cucm-calls.js';
+import {
+  genericSipScenario,
+  streamToneWithFfmpeg,
+  waitForLoggedCallId,
+  type GenericSipScenario,
+} from '../support/generic-calls.js';
+import { freeSippMediaPort, freeUdpTcpPort } from '../support/ports.js';
+import { spawnTracked, stopAll, waitExit, type Spawned } from '../support/processes.js';
+import { startServer, type RunningServer } from '../support/verbatim-server.js';
+
+/**
+ * SIPp plays a plain SIP endpoint (not CUCM, not CUBE, not SIPREC): one INVITE with an early SDP
+ * offer and RTP replayed from a capture. Verbatim must record it as a `SIP` session with one
+ * track per audio m= line and the From / To users as participants (DESIGN.md §1.2, generic SIP).
+ */
+
+const SIPP_HZ = 600;
+const FFMPEG_HZ = 1500;
+const TONE_SECONDS = 3;
+
+let server: RunningServer;
+let work: string;
+let callCounter = 0;
+
+/** A number nobody else's session carries, so searching by it finds this call only. */
+function uniqueNumber(prefix: string): string {
+  return `${prefix}${String(Date.now() % 1_000_000).padStart(6, '0')}${callCounter}`;
+}
+
+/**
+ * Runs SIPp with the scenario and returns the call's Call-ID; `whileUp` runs once the Call-ID is
+ * known and may start other senders (it gets the SIPp log file).
+ */
+async function runGenericCall(
+  scenario: GenericSipScenario,
+  whileUp?: (logFile: string, sipp: Spawned) => Promise<void>,
+): Promise<string> {
+  callCounter++;
+  const scenarioFile = join(work, `generic-${callCounter}.xml`);
+  const logFile = join(work, `generic-${callCounter}.log`);
+  await writeFile(scenarioFile, genericSipScenario(scenario));
+  const sipp = spawnTracked(`sipp generic ${callCounter}`, 'sipp', [
+    '-sf',
+    scenarioFile,
+    '-m',
+    '1',
+    '-t',
+    'u1',
+    '-i',
+    '127.0.0.1',
+    '-p',
+    String(await freeUdpTcpPort()),
+    '-mi',
+    '127.0.0.1',
+    '-mp',
+    String(await freeSippMediaPort()),
+    '-trace_logs',
+    '-log_file',
+    logFile,
+    '-timeout',
+    '40s',
+    '-timeout_error',
+    '-nostdin',
+    `127.0.0.1:${server.sipPort}`,
+  ]);
+  try {
+    const callId = await Promise.race([
+      waitForLoggedCallId(logFile, 20_000),
+      sipp.exited.then((code) => {
+        throw new Error(`sipp exited (${code}) before it logged the Call-ID`);
+      }),
+    ]);
+    await whileUp?.(logFile, sipp);
+    assert.equal(await waitExit(sipp, 45_000), 0, 'sipp exits 0');
+    return callId;
+  } catch (error) {
+    await stopAll();
+    throw new Error(
+      `${error instanceof Error ? error.message : String(error)}\n--- sipp ---\n${sipp.output()}`,
+      {
+        cause: error,
+      },
+    );
+  }
+}
+
+function assertGenericSession(session: SessionJson, callId: string): void {
+  assert.equal(session.sessionState, 'CLOSED_NORMAL');
+  assert.equal(session.callControllerType, 'SIP');
+  assert.equal(session.callControllerIP, '127.0.0.1');
+  assert.equal(session.ccid, callId, 'a generic call is identified by its Call-ID');
+}
+
+describe(
+  'a generic SIP call recorded end to end (sipp as a plain SIP endpoint, verbatim serve)',
+  { timeout: 120_000 },
+  () => {
+    before(async () => {
+      work = await mkdtemp(join(tmpdir(), 'verbatim-generic-'));
+      // The second test's first line falls silent after its capture while ffmpeg (started later)
+      // still streams the second; the media timeout must outlast that silence.
+      server = await startServer({ mediaTimeoutSeconds: 10 });
+    });
+
+    after(async () => {
+      await stopAll();
+      const code = await server.stop();
+      assert.equal(code, 0, `verbatim serve did not shut down cleanly:\n${server.process.output()}`);
+      await rm(work, { recursive: true, force: true });
+    });
+
+    it('one m=audio line: a SIP session of one track with the From and To users as participants and the tone in the WAV', async () => {
+      const fromUser = uniqueNumber('2');
+      const toUser = uniqueNumber('3');
+      const callId = await runGenericCall({
+        fromUser,
+        toUser,
+        audioLines: 1,
+        pcapPath: capture(work, 'generic-one', 'PCMU', SIPP_HZ, TONE_SECONDS),
+        holdMs: 3300,
+      });
+      const session = await findSessionBy(server, 'ccid', callId, (s) => s.sessionState !== 'ACTIVE');
+      assertGenericSession(session, callId);
+      assert.deepEqual(
+        session.tracks.map((t) => [
+          t.trackNumber,
+          t.codec,
+          t.participants.map((p) => [p.deviceRef, p.isConference]),
+        ]),
+        [
+          [
+            0,
+            'PCMU',
+            [
+              [fromUser, false],
+              [toUser, false],
+            ],
+          ],
+        ],
+      );
+      assert.deepEqual(
+        session.tracks.map((t) => [t.stats.packets, t.stats.lost]),
+        [[(TONE_SECONDS * 1000) / 20, 0]],
+      );
+      const byNumber = await findSessionBy(server, 'deviceRef', toUser, () => true);
+      assert.equal(byNumber.sessionId, session.sessionId, 'the session is found by the dialled number');
+
+      const { wav } = await downloadWav(server, session);
+      assert.equal(wav.sampleRateHz, 8000);
+      assertTone(wav.channelSamples[0]!, SIPP_HZ, TONE_SECONDS, 'left (track 0)');
+      assert.equal(
+        analyseChannel(wav.channelSamples[1]!).firstMs,
+        -100,
+        'the right channel (no track) is silent',
+      );
+    });
+
+    it('two m=audio lines: one track per line, From user on track 0 and To user on track 1, each line its own channel', async () => {
+      const fromUser = uniqueNumber('4');
+      const toUser = uniqueNumber('5');
+      let ffmpeg: Spawned | undefined;
+      const callId = await runGenericCall(
+        {
+          fromUser,
+          toUser,
+          audioLines: 2,
+          pcapPath: capture(work, 'generic-two', 'PCMU', SIPP_HZ, TONE_SECONDS),
+          // ffmpeg starts only once the answer is known and may lag SIPp's capture on a loaded
+          // machine; the hold leaves room for its whole tone (as in cube-recording.test.ts).
+          holdMs: 6000,
+        },
+        async (logFile, sipp) => {
+          const secondPort = await Promise.race([
+            waitForSecondAudioPort(logFile, 20_000),
+            sipp.exited.then((code) => {
+              throw new Error(`sipp exited (${code}) before the answer's second port was logged`);
+            }),
+          ]);
+          assert.ok(
+            secondPort >= server.rtpRange.min && secondPort <= server.rtpRange.max,
+            `the second m=audio port ${secondPort} is in Verbatim's RTP range`,
+          );
+          ffmpeg = streamToneWithFfmpeg('ffmpeg line 1', secondPort, FFMPEG_HZ, TONE_SECONDS);
+          const code = await waitExit(ffmpeg, 30_000);
+          assert.equal(code, 0, `ffmpeg exits 0:\n${ffmpeg.output()}`);
+        },
+      );
+      const session = await findSessionBy(server, 'ccid', callId, (s) => s.sessionState !== 'ACTIVE');
+      assertGenericSession(session, callId);
+      assert.deepEqual(
+        session.tracks.map((t) => [t.trackNumber, t.codec, t.participants.map((p) => p.deviceRef)]),
+        [
+          [0, 'PCMU', [fromUser]],
+          [1, 'PCMU', [toUser]],
+        ],
+      );
+      assert.deepEqual(
+        session.tracks.map((t) => [t.stats.packets, t.stats.lost]),
+        [
+          [150, 0],
+          [150, 0],
+        ],
+      );
+      const { wav } = await downloadWav(server, session);
+      assert.equal(wav.channels, 2);
+      // ffmpeg starts after SIPp's capture, so each channel is checked on its own timeline.
+      assertTone(wav.channelSamples[0]!, SIPP_HZ, TONE_SECONDS, 'left (track 0, sipp)');
+      assertTone(
+        wav.channelSamples[1]!,
+        FFMPEG_HZ,
+        TONE_SECONDS,
+        `right (track 1, ffmpeg)\n${ffmpeg?.output() ?? ''}`,
+      );
+    });
+  },
+);
