@@ -13,6 +13,7 @@ import { createMediaEngine } from './media/create-media-engine.js';
 import type { MediaEngine } from './media/media-engine.js';
 import { EventBus } from './events/event-bus.js';
 import { RecordingService } from './recording/recording-service.js';
+import { DiskSpaceMonitor } from './storage/disk-space.js';
 import { recoverInterruptedSessions } from './recording/recovery.js';
 import { createSipServer, type SipServer } from './sip/sip-server.js';
 import { ensureCertificate } from './transport/tls-certificate.js';
@@ -79,9 +80,23 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<A
       eventLog.info({ event }, `${event.eventType} ${event.eventAction}`);
     });
 
+    const disk = new DiskSpaceMonitor({
+      path: mediaDir,
+      criticalPercent: config.storageCriticalPercent,
+      nodeId: config.nodeId,
+      logger: log,
+      events,
+    });
+    await disk.start();
+    closers.unshift(() => {
+      disk.close();
+      return Promise.resolve();
+    });
+
     const recording = new RecordingService({
       repository,
       events,
+      storageCritical: () => disk.critical,
       media,
       mediaDir,
       advertise: config.advertise,

@@ -26,6 +26,8 @@ export interface Config {
   readonly mediaTimeoutMs: number;
   /** Concurrent sessions recorded at most; INVITEs that would start another get 503. */
   readonly maxSessions: number;
+  /** Storage is critical below this much free space on the media disk, in percent (0 = never). */
+  readonly storageCriticalPercent: number;
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   /** VERBATIM_ADMIN_PASSWORD: the first-start admin password, when given. */
   readonly adminPassword?: string;

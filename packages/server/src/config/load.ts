@@ -294,6 +294,18 @@ export function loadConfig(input: LoadConfigInput): Result<Config, readonly Conf
         );
   });
 
+  const storageCriticalPercent = withDefault<number>('storage-critical-percent', 5, (raw) => {
+    const n = numberOf(raw.value);
+    return n !== undefined && n >= 0 && n <= 100
+      ? { ok: true, value: n }
+      : fail(
+          'VERBATIM_ERR_CONFIG_INVALID_VALUE',
+          raw,
+          'storage-critical-percent',
+          `${show(raw.value)} is not a percentage of free disk space (0-100)`,
+        );
+  });
+
   const logLevel = withDefault<Config['logLevel']>('log-level', 'info', (raw) => {
     const text = typeof raw.value === 'string' ? raw.value.toLowerCase() : undefined;
     const level = LOG_LEVELS.find((l) => l === text);
@@ -346,6 +358,7 @@ export function loadConfig(input: LoadConfigInput): Result<Config, readonly Conf
     !nodeId.ok ||
     !mediaTimeoutMs.ok ||
     !maxSessions.ok ||
+    !storageCriticalPercent.ok ||
     !logLevel.ok ||
     !adminPassword.ok
   ) {
@@ -383,6 +396,7 @@ export function loadConfig(input: LoadConfigInput): Result<Config, readonly Conf
     nodeId: nodeId.value,
     mediaTimeoutMs: mediaTimeoutMs.value,
     maxSessions: maxSessions.value,
+    storageCriticalPercent: storageCriticalPercent.value,
     logLevel: logLevel.value,
   };
   return {

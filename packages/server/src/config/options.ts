@@ -1,5 +1,6 @@
 /**
- * The options of `verbatim serve` (DESIGN.md §1.1, plus --media-timeout, --max-sessions and --log-level). One table
+ * The options of `verbatim serve` (DESIGN.md §1.1, plus --media-timeout, --max-sessions,
+ * --storage-critical-percent and --log-level). One table
  * drives the CLI flags and --help text (main.ts), the VERBATIM_* environment variables and the
  * keys accepted in the --config YAML file (config/load.ts), so the three sources cannot drift.
  */
@@ -33,6 +34,7 @@ export type ConfigOptionName =
   | 'node-id'
   | 'media-timeout'
   | 'max-sessions'
+  | 'storage-critical-percent'
   | 'log-level'
   | 'admin-password';
 
@@ -162,6 +164,15 @@ export const CONFIG_OPTIONS: readonly ConfigOptionSpec[] = [
     flag: '--max-sessions <N>',
     description: 'concurrent sessions recorded at most; beyond it INVITEs get 503 with Retry-After',
     defaultText: '2000',
+    isFlag: true,
+    inFile: true,
+  },
+  {
+    name: 'storage-critical-percent',
+    flag: '--storage-critical-percent <P>',
+    description:
+      'storage is critical when less than P % of the media disk is free: INVITEs then get 503 with Retry-After',
+    defaultText: '5',
     isFlag: true,
     inFile: true,
   },

@@ -42,6 +42,15 @@ export type VerbatimEvent =
         readonly clockRateHz: number;
       }[];
       readonly at: number;
+    }
+  | {
+      /** The media disk crossed the critical threshold (MediaSense's storageThresholdEvent). */
+      readonly eventType: 'STORAGE_THRESHOLD_EVENT';
+      readonly eventAction: 'ENTER_CRITICAL_STORAGE_SPACE' | 'EXIT_CRITICAL_STORAGE_SPACE';
+      readonly nodeId: string;
+      readonly partition: string;
+      readonly percentageUtilization: number;
+      readonly at: number;
     };
 
 /** Where a service publishes its events (the bus implements it; tests may collect them). */

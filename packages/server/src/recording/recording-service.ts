@@ -80,6 +80,8 @@ export interface RecordingServiceOptions {
   readonly maxSessions?: number;
   /** Where session, tag and refusal events go (the node's event bus). */
   readonly events?: EventSink;
+  /** True while the media disk is critically full: new calls then get 503 (the storage agent). */
+  readonly storageCritical?: () => boolean;
 }
 
 interface Leg {
@@ -145,6 +147,8 @@ export interface RecordingCounters {
   databaseErrors: number;
   /** INVITEs refused with 503 because the node was at --max-sessions. */
   overloaded: number;
+  /** INVITEs refused with 503 because the media disk was critically full. */
+  storageRefused: number;
   /** Malformed X-Cisco-Recording-Participant values ignored (CUBE INVITEs and re-INVITEs). */
   cubeParticipantsDropped: number;
   /** SIPREC requests whose multipart body or metadata could not be read (answered 400). */
@@ -178,6 +182,7 @@ export class RecordingService implements SipServerDelegate {
     sessionsClosedError: 0,
     databaseErrors: 0,
     overloaded: 0,
+    storageRefused: 0,
     cubeParticipantsDropped: 0,
     siprecBodyErrors: 0,
     codecChanges: 0,
@@ -270,6 +275,17 @@ export class RecordingService implements SipServerDelegate {
       log.warn({ activeSessions: this.#sessions.size }, 'at capacity: INVITE refused with 503');
       this.#refuse(invite, 503, 'Service Unavailable', 'at --max-sessions capacity', [
         { name: 'Retry-After', value: '5' },
+      ]);
+      return;
+    }
+    if (!joinsSession && this.#options.storageCritical?.() === true) {
+      // Nothing could be stored durably: refusing lets the controller record on another node
+      // instead of losing the call here (DESIGN.md §1.2). A CUCM leg whose partner was already
+      // accepted still joins, so that session is not left with one track.
+      this.#counters.storageRefused++;
+      log.warn('media disk critically full: INVITE refused with 503');
+      this.#refuse(invite, 503, 'Service Unavailable', 'storage critically full', [
+        { name: 'Retry-After', value: '60' },
       ]);
       return;
     }

@@ -91,6 +91,7 @@ void describe('loadConfig defaults', () => {
       nodeId: 'rec-node-1',
       mediaTimeoutMs: 30_000,
       maxSessions: 2000,
+      storageCriticalPercent: 5,
       logLevel: 'info',
     });
   });
@@ -127,6 +128,7 @@ void describe('loadConfig from flags and environment', () => {
         'node-id': 'node-b',
         'media-timeout': '2.5',
         'max-sessions': '500',
+        'storage-critical-percent': '2.5',
         'log-level': 'DEBUG',
       },
     });
@@ -146,6 +148,7 @@ void describe('loadConfig from flags and environment', () => {
       nodeId: 'node-b',
       mediaTimeoutMs: 2500,
       maxSessions: 500,
+      storageCriticalPercent: 2.5,
       logLevel: 'debug',
     });
   });
@@ -187,6 +190,7 @@ void describe('loadConfig from flags and environment', () => {
       nodeId: 'a.b-c_d',
       mediaTimeoutMs: 45_000,
       maxSessions: 600,
+      storageCriticalPercent: 5,
       logLevel: 'warn',
       adminPassword: 'correct horse',
     });
@@ -287,6 +291,10 @@ void describe('loadConfig errors', () => {
         "--media-timeout: 'soon' is not a number of seconds (above 0, at most 86400)",
       ],
       [{ 'max-sessions': '1.5' }, "--max-sessions: '1.5' is not a whole number of sessions (1-1000000)"],
+      [
+        { 'storage-critical-percent': '101' },
+        "--storage-critical-percent: '101' is not a percentage of free disk space (0-100)",
+      ],
       [{ 'trusted-peers': '10.0.0.0/8,bogus,::1/200' }, "--trusted-peers: 'bogus' is not a CIDR block"],
     ];
     for (const [flags, expected] of cases) {

@@ -318,4 +318,33 @@ describe('RecordingService: codecs', () => {
       ['DTMF:5', 'DTMF:#'],
     );
   });
+
+  it('refuses a new call with 503 and Retry-After while storage is critical', async () => {
+    const repository = new FakeRepository();
+    const media = new FakeMedia();
+    let critical = true;
+    const service = new RecordingService({
+      repository,
+      media,
+      mediaDir: '/data/media',
+      advertise: '192.0.2.10',
+      nodeId: 'node-a',
+      logger: pino({ level: 'silent' }),
+      newSessionId: () => 'x1',
+      storageCritical: () => critical,
+    });
+    const refused = invite('<sip:alice@10.0.0.9>;tag=a', offer('m=audio 7000 RTP/AVP 0', []));
+    service.onInvite(refused);
+    await answered(refused);
+    assert.equal(refused.rejection?.status, 503);
+    assert.ok(refused.rejection.headers.some((h) => h.name === 'Retry-After'));
+    assert.equal(media.specs.size, 0);
+    assert.equal(service.counters.storageRefused, 1);
+
+    critical = false;
+    const accepted = invite('<sip:alice@10.0.0.9>;tag=b', offer('m=audio 7000 RTP/AVP 0', []));
+    service.onInvite(accepted);
+    await answered(accepted);
+    assert.equal(accepted.rejection, undefined);
+  });
 });
