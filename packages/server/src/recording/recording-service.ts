@@ -99,6 +99,8 @@ interface Leg {
   codecKey?: string;
   /** SDES-SRTP: the sender's key (what we decrypt with) and our own answer key. */
   srtp?: LegSrtp;
+  /** A video line (stored, never in the WAV); audio otherwise. */
+  video?: true;
   /** SIPREC `a=label` of the m= line: the key that names its stream in the metadata. */
   label?: string;
   /** On hold: the last offer left this line without media (inactive, recvonly, c=0.0.0.0, port 0). */
@@ -237,17 +239,20 @@ export class RecordingService implements SipServerDelegate {
     const controllerIp = invite.source.address;
     const now = this.#now();
 
-    // Which m= lines become legs: our own single offer, or the recordable audio lines of theirs.
+    // Which m= lines become legs: our own single offer, or the recordable lines of theirs. Audio
+    // comes first so that tracks 0 and 1 are the two voices (the WAV's left and right); video
+    // lines (CUBE video forks) follow as VIDEO tracks. A call needs audio to be recorded.
     let mediaLines: { index: number; media?: SdpMedia }[];
     if (offer === undefined) {
       mediaLines = [{ index: 0 }];
     } else {
-      const recordable = offer.media.filter(isRecordableLine);
-      if (recordable.length === 0) {
+      const audio = offer.media.filter((m) => m.type === 'audio' && isRecordableLine(m));
+      const video = offer.media.filter((m) => m.type === 'video' && isRecordableLine(m));
+      if (audio.length === 0) {
         this.#rejectUnrecordable(invite, offer, log);
         return;
       }
-      mediaLines = (cucm === undefined ? recordable : recordable.slice(0, 1)).map((m) => ({
+      mediaLines = (cucm === undefined ? [...audio, ...video] : audio.slice(0, 1)).map((m) => ({
         index: m.index,
         media: m,
       }));
@@ -325,10 +330,12 @@ export class RecordingService implements SipServerDelegate {
         const trackNumber = trackNumbers[i] ?? i;
         const streamId = `${session.sessionId}-${trackNumber}`;
         const srtp = srtpOf(line.media);
+        const clockRateHz = line.media === undefined ? undefined : chooseAudioCodec(line.media)?.clockRateHz;
         const { port } = await this.#options.media.openStream({
           streamId,
           filePath: join(this.#options.mediaDir, this.#mediaPath(session, trackNumber)),
           ...(srtp === undefined ? {} : { srtp: srtpParams(srtp.remote) }),
+          ...(clockRateHz === undefined ? {} : { clockRateHz }),
         });
         opened.push({
           ...(srtp === undefined ? {} : { srtp }),
@@ -340,6 +347,7 @@ export class RecordingService implements SipServerDelegate {
           localSdp: '',
           codecKnown: false,
           inactive: line.media !== undefined && isWithoutMedia(line.media),
+          ...(line.media?.type === 'video' ? { video: true as const } : {}),
           ended: false,
           participants: [],
           ...(line.media?.label === undefined ? {} : { label: line.media.label }),
@@ -443,7 +451,9 @@ export class RecordingService implements SipServerDelegate {
 
     // A line may be on hold from the start (CUBE SIPREC sends a=inactive while the call is held).
     const initialTags = this.#holdTransitions(session, opened, now);
-    const undecodable = tracks.filter((t) => isUndecodableCodec(t.codec, t.clockRateHz));
+    const undecodable = tracks.filter(
+      (t) => t.trackMediaType === 'AUDIO' && isUndecodableCodec(t.codec, t.clockRateHz),
+    );
     if (undecodable.length > 0) {
       log.warn(
         {
@@ -834,6 +844,7 @@ export class RecordingService implements SipServerDelegate {
       const codec = chooseAudioCodec(media);
       const leg: Leg = {
         ...(srtp === undefined ? {} : { srtp }),
+        ...(media.type === 'video' ? { video: true as const } : {}),
         ...(media.label === undefined ? {} : { label: media.label }),
         ...(dialog === undefined ? {} : { dialog }),
         ...(codec === undefined ? {} : { codecKey: codecKey(codec) }),
@@ -939,6 +950,7 @@ export class RecordingService implements SipServerDelegate {
         });
         opened.push({
           ...(srtp === undefined ? {} : { srtp }),
+          ...(old.video === true ? { video: true as const } : {}),
           trackNumber,
           streamId,
           startMs: now,
@@ -1003,7 +1015,7 @@ export class RecordingService implements SipServerDelegate {
   #trackOf(session: LiveSession, leg: Leg, codec: MediaCodec | undefined): Track {
     return {
       trackNumber: leg.trackNumber,
-      trackMediaType: 'AUDIO',
+      trackMediaType: leg.video === true ? 'VIDEO' : 'AUDIO',
       codec: codec?.encodingName ?? '',
       payloadType: codec?.payloadType ?? -1,
       clockRateHz: codec?.clockRateHz ?? 8000,
@@ -1588,12 +1600,13 @@ interface LegSrtp {
 }
 
 /**
- * A line Verbatim records: audio over RTP or SDES-keyed SRTP with a media format to record. SRTP
+ * A line Verbatim records: audio or video over RTP or SDES-keyed SRTP with a media format to
+ * record (video is stored, not decoded: H.264 of CUBE video forks). SRTP
  * keyed by DTLS (UDP/TLS/RTP/SAVP) or with no usable a=crypto is not recordable.
  */
 function isRecordableLine(media: SdpMedia): boolean {
   return (
-    media.type === 'audio' &&
+    (media.type === 'audio' || media.type === 'video') &&
     media.port !== 0 &&
     isRtpProfile(media.protocol) &&
     chooseAudioCodec(media) !== undefined &&

@@ -217,9 +217,9 @@ export function isSecureProfile(protocol: string): boolean {
 }
 
 /**
- * The answer to an early offer (RFC 3264 §6): each m= line in order; a recordable audio line is
- * accepted recvonly on its given port with the offered payload type kept (the endpoints already
- * chose the codec), other lines are refused with port 0. `crypto` holds our `a=crypto` value for
+ * The answer to an early offer (RFC 3264 §6): each m= line in order; a line given a port (audio,
+ * or video that is recorded) is accepted recvonly on it with the offered payload type kept (the
+ * endpoints already chose the codec), other lines are refused with port 0. `crypto` holds our `a=crypto` value for
  * each SRTP line (by m= line index); an SRTP line without one is refused.
  */
 export function buildRecorderAnswer(
@@ -237,7 +237,7 @@ export function buildRecorderAnswer(
     if (
       port === undefined ||
       codec === undefined ||
-      media.type !== 'audio' ||
+      (media.type !== 'audio' && media.type !== 'video') ||
       !isRtpProfile(media.protocol) ||
       (secure && cryptoValue === undefined)
     ) {
@@ -245,10 +245,10 @@ export function buildRecorderAnswer(
       lines.push(`m=${media.type} 0 ${media.protocol} ${firstPayload}`);
       continue;
     }
-    const events = findTelephoneEvent(media);
+    const events = media.type === 'audio' ? findTelephoneEvent(media) : undefined;
     const payloads =
       events === undefined ? `${codec.payloadType}` : `${codec.payloadType} ${events.payloadType}`;
-    lines.push(`m=audio ${port} ${secure ? media.protocol : 'RTP/AVP'} ${payloads}`);
+    lines.push(`m=${media.type} ${port} ${secure ? media.protocol : 'RTP/AVP'} ${payloads}`);
     // The format is echoed as offered (RFC 3264 §6.1): its name, rate, channels and fmtp, which
     // Opus, G.729 Annex B and L16 senders rely on.
     const channels = codec.channels === undefined ? '' : `/${codec.channels}`;

@@ -329,7 +329,7 @@ describe('RecordingService: CUBE dial-peer forking', () => {
     );
   });
 
-  it('takes the audio lines of a video fork as tracks and maps "0 2" / "1 3" media-indexes to them, counting dropped values', async () => {
+  it('records a video fork as two audio tracks then two VIDEO tracks, maps "0 2" / "1 3" media-indexes to them, counting dropped values', async () => {
     const { service, repository } = cubeSetUp();
     const call = new FakeInvite(cubeFixture('cube-nbr-invite-video-malformed.sip'));
     service.onInvite(call);
@@ -338,13 +338,32 @@ describe('RecordingService: CUBE dial-peer forking', () => {
     const session = repository.sessions.get('cube1')!;
     assert.equal(session.callControllerType, 'Cisco-SIPGateway');
     assert.deepEqual(
-      session.tracks.map((t) => [t.trackNumber, t.codec, t.participants.map((p) => p.deviceRef)]),
+      session.tracks.map((t) => [
+        t.trackNumber,
+        t.trackMediaType,
+        t.codec,
+        t.participants.map((p) => p.deviceRef),
+      ]),
       [
-        [0, 'PCMU', ['6001']],
-        [1, 'PCMU', ['6002']],
+        [0, 'AUDIO', 'PCMU', ['6001']],
+        [1, 'AUDIO', 'PCMU', ['6002']],
+        [2, 'VIDEO', 'H264', ['6001']],
+        [3, 'VIDEO', 'H264', ['6002']],
       ],
     );
     assert.equal(service.counters.cubeParticipantsDropped, 4);
+    // H.264 is stored, not decoded: it does not make the session undecodable (that is for audio).
+    const answer = parseSdp(call.answer!.content);
+    assert.ok(answer.ok);
+    assert.deepEqual(
+      answer.value.media.map((m) => [m.type, m.port > 0, m.direction]),
+      [
+        ['audio', true, 'recvonly'],
+        ['audio', true, 'recvonly'],
+        ['video', true, 'recvonly'],
+        ['video', true, 'recvonly'],
+      ],
+    );
   });
 
   it('recognises a CUBE fork without participant headers by Cisco-Guid and user agent, and never uses To as a participant', async () => {
