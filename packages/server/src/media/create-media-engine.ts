@@ -5,7 +5,7 @@ import type { Logger } from 'pino';
 
 import { EMPTY_TRACK_STATS, type TrackStats } from '../model/session.js';
 import { PortAllocator } from '../transport/port-allocator.js';
-import type { MediaEngine, MediaEvent, StreamSpec } from './media-engine.js';
+import type { ExpectedSource, MediaEngine, MediaEvent, StreamSpec } from './media-engine.js';
 import {
   MEDIA_ERR_ENGINE_CLOSED,
   MEDIA_ERR_OPEN_FAILED,
@@ -186,10 +186,7 @@ class WorkerMediaEngine implements RtpMediaEngine {
     return { port: entry.port ?? 0 };
   }
 
-  setExpectedSource(
-    streamId: string,
-    source: { readonly address: string; readonly port: number } | undefined,
-  ): void {
+  setExpectedSource(streamId: string, source: ExpectedSource | undefined): void {
     this.#sendWhenOpen(streamId, { type: 'expect-source', streamId, source });
   }
 

@@ -20,10 +20,7 @@ export interface MediaEngine {
    * the stream latches onto the first source it hears; datagrams from any other source are
    * dropped and counted.
    */
-  setExpectedSource(
-    streamId: string,
-    source: { readonly address: string; readonly port: number } | undefined,
-  ): void;
+  setExpectedSource(streamId: string, source: ExpectedSource | undefined): void;
   /** Flushes, closes the file and the sockets, and returns the final statistics. Idempotent. */
   closeStream(streamId: string): Promise<TrackStats>;
   /**
@@ -54,6 +51,18 @@ export interface MediaEngine {
   onEvent(listener: (event: MediaEvent) => void): void;
   /** Closes every stream (flushing files) and stops the workers. */
   close(): Promise<void>;
+}
+
+/** The sender the SDP names for a stream (see MediaEngine.setExpectedSource). */
+export interface ExpectedSource {
+  readonly address: string;
+  /** The m= port, or 0: take the first port of `address` that sends. */
+  readonly port: number;
+  /**
+   * Forget a port learnt from the traffic and learn it again: the sender's SDP changed (a new
+   * media port after a transfer), so its RTP may now come from another port of the same address.
+   */
+  readonly relearn?: boolean;
 }
 
 export interface StreamSpec {

@@ -6,6 +6,7 @@ import { PCAP_MAX_PAYLOAD_BYTES } from '../protocol/container/pcap.js';
 import { isLikelyRtcp, parseRtpHeader, type RtpHeader } from '../protocol/rtp/rtp-packet.js';
 import { parseTelephoneEvent } from '../protocol/rtp/telephone-event.js';
 import type { ArrivalClock } from './arrival-clock.js';
+import type { ExpectedSource } from './media-engine.js';
 import { DtmfDetector, type DtmfDetection } from './dtmf-detector.js';
 import { SourcePolicy } from './source-policy.js';
 import { SRTP_DROP_AUTH, SrtpReceiveContext, type SrtpParams } from './srtp.js';
@@ -139,7 +140,7 @@ export class RtpStream {
     return this.#stats.snapshot();
   }
 
-  setExpectedSource(source: { readonly address: string; readonly port: number } | undefined): void {
+  setExpectedSource(source: ExpectedSource | undefined): void {
     this.#policy.expect(source);
   }
 

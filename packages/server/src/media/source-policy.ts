@@ -1,3 +1,5 @@
+import type { ExpectedSource } from './media-engine.js';
+
 /**
  * Which remote address:port a stream takes RTP from. Until the SDP names the sender, the stream
  * latches onto the first source that sends a valid RTP packet (as RTP proxies do); once the
@@ -40,15 +42,16 @@ export class SourcePolicy {
    * The sender the SDP names (c= address, m= port; port 0 when unknown). When it is the address
    * the stream already latched, the latched port stays: a sender behind NAT or with asymmetric
    * ports may send from another port than it receives on. A different address replaces the
-   * latched source. `undefined` keeps the current source: forgetting an expectation must not
-   * open the stream to anyone.
+   * latched source, and so does `relearn` (the sender's SDP changed: its port is learnt again).
+   * `undefined` keeps the current source: forgetting an expectation must not open the stream to
+   * anyone.
    */
-  expect(source: { readonly address: string; readonly port: number } | undefined): void {
+  expect(source: ExpectedSource | undefined): void {
     if (source === undefined) {
       return;
     }
     const address = this.#normalise(source.address);
-    if (this.#latched && address === this.#address) {
+    if (this.#latched && address === this.#address && source.relearn !== true) {
       return;
     }
     this.#address = address;

@@ -1,5 +1,5 @@
 import type { TrackStats } from '../model/session.js';
-import type { MediaEvent } from './media-engine.js';
+import type { ExpectedSource, MediaEvent } from './media-engine.js';
 import type { SrtpParams } from './srtp.js';
 
 /**
@@ -40,7 +40,7 @@ export type ToWorker =
   | {
       readonly type: 'expect-source';
       readonly streamId: string;
-      readonly source: { readonly address: string; readonly port: number } | undefined;
+      readonly source: ExpectedSource | undefined;
     }
   | { readonly type: 'clock-rate'; readonly streamId: string; readonly clockRateHz: number }
   | {

@@ -101,6 +101,8 @@ interface Leg {
   srtp?: LegSrtp;
   /** A video line (stored, never in the WAV); audio otherwise. */
   video?: true;
+  /** The m= port of the sender's last offer or answer, to notice its media moving. */
+  offeredPort?: number;
   /** SIPREC `a=label` of the m= line: the key that names its stream in the metadata. */
   label?: string;
   /** On hold: the last offer left this line without media (inactive, recvonly, c=0.0.0.0, port 0). */
@@ -633,11 +635,19 @@ export class RecordingService implements SipServerDelegate {
    * payload type carries RFC 4733 telephone-events (each key press becomes a DTMF tag).
    */
   #followMedia(leg: Leg, media: SdpMedia): void {
+    // A new m= port in a re-offer means the sender's media moved (a transfer to another media
+    // port of the SBC): the port learnt from the traffic is forgotten and learnt again.
+    const moved = leg.offeredPort !== undefined && leg.offeredPort !== media.port;
+    leg.offeredPort = media.port;
     const address = media.connectionAddress;
     if (address !== undefined && !isHoldAddress(address)) {
       // Port 0: the m= port is where the sender would *receive*; a sendonly fork often sends from
       // another port, so only the address is pinned and the port is latched from the traffic.
-      this.#options.media.setExpectedSource(leg.streamId, { address, port: 0 });
+      this.#options.media.setExpectedSource(leg.streamId, {
+        address,
+        port: 0,
+        ...(moved ? { relearn: true } : {}),
+      });
     }
     const events = findTelephoneEvent(media);
     this.#options.media.setTelephoneEvent?.(leg.streamId, events?.payloadType, events?.clockRateHz);
@@ -1698,17 +1708,36 @@ function replaceChangedParticipants(
 ): { left: Participant[]; joined: Participant[] } | undefined {
   const identity = (p: Participant): string => p.xRefCi ?? `${p.deviceRef}|${p.deviceId ?? ''}`;
   const current = leg.participants.filter((p) => p.participantDuration === undefined);
-  const wantedIds = new Set(wanted.map(identity));
+  const wantedById = new Map(wanted.map((p) => [identity(p), p]));
   const currentIds = new Set(current.map(identity));
-  const left = current.filter((p) => !wantedIds.has(identity(p)));
+  const left = current.filter((p) => !wantedById.has(identity(p)));
   const joined = wanted.filter((p) => !currentIds.has(identity(p)));
-  if (left.length === 0 && joined.length === 0) {
+  // A participant who stays may have been renamed (SIPREC metadata can add or change <name>).
+  const renamed = current.filter((p) => {
+    const next = wantedById.get(identity(p));
+    return next !== undefined && next.name !== p.name;
+  });
+  if (left.length === 0 && joined.length === 0 && renamed.length === 0) {
     return undefined;
   }
   leg.participants = [
-    ...leg.participants.map((p) =>
-      left.includes(p) ? { ...p, participantDuration: Math.max(0, now - p.participantStartDate) } : p,
-    ),
+    ...leg.participants.map((p): Participant => {
+      if (left.includes(p)) {
+        return { ...p, participantDuration: Math.max(0, now - p.participantStartDate) };
+      }
+      if (!renamed.includes(p)) {
+        return p;
+      }
+      const name = wantedById.get(identity(p))?.name;
+      return {
+        deviceRef: p.deviceRef,
+        ...(p.deviceId === undefined ? {} : { deviceId: p.deviceId }),
+        ...(p.xRefCi === undefined ? {} : { xRefCi: p.xRefCi }),
+        ...(name === undefined ? {} : { name }),
+        isConference: p.isConference,
+        participantStartDate: p.participantStartDate,
+      };
+    }),
     ...joined,
   ];
   return { left, joined };

@@ -1,5 +1,11 @@
 import { pino } from 'pino';
-import type { MediaEngine, MediaEvent, SrtpParams, StreamSpec } from '../../src/media/media-engine.js';
+import type {
+  ExpectedSource,
+  MediaEngine,
+  MediaEvent,
+  SrtpParams,
+  StreamSpec,
+} from '../../src/media/media-engine.js';
 import { EMPTY_TRACK_STATS, type TrackStats } from '../../src/model/session.js';
 import type { SipHeader, SipRequest } from '../../src/protocol/sip/message.js';
 import { encodeUtf8 } from '../../src/protocol/text.js';
@@ -16,7 +22,7 @@ import { waitFor } from './wait.js';
 
 export class FakeMedia implements MediaEngine {
   readonly open = new Map<string, StreamSpec>();
-  readonly expected = new Map<string, { address: string; port: number }>();
+  readonly expected = new Map<string, ExpectedSource>();
   readonly closed: string[] = [];
   /** Every stream ever opened, with its spec (`open` forgets closed ones). */
   readonly specs = new Map<string, StreamSpec>();
@@ -32,7 +38,7 @@ export class FakeMedia implements MediaEngine {
     this.#nextPort += 2;
     return Promise.resolve({ port: this.#nextPort });
   }
-  setExpectedSource(streamId: string, source: { address: string; port: number } | undefined): void {
+  setExpectedSource(streamId: string, source: ExpectedSource | undefined): void {
     if (source !== undefined) {
       this.expected.set(streamId, source);
     }

@@ -68,4 +68,18 @@ void describe('SourcePolicy', () => {
     policy.expect({ address: '10.0.0.1', port: 4000 });
     assert.equal(policy.allows('::ffff:10.0.0.1', 4000), true);
   });
+
+  it('learns the port again when told the sender moved (relearn), on the same address', () => {
+    const policy = new SourcePolicy();
+    policy.expect({ address: '10.0.0.7', port: 0 });
+    policy.accept('10.0.0.7', 4000);
+    assert.equal(policy.allows('10.0.0.7', 4002), false);
+    policy.expect({ address: '10.0.0.7', port: 0 });
+    assert.equal(policy.allows('10.0.0.7', 4002), false, 'a plain refresh keeps the latched port');
+    policy.expect({ address: '10.0.0.7', port: 0, relearn: true });
+    assert.equal(policy.allows('10.0.0.7', 4002), true);
+    policy.accept('10.0.0.7', 4002);
+    assert.equal(policy.allows('10.0.0.7', 4000), false);
+    assert.equal(policy.allows('10.0.0.8', 4002), false);
+  });
 });

@@ -121,6 +121,21 @@ describe('RecordingService: CUBE hold and resume', () => {
   });
 });
 
+describe('RecordingService: media that moves', () => {
+  it('learns the sending port again when a re-offer moves the line to another port, not on a refresh', async () => {
+    const { service, media } = setUp();
+    const call = new FakeInvite(cubeFixture('cube-nbr-invite.sip'));
+    service.onInvite(call);
+    await answered(call);
+    assert.deepEqual(media.expected.get('s1-1'), { address: '198.51.100.20', port: 0 });
+    await reInvite(call, {});
+    assert.deepEqual(media.expected.get('s1-1'), { address: '198.51.100.20', port: 0 });
+    await reInvite(call, { 'm=audio 16386 ': 'm=audio 16390 ' });
+    assert.deepEqual(media.expected.get('s1-1'), { address: '198.51.100.20', port: 0, relearn: true });
+    assert.deepEqual(media.expected.get('s1-0'), { address: '198.51.100.20', port: 0 });
+  });
+});
+
 describe('RecordingService: mid-call codec change', () => {
   it('ends the session and records on in a new one with the same ccid and participants, on new ports', async () => {
     const { service, repository, media, clock } = setUp();

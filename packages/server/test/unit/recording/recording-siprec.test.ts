@@ -211,4 +211,21 @@ describe('RecordingService: SIPREC', () => {
     assert.equal(media.specs.size, 0);
     assert.equal(service.counters.siprecBodyErrors, 1);
   });
+
+  it('renames a participant in place when an update only changes its name', async () => {
+    const { service, repository, call, clock } = await start('cube-siprec-invite.sip');
+    const startMs = clock.nowMs;
+    clock.nowMs += 5_000;
+    const request = siprecFixture('cube-siprec-invite.sip');
+    const text = new TextDecoder().decode(request.body).replace('Front Desk', 'Reception');
+    const response = await send(call, { ...request, body: encodeUtf8(text) });
+    assert.equal(response.status, 200);
+    await service.settled();
+    assert.deepEqual(
+      repository.sessions
+        .get('s1')!
+        .tracks[1]!.participants.map((p) => [p.deviceRef, p.name, p.participantStartDate]),
+      [['6502', 'Reception', startMs]],
+    );
+  });
 });

@@ -1,0 +1,179 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { findSessionByCcid, randomCiscoGuid, waitForSecondAudioPort } from '../support/cube-calls.js';
+import { cubeHoldScenario, type HoldEncoding } from '../support/cube-hold-calls.js';
+import { analyseChannel, assertTone, capture, downloadWav } from '../support/cucm-calls.js';
+import { streamToneWithFfmpeg } from '../support/generic-calls.js';
+import {
+  assertBetween,
+  assertQuiet,
+  sessionsWhere,
+  slice,
+  systemTags,
+  tagOffset,
+  type SessionWithTags,
+} from '../support/midcall-checks.js';
+import { stopAll, waitExit, type Spawned } from '../support/processes.js';
+import { spawnSipp, unlessSippExits } from '../support/sipp-process.js';
+import { startServer, type RunningServer } from '../support/verbatim-server.js';
+
+/**
+ * SIPp plays a Cisco CUBE forking a call to Verbatim (dial-peer media forking) and puts the first
+ * party on hold in the middle of it: a re-INVITE leaves that party's line without media, a
+ * second one makes it sendonly again. The node runs with a 2 s media timeout and the hold lasts
+ * longer, so a held line that is (rightly) silent must not end the recording. ffmpeg streams the
+ * other party without a break. Checked through the MediaSense API and the WAV.
+ */
+
+const MEDIA_TIMEOUT_SECONDS = 2;
+const BEFORE_HOLD_HZ = 500;
+const AFTER_RESUME_HZ = 800;
+const OTHER_PARTY_HZ = 1300;
+const TONE_SECONDS = 2;
+const BEFORE_HOLD_MS = 2500;
+/** Longer than the media timeout plus its check interval. */
+const HELD_MS = 3500;
+const AFTER_RESUME_MS = 2500;
+/** The other party's sender runs until the call is over and is then stopped. */
+const OTHER_PARTY_MAX_SECONDS = 40;
+/** Slack for a loaded two-core machine between a SIPp pause ending and Verbatim's tag. */
+const LATE_MS = 1500;
+
+describe(
+  'a CUBE forked call put on hold and resumed (sipp as CUBE, ffmpeg, verbatim serve --media-timeout 2)',
+  { timeout: 240_000 },
+  () => {
+    let server: RunningServer;
+    let work: string;
+
+    before(async () => {
+      work = await mkdtemp(join(tmpdir(), 'verbatim-cube-hold-'));
+      server = await startServer({ mediaTimeoutSeconds: MEDIA_TIMEOUT_SECONDS });
+    });
+
+    after(async () => {
+      await stopAll();
+      const code = await server.stop();
+      assert.equal(code, 0, `verbatim serve did not shut down cleanly:\n${server.process.output()}`);
+      await rm(work, { recursive: true, force: true });
+    });
+
+    /** Runs the held call and gives its session once it is closed. */
+    async function holdAndResume(
+      encoding: HoldEncoding,
+    ): Promise<{ session: SessionWithTags; ccid: string }> {
+      const ciscoGuid = randomCiscoGuid();
+      const scenarioFile = join(work, `cube-hold-${encoding}.xml`);
+      const logFile = join(work, `cube-hold-${encoding}-sipp.log`);
+      await writeFile(
+        scenarioFile,
+        cubeHoldScenario({
+          ciscoGuid,
+          participants: ['4155550123', '20417'],
+          holdEncoding: encoding,
+          pcapBeforeHold: capture(work, `hold-${encoding}-before`, 'PCMU', BEFORE_HOLD_HZ, TONE_SECONDS),
+          pcapAfterResume: capture(work, `hold-${encoding}-after`, 'PCMU', AFTER_RESUME_HZ, TONE_SECONDS),
+          beforeHoldMs: BEFORE_HOLD_MS,
+          heldMs: HELD_MS,
+          afterResumeMs: AFTER_RESUME_MS,
+        }),
+      );
+      const run = await spawnSipp(`sipp cube hold ${encoding}`, server, scenarioFile, logFile);
+      let ffmpeg: Spawned | undefined;
+      const outputs = (): string =>
+        `--- sipp ---\n${run.sipp.output()}\n--- ffmpeg ---\n${ffmpeg?.output() ?? '(not started)'}`;
+      try {
+        const secondPort = await unlessSippExits(run, waitForSecondAudioPort(logFile, 20_000));
+        ffmpeg = streamToneWithFfmpeg('ffmpeg line 1', secondPort, OTHER_PARTY_HZ, OTHER_PARTY_MAX_SECONDS);
+        assert.equal(await waitExit(run.sipp, 60_000), 0, 'sipp exits 0');
+        assert.equal(ffmpeg.child.exitCode, null, 'ffmpeg streamed until the end of the call');
+        await ffmpeg.stop();
+      } catch (error) {
+        await stopAll();
+        throw new Error(`${error instanceof Error ? error.message : String(error)}\n${outputs()}`, {
+          cause: error,
+        });
+      }
+      const session = (await findSessionByCcid(
+        server,
+        ciscoGuid,
+        (s) => s.sessionState !== 'ACTIVE',
+      )) as SessionWithTags;
+      return { session, ccid: ciscoGuid };
+    }
+
+    async function assertHeldCall(encoding: HoldEncoding): Promise<void> {
+      const { session, ccid } = await holdAndResume(encoding);
+      const context = `\n${server.process.output().slice(-4000)}`;
+      assert.equal(session.sessionState, 'CLOSED_NORMAL', `the hold did not end the call${context}`);
+      assert.equal(session.callControllerType, 'Cisco-SIPGateway');
+      assert.deepEqual(
+        (await sessionsWhere(server, 'ccid', ccid)).map((s) => s.sessionId),
+        [session.sessionId],
+        'hold and resume keep one session',
+      );
+      assert.deepEqual(
+        session.tracks.map((t) => [t.trackNumber, t.codec, t.participants.map((p) => p.deviceRef)]),
+        [
+          [0, 'PCMU', ['4155550123']],
+          [1, 'PCMU', ['20417']],
+        ],
+      );
+      // Two captures of 2 s at 20 ms on the held line, nothing during the hold; nothing lost.
+      assert.deepEqual(
+        session.tracks.map((t) => [t.stats.packets > 0, t.stats.lost]),
+        [
+          [true, 0],
+          [true, 0],
+        ],
+      );
+      assert.equal(session.tracks[0]?.stats.packets, 2 * TONE_SECONDS * 50, 'packets on the held line');
+
+      assert.deepEqual(
+        systemTags(session).map((t) => [t.tagName, t.trackNumber]),
+        [
+          ['TrackInactive', 0],
+          ['TrackActive', 0],
+        ],
+      );
+      const inactiveMs = tagOffset(session, 'TrackInactive', 0);
+      const activeMs = tagOffset(session, 'TrackActive', 0);
+      assertBetween(inactiveMs, BEFORE_HOLD_MS, BEFORE_HOLD_MS + LATE_MS, 'the TrackInactive offset (ms)');
+      assertBetween(activeMs - inactiveMs, HELD_MS, HELD_MS + LATE_MS, 'the hold (ms)');
+
+      const { wav } = await downloadWav(server, session);
+      assert.equal(wav.channels, 2);
+      assert.equal(wav.sampleRateHz, 8000);
+      const held = wav.channelSamples[0];
+      const other = wav.channelSamples[1];
+      assert.ok(held !== undefined && other !== undefined);
+      const endMs = (held.length * 1000) / wav.sampleRateHz;
+      assertTone(slice(held, 0, inactiveMs), BEFORE_HOLD_HZ, TONE_SECONDS, 'channel 0 before the hold');
+      assertQuiet(slice(held, inactiveMs, activeMs), 'channel 0 during the hold');
+      assertTone(slice(held, activeMs, endMs), AFTER_RESUME_HZ, TONE_SECONDS, 'channel 0 after the resume');
+
+      // The other party was never held: one unbroken tone from before the hold to after it.
+      const channel = analyseChannel(other);
+      assert.deepEqual(channel.gaps, [], `channel 1 is silent at ${channel.gaps.join(', ')} ms`);
+      assert.ok(
+        channel.firstMs >= 0 && channel.firstMs < inactiveMs,
+        `channel 1 starts at ${channel.firstMs} ms`,
+      );
+      assert.ok(channel.lastMs > activeMs + 1000, `channel 1 ends at ${channel.lastMs} ms`);
+      for (const tone of channel.tones) {
+        assert.ok(Math.abs(tone - OTHER_PARTY_HZ) <= 25, `channel 1 carries ${tone} Hz`);
+      }
+    }
+
+    it('hold with a=inactive on one line, then resume: one session, TrackInactive/TrackActive on that track, tone before and after', async () => {
+      await assertHeldCall('inactive');
+    });
+
+    it('hold with c=IN IP4 0.0.0.0 on one line (RFC 2543 style), then resume: the same', async () => {
+      await assertHeldCall('zero-address');
+    });
+  },
+);
