@@ -197,6 +197,10 @@ class WorkerMediaEngine implements RtpMediaEngine {
     this.#sendWhenOpen(streamId, { type: 'clock-rate', streamId, clockRateHz });
   }
 
+  rearmTimeout(streamId: string): void {
+    this.#sendWhenOpen(streamId, { type: 'rearm-timeout', streamId });
+  }
+
   setSrtp(streamId: string, srtp: SrtpParams | 'pending' | undefined): void {
     const copy = srtp === undefined ? undefined : copySrtp(srtp);
     this.#sendWhenOpen(streamId, { type: 'srtp', streamId, srtp: copy });

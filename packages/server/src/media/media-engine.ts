@@ -44,6 +44,11 @@ export interface MediaEngine {
    * event. `clockRateHz` is the telephone-event rate (default 8000) for the duration.
    */
   setTelephoneEvent?(streamId: string, payloadType: number | undefined, clockRateHz?: number): void;
+  /**
+   * Counts the media timeout again from now, even though it was already reported: a line resumed
+   * after a hold (when its silence was expected) must send again within the timeout.
+   */
+  rearmTimeout?(streamId: string): void;
   /** The latest statistics snapshot (at most a second old), or undefined for an unknown stream. */
   getStats(streamId: string): TrackStats | undefined;
   /** Pushes every buffered packet of every stream to disk (used before exporting an ACTIVE session). */

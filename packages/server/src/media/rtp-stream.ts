@@ -56,7 +56,8 @@ export class RtpStream {
   readonly #mediaTimeoutMs: number;
   /** Dual-stack sockets report IPv4 senders as ::ffff:a.b.c.d; pcap records need a.b.c.d. */
   readonly #ipv6: boolean;
-  readonly #openedAtMs: number;
+  /** Since when silence counts before any packet: the opening, or the last re-arm. */
+  #silenceSinceMs: number;
   #rtcpPackets = 0;
   /**
    * Undefined for plain RTP, the hot path's only extra cost being this one test; 'pending' while
@@ -87,7 +88,7 @@ export class RtpStream {
     this.#stats = new StreamStatistics(spec.clockRateHz);
     this.#policy = new SourcePolicy(this.#ipv6);
     this.#mediaTimeoutMs = spec.mediaTimeoutMs;
-    this.#openedAtMs = Date.now();
+    this.#silenceSinceMs = Date.now();
     this.#srtp = createSrtp(spec.srtp);
     this.#rtp.on('message', this.#onRtp);
     this.#rtcp.on('message', this.#onRtcp);
@@ -203,12 +204,21 @@ export class RtpStream {
       return false;
     }
     const lastUs = this.#stats.lastArrivalUs;
-    const sinceMs = lastUs < 0 ? this.#openedAtMs : lastUs / 1000;
+    const sinceMs = Math.max(lastUs < 0 ? 0 : lastUs / 1000, this.#silenceSinceMs);
     if (nowMs - sinceMs < this.#mediaTimeoutMs) {
       return false;
     }
     this.#timeoutReported = true;
     return true;
+  }
+
+  /**
+   * Counts the media timeout again from now: a line resumed after a hold must start sending
+   * again, and one that does not is reported like any silent stream.
+   */
+  rearmTimeout(nowMs: number): void {
+    this.#silenceSinceMs = nowMs;
+    this.#timeoutReported = false;
   }
 
   /** The last stored packet (epoch ms), if any. */

@@ -123,6 +123,9 @@ function handle(message: ToWorker): void {
     case 'clock-rate':
       streams.get(message.streamId)?.setClockRate(message.clockRateHz);
       return;
+    case 'rearm-timeout':
+      streams.get(message.streamId)?.rearmTimeout(Date.now());
+      return;
     case 'srtp':
       streams.get(message.streamId)?.setSrtp(message.srtp);
       return;

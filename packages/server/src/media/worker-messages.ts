@@ -43,6 +43,7 @@ export type ToWorker =
       readonly source: ExpectedSource | undefined;
     }
   | { readonly type: 'clock-rate'; readonly streamId: string; readonly clockRateHz: number }
+  | { readonly type: 'rearm-timeout'; readonly streamId: string }
   | {
       readonly type: 'srtp';
       readonly streamId: string;

@@ -1056,9 +1056,13 @@ export class RecordingService implements SipServerDelegate {
       if (leg.ended || media === undefined) {
         continue;
       }
+      const wasInactive = leg.inactive;
       leg.inactive = isWithoutMedia(media);
       if (!leg.inactive) {
         this.#followMedia(leg, media);
+      }
+      if (wasInactive && !leg.inactive) {
+        this.#options.media.rearmTimeout?.(leg.streamId);
       }
     }
     return this.#holdTransitions(session, legs, now, before);

@@ -263,6 +263,23 @@ void describe('media engine over loopback', () => {
     assert.deepEqual(event, { type: 'media-timeout', streamId: 's-silent' });
   });
 
+  void it('reports media-timeout again after rearmTimeout, counted from the re-arm (a line resumed after hold)', async () => {
+    const { engine, events } = await engineWith({ mediaTimeoutMs: 300 });
+    await engine.openStream({ streamId: 's-rearm', filePath: join(dir, 'rearm.pcap') });
+    await waitFor(() => events.find((e) => e.type === 'media-timeout'), {
+      timeoutMs: 5000,
+      what: 'media-timeout',
+    });
+    const rearmedAt = Date.now();
+    assert.equal(typeof engine.rearmTimeout, 'function', 'the real engine re-arms');
+    engine.rearmTimeout?.('s-rearm');
+    await waitFor(() => events.filter((e) => e.type === 'media-timeout').length === 2, {
+      timeoutMs: 5000,
+      what: 'a second media-timeout',
+    });
+    assert.ok(Date.now() - rearmedAt >= 300, 'the silence is counted from the re-arm');
+  });
+
   void it('reports media-timeout for a stream that stops, once per silence', async () => {
     const { engine, events } = await engineWith({ mediaTimeoutMs: 300 });
     const { port } = await engine.openStream({ streamId: 's-stops', filePath: join(dir, 'stops.pcap') });

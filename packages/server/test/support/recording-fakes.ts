@@ -28,6 +28,7 @@ export class FakeMedia implements MediaEngine {
   readonly specs = new Map<string, StreamSpec>();
   readonly srtp = new Map<string, SrtpParams | 'pending' | undefined>();
   readonly telephoneEvents = new Map<string, number | undefined>();
+  readonly rearmed: string[] = [];
   #nextPort = 40000;
   #listener: ((event: MediaEvent) => void) | undefined;
   packets = 100;
@@ -45,6 +46,9 @@ export class FakeMedia implements MediaEngine {
   }
   setSrtp(streamId: string, srtp: SrtpParams | 'pending' | undefined): void {
     this.srtp.set(streamId, srtp);
+  }
+  rearmTimeout(streamId: string): void {
+    this.rearmed.push(streamId);
   }
   setTelephoneEvent(streamId: string, payloadType: number | undefined): void {
     this.telephoneEvents.set(streamId, payloadType);

@@ -115,6 +115,7 @@ describe('RecordingService: CUBE hold and resume', () => {
     assert.equal(call.byes, 0);
 
     await reInvite(call, {});
+    assert.deepEqual(media.rearmed, streams, 'the resumed lines must send again within the timeout');
     media.emit({ type: 'media-timeout', streamId: streams[0]!, lastPacketAt: clock.nowMs });
     await waitFor(() => repository.sessions.get('s1')!.sessionState !== 'ACTIVE');
     assert.equal(repository.sessions.get('s1')!.sessionState, 'CLOSED_ERROR');
