@@ -1311,6 +1311,11 @@ export class RecordingService implements SipServerDelegate {
           this.#log.debug({ sessionId: session.sessionId, track: leg.trackNumber }, 'no media while on hold');
           return;
         }
+        if (leg.video === true) {
+          // Video may stop or never start (camera off) while the voices go on: not a failure.
+          this.#log.info({ sessionId: session.sessionId, track: leg.trackNumber }, 'no video received');
+          return;
+        }
         const reason = event.lastPacketAt === undefined ? 'no media received' : 'media stopped';
         this.#log.warn(
           { sessionId: session.sessionId, track: leg.trackNumber },
@@ -1364,7 +1369,9 @@ export class RecordingService implements SipServerDelegate {
       this.#enqueue(session, async () => {
         const stats = await closing;
         this.#legsByStream.delete(leg.streamId);
-        if (stats.packets === 0) {
+        // A silent video line is not a failed recording (one-way video, camera off); a silent
+        // audio line is: a voice is missing.
+        if (stats.packets === 0 && leg.video !== true) {
           session.errorReason ??= `track ${leg.trackNumber}: no media received`;
         }
         await this.#options.repository.updateTrack(session.sessionId, leg.trackNumber, {

@@ -32,6 +32,8 @@ export class FakeMedia implements MediaEngine {
   #nextPort = 40000;
   #listener: ((event: MediaEvent) => void) | undefined;
   packets = 100;
+  /** Packets a stream reports when closed, where it differs from `packets`. */
+  readonly packetsByStream = new Map<string, number>();
 
   openStream(spec: StreamSpec): Promise<{ port: number }> {
     this.open.set(spec.streamId, spec);
@@ -56,7 +58,10 @@ export class FakeMedia implements MediaEngine {
   closeStream(streamId: string): Promise<TrackStats> {
     this.closed.push(streamId);
     this.open.delete(streamId);
-    return Promise.resolve({ ...EMPTY_TRACK_STATS, packets: this.packets });
+    return Promise.resolve({
+      ...EMPTY_TRACK_STATS,
+      packets: this.packetsByStream.get(streamId) ?? this.packets,
+    });
   }
   getStats(): TrackStats | undefined {
     return undefined;

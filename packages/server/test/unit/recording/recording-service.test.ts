@@ -257,12 +257,18 @@ describe('RecordingService', () => {
 describe('RecordingService: CUBE dial-peer forking', () => {
   const GUID = '0522196224-0000065536-0000000042-3405803530';
 
-  function cubeSetUp(): { service: RecordingService; repository: FakeRepository; clock: { nowMs: number } } {
+  function cubeSetUp(): {
+    service: RecordingService;
+    repository: FakeRepository;
+    media: FakeMedia;
+    clock: { nowMs: number };
+  } {
     const repository = new FakeRepository();
+    const media = new FakeMedia();
     const clock = { nowMs: 1_795_597_925_000 };
     const service = new RecordingService({
       repository,
-      media: new FakeMedia(),
+      media,
       mediaDir: '/data/media',
       advertise: '192.0.2.10',
       nodeId: 'node-a',
@@ -270,7 +276,7 @@ describe('RecordingService: CUBE dial-peer forking', () => {
       now: () => clock.nowMs,
       newSessionId: () => 'cube1',
     });
-    return { service, repository, clock };
+    return { service, repository, media, clock };
   }
 
   function ports(body: SipBody | undefined): number[] {
@@ -330,7 +336,7 @@ describe('RecordingService: CUBE dial-peer forking', () => {
   });
 
   it('records a video fork as two audio tracks then two VIDEO tracks, maps "0 2" / "1 3" media-indexes to them, counting dropped values', async () => {
-    const { service, repository } = cubeSetUp();
+    const { service, repository, media } = cubeSetUp();
     const call = new FakeInvite(cubeFixture('cube-nbr-invite-video-malformed.sip'));
     service.onInvite(call);
     await answered(call);
@@ -352,6 +358,13 @@ describe('RecordingService: CUBE dial-peer forking', () => {
       ],
     );
     assert.equal(service.counters.cubeParticipantsDropped, 4);
+    // Video that never comes (one-way video, camera off) neither times the call out nor fails it.
+    media.packetsByStream.set('cube1-2', 0);
+    media.packetsByStream.set('cube1-3', 0);
+    media.emit({ type: 'media-timeout', streamId: 'cube1-2' });
+    call.delegate!.onBye!(ack(''));
+    await waitFor(() => repository.sessions.get('cube1')!.sessionState !== 'ACTIVE');
+    assert.equal(repository.sessions.get('cube1')!.sessionState, 'CLOSED_NORMAL');
     // H.264 is stored, not decoded: it does not make the session undecodable (that is for audio).
     const answer = parseSdp(call.answer!.content);
     assert.ok(answer.ok);

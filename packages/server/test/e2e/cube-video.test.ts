@@ -1,0 +1,311 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import type { SessionJson as ApiSessionJson } from '../../src/api/session-json.js';
+import { PcapReader } from '../../src/protocol/container/pcap.js';
+import { findSessionByCcid, randomCiscoGuid } from '../support/cube-calls.js';
+import {
+  cubeVideoForkingScenario,
+  depacketiseH264,
+  ffmpegEncodedFrames,
+  openRtpWitness,
+  probeH264File,
+  splitRtp,
+  waitForAnswerPorts,
+  type AnswerPorts,
+  type RtpWitness,
+} from '../support/cube-video-calls.js';
+import { capture } from '../support/cucm-calls.js';
+import { freeSippMediaPort, freeUdpTcpPort } from '../support/ports.js';
+import { spawnTracked, stopAll, waitExit, type Spawned } from '../support/processes.js';
+import { startServer, type RunningServer } from '../support/verbatim-server.js';
+
+/**
+ * SIPp plays a Cisco CUBE forking a video call to Verbatim with a dial-peer: one INVITE offering
+ * two sendonly m=audio lines (PCMU) and two sendonly m=video lines (H.264), the participants named
+ * per pair of lines by X-Cisco-Recording-Participant media-index "0 2" and "1 3". SIPp replays a
+ * tone to the first audio line; one real ffmpeg process streams a second tone to the other audio
+ * line and a test pattern encoded by libx264 to both video lines, as both parties of a video call
+ * send video. The H.264 tracks must be stored as received: each ExportRaw capture is depacketised
+ * (RFC 6184) back into an Annex-B stream that ffprobe decodes frame by frame.
+ *
+ * Every line carries media on purpose: Verbatim ends a session whose track received no packet at
+ * all as CLOSED_ERROR ("track n: no media received"), video tracks included.
+ */
+
+const SIPP_HZ = 500;
+const FFMPEG_HZ = 1300;
+const TONE_SECONDS = 3;
+const VIDEO_SECONDS = 3;
+const VIDEO_FPS = 15;
+const VIDEO_WIDTH = 320;
+const VIDEO_HEIGHT = 240;
+const H264_PAYLOAD_TYPE = 126;
+/** Constrained baseline, level 3.0, non-interleaved packetisation (RFC 6184 §8.1). */
+const H264_FMTP = 'profile-level-id=42801E;packetization-mode=1';
+/**
+ * SIPp holds the call this long after the ACK. ffmpeg starts only once the answer is known, needs
+ * a moment to start libx264 and then streams in real time (-re); the hold leaves room for all of
+ * it on a loaded machine, so every packet ffmpeg sends arrives before the BYE.
+ */
+const HOLD_MS = 8000;
+
+describe(
+  'a CUBE dial-peer video fork recorded end to end (sipp as CUBE, ffmpeg H.264, verbatim serve)',
+  { timeout: 120_000 },
+  () => {
+    let server: RunningServer;
+    let work: string;
+    let witness: RtpWitness | undefined;
+
+    before(async () => {
+      work = await mkdtemp(join(tmpdir(), 'verbatim-cube-video-'));
+      // The media timeout must exceed the silence of the lines between the end of their media and
+      // the BYE, or the session would end as CLOSED_ERROR.
+      server = await startServer({ mediaTimeoutSeconds: 15 });
+    });
+
+    after(async () => {
+      await stopAll();
+      await witness?.close();
+      const code = await server.stop();
+      assert.equal(code, 0, `verbatim serve did not shut down cleanly:\n${server.process.output()}`);
+      await rm(work, { recursive: true, force: true });
+    });
+
+    it('H.264 video lines become VIDEO tracks 2 and 3, stored as sent and decodable from ExportRaw', async () => {
+      const ciscoGuid = randomCiscoGuid();
+      const pcapPath = capture(work, 'cube-video-line0-pcmu', 'PCMU', SIPP_HZ, TONE_SECONDS);
+      const scenarioFile = join(work, 'cube-video-forking.xml');
+      const logFile = join(work, 'cube-video-sipp.log');
+      await writeFile(
+        scenarioFile,
+        cubeVideoForkingScenario({
+          ciscoGuid,
+          participants: ['4155550123', '20417'],
+          pcapPath,
+          holdMs: HOLD_MS,
+          videoPayloadType: H264_PAYLOAD_TYPE,
+          h264Fmtp: H264_FMTP,
+        }),
+      );
+      const sentCopy = await openRtpWitness();
+      witness = sentCopy;
+      const sipp = spawnTracked('sipp cube video', 'sipp', [
+        '-sf',
+        scenarioFile,
+        '-m',
+        '1',
+        '-t',
+        'u1',
+        '-i',
+        '127.0.0.1',
+        '-p',
+        String(await freeUdpTcpPort()),
+        '-mi',
+        '127.0.0.1',
+        '-mp',
+        String(await freeSippMediaPort()),
+        '-trace_logs',
+        '-log_file',
+        logFile,
+        '-timeout',
+        '40s',
+        '-timeout_error',
+        '-nostdin',
+        `127.0.0.1:${server.sipPort}`,
+      ]);
+      let ffmpeg: Spawned | undefined;
+      let ports: AnswerPorts | undefined;
+      const outputs = (): string =>
+        `answer ports: ${JSON.stringify(ports)}\n--- sipp ---\n${sipp.output()}\n` +
+        `--- ffmpeg ---\n${ffmpeg?.output() ?? '(not started)'}`;
+      try {
+        ports = await Promise.race([
+          waitForAnswerPorts(logFile, 20_000),
+          sipp.exited.then((code): never => {
+            throw new Error(`sipp exited (${code}) before the answer's ports were logged`);
+          }),
+        ]);
+        const all = [...ports.audio, ...ports.video];
+        for (const port of all) {
+          assert.ok(
+            port >= server.rtpRange.min && port <= server.rtpRange.max && port % 2 === 0,
+            `answered port ${port} is even and in Verbatim's RTP range`,
+          );
+        }
+        assert.equal(new Set(all).size, 4, 'each m= line is answered on a port of its own');
+
+        // The tee muxer feeds one encoding to three RTP muxers: two send to Verbatim's video ports,
+        // the third to the witness, which thereby sees exactly the payloads each video line got.
+        const rtpSlave = (port: number, query: string): string =>
+          `[f=rtp:payload_type=${H264_PAYLOAD_TYPE}]rtp://127.0.0.1:${port}?localaddr=127.0.0.1${query}`;
+        const videoSlaves = [
+          rtpSlave(ports.video[0], ''),
+          rtpSlave(ports.video[1], ''),
+          rtpSlave(sentCopy.port, `&rtcpport=${sentCopy.port}`),
+        ];
+        ffmpeg = spawnTracked('ffmpeg h264 + pcmu', 'ffmpeg', [
+          '-hide_banner',
+          '-nostdin',
+          '-re',
+          '-f',
+          'lavfi',
+          '-i',
+          `testsrc=size=${VIDEO_WIDTH}x${VIDEO_HEIGHT}:rate=${VIDEO_FPS}:duration=${VIDEO_SECONDS}`,
+          '-re',
+          '-f',
+          'lavfi',
+          '-i',
+          // samples_per_frame=160 makes ffmpeg packetise 20 ms per RTP packet, as the offer's ptime says.
+          `sine=frequency=${FFMPEG_HZ}:sample_rate=8000:duration=${TONE_SECONDS}:samples_per_frame=160`,
+          '-map',
+          '0:v',
+          '-c:v',
+          'libx264',
+          '-profile:v',
+          'baseline',
+          '-tune',
+          'zerolatency',
+          '-pix_fmt',
+          'yuv420p',
+          '-f',
+          'tee',
+          videoSlaves.join('|'),
+          '-map',
+          '1:a',
+          '-c:a',
+          'pcm_mulaw',
+          '-ar',
+          '8000',
+          '-ac',
+          '1',
+          '-payload_type',
+          '0',
+          '-f',
+          'rtp',
+          `rtp://127.0.0.1:${ports.audio[1]}?localaddr=127.0.0.1`,
+        ]);
+        assert.equal(await waitExit(ffmpeg, 30_000), 0, 'ffmpeg exits 0');
+        assert.equal(await waitExit(sipp, 45_000), 0, 'sipp exits 0');
+      } catch (error) {
+        await stopAll();
+        throw new Error(`${error instanceof Error ? error.message : String(error)}\n${outputs()}`, {
+          cause: error,
+        });
+      }
+      const videoPorts = ports.video;
+      const encodedFrames = ffmpegEncodedFrames(ffmpeg.output());
+      assert.equal(encodedFrames, VIDEO_SECONDS * VIDEO_FPS, `ffmpeg encoded every frame\n${outputs()}`);
+      const witnessed = splitRtp(sentCopy.packets);
+      assert.ok(
+        witnessed.length >= encodedFrames,
+        `ffmpeg sent at least one packet per frame (${witnessed.length})`,
+      );
+
+      const session = (await findSessionByCcid(
+        server,
+        ciscoGuid,
+        (s) => s.sessionState !== 'ACTIVE',
+      )) as unknown as ApiSessionJson;
+      const context = `session: ${JSON.stringify(session)}\n${outputs()}`;
+      assert.equal(
+        session.sessionState,
+        'CLOSED_NORMAL',
+        `${context}\n--- verbatim ---\n${server.process.output()}`,
+      );
+      assert.equal(session.callControllerType, 'Cisco-SIPGateway');
+      assert.equal(session.ccid, ciscoGuid);
+      assert.equal(session.undecodable, undefined, 'video tracks do not flag the session undecodable');
+      assert.deepEqual(
+        session.tracks.map((t) => [
+          t.trackNumber,
+          t.trackMediaType,
+          t.codec,
+          t.participants.map((p) => p.deviceRef),
+        ]),
+        [
+          [0, 'AUDIO', 'PCMU', ['4155550123']],
+          [1, 'AUDIO', 'PCMU', ['20417']],
+          [2, 'VIDEO', 'H264', ['4155550123']],
+          [3, 'VIDEO', 'H264', ['20417']],
+        ],
+        context,
+      );
+      // 3 s of 20 ms packets on each audio line; on each video line every packet ffmpeg sent.
+      assert.deepEqual(
+        session.tracks.map((t) => [t.trackNumber, t.stats.packets, t.stats.lost]),
+        [
+          [0, TONE_SECONDS * 50, 0],
+          [1, TONE_SECONDS * 50, 0],
+          [2, witnessed.length, 0],
+          [3, witnessed.length, 0],
+        ],
+        context,
+      );
+
+      for (const [index, trackNumber] of [2, 3].entries()) {
+        const what = `track ${trackNumber}`;
+        // The stored capture, as a client downloads it.
+        const response = await fetch(
+          `${server.baseUrl}/mma/ExportRaw?recording=${encodeURIComponent(`${session.sessionId}-TRACK${trackNumber}`)}`,
+          { headers: { cookie: `JSESSIONID=${server.jsessionId}` } },
+        );
+        assert.equal(response.status, 200, `${what} downloads`);
+        assert.equal(response.headers.get('content-type'), 'application/vnd.tcpdump.pcap');
+        const reader = new PcapReader();
+        const records = reader.push(new Uint8Array(await response.arrayBuffer()));
+        assert.equal(reader.error, undefined, `${what} is a readable capture`);
+        assert.equal(reader.end().truncatedTailBytes, 0, `${what} has no torn tail`);
+        assert.ok(
+          records.every((r) => r.destinationPort === videoPorts[index]),
+          `every record of ${what} was received on its own video line's port`,
+        );
+
+        const stored = splitRtp(records.map((r) => r.payload));
+        assert.ok(
+          stored.every((p) => p.header.payloadType === H264_PAYLOAD_TYPE),
+          `every packet of ${what} has payload type ${H264_PAYLOAD_TYPE}`,
+        );
+        assert.equal(new Set(stored.map((p) => p.header.ssrc)).size, 1, `${what} has one RTP source`);
+        const firstSequence = stored[0]?.header.sequenceNumber ?? 0;
+        assert.ok(
+          stored.every((p, i) => p.header.sequenceNumber === (firstSequence + i) % 65536),
+          `${what}: sequence numbers are consecutive in file order, nothing lost or reordered`,
+        );
+        // Byte for byte what ffmpeg sent, compared with the witness's copy of the same packetisation.
+        assert.equal(stored.length, witnessed.length, `${what} stores as many packets as ffmpeg sent`);
+        const firstDifference = stored.findIndex(
+          (p, i) => Buffer.compare(p.payload, witnessed[i]?.payload ?? new Uint8Array()) !== 0,
+        );
+        assert.equal(firstDifference, -1, `every payload of ${what} equals the payload ffmpeg sent`);
+        assert.deepEqual(
+          stored.map((p) => p.header.marker),
+          witnessed.map((p) => p.header.marker),
+          `${what} keeps the marker bits (the last packet of each frame)`,
+        );
+
+        const h264 = depacketiseH264(stored.map((p) => p.payload));
+        assert.ok((h264.nalTypes.get(7) ?? 0) > 0, `${what} carries a sequence parameter set`);
+        assert.ok((h264.nalTypes.get(8) ?? 0) > 0, `${what} carries a picture parameter set`);
+        assert.ok((h264.nalTypes.get(5) ?? 0) > 0, `${what} carries an IDR picture`);
+        const h264Path = join(work, `track${trackNumber}.h264`);
+        await writeFile(h264Path, h264.annexB);
+        const probe = await probeH264File(h264Path);
+        assert.deepEqual(
+          {
+            codecName: probe.codecName,
+            width: probe.width,
+            height: probe.height,
+            frames: probe.frames,
+            errors: probe.errors,
+          },
+          { codecName: 'h264', width: VIDEO_WIDTH, height: VIDEO_HEIGHT, frames: encodedFrames, errors: '' },
+          `ffprobe decodes every frame of ${what} (packetisation ${JSON.stringify(h264.packetisation)})`,
+        );
+      }
+    });
+  },
+);
