@@ -67,6 +67,8 @@ export interface SessionJson {
    * decode it; its channel is silent in the WAV and MP4 (docs/api.md "Codecs").
    */
   undecodable?: true;
+  /** Verbatim extension: the controller's identifiers of the call (docs/api.md). */
+  correlation?: Readonly<Record<string, string>>;
   tags: TagJson[];
   tracks: TrackJson[];
   urls: SessionUrlsJson;
@@ -165,6 +167,7 @@ export function sessionJson(session: Session, options: MediaUrlOptions): Session
     ...(session.tracks.some((t) => t.trackMediaType === 'AUDIO' && isUndecodableCodec(t.codec, t.clockRateHz))
       ? { undecodable: true as const }
       : {}),
+    ...(session.correlation === undefined ? {} : { correlation: session.correlation }),
     tags: session.tags.map(tagJson),
     tracks: [...session.tracks]
       .sort((a, b) => a.trackNumber - b.trackNumber)

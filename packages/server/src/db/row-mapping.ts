@@ -19,6 +19,7 @@ export function sessionRow(session: Session): SessionsTable {
     controller_type: session.callControllerType,
     ccid: session.ccid,
     node_id: session.nodeId,
+    correlation: session.correlation === undefined ? null : JSON.stringify(session.correlation),
   };
 }
 
@@ -110,9 +111,28 @@ export function toSession(row: SessionsTable, tags: readonly Tag[], tracks: read
     callControllerType: row.controller_type,
     ccid: row.ccid,
     nodeId: row.node_id,
+    ...correlationOf(row.correlation),
     tags,
     tracks,
   };
+}
+
+/** The stored correlation object; a value that is not a JSON object of strings is left out. */
+function correlationOf(text: string | null): { correlation?: Readonly<Record<string, string>> } {
+  if (text === null) {
+    return {};
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return {};
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    return {};
+  }
+  const entries = Object.entries(value).filter((e): e is [string, string] => typeof e[1] === 'string');
+  return { correlation: Object.fromEntries(entries) };
 }
 
 export function toTrack(row: TracksTable, participants: readonly Participant[], tags: readonly Tag[]): Track {

@@ -26,6 +26,8 @@ export interface SessionsTable {
   controller_type: CallControllerType;
   ccid: string;
   node_id: string;
+  /** JSON object of strings (migration 0003), or NULL. */
+  correlation: string | null;
 }
 
 export interface TracksTable {

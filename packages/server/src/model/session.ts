@@ -100,6 +100,12 @@ export interface Session {
   readonly ccid: string;
   /** Node that recorded the session (cluster id, DESIGN.md --node-id). */
   readonly nodeId: string;
+  /**
+   * Identifiers the call controller gave for the call, as sent (a Verbatim extension): the RFC
+   * 7989 `sipSessionId`, SIPREC's `siprecSessionId`, `siprecGroupId` and `sipSessionID`, and
+   * vendor ids from the metadata (`ucid`, `gcid`, `extTrackingID`, …).
+   */
+  readonly correlation?: Readonly<Record<string, string>>;
   readonly tags: readonly Tag[];
   readonly tracks: readonly Track[];
 }

@@ -125,6 +125,8 @@ interface LiveSession {
    * MediaSense session has no field for it, so it is kept here and logged with the session.
    */
   sipSessionId?: string;
+  /** The controller's identifiers of the call, stored with the session (Session.correlation). */
+  correlation?: Readonly<Record<string, string>>;
   /** SIPREC: the recording metadata as last updated (RFC 7865 partial updates merge into it). */
   siprecMetadata?: RecordingMetadata;
   /** SIPREC: every stream is inactive (a `Pause` tag was written, a `Resume` tag ends it). */
@@ -318,6 +320,10 @@ export class RecordingService implements SipServerDelegate {
       }
       if (siprec !== undefined) {
         session.siprecMetadata = siprec;
+      }
+      const correlation = callCorrelation(sipSessionId, siprec);
+      if (correlation !== undefined) {
+        session.correlation = correlation;
       }
       trackNumbers = mediaLines.map((_, i) => i);
     }
@@ -947,6 +953,9 @@ export class RecordingService implements SipServerDelegate {
     if (previous.sipSessionId !== undefined) {
       session.sipSessionId = previous.sipSessionId;
     }
+    if (previous.correlation !== undefined) {
+      session.correlation = previous.correlation;
+    }
     const opened: Leg[] = [];
     try {
       for (const [trackNumber, old] of previousLegs.entries()) {
@@ -1435,6 +1444,7 @@ export class RecordingService implements SipServerDelegate {
       callControllerType: session.controllerType,
       ccid: session.ccid,
       nodeId: this.#options.nodeId,
+      ...(session.correlation === undefined ? {} : { correlation: session.correlation }),
       tags,
       tracks,
     };
@@ -1692,6 +1702,47 @@ const EMPTY_METADATA: RecordingMetadata = {
   correlation: {},
   streamMapping: 'document-order',
 };
+
+/** Vendor ids taken from SIPREC metadata at most (the parser caps them too; a row stays small). */
+const MAX_CORRELATION_IDS = 16;
+
+/**
+ * The controller's identifiers of a call, as sent: the RFC 7989 Session-ID header, and for
+ * SIPREC the recording session and group ids, the recorded call's Session-ID and the vendor ids
+ * of the metadata (Avaya UCID, Ribbon GCID, BroadWorks extTrackingID, …).
+ */
+function callCorrelation(
+  sipSessionId: string | undefined,
+  metadata: RecordingMetadata | undefined,
+): Record<string, string> | undefined {
+  const ids: Record<string, string> = {};
+  if (sipSessionId !== undefined) {
+    ids.sipSessionId = sipSessionId;
+  }
+  if (metadata !== undefined) {
+    if (metadata.sessionId !== undefined) {
+      ids.siprecSessionId = metadata.sessionId;
+    }
+    if (metadata.groupId !== undefined) {
+      ids.siprecGroupId = metadata.groupId;
+    }
+    const [recordedCall] = metadata.sipSessionIds;
+    if (recordedCall !== undefined) {
+      ids.sipSessionID = recordedCall;
+    }
+    let vendorIds = 0;
+    for (const [name, value] of Object.entries(metadata.correlation)) {
+      if (vendorIds >= MAX_CORRELATION_IDS) {
+        break;
+      }
+      if (!(name in ids)) {
+        ids[name] = value;
+        vendorIds++;
+      }
+    }
+  }
+  return Object.keys(ids).length === 0 ? undefined : ids;
+}
 
 /** No media on this line: the three hold encodings of intake-samples §6 quirk 8, or a refused line. */
 function isWithoutMedia(media: SdpMedia): boolean {

@@ -66,6 +66,10 @@ const FULL: Session = session('full-1', {
   sessionDuration: 93_500,
   callControllerIP: '192.0.2.10',
   ccid: '12345678',
+  correlation: {
+    sipSessionId: 'ab30317f1a784dc48ff824d0d3715d86;remote=00000000000000000000000000000000',
+    ucid: '00FA0802',
+  },
   tags: [
     tag('Escalation', 1_700_000_130_000, { tagOffset: 6544 }),
     tag('TrackInactive', 1_700_000_140_000, { tagType: 'SYSTEM_DEFINED', tagOffset: 16_544, trackNumber: 1 }),

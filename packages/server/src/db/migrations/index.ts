@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import { DbError } from '../errors.js';
 import * as m0001 from './0001-initial.js';
 import * as m0002 from './0002-participant-name-srtp-stats.js';
+import * as m0003 from './0003-session-correlation.js';
 
 /**
  * Every migration, by name. Names sort in application order. They are imported modules rather
@@ -13,6 +14,7 @@ import * as m0002 from './0002-participant-name-srtp-stats.js';
 export const MIGRATIONS: Readonly<Record<string, Migration>> = {
   '0001-initial': m0001,
   '0002-participant-name-srtp-stats': m0002,
+  '0003-session-correlation': m0003,
 };
 
 class InCodeMigrationProvider implements MigrationProvider {

@@ -63,6 +63,19 @@ describe('RecordingService: SIPREC', () => {
     const session = repository.sessions.get('s1')!;
     assert.equal(session.callControllerType, 'SIPREC');
     assert.equal(session.ccid, 'HWa34c9av1/JqgdPy1A1CA==');
+    // The ids the SRC gave are kept with the session, as sent.
+    assert.deepEqual(
+      {
+        sipSessionId: session.correlation?.sipSessionId,
+        siprecSessionId: session.correlation?.siprecSessionId,
+        sipSessionID: session.correlation?.sipSessionID,
+      },
+      {
+        sipSessionId: '7d1f3c2a9b8e4f5a8c6d0e1f2a3b4c5d;remote=00000000000000000000000000000000',
+        siprecSessionId: 'HWa34c9av1/JqgdPy1A1CA==',
+        sipSessionID: '2b7e151628aed2a6abf7158809cf4f3c;remote=3ad77bb40d7a3660a89ecaf32466ef97',
+      },
+    );
     assert.deepEqual(
       session.tracks.map((t) => [
         t.trackNumber,
@@ -174,6 +187,7 @@ describe('RecordingService: SIPREC', () => {
       ],
     );
     assert.equal(media.open.size, 2);
+    assert.equal(repository.sessions.get('s1')!.correlation?.ucid, '00FA08200A41C2E3B4D5F6;encoding=hex');
   });
 
   it('treats c=0.0.0.0 on every stream as a pause (BroadWorks)', async () => {
