@@ -24,25 +24,27 @@ export interface CubeForkingScenario {
 export const SECOND_PORT_LOG_PREFIX = 'VERBATIM-SECOND-AUDIO-PORT=';
 
 /**
- * A SIPp scenario for a CUBE forking INVITE. The 200 OK's SDP is searched for the second
- * `m=audio` port and that port is written to the SIPp log (run SIPp with `-trace_logs -log_file`),
- * so a second sender can stream the other party to it while SIPp replays the first.
+ * The `<send>` of a CUBE forking INVITE: two sendonly PCMU `m=audio` lines with a participant
+ * header each (media-index "0" and "1" unless given), and optionally more m= lines after them
+ * (a video fork's `m=video` lines, their ports from `[media_port+4]` on).
  */
-export function cubeForkingScenario(s: CubeForkingScenario): string {
+export function cubeForkingInviteSend(s: {
+  readonly ciscoGuid: string;
+  readonly participants: readonly [string, string];
+  readonly from: string;
+  readonly mediaIndexes?: readonly [string, string];
+  readonly extraMediaLines?: string;
+}): string {
   const [first, second] = s.participants;
-  const from = 'From: <sip:[local_ip]>;tag=[pid]CubeTag[call_number]';
-  // SIPp compiles the regexp as POSIX extended, where "." also matches a newline: the greedy
-  // ".*" skips to the last m=audio of the answer, which is the second one of a two-line answer.
-  // The whole match is logged too: SIPp refuses a scenario with a variable that is never read.
-  return `<?xml version="1.0" encoding="ISO-8859-1" ?>
-<!DOCTYPE scenario SYSTEM "sipp.dtd">
-<scenario name="CUBE dial-peer media forking">
-  <send retrans="500">
+  const indexes = s.mediaIndexes ?? ['0', '1'];
+  const extraMediaLines = s.extraMediaLines ?? '';
+  const from = s.from;
+  return `  <send retrans="500">
     <![CDATA[
       INVITE sip:33333@[remote_ip]:[remote_port] SIP/2.0
       Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-      X-Cisco-Recording-Participant: sip:${first}@[local_ip];media-index="0"
-      X-Cisco-Recording-Participant: sip:${second}@[local_ip];media-index="1"
+      X-Cisco-Recording-Participant: sip:${first}@[local_ip];media-index="${indexes[0]}"
+      X-Cisco-Recording-Participant: sip:${second}@[local_ip];media-index="${indexes[1]}"
       ${from}
       To: <sip:33333@[remote_ip]>
       Call-ID: [call_id]
@@ -75,9 +77,30 @@ export function cubeForkingScenario(s: CubeForkingScenario): string {
       a=rtpmap:101 telephone-event/8000
       a=fmtp:101 0-16
       a=ptime:20
-      a=sendonly
+      a=sendonly${
+        extraMediaLines === ''
+          ? ''
+          : `
+      ${extraMediaLines}`
+      }
     ]]>
-  </send>
+  </send>`;
+}
+
+/**
+ * A SIPp scenario for a CUBE forking INVITE. The 200 OK's SDP is searched for the second
+ * `m=audio` port and that port is written to the SIPp log (run SIPp with `-trace_logs -log_file`),
+ * so a second sender can stream the other party to it while SIPp replays the first.
+ */
+export function cubeForkingScenario(s: CubeForkingScenario): string {
+  const from = 'From: <sip:[local_ip]>;tag=[pid]CubeTag[call_number]';
+  // SIPp compiles the regexp as POSIX extended, where "." also matches a newline: the greedy
+  // ".*" skips to the last m=audio of the answer, which is the second one of a two-line answer.
+  // The whole match is logged too: SIPp refuses a scenario with a variable that is never read.
+  return `<?xml version="1.0" encoding="ISO-8859-1" ?>
+<!DOCTYPE scenario SYSTEM "sipp.dtd">
+<scenario name="CUBE dial-peer media forking">
+${cubeForkingInviteSend({ ciscoGuid: s.ciscoGuid, participants: s.participants, from })}
   <recv response="100" optional="true"/>
   <recv response="200" rrs="true">
     <action>

@@ -1,6 +1,7 @@
 import { createSocket, type Socket } from 'node:dgram';
 import { readFile } from 'node:fs/promises';
 import { parseRtpHeader, type RtpHeader } from '../../src/protocol/rtp/rtp-packet.js';
+import { cubeForkingInviteSend } from './cube-calls.js';
 import { spawnTracked, waitExit } from './processes.js';
 import { waitFor } from './wait.js';
 
@@ -44,7 +45,6 @@ export interface AnswerPorts {
  * line. An answer keeps the offer's m= line order (RFC 3264 §6).
  */
 export function cubeVideoForkingScenario(s: CubeVideoForkingScenario): string {
-  const [first, second] = s.participants;
   const pt = s.videoPayloadType;
   const from = 'From: <sip:[local_ip]>;tag=[pid]CubeVideoTag[call_number]';
   const videoLine = (port: string): string => `m=video ${port} RTP/AVP ${pt}
@@ -58,49 +58,13 @@ export function cubeVideoForkingScenario(s: CubeVideoForkingScenario): string {
   return `<?xml version="1.0" encoding="ISO-8859-1" ?>
 <!DOCTYPE scenario SYSTEM "sipp.dtd">
 <scenario name="CUBE dial-peer media forking with video">
-  <send retrans="500">
-    <![CDATA[
-      INVITE sip:33333@[remote_ip]:[remote_port] SIP/2.0
-      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-      X-Cisco-Recording-Participant: sip:${first}@[local_ip];media-index="0 2"
-      X-Cisco-Recording-Participant: sip:${second}@[local_ip];media-index="1 3"
-      ${from}
-      To: <sip:33333@[remote_ip]>
-      Call-ID: [call_id]
-      Supported: 100rel,timer,resource-priority,replaces,sdp-anat
-      Min-SE:  1800
-      Cisco-Guid: ${s.ciscoGuid}
-      User-Agent: Cisco-SIPGateway/IOS-17.6.1a
-      Allow: INVITE, OPTIONS, BYE, CANCEL, ACK, PRACK, UPDATE, REFER, SUBSCRIBE, NOTIFY, INFO, REGISTER
-      CSeq: 101 INVITE
-      Max-Forwards: 70
-      Contact: <sip:[local_ip]:[local_port]>
-      Expires: 180
-      Content-Type: application/sdp
-      Content-Disposition: session;handling=required
-      Content-Length: [len]
-
-      v=0
-      o=CiscoSystemsSIP-GW-UserAgent 4410 8812 IN IP[media_ip_type] [media_ip]
-      s=SIP Call
-      c=IN IP[media_ip_type] [media_ip]
-      t=0 0
-      m=audio [media_port] RTP/AVP 0 101
-      a=rtpmap:0 PCMU/8000
-      a=rtpmap:101 telephone-event/8000
-      a=fmtp:101 0-16
-      a=ptime:20
-      a=sendonly
-      m=audio [media_port+2] RTP/AVP 0 101
-      a=rtpmap:0 PCMU/8000
-      a=rtpmap:101 telephone-event/8000
-      a=fmtp:101 0-16
-      a=ptime:20
-      a=sendonly
-      ${videoLine('[media_port+4]')}
-      ${videoLine('[media_port+6]')}
-    ]]>
-  </send>
+${cubeForkingInviteSend({
+  ciscoGuid: s.ciscoGuid,
+  participants: s.participants,
+  from,
+  mediaIndexes: ['0 2', '1 3'],
+  extraMediaLines: `${videoLine('[media_port+4]')}\n      ${videoLine('[media_port+6]')}`,
+})}
   <recv response="100" optional="true"/>
   <recv response="200" rrs="true">
     <action>
