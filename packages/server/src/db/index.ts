@@ -8,8 +8,7 @@ import { DbError } from './errors.js';
 import type { Repository } from './repository.js';
 import { SqliteRepository } from './sqlite-repository.js';
 
-export { DbError, type DbErrorCode } from './errors.js';
-export { SqliteRepository } from './sqlite-repository.js';
+export { DbError } from './errors.js';
 
 /**
  * Opens the repository the configuration names. It does not migrate: `verbatim migrate` and

@@ -391,8 +391,7 @@ export function packetiseSamples(
   return packets;
 }
 
-/** G.729 frame sizes (RFC 3551 §4.5.6): 10 bytes of speech or a 2-byte Annex B SID per 10 ms. */
-export const G729_FRAME_BYTES = 10;
+/** A G.729 Annex B SID frame (RFC 3551 §4.5.6) is 2 bytes; a speech frame is 10 bytes per 10 ms. */
 export const G729_SID_BYTES = 2;
 
 /**

@@ -19,7 +19,7 @@ import { isValidHost, parsePort } from './uri.js';
 
 export { splitTopLevelCommas as splitHeaderList } from './syntax.js';
 // name-addr lives with the URI code (uri.ts); it is re-exported here for header-oriented callers.
-export { parseNameAddr, serializeNameAddr, type NameAddr } from './uri.js';
+export { parseNameAddr, serializeNameAddr } from './uri.js';
 
 export interface Via {
   /** Transport, uppercased: 'UDP', 'TCP', 'TLS', 'SCTP', 'WS', … */
