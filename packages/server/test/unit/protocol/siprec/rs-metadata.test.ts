@@ -293,22 +293,18 @@ describe('parseRecordingMetadata on hostile or broken input', () => {
     ],
   ];
   for (const [what, xml, code] of cases) {
-    it(`gives ${code} for ${what}, without throwing, quickly`, () => {
-      const started = performance.now();
+    it(`gives ${code} for ${what}, without throwing`, () => {
       expectErr(parseRecordingMetadata(xml), code);
-      assert.ok(performance.now() - started < 1000, 'took over a second');
     });
   }
 
-  it('parses a large but legal document (200 participants) within the size cap quickly', () => {
+  it('parses a large but legal document (200 participants) within the size cap', () => {
     const people = Array.from(
       { length: 200 },
       (_, i) => `<participant participant_id="p${i}"><nameID aor="sip:${1000 + i}@h"/></participant>`,
     ).join('');
-    const started = performance.now();
     const doc = metadata(`<recording>${people}</recording>`);
     assert.equal(doc.participants.length, 200);
-    assert.ok(performance.now() - started < 1000);
   });
 });
 
