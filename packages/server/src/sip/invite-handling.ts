@@ -8,7 +8,7 @@ import { NamedTimers } from './transaction-timers.js';
 import type { DialogDelegate, ServerDialog, SipBody, SipPeer, SipServerDelegate } from './types.js';
 import type { UasContext } from './uas-context.js';
 
-export interface InviteHandlingOptions {
+interface InviteHandlingOptions {
   /** INVITEs from other peers get 403 without reaching the delegate. */
   readonly isTrusted: (peer: SipPeer) => boolean;
   readonly delegate: SipServerDelegate;

@@ -25,7 +25,7 @@ export const KNOWN_UNSUPPORTED_METHODS: ReadonlySet<string> = new Set([
   'PRACK',
 ]);
 
-export interface ResponseOptions {
+interface ResponseOptions {
   readonly toTag?: string;
   readonly extraHeaders?: readonly SipHeader[];
   readonly body?: SipBody;

@@ -22,7 +22,7 @@ export interface PendingInvite extends IncomingInvite {
   markCancelled(): void;
 }
 
-export interface InviteTransactionEntry {
+interface InviteTransactionEntry {
   readonly kind: 'invite';
   readonly tx: InviteServerTransaction;
   invite?: PendingInvite;
@@ -32,11 +32,11 @@ export interface InviteTransactionEntry {
   answerTimer?: NamedTimers<'answer'>;
 }
 
-export type ServerTransactionEntry =
+type ServerTransactionEntry =
   InviteTransactionEntry | { readonly kind: 'non-invite'; readonly tx: NonInviteServerTransaction };
 
 /** What the table needs from the UAS core that owns it. */
-export interface TransactionTableHost {
+interface TransactionTableHost {
   readonly clock: Clock;
   /** Sends a response of a server transaction back to where its request came from. */
   sendResponse(response: SipResponse, inbound: Inbound): void;

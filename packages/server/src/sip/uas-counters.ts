@@ -25,7 +25,7 @@ const COUNTER_NAMES = [
   'unknownDialog',
   'sendFailures',
 ] as const;
-export type SipCounterName = (typeof COUNTER_NAMES)[number];
+type SipCounterName = (typeof COUNTER_NAMES)[number];
 export type UasCounters = Record<SipCounterName, number>;
 
 export function newUasCounters(): UasCounters {

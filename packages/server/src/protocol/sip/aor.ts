@@ -64,7 +64,7 @@ export function unquoteDisplayName(text: string): string {
     : trimmed;
 }
 
-export interface LooseNameAddr {
+interface LooseNameAddr {
   readonly displayName?: string;
   readonly uri: string;
 }
