@@ -198,7 +198,8 @@ describe('splitMultipart', () => {
     expectErr(splitMultipart(new Uint8Array(2 * 1024 * 1024), 'b'), MultipartErrorCode.BodyTooLarge);
   });
 
-  it('never throws on binary garbage and answers quickly', () => {
+  it('never throws on binary garbage', () => {
+    const knownCodes: readonly string[] = Object.values(MultipartErrorCode);
     let seed = 0x2545f491;
     const random = (): number => {
       seed ^= seed << 13;
@@ -206,14 +207,15 @@ describe('splitMultipart', () => {
       seed ^= seed << 5;
       return (seed >>> 0) & 0xff;
     };
-    const started = performance.now();
     for (let round = 0; round < 200; round += 1) {
       const bytes = Uint8Array.from({ length: 512 }, random);
       // Sprinkle delimiters so that both the split and the header paths run.
       bytes.set(encodeUtf8('\n--q\n'), round % 400);
       const result = splitMultipart(bytes, 'q');
-      assert.equal(typeof result.ok, 'boolean');
+      if (!result.ok) {
+        // A failure is one of the typed errors, never an exception or an untyped code.
+        assert.ok(knownCodes.includes(result.error.code), result.error.code);
+      }
     }
-    assert.ok(performance.now() - started < 2000);
   });
 });

@@ -1,10 +1,9 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Result } from '../../../../src/protocol/result.js';
+import { mergeMetadata } from '../../../../src/protocol/siprec/metadata-merge.js';
 import {
-  deviceRefOf,
   MAX_METADATA_BYTES,
-  mergeMetadata,
   parseRecordingMetadata,
   sendersByLabel,
   SiprecErrorCode,
@@ -52,35 +51,6 @@ function rfcDocument(extra = '', dataMode = 'complete'): string {
   ${extra}
 </recording>`;
 }
-
-describe('deviceRefOf', () => {
-  const cases: [string, string | undefined][] = [
-    ['sip:1234@10.0.0.15', '1234'],
-    ['sip:+15550100@example.com;user=phone', '+15550100'],
-    ['sips:alice@example.com:5061', 'alice'],
-    ['SIP:5550100@Example.COM', '5550100'],
-    ['tel:+15550100;phone-context=example.com', '+15550100'],
-    ['5083084809@172.16.198.55', '5083084809'],
-    ['4055550198@198.51.100.150:5060', '4055550198'],
-    ['7602922411', '7602922411'],
-    ['EE5C7EF0', 'EE5C7EF0'],
-    ['sip: 7774442214 @10.104.54.52', '7774442214'],
-    ['  sip:2001@pbx  ', '2001'],
-    ['"Ann" <sip:2001@pbx;transport=tcp>;tag=x', '2001'],
-    ['sip:%2B15550100@example.com', '+15550100'],
-    ['sip:bad%zzescape@example.com', 'bad%zzescape'],
-    ['sip:user:secret@example.com', 'user'],
-    ['sip:+1555;isup-oli=62@example.com', '+1555'],
-    ['sip:192.0.2.1', undefined],
-    ['sip:192.0.2.1:5060', undefined],
-    ['', undefined],
-  ];
-  for (const [aor, want] of cases) {
-    it(`"${aor}" -> ${String(want)}`, () => {
-      assert.equal(deviceRefOf(aor), want);
-    });
-  }
-});
 
 describe('parseRecordingMetadata', () => {
   it('reads an RFC 7865 document', () => {
@@ -293,22 +263,18 @@ describe('parseRecordingMetadata on hostile or broken input', () => {
     ],
   ];
   for (const [what, xml, code] of cases) {
-    it(`gives ${code} for ${what}, without throwing, quickly`, () => {
-      const started = performance.now();
+    it(`gives ${code} for ${what}, without throwing`, () => {
       expectErr(parseRecordingMetadata(xml), code);
-      assert.ok(performance.now() - started < 1000, 'took over a second');
     });
   }
 
-  it('parses a large but legal document (200 participants) within the size cap quickly', () => {
+  it('parses a large but legal document (200 participants) within the size cap', () => {
     const people = Array.from(
       { length: 200 },
       (_, i) => `<participant participant_id="p${i}"><nameID aor="sip:${1000 + i}@h"/></participant>`,
     ).join('');
-    const started = performance.now();
     const doc = metadata(`<recording>${people}</recording>`);
     assert.equal(doc.participants.length, 200);
-    assert.ok(performance.now() - started < 1000);
   });
 });
 
