@@ -1,5 +1,4 @@
 import { close as closeFd } from 'node:fs';
-import type { Worker } from 'node:worker_threads';
 
 import type { Logger } from 'pino';
 
@@ -12,12 +11,12 @@ import {
   MEDIA_ERR_SRTP_PARAMS,
   MEDIA_ERR_STREAM_EXISTS,
   MEDIA_ERR_UNKNOWN_STREAM,
-  MEDIA_ERR_WORKER_EXITED,
   MediaError,
 } from './media-errors.js';
 import { checkSrtpParams, type SrtpParams } from './srtp.js';
-import { startRtpWorker } from './worker-launcher.js';
-import type { FromWorker, RtpWorkerSettings, ToWorker } from './worker-messages.js';
+import { startRtpWorker, type RtpWorkerLauncher } from './worker-launcher.js';
+import type { RtpWorkerSettings, ToWorker } from './worker-messages.js';
+import { RtpWorkerPool, type WorkerNotice } from './worker-pool.js';
 
 export interface MediaEngineOptions {
   /** Address the RTP/RTCP sockets bind to. */
@@ -37,17 +36,20 @@ export interface MediaEngineOptions {
   readonly statsIntervalMs?: number;
   /** Longest time a stored packet waits in memory before it is written. Default 200. */
   readonly flushIntervalMs?: number;
+  /**
+   * How a worker thread is started; default startRtpWorker. A caller that must hold the Worker
+   * objects (a test of the crash path terminates one) passes a launcher that wraps it.
+   */
+  readonly launchWorker?: RtpWorkerLauncher;
 }
 
-/** The engine returned by createMediaEngine: the MediaEngine contract plus test hooks. */
+/** The engine returned by createMediaEngine: the MediaEngine contract with its optional parts. */
 export interface RtpMediaEngine extends MediaEngine {
   setClockRate(streamId: string, clockRateHz: number): void;
   setSrtp(streamId: string, srtp: SrtpParams | 'pending' | undefined): void;
   setTelephoneEvent(streamId: string, payloadType: number | undefined, clockRateHz?: number): void;
   /** Ports allocated now (streams opening or open), for leak checks. */
   readonly portsInUse: number;
-  /** Kills a worker thread as a crash would (tests of the crash path only). */
-  terminateWorkerForTesting(workerIndex: number): Promise<void>;
 }
 
 const DEFAULT_CLOCK_RATE_HZ = 8000;
@@ -55,25 +57,10 @@ const TIMEOUT_CHECK_INTERVAL_MS = 250;
 /** Final statistics kept for closeStream/getStats after a stream ended (bounded memory). */
 const CLOSED_STATS_KEPT = 4096;
 
-interface Pending {
-  readonly resolve: (reply: FromWorker) => void;
-  readonly reject: (error: Error) => void;
-}
-
-interface WorkerSlot {
-  readonly index: number;
-  worker: Worker;
-  readonly streams: Set<string>;
-  readonly pending: Map<number, Pending>;
-  /** Set when the engine itself stops the worker, so the exit is not a crash. */
-  stopping: boolean;
-  /** The current worker loaded; one that dies before is not restarted (it would only die again). */
-  ready: boolean;
-}
-
 interface StreamEntry {
   readonly streamId: string;
-  readonly slot: WorkerSlot;
+  /** The pool index of the worker that owns the stream's sockets. */
+  readonly worker: number;
   port: number | undefined;
   fd: number | undefined;
   stats: TrackStats;
@@ -95,14 +82,14 @@ export async function createMediaEngine(options: MediaEngineOptions): Promise<Rt
 
 class WorkerMediaEngine implements RtpMediaEngine {
   readonly #log: Logger;
-  readonly #settings: RtpWorkerSettings;
   readonly #allocator: PortAllocator;
   readonly #defaultClockRateHz: number;
-  readonly #slots: WorkerSlot[] = [];
+  readonly #pool: RtpWorkerPool;
+  /** The streams of each worker, by pool index: the load, and what a crash takes with it. */
+  readonly #streamsOfWorker: Set<string>[] = [];
   readonly #streams = new Map<string, StreamEntry>();
   readonly #ended = new Map<string, TrackStats>();
   readonly #listeners: ((event: MediaEvent) => void)[] = [];
-  #nextRequestId = 1;
   #closed = false;
   #closing: Promise<void> | undefined;
 
@@ -110,7 +97,7 @@ class WorkerMediaEngine implements RtpMediaEngine {
     this.#log = options.logger.child({ component: 'media' });
     this.#allocator = new PortAllocator(options.rtpPortMin, options.rtpPortMax);
     this.#defaultClockRateHz = options.defaultClockRateHz ?? DEFAULT_CLOCK_RATE_HZ;
-    this.#settings = {
+    const settings: RtpWorkerSettings = {
       bindAddress: options.bind,
       localAddress: options.advertise ?? options.bind,
       mediaTimeoutMs: options.mediaTimeoutMs,
@@ -123,15 +110,16 @@ class WorkerMediaEngine implements RtpMediaEngine {
     };
     const workerCount = Math.max(1, Math.floor(options.workerCount ?? 1));
     for (let index = 0; index < workerCount; index++) {
-      this.#slots.push({
-        index,
-        worker: this.#spawn(index),
-        streams: new Set(),
-        pending: new Map(),
-        stopping: false,
-        ready: false,
-      });
+      this.#streamsOfWorker.push(new Set());
     }
+    this.#pool = new RtpWorkerPool({
+      settings,
+      workerCount,
+      launch: options.launchWorker ?? startRtpWorker,
+      log: this.#log,
+      onNotice: (notice) => this.#onNotice(notice),
+      onCrash: (workerIndex, exitCode, failure) => this.#onWorkerCrash(workerIndex, exitCode, failure),
+    });
   }
 
   get portsInUse(): number {
@@ -140,18 +128,12 @@ class WorkerMediaEngine implements RtpMediaEngine {
 
   async start(): Promise<void> {
     try {
-      await Promise.all(this.#slots.map((slot) => waitReady(slot.worker)));
+      await this.#pool.start();
     } catch (error: unknown) {
       this.#closed = true;
-      await Promise.all(
-        this.#slots.map((slot) => {
-          slot.stopping = true;
-          return slot.worker.terminate();
-        }),
-      );
-      throw new MediaError(MEDIA_ERR_WORKER_EXITED, 'a media worker failed to start', { cause: error });
+      throw error;
     }
-    this.#log.info({ workers: this.#slots.length, ports: this.#allocator.capacity }, 'media engine started');
+    this.#log.info({ workers: this.#pool.size, ports: this.#allocator.capacity }, 'media engine started');
   }
 
   async openStream(spec: StreamSpec): Promise<{ readonly port: number }> {
@@ -162,10 +144,10 @@ class WorkerMediaEngine implements RtpMediaEngine {
       throw new MediaError(MEDIA_ERR_STREAM_EXISTS, `stream ${spec.streamId} is already open`);
     }
     const srtp = spec.srtp === undefined ? undefined : copySrtp(spec.srtp);
-    const slot = this.#leastLoadedSlot();
+    const worker = this.#leastLoadedWorker();
     const entry: StreamEntry = {
       streamId: spec.streamId,
-      slot,
+      worker,
       port: undefined,
       fd: undefined,
       stats: EMPTY_TRACK_STATS,
@@ -174,13 +156,13 @@ class WorkerMediaEngine implements RtpMediaEngine {
       final: undefined,
     };
     this.#streams.set(spec.streamId, entry);
-    slot.streams.add(spec.streamId);
+    this.#streamsOfWorker[worker]?.add(spec.streamId);
     entry.opened = this.#open(entry, spec, srtp);
     try {
       await entry.opened;
     } catch (error: unknown) {
       this.#streams.delete(spec.streamId);
-      slot.streams.delete(spec.streamId);
+      this.#streamsOfWorker[worker]?.delete(spec.streamId);
       throw error;
     }
     return { port: entry.port ?? 0 };
@@ -232,11 +214,7 @@ class WorkerMediaEngine implements RtpMediaEngine {
   }
 
   async flush(): Promise<void> {
-    await Promise.all(
-      this.#slots
-        .filter((slot) => !slot.stopping)
-        .map((slot) => this.#request(slot, { type: 'flush', requestId: this.#nextRequestId++ })),
-    );
+    await Promise.all(this.#pool.running().map((worker) => this.#pool.request(worker, { type: 'flush' })));
   }
 
   onEvent(listener: (event: MediaEvent) => void): void {
@@ -248,38 +226,23 @@ class WorkerMediaEngine implements RtpMediaEngine {
     return this.#closing;
   }
 
-  async terminateWorkerForTesting(workerIndex: number): Promise<void> {
-    const slot = this.#slots[workerIndex];
-    if (slot === undefined) {
-      throw new RangeError(`no worker ${workerIndex}`);
-    }
-    const exited = new Promise<void>((resolve) => slot.worker.once('exit', () => resolve()));
-    await slot.worker.terminate();
-    await exited;
-  }
-
   async #closeAll(): Promise<void> {
     this.#closed = true;
+    this.#pool.stopReplacing();
     const results = await Promise.allSettled([...this.#streams.keys()].map((id) => this.closeStream(id)));
     for (const result of results) {
       if (result.status === 'rejected') {
         this.#log.warn({ err: result.reason as unknown }, 'a stream failed to close cleanly');
       }
     }
-    await Promise.all(
-      this.#slots.map((slot) => {
-        slot.stopping = true;
-        return slot.worker.terminate();
-      }),
-    );
+    await this.#pool.terminate();
     this.#log.info('media engine closed');
   }
 
   async #open(entry: StreamEntry, spec: StreamSpec, srtp: SrtpParams | 'pending' | undefined): Promise<void> {
     const { port, value: fd } = await this.#allocator.acquire(async (port) => {
-      const reply = await this.#request(entry.slot, {
+      const reply = await this.#pool.request(entry.worker, {
         type: 'open',
-        requestId: this.#nextRequestId++,
         streamId: spec.streamId,
         filePath: spec.filePath,
         port,
@@ -298,7 +261,7 @@ class WorkerMediaEngine implements RtpMediaEngine {
     });
     entry.port = port;
     entry.fd = fd;
-    this.#log.debug({ streamId: spec.streamId, port, worker: entry.slot.index }, 'media stream opened');
+    this.#log.debug({ streamId: spec.streamId, port, worker: entry.worker }, 'media stream opened');
   }
 
   async #close(entry: StreamEntry): Promise<TrackStats> {
@@ -308,9 +271,8 @@ class WorkerMediaEngine implements RtpMediaEngine {
     }
     let stats: TrackStats;
     try {
-      const reply = await this.#request(entry.slot, {
+      const reply = await this.#pool.request(entry.worker, {
         type: 'close',
-        requestId: this.#nextRequestId++,
         streamId: entry.streamId,
       });
       if (reply.type !== 'closed') {
@@ -322,7 +284,7 @@ class WorkerMediaEngine implements RtpMediaEngine {
         this.#emit({ type: 'stream-error', streamId: entry.streamId, message: reply.error });
       }
     } catch (error: unknown) {
-      // The worker died while closing: its exit handler has already retired the stream.
+      // The worker died while closing: #onWorkerCrash has already retired the stream.
       const final = finalStatsOf(entry);
       if (final !== undefined) {
         return final;
@@ -344,7 +306,7 @@ class WorkerMediaEngine implements RtpMediaEngine {
     if (entry.port !== undefined) {
       this.#allocator.release(entry.port);
     }
-    entry.slot.streams.delete(entry.streamId);
+    this.#streamsOfWorker[entry.worker]?.delete(entry.streamId);
     if (this.#streams.get(entry.streamId) === entry) {
       this.#streams.delete(entry.streamId);
     }
@@ -366,69 +328,32 @@ class WorkerMediaEngine implements RtpMediaEngine {
     entry.opened.then(
       () => {
         if (entry.final === undefined) {
-          entry.slot.worker.postMessage(message);
+          this.#pool.post(entry.worker, message);
         }
       },
       () => undefined, // The open failed and openStream reported it; nothing to update.
     );
   }
 
-  #leastLoadedSlot(): WorkerSlot {
-    let best: WorkerSlot | undefined;
-    for (const slot of this.#slots) {
-      if (!slot.stopping && (best === undefined || slot.streams.size < best.streams.size)) {
-        best = slot;
+  #leastLoadedWorker(): number {
+    let best: number | undefined;
+    let bestLoad = 0;
+    this.#streamsOfWorker.forEach((streams, worker) => {
+      if (this.#pool.isRunning(worker) && (best === undefined || streams.size < bestLoad)) {
+        best = worker;
+        bestLoad = streams.size;
       }
-    }
+    });
     if (best === undefined) {
       throw new MediaError(MEDIA_ERR_ENGINE_CLOSED, 'no media worker is running');
     }
     return best;
   }
 
-  #request(slot: WorkerSlot, message: ToWorker & { readonly requestId: number }): Promise<FromWorker> {
-    return new Promise((resolve, reject) => {
-      slot.pending.set(message.requestId, { resolve, reject });
-      slot.worker.postMessage(message);
-    });
-  }
-
-  #spawn(index: number): Worker {
-    const worker = startRtpWorker(this.#settings);
-    worker.on('message', (message: FromWorker) => {
-      const slot = this.#slots[index];
-      if (slot?.worker === worker) {
-        this.#onMessage(slot, message);
-      }
-    });
-    worker.on('error', (error) => {
-      this.#log.error({ worker: index, err: error }, 'media worker failed');
-    });
-    worker.on('exit', (exitCode) => {
-      const slot = this.#slots[index];
-      if (slot?.worker === worker) {
-        this.#onExit(slot, exitCode);
-      }
-    });
-    return worker;
-  }
-
-  #onMessage(slot: WorkerSlot, message: FromWorker): void {
-    switch (message.type) {
-      case 'ready':
-        slot.ready = true;
-        return;
-      case 'opened':
-      case 'open-failed':
-      case 'closed':
-      case 'flushed': {
-        const pending = slot.pending.get(message.requestId);
-        slot.pending.delete(message.requestId);
-        pending?.resolve(message);
-        return;
-      }
+  #onNotice(notice: WorkerNotice): void {
+    switch (notice.type) {
       case 'stats':
-        for (const [streamId, stats] of message.streams) {
+        for (const [streamId, stats] of notice.streams) {
           const entry = this.#streams.get(streamId);
           if (entry !== undefined && entry.final === undefined) {
             entry.stats = stats;
@@ -436,46 +361,33 @@ class WorkerMediaEngine implements RtpMediaEngine {
         }
         return;
       case 'event':
-        this.#emit(message.event);
+        this.#emit(notice.event);
         return;
       case 'failed': {
-        const entry = this.#streams.get(message.streamId);
-        this.#log.error({ streamId: message.streamId, error: message.message }, 'media stream failed');
+        const entry = this.#streams.get(notice.streamId);
+        this.#log.error({ streamId: notice.streamId, error: notice.message }, 'media stream failed');
         if (entry !== undefined) {
-          this.#retire(entry, message.stats);
+          this.#retire(entry, notice.stats);
         }
-        this.#emit({ type: 'stream-error', streamId: message.streamId, message: message.message });
+        this.#emit({ type: 'stream-error', streamId: notice.streamId, message: notice.message });
         return;
       }
-      case 'log':
-        this.#log[message.level]({ worker: slot.index, ...message.fields }, message.message);
-        return;
     }
   }
 
   /**
-   * A worker that exits while the engine did not stop it crashed. Its sockets died with it;
-   * its track files are still open in the process, so they are closed here (what it had not
-   * written yet, at most one batch per stream, is lost). Every stream it had is reported with a
-   * 'stream-error' event, and a new worker takes its place for the streams to come.
+   * A worker crashed. Its sockets died with it; its track files are still open in the process,
+   * so they are closed here (what it had not written yet, at most one batch per stream, is lost).
+   * Every stream it had is reported with a 'stream-error' event; the pool then starts a new
+   * worker in its place for the streams to come.
    */
-  #onExit(slot: WorkerSlot, exitCode: number): void {
-    if (slot.stopping) {
-      return;
-    }
-    this.#log.error({ worker: slot.index, exitCode, streams: slot.streams.size }, 'media worker exited');
-    const failure = new MediaError(
-      MEDIA_ERR_WORKER_EXITED,
-      `media worker ${slot.index} exited with ${exitCode}`,
-    );
-    for (const pending of slot.pending.values()) {
-      pending.reject(failure);
-    }
-    slot.pending.clear();
-    for (const streamId of [...slot.streams]) {
+  #onWorkerCrash(worker: number, exitCode: number, failure: MediaError): void {
+    const streams = this.#streamsOfWorker[worker] ?? new Set<string>();
+    this.#log.error({ worker, exitCode, streams: streams.size }, 'media worker exited');
+    for (const streamId of [...streams]) {
       const entry = this.#streams.get(streamId);
       if (entry?.port === undefined) {
-        // Still opening: openStream rejects with the failure above.
+        // Still opening: openStream rejects with the failure the pool gave its request.
         continue;
       }
       // A stream that was closing may have had its file closed by the worker already; closing
@@ -491,17 +403,6 @@ class WorkerMediaEngine implements RtpMediaEngine {
       this.#retire(entry, entry.stats);
       this.#emit({ type: 'stream-error', streamId, message: failure.message });
     }
-    if (this.#closed) {
-      return;
-    }
-    if (!slot.ready) {
-      // Restarting a worker that cannot even load would loop; its slot takes no more streams.
-      slot.stopping = true;
-      this.#log.error({ worker: slot.index }, 'media worker died before it was ready; not restarting it');
-      return;
-    }
-    slot.ready = false;
-    slot.worker = this.#spawn(slot.index);
   }
 
   #emit(event: MediaEvent): void {
@@ -518,33 +419,6 @@ class WorkerMediaEngine implements RtpMediaEngine {
 /** Read through a function: TypeScript would keep the narrowing from before an await. */
 function finalStatsOf(entry: StreamEntry): TrackStats | undefined {
   return entry.final;
-}
-
-function waitReady(worker: Worker): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const onMessage = (message: FromWorker): void => {
-      if (message.type === 'ready') {
-        cleanup();
-        resolve();
-      }
-    };
-    const onError = (error: Error): void => {
-      cleanup();
-      reject(error);
-    };
-    const onExit = (exitCode: number): void => {
-      cleanup();
-      reject(new Error(`media worker exited with ${exitCode} before it was ready`));
-    };
-    const cleanup = (): void => {
-      worker.off('message', onMessage);
-      worker.off('error', onError);
-      worker.off('exit', onExit);
-    };
-    worker.on('message', onMessage);
-    worker.on('error', onError);
-    worker.on('exit', onExit);
-  });
 }
 
 /**

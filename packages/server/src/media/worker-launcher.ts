@@ -2,6 +2,9 @@ import { Worker } from 'node:worker_threads';
 
 import type { RtpWorkerSettings } from './worker-messages.js';
 
+/** How the media engine starts a worker thread: startRtpWorker, unless the caller wraps it. */
+export type RtpWorkerLauncher = (settings: RtpWorkerSettings) => Worker;
+
 /**
  * Starts an RTP worker thread from wherever this module runs: rtp-worker.js next to it in dist/
  * (compiled), or rtp-worker.ts in src/ under tsx (tests, development).

@@ -2,6 +2,7 @@ import { createSocket, type Socket } from 'node:dgram';
 import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Worker } from 'node:worker_threads';
 import { after, afterEach, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 
@@ -9,6 +10,7 @@ import { pino } from 'pino';
 
 import { createMediaEngine, type RtpMediaEngine } from '../../src/media/create-media-engine.js';
 import type { MediaEvent } from '../../src/media/media-engine.js';
+import { startRtpWorker } from '../../src/media/worker-launcher.js';
 import type { TrackStats } from '../../src/model/session.js';
 import { PcapReader, type PcapPacket } from '../../src/protocol/container/pcap.js';
 import { serializeRtpPacket } from '../../src/protocol/rtp/rtp-packet.js';
@@ -74,6 +76,8 @@ void describe('media engine over loopback', () => {
       mediaTimeoutMs?: number;
       workerCount?: number;
       range?: { rtpPortMin: number; rtpPortMax: number };
+      /** Receives every worker thread the engine starts, in order. */
+      workers?: Worker[];
     } = {},
   ): Promise<{ engine: RtpMediaEngine; events: MediaEvent[] }> {
     const engine = await createMediaEngine({
@@ -83,6 +87,15 @@ void describe('media engine over loopback', () => {
       workerCount: options.workerCount ?? 1,
       statsIntervalMs: 50,
       logger,
+      ...(options.workers === undefined
+        ? {}
+        : {
+            launchWorker: (settings) => {
+              const worker = startRtpWorker(settings);
+              options.workers?.push(worker);
+              return worker;
+            },
+          }),
     });
     engines.push(engine);
     const events: MediaEvent[] = [];
@@ -368,7 +381,8 @@ void describe('media engine over loopback', () => {
   });
 
   void it('reports the streams of a crashed worker and keeps the other worker recording', async () => {
-    const { engine, events } = await engineWith({ workerCount: 2 });
+    const workers: Worker[] = [];
+    const { engine, events } = await engineWith({ workerCount: 2, workers });
     // Streams go to the least loaded worker: the first to worker 0, the second to worker 1.
     const lost = await engine.openStream({ streamId: 'on-0', filePath: join(dir, 'on-0.pcap') });
     const kept = await engine.openStream({ streamId: 'on-1', filePath: join(dir, 'on-1.pcap') });
@@ -377,7 +391,12 @@ void describe('media engine over loopback', () => {
     await send(phone, rtp(1), kept.port);
     await statsReach(engine, 'on-0', (s) => s.packets === 1);
 
-    await engine.terminateWorkerForTesting(0);
+    // Kill worker 0 as a crash would; the engine's own exit handler runs before ours.
+    const crashed = workers[0];
+    assert.ok(crashed !== undefined);
+    const exited = new Promise<void>((resolve) => crashed.once('exit', () => resolve()));
+    await crashed.terminate();
+    await exited;
     const errors = events.filter((e) => e.type === 'stream-error');
     assert.deepEqual(
       errors.map((e) => e.streamId),

@@ -1,0 +1,20 @@
+/**
+ * The errors of the exports. Named after the first export, the WAV file (its callers and tests
+ * know it by this name); the track timeline raises the same class for a track file it cannot read,
+ * so the MP4 and RTSP exports that reuse the timeline will report the same codes.
+ */
+
+export type WavExportErrorCode =
+  | 'VERBATIM_ERR_PLAYBACK_TRACK_MISSING'
+  | 'VERBATIM_ERR_PLAYBACK_TRACK_CORRUPT'
+  | 'VERBATIM_ERR_PLAYBACK_BAD_OPTIONS';
+
+export class WavExportError extends Error {
+  readonly code: WavExportErrorCode;
+
+  constructor(code: WavExportErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'WavExportError';
+    this.code = code;
+  }
+}
