@@ -12,7 +12,7 @@ import {
   type TrackTimelineOptions,
 } from './track-timeline.js';
 
-export { WavExportError, type WavExportErrorCode } from './playback-errors.js';
+export { WavExportError } from './playback-errors.js';
 
 /**
  * The stereo WAV of a session (track 0 left, track 1 right), computed from the track pcap files
