@@ -16,7 +16,7 @@ const REDACT = [
   '*.passwordHash',
 ];
 
-export function usesPrettyLogs(format: Config['logFormat'], stdoutIsTerminal: boolean): boolean {
+function usesPrettyLogs(format: Config['logFormat'], stdoutIsTerminal: boolean): boolean {
   return format === 'pretty' || (format === 'auto' && stdoutIsTerminal);
 }
 

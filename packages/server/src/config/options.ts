@@ -67,7 +67,7 @@ export type LogFormat = (typeof LOG_FORMATS)[number];
 const NODE_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
 const MAX_MEDIA_TIMEOUT_S = 86_400;
 const MAX_MAX_SESSIONS = 1_000_000;
-export const MIN_ADMIN_PASSWORD_LENGTH = 8;
+const MIN_ADMIN_PASSWORD_LENGTH = 8;
 
 const ok = <T>(value: T): OptionParse<T> => ({ ok: true, value });
 const bad = (problem: string): OptionParse<never> => ({ ok: false, problems: [problem] });
