@@ -29,6 +29,8 @@ export interface Config {
   /** Storage is critical below this much free space on the media disk, in percent (0 = never). */
   readonly storageCriticalPercent: number;
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  /** `pretty` lines for a person, `json` for a collector, `auto`: pretty on a terminal only. */
+  readonly logFormat: 'auto' | 'json' | 'pretty';
   /** VERBATIM_ADMIN_PASSWORD: the first-start admin password, when given. */
   readonly adminPassword?: string;
 }

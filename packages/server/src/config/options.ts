@@ -1,42 +1,55 @@
+import { resolve } from 'node:path';
+import os from 'node:os';
+import { isIpAddress, isWildcardAddress, parseCidr } from './cidr.js';
+import type { DatabaseConfig } from './config.js';
+import { booleanOf, integerOf, numberOf, parseDatabase, show } from './values.js';
+
 /**
- * The options of `verbatim serve` (DESIGN.md §1.1, plus --media-timeout, --max-sessions,
- * --storage-critical-percent and --log-level). One table
- * drives the CLI flags and --help text (main.ts), the VERBATIM_* environment variables and the
- * keys accepted in the --config YAML file (config/load.ts), so the three sources cannot drift.
+ * The one declared schema of every `verbatim serve` option (DESIGN.md §1.1, plus --media-timeout,
+ * --max-sessions, --storage-critical-percent, --log-level and --log-format). From it come the
+ * parsing and validation of each value (config/load.ts), the flags and --help text (cli/), the
+ * VERBATIM_* variables and YAML keys accepted, and the README's option table (option-docs.ts,
+ * checked by test/unit/config/readme-options.test.ts), so none of them can drift from the others.
+ * Precedence between the sources and the checks across options (ports) stay in load.ts.
  */
-export interface ConfigOptionSpec {
-  /** Kebab-case name: the flag without dashes and the YAML key (camelCase is accepted too). */
-  readonly name: ConfigOptionName;
-  /** Commander flag syntax, e.g. `--sip-port <N>`. */
-  readonly flag: string;
+export interface OptionSpec<T> {
+  /** Placeholder of the flag's value (`N` gives `--sip-port <N>`); absent for a bare boolean flag. */
+  readonly argument?: string;
   readonly description: string;
-  /** Shown in --help; the real default is computed by config/load.ts. */
-  readonly defaultText?: string;
+  readonly default: OptionDefault<T>;
   /** False for options that must not be typed on a command line (secrets). */
   readonly isFlag: boolean;
   /** False for options that only make sense outside the YAML file (--config itself). */
   readonly inFile: boolean;
+  /**
+   * Reads a raw value (the text of a flag or variable, or any YAML value); relative paths resolve
+   * against `baseDir`. A failure lists one line per problem, without the source (load.ts adds it).
+   */
+  readonly parse: (value: unknown, baseDir: string) => OptionParse<T>;
 }
 
-export type ConfigOptionName =
-  | 'config'
-  | 'data-dir'
-  | 'bind'
-  | 'advertise'
-  | 'sip-port'
-  | 'sip-tls-port'
-  | 'http-port'
-  | 'rtsp-port'
-  | 'rtp-ports'
-  | 'db'
-  | 'no-tls'
-  | 'trusted-peers'
-  | 'node-id'
-  | 'media-timeout'
-  | 'max-sessions'
-  | 'storage-critical-percent'
-  | 'log-level'
-  | 'admin-password';
+export type OptionParse<T> =
+  { readonly ok: true; readonly value: T } | { readonly ok: false; readonly problems: readonly string[] };
+
+/**
+ * A constant, or one computed from the host; `text` is what --help and the README show (by
+ * default the value itself). Defaults that depend on other options (--advertise, --db) are
+ * `undefined` here and filled in by load.ts.
+ */
+export type OptionDefault<T> =
+  | { readonly value: T; readonly text?: string }
+  | { readonly compute: (context: DefaultContext) => T; readonly text: string };
+
+export interface DefaultContext {
+  readonly cwd: string;
+  readonly host: ConfigHost;
+}
+
+/** What the host contributes to defaults; tests replace it to get stable values. */
+export interface ConfigHost {
+  networkInterfaces(): NodeJS.Dict<os.NetworkInterfaceInfo[]>;
+  hostname(): string;
+}
 
 export const DEFAULT_TRUSTED_PEERS: readonly string[] = [
   '127.0.0.0/8',
@@ -47,152 +60,299 @@ export const DEFAULT_TRUSTED_PEERS: readonly string[] = [
 ];
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+export const LOG_FORMATS = ['auto', 'json', 'pretty'] as const;
+export type LogFormat = (typeof LOG_FORMATS)[number];
 
-export const CONFIG_OPTIONS: readonly ConfigOptionSpec[] = [
-  {
-    name: 'config',
-    flag: '--config <FILE>',
-    description: 'YAML file with any of these options (keys as the flags: sip-port: 5070)',
+const NODE_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
+const MAX_MEDIA_TIMEOUT_S = 86_400;
+const MAX_MAX_SESSIONS = 1_000_000;
+const MIN_ADMIN_PASSWORD_LENGTH = 8;
+
+const ok = <T>(value: T): OptionParse<T> => ({ ok: true, value });
+const bad = (problem: string): OptionParse<never> => ({ ok: false, problems: [problem] });
+
+/** Keeps T inferred per option while checking the spec's shape. */
+function option<T>(spec: OptionSpec<T>): OptionSpec<T> {
+  return spec;
+}
+
+function port(description: string, fallback: number): OptionSpec<number> {
+  return option({
+    argument: 'N',
+    description,
+    default: { value: fallback },
+    isFlag: true,
+    inFile: true,
+    parse: (value) => {
+      const n = integerOf(value);
+      return n !== undefined && n >= 0 && n <= 65535
+        ? ok(n)
+        : bad(`${show(value)} is not a port number (0-65535)`);
+    },
+  });
+}
+
+function ipAddress(value: unknown): OptionParse<string> {
+  return typeof value === 'string' && isIpAddress(value)
+    ? ok(value)
+    : bad(`${show(value)} is not an IP address`);
+}
+
+function parseRtpPorts(value: unknown): OptionParse<{ min: number; max: number }> {
+  const match = typeof value === 'string' ? /^\s*(\d{1,5})\s*-\s*(\d{1,5})\s*$/.exec(value) : null;
+  if (match === null) {
+    return bad(`${show(value)} is not a port range (A-B)`);
+  }
+  const min = Number(match[1]);
+  const max = Number(match[2]);
+  if (min < 1 || max > 65535) {
+    return bad(`range ${min}-${max} is outside 1-65535`);
+  }
+  if (max < min) {
+    return bad(`range ${min}-${max} is empty`);
+  }
+  // RTP takes an even port and RTCP the next odd one (RFC 3550 §11), so a stream needs a pair.
+  if (min % 2 !== 0) {
+    return bad(`range ${min}-${max} starts on an odd port (RTP uses even ports, RFC 3550 §11)`);
+  }
+  if (max - min + 1 < 2) {
+    return bad(`range ${min}-${max} has fewer than 2 ports (one RTP + RTCP pair)`);
+  }
+  return ok({ min, max });
+}
+
+function parseTrustedPeers(value: unknown): OptionParse<readonly string[]> {
+  let entries: unknown[];
+  if (typeof value === 'string') {
+    entries = value.split(',');
+  } else if (Array.isArray(value)) {
+    entries = value as unknown[];
+  } else {
+    return bad(`${show(value)} is not a list of CIDR blocks`);
+  }
+  const blocks: string[] = [];
+  const problems: string[] = [];
+  for (const entry of entries) {
+    const text = typeof entry === 'string' ? entry.trim() : entry;
+    if (text === '') {
+      continue;
+    }
+    if (typeof text === 'string' && parseCidr(text) !== undefined) {
+      blocks.push(text);
+    } else {
+      // Every bad block is reported, not only the first.
+      problems.push(`${show(text)} is not a CIDR block`);
+    }
+  }
+  return problems.length === 0 ? ok(blocks) : { ok: false, problems };
+}
+
+/** In the order --help, the README and error messages list them. */
+export const SERVE_OPTIONS = {
+  config: option<string | undefined>({
+    argument: 'FILE',
+    description:
+      'YAML file with any of these options (keys as the flags: `sip-port: 5070`; camelCase also accepted)',
+    default: { value: undefined, text: 'none' },
     isFlag: true,
     inFile: false,
-  },
-  {
-    name: 'data-dir',
-    flag: '--data-dir <DIR>',
+    parse: (value) =>
+      typeof value === 'string' && value !== '' ? ok(value) : bad(`${show(value)} is not a file name`),
+  }),
+  'data-dir': option<string>({
+    argument: 'DIR',
     description: 'media, SQLite file, generated certificate',
-    defaultText: './data',
+    default: { compute: ({ cwd }) => resolve(cwd, 'data'), text: '`./data`' },
     isFlag: true,
     inFile: true,
-  },
-  {
-    name: 'bind',
-    flag: '--bind <IP>',
+    parse: (value, baseDir) =>
+      typeof value === 'string' && value.trim() !== ''
+        ? ok(resolve(baseDir, value))
+        : bad(`${show(value)} is not a directory path`),
+  }),
+  bind: option<string>({
+    argument: 'IP',
     description: 'listen address for every service',
-    defaultText: '0.0.0.0',
+    default: { value: '0.0.0.0', text: '`0.0.0.0`' },
     isFlag: true,
     inFile: true,
-  },
-  {
-    name: 'advertise',
-    flag: '--advertise <IP>',
-    description: 'address written into SDP c= lines and media URLs',
-    defaultText: 'the bind IP, or the first non-loopback IPv4',
+    parse: ipAddress,
+  }),
+  advertise: option<string | undefined>({
+    argument: 'IP',
+    description: 'address written into SDP `c=` lines, SIP Contact headers and media URLs',
+    default: { value: undefined, text: 'the bind IP; under a wildcard bind, the first non-loopback IPv4' },
     isFlag: true,
     inFile: true,
-  },
-  {
-    name: 'sip-port',
-    flag: '--sip-port <N>',
-    description: 'SIP over UDP and TCP',
-    defaultText: '5060',
-    isFlag: true,
-    inFile: true,
-  },
-  {
-    name: 'sip-tls-port',
-    flag: '--sip-tls-port <N>',
-    description: 'SIP over TLS (0 disables)',
-    defaultText: '5061',
-    isFlag: true,
-    inFile: true,
-  },
-  {
-    name: 'http-port',
-    flag: '--http-port <N>',
-    description: 'API, web UI, media download (HTTPS unless --no-tls)',
-    defaultText: '8440',
-    isFlag: true,
-    inFile: true,
-  },
-  {
-    name: 'rtsp-port',
-    flag: '--rtsp-port <N>',
-    description: 'RTSP playback and live monitoring',
-    defaultText: '8554',
-    isFlag: true,
-    inFile: true,
-  },
-  {
-    name: 'rtp-ports',
-    flag: '--rtp-ports <A-B>',
+    parse: (value) => {
+      const parsed = ipAddress(value);
+      return parsed.ok && isWildcardAddress(parsed.value)
+        ? bad(`${show(value)} is a wildcard address, not one peers can send media to`)
+        : parsed;
+    },
+  }),
+  'sip-port': port('SIP over UDP and TCP', 5060),
+  'sip-tls-port': port('SIP over TLS (0 disables)', 5061),
+  'http-port': port('API and media download (HTTPS unless `--no-tls`)', 8440),
+  'rtsp-port': port('RTSP (written into `rtspUrl`; the RTSP server is not built yet)', 8554),
+  'rtp-ports': option<{ readonly min: number; readonly max: number }>({
+    argument: 'A-B',
     description: 'UDP range for received media (starts on an even port)',
-    defaultText: '32768-61000',
+    default: { value: { min: 32768, max: 61000 }, text: '32768-61000' },
     isFlag: true,
     inFile: true,
-  },
-  {
-    name: 'db',
-    flag: '--db <URL>',
-    description: 'sqlite:PATH, or postgres://… for a cluster',
-    defaultText: 'sqlite:<data-dir>/verbatim.db',
+    parse: parseRtpPorts,
+  }),
+  db: option<DatabaseConfig | undefined>({
+    argument: 'URL',
+    description: '`sqlite:PATH`; `postgres://…` is reserved for the cluster work',
+    default: { value: undefined, text: '`sqlite:<data-dir>/verbatim.db`' },
     isFlag: true,
     inFile: true,
-  },
-  {
-    name: 'no-tls',
-    flag: '--no-tls',
-    description: 'plain HTTP (behind a TLS-terminating proxy, or in tests)',
-    isFlag: true,
-    inFile: true,
-  },
-  {
-    name: 'trusted-peers',
-    flag: '--trusted-peers <CIDR,...>',
-    description: 'who may send INVITEs; others get 403',
-    defaultText: 'loopback + RFC 1918 ranges',
-    isFlag: true,
-    inFile: true,
-  },
-  {
-    name: 'node-id',
-    flag: '--node-id <ID>',
-    description: 'name of this node in a cluster',
-    defaultText: 'host name',
-    isFlag: true,
-    inFile: true,
-  },
-  {
-    name: 'media-timeout',
-    flag: '--media-timeout <SECONDS>',
-    description: 'a leg with no RTP for this long ends its session as CLOSED_ERROR',
-    defaultText: '30',
-    isFlag: true,
-    inFile: true,
-  },
-  {
-    name: 'max-sessions',
-    flag: '--max-sessions <N>',
-    description: 'concurrent sessions recorded at most; beyond it INVITEs get 503 with Retry-After',
-    defaultText: '2000',
-    isFlag: true,
-    inFile: true,
-  },
-  {
-    name: 'storage-critical-percent',
-    flag: '--storage-critical-percent <P>',
+    parse: (value, baseDir) => {
+      const parsed = parseDatabase(value, baseDir);
+      return typeof parsed === 'string' ? bad(parsed) : ok(parsed);
+    },
+  }),
+  'no-tls': option<boolean>({
     description:
-      'storage is critical when less than P % of the media disk is free: INVITEs then get 503 with Retry-After',
-    defaultText: '5',
+      'plain HTTP (behind a TLS-terminating proxy, or in tests); in the environment `VERBATIM_NO_TLS=1` (or true/yes/on)',
+    default: { value: false, text: 'off' },
     isFlag: true,
     inFile: true,
-  },
-  {
-    name: 'log-level',
-    flag: '--log-level <LEVEL>',
-    description: LOG_LEVELS.join(', '),
-    defaultText: 'info',
+    parse: (value) => {
+      const flag = booleanOf(value);
+      return flag !== undefined ? ok(flag) : bad(`${show(value)} is not a boolean (true/false, 1/0)`);
+    },
+  }),
+  'trusted-peers': option<readonly string[]>({
+    argument: 'CIDR,...',
+    description: 'who may send INVITEs; others get 403',
+    default: { value: DEFAULT_TRUSTED_PEERS, text: 'loopback + RFC 1918 ranges' },
     isFlag: true,
     inFile: true,
-  },
-  {
-    // A password on the command line shows in `ps`, so it comes only from the environment or the file.
-    name: 'admin-password',
-    flag: '',
-    description: 'password of the admin user created on first start (VERBATIM_ADMIN_PASSWORD)',
+    parse: parseTrustedPeers,
+  }),
+  'node-id': option<string>({
+    argument: 'ID',
+    description: 'name of this node in a cluster',
+    default: {
+      compute: ({ host }) => {
+        const name = host.hostname();
+        return name === '' ? 'verbatim' : name;
+      },
+      text: 'host name',
+    },
+    isFlag: true,
+    inFile: true,
+    parse: (value) =>
+      typeof value === 'string' && NODE_ID_PATTERN.test(value)
+        ? ok(value)
+        : bad(`${show(value)} is not a node id (1-63 letters, digits, '.', '_' or '-')`),
+  }),
+  /** Given in seconds, held in milliseconds. */
+  'media-timeout': option<number>({
+    argument: 'SECONDS',
+    description: 'a leg without RTP for this long ends its session as CLOSED_ERROR',
+    default: { value: 30_000, text: '30' },
+    isFlag: true,
+    inFile: true,
+    parse: (value) => {
+      const seconds = numberOf(value);
+      return seconds !== undefined &&
+        seconds > 0 &&
+        seconds <= MAX_MEDIA_TIMEOUT_S &&
+        Math.round(seconds * 1000) >= 1
+        ? ok(Math.round(seconds * 1000))
+        : bad(`${show(value)} is not a number of seconds (above 0, at most ${MAX_MEDIA_TIMEOUT_S})`);
+    },
+  }),
+  'max-sessions': option<number>({
+    argument: 'N',
+    description:
+      'sessions recorded at once at most; past it new calls get 503 with `Retry-After`, so the controller tries the next recorder and the calls being recorded are not degraded',
+    default: { value: 2000 },
+    isFlag: true,
+    inFile: true,
+    parse: (value) => {
+      const n = numberOf(value);
+      return n !== undefined && Number.isInteger(n) && n >= 1 && n <= MAX_MAX_SESSIONS
+        ? ok(n)
+        : bad(`${show(value)} is not a whole number of sessions (1-${MAX_MAX_SESSIONS})`);
+    },
+  }),
+  'storage-critical-percent': option<number>({
+    argument: 'P',
+    description:
+      'the media disk is critical below P % free (checked every 5 s, left again 5 points higher): new calls get 503 with `Retry-After` and a `STORAGE_THRESHOLD_EVENT` is logged; 0 disables',
+    default: { value: 5 },
+    isFlag: true,
+    inFile: true,
+    parse: (value) => {
+      const n = numberOf(value);
+      return n !== undefined && n >= 0 && n <= 100
+        ? ok(n)
+        : bad(`${show(value)} is not a percentage of free disk space (0-100)`);
+    },
+  }),
+  'log-level': option<LogLevel>({
+    argument: 'LEVEL',
+    description: `pino log level: ${LOG_LEVELS.join(', ')}`,
+    default: { value: 'info' },
+    isFlag: true,
+    inFile: true,
+    parse: (value) => {
+      const text = typeof value === 'string' ? value.toLowerCase() : undefined;
+      const level = LOG_LEVELS.find((l) => l === text);
+      return level !== undefined
+        ? ok(level)
+        : bad(`${show(value)} is not a log level (${LOG_LEVELS.join(', ')})`);
+    },
+  }),
+  'log-format': option<LogFormat>({
+    argument: 'FORMAT',
+    description:
+      '`pretty`: readable lines; `json`: one JSON object a line, for a log collector; `auto`: pretty when the output is a terminal, else JSON',
+    default: { value: 'auto' },
+    isFlag: true,
+    inFile: true,
+    parse: (value) => {
+      const text = typeof value === 'string' ? value.toLowerCase() : undefined;
+      const format = LOG_FORMATS.find((f) => f === text);
+      return format !== undefined
+        ? ok(format)
+        : bad(`${show(value)} is not a log format (${LOG_FORMATS.join(', ')})`);
+    },
+  }),
+  // A password on the command line shows in `ps`, so it comes only from the environment or the file.
+  'admin-password': option<string | undefined>({
+    description:
+      'password of user `admin`, created on the first start with an empty user table; without it a password is generated and printed once',
+    default: { value: undefined, text: 'generated' },
     isFlag: false,
     inFile: true,
-  },
-];
+    // The value itself is never echoed: it is a secret.
+    parse: (value) =>
+      typeof value !== 'string'
+        ? bad('must be a string (quote it in YAML)')
+        : value.length < MIN_ADMIN_PASSWORD_LENGTH
+          ? bad(`is shorter than ${MIN_ADMIN_PASSWORD_LENGTH} characters`)
+          : ok(value),
+  }),
+} as const;
+
+export type ConfigOptionName = keyof typeof SERVE_OPTIONS;
+/** The parsed type of one option. */
+export type OptionValue<K extends ConfigOptionName> =
+  (typeof SERVE_OPTIONS)[K] extends OptionSpec<infer T> ? T : never;
+export type OptionValues = { readonly [K in ConfigOptionName]: OptionValue<K> };
+
+export const CONFIG_OPTION_NAMES = Object.keys(SERVE_OPTIONS) as readonly ConfigOptionName[];
+
+export function optionSpec(name: ConfigOptionName): OptionSpec<unknown> {
+  return SERVE_OPTIONS[name];
+}
 
 /** `sip-port` → `VERBATIM_SIP_PORT`. */
 export function envNameOf(name: ConfigOptionName): string {
@@ -202,4 +362,19 @@ export function envNameOf(name: ConfigOptionName): string {
 /** `sip-port` → `sipPort`: the camelCase spelling also accepted in the YAML file. */
 export function camelNameOf(name: ConfigOptionName): string {
   return name.replace(/-([a-z])/g, (_match, letter: string) => letter.toUpperCase());
+}
+
+/** `--sip-port <N>`, as commander wants it. */
+export function flagOf(name: ConfigOptionName): string {
+  const argument = optionSpec(name).argument;
+  return argument === undefined ? `--${name}` : `--${name} <${argument}>`;
+}
+
+/** What --help and the README show as the default. */
+export function defaultTextOf(name: ConfigOptionName): string {
+  const fallback = optionSpec(name).default;
+  if ('compute' in fallback || fallback.text !== undefined) {
+    return fallback.text ?? '';
+  }
+  return String(fallback.value);
 }

@@ -1,14 +1,15 @@
-import { spawn } from 'node:child_process';
 import type { Stats } from 'node:fs';
-import { chmod, mkdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
+import { generate } from 'selfsigned';
 
 /**
  * The node's TLS key and certificate, shared by HTTPS and SIP over TLS (DESIGN.md §1.3: one
  * certificate). An operator may drop their own pair into `<data-dir>/tls/`; otherwise the first
- * start generates a self-signed one with openssl, so `npm start` serves HTTPS with no set-up.
+ * start generates a self-signed one (the `selfsigned` package, in process: no openssl to install or
+ * spawn), so `npm start` serves HTTPS with no set-up.
  */
 
 export interface CertificatePair {
@@ -24,17 +25,11 @@ export interface CertificateOptions {
   /** Extra subjectAltName entries, e.g. the advertised address. */
   readonly dnsNames?: readonly string[];
   readonly ipAddresses?: readonly string[];
-  /** The openssl executable; tests point it elsewhere. */
-  readonly opensslCommand?: string;
 }
 
 export type CertificateErrorCode =
-  /** openssl is not installed or not on PATH. */
-  | 'VERBATIM_ERR_TLS_OPENSSL_MISSING'
-  /** openssl ran and failed. */
-  | 'VERBATIM_ERR_TLS_GENERATE_FAILED'
   /** Only one of server.key and server.crt exists. */
-  | 'VERBATIM_ERR_TLS_INCOMPLETE_PAIR';
+  'VERBATIM_ERR_TLS_INCOMPLETE_PAIR';
 
 export class CertificateError extends Error {
   readonly code: CertificateErrorCode;
@@ -48,7 +43,7 @@ export class CertificateError extends Error {
 
 /** 825 days: the longest validity Apple platforms accept for a TLS server certificate. */
 const VALIDITY_DAYS = 825;
-const OPENSSL_TIMEOUT_MS = 30_000;
+const DAY_MS = 86_400_000;
 
 export function certificatePaths(dataDir: string): { dir: string; keyPath: string; certPath: string } {
   const dir = join(dataDir, 'tls');
@@ -87,32 +82,33 @@ export async function ensureCertificate(
   const dnsNames = unique([commonName, 'localhost', ...(options.dnsNames ?? [])]);
   const ipAddresses = unique(['127.0.0.1', '::1', ...(options.ipAddresses ?? [])]);
   const subjectAltName = [...dnsNames.map((n) => `DNS:${n}`), ...ipAddresses.map((a) => `IP:${a}`)].join(',');
+  const notBeforeDate = new Date();
+  const pems = await generate([{ name: 'commonName', value: commonName }], {
+    keyType: 'ec',
+    curve: 'P-256',
+    algorithm: 'sha256',
+    notBeforeDate,
+    notAfterDate: new Date(notBeforeDate.getTime() + VALIDITY_DAYS * DAY_MS),
+    // The extensions `openssl req -x509` wrote before: a self-signed root that clients may pin.
+    extensions: [
+      { name: 'basicConstraints', cA: true, critical: true },
+      {
+        name: 'subjectAltName',
+        altNames: [
+          ...dnsNames.map((value) => ({ type: 2 as const, value })),
+          ...ipAddresses.map((ip) => ({ type: 7 as const, ip })),
+        ],
+      },
+    ],
+  });
   // Written under temporary names and renamed, so a crash mid-way never leaves a half pair behind
   // that the next start would take for the operator's own.
   const suffix = `.tmp-${process.pid}`;
   const tmpKey = keyPath + suffix;
   const tmpCert = certPath + suffix;
   try {
-    await runOpenssl(options.opensslCommand ?? 'openssl', [
-      'req',
-      '-x509',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:prime256v1',
-      '-nodes',
-      '-days',
-      String(VALIDITY_DAYS),
-      '-subj',
-      `/CN=${commonName.replace(/[/\\]/g, '_')}`,
-      '-addext',
-      `subjectAltName=${subjectAltName}`,
-      '-keyout',
-      tmpKey,
-      '-out',
-      tmpCert,
-    ]);
-    await chmod(tmpKey, 0o600);
+    await writeFile(tmpKey, pems.private, { mode: 0o600 });
+    await writeFile(tmpCert, pems.cert);
     await rename(tmpKey, keyPath);
     await rename(tmpCert, certPath);
   } finally {
@@ -124,53 +120,6 @@ export async function ensureCertificate(
     'generated a self-signed TLS certificate; replace server.key and server.crt to use your own',
   );
   return { key, cert };
-}
-
-function runOpenssl(command: string, args: readonly string[]): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { stdio: ['ignore', 'ignore', 'pipe'] });
-    let stderr = '';
-    child.stderr.setEncoding('utf8');
-    child.stderr.on('data', (chunk: string) => {
-      stderr = (stderr + chunk).slice(-4000);
-    });
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-    }, OPENSSL_TIMEOUT_MS);
-    child.on('error', (error: NodeJS.ErrnoException) => {
-      clearTimeout(timer);
-      reject(
-        error.code === 'ENOENT'
-          ? new CertificateError(
-              'VERBATIM_ERR_TLS_OPENSSL_MISSING',
-              `cannot generate a TLS certificate: '${command}' is not installed (apt-get install openssl), ` +
-                'or put server.key and server.crt into <data-dir>/tls, or run with --no-tls --sip-tls-port 0',
-              { cause: error },
-            )
-          : new CertificateError(
-              'VERBATIM_ERR_TLS_GENERATE_FAILED',
-              `cannot run '${command}': ${error.message}`,
-              {
-                cause: error,
-              },
-            ),
-      );
-    });
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      if (code === 0) {
-        resolve();
-      } else {
-        const reason = signal !== null ? `killed by ${signal}` : `exit code ${String(code)}`;
-        reject(
-          new CertificateError(
-            'VERBATIM_ERR_TLS_GENERATE_FAILED',
-            `openssl failed to generate a TLS certificate (${reason}): ${stderr.trim().split('\n').slice(-3).join(' / ')}`,
-          ),
-        );
-      }
-    });
-  });
 }
 
 async function statOrUndefined(path: string): Promise<Stats | undefined> {

@@ -152,6 +152,7 @@ void describe('verbatim serve: bad configuration', () => {
       'node-id',
       'media-timeout',
       'log-level',
+      'log-format',
       'config',
     ]) {
       assert.match(run.stdout, new RegExp(`--${option}\\b`), option);
@@ -227,6 +228,53 @@ void describe('verbatim serve: running', () => {
     assert.ok(
       logs.some((entry) => entry.signal === 'SIGTERM'),
       'the shutdown is logged as JSON with the signal',
+    );
+    assert.ok(
+      logs.some((entry) => entry.msg === 'Verbatim is recording'),
+      '--log-format auto writes JSON when stdout is a pipe',
+    );
+  });
+
+  void it('prints readable lines, not JSON, with --log-format pretty', async () => {
+    const httpPort = await freePort();
+    child = startCli(
+      [
+        ...baseArgs(httpPort),
+        '--sip-port',
+        '0',
+        '--no-tls',
+        '--data-dir',
+        'pretty',
+        '--log-format',
+        'pretty',
+      ],
+      dir,
+      { VERBATIM_ADMIN_PASSWORD: 'admin-password' },
+    );
+    const done = finished(child);
+    await Promise.race([
+      waitFor(() => answersHttp(httpPort), 20_000, `plain HTTP on port ${httpPort}`),
+      done.then((run) => {
+        throw new Error(`serve exited early with ${String(run.code)}: ${run.stderr}`);
+      }),
+    ]);
+    child.kill('SIGTERM');
+    const run = await done;
+    child = undefined;
+    assert.equal(run.code, 0, run.stderr);
+    const lines = run.stdout.split('\n').filter((line) => line.trim() !== '');
+    const started = lines.find((line) => line.includes('Verbatim is recording'));
+    assert.ok(started !== undefined, run.stdout);
+    assert.match(started, /\bINFO\b/);
+    assert.ok(!started.trimStart().startsWith('{'), started);
+    assert.ok(
+      lines.some((line) => /\bINFO\b.*signal received: shutting down/.test(line)),
+      'the shutdown is a readable line too',
+    );
+    assert.deepEqual(
+      lines.filter((line) => line.startsWith('{')),
+      [],
+      'no JSON log line',
     );
   });
 

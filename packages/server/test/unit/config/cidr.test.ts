@@ -1,13 +1,21 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { isIpAddress, isTrustedAddress, parseCidr, parseIpv4, parseIpv6 } from '../../../src/config/cidr.js';
+import {
+  familyOf,
+  isIpAddress,
+  isTrustedAddress,
+  isWildcardAddress,
+  parseCidr,
+} from '../../../src/config/cidr.js';
 import { DEFAULT_TRUSTED_PEERS } from '../../../src/config/options.js';
 
-void describe('parseIpv4', () => {
+void describe('IPv4 addresses', () => {
   void it('reads dotted quads', () => {
-    assert.equal(parseIpv4('10.0.0.1'), 0x0a000001);
-    assert.equal(parseIpv4('255.255.255.255'), 0xffffffff);
-    assert.equal(parseIpv4('0.0.0.0'), 0);
+    for (const good of ['10.0.0.1', '255.255.255.255', '0.0.0.0']) {
+      assert.equal(familyOf(good), 'ipv4', good);
+    }
+    assert.equal(isTrustedAddress(['10.0.0.1'], '10.0.0.1'), true);
+    assert.equal(isTrustedAddress(['255.255.255.255'], '255.255.255.255'), true);
   });
 
   void it('rejects short, long, out-of-range and octal-looking forms', () => {
@@ -22,20 +30,28 @@ void describe('parseIpv4', () => {
       'a.b.c.d',
       '1.2.3.4 ',
     ]) {
-      assert.equal(parseIpv4(bad), undefined, bad);
+      assert.equal(isIpAddress(bad), false, bad);
+      assert.equal(parseCidr(bad), undefined, bad);
     }
   });
 });
 
-void describe('parseIpv6', () => {
+void describe('IPv6 addresses', () => {
   void it('reads full, compressed and IPv4-embedded forms (RFC 4291 §2.2)', () => {
-    assert.equal(parseIpv6('::'), 0n);
-    assert.equal(parseIpv6('::1'), 1n);
-    assert.equal(parseIpv6('2001:db8::1'), (0x20010db8n << 96n) | 1n);
-    assert.equal(parseIpv6('2001:0db8:0000:0000:0000:0000:0000:0001'), (0x20010db8n << 96n) | 1n);
-    assert.equal(parseIpv6('::ffff:10.0.0.1'), (0xffffn << 32n) | 0x0a000001n);
-    assert.equal(parseIpv6('fe80::1%eth0'), (0xfe80n << 112n) | 1n);
-    assert.equal(parseIpv6('1:2:3:4:5:6:7::'), 0x0001_0002_0003_0004_0005_0006_0007_0000n);
+    for (const good of [
+      '::',
+      '::1',
+      '2001:db8::1',
+      '2001:0db8:0000:0000:0000:0000:0000:0001',
+      '::ffff:10.0.0.1',
+      'fe80::1%eth0',
+      '1:2:3:4:5:6:7::',
+    ]) {
+      assert.equal(familyOf(good), 'ipv6', good);
+    }
+    // Two spellings of one address are one host.
+    assert.equal(isTrustedAddress(['2001:db8::1'], '2001:0db8:0000:0000:0000:0000:0000:0001'), true);
+    assert.equal(isTrustedAddress(['1:2:3:4:5:6:7::'], '1:2:3:4:5:6:7:0'), true);
   });
 
   void it('rejects malformed addresses', () => {
@@ -50,17 +66,29 @@ void describe('parseIpv6', () => {
       ':1',
       '',
     ]) {
-      assert.equal(parseIpv6(bad), undefined, bad);
+      assert.equal(isIpAddress(bad), false, bad);
+    }
+  });
+});
+
+void describe('wildcard addresses', () => {
+  void it('knows 0.0.0.0 and :: in any spelling, and nothing else', () => {
+    for (const wildcard of ['0.0.0.0', '::', '0:0:0:0:0:0:0:0', '::0', '::ffff:0.0.0.0']) {
+      assert.equal(isWildcardAddress(wildcard), true, wildcard);
+    }
+    for (const specific of ['127.0.0.1', '::1', '10.0.0.1', 'localhost', '']) {
+      assert.equal(isWildcardAddress(specific), false, specific);
     }
   });
 });
 
 void describe('parseCidr', () => {
-  void it('maps IPv4 prefixes into the IPv6 space and clears host bits', () => {
-    assert.deepEqual(parseCidr('10.1.2.3/8'), parseCidr('10.0.0.0/8'));
-    assert.equal(parseCidr('10.0.0.0/8')?.prefixLength, 104);
-    assert.equal(parseCidr('192.168.1.7')?.prefixLength, 128);
-    assert.equal(parseCidr('::1')?.prefixLength, 128);
+  void it('ignores host bits and reads a bare address as one host', () => {
+    assert.equal(isTrustedAddress(['10.1.2.3/8'], '10.200.0.1'), true);
+    assert.equal(isTrustedAddress(['10.1.2.3/8'], '11.0.0.1'), false);
+    assert.deepEqual(parseCidr('10.0.0.0/8'), { address: '10.0.0.0', prefix: 8, family: 'ipv4' });
+    assert.deepEqual(parseCidr('192.168.1.7'), { address: '192.168.1.7', prefix: 32, family: 'ipv4' });
+    assert.deepEqual(parseCidr('::1'), { address: '::1', prefix: 128, family: 'ipv6' });
   });
 
   void it('rejects prefixes beyond the address length and junk', () => {
@@ -94,6 +122,9 @@ void describe('isTrustedAddress', () => {
     assert.equal(isTrustedAddress(DEFAULT_TRUSTED_PEERS, '::ffff:10.0.0.1'), true);
     assert.equal(isTrustedAddress(DEFAULT_TRUSTED_PEERS, '::ffff:0a00:0001'), true);
     assert.equal(isTrustedAddress(DEFAULT_TRUSTED_PEERS, '::ffff:8.8.8.8'), false);
+    assert.equal(isTrustedAddress(['10.0.0.0/8'], '::ffff:10.1.2.3'), true);
+    assert.equal(isTrustedAddress(['10.0.0.0/8'], '::ffff:11.1.2.3'), false);
+    assert.equal(isTrustedAddress(['192.168.1.0/24'], '::FFFF:192.168.1.200'), true);
   });
 
   void it('matches IPv6 peers against IPv6 blocks', () => {

@@ -93,6 +93,7 @@ void describe('loadConfig defaults', () => {
       maxSessions: 2000,
       storageCriticalPercent: 5,
       logLevel: 'info',
+      logFormat: 'auto',
     });
   });
 
@@ -130,6 +131,7 @@ void describe('loadConfig from flags and environment', () => {
         'max-sessions': '500',
         'storage-critical-percent': '2.5',
         'log-level': 'DEBUG',
+        'log-format': 'JSON',
       },
     });
     assert.deepEqual(config, {
@@ -150,6 +152,7 @@ void describe('loadConfig from flags and environment', () => {
       maxSessions: 500,
       storageCriticalPercent: 2.5,
       logLevel: 'debug',
+      logFormat: 'json',
     });
   });
 
@@ -171,6 +174,7 @@ void describe('loadConfig from flags and environment', () => {
         VERBATIM_MEDIA_TIMEOUT: '45',
         VERBATIM_MAX_SESSIONS: '600',
         VERBATIM_LOG_LEVEL: 'warn',
+        VERBATIM_LOG_FORMAT: 'pretty',
         VERBATIM_ADMIN_PASSWORD: 'correct horse',
       },
     });
@@ -192,6 +196,7 @@ void describe('loadConfig from flags and environment', () => {
       maxSessions: 600,
       storageCriticalPercent: 5,
       logLevel: 'warn',
+      logFormat: 'pretty',
       adminPassword: 'correct horse',
     });
   });
@@ -296,6 +301,7 @@ void describe('loadConfig errors', () => {
         "--storage-critical-percent: '101' is not a percentage of free disk space (0-100)",
       ],
       [{ 'trusted-peers': '10.0.0.0/8,bogus,::1/200' }, "--trusted-peers: 'bogus' is not a CIDR block"],
+      [{ 'log-format': 'xml' }, "--log-format: 'xml' is not a log format (auto, json, pretty)"],
     ];
     for (const [flags, expected] of cases) {
       assert.equal(messages({ flags })[0], expected);
@@ -361,6 +367,7 @@ void describe('loadConfig with a YAML file', () => {
         'db: sqlite:db/verbatim.db',
         'media-timeout: 12',
         'admin-password: "12345678"',
+        'logFormat: json',
         '',
       ].join('\n'),
     );
@@ -374,6 +381,7 @@ void describe('loadConfig with a YAML file', () => {
     assert.deepEqual(config.db, { kind: 'sqlite', path: join(dir, 'db/verbatim.db') });
     assert.equal(config.mediaTimeoutMs, 12_000);
     assert.equal(config.adminPassword, '12345678');
+    assert.equal(config.logFormat, 'json');
   });
 
   void it('ranks flags over environment over file over defaults', async () => {

@@ -1,0 +1,158 @@
+import type { Command } from 'commander';
+import type { Config } from '../config/config.js';
+import { ROLES, type Role } from '../model/user.js';
+import { CommandFailure, EXIT_OK, UsageError, type RunAction } from './command-errors.js';
+import { addDatabaseOptions, loadOrThrow } from './config-options.js';
+import { withRepository } from './database.js';
+import { obtainPassword } from './password-prompt.js';
+
+/** `verbatim user add | list | passwd`: the local users of the API and web UI. */
+
+const MIN_PASSWORD_LENGTH = 8;
+/** Bounds the work of hashing a pasted-in novel. */
+const MAX_PASSWORD_LENGTH = 1024;
+/** No colon (HTTP Basic splits on it), no spaces or control characters. */
+const USERNAME_PATTERN = /^[A-Za-z0-9._@-]{1,64}$/;
+
+export function registerUser(program: Command, run: RunAction): void {
+  const user = program.command('user').description('manage local users of the API and web UI');
+  const add = addDatabaseOptions(
+    user
+      .command('add')
+      .description('add a user; without --password, asks twice on a terminal or reads one line from stdin')
+      .argument('<name>', 'user name')
+      .requiredOption('--role <ROLE>', `one of ${ROLES.join(', ')}`)
+      .option('--password <P>', `at least ${MIN_PASSWORD_LENGTH} characters`),
+  );
+  add.action((name: string, options: { role: string; password?: string }) =>
+    run(() => userAdd(name, options, add)),
+  );
+  const list = addDatabaseOptions(user.command('list').description('list users: name, role, created'));
+  list.action(() => run(() => userList(list)));
+  const passwd = addDatabaseOptions(
+    user
+      .command('passwd')
+      .description("change a user's password; without --password, asks twice or reads stdin")
+      .argument('<name>', 'user name')
+      .option('--password <P>', `at least ${MIN_PASSWORD_LENGTH} characters`),
+  );
+  passwd.action((name: string, options: { password?: string }) =>
+    run(() => userPasswd(name, options, passwd)),
+  );
+}
+
+function checkUsername(name: string): string[] {
+  return USERNAME_PATTERN.test(name)
+    ? []
+    : [`user name '${name}' is not valid (1-64 letters, digits, '.', '_', '@' or '-')`];
+}
+
+function checkPassword(password: string): string[] {
+  if (password.length < MIN_PASSWORD_LENGTH) {
+    return [`password is shorter than ${MIN_PASSWORD_LENGTH} characters`];
+  }
+  if (password.length > MAX_PASSWORD_LENGTH) {
+    return [`password is longer than ${MAX_PASSWORD_LENGTH} characters`];
+  }
+  return [];
+}
+
+async function newPasswordHash(given: string | undefined): Promise<string> {
+  const password = await obtainPassword(given, checkPassword);
+  const problems = checkPassword(password);
+  if (problems.length > 0) {
+    throw new UsageError(problems);
+  }
+  const { hashPassword } = await import('../api/passwords.js');
+  return hashPassword(password);
+}
+
+async function userAdd(
+  name: string,
+  options: { role: string; password?: string },
+  command: Command,
+): Promise<number> {
+  const problems: string[] = [];
+  let config: Config | undefined;
+  try {
+    config = loadOrThrow(command);
+  } catch (error) {
+    if (!(error instanceof UsageError)) {
+      throw error;
+    }
+    problems.push(...error.problems);
+  }
+  problems.push(...checkUsername(name));
+  const role = ROLES.find((r) => r === options.role);
+  if (role === undefined) {
+    problems.push(`role '${options.role}' is not one of ${ROLES.join(', ')}`);
+  }
+  if (options.password !== undefined) {
+    problems.push(...checkPassword(options.password));
+  }
+  if (problems.length > 0 || config === undefined || role === undefined) {
+    throw new UsageError(problems);
+  }
+  await withRepository(config, async (repository) => {
+    // Checked before asking for a password, so nobody types one twice for nothing.
+    if ((await repository.getUser(name)) !== undefined) {
+      throw new CommandFailure(
+        `user '${name}' already exists; change its password with: verbatim user passwd ${name}`,
+      );
+    }
+    const passwordHash = await newPasswordHash(options.password);
+    await repository.createUser({
+      username: name,
+      role: role satisfies Role,
+      passwordHash,
+      createdAt: Date.now(),
+    });
+  });
+  process.stdout.write(`added user ${name} (role ${role})\n`);
+  return EXIT_OK;
+}
+
+async function userList(command: Command): Promise<number> {
+  const config = loadOrThrow(command);
+  const users = await withRepository(config, (repository) => repository.listUsers());
+  const rows = [...users]
+    .sort((a, b) => a.username.localeCompare(b.username))
+    .map((u) => [u.username, u.role, new Date(u.createdAt).toISOString().replace(/\.\d{3}Z$/, 'Z')]);
+  process.stdout.write(formatTable(['NAME', 'ROLE', 'CREATED'], rows));
+  return EXIT_OK;
+}
+
+async function userPasswd(name: string, options: { password?: string }, command: Command): Promise<number> {
+  const config = loadOrThrow(command);
+  if (options.password !== undefined) {
+    const problems = checkPassword(options.password);
+    if (problems.length > 0) {
+      throw new UsageError(problems);
+    }
+  }
+  await withRepository(config, async (repository) => {
+    // Checked before asking for a password, so nobody types one twice for nothing.
+    if ((await repository.getUser(name)) === undefined) {
+      throw new CommandFailure(`no user '${name}' (see: verbatim user list)`);
+    }
+    const passwordHash = await newPasswordHash(options.password);
+    if (!(await repository.updateUser(name, { passwordHash }))) {
+      throw new CommandFailure(`no user '${name}' (see: verbatim user list)`);
+    }
+  });
+  process.stdout.write(`changed the password of ${name}\n`);
+  return EXIT_OK;
+}
+
+function formatTable(header: readonly string[], rows: readonly (readonly string[])[]): string {
+  const all = [header, ...rows];
+  const widths = header.map((_, column) => Math.max(...all.map((row) => (row[column] ?? '').length)));
+  return all
+    .map((row) =>
+      row
+        .map((cell, column) => (column === row.length - 1 ? cell : cell.padEnd(widths[column] ?? 0)))
+        .join('  '),
+    )
+    .map((line) => `${line}\n`)
+    .join('');
+}
