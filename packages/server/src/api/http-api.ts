@@ -13,6 +13,7 @@ import { failure, RESPONSE_CODES } from './envelope.js';
 import { registerMediaRoutes } from './media-routes.js';
 import { registerOraRoutes } from './ora-routes.js';
 import { dummyPasswordHash } from './passwords.js';
+import { isVerbatimError, VerbatimError } from '../model/errors.js';
 
 export interface HttpApiOptions {
   repository: Repository;
@@ -36,9 +37,13 @@ export interface HttpApiOptions {
 }
 
 /** Thrown by the body parser; turned into a 4000 envelope by the error handler. */
-class MalformedBodyError extends Error {
-  readonly code = 'VERBATIM_ERR_API_MALFORMED_JSON';
+class MalformedBodyError extends VerbatimError<'VERBATIM_ERR_API_MALFORMED_JSON'> {
+  // fastify reads `statusCode` to choose the reply status of an error raised by a body parser.
   readonly statusCode = 400;
+
+  constructor(message: string) {
+    super('VERBATIM_ERR_API_MALFORMED_JSON', message, { httpStatus: 400 });
+  }
 }
 
 function isOraRequest(request: FastifyRequest): boolean {
@@ -87,7 +92,7 @@ export async function buildHttpApi(options: HttpApiOptions): Promise<FastifyInst
   });
 
   app.setErrorHandler((error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
-    const status = error.statusCode ?? 500;
+    const status = error.statusCode ?? (isVerbatimError(error) ? error.httpStatus : undefined) ?? 500;
     if (status < 500) {
       // Client errors (malformed JSON, body too large, bad URL encoding) get an envelope, never
       // fastify's default error page: MediaSense answers them with HTTP 200 and a 4xxx code.

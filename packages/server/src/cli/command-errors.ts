@@ -4,23 +4,23 @@
  * as a stack trace.
  */
 
+import { isVerbatimError, VerbatimError } from '../model/errors.js';
+
 export const EXIT_OK = 0;
 export const EXIT_FAILURE = 1;
 export const EXIT_USAGE = 2;
 
 /** A problem with what the user asked for: printed, then exit 2. */
-export class UsageError extends Error {
+export class UsageError extends VerbatimError<'VERBATIM_ERR_CLI_USAGE'> {
   constructor(readonly problems: readonly string[]) {
-    super(problems.join('\n'));
-    this.name = 'UsageError';
+    super('VERBATIM_ERR_CLI_USAGE', problems.join('\n'));
   }
 }
 
 /** A failure while doing what was asked: printed as one line, then exit 1. */
-export class CommandFailure extends Error {
+export class CommandFailure extends VerbatimError<'VERBATIM_ERR_CLI_FAILED'> {
   constructor(message: string, options?: { cause: unknown }) {
-    super(message, options);
-    this.name = 'CommandFailure';
+    super('VERBATIM_ERR_CLI_FAILED', message, options);
   }
 }
 
@@ -39,7 +39,7 @@ export async function exitCodeOf(action: () => Promise<number>): Promise<number>
       }
       return EXIT_USAGE;
     }
-    if (error instanceof CommandFailure) {
+    if (isVerbatimError(error, 'VERBATIM_ERR_CLI_FAILED')) {
       process.stderr.write(`error: ${error.message}\n`);
       return EXIT_FAILURE;
     }

@@ -1,3 +1,5 @@
+import { VerbatimError } from '../model/errors.js';
+
 /** Error codes of the database layer (listed in docs/errors.md). */
 export type DbErrorCode =
   /** The session, track or user named by a write does not exist. */
@@ -14,12 +16,4 @@ export type DbErrorCode =
   | 'VERBATIM_ERR_DB_CLOSED';
 
 /** A failure of the repository that callers can act on by its code. */
-export class DbError extends Error {
-  readonly code: DbErrorCode;
-
-  constructor(code: DbErrorCode, message: string, options?: { readonly cause?: unknown }) {
-    super(message, options);
-    this.name = 'DbError';
-    this.code = code;
-  }
-}
+export class DbError extends VerbatimError<DbErrorCode> {}

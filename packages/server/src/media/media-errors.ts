@@ -1,3 +1,5 @@
+import { VerbatimError } from '../model/errors.js';
+
 /** Error codes of the media engine (listed in docs/errors.md). */
 export const MEDIA_ERR_ENGINE_CLOSED = 'VERBATIM_ERR_MEDIA_ENGINE_CLOSED';
 export const MEDIA_ERR_STREAM_EXISTS = 'VERBATIM_ERR_MEDIA_STREAM_EXISTS';
@@ -9,12 +11,4 @@ export const MEDIA_ERR_WORKER_EXITED = 'VERBATIM_ERR_MEDIA_WORKER_EXITED';
 /** setSrtp or openStream with SRTP keys of the wrong size or an unsupported suite (a caller bug). */
 export const MEDIA_ERR_SRTP_PARAMS = 'VERBATIM_ERR_MEDIA_SRTP_PARAMS';
 
-export class MediaError extends Error {
-  readonly code: string;
-
-  constructor(code: string, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'MediaError';
-    this.code = code;
-  }
-}
+export class MediaError extends VerbatimError {}

@@ -4,17 +4,11 @@
  * so the MP4 and RTSP exports that reuse the timeline will report the same codes.
  */
 
+import { VerbatimError } from '../model/errors.js';
+
 export type WavExportErrorCode =
   | 'VERBATIM_ERR_PLAYBACK_TRACK_MISSING'
   | 'VERBATIM_ERR_PLAYBACK_TRACK_CORRUPT'
   | 'VERBATIM_ERR_PLAYBACK_BAD_OPTIONS';
 
-export class WavExportError extends Error {
-  readonly code: WavExportErrorCode;
-
-  constructor(code: WavExportErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'WavExportError';
-    this.code = code;
-  }
-}
+export class WavExportError extends VerbatimError<WavExportErrorCode> {}

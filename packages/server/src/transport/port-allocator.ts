@@ -1,3 +1,5 @@
+import { VerbatimError } from '../model/errors.js';
+
 /**
  * Hands out RTP ports from the configured UDP range. RTP takes an even port and RTCP the next
  * odd one (RFC 3550 §11, https://www.rfc-editor.org/rfc/rfc3550#section-11), so the allocator
@@ -108,12 +110,12 @@ export class PortAllocator {
 }
 
 /** No RTP port could be bound: every pair is allocated or held by another process. */
-export class PortsExhaustedError extends Error {
-  readonly code = 'VERBATIM_ERR_TRANSPORT_PORTS_EXHAUSTED';
-
+export class PortsExhaustedError extends VerbatimError<'VERBATIM_ERR_TRANSPORT_PORTS_EXHAUSTED'> {
   constructor(firstPort: number, lastPort: number, inUse: number) {
-    super(`no free RTP port in ${firstPort}-${lastPort} (${inUse} allocated here)`);
-    this.name = 'PortsExhaustedError';
+    super(
+      'VERBATIM_ERR_TRANSPORT_PORTS_EXHAUSTED',
+      `no free RTP port in ${firstPort}-${lastPort} (${inUse} allocated here)`,
+    );
   }
 }
 

@@ -4,6 +4,7 @@ import os from 'node:os';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { generate } from 'selfsigned';
+import { VerbatimError } from '../model/errors.js';
 
 /**
  * The node's TLS key and certificate, shared by HTTPS and SIP over TLS (DESIGN.md §1.3: one
@@ -31,15 +32,7 @@ export type CertificateErrorCode =
   /** Only one of server.key and server.crt exists. */
   'VERBATIM_ERR_TLS_INCOMPLETE_PAIR';
 
-export class CertificateError extends Error {
-  readonly code: CertificateErrorCode;
-
-  constructor(code: CertificateErrorCode, message: string, options?: { cause: unknown }) {
-    super(message, options);
-    this.name = 'CertificateError';
-    this.code = code;
-  }
-}
+export class CertificateError extends VerbatimError<CertificateErrorCode> {}
 
 /** 825 days: the longest validity Apple platforms accept for a TLS server certificate. */
 const VALIDITY_DAYS = 825;

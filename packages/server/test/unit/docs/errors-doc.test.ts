@@ -79,4 +79,21 @@ describe('docs/errors.md', () => {
     const duplicates = documentedRows.filter((code, index) => documentedRows.indexOf(code) !== index);
     assert.deepEqual(duplicates, []);
   });
+
+  it('every error class in src belongs to the one family (extends VerbatimError)', () => {
+    // Callers branch on `code`; a class extending Error directly would carry none.
+    const strays: string[] = [];
+    for (const file of typeScriptFiles(SRC_DIR)) {
+      const relative = file.slice(SRC_DIR.length + 1);
+      const text = readFileSync(file, 'utf8');
+      for (const match of text.matchAll(
+        /^\s*(?:export\s+)?(?:abstract\s+)?class\s+(\w+)[^{]*\bextends\s+(?:Error|TypeError|RangeError)\b/gm,
+      )) {
+        if (!(relative === join('model', 'errors.ts') && match[1] === 'VerbatimError')) {
+          strays.push(`${relative}: ${match[1]}`);
+        }
+      }
+    }
+    assert.deepEqual(strays, [], `error classes outside the family:\n${strays.join('\n')}`);
+  });
 });
