@@ -28,6 +28,17 @@ type Respond = (status: number, reason: string, body?: SipBody) => void;
 
 export const SDP_BODY = (content: string): SipBody => ({ contentType: 'application/sdp', content });
 
+export interface DialogHandlerDeps {
+  readonly media: MediaEngine;
+  readonly opener: LegOpener;
+  readonly registry: SessionRegistry;
+  readonly writer: SessionWriter;
+  readonly lifecycle: SessionLifecycle;
+  readonly participants: ParticipantUpdates;
+  readonly counters: RecordingCounters;
+  readonly now: () => number;
+}
+
 /**
  * Everything that happens inside a recording dialog once it is answered: the ACK (a delayed
  * offer's answer), BYE, and re-INVITEs and UPDATEs: re-offers answered recvonly on the same
@@ -35,33 +46,10 @@ export const SDP_BODY = (content: string): SipBody => ({ contentType: 'applicati
  * streams added mid-call, and participant changes.
  */
 export class DialogHandler {
-  readonly #media: MediaEngine;
-  readonly #opener: LegOpener;
-  readonly #registry: SessionRegistry;
-  readonly #writer: SessionWriter;
-  readonly #lifecycle: SessionLifecycle;
-  readonly #participants: ParticipantUpdates;
-  readonly #counters: RecordingCounters;
-  readonly #now: () => number;
+  readonly #deps: DialogHandlerDeps;
 
-  constructor(options: {
-    readonly media: MediaEngine;
-    readonly opener: LegOpener;
-    readonly registry: SessionRegistry;
-    readonly writer: SessionWriter;
-    readonly lifecycle: SessionLifecycle;
-    readonly participants: ParticipantUpdates;
-    readonly counters: RecordingCounters;
-    readonly now: () => number;
-  }) {
-    this.#media = options.media;
-    this.#opener = options.opener;
-    this.#registry = options.registry;
-    this.#writer = options.writer;
-    this.#lifecycle = options.lifecycle;
-    this.#participants = options.participants;
-    this.#counters = options.counters;
-    this.#now = options.now;
+  constructor(deps: DialogHandlerDeps) {
+    this.#deps = deps;
   }
 
   /** The SIP layer's delegate for a dialog we answered. */
@@ -72,7 +60,7 @@ export class DialogHandler {
       },
       onAckTimeout: () => {
         log.warn({ sessionId: binding.session.sessionId }, 'no ACK for our 200 OK: the leg is gone');
-        this.#lifecycle.endLegs(binding.session, binding.legs, 'no ACK received for the 200 OK');
+        this.#deps.lifecycle.endLegs(binding.session, binding.legs, 'no ACK received for the 200 OK');
       },
       onBye: (bye) => {
         log.info({ sessionId: binding.session.sessionId }, 'BYE received');
@@ -81,10 +69,10 @@ export class DialogHandler {
           // BYE (intake-samples §6 quirk 23); it is applied before the tracks end.
           const body = this.#readBody(bye, log);
           if (body !== undefined && body.metadata !== undefined) {
-            this.#participants.fromSiprecMetadata(binding.session, binding.legs, body.metadata, log);
+            this.#deps.participants.fromSiprecMetadata(binding.session, binding.legs, body.metadata, log);
           }
         }
-        this.#lifecycle.endLegs(binding.session, binding.legs, undefined, BYE_DRAIN_MS);
+        this.#deps.lifecycle.endLegs(binding.session, binding.legs, undefined, BYE_DRAIN_MS);
       },
       onRequest: (request, respond) => {
         this.#onRequest(binding, request, respond, log);
@@ -96,7 +84,7 @@ export class DialogHandler {
   #readBody(request: SipRequest, log: Logger): InDialogBody | undefined {
     const body = readInDialogBody(request);
     if (!body.ok) {
-      this.#counters.siprecBodyErrors++;
+      this.#deps.counters.siprecBodyErrors++;
       log.warn({ error: body.error, method: request.method }, 'in-dialog SIPREC body unreadable');
       return undefined;
     }
@@ -126,14 +114,14 @@ export class DialogHandler {
       return;
     }
     const codec = chooseAudioCodec(media) ?? media.codecs.find((c) => c.encodingName !== 'TELEPHONE-EVENT');
-    this.#opener.followMedia(leg, media);
+    this.#deps.opener.followMedia(leg, media);
     if (codec === undefined) {
       log.warn({ sessionId: session.sessionId }, 'ACK SDP names no codec');
       return;
     }
     leg.codecKnown = true;
     leg.codecKey = codecKey(codec);
-    this.#writer.setCodec(session, leg.trackNumber, codec);
+    this.#deps.writer.setCodec(session, leg.trackNumber, codec);
   }
 
   /**
@@ -150,10 +138,10 @@ export class DialogHandler {
       return;
     }
     if (request.method === 'INVITE' && session.controllerType === 'Cisco-SIPGateway') {
-      this.#participants.fromCubeReinvite(session, legs, request, log);
+      this.#deps.participants.fromCubeReinvite(session, legs, request, log);
     }
     if (session.controllerType === 'Cisco-CUCM') {
-      this.#participants.fromCucmUpdate(session, request, log);
+      this.#deps.participants.fromCucmUpdate(session, request, log);
     }
     const body = this.#readBody(request, log);
     if (body === undefined) {
@@ -161,7 +149,7 @@ export class DialogHandler {
       return;
     }
     if (body.metadata !== undefined && session.controllerType === 'SIPREC') {
-      this.#participants.fromSiprecMetadata(session, legs, body.metadata, log);
+      this.#deps.participants.fromSiprecMetadata(session, legs, body.metadata, log);
     }
     if (body.sdpError !== undefined) {
       log.warn({ error: body.sdpError, method: request.method }, 'in-dialog SDP is malformed');
@@ -211,18 +199,18 @@ export class DialogHandler {
   /** The rest of a re-offer: hold states and tags, SRTP rekeying, and the answer on the same ports. */
   #answerReoffer(binding: DialogBinding, offer: SessionDescription, respond: Respond, log: Logger): void {
     const { session, legs } = binding;
-    const tags = this.#applyLineStates(session, legs, offer, this.#now());
+    const tags = this.#applyLineStates(session, legs, offer, this.#deps.now());
     for (const tag of tags) {
       log.info(
         { sessionId: session.sessionId, tag: tag.tagName, track: tag.trackNumber },
         'media state changed',
       );
-      this.#writer.addTag(session, tag);
+      this.#deps.writer.addTag(session, tag);
     }
     for (const leg of legs) {
       this.#rekey(leg, offer.media[leg.mediaIndex], log);
     }
-    const sdp = this.#opener.answer(session, offer, legs);
+    const sdp = this.#deps.opener.answer(session, offer, legs);
     for (const leg of legs) {
       leg.localSdp = sdp;
     }
@@ -250,10 +238,10 @@ export class DialogHandler {
       const wasInactive = leg.inactive;
       leg.inactive = isWithoutMedia(media);
       if (!leg.inactive) {
-        this.#opener.followMedia(leg, media);
+        this.#deps.opener.followMedia(leg, media);
       }
       if (wasInactive && !leg.inactive) {
-        this.#media.rearmTimeout?.(leg.streamId);
+        this.#deps.media.rearmTimeout?.(leg.streamId);
       }
     }
     return holdTransitions(session, legs, now, before);
@@ -262,14 +250,14 @@ export class DialogHandler {
   /** Opens a track for each line a re-offer added, on the same dialog and session. */
   async #addLines(binding: DialogBinding, lines: readonly SdpMedia[], log: Logger): Promise<void> {
     const { session } = binding;
-    const now = this.#now();
+    const now = this.#deps.now();
     const dialog = binding.legs[0]?.dialog;
     for (const media of lines) {
       const trackNumber = freeTrackNumber(session, session.legs.size);
       session.reservedTracks.add(trackNumber);
       let opened;
       try {
-        opened = await this.#opener.open(session, [
+        opened = await this.#deps.opener.open(session, [
           {
             trackNumber,
             mediaIndex: media.index,
@@ -297,14 +285,14 @@ export class DialogHandler {
           ? []
           : siprecParticipants(session.siprecMetadata, leg.label, legs.length - 1, legs.length, now);
       binding.legs = legs;
-      this.#registry.attach(session, leg);
-      const codec = this.#opener.takeOfferedCodec(leg, media);
+      this.#deps.registry.attach(session, leg);
+      const codec = this.#deps.opener.takeOfferedCodec(leg, media);
       const track = trackOf(session, leg, codec);
       log.info(
         { sessionId: session.sessionId, track: trackNumber, port: leg.port, label: leg.label },
         'stream added mid-call',
       );
-      this.#writer.addTrack(session, track);
+      this.#deps.writer.addTrack(session, track);
     }
   }
 
@@ -327,7 +315,7 @@ export class DialogHandler {
       !sameBytes(previous.masterKey, next.value.masterKey) ||
       !sameBytes(previous.masterSalt, next.value.masterSalt)
     ) {
-      this.#media.setSrtp?.(leg.streamId, srtpParams(next.value));
+      this.#deps.media.setSrtp?.(leg.streamId, srtpParams(next.value));
     }
   }
 
@@ -344,9 +332,9 @@ export class DialogHandler {
   ): Promise<void> {
     const previous = binding.session;
     const previousLegs = binding.legs;
-    const now = this.#now();
-    this.#counters.codecChanges++;
-    const session = this.#registry.create({
+    const now = this.#deps.now();
+    this.#deps.counters.codecChanges++;
+    const session = this.#deps.registry.create({
       controllerType: previous.controllerType,
       controllerIp: previous.controllerIp,
       ccid: previous.ccid,
@@ -378,15 +366,15 @@ export class DialogHandler {
     for (const spec of specs) {
       session.reservedTracks.add(spec.trackNumber);
     }
-    const result = await this.#opener.open(session, specs);
+    const result = await this.#deps.opener.open(session, specs);
     if (!result.ok) {
       log.error({ err: result.error }, 'no media port for the new session after a codec change');
-      await this.#lifecycle.abandon(session, result.opened, [...session.reservedTracks]);
+      await this.#deps.lifecycle.abandon(session, result.opened, [...session.reservedTracks]);
       respond(503, 'Service Unavailable');
       return;
     }
     const opened = result.legs;
-    const sdp = this.#opener.answer(session, offer, opened);
+    const sdp = this.#deps.opener.answer(session, offer, opened);
     const dialog = previousLegs[0]?.dialog;
     const tracks: Track[] = [];
     for (const leg of opened) {
@@ -394,8 +382,8 @@ export class DialogHandler {
       if (dialog !== undefined) {
         leg.dialog = dialog;
       }
-      this.#registry.attach(session, leg);
-      const codec = this.#opener.takeOfferedCodec(leg, offer.media[leg.mediaIndex]);
+      this.#deps.registry.attach(session, leg);
+      const codec = this.#deps.opener.takeOfferedCodec(leg, offer.media[leg.mediaIndex]);
       tracks.push(trackOf(session, leg, codec));
     }
     binding.session = session;
@@ -409,8 +397,8 @@ export class DialogHandler {
       },
       'codec changed mid-call: new session started',
     );
-    this.#lifecycle.endLegs(previous, previousLegs, undefined, BYE_DRAIN_MS);
-    this.#writer.create(session, tracks, []);
+    this.#deps.lifecycle.endLegs(previous, previousLegs, undefined, BYE_DRAIN_MS);
+    this.#deps.writer.create(session, tracks, []);
   }
 }
 

@@ -19,6 +19,12 @@ import {
 import type { SessionWriter } from './session-writer.js';
 import { siprecParticipants } from './siprec-intake.js';
 
+export interface ParticipantUpdatesDeps {
+  readonly writer: SessionWriter;
+  readonly counters: RecordingCounters;
+  readonly now: () => number;
+}
+
 /**
  * Participants changing mid-call, from each controller's way of saying so: CUBE
  * X-Cisco-Recording-Participant headers on a re-INVITE, CUCM From parameters on an UPDATE, SIPREC
@@ -26,18 +32,10 @@ import { siprecParticipants } from './siprec-intake.js';
  * hands it to `#change`, the one place a track's participants are replaced, logged and stored.
  */
 export class ParticipantUpdates {
-  readonly #writer: SessionWriter;
-  readonly #counters: RecordingCounters;
-  readonly #now: () => number;
+  readonly #deps: ParticipantUpdatesDeps;
 
-  constructor(options: {
-    readonly writer: SessionWriter;
-    readonly counters: RecordingCounters;
-    readonly now: () => number;
-  }) {
-    this.#writer = options.writer;
-    this.#counters = options.counters;
-    this.#now = options.now;
+  constructor(deps: ParticipantUpdatesDeps) {
+    this.#deps = deps;
   }
 
   /**
@@ -51,7 +49,7 @@ export class ParticipantUpdates {
     if (cube.participants.length === 0) {
       return;
     }
-    const now = this.#now();
+    const now = this.#deps.now();
     for (const leg of legs) {
       this.#change(session, leg, cubeParticipants(cube, session.ccid, leg.mediaIndex, now), now, log, 'CUBE');
     }
@@ -69,7 +67,7 @@ export class ParticipantUpdates {
     if (cucm === undefined) {
       return;
     }
-    const now = this.#now();
+    const now = this.#deps.now();
     for (const [trackNumber, party] of [
       [0, cucmNearEnd(cucm, from?.user)],
       [1, cucm.farEnd],
@@ -96,7 +94,7 @@ export class ParticipantUpdates {
     const merged =
       session.siprecMetadata === undefined ? update : mergeMetadata(session.siprecMetadata, update);
     session.siprecMetadata = merged;
-    const now = this.#now();
+    const now = this.#deps.now();
     for (const [i, leg] of legs.entries()) {
       if (!leg.ended) {
         this.#change(
@@ -114,7 +112,7 @@ export class ParticipantUpdates {
   /** Malformed X-Cisco-Recording-Participant values are left out, counted and logged. */
   noteDroppedCubeParticipants(dropped: readonly ParseError[], log: Logger): void {
     if (dropped.length > 0) {
-      this.#counters.cubeParticipantsDropped += dropped.length;
+      this.#deps.counters.cubeParticipantsDropped += dropped.length;
       log.warn({ errors: dropped }, 'malformed X-Cisco-Recording-Participant values ignored');
     }
   }
@@ -146,6 +144,6 @@ export class ParticipantUpdates {
       },
       `${source} participants changed`,
     );
-    this.#writer.replaceParticipants(session, leg.trackNumber, change.participants);
+    this.#deps.writer.replaceParticipants(session, leg.trackNumber, change.participants);
   }
 }

@@ -15,33 +15,25 @@ import type { SessionWriter } from './session-writer.js';
  */
 export const BYE_DRAIN_MS = 250;
 
+export interface SessionLifecycleDeps {
+  readonly media: MediaEngine;
+  readonly registry: SessionRegistry;
+  readonly writer: SessionWriter;
+  readonly opener: LegOpener;
+  readonly log: Logger;
+  readonly now: () => number;
+}
+
 /**
  * How legs and sessions end: BYE, a lost ACK, a media timeout or a write error reported by the
  * media engine, shutdown, or an INVITE that is not answered after all. A session closes when its
  * last leg has ended: CLOSED_NORMAL, or CLOSED_ERROR when an error reason was noted on the way.
  */
 export class SessionLifecycle {
-  readonly #media: MediaEngine;
-  readonly #registry: SessionRegistry;
-  readonly #writer: SessionWriter;
-  readonly #opener: LegOpener;
-  readonly #log: Logger;
-  readonly #now: () => number;
+  readonly #deps: SessionLifecycleDeps;
 
-  constructor(options: {
-    readonly media: MediaEngine;
-    readonly registry: SessionRegistry;
-    readonly writer: SessionWriter;
-    readonly opener: LegOpener;
-    readonly log: Logger;
-    readonly now: () => number;
-  }) {
-    this.#media = options.media;
-    this.#registry = options.registry;
-    this.#writer = options.writer;
-    this.#opener = options.opener;
-    this.#log = options.log;
-    this.#now = options.now;
+  constructor(deps: SessionLifecycleDeps) {
+    this.#deps = deps;
   }
 
   /** Ends legs: their streams drain and close, their tracks get duration and statistics. */
@@ -49,31 +41,31 @@ export class SessionLifecycle {
     if (errorReason !== undefined) {
       session.errorReason ??= errorReason;
     }
-    const endMs = this.#now();
+    const endMs = this.#deps.now();
     for (const leg of legs) {
       if (leg.ended) {
         continue;
       }
       leg.ended = true;
       const closing = (drainMs > 0 ? delay(drainMs) : Promise.resolve())
-        .then(() => this.#media.closeStream(leg.streamId))
+        .then(() => this.#deps.media.closeStream(leg.streamId))
         .then(
           (stats) => stats,
           (error: unknown): TrackStats => {
-            this.#log.error({ err: error, streamId: leg.streamId }, 'closing the track failed');
+            this.#deps.log.error({ err: error, streamId: leg.streamId }, 'closing the track failed');
             session.errorReason ??= `track ${leg.trackNumber} could not be closed`;
-            return this.#media.getStats(leg.streamId) ?? EMPTY_TRACK_STATS;
+            return this.#deps.media.getStats(leg.streamId) ?? EMPTY_TRACK_STATS;
           },
         );
-      this.#writer.enqueue(session, async () => {
+      this.#deps.writer.enqueue(session, async () => {
         const stats = await closing;
-        this.#registry.streamClosed(leg.streamId);
+        this.#deps.registry.streamClosed(leg.streamId);
         // A silent video line is not a failed recording (one-way video, camera off); a silent
         // audio line is: a voice is missing.
         if (stats.packets === 0 && leg.video !== true) {
           session.errorReason ??= `track ${leg.trackNumber}: no media received`;
         }
-        await this.#writer.writeEndedTrack(session, leg, endMs, stats);
+        await this.#deps.writer.writeEndedTrack(session, leg, endMs, stats);
       });
     }
     this.#maybeClose(session, endMs);
@@ -96,9 +88,9 @@ export class SessionLifecycle {
     for (const n of reserved) {
       session.reservedTracks.delete(n);
     }
-    await this.#opener.giveBack(opened);
+    await this.#deps.opener.giveBack(opened);
     if (!session.persisted && session.legs.size === 0 && session.reservedTracks.size === 0) {
-      this.#registry.forget(session);
+      this.#deps.registry.forget(session);
     }
   }
 
@@ -108,16 +100,16 @@ export class SessionLifecycle {
       return;
     }
     session.closing = true;
-    this.#registry.forget(session);
+    this.#deps.registry.forget(session);
     if (session.legs.size < session.expectedLegs) {
       session.errorReason ??= `only ${session.legs.size} of ${session.expectedLegs} legs arrived`;
     }
-    this.#writer.close(session, endMs);
+    this.#deps.writer.close(session, endMs);
   }
 
   /** What the media engine reports about a stream: a key press, silence, or a failed write. */
   onMediaEvent(event: MediaEvent): void {
-    const entry = this.#registry.byStream(event.streamId);
+    const entry = this.#deps.registry.byStream(event.streamId);
     if (entry === undefined) {
       return;
     }
@@ -127,7 +119,7 @@ export class SessionLifecycle {
         return;
       case 'dtmf':
         // A key press is a system tag of the session naming its track, at its offset in the call.
-        this.#writer.addTag(session, {
+        this.#deps.writer.addTag(session, {
           tagName: `DTMF:${event.digit}`,
           tagType: 'SYSTEM_DEFINED',
           tagCreateDate: event.at,
@@ -138,16 +130,19 @@ export class SessionLifecycle {
       case 'media-timeout': {
         if (leg.inactive || session.paused) {
           // On hold the sender sends nothing by design; the timeout re-arms with the next packet.
-          this.#log.debug({ sessionId: session.sessionId, track: leg.trackNumber }, 'no media while on hold');
+          this.#deps.log.debug(
+            { sessionId: session.sessionId, track: leg.trackNumber },
+            'no media while on hold',
+          );
           return;
         }
         if (leg.video === true) {
           // Video may stop or never start (camera off) while the voices go on: not a failure.
-          this.#log.info({ sessionId: session.sessionId, track: leg.trackNumber }, 'no video received');
+          this.#deps.log.info({ sessionId: session.sessionId, track: leg.trackNumber }, 'no video received');
           return;
         }
         const reason = event.lastPacketAt === undefined ? 'no media received' : 'media stopped';
-        this.#log.warn(
+        this.#deps.log.warn(
           { sessionId: session.sessionId, track: leg.trackNumber },
           `${reason}: ending the session`,
         );
@@ -155,7 +150,7 @@ export class SessionLifecycle {
         return;
       }
       case 'stream-error':
-        this.#log.error(
+        this.#deps.log.error(
           { sessionId: session.sessionId, track: leg.trackNumber, message: event.message },
           'track write failed',
         );

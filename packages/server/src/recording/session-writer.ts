@@ -5,6 +5,15 @@ import type { Participant, Session, Tag, Track, TrackStats } from '../model/sess
 import type { MediaCodec } from '../protocol/sdp/sdp.js';
 import type { Leg, LiveSession, RecordingCounters } from './live-session.js';
 
+export interface SessionWriterDeps {
+  readonly repository: Repository;
+  readonly events: EventSink | undefined;
+  readonly nodeId: string;
+  readonly log: Logger;
+  readonly now: () => number;
+  readonly counters: RecordingCounters;
+}
+
 /**
  * Everything the recording domain writes: the database, through one queue of writes per session
  * (a track cannot be added before its session), and the events of the node's event bus, each
@@ -12,46 +21,29 @@ import type { Leg, LiveSession, RecordingCounters } from './live-session.js';
  * call goes on being recorded.
  */
 export class SessionWriter {
-  readonly #repository: Repository;
-  readonly #events: EventSink | undefined;
-  readonly #nodeId: string;
-  readonly #log: Logger;
-  readonly #now: () => number;
-  readonly #counters: RecordingCounters;
+  readonly #deps: SessionWriterDeps;
 
-  constructor(options: {
-    readonly repository: Repository;
-    readonly events: EventSink | undefined;
-    readonly nodeId: string;
-    readonly log: Logger;
-    readonly now: () => number;
-    readonly counters: RecordingCounters;
-  }) {
-    this.#repository = options.repository;
-    this.#events = options.events;
-    this.#nodeId = options.nodeId;
-    this.#log = options.log;
-    this.#now = options.now;
-    this.#counters = options.counters;
+  constructor(deps: SessionWriterDeps) {
+    this.#deps = deps;
   }
 
   /** Publishes an event that no write waits for (refusals, undecodable codecs). */
   publish(event: VerbatimEvent): void {
-    this.#events?.publish(event);
+    this.#deps.events?.publish(event);
   }
 
   /** Runs database writes of one session in order; a failure is logged and counted, never thrown. */
   enqueue(session: LiveSession, write: () => Promise<void>): void {
     session.dbQueue = session.dbQueue.then(write).catch((error: unknown) => {
-      this.#counters.databaseErrors++;
-      this.#log.error({ err: error, sessionId: session.sessionId }, 'database write failed');
+      this.#deps.counters.databaseErrors++;
+      this.#deps.log.error({ err: error, sessionId: session.sessionId }, 'database write failed');
     });
   }
 
   /** Stores a new ACTIVE session with its first tracks, then announces it. */
   create(session: LiveSession, tracks: readonly Track[], tags: readonly Tag[]): void {
     session.persisted = true;
-    this.#counters.sessionsStarted++;
+    this.#deps.counters.sessionsStarted++;
     const record: Session = {
       sessionId: session.sessionId,
       sessionState: 'ACTIVE',
@@ -59,35 +51,35 @@ export class SessionWriter {
       callControllerIP: session.controllerIp,
       callControllerType: session.controllerType,
       ccid: session.ccid,
-      nodeId: this.#nodeId,
+      nodeId: this.#deps.nodeId,
       ...(session.correlation === undefined ? {} : { correlation: session.correlation }),
       tags,
       tracks,
     };
     this.enqueue(session, async () => {
-      await this.#repository.createSession(record);
-      this.#events?.publish({
+      await this.#deps.repository.createSession(record);
+      this.#deps.events?.publish({
         eventType: 'SESSION_EVENT',
         eventAction: 'STARTED',
         sessionId: session.sessionId,
-        at: this.#now(),
+        at: this.#deps.now(),
       });
     });
   }
 
   addTrack(session: LiveSession, track: Track): void {
-    this.enqueue(session, () => this.#repository.addTrack(session.sessionId, track));
+    this.enqueue(session, () => this.#deps.repository.addTrack(session.sessionId, track));
   }
 
   addTag(session: LiveSession, tag: Tag): void {
     this.enqueue(session, async () => {
-      await this.#repository.addSessionTag(session.sessionId, tag);
-      this.#events?.publish({
+      await this.#deps.repository.addSessionTag(session.sessionId, tag);
+      this.#deps.events?.publish({
         eventType: 'TAG_EVENT',
         eventAction: 'ADDED',
         sessionId: session.sessionId,
         tag,
-        at: this.#now(),
+        at: this.#deps.now(),
       });
     });
   }
@@ -95,7 +87,7 @@ export class SessionWriter {
   /** Delayed offer: the codec of a track, known once the ACK's answer arrives. */
   setCodec(session: LiveSession, trackNumber: number, codec: MediaCodec): void {
     this.enqueue(session, () =>
-      this.#repository.updateTrack(session.sessionId, trackNumber, {
+      this.#deps.repository.updateTrack(session.sessionId, trackNumber, {
         codec: codec.encodingName,
         payloadType: codec.payloadType,
         clockRateHz: codec.clockRateHz,
@@ -105,7 +97,7 @@ export class SessionWriter {
 
   replaceParticipants(session: LiveSession, trackNumber: number, participants: readonly Participant[]): void {
     this.enqueue(session, () =>
-      this.#repository.replaceParticipants(session.sessionId, trackNumber, participants),
+      this.#deps.repository.replaceParticipants(session.sessionId, trackNumber, participants),
     );
   }
 
@@ -114,7 +106,7 @@ export class SessionWriter {
    * still on it. Runs inside the session's queue (the caller enqueues it after its stream closed).
    */
   async writeEndedTrack(session: LiveSession, leg: Leg, endMs: number, stats: TrackStats): Promise<void> {
-    await this.#repository.updateTrack(session.sessionId, leg.trackNumber, {
+    await this.#deps.repository.updateTrack(session.sessionId, leg.trackNumber, {
       trackDuration: Math.max(0, endMs - leg.startMs),
       stats,
     });
@@ -124,7 +116,7 @@ export class SessionWriter {
         // A participant that left mid-call (CUBE transfer) keeps the duration it got then.
         participantDuration: p.participantDuration ?? Math.max(0, endMs - p.participantStartDate),
       }));
-      await this.#repository.replaceParticipants(session.sessionId, leg.trackNumber, ended);
+      await this.#deps.repository.replaceParticipants(session.sessionId, leg.trackNumber, ended);
     }
   }
 
@@ -133,18 +125,25 @@ export class SessionWriter {
     this.enqueue(session, async () => {
       const state = session.errorReason === undefined ? 'CLOSED_NORMAL' : 'CLOSED_ERROR';
       if (state === 'CLOSED_NORMAL') {
-        this.#counters.sessionsClosedNormal++;
+        this.#deps.counters.sessionsClosedNormal++;
       } else {
-        this.#counters.sessionsClosedError++;
+        this.#deps.counters.sessionsClosedError++;
       }
-      await this.#repository.closeSession(session.sessionId, state, Math.max(0, endMs - session.startMs));
-      this.#events?.publish({
+      await this.#deps.repository.closeSession(
+        session.sessionId,
+        state,
+        Math.max(0, endMs - session.startMs),
+      );
+      this.#deps.events?.publish({
         eventType: 'SESSION_EVENT',
         eventAction: 'ENDED',
         sessionId: session.sessionId,
-        at: this.#now(),
+        at: this.#deps.now(),
       });
-      this.#log.info({ sessionId: session.sessionId, state, reason: session.errorReason }, 'session closed');
+      this.#deps.log.info(
+        { sessionId: session.sessionId, state, reason: session.errorReason },
+        'session closed',
+      );
     });
   }
 
