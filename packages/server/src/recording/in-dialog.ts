@@ -255,26 +255,20 @@ export class DialogHandler {
     for (const media of lines) {
       const trackNumber = freeTrackNumber(session, session.legs.size);
       session.reservedTracks.add(trackNumber);
-      let opened;
+      let leg: Leg;
       try {
-        opened = await this.#deps.opener.open(session, [
-          {
-            trackNumber,
-            mediaIndex: media.index,
-            media,
-            video: media.type === 'video',
-            ...(media.label === undefined ? {} : { label: media.label }),
-            inactive: false,
-            participants: [],
-            startMs: now,
-          },
-        ]);
+        leg = await this.#deps.opener.openLeg(session, {
+          trackNumber,
+          mediaIndex: media.index,
+          media,
+          video: media.type === 'video',
+          ...(media.label === undefined ? {} : { label: media.label }),
+          inactive: false,
+          participants: [],
+          startMs: now,
+        });
       } finally {
         session.reservedTracks.delete(trackNumber);
-      }
-      const leg = opened.ok ? opened.legs[0] : undefined;
-      if (leg === undefined) {
-        throw opened.ok ? new Error('no leg opened') : opened.error;
       }
       if (dialog !== undefined) {
         leg.dialog = dialog;

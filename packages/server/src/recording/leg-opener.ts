@@ -75,7 +75,7 @@ export class LegOpener {
     const opened: Leg[] = [];
     try {
       for (const spec of specs) {
-        opened.push(await this.#openOne(session, spec));
+        opened.push(await this.openLeg(session, spec));
       }
     } catch (error) {
       return { ok: false, error, opened };
@@ -83,7 +83,8 @@ export class LegOpener {
     return { ok: true, legs: opened };
   }
 
-  async #openOne(session: LiveSession, spec: LegSpec): Promise<Leg> {
+  /** Opens one leg; rejects when the media engine has no port left. */
+  async openLeg(session: LiveSession, spec: LegSpec): Promise<Leg> {
     const streamId = `${session.sessionId}-${spec.trackNumber}`;
     const srtp = srtpOf(spec.media);
     const { port } = await this.#media.openStream({
