@@ -28,7 +28,7 @@ type Respond = (status: number, reason: string, body?: SipBody) => void;
 
 export const SDP_BODY = (content: string): SipBody => ({ contentType: 'application/sdp', content });
 
-export interface DialogHandlerDeps {
+interface DialogHandlerDeps {
   readonly media: MediaEngine;
   readonly opener: LegOpener;
   readonly registry: SessionRegistry;

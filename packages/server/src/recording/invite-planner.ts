@@ -24,9 +24,9 @@ import { siprecCcid, siprecParticipants } from './siprec-intake.js';
  */
 
 /** Which call controller sent the INVITE, recognised from the INVITE alone. */
-export type Flavour = 'CUCM' | 'CUBE' | 'SIPREC' | 'generic';
+type Flavour = 'CUCM' | 'CUBE' | 'SIPREC' | 'generic';
 
-export interface PlannedLine {
+interface PlannedLine {
   /** The m= line this leg answers (early offer), or 0 for our own offer (delayed offer). */
   readonly mediaIndex: number;
   /** The offered line; undefined for a delayed offer, whose codec comes with the ACK. */
@@ -75,7 +75,7 @@ export interface InviteRefusal {
   readonly siprecBodyError: boolean;
 }
 
-export type InvitePlanning =
+type InvitePlanning =
   { readonly ok: true; readonly plan: InvitePlan } | { readonly ok: false; readonly refusal: InviteRefusal };
 
 export interface InviteToPlan {
@@ -84,7 +84,7 @@ export interface InviteToPlan {
   readonly source: { readonly address: string };
 }
 
-export interface PlanContext {
+interface PlanContext {
   /** Our address, named in Warning headers. */
   readonly advertise: string;
   /** When the recording starts: the participants' start date. */

@@ -30,7 +30,7 @@ import { codecKey } from './sdp-lines.js';
  */
 
 /** What a leg records. */
-export interface LegSpec {
+interface LegSpec {
   readonly trackNumber: number;
   /** The m= line answered (early offer), or 0 for our own offer. */
   readonly mediaIndex: number;
@@ -49,7 +49,7 @@ export interface LegSpec {
   readonly startMs: number;
 }
 
-export type OpenLegs =
+type OpenLegs =
   | { readonly ok: true; readonly legs: Leg[] }
   /** A port could not be had; `opened` are the legs opened before, for the caller to give back. */
   | { readonly ok: false; readonly error: unknown; readonly opened: Leg[] };

@@ -19,7 +19,7 @@ import {
 import type { SessionWriter } from './session-writer.js';
 import { siprecParticipants } from './siprec-intake.js';
 
-export interface ParticipantUpdatesDeps {
+interface ParticipantUpdatesDeps {
   readonly writer: SessionWriter;
   readonly counters: RecordingCounters;
   readonly now: () => number;

@@ -111,7 +111,7 @@ export const byReference: ParticipantIdentity = (p) => p.xRefCi ?? `${p.deviceRe
 export const byEveryField: ParticipantIdentity = (p) =>
   `${p.deviceRef}|${p.deviceId ?? ''}|${p.xRefCi ?? ''}`;
 
-export interface ParticipantChange {
+interface ParticipantChange {
   /** The track's participants after the change (those who left carry their duration). */
   readonly participants: readonly Participant[];
   readonly left: readonly Participant[];

@@ -12,7 +12,7 @@ import { decodeUtf8 } from '../protocol/text.js';
  */
 
 /** An INVITE body: no offer (delayed offer), an SDP offer, and SIPREC metadata when it is SIPREC. */
-export interface InviteBody {
+interface InviteBody {
   readonly offer?: SessionDescription;
   readonly siprec?: RecordingMetadata;
 }

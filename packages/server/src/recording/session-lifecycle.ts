@@ -15,7 +15,7 @@ import type { SessionWriter } from './session-writer.js';
  */
 export const BYE_DRAIN_MS = 250;
 
-export interface SessionLifecycleDeps {
+interface SessionLifecycleDeps {
   readonly media: MediaEngine;
   readonly registry: SessionRegistry;
   readonly writer: SessionWriter;

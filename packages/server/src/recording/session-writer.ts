@@ -5,7 +5,7 @@ import type { Participant, Session, Tag, Track, TrackStats } from '../model/sess
 import type { MediaCodec } from '../protocol/sdp/sdp.js';
 import type { Leg, LiveSession, RecordingCounters } from './live-session.js';
 
-export interface SessionWriterDeps {
+interface SessionWriterDeps {
   readonly repository: Repository;
   readonly events: EventSink | undefined;
   readonly nodeId: string;
