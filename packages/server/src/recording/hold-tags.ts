@@ -1,0 +1,39 @@
+import type { Tag } from '../model/session.js';
+import type { Leg, LiveSession } from './live-session.js';
+
+/**
+ * The tags of hold and resume, from the legs' line states before and after an offer. SIPREC marks
+ * a pause of the whole recording (every open stream without media) with Pause / Resume; CUBE and
+ * other sources mark each track with TrackInactive / TrackActive. Offsets count from the session
+ * start. Updates `session.paused`; otherwise pure.
+ */
+export function holdTransitions(
+  session: LiveSession,
+  legs: readonly Leg[],
+  now: number,
+  before: readonly boolean[] = legs.map(() => false),
+): Tag[] {
+  const tag = (tagName: string, trackNumber?: number): Tag => ({
+    tagName,
+    tagType: 'SYSTEM_DEFINED',
+    tagCreateDate: now,
+    tagOffset: Math.max(0, now - session.startMs),
+    ...(trackNumber === undefined ? {} : { trackNumber }),
+  });
+  if (session.controllerType === 'SIPREC') {
+    const open = legs.filter((leg) => !leg.ended);
+    const paused = open.length > 0 && open.every((leg) => leg.inactive);
+    if (paused === session.paused) {
+      return [];
+    }
+    session.paused = paused;
+    return [tag(paused ? 'Pause' : 'Resume')];
+  }
+  const tags: Tag[] = [];
+  for (const [i, leg] of legs.entries()) {
+    if (!leg.ended && leg.inactive !== before[i]) {
+      tags.push(tag(leg.inactive ? 'TrackInactive' : 'TrackActive', leg.trackNumber));
+    }
+  }
+  return tags;
+}

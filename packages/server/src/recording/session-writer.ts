@@ -1,0 +1,154 @@
+import type { Logger } from 'pino';
+import type { Repository } from '../db/repository.js';
+import type { EventSink, VerbatimEvent } from '../model/events.js';
+import type { Participant, Session, Tag, Track, TrackStats } from '../model/session.js';
+import type { MediaCodec } from '../protocol/sdp/sdp.js';
+import type { Leg, LiveSession, RecordingCounters } from './live-session.js';
+
+interface SessionWriterDeps {
+  readonly repository: Repository;
+  readonly events: EventSink | undefined;
+  readonly nodeId: string;
+  readonly log: Logger;
+  readonly now: () => number;
+  readonly counters: RecordingCounters;
+}
+
+/**
+ * Everything the recording domain writes: the database, through one queue of writes per session
+ * (a track cannot be added before its session), and the events of the node's event bus, each
+ * published once its write is stored. A failed write is logged and counted, never thrown: the
+ * call goes on being recorded.
+ */
+export class SessionWriter {
+  readonly #deps: SessionWriterDeps;
+
+  constructor(deps: SessionWriterDeps) {
+    this.#deps = deps;
+  }
+
+  /** Publishes an event that no write waits for (refusals, undecodable codecs). */
+  publish(event: VerbatimEvent): void {
+    this.#deps.events?.publish(event);
+  }
+
+  /** Runs database writes of one session in order; a failure is logged and counted, never thrown. */
+  enqueue(session: LiveSession, write: () => Promise<void>): void {
+    session.dbQueue = session.dbQueue.then(write).catch((error: unknown) => {
+      this.#deps.counters.databaseErrors++;
+      this.#deps.log.error({ err: error, sessionId: session.sessionId }, 'database write failed');
+    });
+  }
+
+  /** Stores a new ACTIVE session with its first tracks, then announces it. */
+  create(session: LiveSession, tracks: readonly Track[], tags: readonly Tag[]): void {
+    session.persisted = true;
+    this.#deps.counters.sessionsStarted++;
+    const record: Session = {
+      sessionId: session.sessionId,
+      sessionState: 'ACTIVE',
+      sessionStartDate: session.startMs,
+      callControllerIP: session.controllerIp,
+      callControllerType: session.controllerType,
+      ccid: session.ccid,
+      nodeId: this.#deps.nodeId,
+      ...(session.correlation === undefined ? {} : { correlation: session.correlation }),
+      tags,
+      tracks,
+    };
+    this.enqueue(session, async () => {
+      await this.#deps.repository.createSession(record);
+      this.#deps.events?.publish({
+        eventType: 'SESSION_EVENT',
+        eventAction: 'STARTED',
+        sessionId: session.sessionId,
+        at: this.#deps.now(),
+      });
+    });
+  }
+
+  addTrack(session: LiveSession, track: Track): void {
+    this.enqueue(session, () => this.#deps.repository.addTrack(session.sessionId, track));
+  }
+
+  addTag(session: LiveSession, tag: Tag): void {
+    this.enqueue(session, async () => {
+      await this.#deps.repository.addSessionTag(session.sessionId, tag);
+      this.#deps.events?.publish({
+        eventType: 'TAG_EVENT',
+        eventAction: 'ADDED',
+        sessionId: session.sessionId,
+        tag,
+        at: this.#deps.now(),
+      });
+    });
+  }
+
+  /** Delayed offer: the codec of a track, known once the ACK's answer arrives. */
+  setCodec(session: LiveSession, trackNumber: number, codec: MediaCodec): void {
+    this.enqueue(session, () =>
+      this.#deps.repository.updateTrack(session.sessionId, trackNumber, {
+        codec: codec.encodingName,
+        payloadType: codec.payloadType,
+        clockRateHz: codec.clockRateHz,
+      }),
+    );
+  }
+
+  replaceParticipants(session: LiveSession, trackNumber: number, participants: readonly Participant[]): void {
+    this.enqueue(session, () =>
+      this.#deps.repository.replaceParticipants(session.sessionId, trackNumber, participants),
+    );
+  }
+
+  /**
+   * The writes of a track that ended: duration, statistics, and the durations of the participants
+   * still on it. Runs inside the session's queue (the caller enqueues it after its stream closed).
+   */
+  async writeEndedTrack(session: LiveSession, leg: Leg, endMs: number, stats: TrackStats): Promise<void> {
+    await this.#deps.repository.updateTrack(session.sessionId, leg.trackNumber, {
+      trackDuration: Math.max(0, endMs - leg.startMs),
+      stats,
+    });
+    if (leg.participants.length > 0) {
+      const ended = leg.participants.map((p) => ({
+        ...p,
+        // A participant that left mid-call (CUBE transfer) keeps the duration it got then.
+        participantDuration: p.participantDuration ?? Math.max(0, endMs - p.participantStartDate),
+      }));
+      await this.#deps.repository.replaceParticipants(session.sessionId, leg.trackNumber, ended);
+    }
+  }
+
+  /** Closes the session after its queued writes: CLOSED_ERROR when an error reason was noted. */
+  close(session: LiveSession, endMs: number): void {
+    this.enqueue(session, async () => {
+      const state = session.errorReason === undefined ? 'CLOSED_NORMAL' : 'CLOSED_ERROR';
+      if (state === 'CLOSED_NORMAL') {
+        this.#deps.counters.sessionsClosedNormal++;
+      } else {
+        this.#deps.counters.sessionsClosedError++;
+      }
+      await this.#deps.repository.closeSession(
+        session.sessionId,
+        state,
+        Math.max(0, endMs - session.startMs),
+      );
+      this.#deps.events?.publish({
+        eventType: 'SESSION_EVENT',
+        eventAction: 'ENDED',
+        sessionId: session.sessionId,
+        at: this.#deps.now(),
+      });
+      this.#deps.log.info(
+        { sessionId: session.sessionId, state, reason: session.errorReason },
+        'session closed',
+      );
+    });
+  }
+
+  /** Waits until every queued write of these sessions has been attempted. */
+  async settled(sessions: readonly LiveSession[]): Promise<void> {
+    await Promise.all(sessions.map((s) => s.dbQueue));
+  }
+}
