@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { readFile, readdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { PcapReader } from '../../src/protocol/container/pcap.js';
 import {
   FAR_HZ,
   NEAR_HZ,
@@ -25,6 +26,33 @@ import { waitFor } from '../support/wait.js';
 
 let work: string;
 
+/** What a track file holds, read the way a tool would read it: whole records, their last time. */
+interface StoredTrack {
+  readonly packets: number;
+  /** Arrival of the last stored packet, epoch ms (as the statistics round it). */
+  readonly lastPacketAt: number | undefined;
+}
+
+/** Reads the track files of a session straight from the data directory of a node. */
+async function readTrackFiles(dataDir: string, sessionId: string): Promise<Map<number, StoredTrack>> {
+  const mediaDir = join(dataDir, 'media');
+  const files = (await readdir(mediaDir, { recursive: true })).filter((path) =>
+    new RegExp(`(^|/)${sessionId}/track\\d+\\.pcap$`).test(path),
+  );
+  const tracks = new Map<number, StoredTrack>();
+  for (const file of files) {
+    const reader = new PcapReader();
+    const packets = reader.push(await readFile(join(mediaDir, file)));
+    assert.equal(reader.error, undefined, `${file} is a readable capture`);
+    const last = packets.at(-1);
+    tracks.set(Number(/track(\d+)\.pcap$/.exec(file)?.[1]), {
+      packets: packets.length,
+      lastPacketAt: last === undefined ? undefined : Math.floor(last.timestampUs / 1000),
+    });
+  }
+  return tracks;
+}
+
 /** Waits until both parties of the ACTIVE session are audible for at least `ms` in its WAV. */
 async function waitUntilAudible(server: RunningServer, refCi: string, ms: number): Promise<SessionJson> {
   const active = await findSessionByRefCi(
@@ -45,14 +73,25 @@ async function waitUntilAudible(server: RunningServer, refCi: string, ms: number
   return active;
 }
 
-async function interruptedCall(
-  signal: 'SIGTERM' | 'SIGKILL',
-): Promise<{ session: SessionJson; heardMs: number[] }> {
+interface InterruptedCall {
+  /** The session as the restarted node reports it. */
+  readonly session: SessionJson;
+  /** How long each party is audible in the WAV after the restart. */
+  readonly heardMs: number[];
+  /** The track files once the WAV of the ACTIVE session was served (which flushes them). */
+  readonly storedBeforeStop: Map<number, StoredTrack>;
+  /** The track files as the stopped node left them, before the restart touched them. */
+  readonly storedAtStop: Map<number, StoredTrack>;
+}
+
+async function interruptedCall(signal: 'SIGTERM' | 'SIGKILL'): Promise<InterruptedCall> {
   const dataDir = await mkdtemp(join(tmpdir(), 'verbatim-restart-'));
   const near = capture(work, `near-${signal}`, 'PCMU', NEAR_HZ, 6);
   const far = capture(work, `far-${signal}`, 'PCMU', FAR_HZ, 6);
   const first = await startServer({ dataDir, mediaTimeoutSeconds: 30 });
   let stoppedWith: number | string = '';
+  let sessionId = '';
+  let storedBeforeStop = new Map<number, StoredTrack>();
   const refCi = await runCucmCall(first, work, {
     transport: 'u1',
     offer: 'delayed',
@@ -62,7 +101,18 @@ async function interruptedCall(
     far: { pcapPath: far, holdMs: signal === 'SIGTERM' ? 20_000 : 8_000, ending: 'await-bye' },
     legsMayFail: signal === 'SIGKILL',
     duringCall: async (ref) => {
-      await waitUntilAudible(first, ref, 1500);
+      const active = await waitUntilAudible(first, ref, 1500);
+      sessionId = active.sessionId;
+      // The WAV is measured in 100 ms windows, and a window with a millisecond of tone already
+      // counts as audible: "audible for 1.5 s" may be as little as 1.3 s of packets. The packets
+      // themselves are counted in the files instead: 75 of 20 ms each, 1.5 s, on both tracks.
+      storedBeforeStop = await waitFor(
+        async () => {
+          const tracks = await readTrackFiles(dataDir, active.sessionId);
+          return tracks.size === 2 && [...tracks.values()].every((track) => track.packets >= 75) && tracks;
+        },
+        { timeoutMs: 10_000, what: 'both track files holding 1.5 s of packets' },
+      );
       stoppedWith = await first.stop({ keepData: true, signal });
     },
   });
@@ -70,6 +120,7 @@ async function interruptedCall(
     assert.equal(stoppedWith, 0, `SIGTERM must shut the node down cleanly:\n${first.process.output()}`);
     assert.match(first.process.output(), /shut down cleanly/);
   }
+  const storedAtStop = await readTrackFiles(dataDir, sessionId);
   const second = await startServer({ dataDir, mediaTimeoutSeconds: 30 });
   try {
     const session = await findSessionByRefCi(second, refCi, () => true);
@@ -79,7 +130,7 @@ async function interruptedCall(
       assert.deepEqual(heard.gaps, [], 'no gap inside what was recorded');
       return heard.lastMs - heard.firstMs;
     });
-    return { session, heardMs };
+    return { session, heardMs, storedBeforeStop, storedAtStop };
   } finally {
     await second.stop();
   }
@@ -96,12 +147,16 @@ describe('a node stopped during a call keeps the recording', { timeout: 180_000 
   });
 
   it('SIGTERM ends the call with BYE, flushes and closes both tracks and closes the session as CLOSED_ERROR', async () => {
-    const { session, heardMs } = await interruptedCall('SIGTERM');
+    const { session, heardMs, storedBeforeStop } = await interruptedCall('SIGTERM');
     assert.equal(session.sessionState, 'CLOSED_ERROR');
     assert.ok(session.sessionDuration !== undefined);
     for (const track of session.tracks) {
       assert.ok(track.trackDuration !== undefined, `track ${track.trackNumber} was closed`);
       assert.ok(track.stats.packets > 0, `track ${track.trackNumber} statistics were stored`);
+      assert.ok(
+        track.stats.packets >= (storedBeforeStop.get(track.trackNumber)?.packets ?? Infinity),
+        `track ${track.trackNumber} counts the packets its file held before the shutdown`,
+      );
     }
     for (const ms of heardMs) {
       assert.ok(ms >= 1500, `the audio up to the shutdown is kept (${ms} ms)`);
@@ -109,18 +164,44 @@ describe('a node stopped during a call keeps the recording', { timeout: 180_000 
   });
 
   it('kill -9 loses at most a second per track: on restart the session is recovered as CLOSED_ERROR', async () => {
-    const { session, heardMs } = await interruptedCall('SIGKILL');
+    const { session, heardMs, storedBeforeStop, storedAtStop } = await interruptedCall('SIGKILL');
     assert.equal(session.sessionState, 'CLOSED_ERROR');
     assert.ok(
-      // 1.5 s of audio were heard before the kill: 75 packets, the last one 1.48 s after the first.
+      // Both files held 75 packets before the kill: the last one 1.48 s after the first.
       session.sessionDuration !== undefined && session.sessionDuration >= 1400,
       `the session lasts until its last stored packet: ${JSON.stringify(session)}`,
     );
+    const lastStoredAt = Math.max(...[...storedAtStop.values()].map((track) => track.lastPacketAt ?? 0));
+    assert.equal(
+      session.sessionDuration,
+      lastStoredAt - session.sessionStartDate,
+      'the session ends at the last packet of its files',
+    );
+    assert.equal(storedAtStop.size, session.tracks.length, 'every track has its file');
     for (const track of session.tracks) {
+      const before = storedBeforeStop.get(track.trackNumber);
+      const atKill = storedAtStop.get(track.trackNumber);
+      assert.ok(before !== undefined && atKill !== undefined, `track ${track.trackNumber} has its file`);
       assert.ok(track.stats.packets >= 75, `track ${track.trackNumber} statistics recovered from its file`);
+      assert.ok(
+        before.packets <= atKill.packets,
+        `track ${track.trackNumber}: the kill took no packet out of the file`,
+      );
+      assert.equal(
+        track.stats.packets,
+        atKill.packets,
+        `track ${track.trackNumber} counts every packet its file held at the kill`,
+      );
+      // SessionJson names only the statistics most tests read; the API returns them all.
+      const stats = track.stats as typeof track.stats & { lastPacketAt?: number };
+      assert.equal(
+        stats.lastPacketAt,
+        atKill.lastPacketAt,
+        `track ${track.trackNumber} ends at its last packet`,
+      );
     }
     for (const ms of heardMs) {
-      // Both parties were audible for 1.5 s in the WAV of the ACTIVE session before the kill.
+      // Both files held 1.5 s of packets before the kill.
       assert.ok(ms >= 1400, `the audio written before the kill is kept (${ms} ms)`);
     }
   });

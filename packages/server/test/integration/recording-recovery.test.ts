@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { closeSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -10,6 +11,8 @@ import {
   encodePcapGlobalHeader,
   encodePcapRecord,
 } from '../../src/protocol/container/pcap.js';
+import { TrackWriter } from '../../src/media/track-writer.js';
+import { EMPTY_TRACK_STATS } from '../../src/model/session.js';
 import { serializeRtpPacket } from '../../src/protocol/rtp/rtp-packet.js';
 import { recoverInterruptedSessions } from '../../src/recording/recovery.js';
 import { FakeRepository, sampleSession } from '../support/fake-repository.js';
@@ -87,6 +90,81 @@ describe('recoverInterruptedSessions', () => {
         [100, 100 * 160, 120 + 99 * 20],
       ],
     );
+  });
+
+  it('counts every packet a live writer handed to its file before a kill -9, not the stale row', async () => {
+    const repository = new FakeRepository();
+    const start = 1_700_000_100_000;
+    const sample = sampleSession({
+      sessionId: 'c0ffee0000000003',
+      sessionState: 'ACTIVE',
+      sessionStartDate: start,
+    });
+    // The row as the killed node last wrote it: a few packets into the call.
+    const staleStats = {
+      ...EMPTY_TRACK_STATS,
+      packets: 10,
+      bytes: 1600,
+      firstPacketAt: start,
+      lastPacketAt: start + 180,
+    };
+    const session = { ...sample, tracks: sample.tracks.map((track) => ({ ...track, stats: staleStats })) };
+    await repository.createSession(session);
+    const flushedCounts = [75, 40];
+    const writers: TrackWriter[] = [];
+    try {
+      for (const [index, track] of session.tracks.entries()) {
+        const writer = await TrackWriter.create(
+          join(mediaDir, track.mediaPath),
+          { address: '10.0.0.1', port: 30000 + index * 2 },
+          {},
+          (error) => assert.fail(error),
+        );
+        writers.push(writer);
+        const rtp = (i: number): Buffer =>
+          Buffer.from(
+            serializeRtpPacket(
+              { marker: false, payloadType: 0, sequenceNumber: i, timestamp: i * 160, ssrc: 9 + index },
+              new Uint8Array(160),
+            ),
+          );
+        const flushed = flushedCounts[index] ?? 0;
+        for (let i = 0; i < flushed; i++) {
+          writer.append((start + 20 + i * 20) * 1000, '10.0.0.9', 4000 + index * 2, rtp(i));
+        }
+        // What serving the WAV of an ACTIVE session does: hand the batch to the file and wait.
+        writer.flush();
+        await writer.whenWritten();
+        // Then a few more packets stay in the batch: they are the ones a kill -9 loses.
+        for (let i = flushed; i < flushed + 4; i++) {
+          writer.append((start + 20 + i * 20) * 1000, '10.0.0.9', 4000 + index * 2, rtp(i));
+        }
+      }
+
+      // The node is killed here: no close, no fdatasync; the written records are in the page cache.
+      const recovered = await recoverInterruptedSessions(repository, mediaDir, pino({ level: 'silent' }));
+
+      assert.equal(recovered, 1);
+      const closed = await repository.getSession(session.sessionId);
+      assert.equal(closed?.sessionState, 'CLOSED_ERROR');
+      assert.deepEqual(
+        closed.tracks.map((t) => [t.stats.packets, t.stats.bytes, t.stats.lastPacketAt, t.trackDuration]),
+        flushedCounts.map((count) => [count, count * 160, start + count * 20, count * 20]),
+        'the statistics of what the files hold, not the stale row',
+      );
+      assert.equal(closed.sessionDuration, 75 * 20, 'the session ends at its last stored packet');
+      for (const [index, track] of session.tracks.entries()) {
+        assert.equal(
+          (await stat(join(mediaDir, track.mediaPath))).size,
+          PCAP_GLOBAL_HEADER_BYTES + (flushedCounts[index] ?? 0) * (PCAP_RECORD_OVERHEAD_BYTES + 172),
+          'nothing was cut off a file of whole records',
+        );
+      }
+    } finally {
+      for (const writer of writers) {
+        closeSync(writer.fd);
+      }
+    }
   });
 
   it('still closes a session whose track file is missing', async () => {
