@@ -7,7 +7,6 @@ import {
   assertSilent,
   assertTalkspurts,
   assertToneAt,
-  downloadRawTrack,
   dtmfPackets,
   dtmfTags,
   encodeG711ToneWithFfmpeg,
@@ -15,14 +14,13 @@ import {
   packetiseG729Frames,
   packetiseSamples,
   readDtmfCapture,
-  runGenericCall,
+  runCodecCall,
   sendRtpRealtime,
-  sendToneWithFfmpeg,
   sinePcm,
-  type AudioOffer,
-  type FfmpegToneSender,
 } from '../support/codec-calls.js';
-import { downloadWav, findSessionBy, type SessionJson } from '../support/cucm-calls.js';
+import { sendToneWithFfmpeg, type FfmpegToneSender } from '../support/ffmpeg-tone.js';
+import { downloadRawTrack, downloadWav, findSessionBy, type SessionJson } from '../support/session-api.js';
+import type { AudioOffer } from '../support/sipp-scenarios.js';
 import { stopAll } from '../support/processes.js';
 import { startServer, type RunningServer } from '../support/verbatim-server.js';
 
@@ -223,7 +221,7 @@ describe(
 
     for (const c of FFMPEG_CASES) {
       it(`${c.title}: ffmpeg's ${c.sender.encoder} tone is recorded`, async () => {
-        const { callId } = await runGenericCall(server, work, {
+        const { callId } = await runCodecCall(server, work, {
           name: c.name,
           offer: c.offer,
           holdMs: TONE_SECONDS * 1000 + HOLD_MARGIN_MS,
@@ -260,7 +258,7 @@ describe(
       assert.equal(frames.length, TONE_SECONDS * 100, 'one frame per 10 ms');
       const packets = packetiseG729Frames(frames);
       let sent: Uint8Array[] = [];
-      const { callId } = await runGenericCall(server, work, {
+      const { callId } = await runCodecCall(server, work, {
         name: 'g729',
         offer: { payloadTypes: [18], attributes: ['rtpmap:18 G729/8000', 'fmtp:18 annexb=no', 'ptime:20'] },
         holdMs: TONE_SECONDS * 1000 + HOLD_MARGIN_MS,
@@ -294,7 +292,7 @@ describe(
         'the encoder left frames untransmitted in the silence',
       );
       const packets = packetiseG729Frames(frames);
-      const { callId } = await runGenericCall(server, work, {
+      const { callId } = await runCodecCall(server, work, {
         name: 'g729b',
         offer: {
           payloadTypes: [18],
@@ -349,7 +347,7 @@ describe(
         events.map((event, i) => ({ event, atMs: 400 + i * 500 })),
         { payloadType: 101, firstTimestamp: 80_000 },
       );
-      const { callId } = await runGenericCall(server, work, {
+      const { callId } = await runCodecCall(server, work, {
         name: 'dtmf',
         offer: {
           payloadTypes: [0, 101],
@@ -392,7 +390,7 @@ describe(
         return { atMs: i * 20, payloadType: 96, marker: i === 0, timestamp: 320_000 + i * 320, payload };
       });
       let sent: Uint8Array[] = [];
-      const { callId } = await runGenericCall(server, work, {
+      const { callId } = await runCodecCall(server, work, {
         name: 'amr-wb',
         offer: {
           payloadTypes: [96],

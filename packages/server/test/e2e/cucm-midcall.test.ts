@@ -8,12 +8,11 @@ import {
   NEAR_HZ,
   assertTone,
   capture,
-  downloadWav,
   findSessionByRefCi,
   runCucmCall,
-  type SessionJson,
 } from '../support/cucm-calls.js';
 import { stopAll } from '../support/processes.js';
+import { downloadWav, sessionsWhere, type SessionJson } from '../support/session-api.js';
 import type { CucmFarEndUpdate } from '../support/sipp-scenarios.js';
 import { startServer, type RunningServer } from '../support/verbatim-server.js';
 
@@ -35,19 +34,8 @@ let server: RunningServer;
 let work: string;
 
 /** Every session of the last ten minutes whose ccid is `ccid` (getSessions, as a client asks). */
-async function sessionsWithCcid(ccid: string): Promise<SessionJson[]> {
-  const now = Date.now();
-  const response = await server.api('/ora/queryService/query/getSessions', {
-    requestParameters: [
-      {
-        fieldName: 'sessionStartDate',
-        fieldConditions: [{ fieldOperator: 'between', fieldValues: [now - 600_000, now + 60_000] }],
-        paramConnector: 'AND',
-      },
-      { fieldName: 'ccid', fieldConditions: [{ fieldOperator: 'equals', fieldValues: [ccid] }] },
-    ],
-  });
-  return (response.responseBody?.sessions ?? []) as SessionJson[];
+function sessionsWithCcid(ccid: string): Promise<SessionJson[]> {
+  return sessionsWhere(server, 'ccid', ccid);
 }
 
 function participantsOf(session: SessionJson): [string, string | undefined, string | undefined][][] {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { createSocket } from 'node:dgram';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,13 +11,12 @@ import {
   analyseChannel,
   assertTone,
   capture as captureTone,
-  downloadWav as download,
   findSessionByRefCi as findSession,
   runCucmCall as runCall,
-  type SessionJson,
 } from '../support/cucm-calls.js';
-import { freeUdpTcpPort } from '../support/ports.js';
-import { spawnTracked, stopAll, waitExit } from '../support/processes.js';
+import { stopAll } from '../support/processes.js';
+import { downloadWav as download, sessionsQuery, type SessionJson } from '../support/session-api.js';
+import { runSippToEnd } from '../support/sipp-process.js';
 import { cancelScenario } from '../support/sipp-scenarios.js';
 import { startServer, type RunningServer } from '../support/verbatim-server.js';
 import { waitFor } from '../support/wait.js';
@@ -369,26 +368,12 @@ describe(
       for (;;) {
         attempts++;
         refCi = String(700000 + attempts + Math.floor(Math.random() * 1000) * 10);
-        const file = join(work, `cancel-${attempts}.xml`);
-        await writeFile(file, cancelScenario(refCi));
-        const sipp = spawnTracked('sipp cancel', 'sipp', [
-          '-sf',
-          file,
-          '-m',
-          '1',
-          '-t',
-          'u1',
-          '-i',
-          '127.0.0.1',
-          '-p',
-          String(await freeUdpTcpPort()),
-          '-timeout',
-          '20s',
-          '-timeout_error',
-          '-nostdin',
-          `127.0.0.1:${server.sipPort}`,
-        ]);
-        const code = await waitExit(sipp, 25_000);
+        const { code, run } = await runSippToEnd('sipp cancel', server, cancelScenario(refCi), {
+          work,
+          timeoutSeconds: 20,
+          exitWithinMs: 25_000,
+        });
+        const sipp = run.sipp;
         const lostRace =
           code !== 0 &&
           /Aborting call on unexpected message[^\n]*received 'SIP\/2\.0 200 OK/.test(sipp.output());
@@ -398,17 +383,10 @@ describe(
         assert.equal(code, 0, `sipp cancel failed after ${attempts} attempts:\n${sipp.output()}`);
         break;
       }
-      const now = Date.now();
-      const response = await server.api('/ora/queryService/query/getSessions', {
-        requestParameters: [
-          {
-            fieldName: 'sessionStartDate',
-            fieldConditions: [{ fieldOperator: 'between', fieldValues: [now - 600_000, now + 60_000] }],
-            paramConnector: 'AND',
-          },
-          { fieldName: 'xRefCi', fieldConditions: [{ fieldOperator: 'equals', fieldValues: [refCi] }] },
-        ],
-      });
+      const response = await server.api(
+        '/ora/queryService/query/getSessions',
+        sessionsQuery('xRefCi', refCi),
+      );
       assert.equal(response.responseCode, 2001, 'no session was created for the cancelled INVITE');
       const active = (await server.api('/ora/queryService/query/getAllActiveSessions')).responseBody
         ?.sessions as SessionJson[] | undefined;

@@ -5,15 +5,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { runBaresipCall, writeToneWav, type BaresipCallResult } from '../support/baresip.js';
-import {
-  analyseChannel,
-  assertTone,
-  downloadWav,
-  findSessionBy,
-  type SessionJson,
-} from '../support/cucm-calls.js';
+import { analyseChannel, assertTone } from '../support/cucm-calls.js';
 import { freeTcpPort } from '../support/ports.js';
 import { stopAll } from '../support/processes.js';
+import { downloadWav, findSessionBy, type SessionJson } from '../support/session-api.js';
 import { startServer, type RunningServer } from '../support/verbatim-server.js';
 
 /**

@@ -1,13 +1,11 @@
 import assert from 'node:assert/strict';
-import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { dominantFrequencyHz, readWavSamples, rmsLevel, sineG711Packets, type WavSamples } from './audio.js';
-import { freeSippMediaPort, freeUdpTcpPort } from './ports.js';
-import { spawnTracked, waitExit } from './processes.js';
+import { dominantFrequencyHz, rmsLevel, sineG711Packets } from './audio.js';
+import { findSessionBy, type SessionJson } from './session-api.js';
 import { writeSippRtpPcap } from './sipp-pcap.js';
+import { runSippToEnd } from './sipp-process.js';
 import { cucmLegScenario, type CucmFarEndUpdate, type CucmLegScenario } from './sipp-scenarios.js';
 import type { RunningServer } from './verbatim-server.js';
-import { waitFor } from './wait.js';
 
 /**
  * Driving a CUCM-recorded call against a running node: SIPp plays both legs of one call (near end
@@ -17,31 +15,6 @@ import { waitFor } from './wait.js';
 
 export const NEAR_HZ = 500;
 export const FAR_HZ = 1300;
-
-export interface SessionJson {
-  sessionId: string;
-  sessionState: string;
-  sessionStartDate: number;
-  sessionDuration?: number;
-  callControllerType: string;
-  callControllerIP: string;
-  ccid: string;
-  urls: { wavUrl: string; rtspUrl: string };
-  tracks: {
-    trackNumber: number;
-    codec: string;
-    stats: { packets: number; dropped: number; lost: number };
-    trackDuration?: number;
-    participants: {
-      deviceRef: string;
-      deviceId?: string;
-      xRefCi?: string;
-      isConference: boolean;
-      participantStartDate?: number;
-      participantDuration?: number;
-    }[];
-  }[];
-}
 
 let callCounter = 0;
 
@@ -116,42 +89,12 @@ export async function runCucmCall(
       ...(leg.pcapPath === undefined ? {} : { pcapPath: leg.pcapPath }),
       ...(options.update === undefined ? {} : { update: options.update }),
     });
-    const file = join(work, `call${callCounter}-${stream}.xml`);
-    await writeFile(file, scenario);
-    // A media port can still be taken between the check and sipp's bind (another test's process);
-    // sipp then exits before sending anything, so that case alone is retried with fresh ports.
-    let code: number | string = 'not run';
-    for (let attempt = 1; attempt <= 3; attempt++) {
-      const sipp = spawnTracked(`sipp ${stream}`, 'sipp', [
-        '-sf',
-        file,
-        '-m',
-        '1',
-        '-t',
-        options.transport,
-        '-i',
-        '127.0.0.1',
-        '-p',
-        String(await freeUdpTcpPort()),
-        '-mi',
-        '127.0.0.1',
-        '-mp',
-        String(await freeSippMediaPort()),
-        '-timeout',
-        '40s',
-        '-timeout_error',
-        '-nostdin',
-        `127.0.0.1:${server.sipPort}`,
-      ]);
-      code = await waitExit(sipp, 45_000);
-      const bindFailed = code !== 0 && /Unable to bind|Address already in use/.test(sipp.output());
-      if (bindFailed && attempt < 3) {
-        continue;
-      }
-      if (options.legsMayFail !== true) {
-        assert.equal(code, 0, `sipp ${stream} failed (exit ${code}):\n${sipp.output()}`);
-      }
-      break;
+    const { code, run } = await runSippToEnd(`sipp ${stream}`, server, scenario, {
+      work,
+      transport: options.transport,
+    });
+    if (options.legsMayFail !== true) {
+      assert.equal(code, 0, `sipp ${stream} failed (exit ${code}):\n${run.sipp.output()}`);
     }
     if (stream === 'x-nearend' && options.afterNearExit !== undefined) {
       await options.afterNearExit(refCi);
@@ -161,55 +104,12 @@ export async function runCucmCall(
   return refCi;
 }
 
-/**
- * Waits for a session of the last ten minutes whose `field` equals `value` (through getSessions,
- * as a client would) and for which `predicate` holds.
- */
-export async function findSessionBy(
-  server: RunningServer,
-  field: 'xRefCi' | 'ccid' | 'deviceRef',
-  value: string,
-  predicate: (s: SessionJson) => boolean,
-): Promise<SessionJson> {
-  return waitFor(
-    async () => {
-      const now = Date.now();
-      const response = await server.api('/ora/queryService/query/getSessions', {
-        requestParameters: [
-          {
-            fieldName: 'sessionStartDate',
-            fieldConditions: [{ fieldOperator: 'between', fieldValues: [now - 600_000, now + 60_000] }],
-            paramConnector: 'AND',
-          },
-          { fieldName: field, fieldConditions: [{ fieldOperator: 'equals', fieldValues: [value] }] },
-        ],
-      });
-      const sessions = (response.responseBody?.sessions ?? []) as SessionJson[];
-      return sessions.find(predicate);
-    },
-    { timeoutMs: 15_000, what: `a session with ${field} ${value}` },
-  );
-}
-
 export function findSessionByRefCi(
   server: RunningServer,
   refCi: string,
   predicate: (s: SessionJson) => boolean,
 ): Promise<SessionJson> {
   return findSessionBy(server, 'xRefCi', refCi, predicate);
-}
-
-export async function downloadWav(
-  server: RunningServer,
-  session: SessionJson,
-): Promise<{ wav: WavSamples; bytes: Uint8Array }> {
-  const response = await fetch(session.urls.wavUrl, {
-    headers: { cookie: `JSESSIONID=${server.jsessionId}` },
-  });
-  assert.equal(response.status, 200);
-  assert.equal(response.headers.get('content-type'), 'audio/wav');
-  const bytes = new Uint8Array(await response.arrayBuffer());
-  return { wav: readWavSamples(bytes), bytes };
 }
 
 /** Splits a channel in 100 ms windows and reports where it carries sound and which tone. */
