@@ -1,8 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import {
   assertSilent,
   assertTalkspurts,
@@ -21,8 +18,7 @@ import {
 import { sendToneWithFfmpeg, type FfmpegToneSender } from '../support/ffmpeg-tone.js';
 import { downloadRawTrack, downloadWav, findSessionBy, type SessionJson } from '../support/session-api.js';
 import type { AudioOffer } from '../support/sipp-scenarios.js';
-import { stopAll } from '../support/processes.js';
-import { startServer, type RunningServer } from '../support/verbatim-server.js';
+import { serverForSuite, type RunningServer } from '../support/verbatim-server.js';
 
 /**
  * One generic SIP call per codec (DESIGN.md §1.2 "Codecs"), each recorded end to end with real
@@ -161,25 +157,10 @@ describe(
   () => {
     let server: RunningServer;
     let work = '';
-    let started = false;
 
-    before(async () => {
-      work = await mkdtemp(join(tmpdir(), 'verbatim-codecs-'));
-      // The media timeout must exceed the time a sender takes to start once the call is answered.
-      server = await startServer({ mediaTimeoutSeconds: 10 });
-      started = true;
-    });
-
-    after(async () => {
-      await stopAll();
-      if (work !== '') {
-        await rm(work, { recursive: true, force: true });
-      }
-      // A server that never started has nothing to stop (the before hook already failed).
-      if (started) {
-        const code = await server.stop();
-        assert.equal(code, 0, `verbatim serve did not shut down cleanly:\n${server.process.output()}`);
-      }
+    // The media timeout must exceed the time a sender takes to start once the call is answered.
+    serverForSuite('codecs', { mediaTimeoutSeconds: 10 }, (suite) => {
+      ({ server, work } = suite);
     });
 
     /** The closed session of a call, checked for what every case has in common. */

@@ -1,8 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { findSessionByCcid, randomCiscoGuid } from '../support/cube-calls.js';
 import { analyseChannel, assertTone, capture } from '../support/cucm-calls.js';
 import { pcmuTone, streamToneWithFfmpeg } from '../support/ffmpeg-tone.js';
@@ -14,11 +11,11 @@ import {
   tagOffset,
   type SessionWithTags,
 } from '../support/midcall-checks.js';
-import { failWithOutputs, stopAll, waitExit, type Spawned } from '../support/processes.js';
+import { failWithOutputs, waitExit, type Spawned } from '../support/processes.js';
 import { downloadWav, sessionsWhere } from '../support/session-api.js';
 import { startSipp, waitForLoggedPort } from '../support/sipp-process.js';
 import { cubeHoldScenario, LOG_SECOND_AUDIO_PORT, type HoldEncoding } from '../support/sipp-scenarios.js';
-import { startServer, type RunningServer } from '../support/verbatim-server.js';
+import { serverForSuite, type RunningServer } from '../support/verbatim-server.js';
 
 /**
  * SIPp plays a Cisco CUBE forking a call to Verbatim (dial-peer media forking) and puts the first
@@ -49,16 +46,8 @@ describe(
     let server: RunningServer;
     let work: string;
 
-    before(async () => {
-      work = await mkdtemp(join(tmpdir(), 'verbatim-cube-hold-'));
-      server = await startServer({ mediaTimeoutSeconds: MEDIA_TIMEOUT_SECONDS });
-    });
-
-    after(async () => {
-      await stopAll();
-      const code = await server.stop();
-      assert.equal(code, 0, `verbatim serve did not shut down cleanly:\n${server.process.output()}`);
-      await rm(work, { recursive: true, force: true });
+    serverForSuite('cube-hold', { mediaTimeoutSeconds: MEDIA_TIMEOUT_SECONDS }, (suite) => {
+      ({ server, work } = suite);
     });
 
     /** Runs the held call and gives its session once it is closed. */

@@ -1,16 +1,13 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { cubeForkingScenario, findSessionByCcid, randomCiscoGuid } from '../support/cube-calls.js';
 import { assertTone, capture } from '../support/cucm-calls.js';
 import { pcmuTone, streamToneWithFfmpeg } from '../support/ffmpeg-tone.js';
-import { failWithOutputs, outputsOf, stopAll, waitExit, type Spawned } from '../support/processes.js';
+import { failWithOutputs, outputsOf, waitExit, type Spawned } from '../support/processes.js';
 import { downloadWav } from '../support/session-api.js';
 import { startSipp, waitForLoggedPort } from '../support/sipp-process.js';
 import { LOG_SECOND_AUDIO_PORT } from '../support/sipp-scenarios.js';
-import { startServer, type RunningServer } from '../support/verbatim-server.js';
+import { serverForSuite, type RunningServer } from '../support/verbatim-server.js';
 
 /**
  * SIPp plays a Cisco CUBE forking one call to Verbatim with a dial-peer: one INVITE offering two
@@ -39,18 +36,10 @@ describe(
     let server: RunningServer;
     let work: string;
 
-    before(async () => {
-      work = await mkdtemp(join(tmpdir(), 'verbatim-cube-'));
-      // The media timeout must exceed the silence of the first line between the end of the SIPp
-      // capture and the BYE, or the session would end as CLOSED_ERROR.
-      server = await startServer({ mediaTimeoutSeconds: 10 });
-    });
-
-    after(async () => {
-      await stopAll();
-      const code = await server.stop();
-      assert.equal(code, 0, `verbatim serve did not shut down cleanly:\n${server.process.output()}`);
-      await rm(work, { recursive: true, force: true });
+    // The media timeout must exceed the silence of the first line between the end of the SIPp
+    // capture and the BYE, or the session would end as CLOSED_ERROR.
+    serverForSuite('cube', { mediaTimeoutSeconds: 10 }, (suite) => {
+      ({ server, work } = suite);
     });
 
     it('one INVITE with two m=audio lines becomes one session of two tracks, each party on its own WAV channel', async () => {

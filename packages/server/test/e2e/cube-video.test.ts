@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 import type { SessionJson as ApiSessionJson } from '../../src/api/session-json.js';
 import { PcapReader } from '../../src/protocol/container/pcap.js';
 import { findSessionByCcid, randomCiscoGuid } from '../support/cube-calls.js';
@@ -17,16 +16,9 @@ import {
   type RtpWitness,
 } from '../support/cube-video-calls.js';
 import { capture } from '../support/cucm-calls.js';
-import {
-  failWithOutputs,
-  outputsOf,
-  spawnTracked,
-  stopAll,
-  waitExit,
-  type Spawned,
-} from '../support/processes.js';
+import { failWithOutputs, outputsOf, spawnTracked, waitExit, type Spawned } from '../support/processes.js';
 import { startSipp } from '../support/sipp-process.js';
-import { startServer, type RunningServer } from '../support/verbatim-server.js';
+import { serverForSuite, type RunningServer } from '../support/verbatim-server.js';
 
 /**
  * SIPp plays a Cisco CUBE forking a video call to Verbatim with a dial-peer: one INVITE offering
@@ -66,19 +58,14 @@ describe(
     let work: string;
     let witness: RtpWitness | undefined;
 
-    before(async () => {
-      work = await mkdtemp(join(tmpdir(), 'verbatim-cube-video-'));
-      // The media timeout must exceed the silence of the lines between the end of their media and
-      // the BYE, or the session would end as CLOSED_ERROR.
-      server = await startServer({ mediaTimeoutSeconds: 15 });
+    // The media timeout must exceed the silence of the lines between the end of their media and
+    // the BYE, or the session would end as CLOSED_ERROR.
+    serverForSuite('cube-video', { mediaTimeoutSeconds: 15 }, (suite) => {
+      ({ server, work } = suite);
     });
 
     after(async () => {
-      await stopAll();
       await witness?.close();
-      const code = await server.stop();
-      assert.equal(code, 0, `verbatim serve did not shut down cleanly:\n${server.process.output()}`);
-      await rm(work, { recursive: true, force: true });
     });
 
     it('H.264 video lines become VIDEO tracks 2 and 3, stored as sent and decodable from ExportRaw', async () => {

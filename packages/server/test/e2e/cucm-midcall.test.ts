@@ -1,8 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import {
   FAR_HZ,
   NEAR_HZ,
@@ -11,10 +8,9 @@ import {
   findSessionByRefCi,
   runCucmCall,
 } from '../support/cucm-calls.js';
-import { stopAll } from '../support/processes.js';
 import { downloadWav, sessionsWhere, type SessionJson } from '../support/session-api.js';
 import type { CucmFarEndUpdate } from '../support/sipp-scenarios.js';
-import { startServer, type RunningServer } from '../support/verbatim-server.js';
+import { serverForSuite, type RunningServer } from '../support/verbatim-server.js';
 
 /**
  * What CUCM does to the recorder in the middle of a recorded call (intake-samples §1.5, §1.6),
@@ -112,16 +108,8 @@ async function assertFarEndChange(update: CucmFarEndUpdate, expectedConference: 
 }
 
 describe('CUCM mid-call events (sipp as CUCM, verbatim serve, MediaSense API)', { timeout: 240_000 }, () => {
-  before(async () => {
-    work = await mkdtemp(join(tmpdir(), 'verbatim-midcall-'));
-    server = await startServer({ mediaTimeoutSeconds: 2 });
-  });
-
-  after(async () => {
-    await stopAll();
-    const code = await server.stop();
-    assert.equal(code, 0, `verbatim serve did not shut down cleanly:\n${server.process.output()}`);
-    await rm(work, { recursive: true, force: true });
+  serverForSuite('midcall', { mediaTimeoutSeconds: 2 }, (suite) => {
+    ({ server, work } = suite);
   });
 
   it('hold and resume: BYE on both dialogs, then a new INVITE pair with the same x-refci values, make two sessions with their own audio', async () => {

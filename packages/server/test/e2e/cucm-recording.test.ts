@@ -1,10 +1,7 @@
 import assert from 'node:assert/strict';
 import { createSocket } from 'node:dgram';
-import { mkdtemp, rm } from 'node:fs/promises';
 import { connect } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import {
   FAR_HZ,
   NEAR_HZ,
@@ -14,11 +11,10 @@ import {
   findSessionByRefCi as findSession,
   runCucmCall as runCall,
 } from '../support/cucm-calls.js';
-import { stopAll } from '../support/processes.js';
 import { downloadWav as download, sessionsQuery, type SessionJson } from '../support/session-api.js';
 import { runSippToEnd } from '../support/sipp-process.js';
 import { cancelScenario } from '../support/sipp-scenarios.js';
-import { startServer, type RunningServer } from '../support/verbatim-server.js';
+import { serverForSuite, type RunningServer } from '../support/verbatim-server.js';
 import { waitFor } from '../support/wait.js';
 
 /**
@@ -148,9 +144,8 @@ describe(
     let nearPcmu40: string;
     let farPcmu40: string;
 
-    before(async () => {
-      work = await mkdtemp(join(tmpdir(), 'verbatim-sipp-'));
-      server = await startServer({ mediaTimeoutSeconds: 2 });
+    serverForSuite('sipp', { mediaTimeoutSeconds: 2 }, (suite) => {
+      ({ server, work } = suite);
       nearPcmu = capture('near-pcmu', 'PCMU', NEAR_HZ, 3);
       farPcmu = capture('far-pcmu', 'PCMU', FAR_HZ, 3);
       nearPcma = capture('near-pcma', 'PCMA', NEAR_HZ, 3);
@@ -158,13 +153,6 @@ describe(
       nearPcmu40 = capture('near-pcmu-40', 'PCMU', NEAR_HZ, 3, 40);
       farPcmu40 = capture('far-pcmu-40', 'PCMU', FAR_HZ, 3, 40);
       nearShort = capture('near-short', 'PCMU', NEAR_HZ, 1);
-    });
-
-    after(async () => {
-      await stopAll();
-      const code = await server.stop();
-      assert.equal(code, 0, `verbatim serve did not shut down cleanly:\n${server.process.output()}`);
-      await rm(work, { recursive: true, force: true });
     });
 
     it('delayed offer over UDP: two INVITEs become one session of two tracks and the WAV has each party on its own channel', async () => {

@@ -1,14 +1,11 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { analyseChannel, assertTone, capture } from '../support/cucm-calls.js';
 import { pcmuTone, streamToneWithFfmpeg } from '../support/ffmpeg-tone.js';
 import { genericSipScenario, runGenericCall, type GenericSipScenario } from '../support/generic-calls.js';
-import { stopAll, waitExit, type Spawned } from '../support/processes.js';
+import { waitExit, type Spawned } from '../support/processes.js';
 import { downloadWav, findSessionBy, type SessionJson } from '../support/session-api.js';
-import { startServer, type RunningServer } from '../support/verbatim-server.js';
+import { serverForSuite, type RunningServer } from '../support/verbatim-server.js';
 
 /**
  * SIPp plays a plain SIP endpoint (not CUCM, not CUBE, not SIPREC): one INVITE with an early SDP
@@ -55,18 +52,10 @@ describe(
   'a generic SIP call recorded end to end (sipp as a plain SIP endpoint, verbatim serve)',
   { timeout: 120_000 },
   () => {
-    before(async () => {
-      work = await mkdtemp(join(tmpdir(), 'verbatim-generic-'));
-      // The second test's first line falls silent after its capture while ffmpeg (started later)
-      // still streams the second; the media timeout must outlast that silence.
-      server = await startServer({ mediaTimeoutSeconds: 10 });
-    });
-
-    after(async () => {
-      await stopAll();
-      const code = await server.stop();
-      assert.equal(code, 0, `verbatim serve did not shut down cleanly:\n${server.process.output()}`);
-      await rm(work, { recursive: true, force: true });
+    // The second test's first line falls silent after its capture while ffmpeg (started later)
+    // still streams the second; the media timeout must outlast that silence.
+    serverForSuite('generic', { mediaTimeoutSeconds: 10 }, (suite) => {
+      ({ server, work } = suite);
     });
 
     it('one m=audio line: a SIP session of one track with the From and To users as participants and the tone in the WAV', async () => {

@@ -1,8 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { assertTone, capture } from '../support/cucm-calls.js';
 import { pcmuTone, streamToneWithFfmpeg } from '../support/ffmpeg-tone.js';
 import {
@@ -14,7 +11,7 @@ import {
   type SessionWithTags,
 } from '../support/midcall-checks.js';
 import { freeSippMediaPort } from '../support/ports.js';
-import { failWithOutputs, outputsOf, stopAll, waitExit, type Spawned } from '../support/processes.js';
+import { failWithOutputs, outputsOf, waitExit, type Spawned } from '../support/processes.js';
 import { downloadWav, findSessionBy, sessionsWhere } from '../support/session-api.js';
 import {
   runSippToEnd,
@@ -29,7 +26,7 @@ import {
   malformedMetadataScenario,
 } from '../support/sipp-scenarios.js';
 import { randomMetadataId, siprecRecordingScenario, type SiprecParty } from '../support/siprec-calls.js';
-import { startServer, type RunningServer } from '../support/verbatim-server.js';
+import { serverForSuite, type RunningServer } from '../support/verbatim-server.js';
 
 /**
  * SIPp plays a session recording client (RFC 7866) shaped like a Cisco CUBE SRC against
@@ -69,16 +66,8 @@ describe(
     let server: RunningServer;
     let work: string;
 
-    before(async () => {
-      work = await mkdtemp(join(tmpdir(), 'verbatim-siprec-'));
-      server = await startServer({ mediaTimeoutSeconds: MEDIA_TIMEOUT_SECONDS });
-    });
-
-    after(async () => {
-      await stopAll();
-      const code = await server.stop();
-      assert.equal(code, 0, `verbatim serve did not shut down cleanly:\n${server.process.output()}`);
-      await rm(work, { recursive: true, force: true });
+    serverForSuite('siprec', { mediaTimeoutSeconds: MEDIA_TIMEOUT_SECONDS }, (suite) => {
+      ({ server, work } = suite);
     });
 
     it('a multipart INVITE whose metadata part is not XML gets 400 and starts no session', async () => {
