@@ -16,6 +16,7 @@ import {
   type RtpWitness,
 } from '../support/cube-video-calls.js';
 import { capture } from '../support/cucm-calls.js';
+import { pcmuTone, toneInputArgs, toneRtpOutputArgs } from '../support/ffmpeg-tone.js';
 import { failWithOutputs, outputsOf, spawnTracked, waitExit, type Spawned } from '../support/processes.js';
 import { startSipp } from '../support/sipp-process.js';
 import { serverForSuite, type RunningServer } from '../support/verbatim-server.js';
@@ -119,12 +120,8 @@ describe(
             'lavfi',
             '-i',
             `testsrc=size=${VIDEO_WIDTH}x${VIDEO_HEIGHT}:rate=${VIDEO_FPS}:duration=${VIDEO_SECONDS}`,
-            '-re',
-            '-f',
-            'lavfi',
-            '-i',
-            // samples_per_frame=160 makes ffmpeg packetise 20 ms per RTP packet, as the offer's ptime says.
-            `sine=frequency=${FFMPEG_HZ}:sample_rate=8000:duration=${TONE_SECONDS}:samples_per_frame=160`,
+            // pcmuTone: 20 ms per RTP packet, as the offer's ptime says.
+            ...toneInputArgs(pcmuTone(FFMPEG_HZ, TONE_SECONDS)),
             '-map',
             '0:v',
             '-c:v',
@@ -140,17 +137,7 @@ describe(
             videoSlaves.join('|'),
             '-map',
             '1:a',
-            '-c:a',
-            'pcm_mulaw',
-            '-ar',
-            '8000',
-            '-ac',
-            '1',
-            '-payload_type',
-            '0',
-            '-f',
-            'rtp',
-            `rtp://127.0.0.1:${ports.audio[1]}?localaddr=127.0.0.1`,
+            ...toneRtpOutputArgs(ports.audio[1], pcmuTone(FFMPEG_HZ, TONE_SECONDS)),
           ]);
           assert.equal(await waitExit(ffmpeg, 30_000), 0, 'ffmpeg exits 0');
           assert.equal(await waitExit(run.sipp, 45_000), 0, 'sipp exits 0');

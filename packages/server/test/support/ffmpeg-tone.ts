@@ -38,18 +38,22 @@ export function pcmuTone(frequencyHz: number, seconds: number): FfmpegToneSender
   };
 }
 
-/** Starts ffmpeg sending the tone to 127.0.0.1:port. */
-export function streamToneWithFfmpeg(name: string, port: number, s: FfmpegToneSender): Spawned {
+/** ffmpeg's input options for the tone (a real-time lavfi sine). */
+export function toneInputArgs(s: FfmpegToneSender): string[] {
   const frame = s.samplesPerFrame === undefined ? '' : `:samples_per_frame=${s.samplesPerFrame}`;
-  const from = s.fromPort === undefined ? '' : `&localport=${s.fromPort}`;
-  return spawnTracked(name, 'ffmpeg', [
-    '-hide_banner',
-    '-nostdin',
+  return [
     '-re',
     '-f',
     'lavfi',
     '-i',
     `sine=frequency=${s.frequencyHz}:sample_rate=${s.sampleRateHz}:duration=${s.seconds}${frame}`,
+  ];
+}
+
+/** ffmpeg's output options encoding the tone into RTP to 127.0.0.1:port. */
+export function toneRtpOutputArgs(port: number, s: FfmpegToneSender): string[] {
+  const from = s.fromPort === undefined ? '' : `&localport=${s.fromPort}`;
+  return [
     '-c:a',
     s.encoder,
     '-ar',
@@ -62,6 +66,16 @@ export function streamToneWithFfmpeg(name: string, port: number, s: FfmpegToneSe
     '-f',
     'rtp',
     `rtp://127.0.0.1:${port}?localaddr=127.0.0.1${from}`,
+  ];
+}
+
+/** Starts ffmpeg sending the tone to 127.0.0.1:port. */
+export function streamToneWithFfmpeg(name: string, port: number, s: FfmpegToneSender): Spawned {
+  return spawnTracked(name, 'ffmpeg', [
+    '-hide_banner',
+    '-nostdin',
+    ...toneInputArgs(s),
+    ...toneRtpOutputArgs(port, s),
   ]);
 }
 

@@ -358,13 +358,21 @@ export interface SiprecScenario {
     readonly transferred: string;
     readonly barge: string;
   };
-  /** The port of the second m= line (the second sender binds it). */
+  /**
+   * The port of the second m= line: the SRC sends that stream from it (symmetric RTP, as SBCs
+   * do), so the second sender binds it for both of its runs.
+   */
   readonly secondLinePort: number;
+  /** Captures SIPp replays to the first line before the pause and after the resume. */
   readonly pcapBeforePause: string;
   readonly pcapAfterResume: string;
+  /** From the ACK to the pause re-INVITE. */
   readonly beforePauseMs: number;
+  /** From the pause re-INVITE's ACK to the resume re-INVITE. */
   readonly pausedMs: number;
+  /** From the resume to the metadata-only UPDATE. */
   readonly beforeUpdateMs: number;
+  /** From the UPDATE's answer to the BYE. */
   readonly afterUpdateMs: number;
   /** Sends `Require: siprec` and `+sip.src` (false: the SRC is recognised by the body alone). */
   readonly requireSiprec: boolean;

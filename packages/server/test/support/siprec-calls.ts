@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { siprecScenario } from './sipp-scenarios.js';
+import { siprecScenario, type SiprecScenario } from './sipp-scenarios.js';
 
 /**
  * Playing a SIPREC session recording client (RFC 7866) with SIPp, in the shape of a Cisco CUBE
@@ -100,7 +100,8 @@ export function cubeStyleMetadata(doc: {
   return lines.join('\n');
 }
 
-export interface SiprecRecordingCall {
+/** The call of siprecScenario, with the parties and stream ids its metadata is written from. */
+export interface SiprecRecordingCall extends Omit<SiprecScenario, 'sipSessionId' | 'metadata'> {
   /** The metadata session id, which Verbatim keeps as the ccid (no group is sent). */
   readonly sessionId: string;
   /** Stream ids of the lines labelled 1 and 2. */
@@ -113,24 +114,6 @@ export interface SiprecRecordingCall {
   readonly transferTarget: SiprecParty;
   /** Joins stream 2 with the metadata-only UPDATE (a supervisor barging in on the agent side). */
   readonly supervisor: SiprecParty;
-  /**
-   * The port of the second m= line: the SRC sends that stream from it (symmetric RTP, as SBCs
-   * do), so the second sender binds it for both of its runs.
-   */
-  readonly secondLinePort: number;
-  /** Captures SIPp replays to the first line before the pause and after the resume. */
-  readonly pcapBeforePause: string;
-  readonly pcapAfterResume: string;
-  /** From the ACK to the pause re-INVITE. */
-  readonly beforePauseMs: number;
-  /** From the pause re-INVITE's ACK to the resume re-INVITE. */
-  readonly pausedMs: number;
-  /** From the resume to the metadata-only UPDATE. */
-  readonly beforeUpdateMs: number;
-  /** From the UPDATE's answer to the BYE. */
-  readonly afterUpdateMs: number;
-  /** Sends `Require: siprec` and `+sip.src` (false: the SRC is recognised by the body alone). */
-  readonly requireSiprec: boolean;
 }
 
 /**
@@ -191,16 +174,5 @@ export function siprecRecordingScenario(c: SiprecRecordingCall): string {
     at: new Date(t0.getTime() + c.beforePauseMs + c.pausedMs + c.beforeUpdateMs),
     parties: [{ party: c.supervisor, sends: stream2, receives: stream1 }],
   });
-  return siprecScenario({
-    sipSessionId,
-    metadata: { initial, onHold, transferred, barge },
-    secondLinePort: c.secondLinePort,
-    pcapBeforePause: c.pcapBeforePause,
-    pcapAfterResume: c.pcapAfterResume,
-    beforePauseMs: c.beforePauseMs,
-    pausedMs: c.pausedMs,
-    beforeUpdateMs: c.beforeUpdateMs,
-    afterUpdateMs: c.afterUpdateMs,
-    requireSiprec: c.requireSiprec,
-  });
+  return siprecScenario({ ...c, sipSessionId, metadata: { initial, onHold, transferred, barge } });
 }
