@@ -1,13 +1,9 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import {
   assertSilent,
   assertTalkspurts,
   assertToneAt,
-  downloadRawTrack,
   dtmfPackets,
   dtmfTags,
   encodeG711ToneWithFfmpeg,
@@ -15,16 +11,14 @@ import {
   packetiseG729Frames,
   packetiseSamples,
   readDtmfCapture,
-  runGenericCall,
+  runCodecCall,
   sendRtpRealtime,
-  sendToneWithFfmpeg,
   sinePcm,
-  type AudioOffer,
-  type FfmpegToneSender,
 } from '../support/codec-calls.js';
-import { downloadWav, findSessionBy, type SessionJson } from '../support/cucm-calls.js';
-import { stopAll } from '../support/processes.js';
-import { startServer, type RunningServer } from '../support/verbatim-server.js';
+import { sendToneWithFfmpeg, type FfmpegToneSender } from '../support/ffmpeg-tone.js';
+import { downloadRawTrack, downloadWav, findSessionBy, type SessionJson } from '../support/session-api.js';
+import type { AudioOffer } from '../support/sipp-scenarios.js';
+import { serverForSuite, type RunningServer } from '../support/verbatim-server.js';
 
 /**
  * One generic SIP call per codec (DESIGN.md §1.2 "Codecs"), each recorded end to end with real
@@ -163,25 +157,10 @@ describe(
   () => {
     let server: RunningServer;
     let work = '';
-    let started = false;
 
-    before(async () => {
-      work = await mkdtemp(join(tmpdir(), 'verbatim-codecs-'));
-      // The media timeout must exceed the time a sender takes to start once the call is answered.
-      server = await startServer({ mediaTimeoutSeconds: 10 });
-      started = true;
-    });
-
-    after(async () => {
-      await stopAll();
-      if (work !== '') {
-        await rm(work, { recursive: true, force: true });
-      }
-      // A server that never started has nothing to stop (the before hook already failed).
-      if (started) {
-        const code = await server.stop();
-        assert.equal(code, 0, `verbatim serve did not shut down cleanly:\n${server.process.output()}`);
-      }
+    // The media timeout must exceed the time a sender takes to start once the call is answered.
+    serverForSuite('codecs', { mediaTimeoutSeconds: 10 }, (suite) => {
+      ({ server, work } = suite);
     });
 
     /** The closed session of a call, checked for what every case has in common. */
@@ -223,7 +202,7 @@ describe(
 
     for (const c of FFMPEG_CASES) {
       it(`${c.title}: ffmpeg's ${c.sender.encoder} tone is recorded`, async () => {
-        const { callId } = await runGenericCall(server, work, {
+        const { callId } = await runCodecCall(server, work, {
           name: c.name,
           offer: c.offer,
           holdMs: TONE_SECONDS * 1000 + HOLD_MARGIN_MS,
@@ -260,7 +239,7 @@ describe(
       assert.equal(frames.length, TONE_SECONDS * 100, 'one frame per 10 ms');
       const packets = packetiseG729Frames(frames);
       let sent: Uint8Array[] = [];
-      const { callId } = await runGenericCall(server, work, {
+      const { callId } = await runCodecCall(server, work, {
         name: 'g729',
         offer: { payloadTypes: [18], attributes: ['rtpmap:18 G729/8000', 'fmtp:18 annexb=no', 'ptime:20'] },
         holdMs: TONE_SECONDS * 1000 + HOLD_MARGIN_MS,
@@ -294,7 +273,7 @@ describe(
         'the encoder left frames untransmitted in the silence',
       );
       const packets = packetiseG729Frames(frames);
-      const { callId } = await runGenericCall(server, work, {
+      const { callId } = await runCodecCall(server, work, {
         name: 'g729b',
         offer: {
           payloadTypes: [18],
@@ -349,7 +328,7 @@ describe(
         events.map((event, i) => ({ event, atMs: 400 + i * 500 })),
         { payloadType: 101, firstTimestamp: 80_000 },
       );
-      const { callId } = await runGenericCall(server, work, {
+      const { callId } = await runCodecCall(server, work, {
         name: 'dtmf',
         offer: {
           payloadTypes: [0, 101],
@@ -392,7 +371,7 @@ describe(
         return { atMs: i * 20, payloadType: 96, marker: i === 0, timestamp: 320_000 + i * 320, payload };
       });
       let sent: Uint8Array[] = [];
-      const { callId } = await runGenericCall(server, work, {
+      const { callId } = await runCodecCall(server, work, {
         name: 'amr-wb',
         offer: {
           payloadTypes: [96],

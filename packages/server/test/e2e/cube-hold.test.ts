@@ -1,24 +1,21 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
-import { findSessionByCcid, randomCiscoGuid, waitForSecondAudioPort } from '../support/cube-calls.js';
-import { cubeHoldScenario, type HoldEncoding } from '../support/cube-hold-calls.js';
-import { analyseChannel, assertTone, capture, downloadWav } from '../support/cucm-calls.js';
-import { streamToneWithFfmpeg } from '../support/generic-calls.js';
+import { describe, it } from 'node:test';
+import { findSessionByCcid, randomCiscoGuid } from '../support/cube-calls.js';
+import { analyseChannel, assertTone, capture } from '../support/cucm-calls.js';
+import { pcmuTone, streamToneWithFfmpeg } from '../support/ffmpeg-tone.js';
 import {
   assertBetween,
   assertQuiet,
-  sessionsWhere,
   slice,
   systemTags,
   tagOffset,
   type SessionWithTags,
 } from '../support/midcall-checks.js';
-import { stopAll, waitExit, type Spawned } from '../support/processes.js';
-import { spawnSipp, unlessSippExits } from '../support/sipp-process.js';
-import { startServer, type RunningServer } from '../support/verbatim-server.js';
+import { failWithOutputs, waitExit, type Spawned } from '../support/processes.js';
+import { downloadWav, sessionsWhere } from '../support/session-api.js';
+import { startSipp, waitForLoggedPort } from '../support/sipp-process.js';
+import { cubeHoldScenario, LOG_SECOND_AUDIO_PORT, type HoldEncoding } from '../support/sipp-scenarios.js';
+import { serverForSuite, type RunningServer } from '../support/verbatim-server.js';
 
 /**
  * SIPp plays a Cisco CUBE forking a call to Verbatim (dial-peer media forking) and puts the first
@@ -49,16 +46,8 @@ describe(
     let server: RunningServer;
     let work: string;
 
-    before(async () => {
-      work = await mkdtemp(join(tmpdir(), 'verbatim-cube-hold-'));
-      server = await startServer({ mediaTimeoutSeconds: MEDIA_TIMEOUT_SECONDS });
-    });
-
-    after(async () => {
-      await stopAll();
-      const code = await server.stop();
-      assert.equal(code, 0, `verbatim serve did not shut down cleanly:\n${server.process.output()}`);
-      await rm(work, { recursive: true, force: true });
+    serverForSuite('cube-hold', { mediaTimeoutSeconds: MEDIA_TIMEOUT_SECONDS }, (suite) => {
+      ({ server, work } = suite);
     });
 
     /** Runs the held call and gives its session once it is closed. */
@@ -66,10 +55,10 @@ describe(
       encoding: HoldEncoding,
     ): Promise<{ session: SessionWithTags; ccid: string }> {
       const ciscoGuid = randomCiscoGuid();
-      const scenarioFile = join(work, `cube-hold-${encoding}.xml`);
-      const logFile = join(work, `cube-hold-${encoding}-sipp.log`);
-      await writeFile(
-        scenarioFile,
+      let ffmpeg: Spawned | undefined;
+      const { run, first: secondPort } = await startSipp(
+        `sipp cube hold ${encoding}`,
+        server,
         cubeHoldScenario({
           ciscoGuid,
           participants: ['4155550123', '20417'],
@@ -80,23 +69,22 @@ describe(
           heldMs: HELD_MS,
           afterResumeMs: AFTER_RESUME_MS,
         }),
+        { work },
+        (r) => waitForLoggedPort(r, LOG_SECOND_AUDIO_PORT),
       );
-      const run = await spawnSipp(`sipp cube hold ${encoding}`, server, scenarioFile, logFile);
-      let ffmpeg: Spawned | undefined;
-      const outputs = (): string =>
-        `--- sipp ---\n${run.sipp.output()}\n--- ffmpeg ---\n${ffmpeg?.output() ?? '(not started)'}`;
-      try {
-        const secondPort = await unlessSippExits(run, waitForSecondAudioPort(logFile, 20_000));
-        ffmpeg = streamToneWithFfmpeg('ffmpeg line 1', secondPort, OTHER_PARTY_HZ, OTHER_PARTY_MAX_SECONDS);
-        assert.equal(await waitExit(run.sipp, 60_000), 0, 'sipp exits 0');
-        assert.equal(ffmpeg.child.exitCode, null, 'ffmpeg streamed until the end of the call');
-        await ffmpeg.stop();
-      } catch (error) {
-        await stopAll();
-        throw new Error(`${error instanceof Error ? error.message : String(error)}\n${outputs()}`, {
-          cause: error,
-        });
-      }
+      await failWithOutputs(
+        () => [run.sipp, ffmpeg],
+        async () => {
+          ffmpeg = streamToneWithFfmpeg(
+            'ffmpeg line 1',
+            secondPort,
+            pcmuTone(OTHER_PARTY_HZ, OTHER_PARTY_MAX_SECONDS),
+          );
+          assert.equal(await waitExit(run.sipp, 60_000), 0, 'sipp exits 0');
+          assert.equal(ffmpeg.child.exitCode, null, 'ffmpeg streamed until the end of the call');
+          await ffmpeg.stop();
+        },
+      );
       const session = (await findSessionByCcid(
         server,
         ciscoGuid,

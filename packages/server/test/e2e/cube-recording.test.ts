@@ -1,18 +1,13 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
-import {
-  cubeForkingScenario,
-  findSessionByCcid,
-  randomCiscoGuid,
-  waitForSecondAudioPort,
-} from '../support/cube-calls.js';
-import { assertTone, capture, downloadWav } from '../support/cucm-calls.js';
-import { freeSippMediaPort, freeUdpTcpPort } from '../support/ports.js';
-import { spawnTracked, stopAll, waitExit, type Spawned } from '../support/processes.js';
-import { startServer, type RunningServer } from '../support/verbatim-server.js';
+import { describe, it } from 'node:test';
+import { cubeForkingScenario, findSessionByCcid, randomCiscoGuid } from '../support/cube-calls.js';
+import { assertTone, capture } from '../support/cucm-calls.js';
+import { pcmuTone, streamToneWithFfmpeg } from '../support/ffmpeg-tone.js';
+import { failWithOutputs, outputsOf, waitExit, type Spawned } from '../support/processes.js';
+import { downloadWav } from '../support/session-api.js';
+import { startSipp, waitForLoggedPort } from '../support/sipp-process.js';
+import { LOG_SECOND_AUDIO_PORT } from '../support/sipp-scenarios.js';
+import { serverForSuite, type RunningServer } from '../support/verbatim-server.js';
 
 /**
  * SIPp plays a Cisco CUBE forking one call to Verbatim with a dial-peer: one INVITE offering two
@@ -41,102 +36,42 @@ describe(
     let server: RunningServer;
     let work: string;
 
-    before(async () => {
-      work = await mkdtemp(join(tmpdir(), 'verbatim-cube-'));
-      // The media timeout must exceed the silence of the first line between the end of the SIPp
-      // capture and the BYE, or the session would end as CLOSED_ERROR.
-      server = await startServer({ mediaTimeoutSeconds: 10 });
-    });
-
-    after(async () => {
-      await stopAll();
-      const code = await server.stop();
-      assert.equal(code, 0, `verbatim serve did not shut down cleanly:\n${server.process.output()}`);
-      await rm(work, { recursive: true, force: true });
+    // The media timeout must exceed the silence of the first line between the end of the SIPp
+    // capture and the BYE, or the session would end as CLOSED_ERROR.
+    serverForSuite('cube', { mediaTimeoutSeconds: 10 }, (suite) => {
+      ({ server, work } = suite);
     });
 
     it('one INVITE with two m=audio lines becomes one session of two tracks, each party on its own WAV channel', async () => {
       const ciscoGuid = randomCiscoGuid();
       const pcapPath = capture(work, 'cube-line0-pcmu', 'PCMU', SIPP_HZ, TONE_SECONDS);
-      const scenarioFile = join(work, 'cube-forking.xml');
-      const logFile = join(work, 'cube-sipp.log');
-      await writeFile(
-        scenarioFile,
+      let ffmpeg: Spawned | undefined;
+      const { run, first: secondPort } = await startSipp(
+        'sipp cube',
+        server,
         cubeForkingScenario({
           ciscoGuid,
           participants: ['4155550123', '20417'],
           pcapPath,
           holdMs: HOLD_MS,
         }),
+        { work },
+        (r) => waitForLoggedPort(r, LOG_SECOND_AUDIO_PORT),
       );
-      const mediaPort = await freeSippMediaPort();
-      const sipp = spawnTracked('sipp cube', 'sipp', [
-        '-sf',
-        scenarioFile,
-        '-m',
-        '1',
-        '-t',
-        'u1',
-        '-i',
-        '127.0.0.1',
-        '-p',
-        String(await freeUdpTcpPort()),
-        '-mi',
-        '127.0.0.1',
-        '-mp',
-        String(mediaPort),
-        '-trace_logs',
-        '-log_file',
-        logFile,
-        '-timeout',
-        '40s',
-        '-timeout_error',
-        '-nostdin',
-        `127.0.0.1:${server.sipPort}`,
-      ]);
-      let ffmpeg: Spawned | undefined;
-      const outputs = (): string =>
-        `--- sipp ---\n${sipp.output()}\n--- ffmpeg ---\n${ffmpeg?.output() ?? '(not started)'}`;
-      try {
-        const secondPort = await Promise.race([
-          waitForSecondAudioPort(logFile, 20_000),
-          sipp.exited.then((code) => {
-            throw new Error(`sipp exited (${code}) before the answer's second port was logged`);
-          }),
-        ]);
-        assert.ok(
-          secondPort >= server.rtpRange.min && secondPort <= server.rtpRange.max,
-          `the second m=audio port ${secondPort} is in Verbatim's RTP range`,
-        );
-        // samples_per_frame=160 makes ffmpeg packetise 20 ms per RTP packet, as the offer's ptime says.
-        ffmpeg = spawnTracked('ffmpeg line 1', 'ffmpeg', [
-          '-hide_banner',
-          '-nostdin',
-          '-re',
-          '-f',
-          'lavfi',
-          '-i',
-          `sine=frequency=${FFMPEG_HZ}:sample_rate=8000:duration=${TONE_SECONDS}:samples_per_frame=160`,
-          '-c:a',
-          'pcm_mulaw',
-          '-ar',
-          '8000',
-          '-ac',
-          '1',
-          '-payload_type',
-          '0',
-          '-f',
-          'rtp',
-          `rtp://127.0.0.1:${secondPort}?localaddr=127.0.0.1`,
-        ]);
-        assert.equal(await waitExit(ffmpeg, 30_000), 0, 'ffmpeg exits 0');
-        assert.equal(await waitExit(sipp, 45_000), 0, 'sipp exits 0');
-      } catch (error) {
-        await stopAll();
-        throw new Error(`${error instanceof Error ? error.message : String(error)}\n${outputs()}`, {
-          cause: error,
-        });
-      }
+      const outputs = (): string => outputsOf([run.sipp, ffmpeg]);
+      await failWithOutputs(
+        () => [run.sipp, ffmpeg],
+        async () => {
+          assert.ok(
+            secondPort >= server.rtpRange.min && secondPort <= server.rtpRange.max,
+            `the second m=audio port ${secondPort} is in Verbatim's RTP range`,
+          );
+          // pcmuTone: 20 ms per RTP packet, as the offer's ptime says.
+          ffmpeg = streamToneWithFfmpeg('ffmpeg line 1', secondPort, pcmuTone(FFMPEG_HZ, TONE_SECONDS));
+          assert.equal(await waitExit(ffmpeg, 30_000), 0, 'ffmpeg exits 0');
+          assert.equal(await waitExit(run.sipp, 45_000), 0, 'sipp exits 0');
+        },
+      );
 
       const session = await findSessionByCcid(server, ciscoGuid, (s) => s.sessionState !== 'ACTIVE');
       assert.equal(session.sessionState, 'CLOSED_NORMAL');

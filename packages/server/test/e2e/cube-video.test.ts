@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 import type { SessionJson as ApiSessionJson } from '../../src/api/session-json.js';
 import { PcapReader } from '../../src/protocol/container/pcap.js';
 import { findSessionByCcid, randomCiscoGuid } from '../support/cube-calls.js';
@@ -14,13 +13,13 @@ import {
   probeH264File,
   splitRtp,
   waitForAnswerPorts,
-  type AnswerPorts,
   type RtpWitness,
 } from '../support/cube-video-calls.js';
 import { capture } from '../support/cucm-calls.js';
-import { freeSippMediaPort, freeUdpTcpPort } from '../support/ports.js';
-import { spawnTracked, stopAll, waitExit, type Spawned } from '../support/processes.js';
-import { startServer, type RunningServer } from '../support/verbatim-server.js';
+import { pcmuTone, toneInputArgs, toneRtpOutputArgs } from '../support/ffmpeg-tone.js';
+import { failWithOutputs, outputsOf, spawnTracked, waitExit, type Spawned } from '../support/processes.js';
+import { startSipp } from '../support/sipp-process.js';
+import { serverForSuite, type RunningServer } from '../support/verbatim-server.js';
 
 /**
  * SIPp plays a Cisco CUBE forking a video call to Verbatim with a dial-peer: one INVITE offering
@@ -60,28 +59,25 @@ describe(
     let work: string;
     let witness: RtpWitness | undefined;
 
-    before(async () => {
-      work = await mkdtemp(join(tmpdir(), 'verbatim-cube-video-'));
-      // The media timeout must exceed the silence of the lines between the end of their media and
-      // the BYE, or the session would end as CLOSED_ERROR.
-      server = await startServer({ mediaTimeoutSeconds: 15 });
+    // The media timeout must exceed the silence of the lines between the end of their media and
+    // the BYE, or the session would end as CLOSED_ERROR.
+    serverForSuite('cube-video', { mediaTimeoutSeconds: 15 }, (suite) => {
+      ({ server, work } = suite);
     });
 
     after(async () => {
-      await stopAll();
       await witness?.close();
-      const code = await server.stop();
-      assert.equal(code, 0, `verbatim serve did not shut down cleanly:\n${server.process.output()}`);
-      await rm(work, { recursive: true, force: true });
     });
 
     it('H.264 video lines become VIDEO tracks 2 and 3, stored as sent and decodable from ExportRaw', async () => {
       const ciscoGuid = randomCiscoGuid();
       const pcapPath = capture(work, 'cube-video-line0-pcmu', 'PCMU', SIPP_HZ, TONE_SECONDS);
-      const scenarioFile = join(work, 'cube-video-forking.xml');
-      const logFile = join(work, 'cube-video-sipp.log');
-      await writeFile(
-        scenarioFile,
+      const sentCopy = await openRtpWitness();
+      witness = sentCopy;
+      let ffmpeg: Spawned | undefined;
+      const { run, first: ports } = await startSipp(
+        'sipp cube video',
+        server,
         cubeVideoForkingScenario({
           ciscoGuid,
           participants: ['4155550123', '20417'],
@@ -90,114 +86,66 @@ describe(
           videoPayloadType: H264_PAYLOAD_TYPE,
           h264Fmtp: H264_FMTP,
         }),
+        { work },
+        waitForAnswerPorts,
       );
-      const sentCopy = await openRtpWitness();
-      witness = sentCopy;
-      const sipp = spawnTracked('sipp cube video', 'sipp', [
-        '-sf',
-        scenarioFile,
-        '-m',
-        '1',
-        '-t',
-        'u1',
-        '-i',
-        '127.0.0.1',
-        '-p',
-        String(await freeUdpTcpPort()),
-        '-mi',
-        '127.0.0.1',
-        '-mp',
-        String(await freeSippMediaPort()),
-        '-trace_logs',
-        '-log_file',
-        logFile,
-        '-timeout',
-        '40s',
-        '-timeout_error',
-        '-nostdin',
-        `127.0.0.1:${server.sipPort}`,
-      ]);
-      let ffmpeg: Spawned | undefined;
-      let ports: AnswerPorts | undefined;
       const outputs = (): string =>
-        `answer ports: ${JSON.stringify(ports)}\n--- sipp ---\n${sipp.output()}\n` +
-        `--- ffmpeg ---\n${ffmpeg?.output() ?? '(not started)'}`;
-      try {
-        ports = await Promise.race([
-          waitForAnswerPorts(logFile, 20_000),
-          sipp.exited.then((code): never => {
-            throw new Error(`sipp exited (${code}) before the answer's ports were logged`);
-          }),
-        ]);
-        const all = [...ports.audio, ...ports.video];
-        for (const port of all) {
-          assert.ok(
-            port >= server.rtpRange.min && port <= server.rtpRange.max && port % 2 === 0,
-            `answered port ${port} is even and in Verbatim's RTP range`,
-          );
-        }
-        assert.equal(new Set(all).size, 4, 'each m= line is answered on a port of its own');
+        `answer ports: ${JSON.stringify(ports)}\n${outputsOf([run.sipp, ffmpeg])}`;
+      const encoder = await failWithOutputs(
+        () => [run.sipp, ffmpeg],
+        async () => {
+          const all = [...ports.audio, ...ports.video];
+          for (const port of all) {
+            assert.ok(
+              port >= server.rtpRange.min && port <= server.rtpRange.max && port % 2 === 0,
+              `answered port ${port} is even and in Verbatim's RTP range`,
+            );
+          }
+          assert.equal(new Set(all).size, 4, 'each m= line is answered on a port of its own');
 
-        // The tee muxer feeds one encoding to three RTP muxers: two send to Verbatim's video ports,
-        // the third to the witness, which thereby sees exactly the payloads each video line got.
-        const rtpSlave = (port: number, query: string): string =>
-          `[f=rtp:payload_type=${H264_PAYLOAD_TYPE}]rtp://127.0.0.1:${port}?localaddr=127.0.0.1${query}`;
-        const videoSlaves = [
-          rtpSlave(ports.video[0], ''),
-          rtpSlave(ports.video[1], ''),
-          rtpSlave(sentCopy.port, `&rtcpport=${sentCopy.port}`),
-        ];
-        ffmpeg = spawnTracked('ffmpeg h264 + pcmu', 'ffmpeg', [
-          '-hide_banner',
-          '-nostdin',
-          '-re',
-          '-f',
-          'lavfi',
-          '-i',
-          `testsrc=size=${VIDEO_WIDTH}x${VIDEO_HEIGHT}:rate=${VIDEO_FPS}:duration=${VIDEO_SECONDS}`,
-          '-re',
-          '-f',
-          'lavfi',
-          '-i',
-          // samples_per_frame=160 makes ffmpeg packetise 20 ms per RTP packet, as the offer's ptime says.
-          `sine=frequency=${FFMPEG_HZ}:sample_rate=8000:duration=${TONE_SECONDS}:samples_per_frame=160`,
-          '-map',
-          '0:v',
-          '-c:v',
-          'libx264',
-          '-profile:v',
-          'baseline',
-          '-tune',
-          'zerolatency',
-          '-pix_fmt',
-          'yuv420p',
-          '-f',
-          'tee',
-          videoSlaves.join('|'),
-          '-map',
-          '1:a',
-          '-c:a',
-          'pcm_mulaw',
-          '-ar',
-          '8000',
-          '-ac',
-          '1',
-          '-payload_type',
-          '0',
-          '-f',
-          'rtp',
-          `rtp://127.0.0.1:${ports.audio[1]}?localaddr=127.0.0.1`,
-        ]);
-        assert.equal(await waitExit(ffmpeg, 30_000), 0, 'ffmpeg exits 0');
-        assert.equal(await waitExit(sipp, 45_000), 0, 'sipp exits 0');
-      } catch (error) {
-        await stopAll();
-        throw new Error(`${error instanceof Error ? error.message : String(error)}\n${outputs()}`, {
-          cause: error,
-        });
-      }
+          // The tee muxer feeds one encoding to three RTP muxers: two send to Verbatim's video ports,
+          // the third to the witness, which thereby sees exactly the payloads each video line got.
+          const rtpSlave = (port: number, query: string): string =>
+            `[f=rtp:payload_type=${H264_PAYLOAD_TYPE}]rtp://127.0.0.1:${port}?localaddr=127.0.0.1${query}`;
+          const videoSlaves = [
+            rtpSlave(ports.video[0], ''),
+            rtpSlave(ports.video[1], ''),
+            rtpSlave(sentCopy.port, `&rtcpport=${sentCopy.port}`),
+          ];
+          ffmpeg = spawnTracked('ffmpeg h264 + pcmu', 'ffmpeg', [
+            '-hide_banner',
+            '-nostdin',
+            '-re',
+            '-f',
+            'lavfi',
+            '-i',
+            `testsrc=size=${VIDEO_WIDTH}x${VIDEO_HEIGHT}:rate=${VIDEO_FPS}:duration=${VIDEO_SECONDS}`,
+            // pcmuTone: 20 ms per RTP packet, as the offer's ptime says.
+            ...toneInputArgs(pcmuTone(FFMPEG_HZ, TONE_SECONDS)),
+            '-map',
+            '0:v',
+            '-c:v',
+            'libx264',
+            '-profile:v',
+            'baseline',
+            '-tune',
+            'zerolatency',
+            '-pix_fmt',
+            'yuv420p',
+            '-f',
+            'tee',
+            videoSlaves.join('|'),
+            '-map',
+            '1:a',
+            ...toneRtpOutputArgs(ports.audio[1], pcmuTone(FFMPEG_HZ, TONE_SECONDS)),
+          ]);
+          assert.equal(await waitExit(ffmpeg, 30_000), 0, 'ffmpeg exits 0');
+          assert.equal(await waitExit(run.sipp, 45_000), 0, 'sipp exits 0');
+          return ffmpeg;
+        },
+      );
       const videoPorts = ports.video;
-      const encodedFrames = ffmpegEncodedFrames(ffmpeg.output());
+      const encodedFrames = ffmpegEncodedFrames(encoder.output());
       assert.equal(encodedFrames, VIDEO_SECONDS * VIDEO_FPS, `ffmpeg encoded every frame\n${outputs()}`);
       const witnessed = splitRtp(sentCopy.packets);
       assert.ok(

@@ -1,21 +1,16 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import {
   FAR_HZ,
   NEAR_HZ,
   assertTone,
   capture,
-  downloadWav,
   findSessionByRefCi,
   runCucmCall,
-  type SessionJson,
 } from '../support/cucm-calls.js';
-import { stopAll } from '../support/processes.js';
+import { downloadWav, sessionsWhere, type SessionJson } from '../support/session-api.js';
 import type { CucmFarEndUpdate } from '../support/sipp-scenarios.js';
-import { startServer, type RunningServer } from '../support/verbatim-server.js';
+import { serverForSuite, type RunningServer } from '../support/verbatim-server.js';
 
 /**
  * What CUCM does to the recorder in the middle of a recorded call (intake-samples §1.5, §1.6),
@@ -35,19 +30,8 @@ let server: RunningServer;
 let work: string;
 
 /** Every session of the last ten minutes whose ccid is `ccid` (getSessions, as a client asks). */
-async function sessionsWithCcid(ccid: string): Promise<SessionJson[]> {
-  const now = Date.now();
-  const response = await server.api('/ora/queryService/query/getSessions', {
-    requestParameters: [
-      {
-        fieldName: 'sessionStartDate',
-        fieldConditions: [{ fieldOperator: 'between', fieldValues: [now - 600_000, now + 60_000] }],
-        paramConnector: 'AND',
-      },
-      { fieldName: 'ccid', fieldConditions: [{ fieldOperator: 'equals', fieldValues: [ccid] }] },
-    ],
-  });
-  return (response.responseBody?.sessions ?? []) as SessionJson[];
+function sessionsWithCcid(ccid: string): Promise<SessionJson[]> {
+  return sessionsWhere(server, 'ccid', ccid);
 }
 
 function participantsOf(session: SessionJson): [string, string | undefined, string | undefined][][] {
@@ -124,16 +108,8 @@ async function assertFarEndChange(update: CucmFarEndUpdate, expectedConference: 
 }
 
 describe('CUCM mid-call events (sipp as CUCM, verbatim serve, MediaSense API)', { timeout: 240_000 }, () => {
-  before(async () => {
-    work = await mkdtemp(join(tmpdir(), 'verbatim-midcall-'));
-    server = await startServer({ mediaTimeoutSeconds: 2 });
-  });
-
-  after(async () => {
-    await stopAll();
-    const code = await server.stop();
-    assert.equal(code, 0, `verbatim serve did not shut down cleanly:\n${server.process.output()}`);
-    await rm(work, { recursive: true, force: true });
+  serverForSuite('midcall', { mediaTimeoutSeconds: 2 }, (suite) => {
+    ({ server, work } = suite);
   });
 
   it('hold and resume: BYE on both dialogs, then a new INVITE pair with the same x-refci values, make two sessions with their own audio', async () => {

@@ -1,25 +1,20 @@
 import assert from 'node:assert/strict';
 import { createSocket } from 'node:dgram';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import {
   FAR_HZ,
   NEAR_HZ,
   analyseChannel,
   assertTone,
   capture as captureTone,
-  downloadWav as download,
   findSessionByRefCi as findSession,
   runCucmCall as runCall,
-  type SessionJson,
 } from '../support/cucm-calls.js';
-import { freeUdpTcpPort } from '../support/ports.js';
-import { spawnTracked, stopAll, waitExit } from '../support/processes.js';
+import { downloadWav as download, sessionsQuery, type SessionJson } from '../support/session-api.js';
+import { runSippToEnd } from '../support/sipp-process.js';
 import { cancelScenario } from '../support/sipp-scenarios.js';
-import { startServer, type RunningServer } from '../support/verbatim-server.js';
+import { serverForSuite, type RunningServer } from '../support/verbatim-server.js';
 import { waitFor } from '../support/wait.js';
 
 /**
@@ -149,9 +144,8 @@ describe(
     let nearPcmu40: string;
     let farPcmu40: string;
 
-    before(async () => {
-      work = await mkdtemp(join(tmpdir(), 'verbatim-sipp-'));
-      server = await startServer({ mediaTimeoutSeconds: 2 });
+    serverForSuite('sipp', { mediaTimeoutSeconds: 2 }, (suite) => {
+      ({ server, work } = suite);
       nearPcmu = capture('near-pcmu', 'PCMU', NEAR_HZ, 3);
       farPcmu = capture('far-pcmu', 'PCMU', FAR_HZ, 3);
       nearPcma = capture('near-pcma', 'PCMA', NEAR_HZ, 3);
@@ -159,13 +153,6 @@ describe(
       nearPcmu40 = capture('near-pcmu-40', 'PCMU', NEAR_HZ, 3, 40);
       farPcmu40 = capture('far-pcmu-40', 'PCMU', FAR_HZ, 3, 40);
       nearShort = capture('near-short', 'PCMU', NEAR_HZ, 1);
-    });
-
-    after(async () => {
-      await stopAll();
-      const code = await server.stop();
-      assert.equal(code, 0, `verbatim serve did not shut down cleanly:\n${server.process.output()}`);
-      await rm(work, { recursive: true, force: true });
     });
 
     it('delayed offer over UDP: two INVITEs become one session of two tracks and the WAV has each party on its own channel', async () => {
@@ -369,26 +356,12 @@ describe(
       for (;;) {
         attempts++;
         refCi = String(700000 + attempts + Math.floor(Math.random() * 1000) * 10);
-        const file = join(work, `cancel-${attempts}.xml`);
-        await writeFile(file, cancelScenario(refCi));
-        const sipp = spawnTracked('sipp cancel', 'sipp', [
-          '-sf',
-          file,
-          '-m',
-          '1',
-          '-t',
-          'u1',
-          '-i',
-          '127.0.0.1',
-          '-p',
-          String(await freeUdpTcpPort()),
-          '-timeout',
-          '20s',
-          '-timeout_error',
-          '-nostdin',
-          `127.0.0.1:${server.sipPort}`,
-        ]);
-        const code = await waitExit(sipp, 25_000);
+        const { code, run } = await runSippToEnd('sipp cancel', server, cancelScenario(refCi), {
+          work,
+          timeoutSeconds: 20,
+          exitWithinMs: 25_000,
+        });
+        const sipp = run.sipp;
         const lostRace =
           code !== 0 &&
           /Aborting call on unexpected message[^\n]*received 'SIP\/2\.0 200 OK/.test(sipp.output());
@@ -398,17 +371,10 @@ describe(
         assert.equal(code, 0, `sipp cancel failed after ${attempts} attempts:\n${sipp.output()}`);
         break;
       }
-      const now = Date.now();
-      const response = await server.api('/ora/queryService/query/getSessions', {
-        requestParameters: [
-          {
-            fieldName: 'sessionStartDate',
-            fieldConditions: [{ fieldOperator: 'between', fieldValues: [now - 600_000, now + 60_000] }],
-            paramConnector: 'AND',
-          },
-          { fieldName: 'xRefCi', fieldConditions: [{ fieldOperator: 'equals', fieldValues: [refCi] }] },
-        ],
-      });
+      const response = await server.api(
+        '/ora/queryService/query/getSessions',
+        sessionsQuery('xRefCi', refCi),
+      );
       assert.equal(response.responseCode, 2001, 'no session was created for the cancelled INVITE');
       const active = (await server.api('/ora/queryService/query/getAllActiveSessions')).responseBody
         ?.sessions as SessionJson[] | undefined;

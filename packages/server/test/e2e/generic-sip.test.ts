@@ -1,26 +1,11 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
-import { waitForSecondAudioPort } from '../support/cube-calls.js';
-import {
-  analyseChannel,
-  assertTone,
-  capture,
-  downloadWav,
-  findSessionBy,
-  type SessionJson,
-} from '../support/cucm-calls.js';
-import {
-  genericSipScenario,
-  streamToneWithFfmpeg,
-  waitForLoggedCallId,
-  type GenericSipScenario,
-} from '../support/generic-calls.js';
-import { freeSippMediaPort, freeUdpTcpPort } from '../support/ports.js';
-import { spawnTracked, stopAll, waitExit, type Spawned } from '../support/processes.js';
-import { startServer, type RunningServer } from '../support/verbatim-server.js';
+import { describe, it } from 'node:test';
+import { analyseChannel, assertTone, capture } from '../support/cucm-calls.js';
+import { pcmuTone, streamToneWithFfmpeg } from '../support/ffmpeg-tone.js';
+import { genericSipScenario, runGenericCall, type GenericSipScenario } from '../support/generic-calls.js';
+import { waitExit, type Spawned } from '../support/processes.js';
+import { downloadWav, findSessionBy, type SessionJson } from '../support/session-api.js';
+import { serverForSuite, type RunningServer } from '../support/verbatim-server.js';
 
 /**
  * SIPp plays a plain SIP endpoint (not CUCM, not CUBE, not SIPREC): one INVITE with an early SDP
@@ -41,61 +26,19 @@ function uniqueNumber(prefix: string): string {
   return `${prefix}${String(Date.now() % 1_000_000).padStart(6, '0')}${callCounter}`;
 }
 
-/**
- * Runs SIPp with the scenario and returns the call's Call-ID; `whileUp` runs once the Call-ID is
- * known and may start other senders (it gets the SIPp log file).
- */
-async function runGenericCall(
+/** Runs the call to its end and gives its Call-ID; `whileUp` gets the answer's second port. */
+async function runSoftphoneCall(
   scenario: GenericSipScenario,
-  whileUp?: (logFile: string, sipp: Spawned) => Promise<void>,
+  whileUp?: (secondPort: number) => Promise<Spawned>,
 ): Promise<string> {
   callCounter++;
-  const scenarioFile = join(work, `generic-${callCounter}.xml`);
-  const logFile = join(work, `generic-${callCounter}.log`);
-  await writeFile(scenarioFile, genericSipScenario(scenario));
-  const sipp = spawnTracked(`sipp generic ${callCounter}`, 'sipp', [
-    '-sf',
-    scenarioFile,
-    '-m',
-    '1',
-    '-t',
-    'u1',
-    '-i',
-    '127.0.0.1',
-    '-p',
-    String(await freeUdpTcpPort()),
-    '-mi',
-    '127.0.0.1',
-    '-mp',
-    String(await freeSippMediaPort()),
-    '-trace_logs',
-    '-log_file',
-    logFile,
-    '-timeout',
-    '40s',
-    '-timeout_error',
-    '-nostdin',
-    `127.0.0.1:${server.sipPort}`,
-  ]);
-  try {
-    const callId = await Promise.race([
-      waitForLoggedCallId(logFile, 20_000),
-      sipp.exited.then((code) => {
-        throw new Error(`sipp exited (${code}) before it logged the Call-ID`);
-      }),
-    ]);
-    await whileUp?.(logFile, sipp);
-    assert.equal(await waitExit(sipp, 45_000), 0, 'sipp exits 0');
-    return callId;
-  } catch (error) {
-    await stopAll();
-    throw new Error(
-      `${error instanceof Error ? error.message : String(error)}\n--- sipp ---\n${sipp.output()}`,
-      {
-        cause: error,
-      },
-    );
-  }
+  const { callId } = await runGenericCall(server, work, {
+    name: `generic-${callCounter}`,
+    scenario: genericSipScenario(scenario),
+    holdMs: scenario.holdMs,
+    ...(whileUp === undefined ? {} : { answerLog: 'second-audio' as const, whileUp }),
+  });
+  return callId;
 }
 
 function assertGenericSession(session: SessionJson, callId: string): void {
@@ -109,24 +52,16 @@ describe(
   'a generic SIP call recorded end to end (sipp as a plain SIP endpoint, verbatim serve)',
   { timeout: 120_000 },
   () => {
-    before(async () => {
-      work = await mkdtemp(join(tmpdir(), 'verbatim-generic-'));
-      // The second test's first line falls silent after its capture while ffmpeg (started later)
-      // still streams the second; the media timeout must outlast that silence.
-      server = await startServer({ mediaTimeoutSeconds: 10 });
-    });
-
-    after(async () => {
-      await stopAll();
-      const code = await server.stop();
-      assert.equal(code, 0, `verbatim serve did not shut down cleanly:\n${server.process.output()}`);
-      await rm(work, { recursive: true, force: true });
+    // The second test's first line falls silent after its capture while ffmpeg (started later)
+    // still streams the second; the media timeout must outlast that silence.
+    serverForSuite('generic', { mediaTimeoutSeconds: 10 }, (suite) => {
+      ({ server, work } = suite);
     });
 
     it('one m=audio line: a SIP session of one track with the From and To users as participants and the tone in the WAV', async () => {
       const fromUser = uniqueNumber('2');
       const toUser = uniqueNumber('3');
-      const callId = await runGenericCall({
+      const callId = await runSoftphoneCall({
         fromUser,
         toUser,
         audioLines: 1,
@@ -173,7 +108,7 @@ describe(
       const fromUser = uniqueNumber('4');
       const toUser = uniqueNumber('5');
       let ffmpeg: Spawned | undefined;
-      const callId = await runGenericCall(
+      const callId = await runSoftphoneCall(
         {
           fromUser,
           toUser,
@@ -183,20 +118,16 @@ describe(
           // machine; the hold leaves room for its whole tone (as in cube-recording.test.ts).
           holdMs: 6000,
         },
-        async (logFile, sipp) => {
-          const secondPort = await Promise.race([
-            waitForSecondAudioPort(logFile, 20_000),
-            sipp.exited.then((code) => {
-              throw new Error(`sipp exited (${code}) before the answer's second port was logged`);
-            }),
-          ]);
+        async (secondPort) => {
           assert.ok(
             secondPort >= server.rtpRange.min && secondPort <= server.rtpRange.max,
             `the second m=audio port ${secondPort} is in Verbatim's RTP range`,
           );
-          ffmpeg = streamToneWithFfmpeg('ffmpeg line 1', secondPort, FFMPEG_HZ, TONE_SECONDS);
-          const code = await waitExit(ffmpeg, 30_000);
-          assert.equal(code, 0, `ffmpeg exits 0:\n${ffmpeg.output()}`);
+          const sender = streamToneWithFfmpeg('ffmpeg line 1', secondPort, pcmuTone(FFMPEG_HZ, TONE_SECONDS));
+          ffmpeg = sender;
+          const code = await waitExit(sender, 30_000);
+          assert.equal(code, 0, `ffmpeg exits 0:\n${sender.output()}`);
+          return sender;
         },
       );
       const session = await findSessionBy(server, 'ccid', callId, (s) => s.sessionState !== 'ACTIVE');

@@ -9,12 +9,11 @@ import {
   NEAR_HZ,
   analyseChannel,
   capture,
-  downloadWav,
   findSessionByRefCi,
   runCucmCall,
-  type SessionJson,
 } from '../support/cucm-calls.js';
 import { stopAll } from '../support/processes.js';
+import { downloadWav, type SessionJson } from '../support/session-api.js';
 import { startServer, type RunningServer } from '../support/verbatim-server.js';
 import { waitFor } from '../support/wait.js';
 

@@ -1,31 +1,32 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
-import { waitForSecondAudioPort } from '../support/cube-calls.js';
-import { assertTone, capture, downloadWav, findSessionBy } from '../support/cucm-calls.js';
+import { describe, it } from 'node:test';
+import { assertTone, capture } from '../support/cucm-calls.js';
+import { pcmuTone, streamToneWithFfmpeg } from '../support/ffmpeg-tone.js';
 import {
   assertBetween,
   assertQuiet,
-  sessionsWhere,
   slice,
   systemTags,
   tagOffset,
   type SessionWithTags,
 } from '../support/midcall-checks.js';
 import { freeSippMediaPort } from '../support/ports.js';
-import { stopAll, waitExit, type Spawned } from '../support/processes.js';
-import { spawnSipp, unlessSippExits, waitForLogLine } from '../support/sipp-process.js';
+import { failWithOutputs, outputsOf, waitExit, type Spawned } from '../support/processes.js';
+import { downloadWav, findSessionBy, sessionsWhere } from '../support/session-api.js';
 import {
+  runSippToEnd,
+  startSipp,
+  unlessSippExits,
+  waitForLogged,
+  waitForLoggedPort,
+} from '../support/sipp-process.js';
+import {
+  LOG_SECOND_AUDIO_PORT,
+  LOG_SIPREC_RESUMED,
   malformedMetadataScenario,
-  randomMetadataId,
-  RESUMED_LOG_MARKER,
-  siprecRecordingScenario,
-  streamToneFromPort,
-  type SiprecParty,
-} from '../support/siprec-calls.js';
-import { startServer, type RunningServer } from '../support/verbatim-server.js';
+} from '../support/sipp-scenarios.js';
+import { randomMetadataId, siprecRecordingScenario, type SiprecParty } from '../support/siprec-calls.js';
+import { serverForSuite, type RunningServer } from '../support/verbatim-server.js';
 
 /**
  * SIPp plays a session recording client (RFC 7866) shaped like a Cisco CUBE SRC against
@@ -65,36 +66,27 @@ describe(
     let server: RunningServer;
     let work: string;
 
-    before(async () => {
-      work = await mkdtemp(join(tmpdir(), 'verbatim-siprec-'));
-      server = await startServer({ mediaTimeoutSeconds: MEDIA_TIMEOUT_SECONDS });
-    });
-
-    after(async () => {
-      await stopAll();
-      const code = await server.stop();
-      assert.equal(code, 0, `verbatim serve did not shut down cleanly:\n${server.process.output()}`);
-      await rm(work, { recursive: true, force: true });
+    serverForSuite('siprec', { mediaTimeoutSeconds: MEDIA_TIMEOUT_SECONDS }, (suite) => {
+      ({ server, work } = suite);
     });
 
     it('a multipart INVITE whose metadata part is not XML gets 400 and starts no session', async () => {
       const sessionId = randomMetadataId();
       const callIdTag = `siprec-bad-${Date.now()}`;
-      const scenarioFile = join(work, 'siprec-malformed.xml');
-      await writeFile(scenarioFile, malformedMetadataScenario(sessionId));
       const sessionsBefore = (await sessionsWhere(server)).length;
-      const run = await spawnSipp(
+      const { code, run } = await runSippToEnd(
         'sipp siprec malformed',
         server,
-        scenarioFile,
-        join(work, 'malformed.log'),
+        malformedMetadataScenario(sessionId),
         {
+          work,
           callIdFormat: `${callIdTag}-%u@%s`,
           timeoutSeconds: 15,
+          exitWithinMs: 30_000,
         },
       );
       // The scenario accepts nothing but a final 400 (a 200 would fail it).
-      assert.equal(await waitExit(run.sipp, 30_000), 0, `sipp expected 400:\n${run.sipp.output()}`);
+      assert.equal(code, 0, `sipp expected 400:\n${run.sipp.output()}`);
       assert.match(
         server.process.output(),
         /VERBATIM_ERR_SIPREC_METADATA_SYNTAX/,
@@ -116,10 +108,10 @@ describe(
       const transferTarget = party('sip:4002@203.0.113.8', 'Billing Desk');
       const supervisor = party('sip:4090@203.0.113.8', 'Supervisor Lee');
       const secondLinePort = await freeSippMediaPort();
-      const scenarioFile = join(work, 'siprec-call.xml');
-      const logFile = join(work, 'siprec-call.log');
-      await writeFile(
-        scenarioFile,
+      const senders: Spawned[] = [];
+      const { run, first: secondPort } = await startSipp(
+        'sipp siprec',
+        server,
         siprecRecordingScenario({
           sessionId: metadataSessionId,
           streamIds: [randomMetadataId(), randomMetadataId()],
@@ -136,48 +128,34 @@ describe(
           afterUpdateMs: AFTER_UPDATE_MS,
           requireSiprec: false,
         }),
+        { work },
+        (r) => waitForLoggedPort(r, LOG_SECOND_AUDIO_PORT),
       );
-      const run = await spawnSipp('sipp siprec', server, scenarioFile, logFile);
-      const senders: Spawned[] = [];
-      const outputs = (): string =>
-        [
-          `--- sipp ---\n${run.sipp.output()}`,
-          ...senders.map((s) => `--- ${s.name} ---\n${s.output()}`),
-        ].join('\n');
-      let calleeToneEndedAt = 0;
-      try {
-        const secondPort = await unlessSippExits(run, waitForSecondAudioPort(logFile, 20_000));
-        assert.ok(
-          secondPort >= server.rtpRange.min && secondPort <= server.rtpRange.max,
-          `the second m=audio port ${secondPort} is in Verbatim's RTP range`,
-        );
-        const callee1 = streamToneFromPort(
-          'ffmpeg callee',
-          secondLinePort,
-          secondPort,
-          CALLEE_HZ,
-          TONE_SECONDS,
-        );
-        senders.push(callee1);
-        assert.equal(await waitExit(callee1, 30_000), 0, 'ffmpeg (callee) exits 0');
-        calleeToneEndedAt = Date.now();
-        await unlessSippExits(run, waitForLogLine(logFile, RESUMED_LOG_MARKER, 30_000));
-        const target = streamToneFromPort(
-          'ffmpeg transfer target',
-          secondLinePort,
-          secondPort,
-          TRANSFER_TARGET_HZ,
-          TONE_SECONDS,
-        );
-        senders.push(target);
-        assert.equal(await waitExit(target, 30_000), 0, 'ffmpeg (transfer target) exits 0');
-        assert.equal(await waitExit(run.sipp, 60_000), 0, 'sipp exits 0');
-      } catch (error) {
-        await stopAll();
-        throw new Error(`${error instanceof Error ? error.message : String(error)}\n${outputs()}`, {
-          cause: error,
+      const outputs = (): string => outputsOf([run.sipp, ...senders]);
+      /** One run of the second stream's sender, from the port the SDP names for it. */
+      const streamSecondLine = async (name: string, frequencyHz: number): Promise<void> => {
+        const sender = streamToneWithFfmpeg(name, secondPort, {
+          ...pcmuTone(frequencyHz, TONE_SECONDS),
+          fromPort: secondLinePort,
         });
-      }
+        senders.push(sender);
+        assert.equal(await waitExit(sender, 30_000), 0, `${name} exits 0`);
+      };
+      let calleeToneEndedAt = 0;
+      await failWithOutputs(
+        () => [run.sipp, ...senders],
+        async () => {
+          assert.ok(
+            secondPort >= server.rtpRange.min && secondPort <= server.rtpRange.max,
+            `the second m=audio port ${secondPort} is in Verbatim's RTP range`,
+          );
+          await streamSecondLine('ffmpeg (callee)', CALLEE_HZ);
+          calleeToneEndedAt = Date.now();
+          await unlessSippExits(run, waitForLogged(run, LOG_SIPREC_RESUMED, 30_000));
+          await streamSecondLine('ffmpeg (transfer target)', TRANSFER_TARGET_HZ);
+          assert.equal(await waitExit(run.sipp, 60_000), 0, 'sipp exits 0');
+        },
+      );
 
       const session = (await findSessionBy(
         server,

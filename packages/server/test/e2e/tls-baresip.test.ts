@@ -1,20 +1,12 @@
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { runBaresipCall, writeToneWav, type BaresipCallResult } from '../support/baresip.js';
-import {
-  analyseChannel,
-  assertTone,
-  downloadWav,
-  findSessionBy,
-  type SessionJson,
-} from '../support/cucm-calls.js';
+import { analyseChannel, assertTone } from '../support/cucm-calls.js';
 import { freeTcpPort } from '../support/ports.js';
-import { stopAll } from '../support/processes.js';
-import { startServer, type RunningServer } from '../support/verbatim-server.js';
+import { downloadWav, findSessionBy, type SessionJson } from '../support/session-api.js';
+import { serverForSuite, type RunningServer } from '../support/verbatim-server.js';
 
 /**
  * baresip (Debian's, a user agent nobody here wrote) calls `verbatim serve` over SIP/TLS with the
@@ -56,22 +48,20 @@ function assertRecordedTone(session: SessionJson, call: BaresipCallResult, wav: 
 }
 
 describe('baresip calls Verbatim over SIP/TLS (generic SIP, early offer)', { timeout: 120_000 }, () => {
-  before(async () => {
-    work = await mkdtemp(join(tmpdir(), 'verbatim-baresip-'));
-    tlsPort = await freeTcpPort();
-    // The harness starts the node with TLS off; the later flag wins (commander keeps the last).
-    server = await startServer({ extraArgs: ['--sip-tls-port', String(tlsPort)] });
-    toneWav = join(work, 'tone.wav');
-    // Longer than any call: aufile sends silence-free audio for the whole call.
-    writeToneWav(toneWav, TONE_HZ, 30);
-  });
-
-  after(async () => {
-    await stopAll();
-    const code = await server.stop();
-    assert.equal(code, 0, `verbatim serve did not shut down cleanly:\n${server.process.output()}`);
-    await rm(work, { recursive: true, force: true });
-  });
+  serverForSuite(
+    'baresip',
+    async () => {
+      tlsPort = await freeTcpPort();
+      // The harness starts the node with TLS off; the later flag wins (commander keeps the last).
+      return { extraArgs: ['--sip-tls-port', String(tlsPort)] };
+    },
+    (suite) => {
+      ({ server, work } = suite);
+      toneWav = join(work, 'tone.wav');
+      // Longer than any call: aufile sends silence-free audio for the whole call.
+      writeToneWav(toneWav, TONE_HZ, 30);
+    },
+  );
 
   it('plain RTP (G.711 µ-law): one SIP session with one track holding the tone for the length of the call', async () => {
     const call = await runBaresipCall({

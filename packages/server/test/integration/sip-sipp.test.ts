@@ -1,11 +1,12 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
 import { createSipServer, type SipServer } from '../../src/sip/sip-server.js';
+import { spawnTracked, stopAll, waitExit } from '../support/processes.js';
 import { OFFER_SDP } from '../unit/sip/support/sip-messages.js';
 
 const sippInstalled = spawnSync('sipp', ['-v'], { stdio: 'ignore' }).error === undefined;
@@ -17,7 +18,6 @@ describe(
     let server: SipServer;
     let port = 0;
     let workDir = '';
-    const children = new Set<ChildProcess>();
     let acks = 0;
     let byes = 0;
 
@@ -42,47 +42,37 @@ describe(
     });
 
     after(async () => {
-      for (const child of children) {
-        child.kill('SIGKILL');
-      }
+      await stopAll();
       await server.close();
       rmSync(workDir, { recursive: true, force: true });
     });
 
     /** Runs one sipp call and resolves with its exit code and output (printed when it fails). */
-    function runSipp(transport: 'u1' | 't1'): Promise<{ code: number | null; output: string }> {
-      return new Promise((resolve, reject) => {
-        const child = spawn(
-          'sipp',
-          [
-            '-sn',
-            'uac',
-            '-m',
-            '1',
-            '-t',
-            transport,
-            '-i',
-            '127.0.0.1',
-            '-p',
-            '0',
-            '-timeout',
-            '15s',
-            '-timeout_error',
-            '-nostdin',
-            `127.0.0.1:${port}`,
-          ],
-          { cwd: workDir, stdio: ['ignore', 'pipe', 'pipe'] },
-        );
-        children.add(child);
-        let output = '';
-        child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-        child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-        child.on('error', reject);
-        child.on('exit', (code) => {
-          children.delete(child);
-          resolve({ code, output });
-        });
-      });
+    async function runSipp(transport: 'u1' | 't1'): Promise<{ code: number | string; output: string }> {
+      const sipp = spawnTracked(
+        'sipp uac',
+        'sipp',
+        [
+          '-sn',
+          'uac',
+          '-m',
+          '1',
+          '-t',
+          transport,
+          '-i',
+          '127.0.0.1',
+          '-p',
+          '0',
+          '-timeout',
+          '15s',
+          '-timeout_error',
+          '-nostdin',
+          `127.0.0.1:${port}`,
+        ],
+        { cwd: workDir },
+      );
+      const code = await waitExit(sipp, 20_000);
+      return { code, output: sipp.output() };
     }
 
     for (const transport of ['u1', 't1'] as const) {

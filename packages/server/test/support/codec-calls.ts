@@ -1,17 +1,18 @@
 import assert from 'node:assert/strict';
 import { createSocket } from 'node:dgram';
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { PcapReader, type PcapPacket } from '../../src/protocol/container/pcap.js';
 import { serializeRtpPacket } from '../../src/protocol/rtp/rtp-packet.js';
 import { goertzelPower, rmsLevel } from './audio.js';
-import type { SessionJson } from './cucm-calls.js';
+import { assertToneSpan, assertTonesNear, type ToneWindows } from './cucm-calls.js';
 import { encodeG729 } from './g729-encoder.js';
-import { freeSippMediaPort, freeUdpTcpPort } from './ports.js';
-import { spawnTracked, stopAll, waitExit, type Spawned } from './processes.js';
+import { runGenericCall } from './generic-calls.js';
+import { spawnTracked, waitExit, type Spawned } from './processes.js';
+import type { SessionJson } from './session-api.js';
+import { audioLine, genericCallScenario, type AudioOffer, type GenericPeer } from './sipp-scenarios.js';
 import type { RunningServer } from './verbatim-server.js';
-import { waitFor } from './wait.js';
 
 /**
  * One recorded call per codec, driven by real peers: SIPp plays a generic SIP user agent (not
@@ -21,128 +22,22 @@ import { waitFor } from './wait.js';
  * (G.729 from bcg729, G.711 audio carrying RFC 4733 events, payloads Verbatim cannot decode).
  */
 
-/** The m=audio line of an offer: its format list and its attribute lines (without "a="). */
-export interface AudioOffer {
-  readonly payloadTypes: readonly number[];
-  readonly attributes: readonly string[];
-}
-
-export interface GenericCallScenario {
-  readonly offer: AudioOffer;
-  /** How long SIPp stays up after the ACK before it sends BYE. */
-  readonly holdMs: number;
-}
-
-/** The log line SIPp writes with the port of the answer's m=audio line. */
-export const AUDIO_PORT_LOG_PREFIX = 'VERBATIM-AUDIO-PORT=';
+/** The peer of the codec calls: a SIP user agent offering one codec on one sendonly line. */
+const CODEC_PEER: GenericPeer = {
+  displayName: 'Codec Test',
+  user: '4085550100',
+  tag: 'CodecTag',
+  userAgent: 'SIPp codec test',
+  allow: 'INVITE, ACK, BYE, CANCEL, OPTIONS',
+  origin: '5306 5306',
+};
 
 /**
- * A SIPp scenario for a generic early-offer call: INVITE with one sendonly audio line, the 200
- * OK's audio port written to the SIPp log (run SIPp with `-trace_logs -log_file`), ACK, a hold,
- * BYE. The whole regexp match is logged too: SIPp refuses a scenario with a variable never read.
+ * Runs one codec call: SIPp offers `offer` on one sendonly line, and once the answer's port is
+ * known (it must be in Verbatim's RTP range) `send` streams the media to it (it resolves when the
+ * sender is done). Fails with the output of every process when SIPp or the sender fails.
  */
-export function genericCallScenario(s: GenericCallScenario): string {
-  const from = 'From: "Codec Test" <sip:4085550100@[local_ip]>;tag=[pid]CodecTag[call_number]';
-  const to = 'To: <sip:recorder@[remote_ip]>';
-  const attributes = s.offer.attributes.map((a) => `      a=${a}`).join('\n');
-  return `<?xml version="1.0" encoding="ISO-8859-1" ?>
-<!DOCTYPE scenario SYSTEM "sipp.dtd">
-<scenario name="generic SIP call offering one codec">
-  <send retrans="500">
-    <![CDATA[
-      INVITE sip:recorder@[remote_ip]:[remote_port] SIP/2.0
-      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-      ${from}
-      ${to}
-      Call-ID: [call_id]
-      CSeq: 1 INVITE
-      Max-Forwards: 70
-      Contact: <sip:4085550100@[local_ip]:[local_port]>
-      User-Agent: SIPp codec test
-      Allow: INVITE, ACK, BYE, CANCEL, OPTIONS
-      Content-Type: application/sdp
-      Content-Length: [len]
-
-      v=0
-      o=- 5306 5306 IN IP[media_ip_type] [media_ip]
-      s=-
-      c=IN IP[media_ip_type] [media_ip]
-      t=0 0
-      m=audio [media_port] RTP/AVP ${s.offer.payloadTypes.join(' ')}
-${attributes}
-      a=sendonly
-    ]]>
-  </send>
-  <recv response="100" optional="true"/>
-  <recv response="180" optional="true"/>
-  <recv response="200" rrs="true">
-    <action>
-      <ereg regexp="m=audio ([0-9]+) " search_in="body" check_it="true" assign_to="all,port"/>
-      <log message="${AUDIO_PORT_LOG_PREFIX}[$port]; matched: [$all]"/>
-    </action>
-  </recv>
-  <send>
-    <![CDATA[
-      ACK [next_url] SIP/2.0
-      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-      ${from}
-      ${to}[peer_tag_param]
-      Call-ID: [call_id]
-      CSeq: 1 ACK
-      Max-Forwards: 70
-      Content-Length: 0
-    ]]>
-  </send>
-  <pause milliseconds="${s.holdMs}"/>
-  <send retrans="500">
-    <![CDATA[
-      BYE [next_url] SIP/2.0
-      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-      ${from}
-      ${to}[peer_tag_param]
-      Call-ID: [call_id]
-      CSeq: 2 BYE
-      Max-Forwards: 70
-      Content-Length: 0
-    ]]>
-  </send>
-  <recv response="200" crlf="true"/>
-</scenario>
-`;
-}
-
-/** Polls the SIPp log file until it names the answer's audio port. */
-export async function waitForAudioPort(logFile: string, timeoutMs: number): Promise<number> {
-  return waitFor(
-    async () => {
-      const text = await readFile(logFile, 'utf8').catch(() => '');
-      const match = new RegExp(`${AUDIO_PORT_LOG_PREFIX}(\\d+);`).exec(text);
-      return match?.[1] === undefined ? undefined : Number(match[1]);
-    },
-    { timeoutMs, what: `the answer's audio port in ${logFile}` },
-  );
-}
-
-let callCounter = 0;
-
-/**
- * A Call-ID prefix unique to this run, naming the case so a failing session is easy to find in
- * logs. SIPp matches responses to its calls by its own [call_id], so the Call-ID is chosen
- * through `-cid_str` rather than written into the scenario.
- */
-function uniqueCallIdPrefix(name: string): string {
-  callCounter++;
-  const random = Math.floor(Math.random() * 0xffffffff).toString(16);
-  return `codec-${name.replace(/[^A-Za-z0-9]/g, '')}-${callCounter}-${random}`;
-}
-
-/**
- * Runs one generic call: SIPp offers `offer`, and once the answer's port is known `send` streams
- * the media to it (it resolves when the sender is done). Fails with the output of every process
- * when SIPp or the sender fails. A SIPp that could not bind its media port (another process took
- * it between the check and the bind) is rerun with fresh ports before anything was sent.
- */
-export async function runGenericCall(
+export async function runCodecCall(
   server: RunningServer,
   work: string,
   options: {
@@ -151,121 +46,28 @@ export async function runGenericCall(
     readonly holdMs: number;
     readonly send: (port: number) => Promise<Spawned | undefined>;
   },
-): Promise<{ callId: string; answeredPort: number }> {
-  const scenarioFile = join(work, `${options.name}.xml`);
-  await writeFile(scenarioFile, genericCallScenario({ offer: options.offer, holdMs: options.holdMs }));
-  const callIdPrefix = uniqueCallIdPrefix(options.name);
-  for (let attempt = 1; ; attempt++) {
-    const logFile = join(work, `${options.name}-${attempt}-sipp.log`);
-    const sipp = spawnTracked(`sipp ${options.name}`, 'sipp', [
-      '-sf',
-      scenarioFile,
-      '-m',
-      '1',
-      '-t',
-      'u1',
-      '-i',
-      '127.0.0.1',
-      '-p',
-      String(await freeUdpTcpPort()),
-      '-mi',
-      '127.0.0.1',
-      '-mp',
-      String(await freeSippMediaPort()),
-      '-trace_logs',
-      '-log_file',
-      logFile,
-      '-timeout',
-      `${Math.ceil(options.holdMs / 1000) + 30}s`,
-      '-timeout_error',
-      '-cid_str',
-      `${callIdPrefix}-%u@%s`,
-      '-nostdin',
-      `127.0.0.1:${server.sipPort}`,
-    ]);
-    let sender: Spawned | undefined;
-    const outputs = (): string =>
-      `--- sipp ---\n${sipp.output()}\n--- sender ---\n${sender?.output() ?? '(none or not a process)'}`;
-    let port: number;
-    try {
-      port = await Promise.race([
-        waitForAudioPort(logFile, 20_000),
-        sipp.exited.then((code): never => {
-          throw new Error(`sipp exited (${code}) before the answer's port was logged`);
-        }),
-      ]);
-    } catch (error) {
-      await sipp.stop(1000);
-      const bindFailed = /Unable to bind|Address already in use/.test(sipp.output());
-      if (bindFailed && attempt < 3) {
-        continue;
-      }
-      throw new Error(`${error instanceof Error ? error.message : String(error)}\n${outputs()}`, {
-        cause: error,
-      });
-    }
-    try {
+): Promise<{ callId: string }> {
+  const scenario = genericCallScenario({
+    title: 'generic SIP call offering one codec',
+    peer: CODEC_PEER,
+    toUser: 'recorder',
+    media: [audioLine('[media_port]', options.offer, 'sendonly')],
+    answerLog: 'first-audio',
+    holdMs: options.holdMs,
+  });
+  return runGenericCall(server, work, {
+    name: `codec-${options.name}`,
+    scenario,
+    holdMs: options.holdMs,
+    answerLog: 'first-audio',
+    whileUp: async (port) => {
       assert.ok(
         port >= server.rtpRange.min && port <= server.rtpRange.max,
         `the answered port ${port} is in Verbatim's RTP range`,
       );
-      sender = await options.send(port);
-      assert.equal(await waitExit(sipp, options.holdMs + 30_000), 0, 'sipp exits 0');
-    } catch (error) {
-      await stopAll();
-      throw new Error(`${error instanceof Error ? error.message : String(error)}\n${outputs()}`, {
-        cause: error,
-      });
-    }
-    // One call (-m 1) is call number 1, and %s is the local address given with -i.
-    return { callId: `${callIdPrefix}-1@127.0.0.1`, answeredPort: port };
-  }
-}
-
-/** A tone encoded and packetised by ffmpeg's RTP muxer, sent at real time (`-re`). */
-export interface FfmpegToneSender {
-  /** ffmpeg encoder: pcm_mulaw, pcm_alaw, g722, libopus, pcm_s16be, aac. */
-  readonly encoder: string;
-  readonly sampleRateHz: number;
-  readonly payloadType: number;
-  readonly frequencyHz: number;
-  readonly seconds: number;
-  /**
-   * Samples per frame of the generated signal. ffmpeg's RTP muxer sends one encoder frame per
-   * packet for the PCM codecs, so this sets their packet duration (160 at 8 kHz = 20 ms).
-   */
-  readonly samplesPerFrame?: number;
-  /** Extra output options (`-rtpflags latm`, `-b:a 32k`, …). */
-  readonly extraArgs?: readonly string[];
-}
-
-/** Starts ffmpeg sending the tone to 127.0.0.1:port and waits for it to exit 0. */
-export async function sendToneWithFfmpeg(port: number, s: FfmpegToneSender): Promise<Spawned> {
-  const frame = s.samplesPerFrame === undefined ? '' : `:samples_per_frame=${s.samplesPerFrame}`;
-  const ffmpeg = spawnTracked(`ffmpeg ${s.encoder}`, 'ffmpeg', [
-    '-hide_banner',
-    '-nostdin',
-    '-re',
-    '-f',
-    'lavfi',
-    '-i',
-    `sine=frequency=${s.frequencyHz}:sample_rate=${s.sampleRateHz}:duration=${s.seconds}${frame}`,
-    '-c:a',
-    s.encoder,
-    '-ar',
-    String(s.sampleRateHz),
-    '-ac',
-    '1',
-    ...(s.extraArgs ?? []),
-    '-payload_type',
-    String(s.payloadType),
-    '-f',
-    'rtp',
-    `rtp://127.0.0.1:${port}?localaddr=127.0.0.1`,
-  ]);
-  const code = await waitExit(ffmpeg, s.seconds * 1000 + 30_000);
-  assert.equal(code, 0, `ffmpeg ${s.encoder} exits 0:\n${ffmpeg.output()}`);
-  return ffmpeg;
+      return options.send(port);
+    },
+  });
 }
 
 /** Encodes a tone with ffmpeg into raw G.711 bytes (one byte per 8 kHz sample). */
@@ -530,33 +332,12 @@ export function dtmfPackets(
   );
 }
 
-/** The RTP datagrams stored in a track capture (ExportRaw), in file order. */
-export async function downloadRawTrack(
-  server: RunningServer,
-  session: SessionJson,
-  trackNumber: number,
-): Promise<Uint8Array[]> {
-  const response = await fetch(
-    `${server.baseUrl}/mma/ExportRaw?recording=${encodeURIComponent(`${session.sessionId}-TRACK${trackNumber}`)}`,
-    { headers: { cookie: `JSESSIONID=${server.jsessionId}` } },
-  );
-  assert.equal(response.status, 200, 'the raw track downloads');
-  const reader = new PcapReader();
-  const packets = reader.push(new Uint8Array(await response.arrayBuffer()));
-  assert.equal(reader.error, undefined, 'the raw track is a readable capture');
-  assert.equal(reader.end().truncatedTailBytes, 0, 'the raw track has no torn tail');
-  return packets.map((p) => p.payload.slice());
-}
-
-/** 100 ms windows of one channel: where it carries sound and which tone, at any sample rate. */
-export interface ChannelAnalysis {
-  firstMs: number;
-  lastMs: number;
-  /** Start of each silent window between the first and the last loud one. */
-  gaps: number[];
-  /** Dominant frequency of each loud window but the first and the last (edges are partial). */
-  tones: number[];
-}
+/**
+ * 100 ms windows of one channel, at any sample rate: where it carries sound (gaps: the start of
+ * each silent window between the first and the last loud one) and the dominant frequency of each
+ * loud window but the first and the last (edges are partial).
+ */
+export type ChannelAnalysis = ToneWindows;
 
 /** RMS above which a 100 ms window counts as sound (the tones are sent at about 2,900 RMS). */
 const LOUD_RMS = 500;
@@ -620,24 +401,7 @@ export function assertToneAt(
   label: string,
 ): ChannelAnalysis {
   const channel = analyseTone(samples, sampleRateHz);
-  assert.ok(channel.firstMs >= 0, `${label}: no sound at all`);
-  assert.deepEqual(
-    channel.gaps,
-    [],
-    `${label}: silent windows inside the call at ${channel.gaps.join(', ')} ms`,
-  );
-  const spanMs = channel.lastMs - channel.firstMs;
-  assert.ok(
-    Math.abs(spanMs - expectedSeconds * 1000) <= 400,
-    `${label}: sound lasts ${spanMs} ms, expected about ${expectedSeconds * 1000} ms`,
-  );
-  assert.ok(channel.tones.length > 0, `${label}: too short to measure a tone`);
-  for (const tone of channel.tones) {
-    assert.ok(
-      Math.abs(tone - expectedHz) <= 25,
-      `${label}: a window carries ${tone} Hz instead of ${expectedHz} Hz`,
-    );
-  }
+  assertToneSpan(channel, expectedHz, expectedSeconds, label, { tonesMeasured: true });
   return channel;
 }
 
@@ -677,12 +441,7 @@ export function assertTalkspurts(
       `${label}: talkspurt ${i} is ${JSON.stringify(got)} (relative to the first), expected ${JSON.stringify(want)}`,
     );
   }
-  for (const tone of channel.tones) {
-    assert.ok(
-      Math.abs(tone - expectedHz) <= 25,
-      `${label}: a window carries ${tone} Hz instead of ${expectedHz} Hz`,
-    );
-  }
+  assertTonesNear(channel.tones, expectedHz, label);
 }
 
 /** Every sample of the channel is zero (a channel with no track, or an undecodable one). */

@@ -1,9 +1,13 @@
 import { createSocket, type Socket } from 'node:dgram';
-import { readFile } from 'node:fs/promises';
 import { parseRtpHeader, type RtpHeader } from '../../src/protocol/rtp/rtp-packet.js';
-import { cubeForkingInviteSend } from './cube-calls.js';
+import {
+  cubeForkScenario,
+  CUBE_AUDIO_LINES,
+  LOG_AUDIO_VIDEO_PORTS,
+  type SdpMedia,
+} from './sipp-scenarios.js';
 import { spawnTracked, waitExit } from './processes.js';
-import { waitFor } from './wait.js';
+import { waitForLogged, type SippRun } from './sipp-process.js';
 
 /**
  * Playing a Cisco CUBE that forks a video call to Verbatim (intake-samples §2.1): one INVITE with
@@ -29,9 +33,6 @@ export interface CubeVideoForkingScenario {
   readonly h264Fmtp: string;
 }
 
-/** The log line SIPp writes with the four ports of the answer, in m= line order. */
-export const ANSWER_PORTS_LOG_PREFIX = 'VERBATIM-CUBE-VIDEO-PORTS=';
-
 /** The ports of Verbatim's answer to a CUBE video fork. */
 export interface AnswerPorts {
   readonly audio: readonly [number, number];
@@ -39,87 +40,38 @@ export interface AnswerPorts {
 }
 
 /**
- * A SIPp scenario for a CUBE video forking INVITE. The 200 OK's SDP is searched for the ports of
- * its four m= lines, which are written to the SIPp log (run SIPp with `-trace_logs -log_file`), so
- * that ffmpeg can stream H.264 to the first video line while SIPp replays audio to the first audio
- * line. An answer keeps the offer's m= line order (RFC 3264 §6).
+ * The video fork. The ports of the answer's four m= lines are written to the SIPp log
+ * (LOG_AUDIO_VIDEO_PORTS), so that ffmpeg can stream H.264 to the video lines while SIPp replays
+ * audio to the first audio line. An answer keeps the offer's m= line order (RFC 3264 §6).
  */
 export function cubeVideoForkingScenario(s: CubeVideoForkingScenario): string {
   const pt = s.videoPayloadType;
-  const from = 'From: <sip:[local_ip]>;tag=[pid]CubeVideoTag[call_number]';
-  const videoLine = (port: string): string => `m=video ${port} RTP/AVP ${pt}
-      b=TIAS:384000
-      a=rtpmap:${pt} H264/90000
-      a=fmtp:${pt} ${s.h264Fmtp}
-      a=sendonly`;
-  // SIPp compiles the regexp as POSIX extended, where "." also matches a newline; in a four-line
-  // answer each ".*" can only end before the next line of the kind that follows it. The whole
-  // match is logged too: SIPp refuses a scenario with a variable that is never read.
-  return `<?xml version="1.0" encoding="ISO-8859-1" ?>
-<!DOCTYPE scenario SYSTEM "sipp.dtd">
-<scenario name="CUBE dial-peer media forking with video">
-${cubeForkingInviteSend({
-  ciscoGuid: s.ciscoGuid,
-  participants: s.participants,
-  from,
-  mediaIndexes: ['0 2', '1 3'],
-  extraMediaLines: `${videoLine('[media_port+4]')}\n      ${videoLine('[media_port+6]')}`,
-})}
-  <recv response="100" optional="true"/>
-  <recv response="200" rrs="true">
-    <action>
-      <ereg regexp="m=audio ([0-9]+) .*m=audio ([0-9]+) .*m=video ([0-9]+) .*m=video ([0-9]+) " search_in="body" check_it="true" assign_to="all,audio0,audio1,video0,video1"/>
-      <log message="${ANSWER_PORTS_LOG_PREFIX}[$audio0],[$audio1],[$video0],[$video1]; matched: [$all]"/>
-    </action>
-  </recv>
-  <send>
-    <![CDATA[
-      ACK [next_url] SIP/2.0
-      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-      ${from}
-      To: <sip:33333@[remote_ip]>[peer_tag_param]
-      Call-ID: [call_id]
-      CSeq: 101 ACK
-      Max-Forwards: 70
-      Content-Length: 0
-    ]]>
-  </send>
-  <nop><action><exec play_pcap_audio="${s.pcapPath}"/></action></nop>
-  <pause milliseconds="${s.holdMs}"/>
-  <send retrans="500">
-    <![CDATA[
-      BYE [next_url] SIP/2.0
-      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-      ${from}
-      To: <sip:33333@[remote_ip]>[peer_tag_param]
-      Call-ID: [call_id]
-      CSeq: 102 BYE
-      Max-Forwards: 70
-      Content-Length: 0
-    ]]>
-  </send>
-  <recv response="200" crlf="true"/>
-</scenario>
-`;
+  const videoLine = (port: string): SdpMedia => ({
+    kind: 'video',
+    port,
+    payloadTypes: [pt],
+    lines: ['b=TIAS:384000', `a=rtpmap:${pt} H264/90000`, `a=fmtp:${pt} ${s.h264Fmtp}`, 'a=sendonly'],
+  });
+  return cubeForkScenario({
+    title: 'CUBE dial-peer media forking with video',
+    ciscoGuid: s.ciscoGuid,
+    participants: s.participants,
+    mediaIndexes: ['0 2', '1 3'],
+    tag: 'CubeVideoTag',
+    media: [...CUBE_AUDIO_LINES, videoLine('[media_port+4]'), videoLine('[media_port+6]')],
+    answerLog: 'audio-and-video',
+    pcapPath: s.pcapPath,
+    holdMs: s.holdMs,
+  });
 }
 
-/** Polls the SIPp log file until it names the four ports of the answer. */
-export async function waitForAnswerPorts(logFile: string, timeoutMs: number): Promise<AnswerPorts> {
-  return waitFor(
-    async () => {
-      const text = await readFile(logFile, 'utf8').catch(() => '');
-      const match = new RegExp(`${ANSWER_PORTS_LOG_PREFIX}(\\d+),(\\d+),(\\d+),(\\d+);`).exec(text);
-      if (match === null) {
-        return undefined;
-      }
-      const [a0, a1, v0, v1] = match.slice(1).map(Number);
-      if (a0 === undefined || a1 === undefined || v0 === undefined || v1 === undefined) {
-        return undefined;
-      }
-      return { audio: [a0, a1], video: [v0, v1] } satisfies AnswerPorts;
-    },
-    { timeoutMs, what: `the answer's four m= ports in ${logFile}` },
-  );
+/** The four ports of the answer, as the scenario logged them. */
+export async function waitForAnswerPorts(run: SippRun): Promise<AnswerPorts> {
+  const [a0, a1, v0, v1] = (await waitForLogged(run, LOG_AUDIO_VIDEO_PORTS)).split(',').map(Number);
+  if (a0 === undefined || a1 === undefined || v0 === undefined || v1 === undefined) {
+    throw new Error(`four ports expected in ${run.logFile}`);
+  }
+  return { audio: [a0, a1], video: [v0, v1] };
 }
 
 /**

@@ -1,13 +1,11 @@
 import assert from 'node:assert/strict';
-import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { dominantFrequencyHz, readWavSamples, rmsLevel, sineG711Packets, type WavSamples } from './audio.js';
-import { freeSippMediaPort, freeUdpTcpPort } from './ports.js';
-import { spawnTracked, waitExit } from './processes.js';
+import { dominantFrequencyHz, rmsLevel, sineG711Packets } from './audio.js';
+import { findSessionBy, type SessionJson } from './session-api.js';
 import { writeSippRtpPcap } from './sipp-pcap.js';
+import { runSippToEnd } from './sipp-process.js';
 import { cucmLegScenario, type CucmFarEndUpdate, type CucmLegScenario } from './sipp-scenarios.js';
 import type { RunningServer } from './verbatim-server.js';
-import { waitFor } from './wait.js';
 
 /**
  * Driving a CUCM-recorded call against a running node: SIPp plays both legs of one call (near end
@@ -17,31 +15,6 @@ import { waitFor } from './wait.js';
 
 export const NEAR_HZ = 500;
 export const FAR_HZ = 1300;
-
-export interface SessionJson {
-  sessionId: string;
-  sessionState: string;
-  sessionStartDate: number;
-  sessionDuration?: number;
-  callControllerType: string;
-  callControllerIP: string;
-  ccid: string;
-  urls: { wavUrl: string; rtspUrl: string };
-  tracks: {
-    trackNumber: number;
-    codec: string;
-    stats: { packets: number; dropped: number; lost: number };
-    trackDuration?: number;
-    participants: {
-      deviceRef: string;
-      deviceId?: string;
-      xRefCi?: string;
-      isConference: boolean;
-      participantStartDate?: number;
-      participantDuration?: number;
-    }[];
-  }[];
-}
 
 let callCounter = 0;
 
@@ -116,42 +89,12 @@ export async function runCucmCall(
       ...(leg.pcapPath === undefined ? {} : { pcapPath: leg.pcapPath }),
       ...(options.update === undefined ? {} : { update: options.update }),
     });
-    const file = join(work, `call${callCounter}-${stream}.xml`);
-    await writeFile(file, scenario);
-    // A media port can still be taken between the check and sipp's bind (another test's process);
-    // sipp then exits before sending anything, so that case alone is retried with fresh ports.
-    let code: number | string = 'not run';
-    for (let attempt = 1; attempt <= 3; attempt++) {
-      const sipp = spawnTracked(`sipp ${stream}`, 'sipp', [
-        '-sf',
-        file,
-        '-m',
-        '1',
-        '-t',
-        options.transport,
-        '-i',
-        '127.0.0.1',
-        '-p',
-        String(await freeUdpTcpPort()),
-        '-mi',
-        '127.0.0.1',
-        '-mp',
-        String(await freeSippMediaPort()),
-        '-timeout',
-        '40s',
-        '-timeout_error',
-        '-nostdin',
-        `127.0.0.1:${server.sipPort}`,
-      ]);
-      code = await waitExit(sipp, 45_000);
-      const bindFailed = code !== 0 && /Unable to bind|Address already in use/.test(sipp.output());
-      if (bindFailed && attempt < 3) {
-        continue;
-      }
-      if (options.legsMayFail !== true) {
-        assert.equal(code, 0, `sipp ${stream} failed (exit ${code}):\n${sipp.output()}`);
-      }
-      break;
+    const { code, run } = await runSippToEnd(`sipp ${stream}`, server, scenario, {
+      work,
+      transport: options.transport,
+    });
+    if (options.legsMayFail !== true) {
+      assert.equal(code, 0, `sipp ${stream} failed (exit ${code}):\n${run.sipp.output()}`);
     }
     if (stream === 'x-nearend' && options.afterNearExit !== undefined) {
       await options.afterNearExit(refCi);
@@ -159,36 +102,6 @@ export async function runCucmCall(
   });
   await Promise.all([...legs, options.duringCall?.(refCi)]);
   return refCi;
-}
-
-/**
- * Waits for a session of the last ten minutes whose `field` equals `value` (through getSessions,
- * as a client would) and for which `predicate` holds.
- */
-export async function findSessionBy(
-  server: RunningServer,
-  field: 'xRefCi' | 'ccid' | 'deviceRef',
-  value: string,
-  predicate: (s: SessionJson) => boolean,
-): Promise<SessionJson> {
-  return waitFor(
-    async () => {
-      const now = Date.now();
-      const response = await server.api('/ora/queryService/query/getSessions', {
-        requestParameters: [
-          {
-            fieldName: 'sessionStartDate',
-            fieldConditions: [{ fieldOperator: 'between', fieldValues: [now - 600_000, now + 60_000] }],
-            paramConnector: 'AND',
-          },
-          { fieldName: field, fieldConditions: [{ fieldOperator: 'equals', fieldValues: [value] }] },
-        ],
-      });
-      const sessions = (response.responseBody?.sessions ?? []) as SessionJson[];
-      return sessions.find(predicate);
-    },
-    { timeoutMs: 15_000, what: `a session with ${field} ${value}` },
-  );
 }
 
 export function findSessionByRefCi(
@@ -199,26 +112,8 @@ export function findSessionByRefCi(
   return findSessionBy(server, 'xRefCi', refCi, predicate);
 }
 
-export async function downloadWav(
-  server: RunningServer,
-  session: SessionJson,
-): Promise<{ wav: WavSamples; bytes: Uint8Array }> {
-  const response = await fetch(session.urls.wavUrl, {
-    headers: { cookie: `JSESSIONID=${server.jsessionId}` },
-  });
-  assert.equal(response.status, 200);
-  assert.equal(response.headers.get('content-type'), 'audio/wav');
-  const bytes = new Uint8Array(await response.arrayBuffer());
-  return { wav: readWavSamples(bytes), bytes };
-}
-
 /** Splits a channel in 100 ms windows and reports where it carries sound and which tone. */
-export function analyseChannel(samples: Int16Array): {
-  firstMs: number;
-  lastMs: number;
-  gaps: number[];
-  tones: number[];
-} {
+export function analyseChannel(samples: Int16Array): ToneWindows {
   const window = 800;
   const active: boolean[] = [];
   const tones: number[] = [];
@@ -243,7 +138,28 @@ export function assertTone(
   expectedSeconds: number,
   label: string,
 ): void {
-  const channel = analyseChannel(samples);
+  assertToneSpan(analyseChannel(samples), expectedHz, expectedSeconds, label);
+}
+
+/** Where a channel carries sound and which tone, per 100 ms window (analyseChannel, analyseTone). */
+export interface ToneWindows {
+  firstMs: number;
+  lastMs: number;
+  gaps: number[];
+  tones: number[];
+}
+
+/**
+ * The analysed channel carries `expectedHz` from its first to its last loud window with no silent
+ * window inside, for about `expectedSeconds`; `tonesMeasured` also requires a window to measure.
+ */
+export function assertToneSpan(
+  channel: ToneWindows,
+  expectedHz: number,
+  expectedSeconds: number,
+  label: string,
+  options: { tonesMeasured?: boolean } = {},
+): void {
   assert.ok(channel.firstMs >= 0, `${label}: no sound at all`);
   assert.deepEqual(
     channel.gaps,
@@ -255,7 +171,15 @@ export function assertTone(
     Math.abs(spanMs - expectedSeconds * 1000) <= 400,
     `${label}: sound lasts ${spanMs} ms, expected about ${expectedSeconds * 1000} ms`,
   );
-  for (const tone of channel.tones) {
+  if (options.tonesMeasured === true) {
+    assert.ok(channel.tones.length > 0, `${label}: too short to measure a tone`);
+  }
+  assertTonesNear(channel.tones, expectedHz, label);
+}
+
+/** Every measured window carries `expectedHz`, within 25 Hz. */
+export function assertTonesNear(tones: readonly number[], expectedHz: number, label: string): void {
+  for (const tone of tones) {
     assert.ok(
       Math.abs(tone - expectedHz) <= 25,
       `${label}: a window carries ${tone} Hz instead of ${expectedHz} Hz`,

@@ -1,7 +1,14 @@
-import { readFile } from 'node:fs/promises';
-import { SECOND_PORT_LOG_PREFIX } from './cube-calls.js';
-import { spawnTracked, type Spawned } from './processes.js';
-import { waitFor } from './wait.js';
+import assert from 'node:assert/strict';
+import { waitExit, failWithOutputs, type Spawned } from './processes.js';
+import { startSipp, waitForLoggedPort, type SippRun } from './sipp-process.js';
+import {
+  audioLine,
+  genericCallScenario,
+  LOG_AUDIO_PORT,
+  LOG_SECOND_AUDIO_PORT,
+  type AnswerLog,
+} from './sipp-scenarios.js';
+import type { RunningServer } from './verbatim-server.js';
 
 /**
  * Playing a plain SIP endpoint (no CUCM From parameters, no CUBE headers, no SIPREC body) that
@@ -21,141 +28,89 @@ export interface GenericSipScenario {
   readonly holdMs: number;
 }
 
-/** The log line SIPp writes with the call's Call-ID (Verbatim's ccid for a generic call). */
-export const CALL_ID_LOG_PREFIX = 'VERBATIM-CALL-ID=';
-
-function audioLine(port: string): string {
-  return `m=audio ${port} RTP/AVP 0 8 101
-      a=rtpmap:0 PCMU/8000
-      a=rtpmap:8 PCMA/8000
-      a=rtpmap:101 telephone-event/8000
-      a=fmtp:101 0-16
-      a=ptime:20
-      a=sendrecv`;
-}
+/** A softphone offering G.711 (both laws) and telephone-event on each line, sendrecv. */
+const SOFTPHONE_OFFER = {
+  payloadTypes: [0, 8, 101],
+  attributes: [
+    'rtpmap:0 PCMU/8000',
+    'rtpmap:8 PCMA/8000',
+    'rtpmap:101 telephone-event/8000',
+    'fmtp:101 0-16',
+    'ptime:20',
+  ],
+};
 
 /**
- * The SIPp scenario. Run SIPp with `-trace_logs -log_file FILE`: the Call-ID and, for two audio
- * lines, the port of the answer's second m=audio line are written there (waitForLoggedCallId,
- * cube-calls.ts waitForSecondAudioPort), so the test can find the session and stream the second
- * line with another sender.
+ * The softphone's call; for two audio lines the port of the answer's second line is written to
+ * the log (LOG_SECOND_AUDIO_PORT), so that another sender can stream to it.
  */
 export function genericSipScenario(s: GenericSipScenario): string {
-  const from = `From: "Caller" <sip:${s.fromUser}@[local_ip]>;tag=[pid]GenTag[call_number]`;
-  const to = `To: <sip:${s.toUser}@[remote_ip]>`;
-  const lines = [audioLine('[media_port]'), ...(s.audioLines === 2 ? [audioLine('[media_port+2]')] : [])];
-  // As in cube-calls.ts: POSIX extended regexps let "." match a newline, so the greedy ".*"
-  // reaches the last m=audio line of the answer.
-  const secondPort =
-    s.audioLines === 2
-      ? `<action>
-      <ereg regexp="m=audio [0-9]+ .*m=audio ([0-9]+) " search_in="body" check_it="true" assign_to="all,port2"/>
-      <log message="${SECOND_PORT_LOG_PREFIX}[$port2]; matched: [$all]"/>
-    </action>`
-      : '';
-  return `<?xml version="1.0" encoding="ISO-8859-1" ?>
-<!DOCTYPE scenario SYSTEM "sipp.dtd">
-<scenario name="generic SIP call with an early offer">
-  <nop><action><log message="${CALL_ID_LOG_PREFIX}[call_id];"/></action></nop>
-  <send retrans="500">
-    <![CDATA[
-      INVITE sip:${s.toUser}@[remote_ip]:[remote_port] SIP/2.0
-      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-      ${from}
-      ${to}
-      Call-ID: [call_id]
-      CSeq: 1 INVITE
-      Contact: <sip:${s.fromUser}@[local_ip]:[local_port]>
-      Max-Forwards: 70
-      User-Agent: SIPp generic endpoint
-      Allow: INVITE, ACK, CANCEL, BYE, OPTIONS
-      Content-Type: application/sdp
-      Content-Length: [len]
-
-      v=0
-      o=- 1 1 IN IP[media_ip_type] [media_ip]
-      s=-
-      c=IN IP[media_ip_type] [media_ip]
-      t=0 0
-      ${lines.join('\n      ')}
-    ]]>
-  </send>
-  <recv response="100" optional="true"/>
-  <recv response="180" optional="true"/>
-  <recv response="200" rrs="true">
-    ${secondPort}
-  </recv>
-  <send>
-    <![CDATA[
-      ACK [next_url] SIP/2.0
-      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-      ${from}
-      ${to}[peer_tag_param]
-      Call-ID: [call_id]
-      CSeq: 1 ACK
-      Max-Forwards: 70
-      Content-Length: 0
-    ]]>
-  </send>
-  <nop><action><exec play_pcap_audio="${s.pcapPath}"/></action></nop>
-  <pause milliseconds="${s.holdMs}"/>
-  <send retrans="500">
-    <![CDATA[
-      BYE [next_url] SIP/2.0
-      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-      ${from}
-      ${to}[peer_tag_param]
-      Call-ID: [call_id]
-      CSeq: 2 BYE
-      Max-Forwards: 70
-      Content-Length: 0
-    ]]>
-  </send>
-  <recv response="200" crlf="true"/>
-</scenario>
-`;
-}
-
-/** Polls the SIPp log file until it names the call's Call-ID. */
-export async function waitForLoggedCallId(logFile: string, timeoutMs: number): Promise<string> {
-  return waitFor(
-    async () => {
-      const text = await readFile(logFile, 'utf8').catch(() => '');
-      const match = new RegExp(`${CALL_ID_LOG_PREFIX}([^;\\s]+);`).exec(text);
-      return match?.[1];
+  return genericCallScenario({
+    title: 'generic SIP call with an early offer',
+    peer: {
+      displayName: 'Caller',
+      user: s.fromUser,
+      tag: 'GenTag',
+      userAgent: 'SIPp generic endpoint',
+      allow: 'INVITE, ACK, CANCEL, BYE, OPTIONS',
+      origin: '1 1',
     },
-    { timeoutMs, what: `the Call-ID in ${logFile}` },
-  );
+    toUser: s.toUser,
+    media: [
+      audioLine('[media_port]', SOFTPHONE_OFFER, 'sendrecv'),
+      ...(s.audioLines === 2 ? [audioLine('[media_port+2]', SOFTPHONE_OFFER, 'sendrecv')] : []),
+    ],
+    answerLog: s.audioLines === 2 ? 'second-audio' : 'none',
+    pcapPath: s.pcapPath,
+    holdMs: s.holdMs,
+  });
 }
+
+let callCounter = 0;
 
 /**
- * ffmpeg as an independent RTP sender: a G.711 µ-law tone, 20 ms per packet (samples_per_frame),
- * payload type 0, in real time, from 127.0.0.1 (the address of the SDP offer) to `port`.
+ * Runs one generic call to its end and gives the Call-ID (Verbatim's ccid for a generic call).
+ * The Call-ID is chosen with `-cid_str`, unique to this run and naming the case so that a failing
+ * session is easy to find in logs. With `answerLog`, `whileUp` gets the port the scenario logged
+ * once the answer is in (it resolves when its sender is done, giving the sender's process if it is
+ * one); a failure shows every process's output.
  */
-export function streamToneWithFfmpeg(
-  name: string,
-  port: number,
-  frequencyHz: number,
-  seconds: number,
-): Spawned {
-  return spawnTracked(name, 'ffmpeg', [
-    '-hide_banner',
-    '-nostdin',
-    '-re',
-    '-f',
-    'lavfi',
-    '-i',
-    `sine=frequency=${frequencyHz}:sample_rate=8000:duration=${seconds}:samples_per_frame=160`,
-    '-c:a',
-    'pcm_mulaw',
-    '-ar',
-    '8000',
-    '-ac',
-    '1',
-    '-payload_type',
-    '0',
-    '-f',
-    'rtp',
-    `rtp://127.0.0.1:${port}?localaddr=127.0.0.1`,
-  ]);
+export async function runGenericCall(
+  server: RunningServer,
+  work: string,
+  options: {
+    readonly name: string;
+    readonly scenario: string;
+    readonly holdMs: number;
+    readonly answerLog?: Extract<AnswerLog, 'first-audio' | 'second-audio'>;
+    readonly whileUp?: (port: number, run: SippRun) => Promise<Spawned | undefined>;
+  },
+): Promise<{ callId: string; answeredPort?: number }> {
+  callCounter++;
+  const random = Math.floor(Math.random() * 0xffffffff).toString(16);
+  const callIdPrefix = `${options.name.replace(/[^A-Za-z0-9]/g, '')}-${callCounter}-${random}`;
+  const prefix = options.answerLog === 'first-audio' ? LOG_AUDIO_PORT : LOG_SECOND_AUDIO_PORT;
+  const { run, first: port } = await startSipp(
+    `sipp ${options.name}`,
+    server,
+    options.scenario,
+    {
+      work,
+      callIdFormat: `${callIdPrefix}-%u@%s`,
+      timeoutSeconds: Math.max(40, Math.ceil(options.holdMs / 1000) + 30),
+    },
+    async (r) => (options.answerLog === undefined ? undefined : waitForLoggedPort(r, prefix)),
+  );
+  let sender: Spawned | undefined;
+  await failWithOutputs(
+    () => [run.sipp, sender],
+    async () => {
+      if (port !== undefined) {
+        sender = await options.whileUp?.(port, run);
+      }
+      assert.equal(await waitExit(run.sipp, options.holdMs + 30_000), 0, 'sipp exits 0');
+    },
+  );
+  // One call (-m 1) is call number 1, and %s is the local address given with -i.
+  return { callId: `${callIdPrefix}-1@127.0.0.1`, ...(port === undefined ? {} : { answeredPort: port }) };
 }

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
-import { analyseChannel, type SessionJson } from './cucm-calls.js';
-import type { RunningServer } from './verbatim-server.js';
+import { analyseChannel } from './cucm-calls.js';
+import type { SessionJson } from './session-api.js';
 
 /**
  * Checks shared by the end-to-end tests of mid-call events (hold, pause, transfer): the parts of
@@ -62,34 +62,4 @@ export function assertQuiet(samples: Int16Array, label: string): void {
 /** `value` lies in [min, max]; the message says what was measured. */
 export function assertBetween(value: number, min: number, max: number, what: string): void {
   assert.ok(value >= min && value <= max, `${what} is ${value}, expected ${min}..${max}`);
-}
-
-/**
- * Every session of the last ten minutes whose `field` equals `value`, through getSessions as a
- * client asks; with no field, every session of that window.
- */
-export async function sessionsWhere(
-  server: RunningServer,
-  field?: 'ccid' | 'xRefCi' | 'deviceRef',
-  value?: string,
-): Promise<SessionWithTags[]> {
-  const now = Date.now();
-  const response = await server.api('/ora/queryService/query/getSessions', {
-    requestParameters: [
-      {
-        fieldName: 'sessionStartDate',
-        fieldConditions: [{ fieldOperator: 'between', fieldValues: [now - 600_000, now + 60_000] }],
-        ...(field === undefined ? {} : { paramConnector: 'AND' }),
-      },
-      ...(field === undefined || value === undefined
-        ? []
-        : [{ fieldName: field, fieldConditions: [{ fieldOperator: 'equals', fieldValues: [value] }] }]),
-    ],
-  });
-  // 2001 is MediaSense's "no results" (an empty list, not a failure).
-  assert.ok(
-    response.responseCode === 2000 || response.responseCode === 2001,
-    `getSessions failed: ${JSON.stringify(response)}`,
-  );
-  return (response.responseBody?.sessions ?? []) as SessionWithTags[];
 }

@@ -74,3 +74,29 @@ export async function waitExit(proc: Spawned, timeoutMs: number): Promise<number
   }
   return result;
 }
+
+/** The output of each process, under its name, for a failure message. */
+export function outputsOf(processes: readonly (Spawned | undefined)[]): string {
+  return processes
+    .filter((p): p is Spawned => p !== undefined)
+    .map((p) => `--- ${p.name} ---\n${p.output()}`)
+    .join('\n');
+}
+
+/**
+ * Runs `body`; when it fails, stops every process a test left running and fails with the output
+ * of the processes `shown` names (read at that moment, so processes started inside count).
+ */
+export async function failWithOutputs<T>(
+  shown: () => readonly (Spawned | undefined)[],
+  body: () => Promise<T>,
+): Promise<T> {
+  try {
+    return await body();
+  } catch (error) {
+    await stopAll();
+    throw new Error(`${error instanceof Error ? error.message : String(error)}\n${outputsOf(shown())}`, {
+      cause: error,
+    });
+  }
+}

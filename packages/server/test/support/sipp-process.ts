@@ -1,13 +1,15 @@
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { freeSippMediaPort, freeUdpTcpPort } from './ports.js';
-import { spawnTracked, type Spawned } from './processes.js';
+import { spawnTracked, waitExit, type Spawned } from './processes.js';
 import type { RunningServer } from './verbatim-server.js';
 import { waitFor } from './wait.js';
 
 /**
- * Running one SIPp call controller against a `verbatim serve` node: UDP on loopback, one call,
- * every message traced to a log file that the test polls for lines the scenario writes with
- * `<log message="…"/>` (ports read from an answer, "the call is resumed now", …).
+ * Running SIPp as a call controller against a `verbatim serve` node: one call on loopback, its
+ * scenario (see sipp-scenarios.ts) written to the test's work folder, every `<log message="…"/>`
+ * of the scenario traced to a log file the test can wait on (ports read from an answer, "the
+ * call is resumed now", …).
  */
 export interface SippRun {
   readonly sipp: Spawned;
@@ -17,22 +19,39 @@ export interface SippRun {
   readonly mediaPort: number;
 }
 
+export interface SippOptions {
+  /** The folder the scenario file and the log are written to. */
+  readonly work: string;
+  /** UDP (u1, the default) or TCP (t1). */
+  readonly transport?: 'u1' | 't1';
+  /** SIPp's -cid_str: the Call-ID the test chooses (`%u` the call number, `%s` the local address). */
+  readonly callIdFormat?: string;
+  /** SIPp's own -timeout for the whole call (40 s unless given). */
+  readonly timeoutSeconds?: number;
+}
+
+let runCounter = 0;
+
+/** Writes `scenario` to the work folder and starts SIPp on it. */
 export async function spawnSipp(
   name: string,
   server: RunningServer,
-  scenarioFile: string,
-  logFile: string,
-  options: { readonly callIdFormat?: string; readonly timeoutSeconds?: number } = {},
+  scenario: string,
+  options: SippOptions,
 ): Promise<SippRun> {
+  runCounter++;
+  const base = join(options.work, `${name.replace(/[^A-Za-z0-9]+/g, '-')}-${runCounter}`);
+  const scenarioFile = `${base}.xml`;
+  const logFile = `${base}.log`;
+  await writeFile(scenarioFile, scenario);
   const mediaPort = await freeSippMediaPort();
-  const timeoutSeconds = options.timeoutSeconds ?? 40;
   const sipp = spawnTracked(name, 'sipp', [
     '-sf',
     scenarioFile,
     '-m',
     '1',
     '-t',
-    'u1',
+    options.transport ?? 'u1',
     '-i',
     '127.0.0.1',
     '-p',
@@ -46,7 +65,7 @@ export async function spawnSipp(
     '-log_file',
     logFile,
     '-timeout',
-    `${timeoutSeconds}s`,
+    `${options.timeoutSeconds ?? 40}s`,
     '-timeout_error',
     '-nostdin',
     `127.0.0.1:${server.sipPort}`,
@@ -54,16 +73,85 @@ export async function spawnSipp(
   return { sipp, logFile, mediaPort };
 }
 
-/** Polls SIPp's log file until a line starts with `marker`; gives the rest of that line. */
-export async function waitForLogLine(logFile: string, marker: string, timeoutMs: number): Promise<string> {
+/**
+ * A port that was free when checked can be taken before SIPp binds it (another test's process);
+ * SIPp then exits before sending anything, and only that case is worth another run.
+ */
+function couldNotBind(run: SippRun): boolean {
+  return /Unable to bind|Address already in use/.test(run.sipp.output());
+}
+
+const BIND_ATTEMPTS = 3;
+
+/**
+ * Runs SIPp to its end and gives its exit code; a run that could not bind its ports is repeated
+ * with fresh ones.
+ */
+export async function runSippToEnd(
+  name: string,
+  server: RunningServer,
+  scenario: string,
+  options: SippOptions & { readonly exitWithinMs?: number },
+): Promise<{ code: number | string; run: SippRun }> {
+  for (let attempt = 1; ; attempt++) {
+    const run = await spawnSipp(name, server, scenario, options);
+    const code = await waitExit(run.sipp, options.exitWithinMs ?? 45_000);
+    if (code !== 0 && couldNotBind(run) && attempt < BIND_ATTEMPTS) {
+      continue;
+    }
+    return { code, run };
+  }
+}
+
+/**
+ * Starts SIPp and waits for `first` (usually a line of its log) unless SIPp exits before; a run
+ * that could not bind its ports is repeated with fresh ones. The call goes on: the test streams,
+ * then waits for SIPp's exit.
+ */
+export async function startSipp<T>(
+  name: string,
+  server: RunningServer,
+  scenario: string,
+  options: SippOptions,
+  first: (run: SippRun) => Promise<T>,
+): Promise<{ run: SippRun; first: T }> {
+  for (let attempt = 1; ; attempt++) {
+    const run = await spawnSipp(name, server, scenario, options);
+    try {
+      return { run, first: await unlessSippExits(run, first(run)) };
+    } catch (error) {
+      await run.sipp.stop(1000);
+      if (couldNotBind(run) && attempt < BIND_ATTEMPTS) {
+        continue;
+      }
+      throw new Error(
+        `${error instanceof Error ? error.message : String(error)}\n--- ${name} ---\n${run.sipp.output()}`,
+        {
+          cause: error,
+        },
+      );
+    }
+  }
+}
+
+/**
+ * Waits until SIPp's log has a line written by the scenario with `prefix` (one of the LOG_*
+ * prefixes of sipp-scenarios.ts) and gives what follows it, up to a `;`.
+ */
+export async function waitForLogged(run: SippRun, prefix: string, timeoutMs = 20_000): Promise<string> {
   return waitFor(
     async () => {
-      const text = await readFile(logFile, 'utf8').catch(() => '');
-      const line = text.split('\n').find((l) => l.startsWith(marker));
-      return line === undefined ? undefined : line.slice(marker.length);
+      const text = await readFile(run.logFile, 'utf8').catch(() => '');
+      const start = text.indexOf(prefix);
+      return start < 0 ? undefined : (/^[^;\n]*/.exec(text.slice(start + prefix.length))?.[0] ?? '');
     },
-    { timeoutMs, what: `"${marker}" in ${logFile}` },
+    { timeoutMs, what: `"${prefix}" in ${run.logFile}` },
   );
+}
+
+/** A port the scenario logged with `prefix` (LOG_AUDIO_PORT, LOG_SECOND_AUDIO_PORT). */
+export async function waitForLoggedPort(run: SippRun, prefix: string): Promise<number> {
+  return Number(await waitForLogged(run, prefix));
 }
 
 /**

@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { SECOND_PORT_LOG_PREFIX } from './cube-calls.js';
-import { spawnTracked, type Spawned } from './processes.js';
+import { siprecScenario, type SiprecScenario } from './sipp-scenarios.js';
 
 /**
  * Playing a SIPREC session recording client (RFC 7866) with SIPp, in the shape of a Cisco CUBE
@@ -101,10 +100,8 @@ export function cubeStyleMetadata(doc: {
   return lines.join('\n');
 }
 
-/** The SIPp log line written once the resume re-INVITE is answered and the second capture plays. */
-export const RESUMED_LOG_MARKER = 'VERBATIM-SIPREC-RESUMED';
-
-export interface SiprecRecordingCall {
+/** The call of siprecScenario, with the parties and stream ids its metadata is written from. */
+export interface SiprecRecordingCall extends Omit<SiprecScenario, 'sipSessionId' | 'metadata'> {
   /** The metadata session id, which Verbatim keeps as the ccid (no group is sent). */
   readonly sessionId: string;
   /** Stream ids of the lines labelled 1 and 2. */
@@ -117,104 +114,6 @@ export interface SiprecRecordingCall {
   readonly transferTarget: SiprecParty;
   /** Joins stream 2 with the metadata-only UPDATE (a supervisor barging in on the agent side). */
   readonly supervisor: SiprecParty;
-  /**
-   * The port of the second m= line: the SRC sends that stream from it (symmetric RTP, as SBCs
-   * do), so the second sender binds it for both of its runs.
-   */
-  readonly secondLinePort: number;
-  /** Captures SIPp replays to the first line before the pause and after the resume. */
-  readonly pcapBeforePause: string;
-  readonly pcapAfterResume: string;
-  /** From the ACK to the pause re-INVITE. */
-  readonly beforePauseMs: number;
-  /** From the pause re-INVITE's ACK to the resume re-INVITE. */
-  readonly pausedMs: number;
-  /** From the resume to the metadata-only UPDATE. */
-  readonly beforeUpdateMs: number;
-  /** From the UPDATE's answer to the BYE. */
-  readonly afterUpdateMs: number;
-  /** Sends `Require: siprec` and `+sip.src` (false: the SRC is recognised by the body alone). */
-  readonly requireSiprec: boolean;
-}
-
-const BOUNDARY = 'uniqueBoundary';
-const FROM = 'From: <sip:[local_ip]>;tag=[pid]SrcTag[call_number]';
-const TO_FIRST = 'To: <sip:srs@[remote_ip]>';
-const TO = `${TO_FIRST}[peer_tag_param]`;
-const CISCO_HEADERS = `Supported: 100rel,timer,resource-priority,replaces,sdp-anat
-      User-Agent: Cisco-SIPGateway/IOS-17.9.4a
-      Allow: INVITE, OPTIONS, BYE, CANCEL, ACK, PRACK, UPDATE, REFER, SUBSCRIBE, NOTIFY, INFO, REGISTER
-      Max-Forwards: 70`;
-
-/** The recording SDP: two labelled PCMU lines, both sendonly or both `direction`. */
-function siprecSdp(version: number, secondLinePort: number, direction: 'sendonly' | 'inactive'): string {
-  const line = (port: string, label: number): string => `m=audio ${port} RTP/AVP 0 101 19
-      c=IN IP[media_ip_type] [media_ip]
-      a=rtpmap:0 PCMU/8000
-      a=rtpmap:101 telephone-event/8000
-      a=fmtp:101 0-16
-      a=rtpmap:19 CN/8000
-      a=ptime:20
-      a=${direction}
-      a=label:${label}`;
-  return `v=0
-      o=CiscoSystemsSIP-GW-UserAgent 7821 ${version} IN IP[media_ip_type] [media_ip]
-      s=SIP Call
-      c=IN IP[media_ip_type] [media_ip]
-      t=0 0
-      ${line('[media_port]', 1)}
-      ${line(String(secondLinePort), 2)}`;
-}
-
-/** A multipart/mixed body of SDP and metadata, CUBE's part headers. */
-function multipart(sdp: string, metadata: string): string {
-  return `--${BOUNDARY}
-      Content-Type: application/sdp
-      Content-Disposition: session;handling=required
-
-      ${sdp}
-
-      --${BOUNDARY}
-      Content-Type: application/rs-metadata+xml
-      Content-Disposition: recording-session
-
-      ${metadata}
-
-      --${BOUNDARY}--`;
-}
-
-function reInvite(cseq: number, body: string): string {
-  return `<send retrans="500">
-    <![CDATA[
-      INVITE [next_url] SIP/2.0
-      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-      ${FROM}
-      ${TO}
-      Call-ID: [call_id]
-      CSeq: ${cseq} INVITE
-      Contact: <sip:[local_ip]:[local_port]>
-      ${CISCO_HEADERS}
-      Content-Type: multipart/mixed;boundary=${BOUNDARY}
-      Mime-Version: 1.0
-      Content-Length: [len]
-
-      ${body}
-    ]]>
-  </send>
-  <recv response="100" optional="true"/>
-  <recv response="200"/>
-  <send>
-    <![CDATA[
-      ACK [next_url] SIP/2.0
-      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-      ${FROM}
-      ${TO}
-      Call-ID: [call_id]
-      CSeq: ${cseq} ACK
-      Max-Forwards: 70
-      Content-Length: 0
-    ]]>
-  </send>`;
 }
 
 /**
@@ -224,7 +123,7 @@ function reInvite(cseq: number, body: string): string {
  * which the callee has left and the transfer target sends stream 2, and SIPp replays the second
  * capture; a metadata-only UPDATE (`application/rs-metadata`, as Avaya SBCE sends it) adds the
  * supervisor to stream 2 as a partial update; then BYE. The answer's second m= port and the resume
- * are written to the log (SECOND_PORT_LOG_PREFIX, RESUMED_LOG_MARKER) for the second sender.
+ * are written to the log (LOG_SECOND_AUDIO_PORT, LOG_SIPREC_RESUMED) for the second sender.
  */
 export function siprecRecordingScenario(c: SiprecRecordingCall): string {
   const [stream1, stream2] = c.streamIds;
@@ -275,174 +174,5 @@ export function siprecRecordingScenario(c: SiprecRecordingCall): string {
     at: new Date(t0.getTime() + c.beforePauseMs + c.pausedMs + c.beforeUpdateMs),
     parties: [{ party: c.supervisor, sends: stream2, receives: stream1 }],
   });
-  const siprecHeaders = c.requireSiprec
-    ? 'Require: siprec\n      Contact: <sip:[local_ip]:[local_port]>;+sip.src'
-    : 'Contact: <sip:[local_ip]:[local_port]>';
-  return `<?xml version="1.0" encoding="ISO-8859-1" ?>
-<!DOCTYPE scenario SYSTEM "sipp.dtd">
-<scenario name="SIPREC SRC: pause, resume with a transfer, metadata-only UPDATE">
-  <send retrans="500">
-    <![CDATA[
-      INVITE sip:srs@[remote_ip]:[remote_port] SIP/2.0
-      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-      ${FROM}
-      ${TO_FIRST}
-      Call-ID: [call_id]
-      CSeq: 101 INVITE
-      ${siprecHeaders}
-      ${CISCO_HEADERS}
-      Session-ID: ${sipSessionId}
-      Content-Type: multipart/mixed;boundary=${BOUNDARY}
-      Mime-Version: 1.0
-      Content-Length: [len]
-
-      ${multipart(siprecSdp(1904, c.secondLinePort, 'sendonly'), initial)}
-    ]]>
-  </send>
-  <recv response="100" optional="true"/>
-  <recv response="200" rrs="true">
-    <action>
-      <ereg regexp="m=audio [0-9]+ .*m=audio ([0-9]+) " search_in="body" check_it="true" assign_to="all,port2"/>
-      <log message="${SECOND_PORT_LOG_PREFIX}[$port2]; matched: [$all]"/>
-    </action>
-  </recv>
-  <send>
-    <![CDATA[
-      ACK [next_url] SIP/2.0
-      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-      ${FROM}
-      ${TO}
-      Call-ID: [call_id]
-      CSeq: 101 ACK
-      Max-Forwards: 70
-      Content-Length: 0
-    ]]>
-  </send>
-  <nop><action><exec play_pcap_audio="${c.pcapBeforePause}"/></action></nop>
-  <pause milliseconds="${c.beforePauseMs}"/>
-  ${reInvite(102, multipart(siprecSdp(1905, c.secondLinePort, 'inactive'), onHold))}
-  <pause milliseconds="${c.pausedMs}"/>
-  ${reInvite(103, multipart(siprecSdp(1906, c.secondLinePort, 'sendonly'), transferred))}
-  <nop>
-    <action>
-      <exec play_pcap_audio="${c.pcapAfterResume}"/>
-      <log message="${RESUMED_LOG_MARKER}"/>
-    </action>
-  </nop>
-  <pause milliseconds="${c.beforeUpdateMs}"/>
-  <send retrans="500">
-    <![CDATA[
-      UPDATE [next_url] SIP/2.0
-      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-      ${FROM}
-      ${TO}
-      Call-ID: [call_id]
-      CSeq: 104 UPDATE
-      Contact: <sip:[local_ip]:[local_port]>
-      Max-Forwards: 70
-      Content-Type: application/rs-metadata
-      Content-Disposition: recording-session
-      Content-Length: [len]
-
-      ${barge}
-    ]]>
-  </send>
-  <recv response="200"/>
-  <pause milliseconds="${c.afterUpdateMs}"/>
-  <send retrans="500">
-    <![CDATA[
-      BYE [next_url] SIP/2.0
-      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-      ${FROM}
-      ${TO}
-      Call-ID: [call_id]
-      CSeq: 105 BYE
-      Max-Forwards: 70
-      Content-Length: 0
-    ]]>
-  </send>
-  <recv response="200" crlf="true"/>
-</scenario>
-`;
-}
-
-/**
- * A SIPREC INVITE whose metadata part is not XML. The SRC expects the final answer 400 (and ACKs
- * it, RFC 3261 §17.1.1.3); anything else (a 200 would start a recording) fails the scenario.
- */
-export function malformedMetadataScenario(sessionId: string): string {
-  return `<?xml version="1.0" encoding="ISO-8859-1" ?>
-<!DOCTYPE scenario SYSTEM "sipp.dtd">
-<scenario name="SIPREC INVITE with metadata that is not XML">
-  <send retrans="500">
-    <![CDATA[
-      INVITE sip:srs@[remote_ip]:[remote_port] SIP/2.0
-      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-      ${FROM}
-      ${TO_FIRST}
-      Call-ID: [call_id]
-      CSeq: 101 INVITE
-      Require: siprec
-      Contact: <sip:[local_ip]:[local_port]>;+sip.src
-      ${CISCO_HEADERS}
-      Content-Type: multipart/mixed;boundary=${BOUNDARY}
-      Mime-Version: 1.0
-      Content-Length: [len]
-
-      ${multipart(
-        siprecSdp(1904, 40000, 'sendonly'),
-        `session_id=${sessionId}; participant {aor: sip:4085550142@198.51.100.15} <recording`,
-      )}
-    ]]>
-  </send>
-  <recv response="100" optional="true"/>
-  <recv response="400"/>
-  <send>
-    <![CDATA[
-      ACK sip:srs@[remote_ip]:[remote_port] SIP/2.0
-      [last_Via:]
-      ${FROM}
-      [last_To:]
-      Call-ID: [call_id]
-      CSeq: 101 ACK
-      Max-Forwards: 70
-      Content-Length: 0
-    ]]>
-  </send>
-</scenario>
-`;
-}
-
-/**
- * ffmpeg streaming a PCMU tone (20 ms packets) to `port` from the fixed source port `fromPort`:
- * an SRC sends each stream from one port for the whole call, and Verbatim keeps the source it
- * latched first, so a second run for the same stream must come from the same port.
- */
-export function streamToneFromPort(
-  name: string,
-  fromPort: number,
-  port: number,
-  frequencyHz: number,
-  seconds: number,
-): Spawned {
-  return spawnTracked(name, 'ffmpeg', [
-    '-hide_banner',
-    '-nostdin',
-    '-re',
-    '-f',
-    'lavfi',
-    '-i',
-    `sine=frequency=${frequencyHz}:sample_rate=8000:duration=${seconds}:samples_per_frame=160`,
-    '-c:a',
-    'pcm_mulaw',
-    '-ar',
-    '8000',
-    '-ac',
-    '1',
-    '-payload_type',
-    '0',
-    '-f',
-    'rtp',
-    `rtp://127.0.0.1:${port}?localaddr=127.0.0.1&localport=${fromPort}`,
-  ]);
+  return siprecScenario({ ...c, sipSessionId, metadata: { initial, onHold, transferred, barge } });
 }

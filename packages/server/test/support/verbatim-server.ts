@@ -1,8 +1,10 @@
+import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { freeTcpPort, freeUdpTcpPort, randomRtpRange } from './ports.js';
-import { spawnTracked, type Spawned } from './processes.js';
+import { after, before } from 'node:test';
+import { spawnTracked, stopAll, type Spawned } from './processes.js';
 import { waitFor } from './wait.js';
 
 const SERVER_ENTRY = resolve(import.meta.dirname, '../../src/main.ts');
@@ -33,9 +35,13 @@ export interface ApiResponse {
   readonly detail?: string;
 }
 
-export async function startServer(
-  options: { mediaTimeoutSeconds?: number; extraArgs?: string[]; dataDir?: string } = {},
-): Promise<RunningServer> {
+export interface ServerOptions {
+  mediaTimeoutSeconds?: number;
+  extraArgs?: string[];
+  dataDir?: string;
+}
+
+export async function startServer(options: ServerOptions = {}): Promise<RunningServer> {
   const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'verbatim-e2e-')));
   const sipPort = await freeUdpTcpPort();
   const httpPort = await freeTcpPort();
@@ -122,4 +128,33 @@ export async function startServer(
       return code;
     },
   };
+}
+
+/**
+ * One node for the tests of a describe block: a work folder and `verbatim serve` are made before
+ * the tests (and handed to `started`), and after them every process a test left running is
+ * stopped, the node is stopped and must shut down cleanly, and the folder is removed.
+ */
+export function serverForSuite(
+  workPrefix: string,
+  options: ServerOptions | (() => Promise<ServerOptions>),
+  started: (suite: { server: RunningServer; work: string }) => void,
+): void {
+  let server: RunningServer | undefined;
+  let work: string | undefined;
+  before(async () => {
+    work = await mkdtemp(join(tmpdir(), `verbatim-${workPrefix}-`));
+    server = await startServer(typeof options === 'function' ? await options() : options);
+    started({ server, work });
+  });
+  after(async () => {
+    await stopAll();
+    const code = await server?.stop();
+    if (work !== undefined) {
+      await rm(work, { recursive: true, force: true });
+    }
+    if (server !== undefined) {
+      assert.equal(code, 0, `verbatim serve did not shut down cleanly:\n${server.process.output()}`);
+    }
+  });
 }
