@@ -1,5 +1,4 @@
 import { readFileSync } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
 /**
@@ -34,10 +33,4 @@ export function fillSippTemplate(name: string, values: TemplateValues): string {
     throw new Error(`sipp template ${name}: no value for ${[...missing].map((k) => `{{${k}}}`).join(', ')}`);
   }
   return filled;
-}
-
-/** Fills the scenario `name` and writes it to `file`, which it returns. */
-export async function writeSippScenario(file: string, name: string, values: TemplateValues): Promise<string> {
-  await writeFile(file, `${fillSippTemplate(name, values)}\n`);
-  return file;
 }
