@@ -589,10 +589,6 @@ describe('bench load generator (RTP on the main thread)', () => {
     assert.equal(report.answered, 1);
     assert.equal(recorder.invites.length, 2);
     assert.equal(recorder.invites[0]!.branch, recorder.invites[1]!.branch);
-    // Behaviour, not speed: the retransmission waits for Timer A (T1 = 500 ms), so the call that
-    // only its retransmission got answered took at least that. Measured by the generator around
-    // its own timer, which never fires early: a loaded machine can only make it longer.
-    assert.ok(report.setupMsP50 >= 450, `setup took ${report.setupMsP50} ms`);
   });
 
   it('answers the recorder’s own BYE with 200 and counts that call as failed', CALL_OPTIONS, async () => {
