@@ -36,11 +36,6 @@ interface LegSpec {
   readonly mediaIndex: number;
   /** The sender's line, when it offered one: its a=crypto keys an SRTP leg. */
   readonly media?: SdpMedia;
-  /**
-   * The RTP clock rate for the jitter statistic until the answer is known. The INVITE gives the
-   * offered codec's; streams added or restarted mid-call have so far left it to the default.
-   */
-  readonly clockRateHz?: number;
   readonly video: boolean;
   readonly label?: string;
   /** The line starts on hold (CUBE SIPREC sends a=inactive while the call is held). */
@@ -87,11 +82,15 @@ export class LegOpener {
   async openLeg(session: LiveSession, spec: LegSpec): Promise<Leg> {
     const streamId = `${session.sessionId}-${spec.trackNumber}`;
     const srtp = srtpOf(spec.media);
+    // The RTP clock rate of the jitter statistic until the answer is known: the offered codec's,
+    // for the first INVITE as for lines added or restarted mid-call (Opus and wideband codecs
+    // do not tick at the 8 kHz default).
+    const clockRateHz = spec.media === undefined ? undefined : chooseAudioCodec(spec.media)?.clockRateHz;
     const { port } = await this.#media.openStream({
       streamId,
       filePath: join(this.#mediaDir, mediaPath(session, spec.trackNumber)),
       ...(srtp === undefined ? {} : { srtp: srtpParams(srtp.remote) }),
-      ...(spec.clockRateHz === undefined ? {} : { clockRateHz: spec.clockRateHz }),
+      ...(clockRateHz === undefined ? {} : { clockRateHz }),
     });
     return {
       ...(srtp === undefined ? {} : { srtp }),

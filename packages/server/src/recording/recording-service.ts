@@ -177,7 +177,6 @@ export class RecordingService implements SipServerDelegate {
         trackNumber: trackNumbers[i] ?? i,
         mediaIndex: line.mediaIndex,
         ...(line.media === undefined ? {} : { media: line.media }),
-        ...(line.codec === undefined ? {} : { clockRateHz: line.codec.clockRateHz }),
         video: line.media?.type === 'video',
         ...(line.media?.label === undefined ? {} : { label: line.media.label }),
         inactive: line.onHold,

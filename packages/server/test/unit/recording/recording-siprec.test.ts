@@ -187,6 +187,11 @@ describe('RecordingService: SIPREC', () => {
       ],
     );
     assert.equal(media.open.size, 2);
+    // The added stream's jitter statistic gets its codec's clock rate, as the first one did.
+    assert.deepEqual(
+      [...media.specs.values()].map((spec) => spec.clockRateHz),
+      tracks.map((t) => t.clockRateHz),
+    );
     assert.equal(repository.sessions.get('s1')!.correlation?.ucid, '00FA08200A41C2E3B4D5F6;encoding=hex');
   });
 
