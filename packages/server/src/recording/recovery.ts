@@ -3,6 +3,7 @@ import { truncate } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { Repository } from '../db/repository.js';
+import { VerbatimError } from '../model/errors.js';
 import { EMPTY_TRACK_STATS, type TrackStats } from '../model/session.js';
 import { PcapReader } from '../protocol/container/pcap.js';
 import { parseRtpHeader } from '../protocol/rtp/rtp-packet.js';
@@ -84,7 +85,8 @@ async function scanTrack(path: string): Promise<TrackScan> {
   }
   const { truncatedTailBytes } = reader.end();
   if (reader.error !== undefined) {
-    throw new Error(`${reader.error.code}: ${reader.error.message}`);
+    // The pcap reader's code (docs/errors.md, pcap) travels with the error to the log line.
+    throw new VerbatimError(reader.error.code, reader.error.message);
   }
   const stats: TrackStats = {
     ...EMPTY_TRACK_STATS,
