@@ -8,7 +8,8 @@ import type {
 } from '../protocol.js';
 import { forkChild, type Child } from './processes.js';
 import { REPO_ROOT } from './recorder.js';
-import { messageOf, waitFor } from './timing.js';
+import { messageOf } from './timing.js';
+import { waitFor } from '../../packages/server/test/support/wait.js';
 
 /**
  * The runner's side of bench/protocol.ts: forks bench/load-generator.ts as a process of its own

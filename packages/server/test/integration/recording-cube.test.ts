@@ -16,8 +16,9 @@ import { parseSipMessage } from '../../src/protocol/sip/parse.js';
 import { decodeUtf8, encodeUtf8 } from '../../src/protocol/text.js';
 import { cubeXRefCi } from '../../src/recording/cube-intake.js';
 import { RecordingService } from '../../src/recording/recording-service.js';
-import { createSipServer, type SipServer } from '../../src/sip/sip-server.js';
+import type { SipServer } from '../../src/sip/sip-server.js';
 import { cubeFixtureBytes } from '../support/cube-fixtures.js';
+import { loopbackSipServer } from '../unit/sip/support/loopback-sip-server.js';
 import { waitFor } from '../support/wait.js';
 
 /**
@@ -61,14 +62,7 @@ describe('CUBE dial-peer forking over UDP', () => {
       logger,
       newSessionId: () => SESSION_ID,
     });
-    sip = createSipServer({
-      bind: '127.0.0.1',
-      udpTcpPort: 0,
-      advertise: '127.0.0.1',
-      isTrusted: () => true,
-      delegate: recording,
-      logger,
-    });
+    sip = loopbackSipServer(recording, { logger });
     sipPort = (await sip.start()).udpPort;
     const bound = async (): Promise<Socket> => {
       const socket = createSocket('udp4');
