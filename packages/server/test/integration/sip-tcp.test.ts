@@ -13,19 +13,7 @@ import type { SipServer } from '../../src/sip/sip-server.js';
 import { acceptWithOffer, loopbackSipServer, toTagOf } from '../unit/sip/support/loopback-sip-server.js';
 import { TcpClient } from '../unit/sip/support/raw-clients.js';
 import { waitFor } from '../support/wait.js';
-import { ANSWER_SDP, CallScript, randomId, sipRequest } from '../unit/sip/support/sip-messages.js';
-
-function options(viaPort: number, transport: 'TCP' | 'TLS' = 'TCP'): string {
-  return sipRequest({
-    method: 'OPTIONS',
-    callId: randomId(),
-    branch: `z9hG4bK${randomId()}`,
-    fromTag: randomId(),
-    cseq: 1,
-    viaPort,
-    transport,
-  });
-}
+import { ANSWER_SDP, CallScript, freshOptions } from '../unit/sip/support/sip-messages.js';
 
 describe('SIP server over real TCP and TLS connections', () => {
   let server: SipServer;
@@ -110,17 +98,17 @@ describe('SIP server over real TCP and TLS connections', () => {
 
   it('answers two messages that arrive in one write', async () => {
     const client = await connect();
-    await client.send(options(client.port) + options(client.port));
+    await client.send(freshOptions(client.port, 'TCP') + freshOptions(client.port, 'TCP'));
     await client.waitForResponse(200, 'OPTIONS', 2);
   });
 
   it('closes a connection whose Content-Length is bad while other connections keep working', async () => {
     const bad = await connect();
     const good = await connect();
-    await bad.send(options(bad.port).replace('Content-Length: 0', 'Content-Length: abc'));
+    await bad.send(freshOptions(bad.port, 'TCP').replace('Content-Length: 0', 'Content-Length: abc'));
     await waitFor(() => bad.closedByPeer, { timeoutMs: 2000, what: 'server closing the bad connection' });
     assert.ok((server.counters()['tcp.framingErrors'] ?? 0) >= 1, 'framing error counted');
-    await good.send(options(good.port));
+    await good.send(freshOptions(good.port, 'TCP'));
     await good.waitForResponse(200, 'OPTIONS');
   });
 
@@ -141,7 +129,7 @@ describe('SIP server over real TCP and TLS connections', () => {
           }
         }
       });
-      socket.write(options(socket.localPort ?? 0, 'TLS'));
+      socket.write(freshOptions(socket.localPort ?? 0, 'TLS'));
       await waitFor(() => statuses.includes(200), { timeoutMs: 3000, what: '200 over TLS' });
     } finally {
       socket.destroy();

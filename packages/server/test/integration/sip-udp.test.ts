@@ -7,7 +7,14 @@ import type { IncomingInvite } from '../../src/sip/types.js';
 import { acceptWithOffer, loopbackSipServer, toTagOf } from '../unit/sip/support/loopback-sip-server.js';
 import { UdpClient } from '../unit/sip/support/raw-clients.js';
 import { waitFor } from '../support/wait.js';
-import { ANSWER_SDP, CallScript, OFFER_SDP, randomId, sipRequest } from '../unit/sip/support/sip-messages.js';
+import {
+  ANSWER_SDP,
+  CallScript,
+  OFFER_SDP,
+  freshOptions,
+  randomId,
+  sipRequest,
+} from '../unit/sip/support/sip-messages.js';
 
 describe('SIP server over real UDP sockets', () => {
   let server: SipServer;
@@ -148,17 +155,7 @@ describe('SIP server over real UDP sockets', () => {
     });
     const truncated = await client.waitForResponse(400, 'INVITE');
     assert.match(getHeader(truncated, 'Warning') ?? '', /^399 /);
-    await client.send(
-      sipRequest({
-        method: 'OPTIONS',
-        callId: randomId(),
-        branch: `z9hG4bK${randomId()}`,
-        fromTag: randomId(),
-        cseq: 1,
-        viaPort: client.port,
-      }),
-      port,
-    );
+    await client.send(freshOptions(client.port), port);
     await client.waitForResponse(200, 'OPTIONS');
     assert.ok(
       (server.counters().dropped ?? 0) >= (before.dropped ?? 0) + 2,
