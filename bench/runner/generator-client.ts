@@ -1,11 +1,5 @@
 import { join } from 'node:path';
-import type {
-  CallsReport,
-  CallStyle,
-  GeneratorCommand,
-  GeneratorReport,
-  RecorderTarget,
-} from '../protocol.js';
+import type { CallsReport, GeneratorCommand, GeneratorReport } from '../protocol.js';
 import { forkChild, type Child } from './processes.js';
 import { REPO_ROOT } from './recorder.js';
 import { messageOf } from './timing.js';
@@ -24,14 +18,8 @@ type Pending = {
   readonly reject: (error: Error) => void;
 };
 
-export interface PlaceCallsRequest {
-  readonly tag: string;
-  readonly target: RecorderTarget;
-  readonly style: CallStyle;
-  readonly calls: number;
-  readonly callsPerSecond: number;
-  readonly holdMs: number;
-}
+/** A place-calls command without its type; the benchmark always sends PCMU. */
+export type PlaceCallsRequest = Omit<Extract<GeneratorCommand, { type: 'place-calls' }>, 'type' | 'codec'>;
 
 export interface RtpDone {
   readonly sentPackets: number;
