@@ -22,6 +22,7 @@ import {
   buildRequest,
   buildResponse,
   serializeSipMessage,
+  type BuildRequestOptions,
 } from '../../packages/server/src/protocol/sip/serialize.js';
 import { serializeSipUri } from '../../packages/server/src/protocol/sip/uri.js';
 import {
@@ -344,15 +345,7 @@ export class CallRunner {
     leg.routes = getHeaders(response, 'Record-Route').reverse();
 
     const body = this.#readAnswer(call, leg, response);
-    const ack = buildRequest({
-      method: 'ACK',
-      requestUri: leg.remoteTarget,
-      via: this.#deps.endpoint.via(newBranch()),
-      from: getHeader(leg.invite, 'From') ?? '',
-      to: leg.to,
-      callId: leg.callId,
-      cseq: 101,
-      routes: leg.routes,
+    const ack = this.#inDialogRequest(leg, 'ACK', 101, {
       ...(body === undefined ? {} : { body: { contentType: 'application/sdp', content: body } }),
     });
     leg.ackBytes = serializeSipMessage(ack);
@@ -467,20 +460,32 @@ export class CallRunner {
     );
   }
 
-  #hangUp(call: Call, leg: LegState): void {
-    if (leg.dialog !== 'confirmed') {
-      return;
-    }
-    leg.dialog = 'terminating';
-    const bye = buildRequest({
-      method: 'BYE',
+  /** A request inside the leg's dialog (§12.2.1.1): its remote target, route set, tags and Call-ID. */
+  #inDialogRequest(
+    leg: LegState,
+    method: 'ACK' | 'BYE',
+    cseq: number,
+    extra: Pick<BuildRequestOptions, 'body' | 'headers'>,
+  ): SipRequest {
+    return buildRequest({
+      method,
       requestUri: leg.remoteTarget,
       via: this.#deps.endpoint.via(newBranch()),
       from: getHeader(leg.invite, 'From') ?? '',
       to: leg.to,
       callId: leg.callId,
-      cseq: 102,
+      cseq,
       routes: leg.routes,
+      ...extra,
+    });
+  }
+
+  #hangUp(call: Call, leg: LegState): void {
+    if (leg.dialog !== 'confirmed') {
+      return;
+    }
+    leg.dialog = 'terminating';
+    const bye = this.#inDialogRequest(leg, 'BYE', 102, {
       headers: [{ name: 'Reason', value: 'Q.850;cause=16' }],
     });
     this.#deps.endpoint.sendNonInvite(bye, (response) => {

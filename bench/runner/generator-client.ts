@@ -1,14 +1,9 @@
 import { join } from 'node:path';
-import type {
-  CallsReport,
-  CallStyle,
-  GeneratorCommand,
-  GeneratorReport,
-  RecorderTarget,
-} from '../protocol.js';
+import type { CallsReport, GeneratorCommand, GeneratorReport } from '../protocol.js';
 import { forkChild, type Child } from './processes.js';
 import { REPO_ROOT } from './recorder.js';
-import { messageOf, waitFor } from './timing.js';
+import { messageOf } from './timing.js';
+import { waitFor } from '../../packages/server/test/support/wait.js';
 
 /**
  * The runner's side of bench/protocol.ts: forks bench/load-generator.ts as a process of its own
@@ -23,14 +18,8 @@ type Pending = {
   readonly reject: (error: Error) => void;
 };
 
-export interface PlaceCallsRequest {
-  readonly tag: string;
-  readonly target: RecorderTarget;
-  readonly style: CallStyle;
-  readonly calls: number;
-  readonly callsPerSecond: number;
-  readonly holdMs: number;
-}
+/** A place-calls command without its type; the benchmark always sends PCMU. */
+export type PlaceCallsRequest = Omit<Extract<GeneratorCommand, { type: 'place-calls' }>, 'type' | 'codec'>;
 
 export interface RtpDone {
   readonly sentPackets: number;

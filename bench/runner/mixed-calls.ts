@@ -7,17 +7,19 @@ import type { GeneratorPool } from './generator-client.js';
  * half at half the rate.
  */
 
-export interface StyleSummary {
-  readonly attempted: number;
-  readonly answered: number;
-  readonly rejected: number;
-  readonly failed: number;
-  readonly setupMsP50: number;
-  readonly setupMsP95: number;
-  readonly setupWindowMs: number;
-  readonly sentPackets: number;
-  readonly latePackets: number;
-}
+/** One style's figures as the generator reports them, without the per-stream detail. */
+export type StyleSummary = Pick<
+  CallsReport,
+  | 'attempted'
+  | 'answered'
+  | 'rejected'
+  | 'failed'
+  | 'setupMsP50'
+  | 'setupMsP95'
+  | 'setupWindowMs'
+  | 'sentPackets'
+  | 'latePackets'
+>;
 
 export interface MixedReport {
   readonly attempted: number;

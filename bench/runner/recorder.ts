@@ -3,7 +3,8 @@ import { readdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { spawnChild, type Child } from './processes.js';
 import { freeTcpPort, freeUdpTcpPort } from '../../packages/server/test/support/ports.js';
-import { messageOf, waitFor } from './timing.js';
+import { messageOf } from './timing.js';
+import { waitFor } from '../../packages/server/test/support/wait.js';
 
 /**
  * The recorder under test, started exactly as a user starts it: the built CLI

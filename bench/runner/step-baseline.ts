@@ -4,7 +4,8 @@ import type { GeneratorPool } from './generator-client.js';
 import { forkChild, type Child } from './processes.js';
 import { startCpuWindow, startWindow, type WindowSample } from './proc-stats.js';
 import { REPO_ROOT } from './recorder.js';
-import { messageOf, sleep, sleepUntil, waitFor } from './timing.js';
+import { messageOf, sleep, sleepUntil } from './timing.js';
+import { waitFor } from '../../packages/server/test/support/wait.js';
 
 /**
  * Step b: the same packet load (streams, pacing, window) sent by the load generator to a bare Node

@@ -4,7 +4,7 @@ import BetterSqlite3 from 'better-sqlite3';
 import { PcapReader } from '../../packages/server/src/protocol/container/pcap.js';
 import { isLikelyRtcp } from '../../packages/server/src/protocol/rtp/rtp-packet.js';
 import type { StreamReport } from '../protocol.js';
-import { waitFor } from './timing.js';
+import { waitFor } from '../../packages/server/test/support/wait.js';
 
 /**
  * Loss as the recorder's user would see it: the RTP packets actually present in the stored track
@@ -101,44 +101,35 @@ export function countActiveSince(dbPath: string, sinceMs: number): number {
  * Waits until every session of the given calls has left ACTIVE (the recorder has closed and
  * flushed its tracks). Returns how many were still ACTIVE when `timeoutMs` ran out (0 normally).
  */
-export async function waitSessionsClosed(
+export function waitSessionsClosed(
   dbPath: string,
   callKeys: readonly string[],
   timeoutMs: number,
 ): Promise<number> {
+  return activeLeftAfterWaiting(
+    () => sessionStates(dbPath, callKeys).filter((r) => r.state === 'ACTIVE').length,
+    timeoutMs,
+  );
+}
+
+/** Waits until no session started at or after `sinceMs` is ACTIVE; returns how many still are. */
+export function waitAllClosedSince(dbPath: string, sinceMs: number, timeoutMs: number): Promise<number> {
+  return activeLeftAfterWaiting(() => countActiveSince(dbPath, sinceMs), timeoutMs);
+}
+
+/** Polls `countActive` until it is 0; returns its last count when `timeoutMs` runs out (0 normally). */
+async function activeLeftAfterWaiting(countActive: () => number, timeoutMs: number): Promise<number> {
   let active = 0;
   try {
     await waitFor(
       () => {
-        const rows = sessionStates(dbPath, callKeys);
-        active = rows.filter((r) => r.state === 'ACTIVE').length;
+        active = countActive();
         return active === 0;
       },
       { timeoutMs, intervalMs: 250, what: 'the sessions to close' },
     );
   } catch {
     // Reported to the caller as a count: a session that never closes is a finding, not a crash.
-    return active;
-  }
-  return 0;
-}
-
-/** Waits until no session started at or after `sinceMs` is ACTIVE; returns how many still are. */
-export async function waitAllClosedSince(
-  dbPath: string,
-  sinceMs: number,
-  timeoutMs: number,
-): Promise<number> {
-  let active = 0;
-  try {
-    await waitFor(
-      () => {
-        active = countActiveSince(dbPath, sinceMs);
-        return active === 0;
-      },
-      { timeoutMs, intervalMs: 250, what: 'the sessions to close' },
-    );
-  } catch {
     return active;
   }
   return 0;

@@ -6,10 +6,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { pino } from 'pino';
-import { buildHttpApi } from '../../src/api/http-api.js';
-import { hashPassword } from '../../src/api/passwords.js';
 import { ensureCertificate, type CertificatePair } from '../../src/transport/tls-certificate.js';
 import { FakeRepository, sampleSession } from '../support/fake-repository.js';
+import { addApiUser, buildTestHttpApi } from '../support/http-api-harness.js';
 
 interface HttpsAnswer {
   status: number;
@@ -54,24 +53,9 @@ void describe('HTTP API over HTTPS (integration)', () => {
       commonName: 'localhost',
       ipAddresses: ['127.0.0.1'],
     });
-    await repository.createUser({
-      username: 'alice',
-      role: 'api',
-      passwordHash: await hashPassword('pw'),
-      createdAt: 0,
-    });
+    await addApiUser(repository, 'alice', 'pw');
     await repository.createSession(sampleSession({ sessionId: 'tls01' }));
-    app = await buildHttpApi({
-      repository,
-      logger: pino({ level: 'silent' }),
-      advertise: '127.0.0.1',
-      httpPort: 8440,
-      rtspPort: 8554,
-      tls: true,
-      https: certificate,
-      mediaDir: dir,
-      flushMedia: () => Promise.resolve(),
-    });
+    app = await buildTestHttpApi({ repository, tls: true, https: certificate, mediaDir: dir });
     base = await app.listen({ host: '127.0.0.1', port: 0 });
   });
 

@@ -4,21 +4,16 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import { pino } from 'pino';
 import { ensureAdminUser } from '../../src/api/admin-bootstrap.js';
-import { buildHttpApi } from '../../src/api/http-api.js';
 import { sessionJson } from '../../src/api/session-json.js';
 import { openRepository } from '../../src/db/index.js';
 import type { Repository } from '../../src/db/repository.js';
 import type { Session } from '../../src/model/session.js';
 import { encodeMulaw } from '../../src/protocol/codec/g711.js';
-import {
-  encodePcapGlobalHeader,
-  encodePcapRecord,
-  pcapRecordBytes,
-} from '../../src/protocol/container/pcap.js';
 import { serializeRtpPacket } from '../../src/protocol/rtp/rtp-packet.js';
+import { buildPcapFile } from '../support/audio.js';
 import { sampleSession } from '../support/fake-repository.js';
+import { buildTestHttpApi } from '../support/http-api-harness.js';
 
 /**
  * The HTTP API over a real socket against the real SQLite repository: sign-in with the bootstrap
@@ -31,27 +26,15 @@ const URLS = { advertise: '127.0.0.1', httpPort: 8440, rtspPort: 8554, tls: fals
 
 function pcapOfTone(packets: number): Uint8Array {
   const payload = encodeMulaw(new Array<number>(160).fill(-2000));
-  const datagrams = Array.from({ length: packets }, (_, i) =>
-    serializeRtpPacket(
-      { marker: false, payloadType: 0, sequenceNumber: i, timestamp: 160 * i, ssrc: 7 },
-      payload,
-    ),
-  );
-  const header = encodePcapGlobalHeader();
-  const out = new Uint8Array(header.length + datagrams.reduce((n, d) => n + pcapRecordBytes(d.length), 0));
-  out.set(header);
-  let offset = header.length;
-  datagrams.forEach((datagram, i) => {
-    offset += encodePcapRecord(out, offset, {
+  return buildPcapFile(
+    Array.from({ length: packets }, (_, i) => ({
       timestampUs: (T0 + 20 * i) * 1000,
-      sourceAddress: '10.1.1.1',
-      sourcePort: 30000,
-      destinationAddress: '10.1.1.2',
-      destinationPort: 40000,
-      payload: datagram,
-    });
-  });
-  return out;
+      datagram: serializeRtpPacket(
+        { marker: false, payloadType: 0, sequenceNumber: i, timestamp: 160 * i, ssrc: 7 },
+        payload,
+      ),
+    })),
+  );
 }
 
 void describe('HTTP API over SQLite (integration)', () => {
@@ -88,13 +71,7 @@ void describe('HTTP API over SQLite (integration)', () => {
     }
     await mkdir(join(dir, 'media', 's1'), { recursive: true });
     await writeFile(join(dir, 'media', 's1', 'track-0.pcap'), pcapOfTone(50));
-    app = await buildHttpApi({
-      repository,
-      logger: pino({ level: 'silent' }),
-      ...URLS,
-      mediaDir: join(dir, 'media'),
-      flushMedia: () => Promise.resolve(),
-    });
+    app = await buildTestHttpApi({ repository, mediaDir: join(dir, 'media') });
     base = await app.listen({ host: '127.0.0.1', port: 0 });
     const response = await fetch(`${base}/ora/authenticationService/authentication/signIn`, {
       method: 'POST',

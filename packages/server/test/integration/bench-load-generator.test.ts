@@ -324,308 +324,283 @@ function assertStreamsMatch(report: CallsReport, recorder: FakeRecorder, payload
 
 const CALL_OPTIONS = { timeout: 30_000 };
 
+type PlaceCalls = Omit<Extract<GeneratorCommand, { type: 'place-calls' }>, 'type' | 'target'>;
+
+/** Has the generator place calls at the fake recorder; the report is checked to be this command's. */
+async function placeCalls(
+  generator: Generator,
+  recorder: FakeRecorder,
+  calls: PlaceCalls,
+): Promise<CallsReport> {
+  const report = await generator.request({
+    type: 'place-calls',
+    target: { host: LOCALHOST, sipPort: recorder.port },
+    ...calls,
+  });
+  assert.ok(report.type === 'calls-done');
+  assert.equal(report.tag, calls.tag);
+  return report;
+}
+
+function outcomeOf(report: CallsReport): Pick<CallsReport, 'attempted' | 'answered' | 'rejected' | 'failed'> {
+  return {
+    attempted: report.attempted,
+    answered: report.answered,
+    rejected: report.rejected,
+    failed: report.failed,
+  };
+}
+
 // ---------------------------------------------------------------------------------------------
 
-describe('bench load generator (RTP on a worker thread, the default)', () => {
-  const recorder = new FakeRecorder();
-  let generator: Generator;
+/**
+ * Every generator test, for one place of the RTP senders (BENCH_RTP_WORKERS): the SIP side is the
+ * same either way, and the media must arrive alike from a worker thread and from the main thread.
+ */
+function describeGenerator(rtpThread: string, rtpWorkers: '0' | '1'): void {
+  describe(`bench load generator (RTP on ${rtpThread})`, () => {
+    const recorder = new FakeRecorder();
+    let generator: Generator;
 
-  before(async () => {
-    await recorder.start();
-    generator = new Generator({ BENCH_RTP_WORKERS: '1' });
-    assert.deepEqual(await generator.next(20_000), { type: 'ready' });
-  });
+    before(async () => {
+      await recorder.start();
+      generator = new Generator({ BENCH_RTP_WORKERS: rtpWorkers });
+      assert.deepEqual(await generator.next(20_000), { type: 'ready' });
+    });
 
-  after(async () => {
-    await generator.stop();
-    recorder.close();
-  });
+    after(async () => {
+      await generator.stop();
+      recorder.close();
+    });
 
-  it(
-    'places CUCM-style calls: two delayed-offer dialogs per call, the answer in the ACK, RTP on both',
-    CALL_OPTIONS,
-    async () => {
-      recorder.reset('answer');
-      const report = await generator.request({
-        type: 'place-calls',
-        tag: 'cucm',
-        target: { host: LOCALHOST, sipPort: recorder.port },
-        style: 'cucm',
-        calls: 3,
-        callsPerSecond: 10,
-        holdMs: 1000,
-        codec: 'PCMA',
-      });
-      assert.equal(report.type, 'calls-done');
-      assert.equal(report.tag, 'cucm');
-      assert.deepEqual(
-        {
-          attempted: report.attempted,
-          answered: report.answered,
-          rejected: report.rejected,
-          failed: report.failed,
-        },
-        { attempted: 3, answered: 3, rejected: 0, failed: 0 },
-      );
-      assert.equal(report.streams.length, 6);
-      for (const stream of report.streams) {
-        assert.equal(stream.sentPackets, 50, '1000 ms of 20 ms packets');
-      }
-      assertStreamsMatch(report, recorder, 8);
-      assert.ok(report.setupMsP50 > 0 && report.setupMsP50 <= report.setupMsP95);
-      assert.ok(report.setupWindowMs > 0, 'the setup window was measured');
-
-      // Two INVITEs per call, without SDP, with the CUCM From parameters; callKey is x-refci.
-      assert.equal(recorder.invites.length, 6);
-      const keys = new Set(report.streams.map((s) => s.callKey));
-      assert.equal(keys.size, 3);
-      for (const { request } of recorder.invites) {
-        assert.equal(request.body.length, 0);
-        const from = parseNameAddr(getHeader(request, 'From') ?? '');
-        assert.ok(from.ok);
-        const params = from.value.uri.params;
-        assert.ok(params.has('x-nearend') !== params.has('x-farend'));
-        assert.ok(keys.has(params.get('x-refci') ?? ''));
-        for (const name of [
-          'x-farendrefci',
-          'x-nearenddevice',
-          'x-nearendaddr',
-          'x-farenddevice',
-          'x-farendaddr',
-        ]) {
-          assert.ok(typeof params.get(name) === 'string', name);
+    it(
+      'places CUCM-style calls: two delayed-offer dialogs per call, the answer in the ACK, RTP on both',
+      CALL_OPTIONS,
+      async () => {
+        recorder.reset('answer');
+        const report = await placeCalls(generator, recorder, {
+          tag: 'cucm',
+          style: 'cucm',
+          calls: 3,
+          callsPerSecond: 10,
+          holdMs: 1000,
+          codec: 'PCMA',
+        });
+        assert.deepEqual(outcomeOf(report), { attempted: 3, answered: 3, rejected: 0, failed: 0 });
+        assert.equal(report.streams.length, 6);
+        for (const stream of report.streams) {
+          assert.equal(stream.sentPackets, 50, '1000 ms of 20 ms packets');
         }
-        assert.match(getHeader(request, 'Via') ?? '', /;rport/);
-      }
-      assert.equal(new Set(recorder.invites.map((i) => getHeader(i.request, 'Call-ID'))).size, 6);
-      assert.equal(new Set(recorder.invites.map((i) => i.branch)).size, 6);
+        assertStreamsMatch(report, recorder, 8);
+        assert.ok(report.setupMsP50 > 0 && report.setupMsP50 <= report.setupMsP95);
+        assert.ok(report.setupWindowMs > 0, 'the setup window was measured');
 
-      // Each 2xx ACKed with CUCM's answer: one m=audio, the codec + 101, sendonly, c= the generator.
-      assert.equal(recorder.acks.length, 6);
-      for (const ack of recorder.acks) {
-        const answer = parseSdp(decodeUtf8(ack.body));
-        assert.ok(answer.ok);
-        assert.equal(answer.value.media.length, 1);
-        const media = answer.value.media[0]!;
-        assert.deepEqual(
-          media.codecs.map((c) => c.payloadType),
-          [8, 101],
-        );
-        assert.equal(media.direction, 'sendonly');
-        assert.equal(media.connectionAddress, LOCALHOST);
-      }
-      assert.equal(recorder.byes.length, 6);
-    },
-  );
+        // Two INVITEs per call, without SDP, with the CUCM From parameters; callKey is x-refci.
+        assert.equal(recorder.invites.length, 6);
+        const keys = new Set(report.streams.map((s) => s.callKey));
+        assert.equal(keys.size, 3);
+        for (const { request } of recorder.invites) {
+          assert.equal(request.body.length, 0);
+          const from = parseNameAddr(getHeader(request, 'From') ?? '');
+          assert.ok(from.ok);
+          const params = from.value.uri.params;
+          assert.ok(params.has('x-nearend') !== params.has('x-farend'));
+          assert.ok(keys.has(params.get('x-refci') ?? ''));
+          for (const name of [
+            'x-farendrefci',
+            'x-nearenddevice',
+            'x-nearendaddr',
+            'x-farenddevice',
+            'x-farendaddr',
+          ]) {
+            assert.ok(typeof params.get(name) === 'string', name);
+          }
+          assert.match(getHeader(request, 'Via') ?? '', /;rport/);
+        }
+        assert.equal(new Set(recorder.invites.map((i) => getHeader(i.request, 'Call-ID'))).size, 6);
+        assert.equal(new Set(recorder.invites.map((i) => i.branch)).size, 6);
 
-  it(
-    'counts a 503 as rejected and ACKs it on the INVITE branch (RFC 3261 §17.1.1.3)',
-    CALL_OPTIONS,
-    async () => {
-      recorder.reset('reject-503');
-      const report = await generator.request({
-        type: 'place-calls',
-        tag: 'busy',
-        target: { host: LOCALHOST, sipPort: recorder.port },
-        style: 'cube',
-        calls: 2,
-        callsPerSecond: 20,
-        holdMs: 500,
-        codec: 'PCMU',
-      });
-      assert.ok(report.type === 'calls-done');
-      assert.deepEqual(
-        {
-          attempted: report.attempted,
-          answered: report.answered,
-          rejected: report.rejected,
-          failed: report.failed,
-        },
-        { attempted: 2, answered: 0, rejected: 2, failed: 0 },
-      );
-      assert.deepEqual(report.streams, []);
-      assert.equal(report.sentPackets, 0);
-      await waitFor(() => recorder.acks.length === 2, { what: 'the ACKs of the two 503 responses' });
-      for (const ack of recorder.acks) {
-        const via = parseVia(getHeader(ack, 'Via') ?? '');
-        assert.ok(via.ok);
-        assert.ok(recorder.invites.some((i) => i.branch === via.value.branch));
-        assert.match(getHeader(ack, 'To') ?? '', /;tag=rej\d+/);
-        assert.equal(getHeader(ack, 'CSeq'), '101 ACK');
-      }
-    },
-  );
-
-  it('send-rtp delivers one 50 packets/s stream per port, no SIP', CALL_OPTIONS, async () => {
-    recorder.reset('answer');
-    const ports = [
-      await recorder.openReceiver('plain', 0),
-      await recorder.openReceiver('plain', 1),
-      await recorder.openReceiver('plain', 2),
-    ];
-    const report = await generator.request({
-      type: 'send-rtp',
-      tag: 'baseline',
-      host: LOCALHOST,
-      ports,
-      durationMs: 1000,
-    });
-    assert.ok(report.type === 'rtp-done');
-    assert.equal(report.tag, 'baseline');
-    assert.equal(report.sentPackets, 150);
-    await waitFor(() => ports.every((p) => recorder.rtp.get(p)?.packets === 50), {
-      what: '50 packets on every port',
-    });
-    for (const port of ports) {
-      assert.equal(recorder.rtp.get(port)!.discontinuities, 0);
-    }
-    assert.equal(recorder.invites.length, 0);
-  });
-
-  it('runs commands concurrently, each report tagged as its command', CALL_OPTIONS, async () => {
-    recorder.reset('answer');
-    const first = await recorder.openReceiver('concurrent', 0);
-    const second = await recorder.openReceiver('concurrent', 1);
-    generator.send({ type: 'send-rtp', tag: 'first', host: LOCALHOST, ports: [first], durationMs: 3000 });
-    generator.send({ type: 'send-rtp', tag: 'second', host: LOCALHOST, ports: [second], durationMs: 600 });
-    const reports = [await generator.next(10_000), await generator.next(10_000)];
-    // The short second command reports while the long first one is still sending: it did not
-    // wait for it. (The order of the reports says so; no clock of this process is read.)
-    assert.deepEqual(
-      reports.map((r) => (r.type === 'rtp-done' ? r.tag : r.type)),
-      ['second', 'first'],
-    );
-    await waitFor(
-      () => recorder.rtp.get(first)?.packets === 150 && recorder.rtp.get(second)?.packets === 30,
-      {
-        what: '150 and 30 packets on the two ports',
-      },
-    );
-  });
-
-  it('exits 0 on exit', CALL_OPTIONS, async () => {
-    generator.send({ type: 'exit' });
-    assert.equal(await generator.exited, 0);
-  });
-});
-
-describe('bench load generator (RTP on the main thread)', () => {
-  const recorder = new FakeRecorder();
-  let generator: Generator;
-
-  before(async () => {
-    await recorder.start();
-    generator = new Generator({ BENCH_RTP_WORKERS: '0' });
-    assert.deepEqual(await generator.next(20_000), { type: 'ready' });
-  });
-
-  after(async () => {
-    await generator.stop();
-    recorder.close();
-  });
-
-  it(
-    'places CUBE-style calls: one INVITE with two sendonly m=audio lines, RTP to both answered ports',
-    CALL_OPTIONS,
-    async () => {
-      recorder.reset('answer');
-      const report = await generator.request({
-        type: 'place-calls',
-        tag: 'cube',
-        target: { host: LOCALHOST, sipPort: recorder.port },
-        style: 'cube',
-        calls: 3,
-        callsPerSecond: 10,
-        holdMs: 1000,
-        codec: 'PCMU',
-      });
-      assert.ok(report.type === 'calls-done');
-      assert.deepEqual(
-        {
-          attempted: report.attempted,
-          answered: report.answered,
-          rejected: report.rejected,
-          failed: report.failed,
-        },
-        { attempted: 3, answered: 3, rejected: 0, failed: 0 },
-      );
-      assert.equal(report.streams.length, 6);
-      assert.deepEqual(report.streams.map((s) => s.stream).sort(), [0, 0, 0, 1, 1, 1]);
-      assertStreamsMatch(report, recorder, 0);
-      assert.equal(recorder.invites.length, 3);
-      const guids = new Set<string>();
-      for (const { request } of recorder.invites) {
-        const guid = getHeader(request, 'Cisco-Guid') ?? '';
-        assert.match(guid, /^\d{10}-\d{10}-\d{10}-\d{10}$/);
-        guids.add(guid);
-        const offer = parseSdp(decodeUtf8(request.body));
-        assert.ok(offer.ok);
-        assert.equal(offer.value.media.length, 2);
-        for (const media of offer.value.media) {
+        // Each 2xx ACKed with CUCM's answer: one m=audio, the codec + 101, sendonly, c= the generator.
+        assert.equal(recorder.acks.length, 6);
+        for (const ack of recorder.acks) {
+          const answer = parseSdp(decodeUtf8(ack.body));
+          assert.ok(answer.ok);
+          assert.equal(answer.value.media.length, 1);
+          const media = answer.value.media[0]!;
+          assert.deepEqual(
+            media.codecs.map((c) => c.payloadType),
+            [8, 101],
+          );
           assert.equal(media.direction, 'sendonly');
-          assert.equal(media.codecs[0]?.payloadType, 0);
           assert.equal(media.connectionAddress, LOCALHOST);
         }
+        assert.equal(recorder.byes.length, 6);
+      },
+    );
+
+    it(
+      'counts a 503 as rejected and ACKs it on the INVITE branch (RFC 3261 §17.1.1.3)',
+      CALL_OPTIONS,
+      async () => {
+        recorder.reset('reject-503');
+        const report = await placeCalls(generator, recorder, {
+          tag: 'busy',
+          style: 'cube',
+          calls: 2,
+          callsPerSecond: 20,
+          holdMs: 500,
+          codec: 'PCMU',
+        });
+        assert.deepEqual(outcomeOf(report), { attempted: 2, answered: 0, rejected: 2, failed: 0 });
+        assert.deepEqual(report.streams, []);
+        assert.equal(report.sentPackets, 0);
+        await waitFor(() => recorder.acks.length === 2, { what: 'the ACKs of the two 503 responses' });
+        for (const ack of recorder.acks) {
+          const via = parseVia(getHeader(ack, 'Via') ?? '');
+          assert.ok(via.ok);
+          assert.ok(recorder.invites.some((i) => i.branch === via.value.branch));
+          assert.match(getHeader(ack, 'To') ?? '', /;tag=rej\d+/);
+          assert.equal(getHeader(ack, 'CSeq'), '101 ACK');
+        }
+      },
+    );
+
+    it('send-rtp delivers one 50 packets/s stream per port, no SIP', CALL_OPTIONS, async () => {
+      recorder.reset('answer');
+      const ports = [
+        await recorder.openReceiver('plain', 0),
+        await recorder.openReceiver('plain', 1),
+        await recorder.openReceiver('plain', 2),
+      ];
+      const report = await generator.request({
+        type: 'send-rtp',
+        tag: 'baseline',
+        host: LOCALHOST,
+        ports,
+        durationMs: 1000,
+      });
+      assert.ok(report.type === 'rtp-done');
+      assert.equal(report.tag, 'baseline');
+      assert.equal(report.sentPackets, 150);
+      await waitFor(() => ports.every((p) => recorder.rtp.get(p)?.packets === 50), {
+        what: '50 packets on every port',
+      });
+      for (const port of ports) {
+        assert.equal(recorder.rtp.get(port)!.discontinuities, 0);
       }
-      assert.deepEqual(new Set(report.streams.map((s) => s.callKey)), guids);
-      assert.equal(recorder.acks.length, 3);
-      assert.equal(recorder.byes.length, 3);
-    },
-  );
-
-  it('retransmits an unanswered INVITE on Timer A with the same branch', CALL_OPTIONS, async () => {
-    recorder.reset('drop-first-invite');
-    const report = await generator.request({
-      type: 'place-calls',
-      tag: 'lossy',
-      target: { host: LOCALHOST, sipPort: recorder.port },
-      style: 'cube',
-      calls: 1,
-      callsPerSecond: 1,
-      holdMs: 100,
-      codec: 'PCMU',
+      assert.equal(recorder.invites.length, 0);
     });
-    assert.ok(report.type === 'calls-done');
-    assert.equal(report.answered, 1);
-    assert.equal(recorder.invites.length, 2);
-    assert.equal(recorder.invites[0]!.branch, recorder.invites[1]!.branch);
-  });
 
-  it('answers the recorder’s own BYE with 200 and counts that call as failed', CALL_OPTIONS, async () => {
-    recorder.reset('bye-after-ack');
-    const report = await generator.request({
-      type: 'place-calls',
-      tag: 'recorder-bye',
-      target: { host: LOCALHOST, sipPort: recorder.port },
-      style: 'cucm',
-      calls: 1,
-      callsPerSecond: 1,
-      holdMs: 5000,
-      codec: 'PCMU',
+    it('runs commands concurrently, each report tagged as its command', CALL_OPTIONS, async () => {
+      recorder.reset('answer');
+      const first = await recorder.openReceiver('concurrent', 0);
+      const second = await recorder.openReceiver('concurrent', 1);
+      generator.send({ type: 'send-rtp', tag: 'first', host: LOCALHOST, ports: [first], durationMs: 3000 });
+      generator.send({ type: 'send-rtp', tag: 'second', host: LOCALHOST, ports: [second], durationMs: 600 });
+      const reports = [await generator.next(10_000), await generator.next(10_000)];
+      // The short second command reports while the long first one is still sending: it did not
+      // wait for it. (The order of the reports says so; no clock of this process is read.)
+      assert.deepEqual(
+        reports.map((r) => (r.type === 'rtp-done' ? r.tag : r.type)),
+        ['second', 'first'],
+      );
+      await waitFor(
+        () => recorder.rtp.get(first)?.packets === 150 && recorder.rtp.get(second)?.packets === 30,
+        {
+          what: '150 and 30 packets on the two ports',
+        },
+      );
     });
-    assert.ok(report.type === 'calls-done');
-    assert.deepEqual(
-      { answered: report.answered, rejected: report.rejected, failed: report.failed },
-      { answered: 1, rejected: 0, failed: 1 },
-    );
-    await waitFor(() => recorder.responsesToUs.length >= 1, { what: "the generator's answer to our BYE" });
-    assert.ok(recorder.responsesToUs.every((status) => status === 200));
-    // The media stopped early, well before the 5 s hold, and what was sent arrived.
-    assert.equal(report.streams.length, 2);
-    for (const stream of report.streams) {
-      assert.ok(stream.sentPackets < 100, `${stream.sentPackets} packets sent`);
-    }
-    await waitFor(
-      () => report.streams.every((s) => recorder.countsFor(s.callKey, s.stream)?.packets === s.sentPackets),
-      { what: 'every packet sent before the BYE' },
-    );
-  });
 
-  it('exits 0 on exit', CALL_OPTIONS, async () => {
-    generator.send({ type: 'exit' });
-    assert.equal(await generator.exited, 0);
+    it(
+      'places CUBE-style calls: one INVITE with two sendonly m=audio lines, RTP to both answered ports',
+      CALL_OPTIONS,
+      async () => {
+        recorder.reset('answer');
+        const report = await placeCalls(generator, recorder, {
+          tag: 'cube',
+          style: 'cube',
+          calls: 3,
+          callsPerSecond: 10,
+          holdMs: 1000,
+          codec: 'PCMU',
+        });
+        assert.deepEqual(outcomeOf(report), { attempted: 3, answered: 3, rejected: 0, failed: 0 });
+        assert.equal(report.streams.length, 6);
+        assert.deepEqual(report.streams.map((s) => s.stream).sort(), [0, 0, 0, 1, 1, 1]);
+        assertStreamsMatch(report, recorder, 0);
+        assert.equal(recorder.invites.length, 3);
+        const guids = new Set<string>();
+        for (const { request } of recorder.invites) {
+          const guid = getHeader(request, 'Cisco-Guid') ?? '';
+          assert.match(guid, /^\d{10}-\d{10}-\d{10}-\d{10}$/);
+          guids.add(guid);
+          const offer = parseSdp(decodeUtf8(request.body));
+          assert.ok(offer.ok);
+          assert.equal(offer.value.media.length, 2);
+          for (const media of offer.value.media) {
+            assert.equal(media.direction, 'sendonly');
+            assert.equal(media.codecs[0]?.payloadType, 0);
+            assert.equal(media.connectionAddress, LOCALHOST);
+          }
+        }
+        assert.deepEqual(new Set(report.streams.map((s) => s.callKey)), guids);
+        assert.equal(recorder.acks.length, 3);
+        assert.equal(recorder.byes.length, 3);
+      },
+    );
+
+    it('retransmits an unanswered INVITE on Timer A with the same branch', CALL_OPTIONS, async () => {
+      recorder.reset('drop-first-invite');
+      const report = await placeCalls(generator, recorder, {
+        tag: 'lossy',
+        style: 'cube',
+        calls: 1,
+        callsPerSecond: 1,
+        holdMs: 100,
+        codec: 'PCMU',
+      });
+      assert.equal(report.answered, 1);
+      assert.equal(recorder.invites.length, 2);
+      assert.equal(recorder.invites[0]!.branch, recorder.invites[1]!.branch);
+    });
+
+    it('answers the recorder’s own BYE with 200 and counts that call as failed', CALL_OPTIONS, async () => {
+      recorder.reset('bye-after-ack');
+      const report = await placeCalls(generator, recorder, {
+        tag: 'recorder-bye',
+        style: 'cucm',
+        calls: 1,
+        callsPerSecond: 1,
+        holdMs: 5000,
+        codec: 'PCMU',
+      });
+      assert.deepEqual(
+        { answered: report.answered, rejected: report.rejected, failed: report.failed },
+        { answered: 1, rejected: 0, failed: 1 },
+      );
+      await waitFor(() => recorder.responsesToUs.length >= 1, { what: "the generator's answer to our BYE" });
+      assert.ok(recorder.responsesToUs.every((status) => status === 200));
+      // The media stopped early, well before the 5 s hold, and what was sent arrived.
+      assert.equal(report.streams.length, 2);
+      for (const stream of report.streams) {
+        assert.ok(stream.sentPackets < 100, `${stream.sentPackets} packets sent`);
+      }
+      await waitFor(
+        () => report.streams.every((s) => recorder.countsFor(s.callKey, s.stream)?.packets === s.sentPackets),
+        { what: 'every packet sent before the BYE' },
+      );
+    });
+
+    it('exits 0 on exit', CALL_OPTIONS, async () => {
+      generator.send({ type: 'exit' });
+      assert.equal(await generator.exited, 0);
+    });
   });
-});
+}
+
+describeGenerator('a worker thread, the default', '1');
+describeGenerator('the main thread', '0');
 
 describe('bench load generator errors', () => {
   let generator: Generator;

@@ -1,68 +1,16 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
 import os from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { cliFinished, runCli, startCli, type CliRun } from '../support/cli-process.js';
+import { freeTcpPort } from '../support/ports.js';
+import { waitFor } from '../support/wait.js';
 
 // `verbatim serve` as an operator runs it: a child process with its own cwd and environment.
-
-const MAIN = fileURLToPath(new URL('../../src/main.ts', import.meta.url));
-const TSX = import.meta.resolve('tsx');
-const RUN_TIMEOUT_MS = 30_000;
-
-interface Run {
-  readonly code: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-/** Only PATH and HOME from the parent: a stray VERBATIM_* in the developer's shell must not leak in. */
-function childEnv(env: Record<string, string>): NodeJS.ProcessEnv {
-  return { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env };
-}
-
-function startCli(args: readonly string[], cwd: string, env: Record<string, string> = {}): ChildProcess {
-  return spawn(process.execPath, ['--import', TSX, MAIN, ...args], {
-    cwd,
-    env: childEnv(env),
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-}
-
-function finished(child: ChildProcess, timeoutMs = RUN_TIMEOUT_MS): Promise<Run> {
-  let stdout = '';
-  let stderr = '';
-  child.stdout?.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-  child.stderr?.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`CLI did not exit within ${timeoutMs} ms\nstdout: ${stdout}\nstderr: ${stderr}`));
-    }, timeoutMs);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
-
-function runCli(args: readonly string[], cwd: string, env: Record<string, string> = {}): Promise<Run> {
-  return finished(startCli(args, cwd, env));
-}
-
-async function waitFor(condition: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) {
-      throw new Error(`timed out waiting for ${what}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
 
 /** True once plain HTTP (so --no-tls took effect) answers on the port, whatever the status. */
 async function answersHttp(port: number): Promise<boolean> {
@@ -74,16 +22,6 @@ async function answersHttp(port: number): Promise<boolean> {
     // Not listening yet (or not plain HTTP): poll again.
     return false;
   }
-}
-
-/** A TCP port that was free a moment ago (the usual, small race of picking one for a child). */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  assert.ok(typeof address === 'object' && address !== null);
-  return address.port;
 }
 
 const NO_STACK = /^\s+at /m;
@@ -115,8 +53,7 @@ void describe('verbatim serve: bad configuration', () => {
   void it('reports environment variables and config file keys by their own names', async () => {
     await writeFile(join(dir, 'verbatim.yaml'), 'sip-prot: 5060\nhttp-port: 99999\n');
     const run = await runCli(['serve', '--config', 'verbatim.yaml'], dir, {
-      VERBATIM_TRUSTED_PEERS: '10.0.0.0/33',
-      VERBATIM_NO_TLS: 'maybe',
+      env: { VERBATIM_TRUSTED_PEERS: '10.0.0.0/33', VERBATIM_NO_TLS: 'maybe' },
     });
     assert.equal(run.code, 2, run.stderr);
     const lines = run.stderr.trim().split('\n');
@@ -205,14 +142,19 @@ void describe('verbatim serve: running', () => {
     'info',
   ];
 
-  void it('starts, serves, and exits 0 on SIGTERM after closing', async () => {
-    const httpPort = await freePort();
-    child = startCli([...baseArgs(httpPort), '--sip-port', '0', '--no-tls', '--data-dir', 'data'], dir, {
-      VERBATIM_ADMIN_PASSWORD: 'admin-password',
+  /** Starts serve plain-HTTP on a fresh port with `extraArgs`, waits until it answers, stops it with SIGTERM. */
+  async function serveUntilAnsweringThenStop(extraArgs: readonly string[]): Promise<CliRun> {
+    const httpPort = await freeTcpPort();
+    child = startCli([...baseArgs(httpPort), '--sip-port', '0', '--no-tls', ...extraArgs], dir, {
+      env: { VERBATIM_ADMIN_PASSWORD: 'admin-password' },
     });
-    const done = finished(child);
+    const done = cliFinished(child);
     await Promise.race([
-      waitFor(() => answersHttp(httpPort), 20_000, `plain HTTP on port ${httpPort}`),
+      waitFor(() => answersHttp(httpPort), {
+        timeoutMs: 20_000,
+        intervalMs: 50,
+        what: `plain HTTP on port ${httpPort}`,
+      }),
       done.then((run) => {
         throw new Error(`serve exited early with ${String(run.code)}: ${run.stderr}`);
       }),
@@ -220,6 +162,11 @@ void describe('verbatim serve: running', () => {
     child.kill('SIGTERM');
     const run = await done;
     child = undefined;
+    return run;
+  }
+
+  void it('starts, serves, and exits 0 on SIGTERM after closing', async () => {
+    const run = await serveUntilAnsweringThenStop(['--data-dir', 'data']);
     assert.equal(run.code, 0, run.stderr);
     const logs = run.stdout
       .split('\n')
@@ -236,31 +183,7 @@ void describe('verbatim serve: running', () => {
   });
 
   void it('prints readable lines, not JSON, with --log-format pretty', async () => {
-    const httpPort = await freePort();
-    child = startCli(
-      [
-        ...baseArgs(httpPort),
-        '--sip-port',
-        '0',
-        '--no-tls',
-        '--data-dir',
-        'pretty',
-        '--log-format',
-        'pretty',
-      ],
-      dir,
-      { VERBATIM_ADMIN_PASSWORD: 'admin-password' },
-    );
-    const done = finished(child);
-    await Promise.race([
-      waitFor(() => answersHttp(httpPort), 20_000, `plain HTTP on port ${httpPort}`),
-      done.then((run) => {
-        throw new Error(`serve exited early with ${String(run.code)}: ${run.stderr}`);
-      }),
-    ]);
-    child.kill('SIGTERM');
-    const run = await done;
-    child = undefined;
+    const run = await serveUntilAnsweringThenStop(['--data-dir', 'pretty', '--log-format', 'pretty']);
     assert.equal(run.code, 0, run.stderr);
     const lines = run.stdout.split('\n').filter((line) => line.trim() !== '');
     const started = lines.find((line) => line.includes('Verbatim is recording'));
@@ -288,9 +211,9 @@ void describe('verbatim serve: running', () => {
     udp = createSocket('udp4');
     await new Promise<void>((resolve) => udp?.bind(sipPort, '127.0.0.1', resolve));
     const run = await runCli(
-      [...baseArgs(await freePort()), '--sip-port', String(sipPort), '--no-tls', '--data-dir', 'busy'],
+      [...baseArgs(await freeTcpPort()), '--sip-port', String(sipPort), '--no-tls', '--data-dir', 'busy'],
       dir,
-      { VERBATIM_ADMIN_PASSWORD: 'admin-password' },
+      { env: { VERBATIM_ADMIN_PASSWORD: 'admin-password' } },
     );
     assert.equal(run.code, 1, run.stderr);
     assert.equal(

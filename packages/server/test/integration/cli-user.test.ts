@@ -1,54 +1,24 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { verifyPassword } from '../../src/api/passwords.js';
 import { openRepository } from '../../src/db/index.js';
 import type { User } from '../../src/model/user.js';
+import { runCli, type CliRun } from '../support/cli-process.js';
 
 // `verbatim user …` and `verbatim migrate` as child processes on a temporary data dir; the rows
 // they leave are read back through the repository.
 
-const MAIN = fileURLToPath(new URL('../../src/main.ts', import.meta.url));
-const TSX = import.meta.resolve('tsx');
-const RUN_TIMEOUT_MS = 30_000;
-
-interface Run {
-  readonly code: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-/** Runs the CLI with stdin a pipe (not a terminal) carrying `input`. */
-function runCli(
+/** The CLI with stdin a pipe (not a terminal) carrying `input`. */
+function runPiped(
   args: readonly string[],
   cwd: string,
   input = '',
   env: Record<string, string> = {},
-): Promise<Run> {
-  const child = spawn(process.execPath, ['--import', TSX, MAIN, ...args], {
-    cwd,
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
-    stdio: ['pipe', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-  child.stdin.end(input);
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`CLI did not exit within ${RUN_TIMEOUT_MS} ms\nstdout: ${stdout}\nstderr: ${stderr}`));
-    }, RUN_TIMEOUT_MS);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
+): Promise<CliRun> {
+  return runCli(args, cwd, { input, env });
 }
 
 void describe('verbatim user and migrate', () => {
@@ -73,14 +43,14 @@ void describe('verbatim user and migrate', () => {
   });
 
   void it('migrate creates the database under ./data', async () => {
-    const run = await runCli(['migrate'], dir);
+    const run = await runPiped(['migrate'], dir);
     assert.equal(run.code, 0, run.stderr);
     assert.equal(run.stdout, `database is up to date (sqlite:${dbPath()})\n`);
     assert.equal(await storedUser('nobody'), undefined);
   });
 
   void it('user add with --password stores the user with a hash of that password', async () => {
-    const run = await runCli(
+    const run = await runPiped(
       ['user', 'add', 'alice', '--role', 'supervisor', '--password', 'alice-secret'],
       dir,
     );
@@ -93,7 +63,7 @@ void describe('verbatim user and migrate', () => {
   });
 
   void it('user add without --password reads one line from stdin', async () => {
-    const run = await runCli(
+    const run = await runPiped(
       ['user', 'add', 'bob', '--role', 'api'],
       dir,
       'piped-password\nignored second line\n',
@@ -105,7 +75,7 @@ void describe('verbatim user and migrate', () => {
   });
 
   void it('user list shows name, role and creation time', async () => {
-    const run = await runCli(['user', 'list'], dir);
+    const run = await runPiped(['user', 'list'], dir);
     assert.equal(run.code, 0, run.stderr);
     const lines = run.stdout.trimEnd().split('\n');
     assert.match(lines[0] ?? '', /^NAME\s+ROLE\s+CREATED$/);
@@ -115,7 +85,7 @@ void describe('verbatim user and migrate', () => {
   });
 
   void it('user passwd replaces the password', async () => {
-    const run = await runCli(['user', 'passwd', 'alice', '--password', 'alice-new-secret'], dir);
+    const run = await runPiped(['user', 'passwd', 'alice', '--password', 'alice-new-secret'], dir);
     assert.equal(run.code, 0, run.stderr);
     const alice = await storedUser('alice');
     assert.ok(alice !== undefined);
@@ -125,7 +95,7 @@ void describe('verbatim user and migrate', () => {
   });
 
   void it('user passwd reads the new password from stdin too', async () => {
-    const run = await runCli(['user', 'passwd', 'bob'], dir, 'bob-from-stdin\n');
+    const run = await runPiped(['user', 'passwd', 'bob'], dir, 'bob-from-stdin\n');
     assert.equal(run.code, 0, run.stderr);
     const bob = await storedUser('bob');
     assert.ok(bob !== undefined);
@@ -133,14 +103,14 @@ void describe('verbatim user and migrate', () => {
   });
 
   void it('rejects an unknown role with exit 2, naming the valid ones', async () => {
-    const run = await runCli(['user', 'add', 'carol', '--role', 'boss', '--password', 'carol-secret'], dir);
+    const run = await runPiped(['user', 'add', 'carol', '--role', 'boss', '--password', 'carol-secret'], dir);
     assert.equal(run.code, 2);
     assert.equal(run.stderr, "error: role 'boss' is not one of admin, api, supervisor, auditor\n");
     assert.equal(await storedUser('carol'), undefined);
   });
 
   void it('reports a bad name, role and short password together with exit 2', async () => {
-    const run = await runCli(['user', 'add', 'bad:name', '--role', 'root', '--password', 'short'], dir);
+    const run = await runPiped(['user', 'add', 'bad:name', '--role', 'root', '--password', 'short'], dir);
     assert.equal(run.code, 2);
     assert.deepEqual(run.stderr.trimEnd().split('\n'), [
       "error: user name 'bad:name' is not valid (1-64 letters, digits, '.', '_', '@' or '-')",
@@ -150,38 +120,41 @@ void describe('verbatim user and migrate', () => {
   });
 
   void it('rejects a short password from stdin and an empty stdin', async () => {
-    const short = await runCli(['user', 'add', 'dave', '--role', 'auditor'], dir, 'tiny\n');
+    const short = await runPiped(['user', 'add', 'dave', '--role', 'auditor'], dir, 'tiny\n');
     assert.equal(short.code, 2);
     assert.equal(short.stderr, 'error: password is shorter than 8 characters\n');
-    const empty = await runCli(['user', 'add', 'dave', '--role', 'auditor'], dir, '');
+    const empty = await runPiped(['user', 'add', 'dave', '--role', 'auditor'], dir, '');
     assert.equal(empty.code, 2);
     assert.equal(empty.stderr, 'error: no password: give --password, or one line on stdin\n');
     assert.equal(await storedUser('dave'), undefined);
   });
 
   void it('refuses to add an existing user and to change an unknown one, with exit 1', async () => {
-    const again = await runCli(['user', 'add', 'alice', '--role', 'admin', '--password', 'whatever-pw'], dir);
+    const again = await runPiped(
+      ['user', 'add', 'alice', '--role', 'admin', '--password', 'whatever-pw'],
+      dir,
+    );
     assert.equal(again.code, 1);
     assert.match(again.stderr, /^error: user 'alice' already exists/);
     assert.equal((await storedUser('alice'))?.role, 'supervisor');
-    const unknown = await runCli(['user', 'passwd', 'zed', '--password', 'whatever-pw'], dir);
+    const unknown = await runPiped(['user', 'passwd', 'zed', '--password', 'whatever-pw'], dir);
     assert.equal(unknown.code, 1);
     assert.equal(unknown.stderr, "error: no user 'zed' (see: verbatim user list)\n");
   });
 
   void it('honours --data-dir and VERBATIM_DB like serve', async () => {
-    const viaFlag = await runCli(
+    const viaFlag = await runPiped(
       ['user', 'add', 'erin', '--role', 'api', '--password', 'erin-secret', '--data-dir', 'other'],
       dir,
     );
     assert.equal(viaFlag.code, 0, viaFlag.stderr);
-    const listed = await runCli(['user', 'list'], dir, '', {
+    const listed = await runPiped(['user', 'list'], dir, '', {
       VERBATIM_DB: `sqlite:${join('other', 'verbatim.db')}`,
     });
     assert.equal(listed.code, 0, listed.stderr);
     assert.match(listed.stdout, /^erin\s+api\s/m);
     assert.doesNotMatch(listed.stdout, /alice/);
-    const bad = await runCli(['user', 'list', '--db', 'mysql://x'], dir);
+    const bad = await runPiped(['user', 'list', '--db', 'mysql://x'], dir);
     assert.equal(bad.code, 2);
     assert.equal(bad.stderr, "error: --db: unsupported URL 'mysql://x' (use sqlite:PATH or postgres://…)\n");
   });

@@ -1,4 +1,4 @@
-import { createSocket, type Socket } from 'node:dgram';
+import type { Socket } from 'node:dgram';
 import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -6,19 +6,23 @@ import type { Worker } from 'node:worker_threads';
 import { after, afterEach, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 
-import { pino } from 'pino';
-
-import { createMediaEngine, type RtpMediaEngine } from '../../src/media/create-media-engine.js';
+import type { RtpMediaEngine } from '../../src/media/create-media-engine.js';
 import type { MediaEvent } from '../../src/media/media-engine.js';
 import { startRtpWorker } from '../../src/media/worker-launcher.js';
-import type { TrackStats } from '../../src/model/session.js';
 import { PcapReader, type PcapPacket } from '../../src/protocol/container/pcap.js';
 import { serializeRtpPacket } from '../../src/protocol/rtp/rtp-packet.js';
+import {
+  boundUdpSocket,
+  closeSockets,
+  loopbackMediaEngine,
+  randomEnginePorts,
+  sendUdp,
+  statsReach,
+} from '../support/loopback-media.js';
 import { waitFor } from '../support/wait.js';
 
 type MediaTimeout = Extract<MediaEvent, { type: 'media-timeout' }>;
 
-const logger = pino({ level: 'silent' });
 const PAYLOAD_BYTES = 160; // 20 ms of G.711 at 8 kHz.
 
 /** A recognisable G.711 payload: every byte encodes the sequence number. */
@@ -31,12 +35,6 @@ function rtp(seq: number, ssrc = 0xcafe0001, payload = payloadFor(seq)): Uint8Ar
     { marker: false, payloadType: 0, sequenceNumber: seq, timestamp: seq * 160, ssrc },
     payload,
   );
-}
-
-/** A range of 200 ports at a random place, so parallel test files rarely meet (EADDRINUSE is retried). */
-function randomRange(size = 200): { rtpPortMin: number; rtpPortMax: number } {
-  const min = 20000 + 2 * Math.floor(Math.random() * 10000);
-  return { rtpPortMin: min, rtpPortMax: min + size - 1 };
 }
 
 async function readPcap(path: string): Promise<PcapPacket[]> {
@@ -62,9 +60,7 @@ void describe('media engine over loopback', () => {
 
   afterEach(async () => {
     await Promise.all(engines.splice(0).map((engine) => engine.close()));
-    await Promise.all(
-      sockets.splice(0).map((socket) => new Promise<void>((resolve) => socket.close(() => resolve()))),
-    );
+    await closeSockets(sockets.splice(0));
   });
 
   after(async () => {
@@ -80,13 +76,10 @@ void describe('media engine over loopback', () => {
       workers?: Worker[];
     } = {},
   ): Promise<{ engine: RtpMediaEngine; events: MediaEvent[] }> {
-    const engine = await createMediaEngine({
-      bind: '127.0.0.1',
-      ...(options.range ?? randomRange()),
-      mediaTimeoutMs: options.mediaTimeoutMs ?? 60_000,
+    const { engine, events } = await loopbackMediaEngine({
+      ...options.range,
       workerCount: options.workerCount ?? 1,
-      statsIntervalMs: 50,
-      logger,
+      ...(options.mediaTimeoutMs === undefined ? {} : { mediaTimeoutMs: options.mediaTimeoutMs }),
       ...(options.workers === undefined
         ? {}
         : {
@@ -98,39 +91,13 @@ void describe('media engine over loopback', () => {
           }),
     });
     engines.push(engine);
-    const events: MediaEvent[] = [];
-    engine.onEvent((event) => events.push(event));
     return { engine, events };
   }
 
   async function sender(address = '127.0.0.1'): Promise<Socket> {
-    const socket = createSocket('udp4');
+    const socket = await boundUdpSocket(address);
     sockets.push(socket);
-    await new Promise<void>((resolve, reject) => {
-      socket.once('error', reject);
-      socket.bind(0, address, () => resolve());
-    });
     return socket;
-  }
-
-  function send(socket: Socket, bytes: Uint8Array, port: number): Promise<void> {
-    return new Promise((resolve, reject) => {
-      socket.send(bytes, port, '127.0.0.1', (error) => (error ? reject(error) : resolve()));
-    });
-  }
-
-  function statsReach(
-    engine: RtpMediaEngine,
-    streamId: string,
-    want: (s: TrackStats) => boolean,
-  ): Promise<TrackStats> {
-    return waitFor(
-      () => {
-        const stats = engine.getStats(streamId);
-        return stats !== undefined && want(stats) ? stats : undefined;
-      },
-      { timeoutMs: 5000, what: `statistics of ${streamId}` },
-    );
   }
 
   void it('stores exactly the valid RTP of the latched source, in arrival order, with its statistics', async () => {
@@ -144,7 +111,7 @@ void describe('media engine over loopback', () => {
     const phone = await sender();
     const foreign = await sender();
     const sentAtMs = Date.now();
-    await send(phone, rtp(1), port);
+    await sendUdp(phone, rtp(1), port);
     await waitFor(() => events.find((e) => e.type === 'first-packet'), {
       timeoutMs: 5000,
       what: 'first-packet',
@@ -154,19 +121,19 @@ void describe('media engine over loopback', () => {
     // RTP from a second source must all be dropped and counted.
     const storedOrder = [1, 2, 3, 5, 6, 6, 8, 7, 9, 10];
     for (const seq of storedOrder.slice(1)) {
-      await send(phone, rtp(seq), port);
+      await sendUdp(phone, rtp(seq), port);
       if (seq === 5) {
-        await send(phone, new TextEncoder().encode('not an RTP packet'), port);
-        await send(phone, new Uint8Array([0x80]), port);
-        await send(foreign, rtp(100, 0xbad), port);
+        await sendUdp(phone, new TextEncoder().encode('not an RTP packet'), port);
+        await sendUdp(phone, new Uint8Array([0x80]), port);
+        await sendUdp(foreign, rtp(100, 0xbad), port);
       }
       if (seq === 8) {
-        await send(phone, new Uint8Array([0x80, 201, 0, 1, 0xca, 0xfe, 0, 1]), port); // RTCP RR.
-        await send(foreign, rtp(101, 0xbad), port);
+        await sendUdp(phone, new Uint8Array([0x80, 201, 0, 1, 0xca, 0xfe, 0, 1]), port); // RTCP RR.
+        await sendUdp(foreign, rtp(101, 0xbad), port);
       }
     }
     // RTCP on port + 1 is read, not stored and not counted as dropped.
-    await send(phone, new Uint8Array([0x80, 201, 0, 1, 0xca, 0xfe, 0, 1]), port + 1);
+    await sendUdp(phone, new Uint8Array([0x80, 201, 0, 1, 0xca, 0xfe, 0, 1]), port + 1);
 
     await statsReach(engine, 's-main', (s) => s.packets === storedOrder.length && s.dropped === 5);
     const stats = await engine.closeStream('s-main');
@@ -216,22 +183,22 @@ void describe('media engine over loopback', () => {
     const early = await sender('127.0.0.1');
     const named = await sender('127.0.0.2');
 
-    await send(early, rtp(1, 0x1), port);
+    await sendUdp(early, rtp(1, 0x1), port);
     await statsReach(engine, 's-switch', (s) => s.packets === 1);
     engine.setExpectedSource('s-switch', { address: '127.0.0.2', port: named.address().port });
     // setExpectedSource is asynchronous (a message to the worker): wait until it is effective.
     await waitFor(
       async () => {
-        await send(early, rtp(2, 0x1), port);
+        await sendUdp(early, rtp(2, 0x1), port);
         const stats = engine.getStats('s-switch');
         return stats !== undefined && stats.dropped > 0;
       },
       { timeoutMs: 5000, what: 'the latched source to be dropped' },
     );
-    await send(named, rtp(500, 0x2), port);
-    await send(named, rtp(501, 0x2), port);
-    await send(named, rtp(9000, 0x3), port); // An SSRC change from the accepted source.
-    await send(named, rtp(9001, 0x3), port);
+    await sendUdp(named, rtp(500, 0x2), port);
+    await sendUdp(named, rtp(501, 0x2), port);
+    await sendUdp(named, rtp(9000, 0x3), port); // An SSRC change from the accepted source.
+    await sendUdp(named, rtp(9001, 0x3), port);
     await statsReach(engine, 's-switch', (s) => s.packets === 5);
     const stats = await engine.closeStream('s-switch');
     assert.equal(stats.packets, 5);
@@ -256,7 +223,7 @@ void describe('media engine over loopback', () => {
     const { port } = await engine.openStream({ streamId: 's-flush', filePath });
     const phone = await sender();
     for (let seq = 1; seq <= 3; seq++) {
-      await send(phone, rtp(seq), port);
+      await sendUdp(phone, rtp(seq), port);
     }
     await statsReach(engine, 's-flush', (s) => s.packets === 3);
     await engine.flush();
@@ -301,7 +268,7 @@ void describe('media engine over loopback', () => {
     const until = Date.now() + 500;
     let seq = 1;
     while (Date.now() < until) {
-      await send(phone, rtp(seq++), port);
+      await sendUdp(phone, rtp(seq++), port);
       await new Promise((resolve) => setTimeout(resolve, 20)); // Packet pacing (20 ms ptime), not a wait.
     }
     assert.equal(events.filter((e) => e.type === 'media-timeout').length, 0);
@@ -313,7 +280,7 @@ void describe('media engine over loopback', () => {
     assert.ok(event.lastPacketAt !== undefined);
     assert.ok(heardAt - event.lastPacketAt >= 300);
     // A new packet re-arms the timeout.
-    await send(phone, rtp(seq), port);
+    await sendUdp(phone, rtp(seq), port);
     await waitFor(() => events.filter((e) => e.type === 'media-timeout').length === 2, {
       timeoutMs: 5000,
       what: 'a second media-timeout',
@@ -321,7 +288,7 @@ void describe('media engine over loopback', () => {
   });
 
   void it('opens and closes 50 streams at once without leaking ports or descriptors', async () => {
-    const { engine } = await engineWith({ range: randomRange(400) });
+    const { engine } = await engineWith({ range: randomEnginePorts(400) });
     const fdsBefore = await openFdCount();
     const ids = Array.from({ length: 50 }, (_, i) => `s-many-${i}`);
     const opened = await Promise.all(
@@ -335,7 +302,7 @@ void describe('media engine over loopback', () => {
     assert.ok((await openFdCount()) >= fdsBefore + 150);
 
     const phone = await sender();
-    await Promise.all(ports.map((port, i) => send(phone, rtp(i + 1), port)));
+    await Promise.all(ports.map((port, i) => sendUdp(phone, rtp(i + 1), port)));
     const stats = await Promise.all(
       ids.map(async (streamId) => {
         await statsReach(engine, streamId, (s) => s.packets === 1);
@@ -387,8 +354,8 @@ void describe('media engine over loopback', () => {
     const lost = await engine.openStream({ streamId: 'on-0', filePath: join(dir, 'on-0.pcap') });
     const kept = await engine.openStream({ streamId: 'on-1', filePath: join(dir, 'on-1.pcap') });
     const phone = await sender();
-    await send(phone, rtp(1), lost.port);
-    await send(phone, rtp(1), kept.port);
+    await sendUdp(phone, rtp(1), lost.port);
+    await sendUdp(phone, rtp(1), kept.port);
     await statsReach(engine, 'on-0', (s) => s.packets === 1);
 
     // Kill worker 0 as a crash would; the engine's own exit handler runs before ours.
@@ -404,14 +371,14 @@ void describe('media engine over loopback', () => {
     );
     assert.equal((await engine.closeStream('on-0')).packets, 1);
 
-    await send(phone, rtp(2), kept.port);
+    await sendUdp(phone, rtp(2), kept.port);
     await statsReach(engine, 'on-1', (s) => s.packets === 2);
     assert.equal((await engine.closeStream('on-1')).packets, 2);
     assert.equal((await readPcap(join(dir, 'on-1.pcap'))).length, 2);
 
     // The crashed worker was replaced: new streams open and record.
     const fresh = await engine.openStream({ streamId: 'fresh', filePath: join(dir, 'fresh.pcap') });
-    await send(phone, rtp(1), fresh.port);
+    await sendUdp(phone, rtp(1), fresh.port);
     await statsReach(engine, 'fresh', (s) => s.packets === 1);
     await engine.closeStream('fresh');
     assert.equal(engine.portsInUse, 0);

@@ -1,16 +1,14 @@
-import { createSocket, type Socket } from 'node:dgram';
+import type { Socket } from 'node:dgram';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, afterEach, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 
-import { pino } from 'pino';
-
-import { createMediaEngine, type RtpMediaEngine } from '../../src/media/create-media-engine.js';
+import type { RtpMediaEngine } from '../../src/media/create-media-engine.js';
 import type { MediaEvent } from '../../src/media/media-engine.js';
-import { createSrtpKeyAndSalt } from '../../src/media/srtp.js';
 import type { TrackStats } from '../../src/model/session.js';
+import { createSrtpKeyAndSalt } from '../../src/media/srtp.js';
 import { decodeAlaw } from '../../src/protocol/codec/g711.js';
 import { PcapReader, type PcapPacket } from '../../src/protocol/container/pcap.js';
 import { parseRtpHeader, type RtpHeader } from '../../src/protocol/rtp/rtp-packet.js';
@@ -23,6 +21,13 @@ import {
 } from '../../src/protocol/sdp/sdes.js';
 import { dominantFrequencyHz } from '../support/audio.js';
 import { spawnTracked, stopAll, waitExit } from '../support/processes.js';
+import {
+  boundUdpSocket,
+  closeSockets,
+  loopbackMediaEngine,
+  sendUdp,
+  statsReach,
+} from '../support/loopback-media.js';
 import { waitFor } from '../support/wait.js';
 
 /**
@@ -32,14 +37,8 @@ import { waitFor } from '../support/wait.js';
 
 type Dtmf = Extract<MediaEvent, { type: 'dtmf' }>;
 
-const logger = pino({ level: 'silent' });
 const SIPP_PCAP_DIR = '/usr/share/sip-tester';
 const TONE_HZ = 1000;
-
-function randomRange(size = 200): { rtpPortMin: number; rtpPortMax: number } {
-  const min = 20000 + 2 * Math.floor(Math.random() * 10000);
-  return { rtpPortMin: min, rtpPortMax: min + size - 1 };
-}
 
 /** Our keys as the SDP path carries them: built into an a=crypto value and parsed back. */
 function sdesKeys(
@@ -95,9 +94,7 @@ void describe('media engine: SRTP from ffmpeg and DTMF from sipp captures', () =
   afterEach(async () => {
     await stopAll();
     await Promise.all(engines.splice(0).map((engine) => engine.close()));
-    await Promise.all(
-      sockets.splice(0).map((socket) => new Promise<void>((resolve) => socket.close(() => resolve()))),
-    );
+    await closeSockets(sockets.splice(0));
   });
 
   after(async () => {
@@ -105,17 +102,9 @@ void describe('media engine: SRTP from ffmpeg and DTMF from sipp captures', () =
   });
 
   async function engineWithEvents(): Promise<{ engine: RtpMediaEngine; events: MediaEvent[] }> {
-    const engine = await createMediaEngine({
-      bind: '127.0.0.1',
-      ...randomRange(),
-      mediaTimeoutMs: 60_000,
-      statsIntervalMs: 50,
-      logger,
-    });
-    engines.push(engine);
-    const events: MediaEvent[] = [];
-    engine.onEvent((event) => events.push(event));
-    return { engine, events };
+    const started = await loopbackMediaEngine();
+    engines.push(started.engine);
+    return started;
   }
 
   function ffmpegSrtp(
@@ -147,20 +136,6 @@ void describe('media engine: SRTP from ffmpeg and DTMF from sipp captures', () =
       keyBase64,
       `srtp://127.0.0.1:${port}`,
     ]);
-  }
-
-  function statsReach(
-    engine: RtpMediaEngine,
-    streamId: string,
-    want: (s: TrackStats) => boolean,
-  ): Promise<TrackStats> {
-    return waitFor(
-      () => {
-        const stats = engine.getStats(streamId);
-        return stats !== undefined && want(stats) ? stats : undefined;
-      },
-      { timeoutMs: 10_000, what: `statistics of ${streamId}` },
-    );
   }
 
   void it('stores the decrypted A-law tone of an AES_CM_128_HMAC_SHA1_80 stream keyed at open', async () => {
@@ -245,9 +220,8 @@ void describe('media engine: SRTP from ffmpeg and DTMF from sipp captures', () =
    * timestamp (one second apart). Without it the captures go out byte for byte.
    */
   async function sendDtmfCaptures(port: number, keys: readonly string[], rewrite: boolean): Promise<number> {
-    const socket = createSocket('udp4');
+    const socket = await boundUdpSocket();
     sockets.push(socket);
-    await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', () => resolve()));
     let sent = 0;
     for (const [press, key] of keys.entries()) {
       const reader = new PcapReader();
@@ -261,9 +235,7 @@ void describe('media engine: SRTP from ffmpeg and DTMF from sipp captures', () =
           datagram.writeUInt16BE(sent & 0xffff, 2);
           datagram.writeUInt32BE(0x10000 + press * 8000, 4);
         }
-        await new Promise<void>((resolve, reject) => {
-          socket.send(datagram, port, '127.0.0.1', (error) => (error ? reject(error) : resolve()));
-        });
+        await sendUdp(socket, datagram, port);
         sent++;
       }
     }

@@ -1,8 +1,7 @@
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { promisify } from 'node:util';
@@ -20,6 +19,7 @@ import {
   type WavSamples,
 } from '../support/audio.js';
 import { encodeG729 } from '../support/g729-encoder.js';
+import { useTempDir } from '../support/temp-dir.js';
 import { waitFor } from '../support/wait.js';
 
 /**
@@ -147,15 +147,7 @@ function assertTone(t: ToneExpectation): void {
 }
 
 describe('WAV export of every codec', () => {
-  let dir: string;
-
-  before(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'verbatim-codecs-'));
-  });
-
-  after(async () => {
-    await rm(dir, { recursive: true, force: true });
-  });
+  const tmp = useTempDir('verbatim-codecs-');
 
   async function exportWav(
     tracks: (WavTrackSource | undefined)[],
@@ -172,24 +164,38 @@ describe('WAV export of every codec', () => {
   }
 
   async function trackFile(name: string, records: CapturedDatagram[]): Promise<string> {
-    const filePath = join(dir, name);
+    const filePath = join(tmp.path, name);
     await writeFile(filePath, buildPcapFile(records));
     return filePath;
   }
 
-  it('G.722 (ffmpeg-encoded) exports at 16 kHz with the tone intact', async () => {
-    const encoded = join(dir, 'tone.g722');
+  /**
+   * ffmpeg's sine source (1/8 of full scale) at 16 kHz, G.722-encoded with `filters` applied, as a
+   * track file of 20 ms packets: 160 bytes = 320 samples at 16 kHz, but 160 ticks of G.722's 8 kHz
+   * RTP clock. Returns the file and its packet count.
+   */
+  async function g722ToneTrack(
+    name: string,
+    frequencyHz: number,
+    seconds: number,
+    filters: readonly string[] = [],
+  ): Promise<{ filePath: string; packets: number }> {
+    const encoded = join(tmp.path, `${name}.g722`);
     await ffmpeg([
-      '-f', 'lavfi', '-i', 'sine=frequency=1200:sample_rate=16000:duration=2',
-      '-af', 'volume=0.5', '-c:a', 'g722', '-f', 'g722', encoded,
+      '-f', 'lavfi', '-i', `sine=frequency=${frequencyHz}:sample_rate=16000:duration=${seconds}`,
+      ...filters, '-c:a', 'g722', '-f', 'g722', encoded,
     ]); // prettier-ignore
-    // 20 ms = 160 bytes = 320 samples at 16 kHz, but 160 ticks of G.722's 8 kHz RTP clock.
     const payloads = split(await readFile(encoded), 160);
-    assert.equal(payloads.length, 100);
     const filePath = await trackFile(
-      'g722.pcap',
+      `${name}.pcap`,
       rtpTrack(payloads, { payloadType: 9, ticksPerPacket: 160 }),
     );
+    return { filePath, packets: payloads.length };
+  }
+
+  it('G.722 (ffmpeg-encoded) exports at 16 kHz with the tone intact', async () => {
+    const { filePath, packets } = await g722ToneTrack('g722', 1200, 2, ['-af', 'volume=0.5']);
+    assert.equal(packets, 100);
     const { wav, sampleRateHz } = await exportWav(
       [{ filePath, codec: 'G722', payloadType: 9, clockRateHz: 8000 }, undefined],
       2500,
@@ -215,7 +221,7 @@ describe('WAV export of every codec', () => {
   });
 
   it('Opus (ffmpeg/libopus in Ogg, packets demuxed) exports at 48 kHz', async () => {
-    const encoded = join(dir, 'tone.ogg');
+    const encoded = join(tmp.path, 'tone.ogg');
     await ffmpeg([
       '-f', 'lavfi', '-i', 'sine=frequency=700:sample_rate=48000:duration=2',
       '-c:a', 'libopus', '-b:a', '48k', '-frame_duration', '20', '-application', 'voip', encoded,
@@ -246,7 +252,7 @@ describe('WAV export of every codec', () => {
   });
 
   it('L16 stereo at 44.1 kHz (ffmpeg s16be) exports at 44.1 kHz, channels averaged', async () => {
-    const encoded = join(dir, 'tone.s16be');
+    const encoded = join(tmp.path, 'tone.s16be');
     // The same 500 Hz tone on both channels, half the level on the right: the mean is 3/4.
     await ffmpeg([
       '-f', 'lavfi', '-i', 'sine=frequency=500:sample_rate=44100:duration=2',
@@ -349,15 +355,7 @@ describe('WAV export of every codec', () => {
   });
 
   it('mixes rates: G.722 left and G.711 right become a 16 kHz file, both tones kept', async () => {
-    const encoded = join(dir, 'mix.g722');
-    await ffmpeg([
-      '-f', 'lavfi', '-i', 'sine=frequency=1800:sample_rate=16000:duration=1.5',
-      '-c:a', 'g722', '-f', 'g722', encoded,
-    ]); // prettier-ignore
-    const left = await trackFile(
-      'mix-left.pcap',
-      rtpTrack(split(await readFile(encoded), 160), { payloadType: 9, ticksPerPacket: 160 }),
-    );
+    const { filePath: left } = await g722ToneTrack('mix-left', 1800, 1.5);
     const mulaw = split(encodeMulaw(sine(440, 8000, 12000, 10000)), 160);
     const right = await trackFile(
       'mix-right.pcap',
@@ -436,7 +434,7 @@ describe('WAV export of every codec', () => {
       tracks: [{ filePath, codec: 'G729', payloadType: 18 }],
       sessionStartMs: SESSION_START_MS,
       durationMs: 1000,
-      ffmpegPath: join(dir, 'no-such-ffmpeg'),
+      ffmpegPath: join(tmp.path, 'no-such-ffmpeg'),
     });
     const wav = readWavSamples(await collect(wavExport.open()));
     assert.equal(wav.durationMs, 1000);
@@ -481,15 +479,7 @@ describe('WAV export of every codec', () => {
   });
 
   it('serves byte ranges of a resampled export equal to the same slice of the whole file', async () => {
-    const encoded = join(dir, 'range.g722');
-    await ffmpeg([
-      '-f', 'lavfi', '-i', 'sine=frequency=900:sample_rate=16000:duration=1',
-      '-c:a', 'g722', '-f', 'g722', encoded,
-    ]); // prettier-ignore
-    const left = await trackFile(
-      'range-left.pcap',
-      rtpTrack(split(await readFile(encoded), 160), { payloadType: 9, ticksPerPacket: 160 }),
-    );
+    const { filePath: left } = await g722ToneTrack('range-left', 900, 1);
     const right = await trackFile(
       'range-right.pcap',
       rtpTrack(split(encodeMulaw(sine(300, 8000, 8000, 9000)), 160), { payloadType: 0, ticksPerPacket: 160 }),
@@ -522,19 +512,11 @@ describe('WAV export of every codec', () => {
 });
 
 describe('G.722 decoder against ffmpeg', () => {
-  let dir: string;
-
-  before(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'verbatim-g722-'));
-  });
-
-  after(async () => {
-    await rm(dir, { recursive: true, force: true });
-  });
+  const tmp = useTempDir('verbatim-g722-');
 
   it('decodes an ffmpeg-encoded sweep to the same samples ffmpeg decodes', async () => {
-    const encoded = join(dir, 'sweep.g722');
-    const decoded = join(dir, 'sweep.raw');
+    const encoded = join(tmp.path, 'sweep.g722');
+    const decoded = join(tmp.path, 'sweep.raw');
     // A 100 Hz–7 kHz sweep with noise exercises both sub-bands and the adaptation.
     await ffmpeg([
       '-f', 'lavfi', '-i', "aevalsrc='0.4*sin(2*PI*(100+1150*t)*t)+0.05*(random(0)-0.5)':s=16000:d=3",

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { createSocket, type Socket } from 'node:dgram';
+import type { Socket } from 'node:dgram';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,8 +16,10 @@ import { parseSipMessage } from '../../src/protocol/sip/parse.js';
 import { decodeUtf8, encodeUtf8 } from '../../src/protocol/text.js';
 import { cubeXRefCi } from '../../src/recording/cube-intake.js';
 import { RecordingService } from '../../src/recording/recording-service.js';
-import { createSipServer, type SipServer } from '../../src/sip/sip-server.js';
+import type { SipServer } from '../../src/sip/sip-server.js';
 import { cubeFixtureBytes } from '../support/cube-fixtures.js';
+import { loopbackSipServer } from '../unit/sip/support/loopback-sip-server.js';
+import { boundUdpSocket, closeSockets, randomEnginePorts, sendUdp } from '../support/loopback-media.js';
 import { waitFor } from '../support/wait.js';
 
 /**
@@ -44,11 +46,9 @@ describe('CUBE dial-peer forking over UDP', () => {
     dir = await mkdtemp(join(tmpdir(), 'verbatim-cube-'));
     repository = await openRepository({ kind: 'sqlite', path: join(dir, 'verbatim.db') });
     await repository.migrate();
-    const rtpPortMin = 20000 + 2 * Math.floor(Math.random() * 10000);
     media = await createMediaEngine({
       bind: '127.0.0.1',
-      rtpPortMin,
-      rtpPortMax: rtpPortMin + 99,
+      ...randomEnginePorts(100),
       mediaTimeoutMs: 30_000,
       logger,
     });
@@ -61,25 +61,10 @@ describe('CUBE dial-peer forking over UDP', () => {
       logger,
       newSessionId: () => SESSION_ID,
     });
-    sip = createSipServer({
-      bind: '127.0.0.1',
-      udpTcpPort: 0,
-      advertise: '127.0.0.1',
-      isTrusted: () => true,
-      delegate: recording,
-      logger,
-    });
+    sip = loopbackSipServer(recording, { logger });
     sipPort = (await sip.start()).udpPort;
-    const bound = async (): Promise<Socket> => {
-      const socket = createSocket('udp4');
-      await new Promise<void>((resolve, reject) => {
-        socket.once('error', reject);
-        socket.bind(0, '127.0.0.1', () => resolve());
-      });
-      return socket;
-    };
-    cube = await bound();
-    rtpSocket = await bound();
+    cube = await boundUdpSocket();
+    rtpSocket = await boundUdpSocket();
     cube.on('message', (bytes) => {
       const parsed = parseSipMessage(new Uint8Array(bytes));
       if (parsed.ok && parsed.value.type === 'response') {
@@ -93,17 +78,9 @@ describe('CUBE dial-peer forking over UDP', () => {
     await sip.close();
     await media.close();
     await repository.close();
-    await Promise.all(
-      [cube, rtpSocket].map((socket) => new Promise<void>((resolve) => socket.close(() => resolve()))),
-    );
+    await closeSockets([cube, rtpSocket]);
     await rm(dir, { recursive: true, force: true });
   });
-
-  function send(socket: Socket, bytes: Uint8Array, port: number): Promise<void> {
-    return new Promise((resolve, reject) => {
-      socket.send(bytes, port, '127.0.0.1', (error) => (error ? reject(error) : resolve()));
-    });
-  }
 
   /** Sends a fixture as CUBE on loopback and returns the final response to its CSeq. */
   async function request(fixture: string, cseq: string, toTag = ''): Promise<SipResponse> {
@@ -112,7 +89,7 @@ describe('CUBE dial-peer forking over UDP', () => {
       '198.51.100.20': '127.0.0.1',
       'TO-TAG': toTag,
     });
-    await send(cube, bytes, sipPort);
+    await sendUdp(cube, bytes, sipPort);
     return waitFor(() => received.find((r) => r.status >= 200 && getHeader(r, 'CSeq') === cseq), {
       timeoutMs: 5000,
       what: `final response to ${cseq}`,
@@ -158,7 +135,7 @@ describe('CUBE dial-peer forking over UDP', () => {
     const ports = answeredPorts(ok);
     assert.equal(ports.length, 2);
     assert.notEqual(ports[0], ports[1]);
-    await send(cube, inDialog('ACK', 101, toTag), sipPort);
+    await sendUdp(cube, inDialog('ACK', 101, toTag), sipPort);
 
     // RTP to both answered ports: a distinct SSRC and payload byte per side.
     for (let seq = 0; seq < PACKETS_PER_TRACK; seq++) {
@@ -167,7 +144,7 @@ describe('CUBE dial-peer forking over UDP', () => {
           { marker: false, payloadType: 8, sequenceNumber: seq, timestamp: seq * 160, ssrc: 0x1000 + side },
           new Uint8Array(160).fill(side + 1),
         );
-        await send(rtpSocket, packet, port);
+        await sendUdp(rtpSocket, packet, port);
       }
     }
 
@@ -187,7 +164,7 @@ describe('CUBE dial-peer forking over UDP', () => {
     const reinvite = await request('cube-nbr-reinvite-transfer.sip', '102 INVITE', toTag);
     assert.equal(reinvite.status, 200);
     assert.deepEqual(answeredPorts(reinvite), ports);
-    await send(cube, inDialog('ACK', 102, toTag), sipPort);
+    await sendUdp(cube, inDialog('ACK', 102, toTag), sipPort);
     await waitFor(
       async () => {
         const s = await repository.getSession(SESSION_ID);
@@ -199,7 +176,7 @@ describe('CUBE dial-peer forking over UDP', () => {
     await waitFor(() => media.getStats(`${SESSION_ID}-1`)?.packets === PACKETS_PER_TRACK, {
       what: 'every RTP packet received',
     });
-    await send(cube, inDialog('BYE', 103, toTag), sipPort);
+    await sendUdp(cube, inDialog('BYE', 103, toTag), sipPort);
     const closed = await waitFor(
       async () => {
         const s = await repository.getSession(SESSION_ID);

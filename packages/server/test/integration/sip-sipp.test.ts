@@ -4,10 +4,9 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pino from 'pino';
-import { createSipServer, type SipServer } from '../../src/sip/sip-server.js';
+import type { SipServer } from '../../src/sip/sip-server.js';
 import { spawnTracked, stopAll, waitExit } from '../support/processes.js';
-import { OFFER_SDP } from '../unit/sip/support/sip-messages.js';
+import { acceptWithOffer, loopbackSipServer } from '../unit/sip/support/loopback-sip-server.js';
 
 const sippInstalled = spawnSync('sipp', ['-v'], { stdio: 'ignore' }).error === undefined;
 
@@ -23,20 +22,8 @@ describe(
 
     before(async () => {
       workDir = mkdtempSync(join(tmpdir(), 'verbatim-sipp-'));
-      server = createSipServer({
-        bind: '127.0.0.1',
-        udpTcpPort: 0,
-        advertise: '127.0.0.1',
-        isTrusted: () => true,
-        logger: pino({ level: 'silent' }),
-        delegate: {
-          onInvite: (invite) => {
-            invite.accept(
-              { contentType: 'application/sdp', content: OFFER_SDP },
-              { onAck: () => acks++, onBye: () => byes++ },
-            );
-          },
-        },
+      server = loopbackSipServer({
+        onInvite: (invite) => acceptWithOffer(invite, { onAck: () => acks++, onBye: () => byes++ }),
       });
       port = (await server.start()).udpPort;
     });

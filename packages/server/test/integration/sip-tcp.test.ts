@@ -5,34 +5,15 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import tls from 'node:tls';
-import pino from 'pino';
-import { getHeader, type SipRequest, type SipResponse } from '../../src/protocol/sip/message.js';
+import { getHeader, type SipRequest } from '../../src/protocol/sip/message.js';
 import { parseSipMessage } from '../../src/protocol/sip/parse.js';
 import { SipStreamFramer } from '../../src/protocol/sip/framer.js';
 import { decodeUtf8 } from '../../src/protocol/text.js';
-import { createSipServer, type SipServer } from '../../src/sip/sip-server.js';
-import { TcpClient, waitFor } from '../unit/sip/support/raw-clients.js';
-import { ANSWER_SDP, CallScript, OFFER_SDP, randomId, sipRequest } from '../unit/sip/support/sip-messages.js';
-
-function toTagOf(response: SipResponse): string {
-  const match = /;tag=([^;]+)/.exec(getHeader(response, 'To') ?? '');
-  if (match?.[1] === undefined) {
-    throw new Error('response without To tag');
-  }
-  return match[1];
-}
-
-function options(viaPort: number, transport: 'TCP' | 'TLS' = 'TCP'): string {
-  return sipRequest({
-    method: 'OPTIONS',
-    callId: randomId(),
-    branch: `z9hG4bK${randomId()}`,
-    fromTag: randomId(),
-    cseq: 1,
-    viaPort,
-    transport,
-  });
-}
+import type { SipServer } from '../../src/sip/sip-server.js';
+import { acceptWithOffer, loopbackSipServer, toTagOf } from '../unit/sip/support/loopback-sip-server.js';
+import { TcpClient } from '../unit/sip/support/raw-clients.js';
+import { waitFor } from '../support/wait.js';
+import { ANSWER_SDP, CallScript, freshOptions } from '../unit/sip/support/sip-messages.js';
 
 describe('SIP server over real TCP and TLS connections', () => {
   let server: SipServer;
@@ -67,22 +48,10 @@ describe('SIP server over real TCP and TLS connections', () => {
       { stdio: 'ignore' },
     );
     certPem = readFileSync(join(certDir, 'cert.pem'), 'utf8');
-    server = createSipServer({
-      bind: '127.0.0.1',
-      udpTcpPort: 0,
-      tls: { port: 0, key: readFileSync(join(certDir, 'key.pem'), 'utf8'), cert: certPem },
-      advertise: '127.0.0.1',
-      isTrusted: () => true,
-      logger: pino({ level: 'silent' }),
-      delegate: {
-        onInvite: (invite) => {
-          invite.accept(
-            { contentType: 'application/sdp', content: OFFER_SDP },
-            { onAck: (ack) => acks.push(ack) },
-          );
-        },
-      },
-    });
+    server = loopbackSipServer(
+      { onInvite: (invite) => acceptWithOffer(invite, { onAck: (ack) => acks.push(ack) }) },
+      { tls: { port: 0, key: readFileSync(join(certDir, 'key.pem'), 'utf8'), cert: certPem } },
+    );
     const ports = await server.start();
     tcpPort = ports.tcpPort;
     tlsPort = ports.tlsPort ?? 0;
@@ -120,24 +89,26 @@ describe('SIP server over real TCP and TLS connections', () => {
     const ok = await client.waitForResponse(200, 'INVITE');
     assert.equal(getHeader(ok, 'Contact'), `<sip:verbatim@127.0.0.1:${tcpPort};transport=tcp>`);
     await client.send(call.ackFor2xx(toTagOf(ok), ANSWER_SDP));
-    await waitFor(() => acks.some((a) => getHeader(a, 'Call-ID') === call.callId), 2000, 'onAck');
-    const ack = acks.find((a) => getHeader(a, 'Call-ID') === call.callId);
-    assert.equal(decodeUtf8(ack?.body ?? new Uint8Array()), ANSWER_SDP);
+    const ack = await waitFor(() => acks.find((a) => getHeader(a, 'Call-ID') === call.callId), {
+      timeoutMs: 2000,
+      what: 'onAck',
+    });
+    assert.equal(decodeUtf8(ack.body), ANSWER_SDP);
   });
 
   it('answers two messages that arrive in one write', async () => {
     const client = await connect();
-    await client.send(options(client.port) + options(client.port));
+    await client.send(freshOptions(client.port, 'TCP') + freshOptions(client.port, 'TCP'));
     await client.waitForResponse(200, 'OPTIONS', 2);
   });
 
   it('closes a connection whose Content-Length is bad while other connections keep working', async () => {
     const bad = await connect();
     const good = await connect();
-    await bad.send(options(bad.port).replace('Content-Length: 0', 'Content-Length: abc'));
-    await waitFor(() => bad.closedByPeer, 2000, 'server closing the bad connection');
+    await bad.send(freshOptions(bad.port, 'TCP').replace('Content-Length: 0', 'Content-Length: abc'));
+    await waitFor(() => bad.closedByPeer, { timeoutMs: 2000, what: 'server closing the bad connection' });
     assert.ok((server.counters()['tcp.framingErrors'] ?? 0) >= 1, 'framing error counted');
-    await good.send(options(good.port));
+    await good.send(freshOptions(good.port, 'TCP'));
     await good.waitForResponse(200, 'OPTIONS');
   });
 
@@ -158,8 +129,8 @@ describe('SIP server over real TCP and TLS connections', () => {
           }
         }
       });
-      socket.write(options(socket.localPort ?? 0, 'TLS'));
-      await waitFor(() => statuses.includes(200), 3000, '200 over TLS');
+      socket.write(freshOptions(socket.localPort ?? 0, 'TLS'));
+      await waitFor(() => statuses.includes(200), { timeoutMs: 3000, what: '200 over TLS' });
     } finally {
       socket.destroy();
     }

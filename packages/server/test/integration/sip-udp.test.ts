@@ -1,20 +1,20 @@
 import { describe, it, before, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
-import pino from 'pino';
-import { getHeader, type SipRequest, type SipResponse } from '../../src/protocol/sip/message.js';
+import { getHeader, type SipRequest } from '../../src/protocol/sip/message.js';
 import { decodeUtf8 } from '../../src/protocol/text.js';
-import { createSipServer, type SipServer } from '../../src/sip/sip-server.js';
+import type { SipServer } from '../../src/sip/sip-server.js';
 import type { IncomingInvite } from '../../src/sip/types.js';
-import { UdpClient, waitFor } from '../unit/sip/support/raw-clients.js';
-import { ANSWER_SDP, CallScript, OFFER_SDP, randomId, sipRequest } from '../unit/sip/support/sip-messages.js';
-
-function toTagOf(response: SipResponse): string {
-  const match = /;tag=([^;]+)/.exec(getHeader(response, 'To') ?? '');
-  if (match?.[1] === undefined) {
-    throw new Error('response without To tag');
-  }
-  return match[1];
-}
+import { acceptWithOffer, loopbackSipServer, toTagOf } from '../unit/sip/support/loopback-sip-server.js';
+import { UdpClient } from '../unit/sip/support/raw-clients.js';
+import { waitFor } from '../support/wait.js';
+import {
+  ANSWER_SDP,
+  CallScript,
+  OFFER_SDP,
+  freshOptions,
+  randomId,
+  sipRequest,
+} from '../unit/sip/support/sip-messages.js';
 
 describe('SIP server over real UDP sockets', () => {
   let server: SipServer;
@@ -28,26 +28,18 @@ describe('SIP server over real UDP sockets', () => {
   const heldCalls = new Set<string>();
 
   before(async () => {
-    server = createSipServer({
-      bind: '127.0.0.1',
-      udpTcpPort: 0,
-      advertise: '127.0.0.1',
-      isTrusted: () => trusted,
-      logger: pino({ level: 'silent' }),
-      userAgent: 'Verbatim/test',
-      delegate: {
+    server = loopbackSipServer(
+      {
         onInvite: (invite) => {
           invites.push(invite);
           if (heldCalls.has(invite.callId)) {
             return;
           }
-          invite.accept(
-            { contentType: 'application/sdp', content: OFFER_SDP },
-            { onAck: (ack) => acks.push(ack), onBye: (bye) => byes.push(bye) },
-          );
+          acceptWithOffer(invite, { onAck: (ack) => acks.push(ack), onBye: (bye) => byes.push(bye) });
         },
       },
-    });
+      { isTrusted: () => trusted, userAgent: 'Verbatim/test' },
+    );
     const ports = await server.start();
     port = ports.udpPort;
     assert.equal(ports.tcpPort, ports.udpPort, 'UDP and TCP share the port number');
@@ -79,9 +71,11 @@ describe('SIP server over real UDP sockets', () => {
     assert.ok(t1 - t0 >= 400, `first retransmission after about T1 (${t1 - t0} ms)`);
     assert.ok(t2 - t1 >= 1.5 * (t1 - t0), `the interval grows (${t1 - t0} ms then ${t2 - t1} ms)`);
     await client.send(call.ackFor2xx(toTagOf(ok), ANSWER_SDP), port);
-    await waitFor(() => acks.some((a) => getHeader(a, 'Call-ID') === call.callId), 2000, 'onAck');
-    const ack = acks.find((a) => getHeader(a, 'Call-ID') === call.callId);
-    assert.equal(decodeUtf8(ack?.body ?? new Uint8Array()), ANSWER_SDP);
+    const ack = await waitFor(() => acks.find((a) => getHeader(a, 'Call-ID') === call.callId), {
+      timeoutMs: 2000,
+      what: 'onAck',
+    });
+    assert.equal(decodeUtf8(ack.body), ANSWER_SDP);
   });
 
   it('absorbs a retransmitted INVITE: the delegate sees it once', async () => {
@@ -125,7 +119,10 @@ describe('SIP server over real UDP sockets', () => {
     await client.send(call.ackFor2xx(toTagOf(ok), ANSWER_SDP), port);
     await client.send(call.inDialog('BYE', toTagOf(ok), 102), port);
     await client.waitForResponse(200, 'BYE');
-    await waitFor(() => byes.some((b) => getHeader(b, 'Call-ID') === call.callId), 2000, 'onBye');
+    await waitFor(() => byes.some((b) => getHeader(b, 'Call-ID') === call.callId), {
+      timeoutMs: 2000,
+      what: 'onBye',
+    });
     const stranger = new CallScript(client.port);
     await client.send(stranger.inDialog('BYE', 'unknown', 2), port);
     await client.waitForResponse(481, 'BYE');
@@ -152,24 +149,13 @@ describe('SIP server over real UDP sockets', () => {
     const full = new CallScript(client.port).invite({ body: OFFER_SDP });
     await client.send(full.slice(0, 60), port);
     await client.send(full.slice(0, full.length - 40), port);
-    await waitFor(
-      () => (server.counters().malformed ?? 0) >= (before.malformed ?? 0) + 3,
-      2000,
-      'malformed counted',
-    );
+    await waitFor(() => (server.counters().malformed ?? 0) >= (before.malformed ?? 0) + 3, {
+      timeoutMs: 2000,
+      what: 'malformed counted',
+    });
     const truncated = await client.waitForResponse(400, 'INVITE');
     assert.match(getHeader(truncated, 'Warning') ?? '', /^399 /);
-    await client.send(
-      sipRequest({
-        method: 'OPTIONS',
-        callId: randomId(),
-        branch: `z9hG4bK${randomId()}`,
-        fromTag: randomId(),
-        cseq: 1,
-        viaPort: client.port,
-      }),
-      port,
-    );
+    await client.send(freshOptions(client.port), port);
     await client.waitForResponse(200, 'OPTIONS');
     assert.ok(
       (server.counters().dropped ?? 0) >= (before.dropped ?? 0) + 2,

@@ -1,10 +1,11 @@
 import { describe, it, before, after, beforeEach, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
-import { pino } from 'pino';
-import { buildHttpApi, type HttpApiOptions } from '../../../src/api/http-api.js';
+import type { HttpApiOptions } from '../../../src/api/http-api.js';
 import { hashPassword } from '../../../src/api/passwords.js';
 import { FakeRepository, sampleSession } from '../../support/fake-repository.js';
+import { CLOSED_STATES_CLAUSE, startedBetween } from '../../support/get-sessions-bodies.js';
+import { buildTestHttpApi } from '../../support/http-api-harness.js';
 
 const INVALID_SESSION =
   'Failure: Invalid session. The session may have expired. Sign in again or enter a valid JSESSIONID.';
@@ -32,15 +33,9 @@ async function harness(overrides: Partial<HttpApiOptions> = {}): Promise<Harness
   const repository = new FakeRepository();
   await repository.createUser({ username: 'alice', role: 'api', passwordHash, createdAt: 0 });
   const clock = { nowMs: T0 + 10 * MINUTE_MS };
-  const app = await buildHttpApi({
+  const app = await buildTestHttpApi({
     repository,
-    logger: pino({ level: 'silent' }),
     advertise: '192.0.2.10',
-    httpPort: 8440,
-    rtspPort: 8554,
-    tls: false,
-    mediaDir: '/nonexistent',
-    flushMedia: () => Promise.resolve(),
     now: () => clock.nowMs,
     ...overrides,
   });
@@ -326,10 +321,7 @@ void describe('HTTP API: session queries', () => {
     });
   }
 
-  const window = {
-    fieldName: 'sessionStartDate',
-    fieldConditions: [{ fieldOperator: 'between', fieldValues: [T0, T0 + 10 * MINUTE_MS] }],
-  };
+  const window = startedBetween(T0, T0 + 10 * MINUTE_MS);
 
   async function getSessions(payload: unknown): Promise<Record<string, unknown>> {
     const response = await h.app.inject({
@@ -357,17 +349,7 @@ void describe('HTTP API: session queries', () => {
 
   void it('getSessions filters with the translated conditions', async () => {
     const body = await getSessions({
-      requestParameters: [
-        {
-          fieldName: 'sessionState',
-          fieldConditions: [
-            { fieldOperator: 'equals', fieldValues: ['CLOSED_NORMAL'], fieldConnector: 'OR' },
-            { fieldOperator: 'equals', fieldValues: ['CLOSED_ERROR'] },
-          ],
-          paramConnector: 'AND',
-        },
-        window,
-      ],
+      requestParameters: [CLOSED_STATES_CLAUSE, window],
     });
     assert.deepEqual(ids(body), ['closed02', 'closed01']);
   });

@@ -4,18 +4,12 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import { pino } from 'pino';
-import { buildHttpApi } from '../../../src/api/http-api.js';
 import { resolveMediaPath } from '../../../src/api/media-routes.js';
-import { hashPassword } from '../../../src/api/passwords.js';
 import { MULAW_TO_LINEAR, encodeMulaw } from '../../../src/protocol/codec/g711.js';
-import {
-  encodePcapGlobalHeader,
-  encodePcapRecord,
-  pcapRecordBytes,
-} from '../../../src/protocol/container/pcap.js';
 import { serializeRtpPacket } from '../../../src/protocol/rtp/rtp-packet.js';
+import { buildPcapFile } from '../../support/audio.js';
 import { FakeRepository, sampleSession } from '../../support/fake-repository.js';
+import { addApiUser, buildTestHttpApi } from '../../support/http-api-harness.js';
 
 const T0 = 1_700_000_000_000;
 const SAMPLE = 1000;
@@ -25,27 +19,15 @@ const WAV_TOTAL_BYTES = 44 + 8000 * 4; // One second of 8 kHz 16-bit stereo.
 /** A pcap track file of `PACKETS` µ-law packets of a constant sample, arriving every 20 ms from T0. */
 function trackPcap(): Uint8Array {
   const payload = encodeMulaw(new Array<number>(160).fill(SAMPLE));
-  const packets = Array.from({ length: PACKETS }, (_, i) =>
-    serializeRtpPacket(
-      { marker: i === 0, payloadType: 0, sequenceNumber: 100 + i, timestamp: 5000 + 160 * i, ssrc: 0x1234 },
-      payload,
-    ),
-  );
-  const header = encodePcapGlobalHeader();
-  const out = new Uint8Array(header.length + packets.reduce((n, p) => n + pcapRecordBytes(p.length), 0));
-  out.set(header, 0);
-  let offset = header.length;
-  packets.forEach((packet, i) => {
-    offset += encodePcapRecord(out, offset, {
+  return buildPcapFile(
+    Array.from({ length: PACKETS }, (_, i) => ({
       timestampUs: (T0 + 20 * i) * 1000,
-      sourceAddress: '10.0.0.7',
-      sourcePort: 20000,
-      destinationAddress: '10.0.0.1',
-      destinationPort: 40000,
-      payload: packet,
-    });
-  });
-  return out;
+      datagram: serializeRtpPacket(
+        { marker: i === 0, payloadType: 0, sequenceNumber: 100 + i, timestamp: 5000 + 160 * i, ssrc: 0x1234 },
+        payload,
+      ),
+    })),
+  );
 }
 
 void describe('media downloads', () => {
@@ -66,12 +48,7 @@ void describe('media downloads', () => {
       await writeFile(join(dir, id, 'track-0.pcap'), pcap);
       await writeFile(join(dir, id, 'track-1.pcap'), pcap);
     }
-    await repository.createUser({
-      username: 'alice',
-      role: 'api',
-      passwordHash: await hashPassword('pw-alice'),
-      createdAt: 0,
-    });
+    await addApiUser(repository, 'alice', 'pw-alice');
     const closed = sampleSession({ sessionId: 'wav01', sessionStartDate: T0, sessionDuration: 1000 });
     // Track 1 is G.729, which the WAV export does not decode: its channel must be silent.
     await repository.createSession({
@@ -85,13 +62,8 @@ void describe('media downloads', () => {
     });
     await repository.createSession(live);
     await repository.createSession(sampleSession({ sessionId: 'gone01', sessionState: 'DELETED' }));
-    app = await buildHttpApi({
+    app = await buildTestHttpApi({
       repository,
-      logger: pino({ level: 'silent' }),
-      advertise: '127.0.0.1',
-      httpPort: 8440,
-      rtspPort: 8554,
-      tls: false,
       mediaDir: dir,
       flushMedia: () => {
         flushes++;

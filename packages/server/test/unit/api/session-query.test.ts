@@ -2,14 +2,12 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { QueryCondition, SessionQuery } from '../../../src/db/repository.js';
 import { translateGetSessionsBody } from '../../../src/api/session-query.js';
+import { CLOSED_STATES_CLAUSE, startedBetween } from '../../support/get-sessions-bodies.js';
 
 const FROM = 1768771615694;
 const TO = 1769376415694;
 
-const dateClause = {
-  fieldName: 'sessionStartDate',
-  fieldConditions: [{ fieldOperator: 'between', fieldValues: [FROM, TO] }],
-};
+const dateClause = startedBetween(FROM, TO);
 const dateCondition: QueryCondition = {
   kind: 'condition',
   field: 'sessionStartDate',
@@ -57,17 +55,7 @@ function translateError(body: unknown): { code: string; responseCode: number; me
 void describe('getSessions body translation', () => {
   void it('translates the body the MediaSense 11.5 web UI sends', () => {
     const query = translate({
-      requestParameters: [
-        {
-          fieldName: 'sessionState',
-          fieldConditions: [
-            { fieldOperator: 'equals', fieldValues: ['CLOSED_NORMAL'], fieldConnector: 'OR' },
-            { fieldOperator: 'equals', fieldValues: ['CLOSED_ERROR'] },
-          ],
-          paramConnector: 'AND',
-        },
-        dateClause,
-      ],
+      requestParameters: [CLOSED_STATES_CLAUSE, dateClause],
     });
     assert.deepEqual(query, {
       where: {

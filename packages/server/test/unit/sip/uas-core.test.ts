@@ -13,7 +13,14 @@ import { T1_MS, T2_MS, T4_MS } from '../../../src/sip/timers.js';
 import type { DialogDelegate, IncomingInvite, ServerDialog, SipPeer } from '../../../src/sip/types.js';
 import { FakeClock } from './support/fake-clock.js';
 import { FakeTransport } from './support/fake-transport.js';
-import { ANSWER_SDP, CallScript, OFFER_SDP, randomId, sipRequest } from './support/sip-messages.js';
+import {
+  ANSWER_SDP,
+  CallScript,
+  OFFER_SDP,
+  freshOptions,
+  randomId,
+  sipRequest,
+} from './support/sip-messages.js';
 
 const PEER_PORT = 5062;
 const udpPeer: SipPeer = { protocol: 'udp', address: '127.0.0.1', port: PEER_PORT };
@@ -360,14 +367,7 @@ describe('SIP UAS core (RFC 3261 over a fake transport and clock)', () => {
 
   describe('non-INVITE server transactions (§17.2.2)', () => {
     it('resends the final response to a retransmitted request and forgets it after Timer J', () => {
-      const options = sipRequest({
-        method: 'OPTIONS',
-        callId: randomId(),
-        branch: `z9hG4bK${randomId()}`,
-        fromTag: randomId(),
-        cseq: 1,
-        viaPort: PEER_PORT,
-      });
+      const options = freshOptions(PEER_PORT);
       h.receive(options);
       h.receive(options);
       assert.equal(h.udp.responses(200).length, 2);
@@ -378,18 +378,7 @@ describe('SIP UAS core (RFC 3261 over a fake transport and clock)', () => {
 
     it('ends the transaction at once on a reliable transport (Timer J = 0)', () => {
       h.tcp.connected.add('127.0.0.1:40001');
-      h.receive(
-        sipRequest({
-          method: 'OPTIONS',
-          callId: randomId(),
-          branch: `z9hG4bK${randomId()}`,
-          fromTag: randomId(),
-          cseq: 1,
-          viaPort: 40001,
-          transport: 'TCP',
-        }),
-        tcpPeer,
-      );
+      h.receive(freshOptions(40001, 'TCP'), tcpPeer);
       assert.equal(h.tcp.responses(200).length, 1);
       assert.equal(h.core.counters().serverTransactions, 0);
     });

@@ -13,22 +13,8 @@ import {
 } from '../../../../src/protocol/multipart/multipart.js';
 import { parseSipMessage } from '../../../../src/protocol/sip/parse.js';
 import { getHeader } from '../../../../src/protocol/sip/message.js';
-import type { Result } from '../../../../src/protocol/result.js';
 import { decodeUtf8, encodeUtf8 } from '../../../../src/protocol/text.js';
-
-function expectOk<T>(result: Result<T>): T {
-  if (!result.ok) {
-    assert.fail(`expected success, got ${result.error.code}: ${result.error.message}`);
-  }
-  return result.value;
-}
-
-function expectErr<T>(result: Result<T>, code: string): void {
-  if (result.ok) {
-    assert.fail(`expected ${code}, got success`);
-  }
-  assert.equal(result.error.code, code, result.error.message);
-}
+import { expectErr, expectOk } from '../../../support/result-asserts.js';
 
 function bodies(parts: readonly MultipartPart[]): string[] {
   return parts.map((part) => decodeUtf8(part.body));

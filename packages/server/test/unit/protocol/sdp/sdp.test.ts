@@ -6,6 +6,7 @@ import {
   chooseAudioCodec,
   parseSdp,
   type SdpMedia,
+  type SessionDescription,
 } from '../../../../src/protocol/sdp/sdp.js';
 import { isUndecodableCodec } from '../../../../src/protocol/codec/codec-support.js';
 
@@ -26,12 +27,26 @@ const CUCM_ACK_SDP = [
   '',
 ].join('\r\n');
 
+/** An SDP body from 10.0.0.1 with the given media-level lines, CRLF-terminated. */
+function sdpFrom10001(lines: readonly string[]): string {
+  return ['v=0', 'o=- 1 1 IN IP4 10.0.0.1', 's=-', 'c=IN IP4 10.0.0.1', 't=0 0', ...lines, ''].join('\r\n');
+}
+
+function parsedSdp(text: string): SessionDescription {
+  const result = parseSdp(text);
+  assert.ok(result.ok);
+  return result.value;
+}
+
+function firstMedia(text: string): SdpMedia {
+  const [media] = parsedSdp(text).media;
+  assert.ok(media);
+  return media;
+}
+
 describe('parseSdp', () => {
   it('reads the codec, direction and media source of a CUCM ACK answer', () => {
-    const result = parseSdp(CUCM_ACK_SDP);
-    assert.ok(result.ok);
-    const [media] = result.value.media;
-    assert.ok(media);
+    const media = firstMedia(CUCM_ACK_SDP);
     assert.equal(media.port, 17904);
     assert.equal(media.direction, 'sendonly');
     assert.equal(media.connectionAddress, '10.48.38.107');
@@ -46,32 +61,22 @@ describe('parseSdp', () => {
   });
 
   it('keeps the raw a=crypto values of a line (SDES, RFC 4568)', () => {
-    const result = parseSdp(
-      [
-        'v=0',
-        'o=- 1 1 IN IP4 10.0.0.1',
-        's=-',
-        'c=IN IP4 10.0.0.1',
-        't=0 0',
+    const media = firstMedia(
+      sdpFrom10001([
         'm=audio 4000 RTP/SAVP 0',
         'a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:WVNfX19zZW1jdGwgKCkgewkyMjA7fQp9CnVubGVz|2^20|1:4',
         'a=crypto:2 AES_CM_128_HMAC_SHA1_32 inline:NzB4d1BINUAvLEw6UzF3WSJ+PSdFcGdUJShpX1Zj',
-        '',
-      ].join('\r\n'),
+      ]),
     );
-    assert.ok(result.ok);
-    assert.deepEqual(result.value.media[0]?.crypto, [
+    assert.deepEqual(media.crypto, [
       '1 AES_CM_128_HMAC_SHA1_80 inline:WVNfX19zZW1jdGwgKCkgewkyMjA7fQp9CnVubGVz|2^20|1:4',
       '2 AES_CM_128_HMAC_SHA1_32 inline:NzB4d1BINUAvLEw6UzF3WSJ+PSdFcGdUJShpX1Zj',
     ]);
   });
   it('fills static payload types that have no rtpmap (RFC 3551)', () => {
-    const result = parseSdp(
-      'v=0\r\no=- 1 1 IN IP4 10.0.0.1\r\ns=-\r\nc=IN IP4 10.0.0.1\r\nt=0 0\r\nm=audio 4000 RTP/AVP 8 18\r\n',
-    );
-    assert.ok(result.ok);
+    const media = firstMedia(sdpFrom10001(['m=audio 4000 RTP/AVP 8 18']));
     assert.deepEqual(
-      result.value.media[0]?.codecs.map((c) => c.encodingName),
+      media.codecs.map((c) => c.encodingName),
       ['PCMA', 'G729'],
     );
   });
@@ -94,24 +99,8 @@ describe('parseSdp', () => {
 });
 
 describe('chooseAudioCodec', () => {
-  const line = (rtpmaps: string[], payloads: string): SdpMedia => {
-    const parsed = parseSdp(
-      [
-        'v=0',
-        'o=- 1 1 IN IP4 10.0.0.1',
-        's=-',
-        'c=IN IP4 10.0.0.1',
-        't=0 0',
-        `m=audio 4000 RTP/AVP ${payloads}`,
-        ...rtpmaps,
-        '',
-      ].join('\r\n'),
-    );
-    assert.ok(parsed.ok);
-    const media = parsed.value.media[0];
-    assert.ok(media);
-    return media;
-  };
+  const line = (rtpmaps: string[], payloads: string): SdpMedia =>
+    firstMedia(sdpFrom10001([`m=audio 4000 RTP/AVP ${payloads}`, ...rtpmaps]));
 
   it('takes the first decodable format in the sender order (Metaswitch offers 18 0 8 on a fork)', () => {
     assert.equal(chooseAudioCodec(line([], '18 0 8'))?.encodingName, 'G729');
@@ -144,10 +133,7 @@ describe('chooseAudioCodec', () => {
 describe('recorder SDP', () => {
   it('offers G.711, G.722, G.729 and telephone-event recvonly on the given port (delayed offer)', () => {
     const offer = buildRecorderOffer({ sessionId: 'abc', sessionVersion: 1, address: '192.0.2.10' }, 40000);
-    const parsed = parseSdp(offer);
-    assert.ok(parsed.ok);
-    const [media] = parsed.value.media;
-    assert.ok(media);
+    const media = firstMedia(offer);
     assert.equal(media.port, 40000);
     assert.equal(media.direction, 'recvonly');
     assert.equal(media.connectionAddress, '192.0.2.10');
@@ -158,25 +144,18 @@ describe('recorder SDP', () => {
   });
 
   it('echoes the chosen format with its channels and fmtp (Opus needs both)', () => {
-    const offer = parseSdp(
-      [
-        'v=0',
-        'o=- 1 1 IN IP4 10.0.0.1',
-        's=-',
-        'c=IN IP4 10.0.0.1',
-        't=0 0',
+    const offer = parsedSdp(
+      sdpFrom10001([
         'm=audio 5000 RTP/AVP 111 101',
         'a=rtpmap:111 opus/48000/2',
         'a=fmtp:111 minptime=10;useinbandfec=1',
         'a=rtpmap:101 telephone-event/48000',
         'a=sendonly',
-        '',
-      ].join('\r\n'),
+      ]),
     );
-    assert.ok(offer.ok);
     const text = buildRecorderAnswer(
       { sessionId: 's', sessionVersion: 2, address: '192.0.2.10' },
-      offer.value,
+      offer,
       new Map([[0, 41000]]),
     );
     assert.match(text, /a=rtpmap:111 OPUS\/48000\/2\r\n/);
@@ -184,13 +163,8 @@ describe('recorder SDP', () => {
   });
 
   it('answers an early offer recvonly with the offered payload type kept, refusing unrecordable lines', () => {
-    const offer = parseSdp(
-      [
-        'v=0',
-        'o=- 1 1 IN IP4 10.0.0.1',
-        's=-',
-        'c=IN IP4 10.0.0.1',
-        't=0 0',
+    const offer = parsedSdp(
+      sdpFrom10001([
         'm=audio 5000 RTP/AVP 8 101',
         'a=rtpmap:8 PCMA/8000',
         'a=rtpmap:101 telephone-event/8000',
@@ -198,19 +172,16 @@ describe('recorder SDP', () => {
         'a=sendonly',
         'm=video 5002 RTP/AVP 97',
         'a=rtpmap:97 H264/90000',
-        '',
-      ].join('\r\n'),
+      ]),
     );
-    assert.ok(offer.ok);
-    const answer = parseSdp(
+    const answer = parsedSdp(
       buildRecorderAnswer(
         { sessionId: 's', sessionVersion: 2, address: '192.0.2.10' },
-        offer.value,
+        offer,
         new Map([[0, 41000]]),
       ),
     );
-    assert.ok(answer.ok);
-    const [audio, video] = answer.value.media;
+    const [audio, video] = answer.media;
     assert.ok(audio && video);
     assert.equal(audio.port, 41000);
     assert.equal(audio.direction, 'recvonly');

@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { SipStreamFramer, type FramedItem } from '../../../../src/protocol/sip/framer.js';
 import { parseSipMessage } from '../../../../src/protocol/sip/parse.js';
 import { SipErrorCode } from '../../../../src/protocol/sip/errors.js';
-import { expectOk, loadFixture, text } from './fixtures.js';
+import { loadFixture, text } from './fixtures.js';
+import { expectOk } from '../../../support/result-asserts.js';
 
 const decoder = new TextDecoder();
 

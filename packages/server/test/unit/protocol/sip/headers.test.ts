@@ -9,7 +9,7 @@ import {
   splitHeaderList,
 } from '../../../../src/protocol/sip/headers.js';
 import { SipErrorCode } from '../../../../src/protocol/sip/errors.js';
-import { expectErr, expectOk } from './fixtures.js';
+import { expectErr, expectOk } from '../../../support/result-asserts.js';
 
 void describe('parseNameAddr', () => {
   void it('reads a quoted display name with escapes, the URI and header parameters', () => {

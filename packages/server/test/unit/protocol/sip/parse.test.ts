@@ -4,7 +4,8 @@ import { parseSipMessage } from '../../../../src/protocol/sip/parse.js';
 import { getHeader, getHeaders } from '../../../../src/protocol/sip/message.js';
 import { parseNameAddr } from '../../../../src/protocol/sip/headers.js';
 import { SipErrorCode } from '../../../../src/protocol/sip/errors.js';
-import { crlf, expectErr, expectOk, loadFixture, text } from './fixtures.js';
+import { crlf, loadFixture, text } from './fixtures.js';
+import { expectErr, expectOk } from '../../../support/result-asserts.js';
 
 const BASE_HEADERS = [
   'Via: SIP/2.0/UDP 192.0.2.1:5060;branch=z9hG4bK776asdhds',

@@ -15,7 +15,8 @@ import {
 import { parseCSeq, parseNameAddr, parseVia } from '../../../../src/protocol/sip/headers.js';
 import { parseSipUri } from '../../../../src/protocol/sip/uri.js';
 import { SipErrorCode } from '../../../../src/protocol/sip/errors.js';
-import { expectErr, expectOk, listFixtures, loadFixture } from './fixtures.js';
+import { listFixtures, loadFixture } from './fixtures.js';
+import { expectErr, expectOk } from '../../../support/result-asserts.js';
 
 function parseFixture(name: string): SipMessage {
   return expectOk(parseSipMessage(loadFixture('rfc4475', `${name}.txt`)));

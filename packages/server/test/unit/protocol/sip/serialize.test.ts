@@ -4,7 +4,8 @@ import { parseSipMessage } from '../../../../src/protocol/sip/parse.js';
 import { buildRequest, buildResponse, serializeSipMessage } from '../../../../src/protocol/sip/serialize.js';
 import { getHeader, getHeaders, type SipRequest } from '../../../../src/protocol/sip/message.js';
 import { parseNameAddr } from '../../../../src/protocol/sip/headers.js';
-import { crlf, expectOk, listFixtures, loadFixture, text } from './fixtures.js';
+import { crlf, listFixtures, loadFixture, text } from './fixtures.js';
+import { expectOk } from '../../../support/result-asserts.js';
 
 const decoder = new TextDecoder();
 

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { parseSipUri, serializeSipUri } from '../../../../src/protocol/sip/uri.js';
 import { parseNameAddr } from '../../../../src/protocol/sip/headers.js';
 import { SipErrorCode } from '../../../../src/protocol/sip/errors.js';
-import { expectErr, expectOk } from './fixtures.js';
+import { expectErr, expectOk } from '../../../support/result-asserts.js';
 
 /** From headers of CUCM recording INVITEs, from /work/shared/reference/intake-samples.md §1. */
 const CUCM_FROM = {

@@ -1,6 +1,5 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Result } from '../../../../src/protocol/result.js';
 import { mergeMetadata } from '../../../../src/protocol/siprec/metadata-merge.js';
 import {
   MAX_METADATA_BYTES,
@@ -9,20 +8,7 @@ import {
   SiprecErrorCode,
   type RecordingMetadata,
 } from '../../../../src/protocol/siprec/rs-metadata.js';
-
-function expectOk<T>(result: Result<T>): T {
-  if (!result.ok) {
-    assert.fail(`expected success, got ${result.error.code}: ${result.error.message}`);
-  }
-  return result.value;
-}
-
-function expectErr<T>(result: Result<T>, code: string): void {
-  if (result.ok) {
-    assert.fail(`expected ${code}, got success`);
-  }
-  assert.equal(result.error.code, code, result.error.message);
-}
+import { expectErr, expectOk } from '../../../support/result-asserts.js';
 
 function metadata(xml: string): RecordingMetadata {
   return expectOk(parseRecordingMetadata(xml));

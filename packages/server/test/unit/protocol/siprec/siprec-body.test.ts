@@ -5,6 +5,7 @@ import type { Result } from '../../../../src/protocol/result.js';
 import { SiprecErrorCode } from '../../../../src/protocol/siprec/rs-metadata.js';
 import { readSiprecBody, type SiprecBody } from '../../../../src/protocol/siprec/siprec-body.js';
 import { encodeUtf8 } from '../../../../src/protocol/text.js';
+import { expectErr } from '../../../support/result-asserts.js';
 
 function expectBody(result: Result<SiprecBody | undefined>): SiprecBody {
   if (!result.ok) {
@@ -12,13 +13,6 @@ function expectBody(result: Result<SiprecBody | undefined>): SiprecBody {
   }
   assert.ok(result.value !== undefined, 'expected a SIPREC body');
   return result.value;
-}
-
-function expectErr(result: Result<unknown>, code: string): void {
-  if (result.ok) {
-    assert.fail(`expected ${code}, got success`);
-  }
-  assert.equal(result.error.code, code, result.error.message);
 }
 
 const SDP =

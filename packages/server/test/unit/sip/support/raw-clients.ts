@@ -3,21 +3,11 @@ import net from 'node:net';
 import { parseSipMessage } from '../../../../src/protocol/sip/parse.js';
 import { getHeader, type SipMessage, type SipResponse } from '../../../../src/protocol/sip/message.js';
 import { SipStreamFramer } from '../../../../src/protocol/sip/framer.js';
+import { waitFor } from '../../../support/wait.js';
 
 export interface Received {
   readonly message: SipMessage;
   readonly atMs: number;
-}
-
-/** Polls `condition` until it is true or `timeoutMs` passes (never a fixed sleep). */
-export async function waitFor(condition: () => boolean, timeoutMs = 3000, what = 'condition'): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) {
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
 }
 
 abstract class RawClient {
@@ -47,11 +37,11 @@ abstract class RawClient {
     count = 1,
     timeoutMs = 3000,
   ): Promise<SipResponse> {
-    await waitFor(
-      () => this.responses(status, cseqMethod).length >= count,
+    await waitFor(() => this.responses(status, cseqMethod).length >= count, {
       timeoutMs,
-      `${count}x ${status} ${cseqMethod ?? ''}`,
-    );
+      intervalMs: 10,
+      what: `${count}x ${status} ${cseqMethod ?? ''}`,
+    });
     const response = this.responses(status, cseqMethod)[count - 1];
     if (response === undefined) {
       throw new Error('unreachable');

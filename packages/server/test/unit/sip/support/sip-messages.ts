@@ -51,6 +51,19 @@ export function sipRequest(o: RequestOptions): string {
   return lines.join('\r\n');
 }
 
+/** An OPTIONS out of dialog with fresh Call-ID, branch and From tag, sent from `viaPort`. */
+export function freshOptions(viaPort: number, transport: RequestOptions['transport'] = 'UDP'): string {
+  return sipRequest({
+    method: 'OPTIONS',
+    callId: randomId(),
+    branch: `z9hG4bK${randomId()}`,
+    fromTag: randomId(),
+    cseq: 1,
+    viaPort,
+    transport,
+  });
+}
+
 /** A delayed-offer INVITE dialog as CUCM opens it: INVITE then ACK/CANCEL/BYE built from it. */
 export class CallScript {
   readonly callId = `${randomId()}@127.0.0.1`;
