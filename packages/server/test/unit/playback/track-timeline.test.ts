@@ -46,7 +46,7 @@ describe('track timeline', () => {
     ]);
   });
 
-  it('re-anchors at the arrival when the RTP clock and the arrival clock disagree by over 100 ms', async () => {
+  it('re-anchors at the arrival on a timestamp jump the sequence numbers do not explain, beyond 100 ms of disagreement', async () => {
     const track = await trackOf([
       { atMs: 0, seq: 1, timestamp: 0 },
       { atMs: 20, seq: 2, timestamp: 160 + 8000 * 5 }, // A 5 s timestamp jump: placed at 20 ms.
