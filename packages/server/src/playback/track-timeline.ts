@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import { StreamingResampler } from '../protocol/codec/resample.js';
 import { PCAP_GLOBAL_HEADER_BYTES, PcapReader, type PcapPacket } from '../protocol/container/pcap.js';
 import { isLikelyRtcp, parseRtpHeader } from '../protocol/rtp/rtp-packet.js';
-import { uint32Diff } from '../protocol/rtp/seq.js';
+import { uint16Diff, uint32Diff } from '../protocol/rtp/seq.js';
 import { createTrackDecoder, describeDecoder, type DecoderDescription } from './decoders/registry.js';
 import type { TrackDecoder } from './decoders/track-decoder.js';
 import { WavExportError } from './playback-errors.js';
@@ -15,15 +15,33 @@ import { WavExportError } from './playback-errors.js';
  * file format it feeds: the WAV export interleaves two of them; the MP4 and RTSP exports will
  * read it the same way.
  *
- * Alignment on the session timeline: the first packet of each SSRC run is placed at its arrival
- * time (pcap timestamp − session start); following packets are placed by their RTP timestamp
- * distance from that anchor, so network jitter does not move audio. When the RTP clock and the
- * arrival clock disagree by more than REANCHOR_THRESHOLD_MS (a timestamp jump, a sender that
- * stopped its clock during silence suppression or hold, clock drift, a long network stall), the
- * packet starts a new anchor at its arrival time. Gaps (lost packets, silence suppression, a track
- * starting late) stay zero; a duplicate sequence number keeps the first copy; payload types other
- * than the track's audio type (telephone-event, comfort noise) and RTCP are skipped. Audio before
- * sample 0 is never rendered; where the timeline ends is the reader's choice.
+ * Alignment on the session timeline (docs/media.md, "Track timeline"): RTP time is
+ * authoritative. A run of packets (one SSRC, one timestamp base) is anchored once: at the arrival
+ * time (pcap timestamp − session start) of its first packet, moved earlier when a later packet of
+ * the run shows that the first one was held up (the anchor is the earliest arrival − RTP offset
+ * seen, over the run's first MAX_DELAY_MS). Every packet of the run is then placed by its RTP
+ * timestamp distance from the anchor, however late it arrives: a network or host stall (packets
+ * held up, then arriving together) delays packets, it does not make time pass in the stream, so
+ * it inserts no silence and moves nothing. Only evidence in the RTP itself starts a new run at the
+ * packet's arrival time:
+ * - a new SSRC;
+ * - a timestamp step the sequence numbers do not explain (RFC 3550 §5.1: the timestamp advances
+ *   with the sampling clock, the sequence number by one per packet sent, so between two packets of
+ *   one run the timestamp step per sequence step is one packet's duration, 2.5–120 ms), checked
+ *   against arrival: a sender restart or a source switched after a hold or transfer lands far from
+ *   its arrival (more than REANCHOR_THRESHOLD_MS) and starts a new run; a timestamp gap with
+ *   continuous sequence numbers that arrival agrees with (silence suppression, a hold during which
+ *   the sender's clock ran on) is silence of the timestamps' length;
+ * - a talkspurt start (marker bit, RFC 3551 §4.1) more than REANCHOR_THRESHOLD_MS later than its
+ *   timestamp says: the silence before it happened, yet the sender's clock did not count it;
+ * - a packet later than MAX_DELAY_MS (no stall the timeline absorbs lasts that long), or more
+ *   than REANCHOR_THRESHOLD_MS early where the anchor can no longer move (a sender clock running
+ *   fast; the only drift handling there is: a slow one is not followed).
+ * A sequence gap that the timestamps match is loss: silence of exactly the lost packets' length.
+ * Gaps (lost packets, silence suppression, a track starting late) stay zero; a duplicate sequence
+ * number keeps the first copy; payload types other than the track's audio type (telephone-event,
+ * comfort noise) and RTCP are skipped. Audio before sample 0 is never rendered; where the timeline
+ * ends is the reader's choice.
  *
  * Codecs (docs/codecs.md): the track is decoded at its codec's own rate by the decoder registry
  * (playback/decoders/registry.ts) and resampled to the output rate (protocol/codec/resample.ts)
@@ -88,14 +106,32 @@ export interface TrackTimeline {
   close(): void;
 }
 
-/** 100 ms: far more than normal jitter, far less than a gap anyone would notice being closed. */
+/**
+ * 100 ms: how far a packet whose timestamp step its sequence numbers do not explain may land from
+ * its arrival and still be placed by timestamp (silence suppression arrives with normal jitter; a
+ * new timestamp base lands seconds or hours away).
+ */
 const REANCHOR_THRESHOLD_MS = 100;
 /**
- * A packet is placed at most REANCHOR_THRESHOLD_MS before its arrival, so reading arrivals up to
- * this far past a window's end is enough to have every packet that lands in it; one extra second
- * absorbs capture timestamps that are not perfectly monotonic.
+ * The longest delay of a packet of continuous RTP that is absorbed (placed by timestamp, nothing
+ * inserted); a packet later than that starts a new run at its arrival.
  */
-const READ_AHEAD_MS = REANCHOR_THRESHOLD_MS + 1000;
+const MAX_DELAY_MS = 10_000;
+/**
+ * A packet is placed at most MAX_DELAY_MS before its arrival, so reading arrivals up to this far
+ * past a window's end is enough to have every packet that lands in it; one extra second absorbs
+ * capture timestamps that are not perfectly monotonic.
+ */
+const READ_AHEAD_MS = MAX_DELAY_MS + 1000;
+/** One packet's duration: Opus's shortest frame to its longest packet (RFC 6716, RFC 7587). */
+const MIN_PACKET_MS = 2.5;
+const MAX_PACKET_MS = 120;
+/**
+ * Sequence steps beyond these are not loss or reordering but a new sequence base (RFC 3550 §A.1's
+ * MAX_DROPOUT and MAX_MISORDER).
+ */
+const MAX_DROPOUT = 3000;
+const MAX_MISORDER = 100;
 /** Sequence numbers repeat every 65536 packets (22 min at 20 ms); a duplicate arrives much sooner. */
 const DUPLICATE_WINDOW_MS = 60_000;
 const READ_CHUNK_BYTES = 1 << 20;
@@ -181,8 +217,10 @@ export async function openTrackTimeline(
 }
 
 interface PlacedPacket {
-  /** Timeline position of the first sample, at the decoder's rate. */
-  readonly startSample: number;
+  /** Timeline position of the first sample, at the decoder's rate; moves with its run's anchor. */
+  startSample: number;
+  /** The run it was placed in (see PcapTrackTimeline.#advanceAnchor). */
+  readonly anchorId: number;
   /** The RTP payload. */
   readonly payload: Uint8Array;
   /** The decoded audio (packet decoders); G.711 payloads are looked up while rendering. */
@@ -208,7 +246,11 @@ class PcapTrackTimeline implements TrackTimeline {
   readonly #rateHz: number;
   readonly #samplesPerTick: number;
   readonly #reanchorThresholdSamples: number;
+  readonly #maxDelaySamples: number;
   readonly #readAheadSamples: number;
+  /** The timestamp step per sequence step one packet can explain, in RTP ticks. */
+  readonly #minPacketTicks: number;
+  readonly #maxPacketTicks: number;
   readonly #duplicateWindowSamples: number;
   /** Undefined when the decoder's rate is the output's. */
   readonly #resampler: StreamingResampler | undefined;
@@ -220,10 +262,18 @@ class PcapTrackTimeline implements TrackTimeline {
   #eof = false;
   /** The latest arrival read so far, in samples from the session start. */
   #readUpToSample = Number.NEGATIVE_INFINITY;
+  /** The current run: its SSRC, anchor, and the earliest position any of its packets took. */
   #anchored = false;
+  #anchorId = 0;
   #anchorSsrc = 0;
   #anchorRtpTimestamp = 0;
   #anchorSample = 0;
+  #runFirstSample = 0;
+  /** The newest packet of the run (highest sequence number), which the next one is checked against. */
+  #referenceSeq = 0;
+  #referenceRtpTimestamp = 0;
+  /** The run's packet duration in RTP ticks, learnt from its last consecutive pair; 0 before. */
+  #packetTicks = 0;
   /** Duplicate detection: per sequence number, the SSRC run and arrival of its last packet. */
   readonly #seqRun = new Uint32Array(65536);
   readonly #seqArrival = new Float64Array(65536);
@@ -244,6 +294,9 @@ class PcapTrackTimeline implements TrackTimeline {
     this.#rateHz = decoder.sampleRateHz;
     this.#samplesPerTick = decoder.sampleRateHz / decoder.rtpClockRateHz;
     this.#reanchorThresholdSamples = (REANCHOR_THRESHOLD_MS * this.#rateHz) / 1000;
+    this.#maxDelaySamples = (MAX_DELAY_MS * this.#rateHz) / 1000;
+    this.#minPacketTicks = (MIN_PACKET_MS * decoder.rtpClockRateHz) / 1000;
+    this.#maxPacketTicks = (MAX_PACKET_MS * decoder.rtpClockRateHz) / 1000;
     this.#readAheadSamples = (READ_AHEAD_MS * this.#rateHz) / 1000;
     this.#duplicateWindowSamples = (DUPLICATE_WINDOW_MS * this.#rateHz) / 1000;
     this.#resampler =
@@ -400,12 +453,11 @@ class PcapTrackTimeline implements TrackTimeline {
     if (header.payloadType !== this.#payloadType || header.payloadLength === 0) {
       return;
     }
-    if (!this.#anchored || header.ssrc !== this.#anchorSsrc) {
-      this.#run++;
-      this.#anchor(header.ssrc, header.timestamp, arrivalSample);
-    }
     const seq = header.sequenceNumber;
-    if (
+    const newSource = !this.#anchored || header.ssrc !== this.#anchorSsrc;
+    if (newSource) {
+      this.#run++;
+    } else if (
       this.#seqRun[seq] === this.#run &&
       Math.abs(arrivalSample - (this.#seqArrival[seq] ?? 0)) < this.#duplicateWindowSamples
     ) {
@@ -413,15 +465,25 @@ class PcapTrackTimeline implements TrackTimeline {
     }
     this.#seqRun[seq] = this.#run;
     this.#seqArrival[seq] = arrivalSample;
-    let startSample =
-      this.#anchorSample +
-      Math.round(uint32Diff(header.timestamp, this.#anchorRtpTimestamp) * this.#samplesPerTick);
-    if (Math.abs(startSample - arrivalSample) > this.#reanchorThresholdSamples) {
-      this.#anchor(header.ssrc, header.timestamp, arrivalSample);
+    let startSample: number;
+    if (newSource || this.#startsNewRun(seq, header.timestamp, header.marker, arrivalSample)) {
+      this.#anchor(header.ssrc, seq, header.timestamp, arrivalSample);
       startSample = arrivalSample;
+    } else {
+      startSample = this.#positionOf(header.timestamp);
+      this.#runFirstSample = Math.min(this.#runFirstSample, startSample);
+      const seqStep = uint16Diff(seq, this.#referenceSeq);
+      if (seqStep === 1) {
+        this.#packetTicks = uint32Diff(header.timestamp, this.#referenceRtpTimestamp);
+      }
+      if (seqStep > 0) {
+        this.#referenceSeq = seq;
+        this.#referenceRtpTimestamp = header.timestamp;
+      }
     }
     const placed: PlacedPacket = {
       startSample,
+      anchorId: this.#anchorId,
       payload: datagram.subarray(header.payloadOffset, header.payloadOffset + header.payloadLength),
       pcm: undefined,
     };
@@ -432,10 +494,89 @@ class PcapTrackTimeline implements TrackTimeline {
     }
   }
 
-  #anchor(ssrc: number, rtpTimestamp: number, sample: number): void {
+  /** Where the current run puts a packet with this RTP timestamp, at the decoder's rate. */
+  #positionOf(rtpTimestamp: number): number {
+    return (
+      this.#anchorSample +
+      Math.round(uint32Diff(rtpTimestamp, this.#anchorRtpTimestamp) * this.#samplesPerTick)
+    );
+  }
+
+  /**
+   * Whether a packet of the current SSRC is a discontinuity that starts a new run at its arrival
+   * (the rules are in the comment at the top of this file). A packet that strictly continues the
+   * run but arrived earlier than its place moves the run's anchor earlier first, if it still can.
+   */
+  #startsNewRun(seq: number, rtpTimestamp: number, marker: boolean, arrivalSample: number): boolean {
+    const lateness = arrivalSample - this.#positionOf(rtpTimestamp);
+    const step = this.#classifyStep(seq, rtpTimestamp);
+    if (step === 'unexplained') {
+      return Math.abs(lateness) > this.#reanchorThresholdSamples;
+    }
+    if (lateness < 0) {
+      // Only a step of exactly the run's packet duration proves the anchor late: a timestamp step
+      // that also holds a short silence may run ahead of real time by up to the threshold.
+      const advanced = step === 'strict' ? this.#advanceAnchor(-lateness, arrivalSample) : 0;
+      return -lateness - advanced > this.#reanchorThresholdSamples;
+    }
+    return lateness > this.#maxDelaySamples || (marker && lateness > this.#reanchorThresholdSamples);
+  }
+
+  /**
+   * How the step from the run's newest packet to this one reads (RFC 3550 §5.1: the timestamp
+   * advances with the sampling clock, the sequence number by one per packet sent, lost or not):
+   * `strict` when the timestamp step is the sequence step times the run's packet duration (loss,
+   * reordering), `plausible` when it is the sequence step times some packet duration (a ptime
+   * change, a short silence), `unexplained` otherwise (a new timestamp or sequence base, a long
+   * silence).
+   */
+  #classifyStep(seq: number, rtpTimestamp: number): 'strict' | 'plausible' | 'unexplained' {
+    const seqStep = uint16Diff(seq, this.#referenceSeq);
+    if (seqStep === 0 || seqStep > MAX_DROPOUT || seqStep < -MAX_MISORDER) {
+      return 'unexplained';
+    }
+    const tsStep = uint32Diff(rtpTimestamp, this.#referenceRtpTimestamp);
+    const ticksPerPacket = tsStep / seqStep;
+    if (ticksPerPacket < this.#minPacketTicks || ticksPerPacket > this.#maxPacketTicks) {
+      return 'unexplained';
+    }
+    return this.#packetTicks === 0 || ticksPerPacket === this.#packetTicks ? 'strict' : 'plausible';
+  }
+
+  /**
+   * Moves the current run's anchor up to `wanted` samples earlier, with every packet of the run
+   * waiting to be rendered: a packet that strictly continues the run but arrives before its place
+   * shows that the run's first packet arrived late. The run may start at most MAX_DELAY_MS before
+   * the arrival of the packet that moves it, which keeps every packet it moves beyond what has
+   * been rendered (a window is rendered only once arrivals READ_AHEAD_MS past it are read), and
+   * the result the same whatever windows the reader renders. Returns how far it moved.
+   */
+  #advanceAnchor(wanted: number, arrivalSample: number): number {
+    const moved = Math.min(wanted, this.#runFirstSample - (arrivalSample - this.#maxDelaySamples));
+    if (moved <= 0) {
+      return 0;
+    }
+    this.#anchorSample -= moved;
+    this.#runFirstSample -= moved;
+    for (const packets of [this.#pending, this.#undecoded]) {
+      for (const packet of packets) {
+        if (packet.anchorId === this.#anchorId) {
+          packet.startSample -= moved;
+        }
+      }
+    }
+    return moved;
+  }
+
+  #anchor(ssrc: number, seq: number, rtpTimestamp: number, sample: number): void {
     this.#anchored = true;
+    this.#anchorId++;
     this.#anchorSsrc = ssrc;
     this.#anchorRtpTimestamp = rtpTimestamp;
     this.#anchorSample = sample;
+    this.#runFirstSample = sample;
+    this.#referenceSeq = seq;
+    this.#referenceRtpTimestamp = rtpTimestamp;
+    this.#packetTicks = 0;
   }
 }

@@ -319,7 +319,7 @@ describe('WAV export alignment', () => {
     ]);
   });
 
-  it('re-anchors on an SSRC change, a timestamp jump and a long stall', async () => {
+  it('re-anchors on an SSRC change, a timestamp jump and a talkspurt whose timestamps did not count the pause', async () => {
     const runA = sineG711Packets({
       codec: 'PCMU',
       frequencyHz: 500,
@@ -344,7 +344,10 @@ describe('WAV export alignment', () => {
       firstTimestamp: 99_999_999 + 1600 + 80_000,
       firstSequenceNumber: 1010,
     });
-    // Same SSRC, the sender kept its clock but packets only arrive 300 ms later than it says.
+    // Same SSRC, sequence numbers and timestamps go on from runC, but this talkspurt (its first
+    // packet has the marker bit) arrives 300 ms later than they say: the sender did not count the
+    // pause on its clock, so it starts a new run at its arrival. (Without the marker this is a
+    // delay and is placed by timestamp: track-timeline-placement.test.ts.)
     const runD = sineG711Packets({
       codec: 'PCMU',
       frequencyHz: 1100,

@@ -1,132 +1,32 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { MULAW_TO_LINEAR } from '../../../src/protocol/codec/g711.js';
-import { serializeRtpPacket } from '../../../src/protocol/rtp/rtp-packet.js';
 import { WavExportError } from '../../../src/playback/playback-errors.js';
+import { openTrackTimeline, prepareTrack } from '../../../src/playback/track-timeline.js';
+import { dominantFrequencyHz, sineG711Packets } from '../../support/audio.js';
 import {
-  openTrackTimeline,
-  prepareTrack,
-  type PreparedTrack,
-  type TrackSource,
-  type TrackTimelineOptions,
-} from '../../../src/playback/track-timeline.js';
-import {
-  buildPcapFile,
-  dominantFrequencyHz,
-  sineG711Packets,
-  type CapturedDatagram,
-} from '../../support/audio.js';
+  PCMU,
+  SESSION_START_MS,
+  TrackFiles,
+  byteOf,
+  renderMono,
+  runs,
+  type PacketSpec,
+} from './timeline-fixture.js';
 
 /**
  * The track timeline read directly: a pcap file in, the track's samples on the session timeline
  * out, with no WAV around them. Payloads are constant G.711 bytes, so every output sample names
- * the packet it came from.
+ * the packet it came from. How packets are placed under delay, loss and discontinuities:
+ * track-timeline-placement.test.ts.
  */
 
-const SESSION_START_MS = 1_700_000_000_000;
-const PCMU: Omit<TrackSource, 'filePath'> = { codec: 'PCMU', payloadType: 0 };
-
-/** μ-law byte of packet `index`: distinct, and never one of the two bytes that decode to 0. */
-function byteOf(index: number): number {
-  return 0x10 + index;
-}
-
-interface PacketSpec {
-  /** Arrival, ms after the session start (may be fractional or negative). */
-  readonly atMs: number;
-  readonly seq: number;
-  readonly timestamp: number;
-  readonly ssrc?: number;
-  readonly payloadType?: number;
-  readonly payload?: Uint8Array;
-  /** A whole datagram that is not built as RTP (RTCP). */
-  readonly raw?: Uint8Array;
-}
-
-function datagram(spec: PacketSpec, index: number): CapturedDatagram {
-  return {
-    timestampUs: Math.round((SESSION_START_MS + spec.atMs) * 1000),
-    datagram:
-      spec.raw ??
-      serializeRtpPacket(
-        {
-          marker: false,
-          payloadType: spec.payloadType ?? 0,
-          sequenceNumber: spec.seq,
-          timestamp: spec.timestamp,
-          ssrc: spec.ssrc ?? 0xabc,
-        },
-        spec.payload ?? new Uint8Array(160).fill(byteOf(index)),
-      ),
-  };
-}
-
-/** Renders frames [0, frames) of a mono timeline, `window` frames at a time. */
-async function renderMono(
-  track: PreparedTrack,
-  frames: number,
-  options: Partial<TrackTimelineOptions> = {},
-  window = frames,
-): Promise<Int16Array> {
-  const timeline = await openTrackTimeline(track, {
-    outputRateHz: 8000,
-    sessionStartMs: SESSION_START_MS,
-    ...options,
-  });
-  assert.ok(timeline !== undefined);
-  const out = new Int16Array(frames);
-  try {
-    for (let start = 0; start < frames; start += window) {
-      const end = Math.min(start + window, frames);
-      await timeline.prepare(end);
-      const part = new Int16Array(end - start);
-      timeline.render(start, end, part, 0, 1);
-      out.set(part, start);
-    }
-  } finally {
-    timeline.close();
-  }
-  return out;
-}
-
-/** Where each packet's samples went: [first frame, byte] for every run of one byte's value. */
-function runs(samples: Int16Array): [number, number][] {
-  const found: [number, number][] = [];
-  let previous: number | undefined;
-  samples.forEach((sample, frame) => {
-    if (sample !== previous) {
-      const byte = MULAW_TO_LINEAR.indexOf(sample);
-      found.push([frame, sample === 0 ? 0 : byte]);
-      previous = sample;
-    }
-  });
-  return found;
-}
-
 describe('track timeline', () => {
-  let dir: string;
-  let fileCount = 0;
+  const files = new TrackFiles();
+  const trackOf = files.trackOf.bind(files);
 
-  before(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'verbatim-timeline-'));
-  });
-
-  after(async () => {
-    await rm(dir, { recursive: true, force: true });
-  });
-
-  async function trackOf(
-    packets: readonly PacketSpec[] | Uint8Array,
-    codec: Omit<TrackSource, 'filePath'> = PCMU,
-  ): Promise<PreparedTrack> {
-    const filePath = join(dir, `track${fileCount++}.pcap`);
-    const bytes = packets instanceof Uint8Array ? packets : buildPcapFile(packets.map(datagram));
-    await writeFile(filePath, bytes);
-    return prepareTrack({ ...codec, filePath }, undefined);
-  }
+  before(() => files.open());
+  after(() => files.close());
 
   it('places packets by RTP timestamp from the first arrival, absorbing jitter, and leaves gaps silent', async () => {
     const track = await trackOf([
@@ -146,7 +46,7 @@ describe('track timeline', () => {
     ]);
   });
 
-  it('re-anchors at the arrival when the RTP clock and the arrival clock disagree by over 100 ms', async () => {
+  it('re-anchors at the arrival on a timestamp jump the sequence numbers do not explain, beyond 100 ms of disagreement', async () => {
     const track = await trackOf([
       { atMs: 0, seq: 1, timestamp: 0 },
       { atMs: 20, seq: 2, timestamp: 160 + 8000 * 5 }, // A 5 s timestamp jump: placed at 20 ms.
@@ -245,7 +145,7 @@ describe('track timeline', () => {
 
   it('is silent throughout for a codec without a decoder and for a file without a header', async () => {
     const video = await prepareTrack(
-      { filePath: join(dir, 'absent.pcap'), codec: 'H264', payloadType: 99 },
+      { filePath: files.path('absent.pcap'), codec: 'H264', payloadType: 99 },
       undefined,
     );
     assert.equal(video.description, undefined);
@@ -259,7 +159,7 @@ describe('track timeline', () => {
 
   it('refuses a missing file and a file that is not pcap', async () => {
     await assert.rejects(
-      prepareTrack({ ...PCMU, filePath: join(dir, 'missing.pcap') }, undefined),
+      prepareTrack({ ...PCMU, filePath: files.path('missing.pcap') }, undefined),
       (error) => {
         assert.ok(error instanceof WavExportError);
         assert.equal(error.code, 'VERBATIM_ERR_PLAYBACK_TRACK_MISSING');
