@@ -12,7 +12,7 @@ import { runGenericCall } from './generic-calls.js';
 import { spawnTracked, waitExit, type Spawned } from './processes.js';
 import type { SessionJson } from './session-api.js';
 import { audioLine, genericCallScenario, type AudioOffer, type GenericPeer } from './sipp-scenarios.js';
-import type { RunningServer } from './verbatim-server.js';
+import { assertInRtpRange, type RunningServer } from './verbatim-server.js';
 
 /**
  * One recorded call per codec, driven by real peers: SIPp plays a generic SIP user agent (not
@@ -61,10 +61,7 @@ export async function runCodecCall(
     holdMs: options.holdMs,
     answerLog: 'first-audio',
     whileUp: async (port) => {
-      assert.ok(
-        port >= server.rtpRange.min && port <= server.rtpRange.max,
-        `the answered port ${port} is in Verbatim's RTP range`,
-      );
+      assertInRtpRange(server, port, 'the answered port');
       return options.send(port);
     },
   });

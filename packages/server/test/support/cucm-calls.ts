@@ -147,17 +147,29 @@ export async function assertPartyTones(
   session: SessionJson,
   expected: { nearHz: number; farHz: number; nearSeconds?: number; nearNote?: string; label?: string },
 ): Promise<void> {
-  const { wav } = await downloadWav(server, session);
-  assert.equal(wav.channels, 2);
   const label = expected.label ?? '';
   const nearNote = expected.nearNote === undefined ? '' : `, ${expected.nearNote}`;
-  assertTone(
-    wav.channelSamples[0]!,
-    expected.nearHz,
-    expected.nearSeconds ?? 3,
-    `${label}left (near end${nearNote})`,
-  );
-  assertTone(wav.channelSamples[1]!, expected.farHz, 3, `${label}right (far end)`);
+  await assertChannelTones(server, session, [
+    { hz: expected.nearHz, seconds: expected.nearSeconds ?? 3, label: `${label}left (near end${nearNote})` },
+    { hz: expected.farHz, seconds: 3, label: `${label}right (far end)` },
+  ]);
+}
+
+/**
+ * The session's 8 kHz WAV has one channel per entry of `channels`, each carrying its tone for
+ * about its seconds.
+ */
+export async function assertChannelTones(
+  server: RunningServer,
+  session: SessionJson,
+  channels: readonly { hz: number; seconds: number; label: string }[],
+): Promise<void> {
+  const { wav } = await downloadWav(server, session);
+  assert.equal(wav.channels, channels.length);
+  assert.equal(wav.sampleRateHz, 8000);
+  for (const [index, channel] of channels.entries()) {
+    assertTone(wav.channelSamples[index]!, channel.hz, channel.seconds, channel.label);
+  }
 }
 
 export function assertTone(

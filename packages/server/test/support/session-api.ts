@@ -71,6 +71,14 @@ export async function sessionsWhere<S extends SessionJson = SessionJson>(
   return (response.responseBody?.sessions ?? []) as S[];
 }
 
+/** The session's tracks, in order, stored `packets[n]` packets each and lost none. */
+export function assertStoredPackets(session: SessionJson, packets: readonly number[]): void {
+  assert.deepEqual(
+    session.tracks.map((t) => [t.stats.packets, t.stats.lost]),
+    packets.map((count) => [count, 0]),
+  );
+}
+
 /** Waits for a session whose `field` equals `value` and for which `predicate` holds. */
 export async function findSessionBy(
   server: RunningServer,
