@@ -6,6 +6,7 @@ import {
   assertBetween,
   assertInterruptedTone,
   assertInterruption,
+  LATE_MS,
   stereoChannels,
   systemTags,
   type SessionWithTags,
@@ -50,8 +51,6 @@ const BEFORE_PAUSE_MS = 4000;
 const PAUSED_MS = 4000;
 const BEFORE_UPDATE_MS = 2500;
 const AFTER_UPDATE_MS = 1500;
-/** Slack for a loaded two-core machine between a SIPp pause ending and Verbatim's tag. */
-const LATE_MS = 1500;
 
 const CALLER_AOR = 'sip:+14085550142@198.51.100.15';
 
@@ -175,7 +174,7 @@ describe(
       const pause = assertInterruption(
         session,
         { start: 'Pause', end: 'Resume', what: 'pause' },
-        { startMs: BEFORE_PAUSE_MS, lengthMs: PAUSED_MS, lateMs: LATE_MS },
+        { startMs: BEFORE_PAUSE_MS, lengthMs: PAUSED_MS },
       );
       const resumeMs = pause.toMs;
       const pauseTag = systemTags(session).find((t) => t.tagName === 'Pause');
