@@ -14,6 +14,7 @@ import {
   runCodecCall,
   sendRtpRealtime,
   sinePcm,
+  type ScheduledRtp,
 } from '../support/codec-calls.js';
 import { sendToneWithFfmpeg, type FfmpegToneSender } from '../support/ffmpeg-tone.js';
 import { downloadRawTrack, downloadWav, findSessionBy, type SessionJson } from '../support/session-api.js';
@@ -63,44 +64,30 @@ const tone = (
   extra: Partial<FfmpegToneSender> = {},
 ): FfmpegToneSender => ({ encoder, sampleRateHz, payloadType, frequencyHz, seconds: TONE_SECONDS, ...extra });
 
+/** G.711 in one law at one packet time: ffmpeg's RTP muxer sends each PCM frame as one packet. */
+function g711Case(codec: 'PCMU' | 'PCMA', packetMs: 20 | 40, frequencyHz: number): FfmpegCase {
+  const payloadType = codec === 'PCMU' ? 0 : 8;
+  return {
+    name: `${codec.toLowerCase()}-${packetMs}`,
+    title: `G.711 ${codec === 'PCMU' ? 'µ-law' : 'A-law'}, ${packetMs} ms packets${packetMs === 20 ? '' : ` (a=ptime:${packetMs})`}`,
+    offer: {
+      payloadTypes: [payloadType],
+      attributes: [`rtpmap:${payloadType} ${codec}/8000`, `ptime:${packetMs}`],
+    },
+    sender: tone(codec === 'PCMU' ? 'pcm_mulaw' : 'pcm_alaw', 8000, payloadType, frequencyHz, {
+      samplesPerFrame: packetMs * 8,
+    }),
+    codec,
+    packets: [(TONE_SECONDS * 1000) / packetMs, (TONE_SECONDS * 1000) / packetMs],
+    wavRateHz: 8000,
+  };
+}
+
 const FFMPEG_CASES: readonly FfmpegCase[] = [
-  {
-    name: 'pcmu-20',
-    title: 'G.711 µ-law, 20 ms packets',
-    offer: { payloadTypes: [0], attributes: ['rtpmap:0 PCMU/8000', 'ptime:20'] },
-    // ffmpeg's RTP muxer sends each PCM frame as one packet: 160 samples at 8 kHz = 20 ms.
-    sender: tone('pcm_mulaw', 8000, 0, 440, { samplesPerFrame: 160 }),
-    codec: 'PCMU',
-    packets: [100, 100],
-    wavRateHz: 8000,
-  },
-  {
-    name: 'pcmu-40',
-    title: 'G.711 µ-law, 40 ms packets (a=ptime:40)',
-    offer: { payloadTypes: [0], attributes: ['rtpmap:0 PCMU/8000', 'ptime:40'] },
-    sender: tone('pcm_mulaw', 8000, 0, 550, { samplesPerFrame: 320 }),
-    codec: 'PCMU',
-    packets: [50, 50],
-    wavRateHz: 8000,
-  },
-  {
-    name: 'pcma-20',
-    title: 'G.711 A-law, 20 ms packets',
-    offer: { payloadTypes: [8], attributes: ['rtpmap:8 PCMA/8000', 'ptime:20'] },
-    sender: tone('pcm_alaw', 8000, 8, 660, { samplesPerFrame: 160 }),
-    codec: 'PCMA',
-    packets: [100, 100],
-    wavRateHz: 8000,
-  },
-  {
-    name: 'pcma-40',
-    title: 'G.711 A-law, 40 ms packets (a=ptime:40)',
-    offer: { payloadTypes: [8], attributes: ['rtpmap:8 PCMA/8000', 'ptime:40'] },
-    sender: tone('pcm_alaw', 8000, 8, 770, { samplesPerFrame: 320 }),
-    codec: 'PCMA',
-    packets: [50, 50],
-    wavRateHz: 8000,
-  },
+  g711Case('PCMU', 20, 440),
+  g711Case('PCMU', 40, 550),
+  g711Case('PCMA', 20, 660),
+  g711Case('PCMA', 40, 770),
   {
     name: 'g722',
     title: 'G.722 (G722/8000 in SDP, 16 kHz audio)',
@@ -183,6 +170,35 @@ describe(
       return session;
     }
 
+    /**
+     * Runs a call offering `offer` in which the small real-time sender sends `packets` (for
+     * `seconds`), and gives its Call-ID and the datagrams as sent.
+     */
+    async function callSending(
+      name: string,
+      offer: AudioOffer,
+      packets: readonly ScheduledRtp[],
+      seconds = TONE_SECONDS,
+    ): Promise<{ callId: string; sent: Uint8Array[] }> {
+      let sent: Uint8Array[] = [];
+      const { callId } = await runCodecCall(server, work, {
+        name,
+        offer,
+        holdMs: seconds * 1000 + HOLD_MARGIN_MS,
+        send: async (port) => {
+          sent = await sendRtpRealtime(port, packets);
+          return undefined;
+        },
+      });
+      return { callId, sent };
+    }
+
+    /** Track 0 stored `packets` packets and lost none. */
+    function assertStored(session: SessionJson, packets: number, message?: string): void {
+      const stats = session.tracks[0]?.stats;
+      assert.deepEqual([stats?.packets, stats?.lost], [packets, 0], message);
+    }
+
     /** The WAV has the expected rate, the tone on channel 0 and nothing on any other channel. */
     async function checkWav(
       session: SessionJson,
@@ -238,22 +254,14 @@ describe(
       });
       assert.equal(frames.length, TONE_SECONDS * 100, 'one frame per 10 ms');
       const packets = packetiseG729Frames(frames);
-      let sent: Uint8Array[] = [];
-      const { callId } = await runCodecCall(server, work, {
-        name: 'g729',
-        offer: { payloadTypes: [18], attributes: ['rtpmap:18 G729/8000', 'fmtp:18 annexb=no', 'ptime:20'] },
-        holdMs: TONE_SECONDS * 1000 + HOLD_MARGIN_MS,
-        send: async (port) => {
-          sent = await sendRtpRealtime(port, packets);
-          return undefined;
-        },
-      });
+      const { callId, sent } = await callSending(
+        'g729',
+        { payloadTypes: [18], attributes: ['rtpmap:18 G729/8000', 'fmtp:18 annexb=no', 'ptime:20'] },
+        packets,
+      );
       const session = await closedSession(callId, 'G729');
       assert.equal(session.undecodable, undefined);
-      assert.deepEqual(
-        [session.tracks[0]?.stats.packets, session.tracks[0]?.stats.lost],
-        [packets.length, 0],
-      );
+      assertStored(session, packets.length);
       assert.deepEqual(await downloadRawTrack(server, session, 0), sent, 'stored exactly as sent');
       await checkWav(session, 8000, frequencyHz, TONE_SECONDS);
     });
@@ -273,23 +281,14 @@ describe(
         'the encoder left frames untransmitted in the silence',
       );
       const packets = packetiseG729Frames(frames);
-      const { callId } = await runCodecCall(server, work, {
-        name: 'g729b',
-        offer: {
-          payloadTypes: [18],
-          attributes: ['rtpmap:18 G729/8000', 'fmtp:18 annexb=yes', 'ptime:20'],
-        },
-        holdMs: 3000 + HOLD_MARGIN_MS,
-        send: async (port) => {
-          await sendRtpRealtime(port, packets);
-          return undefined;
-        },
-      });
-      const session = await closedSession(callId, 'G729');
-      assert.deepEqual(
-        [session.tracks[0]?.stats.packets, session.tracks[0]?.stats.lost],
-        [packets.length, 0],
+      const { callId } = await callSending(
+        'g729b',
+        { payloadTypes: [18], attributes: ['rtpmap:18 G729/8000', 'fmtp:18 annexb=yes', 'ptime:20'] },
+        packets,
+        3,
       );
+      const session = await closedSession(callId, 'G729');
+      assertStored(session, packets.length);
       const { wav } = await downloadWav(server, session);
       assert.equal(wav.sampleRateHz, 8000);
       // The second talkspurt is placed one second after the end of the first, not pulled forward
@@ -328,26 +327,17 @@ describe(
         events.map((event, i) => ({ event, atMs: 400 + i * 500 })),
         { payloadType: 101, firstTimestamp: 80_000 },
       );
-      const { callId } = await runCodecCall(server, work, {
-        name: 'dtmf',
-        offer: {
+      // One socket for audio and events: a phone sends both from its one RTP port.
+      const { callId } = await callSending(
+        'dtmf',
+        {
           payloadTypes: [0, 101],
           attributes: ['rtpmap:0 PCMU/8000', 'rtpmap:101 telephone-event/8000', 'fmtp:101 0-16', 'ptime:20'],
         },
-        holdMs: TONE_SECONDS * 1000 + HOLD_MARGIN_MS,
-        send: async (port) => {
-          // One socket for audio and events: a phone sends both from its one RTP port.
-          await sendRtpRealtime(port, [...audio, ...digits]);
-          return undefined;
-        },
-      });
-      const session = await closedSession(callId, 'PCMU');
-      const stats = session.tracks[0]?.stats;
-      assert.deepEqual(
-        [stats?.packets, stats?.lost],
-        [audio.length + digits.length, 0],
-        'audio and event packets stored, none lost',
+        [...audio, ...digits],
       );
+      const session = await closedSession(callId, 'PCMU');
+      assertStored(session, audio.length + digits.length, 'audio and event packets stored, none lost');
       const tags = dtmfTags(session);
       assert.equal(tags.length, 3, `one DTMF tag per digit, got ${JSON.stringify(tags)}`);
       for (const [i, digit] of ['1', '5', '#'].entries()) {
@@ -370,22 +360,14 @@ describe(
         }
         return { atMs: i * 20, payloadType: 96, marker: i === 0, timestamp: 320_000 + i * 320, payload };
       });
-      let sent: Uint8Array[] = [];
-      const { callId } = await runCodecCall(server, work, {
-        name: 'amr-wb',
-        offer: {
-          payloadTypes: [96],
-          attributes: ['rtpmap:96 AMR-WB/16000', 'fmtp:96 octet-align=1', 'ptime:20'],
-        },
-        holdMs: TONE_SECONDS * 1000 + HOLD_MARGIN_MS,
-        send: async (port) => {
-          sent = await sendRtpRealtime(port, audio);
-          return undefined;
-        },
-      });
+      const { callId, sent } = await callSending(
+        'amr-wb',
+        { payloadTypes: [96], attributes: ['rtpmap:96 AMR-WB/16000', 'fmtp:96 octet-align=1', 'ptime:20'] },
+        audio,
+      );
       const session = await closedSession(callId, 'AMR-WB');
       assert.equal(session.undecodable, true);
-      assert.deepEqual([session.tracks[0]?.stats.packets, session.tracks[0]?.stats.lost], [100, 0]);
+      assertStored(session, 100);
       const raw = await downloadRawTrack(server, session, 0);
       assert.deepEqual(raw, sent, 'the track capture holds the datagrams exactly as sent');
       const { wav } = await downloadWav(server, session);

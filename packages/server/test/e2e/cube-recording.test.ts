@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { cubeForkingScenario, findSessionByCcid, randomCiscoGuid } from '../support/cube-calls.js';
-import { assertTone, capture } from '../support/cucm-calls.js';
+import { assertChannelTones, capture } from '../support/cucm-calls.js';
 import { pcmuTone, streamToneWithFfmpeg } from '../support/ffmpeg-tone.js';
 import { failWithOutputs, outputsOf, waitExit, type Spawned } from '../support/processes.js';
-import { downloadWav } from '../support/session-api.js';
+import { assertStoredPackets } from '../support/session-api.js';
 import { startSipp, waitForLoggedPort } from '../support/sipp-process.js';
 import { LOG_SECOND_AUDIO_PORT } from '../support/sipp-scenarios.js';
-import { serverForSuite, type RunningServer } from '../support/verbatim-server.js';
+import { assertInRtpRange, serverForSuite, type RunningServer } from '../support/verbatim-server.js';
 
 /**
  * SIPp plays a Cisco CUBE forking one call to Verbatim with a dial-peer: one INVITE offering two
@@ -62,10 +62,7 @@ describe(
       await failWithOutputs(
         () => [run.sipp, ffmpeg],
         async () => {
-          assert.ok(
-            secondPort >= server.rtpRange.min && secondPort <= server.rtpRange.max,
-            `the second m=audio port ${secondPort} is in Verbatim's RTP range`,
-          );
+          assertInRtpRange(server, secondPort, 'the second m=audio port');
           // pcmuTone: 20 ms per RTP packet, as the offer's ptime says.
           ffmpeg = streamToneWithFfmpeg('ffmpeg line 1', secondPort, pcmuTone(FFMPEG_HZ, TONE_SECONDS));
           assert.equal(await waitExit(ffmpeg, 30_000), 0, 'ffmpeg exits 0');
@@ -87,20 +84,13 @@ describe(
       );
 
       // Both senders use 20 ms packets: 3 s of tone is 150 packets on each line, none lost.
-      assert.deepEqual(
-        session.tracks.map((t) => [t.stats.packets, t.stats.lost]),
-        [
-          [150, 0],
-          [150, 0],
-        ],
-      );
+      assertStoredPackets(session, [150, 150]);
 
-      const { wav } = await downloadWav(server, session);
-      assert.equal(wav.channels, 2);
-      assert.equal(wav.sampleRateHz, 8000);
       // ffmpeg starts after SIPp's capture, so each channel is checked on its own timeline.
-      assertTone(wav.channelSamples[0]!, SIPP_HZ, TONE_SECONDS, `channel 0 (sipp)\n${outputs()}`);
-      assertTone(wav.channelSamples[1]!, FFMPEG_HZ, TONE_SECONDS, `channel 1 (ffmpeg)\n${outputs()}`);
+      await assertChannelTones(server, session, [
+        { hz: SIPP_HZ, seconds: TONE_SECONDS, label: `channel 0 (sipp)\n${outputs()}` },
+        { hz: FFMPEG_HZ, seconds: TONE_SECONDS, label: `channel 1 (ffmpeg)\n${outputs()}` },
+      ]);
     });
   },
 );

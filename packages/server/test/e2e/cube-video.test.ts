@@ -3,8 +3,8 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import type { SessionJson as ApiSessionJson } from '../../src/api/session-json.js';
-import { PcapReader } from '../../src/protocol/container/pcap.js';
 import { findSessionByCcid, randomCiscoGuid } from '../support/cube-calls.js';
+import { trackLayout, videoForkLayout } from '../support/cube-fixtures.js';
 import {
   cubeVideoForkingScenario,
   depacketiseH264,
@@ -18,6 +18,7 @@ import {
 import { capture } from '../support/cucm-calls.js';
 import { pcmuTone, toneInputArgs, toneRtpOutputArgs } from '../support/ffmpeg-tone.js';
 import { failWithOutputs, outputsOf, spawnTracked, waitExit, type Spawned } from '../support/processes.js';
+import { downloadRawRecords } from '../support/session-api.js';
 import { startSipp } from '../support/sipp-process.js';
 import { serverForSuite, type RunningServer } from '../support/verbatim-server.js';
 
@@ -167,21 +168,7 @@ describe(
       assert.equal(session.callControllerType, 'Cisco-SIPGateway');
       assert.equal(session.ccid, ciscoGuid);
       assert.equal(session.undecodable, undefined, 'video tracks do not flag the session undecodable');
-      assert.deepEqual(
-        session.tracks.map((t) => [
-          t.trackNumber,
-          t.trackMediaType,
-          t.codec,
-          t.participants.map((p) => p.deviceRef),
-        ]),
-        [
-          [0, 'AUDIO', 'PCMU', ['4155550123']],
-          [1, 'AUDIO', 'PCMU', ['20417']],
-          [2, 'VIDEO', 'H264', ['4155550123']],
-          [3, 'VIDEO', 'H264', ['20417']],
-        ],
-        context,
-      );
+      assert.deepEqual(trackLayout(session.tracks), videoForkLayout('4155550123', '20417'), context);
       // 3 s of 20 ms packets on each audio line; on each video line every packet ffmpeg sent.
       assert.deepEqual(
         session.tracks.map((t) => [t.trackNumber, t.stats.packets, t.stats.lost]),
@@ -196,17 +183,7 @@ describe(
 
       for (const [index, trackNumber] of [2, 3].entries()) {
         const what = `track ${trackNumber}`;
-        // The stored capture, as a client downloads it.
-        const response = await fetch(
-          `${server.baseUrl}/mma/ExportRaw?recording=${encodeURIComponent(`${session.sessionId}-TRACK${trackNumber}`)}`,
-          { headers: { cookie: `JSESSIONID=${server.jsessionId}` } },
-        );
-        assert.equal(response.status, 200, `${what} downloads`);
-        assert.equal(response.headers.get('content-type'), 'application/vnd.tcpdump.pcap');
-        const reader = new PcapReader();
-        const records = reader.push(new Uint8Array(await response.arrayBuffer()));
-        assert.equal(reader.error, undefined, `${what} is a readable capture`);
-        assert.equal(reader.end().truncatedTailBytes, 0, `${what} has no torn tail`);
+        const records = await downloadRawRecords(server, session, trackNumber, what);
         assert.ok(
           records.every((r) => r.destinationPort === videoPorts[index]),
           `every record of ${what} was received on its own video line's port`,

@@ -3,12 +3,12 @@ import { describe, it } from 'node:test';
 import {
   FAR_HZ,
   NEAR_HZ,
-  assertTone,
+  assertPartyTones,
   capture,
   findSessionByRefCi,
   runCucmCall,
 } from '../support/cucm-calls.js';
-import { downloadWav, sessionsWhere, type SessionJson } from '../support/session-api.js';
+import { sessionsWhere, type SessionJson } from '../support/session-api.js';
 import type { CucmFarEndUpdate } from '../support/sipp-scenarios.js';
 import { serverForSuite, type RunningServer } from '../support/verbatim-server.js';
 
@@ -38,11 +38,8 @@ function participantsOf(session: SessionJson): [string, string | undefined, stri
   return session.tracks.map((t) => t.participants.map((p) => [p.deviceRef, p.deviceId, p.xRefCi]));
 }
 
-async function assertPartyTones(session: SessionJson, nearHz: number, farHz: number): Promise<void> {
-  const { wav } = await downloadWav(server, session);
-  assert.equal(wav.channels, 2);
-  assertTone(wav.channelSamples[0]!, nearHz, 3, `${session.sessionId} left (near end)`);
-  assertTone(wav.channelSamples[1]!, farHz, 3, `${session.sessionId} right (far end)`);
+function assertTones(session: SessionJson, nearHz: number, farHz: number): Promise<void> {
+  return assertPartyTones(server, session, { nearHz, farHz, label: `${session.sessionId} ` });
 }
 
 /**
@@ -53,11 +50,8 @@ async function assertFarEndChange(update: CucmFarEndUpdate, expectedConference: 
   const near = capture(work, `near-${update.farEndDevice}`, 'PCMU', NEAR_HZ, 3);
   const far = capture(work, `far-${update.farEndDevice}`, 'PCMU', FAR_HZ, 3);
   const refCi = await runCucmCall(server, work, {
-    transport: 'u1',
-    offer: 'delayed',
-    codec: 'PCMU',
-    near: { pcapPath: near, holdMs: HOLD_MS, ending: 'bye' },
-    far: { pcapPath: far, holdMs: HOLD_MS, ending: 'bye' },
+    near: { pcapPath: near, holdMs: HOLD_MS },
+    far: { pcapPath: far, holdMs: HOLD_MS },
     update,
   });
   const farEndRefCi = String(Number(refCi) - 1);
@@ -104,7 +98,7 @@ async function assertFarEndChange(update: CucmFarEndUpdate, expectedConference: 
     `the new far end lasted ${afterUpdate.participantDuration} ms, about ${HOLD_MS - UPDATE_AFTER_MS} ms expected`,
   );
   // The recording itself is not interrupted by the UPDATE.
-  await assertPartyTones(session, NEAR_HZ, FAR_HZ);
+  await assertTones(session, NEAR_HZ, FAR_HZ);
 }
 
 describe('CUCM mid-call events (sipp as CUCM, verbatim serve, MediaSense API)', { timeout: 240_000 }, () => {
@@ -114,31 +108,17 @@ describe('CUCM mid-call events (sipp as CUCM, verbatim serve, MediaSense API)', 
 
   it('hold and resume: BYE on both dialogs, then a new INVITE pair with the same x-refci values, make two sessions with their own audio', async () => {
     const refCi = await runCucmCall(server, work, {
-      transport: 'u1',
-      offer: 'delayed',
-      codec: 'PCMU',
-      near: { pcapPath: capture(work, 'held-near', 'PCMU', NEAR_HZ, 3), holdMs: HOLD_MS, ending: 'bye' },
-      far: { pcapPath: capture(work, 'held-far', 'PCMU', FAR_HZ, 3), holdMs: HOLD_MS, ending: 'bye' },
+      near: { pcapPath: capture(work, 'held-near', 'PCMU', NEAR_HZ, 3), holdMs: HOLD_MS },
+      far: { pcapPath: capture(work, 'held-far', 'PCMU', FAR_HZ, 3), holdMs: HOLD_MS },
     });
     const held = await findSessionByRefCi(server, refCi, (s) => s.sessionState !== 'ACTIVE');
     assert.equal(held.sessionState, 'CLOSED_NORMAL', 'hold ends the first recording normally');
 
     // Resume: CUCM sends two new INVITEs (new dialogs) naming the same call legs.
     await runCucmCall(server, work, {
-      transport: 'u1',
-      offer: 'delayed',
-      codec: 'PCMU',
       refCi,
-      near: {
-        pcapPath: capture(work, 'resumed-near', 'PCMU', RESUMED_NEAR_HZ, 3),
-        holdMs: HOLD_MS,
-        ending: 'bye',
-      },
-      far: {
-        pcapPath: capture(work, 'resumed-far', 'PCMU', RESUMED_FAR_HZ, 3),
-        holdMs: HOLD_MS,
-        ending: 'bye',
-      },
+      near: { pcapPath: capture(work, 'resumed-near', 'PCMU', RESUMED_NEAR_HZ, 3), holdMs: HOLD_MS },
+      far: { pcapPath: capture(work, 'resumed-far', 'PCMU', RESUMED_FAR_HZ, 3), holdMs: HOLD_MS },
     });
     const resumed = await findSessionByRefCi(
       server,
@@ -167,8 +147,8 @@ describe('CUCM mid-call events (sipp as CUCM, verbatim serve, MediaSense API)', 
       resumed.sessionStartDate >= held.sessionStartDate + held.sessionDuration,
       'the resumed recording starts after the held one ended',
     );
-    await assertPartyTones(held, NEAR_HZ, FAR_HZ);
-    await assertPartyTones(resumed, RESUMED_NEAR_HZ, RESUMED_FAR_HZ);
+    await assertTones(held, NEAR_HZ, FAR_HZ);
+    await assertTones(resumed, RESUMED_NEAR_HZ, RESUMED_FAR_HZ);
   });
 
   it('remote-cluster transfer: an UPDATE naming a new far end keeps the session and adds the far-end participant from then on', async () => {

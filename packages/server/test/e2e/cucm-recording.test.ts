@@ -6,6 +6,7 @@ import {
   FAR_HZ,
   NEAR_HZ,
   analyseChannel,
+  assertPartyTones as assertTones,
   assertTone,
   capture as captureTone,
   findSessionByRefCi as findSession,
@@ -34,8 +35,6 @@ const capture = (
   seconds: number,
   packetMs = 20,
 ): string => captureTone(work, name, codec, frequencyHz, seconds, packetMs);
-const runCucmCall = (options: Parameters<typeof runCall>[2]): Promise<string> =>
-  runCall(server, work, options);
 const findSessionByRefCi = (refCi: string, predicate: (s: SessionJson) => boolean): Promise<SessionJson> =>
   findSession(server, refCi, predicate);
 const downloadWav = (session: SessionJson): ReturnType<typeof download> => download(server, session);
@@ -155,15 +154,20 @@ describe(
       nearShort = capture('near-short', 'PCMU', NEAR_HZ, 1);
     });
 
+    /** A call in which each leg sends 3 s of its µ-law tone and hangs up, unless told otherwise. */
+    const runCucmCall = (options: Partial<Parameters<typeof runCall>[2]> = {}): Promise<string> =>
+      runCall(server, work, { near: { pcapPath: nearPcmu }, far: { pcapPath: farPcmu }, ...options });
+    const endedSession = (refCi: string): Promise<SessionJson> =>
+      findSessionByRefCi(refCi, (s) => s.sessionState !== 'ACTIVE');
+    /** Each party's tone on its own channel of the WAV (the near end's for `nearSeconds`). */
+    const assertPartyTones = (
+      session: SessionJson,
+      near: { nearSeconds?: number; nearNote?: string } = {},
+    ): Promise<void> => assertTones(server, session, { nearHz: NEAR_HZ, farHz: FAR_HZ, ...near });
+
     it('delayed offer over UDP: two INVITEs become one session of two tracks and the WAV has each party on its own channel', async () => {
-      const refCi = await runCucmCall({
-        transport: 'u1',
-        offer: 'delayed',
-        codec: 'PCMU',
-        near: { pcapPath: nearPcmu, holdMs: 3300, ending: 'bye' },
-        far: { pcapPath: farPcmu, holdMs: 3300, ending: 'bye' },
-      });
-      const session = await findSessionByRefCi(refCi, (s) => s.sessionState !== 'ACTIVE');
+      const refCi = await runCucmCall();
+      const session = await endedSession(refCi);
       assert.equal(session.sessionState, 'CLOSED_NORMAL');
       assert.equal(session.callControllerType, 'Cisco-CUCM');
       assert.equal(session.callControllerIP, '127.0.0.1');
@@ -204,47 +208,36 @@ describe(
 
     it('early offer over UDP (A-law): the answer keeps the offered payload type and the call is recorded', async () => {
       const refCi = await runCucmCall({
-        transport: 'u1',
         offer: 'early',
         codec: 'PCMA',
-        near: { pcapPath: nearPcma, holdMs: 3300, ending: 'bye' },
-        far: { pcapPath: farPcma, holdMs: 3300, ending: 'bye' },
+        near: { pcapPath: nearPcma },
+        far: { pcapPath: farPcma },
       });
-      const session = await findSessionByRefCi(refCi, (s) => s.sessionState !== 'ACTIVE');
+      const session = await endedSession(refCi);
       assert.equal(session.sessionState, 'CLOSED_NORMAL');
       assert.deepEqual(
         session.tracks.map((t) => t.codec),
         ['PCMA', 'PCMA'],
       );
-      const { wav } = await downloadWav(session);
-      assertTone(wav.channelSamples[0]!, NEAR_HZ, 3, 'left (near end)');
-      assertTone(wav.channelSamples[1]!, FAR_HZ, 3, 'right (far end)');
+      await assertPartyTones(session);
     });
 
     it('delayed offer over TCP with 40 ms packets is recorded the same way', async () => {
       const refCi = await runCucmCall({
         transport: 't1',
-        offer: 'delayed',
-        codec: 'PCMU',
         ptimeMs: 40,
-        near: { pcapPath: nearPcmu40, holdMs: 3300, ending: 'bye' },
-        far: { pcapPath: farPcmu40, holdMs: 3300, ending: 'bye' },
+        near: { pcapPath: nearPcmu40 },
+        far: { pcapPath: farPcmu40 },
       });
-      const session = await findSessionByRefCi(refCi, (s) => s.sessionState !== 'ACTIVE');
+      const session = await endedSession(refCi);
       assert.equal(session.sessionState, 'CLOSED_NORMAL');
-      const { wav } = await downloadWav(session);
-      assertTone(wav.channelSamples[0]!, NEAR_HZ, 3, 'left (near end)');
-      assertTone(wav.channelSamples[1]!, FAR_HZ, 3, 'right (far end)');
+      await assertPartyTones(session);
     });
 
     it('a BYE for one leg only ends that track and leaves the session ACTIVE until the other leg ends', async () => {
       let seenWhileActive: SessionJson | undefined;
       const refCi = await runCucmCall({
-        transport: 'u1',
-        offer: 'delayed',
-        codec: 'PCMU',
-        near: { pcapPath: nearShort, holdMs: 1200, ending: 'bye' },
-        far: { pcapPath: farPcmu, holdMs: 3300, ending: 'bye' },
+        near: { pcapPath: nearShort, holdMs: 1200 },
         afterNearExit: async (ref) => {
           seenWhileActive = await findSessionByRefCi(ref, (s) => s.tracks[0]?.trackDuration !== undefined);
         },
@@ -257,22 +250,17 @@ describe(
         'the far-end track is still recording',
       );
 
-      const session = await findSessionByRefCi(refCi, (s) => s.sessionState !== 'ACTIVE');
+      const session = await endedSession(refCi);
       assert.equal(session.sessionState, 'CLOSED_NORMAL');
-      const { wav } = await downloadWav(session);
-      assertTone(wav.channelSamples[0]!, NEAR_HZ, 1, 'left (near end, hung up early)');
-      assertTone(wav.channelSamples[1]!, FAR_HZ, 3, 'right (far end)');
+      await assertPartyTones(session, { nearSeconds: 1, nearNote: 'hung up early' });
     });
 
     it('a leg that never sends RTP ends the session as CLOSED_ERROR after the media timeout, keeping what the other leg sent', async () => {
       const refCi = await runCucmCall({
-        transport: 'u1',
-        offer: 'delayed',
-        codec: 'PCMU',
         near: { pcapPath: nearPcmu, holdMs: 20_000, ending: 'await-bye' },
         far: { holdMs: 20_000, ending: 'await-bye' },
       });
-      const session = await findSessionByRefCi(refCi, (s) => s.sessionState !== 'ACTIVE');
+      const session = await endedSession(refCi);
       assert.equal(session.sessionState, 'CLOSED_ERROR');
       assert.equal(session.tracks.length, 2);
       const { wav } = await downloadWav(session);
@@ -287,13 +275,10 @@ describe(
 
     it('a leg whose media stops for longer than the media timeout ends the session as CLOSED_ERROR, keeping what was received', async () => {
       const refCi = await runCucmCall({
-        transport: 'u1',
-        offer: 'delayed',
-        codec: 'PCMU',
         near: { pcapPath: nearShort, holdMs: 20_000, ending: 'await-bye' },
         far: { pcapPath: farPcmu, holdMs: 20_000, ending: 'await-bye' },
       });
-      const session = await findSessionByRefCi(refCi, (s) => s.sessionState !== 'ACTIVE');
+      const session = await endedSession(refCi);
       assert.equal(session.sessionState, 'CLOSED_ERROR');
       const { wav } = await downloadWav(session);
       assertTone(wav.channelSamples[0]!, NEAR_HZ, 1, 'left (near end, stopped after 1 s)');
@@ -308,11 +293,6 @@ describe(
     it('hostile SIP and RTP input during a call is answered or counted, and the recording is unharmed', async () => {
       const range = server.rtpRange;
       const refCi = await runCucmCall({
-        transport: 'u1',
-        offer: 'delayed',
-        codec: 'PCMU',
-        near: { pcapPath: nearPcmu, holdMs: 3300, ending: 'bye' },
-        far: { pcapPath: farPcmu, holdMs: 3300, ending: 'bye' },
         duringCall: async (ref) => {
           const active = await findSessionByRefCi(
             ref,
@@ -332,7 +312,7 @@ describe(
           assert.match(await optionsOverUdp(server.sipPort), /^SIP\/2\.0 200 /);
         },
       });
-      const session = await findSessionByRefCi(refCi, (s) => s.sessionState !== 'ACTIVE');
+      const session = await endedSession(refCi);
       assert.equal(session.sessionState, 'CLOSED_NORMAL');
       for (const track of session.tracks) {
         assert.ok(
@@ -341,9 +321,7 @@ describe(
         );
         assert.equal(track.stats.lost, 0);
       }
-      const { wav } = await downloadWav(session);
-      assertTone(wav.channelSamples[0]!, NEAR_HZ, 3, 'left (near end)');
-      assertTone(wav.channelSamples[1]!, FAR_HZ, 3, 'right (far end)');
+      await assertPartyTones(session);
     });
 
     it('CANCEL before the answer gets 200 and 487 and leaves no session behind', async () => {

@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { analyseChannel, assertTone, capture } from '../support/cucm-calls.js';
+import { analyseChannel, assertChannelTones, assertTone, capture } from '../support/cucm-calls.js';
 import { pcmuTone, streamToneWithFfmpeg } from '../support/ffmpeg-tone.js';
 import { genericSipScenario, runGenericCall, type GenericSipScenario } from '../support/generic-calls.js';
 import { waitExit, type Spawned } from '../support/processes.js';
-import { downloadWav, findSessionBy, type SessionJson } from '../support/session-api.js';
-import { serverForSuite, type RunningServer } from '../support/verbatim-server.js';
+import { assertStoredPackets, downloadWav, findSessionBy, type SessionJson } from '../support/session-api.js';
+import { assertInRtpRange, serverForSuite, type RunningServer } from '../support/verbatim-server.js';
 
 /**
  * SIPp plays a plain SIP endpoint (not CUCM, not CUBE, not SIPREC): one INVITE with an early SDP
@@ -119,10 +119,7 @@ describe(
           holdMs: 6000,
         },
         async (secondPort) => {
-          assert.ok(
-            secondPort >= server.rtpRange.min && secondPort <= server.rtpRange.max,
-            `the second m=audio port ${secondPort} is in Verbatim's RTP range`,
-          );
+          assertInRtpRange(server, secondPort, 'the second m=audio port');
           const sender = streamToneWithFfmpeg('ffmpeg line 1', secondPort, pcmuTone(FFMPEG_HZ, TONE_SECONDS));
           ffmpeg = sender;
           const code = await waitExit(sender, 30_000);
@@ -139,23 +136,12 @@ describe(
           [1, 'PCMU', [toUser]],
         ],
       );
-      assert.deepEqual(
-        session.tracks.map((t) => [t.stats.packets, t.stats.lost]),
-        [
-          [150, 0],
-          [150, 0],
-        ],
-      );
-      const { wav } = await downloadWav(server, session);
-      assert.equal(wav.channels, 2);
+      assertStoredPackets(session, [150, 150]);
       // ffmpeg starts after SIPp's capture, so each channel is checked on its own timeline.
-      assertTone(wav.channelSamples[0]!, SIPP_HZ, TONE_SECONDS, 'left (track 0, sipp)');
-      assertTone(
-        wav.channelSamples[1]!,
-        FFMPEG_HZ,
-        TONE_SECONDS,
-        `right (track 1, ffmpeg)\n${ffmpeg?.output() ?? ''}`,
-      );
+      await assertChannelTones(server, session, [
+        { hz: SIPP_HZ, seconds: TONE_SECONDS, label: 'left (track 0, sipp)' },
+        { hz: FFMPEG_HZ, seconds: TONE_SECONDS, label: `right (track 1, ffmpeg)\n${ffmpeg?.output() ?? ''}` },
+      ]);
     });
   },
 );

@@ -92,9 +92,6 @@ async function interruptedCall(signal: 'SIGTERM' | 'SIGKILL'): Promise<Interrupt
   let sessionId = '';
   let storedBeforeStop = new Map<number, StoredTrack>();
   const refCi = await runCucmCall(first, work, {
-    transport: 'u1',
-    offer: 'delayed',
-    codec: 'PCMU',
     // SIGTERM: the node sends BYE on both legs, which SIPp answers; kill -9: SIPp is left waiting.
     near: { pcapPath: near, holdMs: signal === 'SIGTERM' ? 20_000 : 8_000, ending: 'await-bye' },
     far: { pcapPath: far, holdMs: signal === 'SIGTERM' ? 20_000 : 8_000, ending: 'await-bye' },

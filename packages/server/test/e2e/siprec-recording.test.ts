@@ -1,18 +1,19 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { assertTone, capture } from '../support/cucm-calls.js';
+import { capture } from '../support/cucm-calls.js';
 import { pcmuTone, streamToneWithFfmpeg } from '../support/ffmpeg-tone.js';
 import {
   assertBetween,
-  assertQuiet,
-  slice,
+  assertInterruptedTone,
+  assertInterruption,
+  LATE_MS,
+  stereoChannels,
   systemTags,
-  tagOffset,
   type SessionWithTags,
 } from '../support/midcall-checks.js';
 import { freeSippMediaPort } from '../support/ports.js';
 import { failWithOutputs, outputsOf, waitExit, type Spawned } from '../support/processes.js';
-import { downloadWav, findSessionBy, sessionsWhere } from '../support/session-api.js';
+import { findSessionBy, sessionsWhere } from '../support/session-api.js';
 import {
   runSippToEnd,
   startSipp,
@@ -26,7 +27,7 @@ import {
   malformedMetadataScenario,
 } from '../support/sipp-scenarios.js';
 import { randomMetadataId, siprecRecordingScenario, type SiprecParty } from '../support/siprec-calls.js';
-import { serverForSuite, type RunningServer } from '../support/verbatim-server.js';
+import { assertInRtpRange, serverForSuite, type RunningServer } from '../support/verbatim-server.js';
 
 /**
  * SIPp plays a session recording client (RFC 7866) shaped like a Cisco CUBE SRC against
@@ -50,8 +51,6 @@ const BEFORE_PAUSE_MS = 4000;
 const PAUSED_MS = 4000;
 const BEFORE_UPDATE_MS = 2500;
 const AFTER_UPDATE_MS = 1500;
-/** Slack for a loaded two-core machine between a SIPp pause ending and Verbatim's tag. */
-const LATE_MS = 1500;
 
 const CALLER_AOR = 'sip:+14085550142@198.51.100.15';
 
@@ -145,10 +144,7 @@ describe(
       await failWithOutputs(
         () => [run.sipp, ...senders],
         async () => {
-          assert.ok(
-            secondPort >= server.rtpRange.min && secondPort <= server.rtpRange.max,
-            `the second m=audio port ${secondPort} is in Verbatim's RTP range`,
-          );
+          assertInRtpRange(server, secondPort, 'the second m=audio port');
           await streamSecondLine('ffmpeg (callee)', CALLEE_HZ);
           calleeToneEndedAt = Date.now();
           await unlessSippExits(run, waitForLogged(run, LOG_SIPREC_RESUMED, 30_000));
@@ -175,17 +171,12 @@ describe(
       );
 
       // Pause and Resume: session tags without a track, at the re-INVITEs.
-      assert.deepEqual(
-        systemTags(session).map((t) => [t.tagName, t.trackNumber]),
-        [
-          ['Pause', undefined],
-          ['Resume', undefined],
-        ],
+      const pause = assertInterruption(
+        session,
+        { start: 'Pause', end: 'Resume', what: 'pause' },
+        { startMs: BEFORE_PAUSE_MS, lengthMs: PAUSED_MS },
       );
-      const pauseMs = tagOffset(session, 'Pause');
-      const resumeMs = tagOffset(session, 'Resume');
-      assertBetween(pauseMs, BEFORE_PAUSE_MS, BEFORE_PAUSE_MS + LATE_MS, 'the Pause offset (ms)');
-      assertBetween(resumeMs - pauseMs, PAUSED_MS, PAUSED_MS + LATE_MS, 'the pause (ms)');
+      const resumeMs = pause.toMs;
       const pauseTag = systemTags(session).find((t) => t.tagName === 'Pause');
       assert.ok(
         pauseTag !== undefined && calleeToneEndedAt <= pauseTag.tagCreateDate,
@@ -263,28 +254,28 @@ describe(
       }
 
       // The WAV: each party on its own channel, before and after the pause, silence in between.
-      const { wav } = await downloadWav(server, session);
-      assert.equal(wav.channels, 2);
-      assert.equal(wav.sampleRateHz, 8000);
-      const [left, right] = wav.channelSamples;
-      assert.ok(left !== undefined && right !== undefined);
-      const wavMs = (left.length * 1000) / wav.sampleRateHz;
+      const { left, right, endMs: wavMs } = await stereoChannels(server, session);
       const label = (what: string): string => `${what}\n${outputs()}`;
-      assertTone(slice(left, 0, pauseMs), CALLER_HZ, TONE_SECONDS, label('left (caller) before the pause'));
-      assertTone(slice(right, 0, pauseMs), CALLEE_HZ, TONE_SECONDS, label('right (callee) before the pause'));
-      assertQuiet(slice(left, pauseMs, resumeMs), 'left during the pause');
-      assertQuiet(slice(right, pauseMs, resumeMs), 'right during the pause');
-      assertTone(
-        slice(left, resumeMs, wavMs),
-        CALLER_RESUMED_HZ,
-        TONE_SECONDS,
-        label('left after the resume'),
+      const span = { ...pause, endMs: wavMs };
+      assertInterruptedTone(
+        left,
+        span,
+        { beforeHz: CALLER_HZ, afterHz: CALLER_RESUMED_HZ, seconds: TONE_SECONDS },
+        {
+          before: label('left (caller) before the pause'),
+          during: 'left during the pause',
+          after: label('left after the resume'),
+        },
       );
-      assertTone(
-        slice(right, resumeMs, wavMs),
-        TRANSFER_TARGET_HZ,
-        TONE_SECONDS,
-        label('right (transfer target) after the resume'),
+      assertInterruptedTone(
+        right,
+        span,
+        { beforeHz: CALLEE_HZ, afterHz: TRANSFER_TARGET_HZ, seconds: TONE_SECONDS },
+        {
+          before: label('right (callee) before the pause'),
+          during: 'right during the pause',
+          after: label('right (transfer target) after the resume'),
+        },
       );
     });
   },

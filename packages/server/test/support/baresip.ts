@@ -2,6 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
+import { toneFileArgs } from './ffmpeg-tone.js';
 import { freeTcpPort } from './ports.js';
 import { spawnTracked, waitExit, type Spawned } from './processes.js';
 import { waitFor } from './wait.js';
@@ -70,22 +71,10 @@ export interface BaresipCallResult {
 export function writeToneWav(path: string, frequencyHz: number, seconds: number): void {
   const result = spawnSync(
     'ffmpeg',
-    [
-      '-hide_banner',
-      '-loglevel',
-      'error',
-      '-y',
-      '-f',
-      'lavfi',
-      '-i',
-      `sine=frequency=${frequencyHz}:sample_rate=8000:duration=${seconds}`,
-      '-ac',
-      '1',
-      '-c:a',
-      'pcm_s16le',
-      path,
-    ],
-    { encoding: 'utf8' },
+    toneFileArgs(frequencyHz, seconds, ['-ac', '1', '-c:a', 'pcm_s16le'], path),
+    {
+      encoding: 'utf8',
+    },
   );
   if (result.status !== 0) {
     throw new Error(`ffmpeg could not write ${path}: ${result.stderr || String(result.error)}`);

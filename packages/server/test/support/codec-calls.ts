@@ -7,12 +7,13 @@ import { PcapReader, type PcapPacket } from '../../src/protocol/container/pcap.j
 import { serializeRtpPacket } from '../../src/protocol/rtp/rtp-packet.js';
 import { goertzelPower, rmsLevel } from './audio.js';
 import { assertToneSpan, assertTonesNear, type ToneWindows } from './cucm-calls.js';
+import { toneFileArgs } from './ffmpeg-tone.js';
 import { encodeG729 } from './g729-encoder.js';
 import { runGenericCall } from './generic-calls.js';
 import { spawnTracked, waitExit, type Spawned } from './processes.js';
 import type { SessionJson } from './session-api.js';
 import { audioLine, genericCallScenario, type AudioOffer, type GenericPeer } from './sipp-scenarios.js';
-import type { RunningServer } from './verbatim-server.js';
+import { assertInRtpRange, type RunningServer } from './verbatim-server.js';
 
 /**
  * One recorded call per codec, driven by real peers: SIPp plays a generic SIP user agent (not
@@ -61,10 +62,7 @@ export async function runCodecCall(
     holdMs: options.holdMs,
     answerLog: 'first-audio',
     whileUp: async (port) => {
-      assert.ok(
-        port >= server.rtpRange.min && port <= server.rtpRange.max,
-        `the answered port ${port} is in Verbatim's RTP range`,
-      );
+      assertInRtpRange(server, port, 'the answered port');
       return options.send(port);
     },
   });
@@ -78,22 +76,11 @@ export async function encodeG711ToneWithFfmpeg(
   seconds: number,
 ): Promise<Uint8Array> {
   const file = join(work, `tone-${frequencyHz}hz.${law}`);
-  const ffmpeg = spawnTracked(`ffmpeg ${law} encode`, 'ffmpeg', [
-    '-hide_banner',
-    '-nostdin',
-    '-loglevel',
-    'error',
-    '-y',
-    '-f',
-    'lavfi',
-    '-i',
-    `sine=frequency=${frequencyHz}:sample_rate=8000:duration=${seconds}`,
-    '-c:a',
-    `pcm_${law}`,
-    '-f',
-    law,
-    file,
-  ]);
+  const ffmpeg = spawnTracked(
+    `ffmpeg ${law} encode`,
+    'ffmpeg',
+    toneFileArgs(frequencyHz, seconds, ['-c:a', `pcm_${law}`, '-f', law], file),
+  );
   assert.equal(await waitExit(ffmpeg, 30_000), 0, `ffmpeg ${law} encode exits 0:\n${ffmpeg.output()}`);
   const bytes = new Uint8Array(await readFile(file));
   assert.equal(bytes.length, seconds * 8000, 'ffmpeg encoded one byte per sample');

@@ -26,15 +26,12 @@ export interface CubeForkingScenario {
  */
 export function cubeForkingScenario(s: CubeForkingScenario): string {
   return cubeForkScenario({
+    ...s,
     title: 'CUBE dial-peer media forking',
-    ciscoGuid: s.ciscoGuid,
-    participants: s.participants,
     mediaIndexes: ['0', '1'],
     tag: 'CubeTag',
     media: CUBE_AUDIO_LINES,
     answerLog: 'second-audio',
-    pcapPath: s.pcapPath,
-    holdMs: s.holdMs,
   });
 }
 

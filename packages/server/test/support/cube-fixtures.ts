@@ -39,3 +39,33 @@ export function cubeFixture(name: string, replace: Readonly<Record<string, strin
   }
   return parsed.value;
 }
+
+/** A track as the recording model and the API's JSON both carry it. */
+interface TrackOutline {
+  readonly trackNumber: number;
+  readonly trackMediaType: string;
+  readonly codec: string;
+  readonly participants: readonly { readonly deviceRef: string }[];
+}
+
+type TrackLayout = [number, string, string, string[]][];
+
+/** Each track as [number, media type, codec, the deviceRefs of its participants]. */
+export function trackLayout(tracks: readonly TrackOutline[]): TrackLayout {
+  return tracks.map((t) => [
+    t.trackNumber,
+    t.trackMediaType,
+    t.codec,
+    t.participants.map((p) => p.deviceRef),
+  ]);
+}
+
+/** A CUBE video fork of two parties: their audio lines (PCMU), then their video lines (H.264). */
+export function videoForkLayout(first: string, second: string): TrackLayout {
+  return [
+    [0, 'AUDIO', 'PCMU', [first]],
+    [1, 'AUDIO', 'PCMU', [second]],
+    [2, 'VIDEO', 'H264', [first]],
+    [3, 'VIDEO', 'H264', [second]],
+  ];
+}

@@ -1,5 +1,6 @@
 import { createSocket, type Socket } from 'node:dgram';
 import { parseRtpHeader, type RtpHeader } from '../../src/protocol/rtp/rtp-packet.js';
+import type { CubeForkingScenario } from './cube-calls.js';
 import {
   cubeForkScenario,
   CUBE_AUDIO_LINES,
@@ -18,15 +19,8 @@ import { waitForLogged, type SippRun } from './sipp-process.js';
  * stored RTP payloads back into an Annex-B H.264 stream, and ffprobe on that stream.
  */
 
-export interface CubeVideoForkingScenario {
-  /** The Cisco-Guid header, which Verbatim keeps as the session's ccid. */
-  readonly ciscoGuid: string;
-  /** The participant (URI user part) of m= lines 0 and 2, and of m= lines 1 and 3. */
-  readonly participants: readonly [string, string];
-  /** Absolute path of the capture SIPp replays to the first m=audio line of the answer. */
-  readonly pcapPath: string;
-  /** How long SIPp stays up after the ACK before it sends BYE. */
-  readonly holdMs: number;
+/** The audio fork's call, whose participants here are those of m= lines 0 and 2 and of 1 and 3. */
+export interface CubeVideoForkingScenario extends CubeForkingScenario {
   /** The dynamic payload type offered for H.264 on both video lines. */
   readonly videoPayloadType: number;
   /** The a=fmtp parameters of the H.264 format (RFC 6184 §8.1). */
@@ -45,23 +39,20 @@ export interface AnswerPorts {
  * audio to the first audio line. An answer keeps the offer's m= line order (RFC 3264 §6).
  */
 export function cubeVideoForkingScenario(s: CubeVideoForkingScenario): string {
-  const pt = s.videoPayloadType;
+  const { videoPayloadType: pt, h264Fmtp, ...call } = s;
   const videoLine = (port: string): SdpMedia => ({
     kind: 'video',
     port,
     payloadTypes: [pt],
-    lines: ['b=TIAS:384000', `a=rtpmap:${pt} H264/90000`, `a=fmtp:${pt} ${s.h264Fmtp}`, 'a=sendonly'],
+    lines: ['b=TIAS:384000', `a=rtpmap:${pt} H264/90000`, `a=fmtp:${pt} ${h264Fmtp}`, 'a=sendonly'],
   });
   return cubeForkScenario({
+    ...call,
     title: 'CUBE dial-peer media forking with video',
-    ciscoGuid: s.ciscoGuid,
-    participants: s.participants,
     mediaIndexes: ['0 2', '1 3'],
     tag: 'CubeVideoTag',
     media: [...CUBE_AUDIO_LINES, videoLine('[media_port+4]'), videoLine('[media_port+6]')],
     answerLog: 'audio-and-video',
-    pcapPath: s.pcapPath,
-    holdMs: s.holdMs,
   });
 }
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { dominantFrequencyHz, rmsLevel, sineG711Packets } from './audio.js';
-import { findSessionBy, type SessionJson } from './session-api.js';
+import { downloadWav, findSessionBy, type SessionJson } from './session-api.js';
 import { writeSippRtpPcap } from './sipp-pcap.js';
 import { runSippToEnd } from './sipp-process.js';
 import { cucmLegScenario, type CucmFarEndUpdate, type CucmLegScenario } from './sipp-scenarios.js';
@@ -38,16 +38,20 @@ export function capture(
   return path;
 }
 
-export type LegOptions = Pick<CucmLegScenario, 'holdMs' | 'ending'> & { pcapPath?: string };
+/** One leg: the capture it replays, and how it ends (BYE 3.3 s after the ACK unless told). */
+export type LegOptions = Partial<Pick<CucmLegScenario, 'holdMs' | 'ending'>> & { pcapPath?: string };
 
-/** Runs one CUCM-recorded call (two SIPp processes, one per leg) and returns its x-refci. */
+/**
+ * Runs one CUCM-recorded call (two SIPp processes, one per leg) and returns its x-refci. Unless
+ * told otherwise, a delayed offer over UDP in µ-law.
+ */
 export async function runCucmCall(
   server: RunningServer,
   work: string,
   options: {
-    transport: 'u1' | 't1';
-    offer: 'delayed' | 'early';
-    codec: 'PCMU' | 'PCMA';
+    transport?: 'u1' | 't1';
+    offer?: 'delayed' | 'early';
+    codec?: 'PCMU' | 'PCMA';
     near: LegOptions;
     far: LegOptions;
     /** Called while both legs are running, after the near leg has exited. */
@@ -70,6 +74,7 @@ export async function runCucmCall(
   callCounter++;
   const refCi = options.refCi ?? String(19301600 + callCounter * 2 + Math.floor(Math.random() * 1000) * 100);
   const farEndRefCi = String(Number(refCi) - 1);
+  const codec = options.codec ?? 'PCMU';
   const legs = (['x-nearend', 'x-farend'] as const).map(async (stream) => {
     const leg = stream === 'x-nearend' ? options.near : options.far;
     const scenario = cucmLegScenario({
@@ -80,18 +85,18 @@ export async function runCucmCall(
       nearEndAddr: '1001',
       farEndDevice: 'SEP38ED18552A12',
       farEndAddr: '1000',
-      payloadType: options.codec === 'PCMU' ? 0 : 8,
-      codecName: options.codec,
-      offer: options.offer,
-      holdMs: leg.holdMs,
-      ending: leg.ending,
+      payloadType: codec === 'PCMU' ? 0 : 8,
+      codecName: codec,
+      offer: options.offer ?? 'delayed',
+      holdMs: leg.holdMs ?? 3300,
+      ending: leg.ending ?? 'bye',
       ptimeMs: options.ptimeMs ?? 20,
       ...(leg.pcapPath === undefined ? {} : { pcapPath: leg.pcapPath }),
       ...(options.update === undefined ? {} : { update: options.update }),
     });
     const { code, run } = await runSippToEnd(`sipp ${stream}`, server, scenario, {
       work,
-      transport: options.transport,
+      transport: options.transport ?? 'u1',
     });
     if (options.legsMayFail !== true) {
       assert.equal(code, 0, `sipp ${stream} failed (exit ${code}):\n${run.sipp.output()}`);
@@ -130,6 +135,41 @@ export function analyseChannel(samples: Int16Array): ToneWindows {
     }
   }
   return { firstMs: first * 100, lastMs: last * 100 + 100, gaps, tones: tones.slice(first + 1, last) };
+}
+
+/**
+ * The stereo WAV of a CUCM session: the near end's tone on the left channel, the far end's on the
+ * right, each for about `nearSeconds` / 3 s. `label` starts every message; `nearNote` says why
+ * the near end is shorter.
+ */
+export async function assertPartyTones(
+  server: RunningServer,
+  session: SessionJson,
+  expected: { nearHz: number; farHz: number; nearSeconds?: number; nearNote?: string; label?: string },
+): Promise<void> {
+  const label = expected.label ?? '';
+  const nearNote = expected.nearNote === undefined ? '' : `, ${expected.nearNote}`;
+  await assertChannelTones(server, session, [
+    { hz: expected.nearHz, seconds: expected.nearSeconds ?? 3, label: `${label}left (near end${nearNote})` },
+    { hz: expected.farHz, seconds: 3, label: `${label}right (far end)` },
+  ]);
+}
+
+/**
+ * The session's 8 kHz WAV has one channel per entry of `channels`, each carrying its tone for
+ * about its seconds.
+ */
+export async function assertChannelTones(
+  server: RunningServer,
+  session: SessionJson,
+  channels: readonly { hz: number; seconds: number; label: string }[],
+): Promise<void> {
+  const { wav } = await downloadWav(server, session);
+  assert.equal(wav.channels, channels.length);
+  assert.equal(wav.sampleRateHz, 8000);
+  for (const [index, channel] of channels.entries()) {
+    assertTone(wav.channelSamples[index]!, channel.hz, channel.seconds, channel.label);
+  }
 }
 
 export function assertTone(

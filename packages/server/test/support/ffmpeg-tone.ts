@@ -50,6 +50,31 @@ export function toneInputArgs(s: FfmpegToneSender): string[] {
   ];
 }
 
+/**
+ * ffmpeg's arguments writing `seconds` of an 8 kHz sine tone to the file `path`, encoded as
+ * `outputArgs` say, quietly and overwriting the file.
+ */
+export function toneFileArgs(
+  frequencyHz: number,
+  seconds: number,
+  outputArgs: readonly string[],
+  path: string,
+): string[] {
+  return [
+    '-hide_banner',
+    '-nostdin',
+    '-loglevel',
+    'error',
+    '-y',
+    '-f',
+    'lavfi',
+    '-i',
+    `sine=frequency=${frequencyHz}:sample_rate=8000:duration=${seconds}`,
+    ...outputArgs,
+    path,
+  ];
+}
+
 /** ffmpeg's output options encoding the tone into RTP to 127.0.0.1:port. */
 export function toneRtpOutputArgs(port: number, s: FfmpegToneSender): string[] {
   const from = s.fromPort === undefined ? '' : `&localport=${s.fromPort}`;

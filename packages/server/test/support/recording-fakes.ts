@@ -1,3 +1,4 @@
+import assert from 'node:assert/strict';
 import { pino } from 'pino';
 import type {
   ExpectedSource,
@@ -6,7 +7,9 @@ import type {
   SrtpParams,
   StreamSpec,
 } from '../../src/media/media-engine.js';
+import type { VerbatimEvent } from '../../src/model/events.js';
 import { EMPTY_TRACK_STATS, type TrackStats } from '../../src/model/session.js';
+import { parseSdp } from '../../src/protocol/sdp/sdp.js';
 import type { SipHeader, SipRequest } from '../../src/protocol/sip/message.js';
 import { encodeUtf8 } from '../../src/protocol/text.js';
 import { RecordingService } from '../../src/recording/recording-service.js';
@@ -142,30 +145,90 @@ export function cucmFrom(stream: 'x-nearend' | 'x-farend', refCi = '19301625'): 
   return `"SJ User 2" <sip:1001@10.48.38.5;${stream};x-refci=${refCi};x-nearenddevice=SEP6C416A369525;x-nearendaddr=1001;x-farendrefci=19301624;x-farenddevice=SEP38ED18552A12;x-farendaddr=1000>;tag=${stream}`;
 }
 
+/**
+ * Both legs of one CUCM call (the default x-refci pair) offered to the service in `order`, once
+ * both are answered.
+ */
+export async function offerCucmCall(
+  service: RecordingService,
+  order: readonly ('x-nearend' | 'x-farend')[] = ['x-nearend', 'x-farend'],
+): Promise<{ near: FakeInvite; far: FakeInvite }> {
+  const near = invite(cucmFrom('x-nearend'));
+  const far = invite(cucmFrom('x-farend'));
+  for (const stream of order) {
+    service.onInvite(stream === 'x-nearend' ? near : far);
+  }
+  await Promise.all([answered(near), answered(far)]);
+  return { near, far };
+}
+
 export const ACK_SDP =
   'v=0\r\no=CiscoSystemsCCM-SIP 1 1 IN IP4 10.48.38.5\r\ns=SIP Call\r\nc=IN IP4 10.48.38.107\r\nt=0 0\r\nm=audio 17904 RTP/AVP 8 101\r\na=rtpmap:8 PCMA/8000\r\na=sendonly\r\na=rtpmap:101 telephone-event/8000\r\n';
 
-export function setUp(maxSessions?: number): {
+export interface RecordingSetUp {
   service: RecordingService;
   media: FakeMedia;
   repository: FakeRepository;
-} {
+  /** The service's clock, when the test set one (`startMs`); otherwise the service reads Date.now. */
+  clock: { nowMs: number };
+  /** Every event the service published. */
+  events: VerbatimEvent[];
+}
+
+export interface SetUpOptions {
+  readonly maxSessions?: number;
+  /** The address written into Verbatim's SDP. */
+  readonly advertise?: string;
+  /** Gives the service a clock of the test's own, starting here, moved by `clock.nowMs`. */
+  readonly startMs?: number;
+  /** Session ids are this prefix and a count from 1: session1, session2… unless given. */
+  readonly sessionIdPrefix?: string;
+  readonly storageCritical?: () => boolean;
+}
+
+/** A recording service over the fakes, as each unit test of the recording domain starts one. */
+export function setUp(options: SetUpOptions = {}): RecordingSetUp {
   const media = new FakeMedia();
   const repository = new FakeRepository();
+  const clock = { nowMs: options.startMs ?? Date.now() };
+  const events: VerbatimEvent[] = [];
+  const prefix = options.sessionIdPrefix ?? 'session';
   let id = 0;
   const service = new RecordingService({
     repository,
     media,
     mediaDir: '/data/media',
-    advertise: '192.0.2.10',
+    advertise: options.advertise ?? '192.0.2.10',
     nodeId: 'node-a',
     logger: pino({ level: 'silent' }),
-    newSessionId: () => `session${++id}`,
-    ...(maxSessions === undefined ? {} : { maxSessions }),
+    newSessionId: () => `${prefix}${++id}`,
+    events: { publish: (event) => events.push(event) },
+    ...(options.startMs === undefined ? {} : { now: () => clock.nowMs }),
+    ...(options.maxSessions === undefined ? {} : { maxSessions: options.maxSessions }),
+    ...(options.storageCritical === undefined ? {} : { storageCritical: options.storageCritical }),
   });
-  return { service, media, repository };
+  return { service, media, repository, clock, events };
 }
 
 export async function answered(i: FakeInvite): Promise<void> {
   await waitFor(() => i.answer !== undefined || i.rejection !== undefined, { timeoutMs: 2000 });
+}
+
+/** Sends an in-dialog request (re-INVITE, UPDATE) on an answered call and gives Verbatim's response. */
+export function sendInDialog(
+  call: FakeInvite,
+  request: SipRequest,
+): Promise<{ status: number; body?: SipBody }> {
+  return new Promise((resolve) => {
+    call.delegate!.onRequest!(request, (status, _reason, body) => {
+      resolve(body === undefined ? { status } : { status, body });
+    });
+  });
+}
+
+/** The ports of the m= lines of an SDP answer. */
+export function answerPorts(body: SipBody | undefined): number[] {
+  const parsed = parseSdp(body?.content ?? '');
+  assert.ok(parsed.ok);
+  return parsed.value.media.map((m) => m.port);
 }

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { PcapReader } from '../../src/protocol/container/pcap.js';
+import { PcapReader, type PcapPacket } from '../../src/protocol/container/pcap.js';
 import { readWavSamples, type WavSamples } from './audio.js';
 import type { RunningServer } from './verbatim-server.js';
 import { waitFor } from './wait.js';
@@ -71,6 +71,14 @@ export async function sessionsWhere<S extends SessionJson = SessionJson>(
   return (response.responseBody?.sessions ?? []) as S[];
 }
 
+/** The session's tracks, in order, stored `packets[n]` packets each and lost none. */
+export function assertStoredPackets(session: SessionJson, packets: readonly number[]): void {
+  assert.deepEqual(
+    session.tracks.map((t) => [t.stats.packets, t.stats.lost]),
+    packets.map((count) => [count, 0]),
+  );
+}
+
 /** Waits for a session whose `field` equals `value` and for which `predicate` holds. */
 export async function findSessionBy(
   server: RunningServer,
@@ -97,20 +105,34 @@ export async function downloadWav(
   return { wav: readWavSamples(bytes), bytes };
 }
 
+/**
+ * The records of a track capture (ExportRaw), in file order, as a client downloads it; `what`
+ * names the track in the messages.
+ */
+export async function downloadRawRecords(
+  server: { readonly baseUrl: string; readonly jsessionId: string },
+  session: { readonly sessionId: string },
+  trackNumber: number,
+  what = 'the raw track',
+): Promise<PcapPacket[]> {
+  const response = await fetch(
+    `${server.baseUrl}/mma/ExportRaw?recording=${encodeURIComponent(`${session.sessionId}-TRACK${trackNumber}`)}`,
+    { headers: { cookie: `JSESSIONID=${server.jsessionId}` } },
+  );
+  assert.equal(response.status, 200, `${what} downloads`);
+  assert.equal(response.headers.get('content-type'), 'application/vnd.tcpdump.pcap');
+  const reader = new PcapReader();
+  const records = reader.push(new Uint8Array(await response.arrayBuffer()));
+  assert.equal(reader.error, undefined, `${what} is a readable capture`);
+  assert.equal(reader.end().truncatedTailBytes, 0, `${what} has no torn tail`);
+  return records;
+}
+
 /** The RTP datagrams stored in a track capture (ExportRaw), in file order. */
 export async function downloadRawTrack(
   server: RunningServer,
   session: SessionJson,
   trackNumber: number,
 ): Promise<Uint8Array[]> {
-  const response = await fetch(
-    `${server.baseUrl}/mma/ExportRaw?recording=${encodeURIComponent(`${session.sessionId}-TRACK${trackNumber}`)}`,
-    { headers: { cookie: `JSESSIONID=${server.jsessionId}` } },
-  );
-  assert.equal(response.status, 200, 'the raw track downloads');
-  const reader = new PcapReader();
-  const packets = reader.push(new Uint8Array(await response.arrayBuffer()));
-  assert.equal(reader.error, undefined, 'the raw track is a readable capture');
-  assert.equal(reader.end().truncatedTailBytes, 0, 'the raw track has no torn tail');
-  return packets.map((p) => p.payload.slice());
+  return (await downloadRawRecords(server, session, trackNumber)).map((p) => p.payload.slice());
 }

@@ -133,40 +133,29 @@ export function siprecRecordingScenario(c: SiprecRecordingCall): string {
   ];
   const sipSessionId = `${randomBytes(16).toString('hex')};remote=00000000000000000000000000000000`;
   const t0 = new Date();
-  const initial = cubeStyleMetadata({
-    dataMode: 'complete',
-    sessionId: c.sessionId,
-    sipSessionId,
-    streams,
-    at: t0,
-    parties: [
-      { party: c.caller, sends: stream1, receives: stream2 },
-      { party: c.callee, sends: stream2, receives: stream1 },
-    ],
-  });
-  const onHold = cubeStyleMetadata({
-    dataMode: 'complete',
-    sessionId: c.sessionId,
-    sipSessionId,
-    streams,
-    at: t0,
-    parties: [
-      { party: c.caller, emptyAssociation: true },
-      { party: c.callee, emptyAssociation: true },
-    ],
-  });
-  const transferred = cubeStyleMetadata({
-    dataMode: 'complete',
-    sessionId: c.sessionId,
-    sipSessionId,
-    streams,
-    at: new Date(t0.getTime() + c.beforePauseMs + c.pausedMs),
-    parties: [
-      { party: c.caller, sends: stream1, receives: stream2 },
-      { party: c.callee, disassociated: true },
-      { party: c.transferTarget, sends: stream2, receives: stream1 },
-    ],
-  });
+  /** A complete metadata document of this session, dated `afterMs` into the call. */
+  const complete = (afterMs: number, parties: readonly PartyEntry[]): string =>
+    cubeStyleMetadata({
+      dataMode: 'complete',
+      sessionId: c.sessionId,
+      sipSessionId,
+      streams,
+      at: new Date(t0.getTime() + afterMs),
+      parties,
+    });
+  const initial = complete(0, [
+    { party: c.caller, sends: stream1, receives: stream2 },
+    { party: c.callee, sends: stream2, receives: stream1 },
+  ]);
+  const onHold = complete(0, [
+    { party: c.caller, emptyAssociation: true },
+    { party: c.callee, emptyAssociation: true },
+  ]);
+  const transferred = complete(c.beforePauseMs + c.pausedMs, [
+    { party: c.caller, sends: stream1, receives: stream2 },
+    { party: c.callee, disassociated: true },
+    { party: c.transferTarget, sends: stream2, receives: stream1 },
+  ]);
   const barge = cubeStyleMetadata({
     dataMode: 'partial',
     sessionId: c.sessionId,

@@ -58,3 +58,21 @@ export function siprecFixture(name: string, options: FixtureOptions = {}): SipRe
 export function contentTypeOf(request: SipRequest): string {
   return getHeader(request, 'Content-Type') ?? '';
 }
+
+/** The SIP and SIPREC session ids among a call's correlation values. */
+export function sessionIds(
+  correlation: Readonly<Record<string, string>> | undefined,
+): Record<string, unknown> {
+  return {
+    sipSessionId: correlation?.sipSessionId,
+    siprecSessionId: correlation?.siprecSessionId,
+    sipSessionID: correlation?.sipSessionID,
+  };
+}
+
+/** The session ids cube-siprec-invite.sip carries, as sent. */
+export const CUBE_SIPREC_SESSION_IDS = {
+  sipSessionId: '7d1f3c2a9b8e4f5a8c6d0e1f2a3b4c5d;remote=00000000000000000000000000000000',
+  siprecSessionId: 'HWa34c9av1/JqgdPy1A1CA==',
+  sipSessionID: '2b7e151628aed2a6abf7158809cf4f3c;remote=3ad77bb40d7a3660a89ecaf32466ef97',
+};

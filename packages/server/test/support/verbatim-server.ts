@@ -158,3 +158,11 @@ export function serverForSuite(
     }
   });
 }
+
+/** `port` (an m= line of Verbatim's answer, named by `what`) lies in the node's RTP range. */
+export function assertInRtpRange(server: RunningServer, port: number, what: string): void {
+  assert.ok(
+    port >= server.rtpRange.min && port <= server.rtpRange.max,
+    `${what} ${port} is in Verbatim's RTP range`,
+  );
+}

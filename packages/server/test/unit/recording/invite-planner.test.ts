@@ -14,7 +14,12 @@ import {
 } from '../../../src/recording/invite-planner.js';
 import { cubeFixture } from '../../support/cube-fixtures.js';
 import { cucmFrom, invite } from '../../support/recording-fakes.js';
-import { siprecFixture, siprecFixtureNames } from '../../support/siprec-fixtures.js';
+import {
+  CUBE_SIPREC_SESSION_IDS,
+  sessionIds,
+  siprecFixture,
+  siprecFixtureNames,
+} from '../../support/siprec-fixtures.js';
 
 /**
  * The intake decision on its own: INVITEs from the intake samples (test/fixtures) in, plans or
@@ -197,18 +202,7 @@ describe('planInvite', () => {
       assert.equal(p.controllerType, 'SIPREC');
       assert.equal(p.ccid, 'HWa34c9av1/JqgdPy1A1CA==');
       assert.ok(p.siprecMetadata !== undefined);
-      assert.deepEqual(
-        {
-          sipSessionId: p.correlation?.sipSessionId,
-          siprecSessionId: p.correlation?.siprecSessionId,
-          sipSessionID: p.correlation?.sipSessionID,
-        },
-        {
-          sipSessionId: '7d1f3c2a9b8e4f5a8c6d0e1f2a3b4c5d;remote=00000000000000000000000000000000',
-          siprecSessionId: 'HWa34c9av1/JqgdPy1A1CA==',
-          sipSessionID: '2b7e151628aed2a6abf7158809cf4f3c;remote=3ad77bb40d7a3660a89ecaf32466ef97',
-        },
-      );
+      assert.deepEqual(sessionIds(p.correlation), CUBE_SIPREC_SESSION_IDS);
       assert.deepEqual(
         p.lines.map((l) => [
           l.media?.label,

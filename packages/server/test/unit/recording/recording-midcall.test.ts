@@ -1,13 +1,18 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { pino } from 'pino';
-import type { VerbatimEvent } from '../../../src/model/events.js';
 import { parseSdp } from '../../../src/protocol/sdp/sdp.js';
-import { RecordingService } from '../../../src/recording/recording-service.js';
 import type { SipBody } from '../../../src/sip/types.js';
 import { cubeFixture } from '../../support/cube-fixtures.js';
-import { FakeRepository } from '../../support/fake-repository.js';
-import { ack, answered, FakeInvite, FakeMedia, invite } from '../../support/recording-fakes.js';
+import {
+  ack,
+  answered,
+  answerPorts,
+  FakeInvite,
+  invite,
+  sendInDialog,
+  setUp as setUpService,
+  type RecordingSetUp,
+} from '../../support/recording-fakes.js';
 import { waitFor } from '../../support/wait.js';
 
 /**
@@ -17,50 +22,16 @@ import { waitFor } from '../../support/wait.js';
 
 const LINE_1 = 'm=audio 16386 RTP/AVP 8 101 19\nc=IN IP4 198.51.100.20';
 
-function setUp(): {
-  service: RecordingService;
-  repository: FakeRepository;
-  media: FakeMedia;
-  clock: { nowMs: number };
-  events: VerbatimEvent[];
-} {
-  const events: VerbatimEvent[] = [];
-  const repository = new FakeRepository();
-  const media = new FakeMedia();
-  const clock = { nowMs: 1_795_597_925_000 };
-  let id = 0;
-  const service = new RecordingService({
-    repository,
-    media,
-    mediaDir: '/data/media',
-    advertise: '192.0.2.10',
-    nodeId: 'node-a',
-    logger: pino({ level: 'silent' }),
-    now: () => clock.nowMs,
-    newSessionId: () => `s${++id}`,
-    events: { publish: (event) => events.push(event) },
-  });
-  return { service, repository, media, clock, events };
-}
+const setUp = (): RecordingSetUp => setUpService({ startMs: 1_795_597_925_000, sessionIdPrefix: 's' });
 
 function reInvite(
   call: FakeInvite,
   replace: Readonly<Record<string, string>>,
 ): Promise<{ status: number; body?: SipBody }> {
-  return new Promise((resolve) => {
-    call.delegate!.onRequest!(
-      cubeFixture('cube-nbr-invite.sip', { 'CSeq: 101 INVITE': 'CSeq: 102 INVITE', ...replace }),
-      (status, _reason, body) => {
-        resolve(body === undefined ? { status } : { status, body });
-      },
-    );
-  });
-}
-
-function ports(body: SipBody | undefined): number[] {
-  const parsed = parseSdp(body?.content ?? '');
-  assert.ok(parsed.ok);
-  return parsed.value.media.map((m) => m.port);
+  return sendInDialog(
+    call,
+    cubeFixture('cube-nbr-invite.sip', { 'CSeq: 101 INVITE': 'CSeq: 102 INVITE', ...replace }),
+  );
 }
 
 describe('RecordingService: CUBE hold and resume', () => {
@@ -69,12 +40,12 @@ describe('RecordingService: CUBE hold and resume', () => {
     const call = new FakeInvite(cubeFixture('cube-nbr-invite.sip'));
     service.onInvite(call);
     await answered(call);
-    const firstPorts = ports(call.answer);
+    const firstPorts = answerPorts(call.answer);
 
     clock.nowMs += 12_000;
     const hold = await reInvite(call, { [LINE_1]: 'm=audio 16386 RTP/AVP 8 101 19\nc=IN IP4 0.0.0.0' });
     assert.equal(hold.status, 200);
-    assert.deepEqual(ports(hold.body), firstPorts);
+    assert.deepEqual(answerPorts(hold.body), firstPorts);
 
     clock.nowMs += 8_000;
     const resume = await reInvite(call, {});
@@ -143,14 +114,14 @@ describe('RecordingService: mid-call codec change', () => {
     const call = new FakeInvite(cubeFixture('cube-nbr-invite.sip'));
     service.onInvite(call);
     await answered(call);
-    const firstPorts = ports(call.answer);
+    const firstPorts = answerPorts(call.answer);
     clock.nowMs += 30_000;
     const change = await reInvite(call, {
       'RTP/AVP 8 101 19': 'RTP/AVP 0 101 19',
       'a=rtpmap:8 PCMA/8000': 'a=rtpmap:0 PCMU/8000',
     });
     assert.equal(change.status, 200);
-    const newPorts = ports(change.body);
+    const newPorts = answerPorts(change.body);
     assert.equal(newPorts.length, 2);
     assert.ok(
       newPorts.every((p) => !firstPorts.includes(p)),
@@ -336,19 +307,8 @@ describe('RecordingService: codecs', () => {
   });
 
   it('refuses a new call with 503 and Retry-After while storage is critical', async () => {
-    const repository = new FakeRepository();
-    const media = new FakeMedia();
     let critical = true;
-    const service = new RecordingService({
-      repository,
-      media,
-      mediaDir: '/data/media',
-      advertise: '192.0.2.10',
-      nodeId: 'node-a',
-      logger: pino({ level: 'silent' }),
-      newSessionId: () => 'x1',
-      storageCritical: () => critical,
-    });
+    const { service, media } = setUpService({ storageCritical: () => critical });
     const refused = invite('<sip:alice@10.0.0.9>;tag=a', offer('m=audio 7000 RTP/AVP 0', []));
     service.onInvite(refused);
     await answered(refused);

@@ -1,23 +1,22 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { pino } from 'pino';
 import type { SipBody } from '../../../src/sip/types.js';
 import { parseSdp } from '../../../src/protocol/sdp/sdp.js';
 import type { SipRequest } from '../../../src/protocol/sip/message.js';
-import { RecordingService } from '../../../src/recording/recording-service.js';
-import { FakeRepository } from '../../support/fake-repository.js';
 import { waitFor } from '../../support/wait.js';
 import { cubeXRefCi } from '../../../src/recording/cube-intake.js';
-import { cubeFixture } from '../../support/cube-fixtures.js';
+import { cubeFixture, trackLayout, videoForkLayout } from '../../support/cube-fixtures.js';
 import {
   ACK_SDP,
   ack,
   answered,
+  answerPorts,
   cucmFrom,
   invite,
+  offerCucmCall,
   setUp,
   FakeInvite,
-  FakeMedia,
+  type RecordingSetUp,
 } from '../../support/recording-fakes.js';
 
 /**
@@ -28,11 +27,7 @@ import {
 describe('RecordingService', () => {
   it('pairs the two INVITEs of a CUCM call, even when they race, into one session: track 0 near end, track 1 far end', async () => {
     const { service, repository } = setUp();
-    const far = invite(cucmFrom('x-farend'));
-    const near = invite(cucmFrom('x-nearend'));
-    service.onInvite(far);
-    service.onInvite(near);
-    await Promise.all([answered(far), answered(near)]);
+    const { near, far } = await offerCucmCall(service, ['x-farend', 'x-nearend']);
     await service.settled();
     assert.equal(repository.sessions.size, 1);
     const session = [...repository.sessions.values()][0]!;
@@ -70,11 +65,7 @@ describe('RecordingService', () => {
 
   it('closes the session CLOSED_NORMAL when both legs have sent BYE, with track durations and statistics', async () => {
     const { service, media, repository } = setUp();
-    const near = invite(cucmFrom('x-nearend'));
-    const far = invite(cucmFrom('x-farend'));
-    service.onInvite(near);
-    service.onInvite(far);
-    await Promise.all([answered(near), answered(far)]);
+    const { near, far } = await offerCucmCall(service);
     near.delegate!.onBye!(ack(''));
     await service.settled();
     assert.equal(repository.sessions.get('session1')!.sessionState, 'ACTIVE');
@@ -89,11 +80,7 @@ describe('RecordingService', () => {
 
   it('ends the whole session as CLOSED_ERROR, sending BYE on the other leg, when one leg times out', async () => {
     const { service, media, repository } = setUp();
-    const near = invite(cucmFrom('x-nearend'));
-    const far = invite(cucmFrom('x-farend'));
-    service.onInvite(near);
-    service.onInvite(far);
-    await Promise.all([answered(near), answered(far)]);
+    const { near, far } = await offerCucmCall(service);
     media.emit({ type: 'media-timeout', streamId: 'session1-1' });
     await waitFor(() => repository.sessions.get('session1')!.sessionState !== 'ACTIVE');
     assert.equal(repository.sessions.get('session1')!.sessionState, 'CLOSED_ERROR');
@@ -185,11 +172,7 @@ describe('RecordingService', () => {
   });
   it('applies a CUCM UPDATE that names a new far end (remote transfer) and marks a conference bridge', async () => {
     const { service, repository } = setUp();
-    const near = invite(cucmFrom('x-nearend'));
-    const far = invite(cucmFrom('x-farend'));
-    service.onInvite(near);
-    service.onInvite(far);
-    await Promise.all([answered(near), answered(far)]);
+    const { near, far } = await offerCucmCall(service);
     const update: SipRequest = {
       type: 'request',
       method: 'UPDATE',
@@ -234,7 +217,7 @@ describe('RecordingService', () => {
   });
 
   it('at --max-sessions refuses a new call with 503 and Retry-After but lets the second leg of a recorded call in', async () => {
-    const { service, media, repository } = setUp(1);
+    const { service, media, repository } = setUp({ maxSessions: 1 });
     const near = invite(cucmFrom('x-nearend'));
     service.onInvite(near);
     await answered(near);
@@ -257,33 +240,7 @@ describe('RecordingService', () => {
 describe('RecordingService: CUBE dial-peer forking', () => {
   const GUID = '0522196224-0000065536-0000000042-3405803530';
 
-  function cubeSetUp(): {
-    service: RecordingService;
-    repository: FakeRepository;
-    media: FakeMedia;
-    clock: { nowMs: number };
-  } {
-    const repository = new FakeRepository();
-    const media = new FakeMedia();
-    const clock = { nowMs: 1_795_597_925_000 };
-    const service = new RecordingService({
-      repository,
-      media,
-      mediaDir: '/data/media',
-      advertise: '192.0.2.10',
-      nodeId: 'node-a',
-      logger: pino({ level: 'silent' }),
-      now: () => clock.nowMs,
-      newSessionId: () => 'cube1',
-    });
-    return { service, repository, media, clock };
-  }
-
-  function ports(body: SipBody | undefined): number[] {
-    const parsed = parseSdp(body?.content ?? '');
-    assert.ok(parsed.ok);
-    return parsed.value.media.map((m) => m.port);
-  }
+  const cubeSetUp = (): RecordingSetUp => setUp({ startMs: 1_795_597_925_000, sessionIdPrefix: 'cube' });
 
   it('records one INVITE as one Cisco-SIPGateway session: two tracks in m-line order, participants per media-index, ccid = Cisco-Guid', async () => {
     const { service, repository, clock } = cubeSetUp();
@@ -343,20 +300,7 @@ describe('RecordingService: CUBE dial-peer forking', () => {
     await service.settled();
     const session = repository.sessions.get('cube1')!;
     assert.equal(session.callControllerType, 'Cisco-SIPGateway');
-    assert.deepEqual(
-      session.tracks.map((t) => [
-        t.trackNumber,
-        t.trackMediaType,
-        t.codec,
-        t.participants.map((p) => p.deviceRef),
-      ]),
-      [
-        [0, 'AUDIO', 'PCMU', ['6001']],
-        [1, 'AUDIO', 'PCMU', ['6002']],
-        [2, 'VIDEO', 'H264', ['6001']],
-        [3, 'VIDEO', 'H264', ['6002']],
-      ],
-    );
+    assert.deepEqual(trackLayout(session.tracks), videoForkLayout('6001', '6002'));
     assert.equal(service.counters.cubeParticipantsDropped, 4);
     // Video that never comes (one-way video, camera off) neither times the call out nor fails it.
     media.packetsByStream.set('cube1-2', 0);
@@ -400,14 +344,14 @@ describe('RecordingService: CUBE dial-peer forking', () => {
     const startMs = clock.nowMs;
     service.onInvite(call);
     await answered(call);
-    const firstPorts = ports(call.answer);
+    const firstPorts = answerPorts(call.answer);
     clock.nowMs += 30_000;
     let response: { status: number; body?: SipBody } | undefined;
     call.delegate!.onRequest!(cubeFixture('cube-nbr-reinvite-transfer.sip'), (status, _reason, body) => {
       response = body === undefined ? { status } : { status, body };
     });
     assert.equal(response?.status, 200);
-    assert.deepEqual(ports(response.body), firstPorts);
+    assert.deepEqual(answerPorts(response.body), firstPorts);
     await service.settled();
     const transferredAt = clock.nowMs;
     const tracks = repository.sessions.get('cube1')!.tracks;

@@ -1,14 +1,20 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { pino } from 'pino';
 import { parseSdp } from '../../../src/protocol/sdp/sdp.js';
-import type { SipRequest } from '../../../src/protocol/sip/message.js';
 import { encodeUtf8 } from '../../../src/protocol/text.js';
-import { RecordingService } from '../../../src/recording/recording-service.js';
-import type { SipBody } from '../../../src/sip/types.js';
-import { FakeRepository } from '../../support/fake-repository.js';
-import { answered, FakeInvite, FakeMedia } from '../../support/recording-fakes.js';
-import { siprecFixture, siprecFixtureNames } from '../../support/siprec-fixtures.js';
+import {
+  answered,
+  FakeInvite,
+  sendInDialog,
+  setUp as setUpService,
+  type RecordingSetUp,
+} from '../../support/recording-fakes.js';
+import {
+  CUBE_SIPREC_SESSION_IDS,
+  sessionIds,
+  siprecFixture,
+  siprecFixtureNames,
+} from '../../support/siprec-fixtures.js';
 import { waitFor } from '../../support/wait.js';
 
 /**
@@ -16,38 +22,10 @@ import { waitFor } from '../../support/wait.js';
  * test/fixtures/siprec go through the real SIP parser into the recording service.
  */
 
-function setUp(): {
-  service: RecordingService;
-  repository: FakeRepository;
-  media: FakeMedia;
-  clock: { nowMs: number };
-} {
-  const repository = new FakeRepository();
-  const media = new FakeMedia();
-  const clock = { nowMs: 1_773_224_042_000 };
-  let id = 0;
-  const service = new RecordingService({
-    repository,
-    media,
-    mediaDir: '/data/media',
-    advertise: '192.0.2.50',
-    nodeId: 'node-a',
-    logger: pino({ level: 'silent' }),
-    now: () => clock.nowMs,
-    newSessionId: () => `s${++id}`,
-  });
-  return { service, repository, media, clock };
-}
+const setUp = (): RecordingSetUp =>
+  setUpService({ startMs: 1_773_224_042_000, sessionIdPrefix: 's', advertise: '192.0.2.50' });
 
-function send(call: FakeInvite, request: SipRequest): Promise<{ status: number; body?: SipBody }> {
-  return new Promise((resolve) => {
-    call.delegate!.onRequest!(request, (status, _reason, body) => {
-      resolve(body === undefined ? { status } : { status, body });
-    });
-  });
-}
-
-async function start(name: string): Promise<ReturnType<typeof setUp> & { call: FakeInvite }> {
+async function start(name: string): Promise<RecordingSetUp & { call: FakeInvite }> {
   const context = setUp();
   const call = new FakeInvite(siprecFixture(name));
   context.service.onInvite(call);
@@ -64,18 +42,7 @@ describe('RecordingService: SIPREC', () => {
     assert.equal(session.callControllerType, 'SIPREC');
     assert.equal(session.ccid, 'HWa34c9av1/JqgdPy1A1CA==');
     // The ids the SRC gave are kept with the session, as sent.
-    assert.deepEqual(
-      {
-        sipSessionId: session.correlation?.sipSessionId,
-        siprecSessionId: session.correlation?.siprecSessionId,
-        sipSessionID: session.correlation?.sipSessionID,
-      },
-      {
-        sipSessionId: '7d1f3c2a9b8e4f5a8c6d0e1f2a3b4c5d;remote=00000000000000000000000000000000',
-        siprecSessionId: 'HWa34c9av1/JqgdPy1A1CA==',
-        sipSessionID: '2b7e151628aed2a6abf7158809cf4f3c;remote=3ad77bb40d7a3660a89ecaf32466ef97',
-      },
-    );
+    assert.deepEqual(sessionIds(session.correlation), CUBE_SIPREC_SESSION_IDS);
     assert.deepEqual(
       session.tracks.map((t) => [
         t.trackNumber,
@@ -104,10 +71,10 @@ describe('RecordingService: SIPREC', () => {
     const { service, repository, call, clock } = await start('cube-siprec-invite.sip');
     const startMs = clock.nowMs;
     clock.nowMs += 60_000;
-    const hold = await send(call, siprecFixture('cube-siprec-reinvite-hold.sip'));
+    const hold = await sendInDialog(call, siprecFixture('cube-siprec-reinvite-hold.sip'));
     assert.equal(hold.status, 200);
     clock.nowMs += 15_000;
-    const resume = await send(call, siprecFixture('cube-siprec-invite.sip'));
+    const resume = await sendInDialog(call, siprecFixture('cube-siprec-invite.sip'));
     assert.equal(resume.status, 200);
     await service.settled();
     const session = repository.sessions.get('s1')!;
@@ -146,7 +113,7 @@ describe('RecordingService: SIPREC', () => {
       'the sip:ASBCE@asbce.com dummy is not a participant',
     );
     clock.nowMs += 6_000;
-    const update = await send(call, siprecFixture('avaya-sbce-update.sip'));
+    const update = await sendInDialog(call, siprecFixture('avaya-sbce-update.sip'));
     assert.equal(update.status, 200);
     assert.equal(update.body, undefined);
     await service.settled();
@@ -164,7 +131,7 @@ describe('RecordingService: SIPREC', () => {
       [['+442075550199']],
     );
     clock.nowMs += 9_000;
-    const reinvite = await send(call, siprecFixture('oracle-sbc-reinvite-answered.sip'));
+    const reinvite = await sendInDialog(call, siprecFixture('oracle-sbc-reinvite-answered.sip'));
     assert.equal(reinvite.status, 200);
     await service.settled();
     const answer = parseSdp(reinvite.body!.content);
@@ -197,7 +164,7 @@ describe('RecordingService: SIPREC', () => {
 
   it('treats c=0.0.0.0 on every stream as a pause (BroadWorks)', async () => {
     const { service, repository, call } = await start('broadworks-webex-invite.sip');
-    const pause = await send(call, siprecFixture('broadworks-reinvite-pause.sip'));
+    const pause = await sendInDialog(call, siprecFixture('broadworks-reinvite-pause.sip'));
     assert.equal(pause.status, 200);
     await service.settled();
     assert.deepEqual(
@@ -237,7 +204,7 @@ describe('RecordingService: SIPREC', () => {
     clock.nowMs += 5_000;
     const request = siprecFixture('cube-siprec-invite.sip');
     const text = new TextDecoder().decode(request.body).replace('Front Desk', 'Reception');
-    const response = await send(call, { ...request, body: encodeUtf8(text) });
+    const response = await sendInDialog(call, { ...request, body: encodeUtf8(text) });
     assert.equal(response.status, 200);
     await service.settled();
     assert.deepEqual(
