@@ -1,4 +1,5 @@
 import { findSessionBy, type SessionJson } from './session-api.js';
+import { unlessSippExits, waitForLogged, type SippRun } from './sipp-process.js';
 import { CUBE_AUDIO_LINES, cubeForkScenario } from './sipp-scenarios.js';
 import type { RunningServer } from './verbatim-server.js';
 
@@ -48,4 +49,16 @@ export function findSessionByCcid(
   predicate: (s: SessionJson) => boolean,
 ): Promise<SessionJson> {
   return findSessionBy(server, 'ccid', ccid, predicate);
+}
+
+/**
+ * The two audio ports of an answer as the scenario logged them with `prefix` (LOG_AUDIO_PORTS,
+ * LOG_CHANGED_AUDIO_PORTS), unless SIPp exits before it gets there.
+ */
+export async function waitForAudioPorts(run: SippRun, prefix: string): Promise<[number, number]> {
+  const [first, second] = (await unlessSippExits(run, waitForLogged(run, prefix))).split(',').map(Number);
+  if (first === undefined || second === undefined) {
+    throw new Error(`two ports expected after ${prefix} in ${run.logFile}`);
+  }
+  return [first, second];
 }

@@ -10,6 +10,9 @@ import { fillSippTemplate } from './sipp-template.js';
 export const LOG_AUDIO_PORT = 'VERBATIM-AUDIO-PORT=';
 export const LOG_SECOND_AUDIO_PORT = 'VERBATIM-SECOND-AUDIO-PORT=';
 export const LOG_AUDIO_VIDEO_PORTS = 'VERBATIM-CUBE-VIDEO-PORTS=';
+/** Both audio ports of a codec-change call's first answer, then of the re-INVITE's answer. */
+export const LOG_AUDIO_PORTS = 'VERBATIM-AUDIO-PORTS=';
+export const LOG_CHANGED_AUDIO_PORTS = 'VERBATIM-CHANGED-AUDIO-PORTS=';
 export const LOG_SIPREC_RESUMED = 'VERBATIM-SIPREC-RESUMED';
 
 /** Which of the answer's ports the scenario writes to the SIPp log. */
@@ -72,6 +75,12 @@ export function audioLine(port: string, offer: AudioOffer, direction: string): S
 export const CISCO_PCMU_OFFER: AudioOffer = {
   payloadTypes: [0, 101],
   attributes: ['rtpmap:0 PCMU/8000', 'rtpmap:101 telephone-event/8000', 'fmtp:101 0-16', 'ptime:20'],
+};
+
+/** The same lines in A-law: what a mid-call codec change re-offers. */
+const CISCO_PCMA_OFFER: AudioOffer = {
+  payloadTypes: [8, 101],
+  attributes: ['rtpmap:8 PCMA/8000', 'rtpmap:101 telephone-event/8000', 'fmtp:101 0-16', 'ptime:20'],
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -222,7 +231,7 @@ export function refused503Scenario(): string {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Cisco CUBE (cube-fork.xml, cube-hold.xml)
+// Cisco CUBE (cube-fork.xml, cube-hold.xml, cube-codec-change.xml)
 
 export interface CubeForkScenario {
   readonly title: string;
@@ -309,6 +318,43 @@ export function cubeHoldScenario(s: CubeHoldScenario): string {
     before_hold_ms: s.beforeHoldMs,
     held_ms: s.heldMs,
     after_resume_ms: s.afterResumeMs,
+  });
+}
+
+export interface CubeCodecChangeScenario {
+  readonly ciscoGuid: string;
+  readonly participants: readonly [string, string];
+  /** Captures SIPp replays to line 0: PCMU before the change, PCMA after it. */
+  readonly pcapBeforeChange: string;
+  readonly pcapAfterChange: string;
+  /** From the ACK to the codec-changing re-INVITE. */
+  readonly beforeChangeMs: number;
+  /** From the re-INVITE's ACK to the BYE. */
+  readonly afterChangeMs: number;
+}
+
+/**
+ * A CUBE fork whose two PCMU lines are re-offered in PCMA by a re-INVITE in the same dialog. Both
+ * answers' audio ports are logged (LOG_AUDIO_PORTS, then LOG_CHANGED_AUDIO_PORTS): the change
+ * moves the recording to new ports.
+ */
+export function cubeCodecChangeScenario(s: CubeCodecChangeScenario): string {
+  const logPorts = (prefix: string): string => fillSippTemplate('parts/log-audio-ports.xml', { prefix });
+  return fillSippTemplate('cube-codec-change.xml', {
+    first_participant: s.participants[0],
+    second_participant: s.participants[1],
+    cisco_guid: s.ciscoGuid,
+    offer_lines: sdpMediaLines(CUBE_AUDIO_LINES),
+    changed_lines: sdpMediaLines([
+      audioLine('[media_port]', CISCO_PCMA_OFFER, 'sendonly'),
+      audioLine('[media_port+2]', CISCO_PCMA_OFFER, 'sendonly'),
+    ]),
+    answer_action: logPorts(LOG_AUDIO_PORTS),
+    changed_answer_action: logPorts(LOG_CHANGED_AUDIO_PORTS),
+    pcap_before_change: s.pcapBeforeChange,
+    pcap_after_change: s.pcapAfterChange,
+    before_change_ms: s.beforeChangeMs,
+    after_change_ms: s.afterChangeMs,
   });
 }
 
