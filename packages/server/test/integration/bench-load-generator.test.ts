@@ -110,6 +110,9 @@ class FakeRecorder {
   readonly #answered = new Map<string, Uint8Array>();
   #dropped = new Set<string>();
   #tag = 0;
+  /** Set by close(): an answer still being built, or a BYE still timed, is then not sent. */
+  #closed = false;
+  readonly #timers = new Set<NodeJS.Timeout>();
 
   async start(): Promise<void> {
     await new Promise<void>((resolveBind) => this.sip.bind(0, LOCALHOST, resolveBind));
@@ -126,6 +129,10 @@ class FakeRecorder {
     const socket = dgram.createSocket('udp4');
     await new Promise<void>((resolveBind) => socket.bind(0, LOCALHOST, resolveBind));
     const port = socket.address().port;
+    if (this.#closed) {
+      socket.close();
+      return port;
+    }
     const count: RtpCount = {
       callKey,
       stream,
@@ -177,6 +184,10 @@ class FakeRecorder {
   }
 
   close(): void {
+    this.#closed = true;
+    for (const timer of this.#timers) {
+      clearTimeout(timer);
+    }
     this.sip.close();
     for (const socket of this.mediaSockets) {
       socket.close();
@@ -184,6 +195,11 @@ class FakeRecorder {
   }
 
   #send(bytes: Uint8Array, rinfo: dgram.RemoteInfo): void {
+    // An INVITE answered across an await (opening its media sockets) can finish after the suite
+    // closed the socket; sending then would throw ERR_SOCKET_DGRAM_NOT_RUNNING out of the test.
+    if (this.#closed) {
+      return;
+    }
     this.sip.send(bytes, rinfo.port, rinfo.address);
   }
 
@@ -202,9 +218,11 @@ class FakeRecorder {
       case 'ACK':
         this.acks.push(message);
         if (this.mode === 'bye-after-ack' && message.body.length > 0) {
-          setTimeout(() => {
+          const timer = setTimeout(() => {
+            this.#timers.delete(timer);
             this.#sendBye(message, rinfo);
           }, 300);
+          this.#timers.add(timer);
         }
         return;
       case 'BYE':
