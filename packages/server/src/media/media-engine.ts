@@ -54,8 +54,31 @@ export interface MediaEngine {
   /** Pushes every buffered packet of every stream to disk (used before exporting an ACTIVE session). */
   flush(): Promise<void>;
   onEvent(listener: (event: MediaEvent) => void): void;
+  /**
+   * How far behind the media path is, from the latest statistics (at most a second old), for the
+   * node's admission control (recording/admission). Optional: an engine without workers has none.
+   */
+  load?(): MediaLoad;
   /** Closes every stream (flushing files) and stops the workers. */
   close(): Promise<void>;
+}
+
+/** The media path's headroom signals (see MediaEngine.load). */
+export interface MediaLoad {
+  /**
+   * The worst lag, over the last statistics interval and over all workers, between when a worker
+   * should have run (a timer or a readable socket) and when it did: how late packets are read.
+   */
+  readonly workerLagMs: number;
+  /**
+   * Datagrams the kernel dropped because a UDP receive buffer was full, on this host since the
+   * engine started (/proc/net/snmp `Udp: RcvbufErrors`; 0 where the host does not say).
+   */
+  readonly kernelReceiveDrops: number;
+  /** Bytes of stored packets waiting in memory to be written, over all streams. */
+  readonly pendingWriteBytes: number;
+  /** Streams open now. */
+  readonly streams: number;
 }
 
 /** The sender the SDP names for a stream (see MediaEngine.setExpectedSource). */
