@@ -59,6 +59,11 @@ export interface MediaEngine {
    * node's admission control (recording/admission). Optional: an engine without workers has none.
    */
   load?(): MediaLoad;
+  /**
+   * The node's packet counters since the engine started, over every stream (open and closed),
+   * for the operator (metrics, final counters). Optional, like `load`.
+   */
+  counters?(): MediaCounters;
   /** Closes every stream (flushing files) and stops the workers. */
   close(): Promise<void>;
 }
@@ -79,6 +84,26 @@ export interface MediaLoad {
   readonly pendingWriteBytes: number;
   /** Streams open now. */
   readonly streams: number;
+}
+
+/**
+ * Where every packet sent to a track went (see MediaEngine.counters): each one sent and not
+ * stored is counted in one of the loss fields.
+ */
+export interface MediaCounters {
+  /** RTP packets stored in track files. */
+  readonly packetsStored: number;
+  /** Gaps in the streams' sequence numbers (TrackStats.lost). */
+  readonly packetsLost: number;
+  /** Datagrams the kernel dropped on the streams' sockets because the receive buffer was full. */
+  readonly kernelDropped: number;
+  /** Datagrams still queued on a stream's socket when it closed, never read. */
+  readonly unreadAtClose: number;
+  /** Datagrams refused by the source filter, SRTP or the parser (TrackStats.dropped). */
+  readonly dropped: number;
+  readonly srtpAuthFailures: number;
+  readonly streamsOpened: number;
+  readonly streamsClosed: number;
 }
 
 /** The sender the SDP names for a stream (see MediaEngine.setExpectedSource). */
