@@ -47,6 +47,8 @@ const SETTINGS: RtpWorkerSettings = {
   defaultClockRateHz: 8000,
   flushIntervalMs: 200,
   statsIntervalMs: 1000,
+  loadIntervalMs: 250,
+  socketTableIntervalMs: 250,
   timeoutCheckIntervalMs: 250,
   bufferBytes: 4096,
   flushRecords: 10,
@@ -111,14 +113,16 @@ describe('media worker pool', () => {
     assert.deepEqual(await flushed, { type: 'flushed', requestId: flush.requestId });
   });
 
-  it('hands statistics, events and failed streams to its owner, and posts messages that expect no reply', async () => {
+  it('hands statistics, load, events and failed streams to its owner, and posts messages that expect no reply', async () => {
     const { pool, launched, notices } = await startedPool(1);
-    const stats: FromWorker = { type: 'stats', streams: [['s', EMPTY_TRACK_STATS]] };
+    const stats: FromWorker = { type: 'stats', streams: [['s', EMPTY_TRACK_STATS]], lagMs: 3 };
+    const load: FromWorker = { type: 'load', lagMs: 2, pendingWriteBytes: 216 };
     const failed: FromWorker = { type: 'failed', streamId: 's', stats: EMPTY_TRACK_STATS, message: 'EIO' };
     worker(launched, 0).say(stats);
+    worker(launched, 0).say(load);
     worker(launched, 0).say({ type: 'log', level: 'info', message: 'hello', fields: {} });
     worker(launched, 0).say(failed);
-    assert.deepEqual(notices, [stats, failed]);
+    assert.deepEqual(notices, [stats, load, failed]);
     pool.post(0, { type: 'rearm-timeout', streamId: 's' });
     assert.deepEqual(worker(launched, 0).posted, [{ type: 'rearm-timeout', streamId: 's' }]);
   });
@@ -138,7 +142,7 @@ describe('media worker pool', () => {
     const flushed = pool.request(0, { type: 'flush' });
     const request = worker(launched, 2).posted[0];
     assert.ok(request?.type === 'flush');
-    worker(launched, 0).say({ type: 'stats', streams: [] });
+    worker(launched, 0).say({ type: 'stats', streams: [], lagMs: 0 });
     worker(launched, 2).say({ type: 'flushed', requestId: request.requestId });
     await flushed;
   });
