@@ -10,7 +10,7 @@ const PROBE_INTERVAL_MS = 10;
 
 export class WorkerLagProbe {
   #dueAt = 0;
-  /** The worst lag since the last `takeMs` and since the last `takeStatsWindowMs`. */
+  /** The worst lag since the last `takeMs`, and since the last `takeStatsWindowMs`. */
   #windowMs = 0;
   #statsWindowMs = 0;
   #timer: NodeJS.Timeout | undefined;
@@ -27,27 +27,41 @@ export class WorkerLagProbe {
 
   /** The worst lag (ms) since the previous call, including a probe that is overdue right now. */
   takeMs(): number {
-    const lagMs = Math.max(this.#windowMs, this.#overdueMs());
+    this.#absorbOverdue();
+    const lagMs = this.#windowMs;
     this.#windowMs = 0;
-    this.#statsWindowMs = Math.max(this.#statsWindowMs, lagMs);
     return lagMs;
   }
 
   /** The worst lag since the previous call of this method (the statistics interval). */
   takeStatsWindowMs(): number {
-    const lagMs = Math.max(this.#statsWindowMs, this.#windowMs, this.#overdueMs());
+    this.#absorbOverdue();
+    const lagMs = this.#statsWindowMs;
     this.#statsWindowMs = 0;
     return lagMs;
   }
 
-  #overdueMs(): number {
-    return this.#timer === undefined ? 0 : roundMs(performance.now() - this.#dueAt);
+  /**
+   * A probe that is due and has not run yet is late already: that lateness is counted now, and
+   * the probe, when it runs, counts only what comes after.
+   */
+  #absorbOverdue(): void {
+    if (this.#timer === undefined) {
+      return;
+    }
+    const now = performance.now();
+    this.#note(roundMs(now - this.#dueAt));
+    this.#dueAt = Math.max(this.#dueAt, now);
+  }
+
+  #note(lagMs: number): void {
+    this.#windowMs = Math.max(this.#windowMs, lagMs);
+    this.#statsWindowMs = Math.max(this.#statsWindowMs, lagMs);
   }
 
   readonly #tick = (): void => {
     const now = performance.now();
-    const lagMs = roundMs(now - this.#dueAt);
-    this.#windowMs = Math.max(this.#windowMs, lagMs);
+    this.#note(roundMs(now - this.#dueAt));
     this.#dueAt = now + PROBE_INTERVAL_MS;
     this.#timer = setTimeout(this.#tick, PROBE_INTERVAL_MS);
   };
