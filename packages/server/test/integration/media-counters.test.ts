@@ -11,7 +11,7 @@ import type { MediaCounters, MediaLoad } from '../../src/media/media-engine.js';
 import type { TrackStats } from '../../src/model/session.js';
 import { PcapReader } from '../../src/protocol/container/pcap.js';
 import { serializeRtpPacket } from '../../src/protocol/rtp/rtp-packet.js';
-import { boundUdpSocket, closeSockets, loopbackMediaEngine } from '../support/loopback-media.js';
+import { boundUdpSocket, closeSockets, loopbackMediaEngine, statsReach } from '../support/loopback-media.js';
 
 // Where every packet sent to a stream goes, with real sockets: stored, dropped by the kernel
 // (receive buffer full while the process could not run), or still queued when it closed.
@@ -153,6 +153,40 @@ void describe('media counters with real sockets', () => {
     assert.equal(counters.packetsStored, 200);
     assert.equal(counters.streamsOpened, 1);
     assert.equal(counters.streamsClosed, 1);
+  });
+
+  void it('adds up open and closed streams in counters() and reports the load of the open ones', async () => {
+    const { engine } = await loopbackMediaEngine({ workerCount: 2, loadIntervalMs: 50 });
+    engines.push(engine);
+    const a = await engine.openStream({ streamId: 'a', filePath: join(dir, 'a.pcap') });
+    const b = await engine.openStream({ streamId: 'b', filePath: join(dir, 'b.pcap') });
+    const phone = await sender();
+    await sendBurst(phone, a.port, 30);
+    await sendBurst(phone, b.port, 20);
+    phone.send(new Uint8Array([1, 2, 3]), b.port, '127.0.0.1'); // Not RTP: dropped.
+    const closedA = await engine.closeStream('a');
+    assert.equal(closedA.packets, 30);
+    await statsReach(engine, 'b', (s) => s.packets === 20 && s.dropped === 1);
+
+    assert.deepEqual(engine.counters(), {
+      packetsStored: 50,
+      packetsLost: 0,
+      kernelDropped: 0,
+      unreadAtClose: 0,
+      dropped: 1,
+      srtpAuthFailures: 0,
+      streamsOpened: 2,
+      streamsClosed: 1,
+    });
+    const load = engine.load();
+    assert.equal(load.streams, 1);
+    assert.ok(load.workerLagMs >= 0 && load.workerLagMs < 5000, `workerLagMs ${load.workerLagMs}`);
+    assert.ok(load.kernelReceiveDrops >= 0);
+    // Stream b holds fewer than a batch of records: they wait for the 200 ms flush timer.
+    assert.ok(load.pendingWriteBytes >= 0 && load.pendingWriteBytes <= 20 * 216, `${load.pendingWriteBytes}`);
+    await engine.closeStream('b');
+    assert.equal(engine.counters().streamsClosed, 2);
+    assert.equal(engine.load().streams, 0);
   });
 
   void it('stores what was queued while the process was stopped when the close comes first', async () => {
