@@ -1,4 +1,5 @@
 import type { Participant, Session, Tag, Track, TrackStats } from '../model/session.js';
+import { sessionHealth, type SessionHealth } from '../model/session-health.js';
 import { isUndecodableCodec } from '../protocol/codec/codec-support.js';
 
 /**
@@ -69,6 +70,8 @@ export interface SessionJson {
   undecodable?: true;
   /** Verbatim extension: the controller's identifiers of the call (docs/api.md). */
   correlation?: Readonly<Record<string, string>>;
+  /** Verbatim extension: `degraded` when a track lost more than 1 % of its packets (docs/api.md). */
+  health: SessionHealth;
   tags: TagJson[];
   tracks: TrackJson[];
   urls: SessionUrlsJson;
@@ -168,6 +171,7 @@ export function sessionJson(session: Session, options: MediaUrlOptions): Session
       ? { undecodable: true as const }
       : {}),
     ...(session.correlation === undefined ? {} : { correlation: session.correlation }),
+    health: sessionHealth(session),
     tags: session.tags.map(tagJson),
     tracks: [...session.tracks]
       .sort((a, b) => a.trackNumber - b.trackNumber)

@@ -48,6 +48,8 @@ type StatsColumns = Pick<
   | 'stat_jitter_ms'
   | 'stat_dropped'
   | 'stat_srtp_auth_failures'
+  | 'stat_kernel_dropped'
+  | 'stat_unread_at_close'
   | 'stat_first_packet_ms'
   | 'stat_last_packet_ms'
 >;
@@ -62,6 +64,8 @@ export function statsColumns(stats: TrackStats): StatsColumns {
     stat_jitter_ms: stats.jitterMs,
     stat_dropped: stats.dropped,
     stat_srtp_auth_failures: stats.srtpAuthFailures,
+    stat_kernel_dropped: stats.kernelDropped,
+    stat_unread_at_close: stats.unreadAtClose,
     stat_first_packet_ms: stats.firstPacketAt ?? null,
     stat_last_packet_ms: stats.lastPacketAt ?? null,
   };
@@ -156,6 +160,8 @@ export function toTrack(row: TracksTable, participants: readonly Participant[], 
       jitterMs: row.stat_jitter_ms,
       dropped: row.stat_dropped,
       srtpAuthFailures: row.stat_srtp_auth_failures,
+      kernelDropped: row.stat_kernel_dropped,
+      unreadAtClose: row.stat_unread_at_close,
       ...(row.stat_first_packet_ms === null ? {} : { firstPacketAt: row.stat_first_packet_ms }),
       ...(row.stat_last_packet_ms === null ? {} : { lastPacketAt: row.stat_last_packet_ms }),
     },

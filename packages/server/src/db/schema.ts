@@ -49,6 +49,9 @@ export interface TracksTable {
   stat_dropped: number;
   /** SRTP packets that failed authentication (migration 0002). */
   stat_srtp_auth_failures: number;
+  /** Datagrams the kernel dropped on the RTP socket, and left unread at close (migration 0004). */
+  stat_kernel_dropped: number;
+  stat_unread_at_close: number;
   stat_first_packet_ms: number | null;
   stat_last_packet_ms: number | null;
 }

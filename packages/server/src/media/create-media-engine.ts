@@ -4,7 +4,16 @@ import type { Logger } from 'pino';
 
 import { EMPTY_TRACK_STATS, type TrackStats } from '../model/session.js';
 import { PortAllocator } from '../transport/port-allocator.js';
-import type { ExpectedSource, MediaEngine, MediaEvent, StreamSpec } from './media-engine.js';
+import { readUdpRcvbufErrors } from './kernel-udp.js';
+import { WorkerLoadTracker } from './load-tracker.js';
+import type {
+  ExpectedSource,
+  MediaCounters,
+  MediaEngine,
+  MediaEvent,
+  MediaLoad,
+  StreamSpec,
+} from './media-engine.js';
 import {
   MEDIA_ERR_ENGINE_CLOSED,
   MEDIA_ERR_OPEN_FAILED,
@@ -36,6 +45,8 @@ export interface MediaEngineOptions {
   readonly statsIntervalMs?: number;
   /** Longest time a stored packet waits in memory before it is written. Default 200. */
   readonly flushIntervalMs?: number;
+  /** How often each worker reports its lag and pending writes for `load()`. Default 250. */
+  readonly loadIntervalMs?: number;
   /**
    * How a worker thread is started; default startRtpWorker. A caller that must hold the Worker
    * objects (a test of the crash path terminates one) passes a launcher that wraps it.
@@ -50,12 +61,43 @@ export interface RtpMediaEngine extends MediaEngine {
   setTelephoneEvent(streamId: string, payloadType: number | undefined, clockRateHz?: number): void;
   /** Ports allocated now (streams opening or open), for leak checks. */
   readonly portsInUse: number;
+  load(): MediaLoad;
+  counters(): MediaCounters;
 }
 
 const DEFAULT_CLOCK_RATE_HZ = 8000;
 const TIMEOUT_CHECK_INTERVAL_MS = 250;
 /** Final statistics kept for closeStream/getStats after a stream ended (bounded memory). */
 const CLOSED_STATS_KEPT = 4096;
+/** How old the host's receive-buffer overflow count may be when load() answers. */
+const KERNEL_DROPS_MAX_AGE_MS = 250;
+
+/** The counters of MediaCounters that add up the streams' statistics. */
+type StreamTotals = Omit<MediaCounters, 'streamsOpened' | 'streamsClosed'>;
+
+function totalsOf(stats: TrackStats): StreamTotals {
+  return {
+    packetsStored: stats.packets,
+    packetsLost: stats.lost,
+    kernelDropped: stats.kernelDropped,
+    unreadAtClose: stats.unreadAtClose,
+    dropped: stats.dropped,
+    srtpAuthFailures: stats.srtpAuthFailures,
+  };
+}
+
+function addTotals(a: StreamTotals, b: StreamTotals): StreamTotals {
+  return {
+    packetsStored: a.packetsStored + b.packetsStored,
+    packetsLost: a.packetsLost + b.packetsLost,
+    kernelDropped: a.kernelDropped + b.kernelDropped,
+    unreadAtClose: a.unreadAtClose + b.unreadAtClose,
+    dropped: a.dropped + b.dropped,
+    srtpAuthFailures: a.srtpAuthFailures + b.srtpAuthFailures,
+  };
+}
+
+const NO_TOTALS: StreamTotals = totalsOf(EMPTY_TRACK_STATS);
 
 interface StreamEntry {
   readonly streamId: string;
@@ -90,6 +132,14 @@ class WorkerMediaEngine implements RtpMediaEngine {
   readonly #streams = new Map<string, StreamEntry>();
   readonly #ended = new Map<string, TrackStats>();
   readonly #listeners: ((event: MediaEvent) => void)[] = [];
+  readonly #load: WorkerLoadTracker;
+  /** The totals of the streams that ended, and how many opened and ended (MediaCounters). */
+  #endedTotals: StreamTotals = NO_TOTALS;
+  #streamsOpened = 0;
+  #streamsClosed = 0;
+  /** The host's receive-buffer overflows when the engine started, and the latest reading. */
+  #kernelDropsAtStart = 0;
+  #kernelDrops = { value: 0, atMs: -Infinity };
   #closed = false;
   #closing: Promise<void> | undefined;
 
@@ -104,20 +154,24 @@ class WorkerMediaEngine implements RtpMediaEngine {
       defaultClockRateHz: this.#defaultClockRateHz,
       flushIntervalMs: options.flushIntervalMs ?? 200,
       statsIntervalMs: options.statsIntervalMs ?? 1000,
+      loadIntervalMs: options.loadIntervalMs ?? 250,
+      socketTableIntervalMs: Math.min(250, options.statsIntervalMs ?? 1000),
       timeoutCheckIntervalMs: Math.min(TIMEOUT_CHECK_INTERVAL_MS, options.mediaTimeoutMs),
       bufferBytes: 4096,
       flushRecords: 10,
     };
     const workerCount = Math.max(1, Math.floor(options.workerCount ?? 1));
+    this.#load = new WorkerLoadTracker(settings.statsIntervalMs, settings.loadIntervalMs);
     for (let index = 0; index < workerCount; index++) {
       this.#streamsOfWorker.push(new Set());
+      this.#load.started(index, Date.now());
     }
     this.#pool = new RtpWorkerPool({
       settings,
       workerCount,
       launch: options.launchWorker ?? startRtpWorker,
       log: this.#log,
-      onNotice: (notice) => this.#onNotice(notice),
+      onNotice: (notice, workerIndex) => this.#onNotice(notice, workerIndex),
       onCrash: (workerIndex, exitCode, failure) => this.#onWorkerCrash(workerIndex, exitCode, failure),
     });
   }
@@ -133,6 +187,8 @@ class WorkerMediaEngine implements RtpMediaEngine {
       this.#closed = true;
       throw error;
     }
+    this.#kernelDropsAtStart = readUdpRcvbufErrors();
+    this.#kernelDrops = { value: this.#kernelDropsAtStart, atMs: Date.now() };
     this.#log.info({ workers: this.#pool.size, ports: this.#allocator.capacity }, 'media engine started');
   }
 
@@ -213,6 +269,30 @@ class WorkerMediaEngine implements RtpMediaEngine {
     return this.#streams.get(streamId)?.stats ?? this.#ended.get(streamId);
   }
 
+  load(): MediaLoad {
+    const nowMs = Date.now();
+    if (nowMs - this.#kernelDrops.atMs >= KERNEL_DROPS_MAX_AGE_MS) {
+      this.#kernelDrops = { value: readUdpRcvbufErrors(), atMs: nowMs };
+    }
+    const running = this.#pool.running();
+    return {
+      workerLagMs: this.#load.workerLagMs(nowMs, running),
+      kernelReceiveDrops: Math.max(0, this.#kernelDrops.value - this.#kernelDropsAtStart),
+      pendingWriteBytes: this.#load.pendingWriteBytes(running),
+      streams: this.#streams.size,
+    };
+  }
+
+  counters(): MediaCounters {
+    let totals = this.#endedTotals;
+    for (const entry of this.#streams.values()) {
+      if (entry.final === undefined && entry.port !== undefined) {
+        totals = addTotals(totals, totalsOf(entry.stats));
+      }
+    }
+    return { ...totals, streamsOpened: this.#streamsOpened, streamsClosed: this.#streamsClosed };
+  }
+
   async flush(): Promise<void> {
     await Promise.all(this.#pool.running().map((worker) => this.#pool.request(worker, { type: 'flush' })));
   }
@@ -261,6 +341,7 @@ class WorkerMediaEngine implements RtpMediaEngine {
     });
     entry.port = port;
     entry.fd = fd;
+    this.#streamsOpened++;
     this.#log.debug({ streamId: spec.streamId, port, worker: entry.worker }, 'media stream opened');
   }
 
@@ -303,6 +384,10 @@ class WorkerMediaEngine implements RtpMediaEngine {
     }
     entry.final = stats;
     entry.stats = stats;
+    if (entry.port !== undefined) {
+      this.#endedTotals = addTotals(this.#endedTotals, totalsOf(stats));
+      this.#streamsClosed++;
+    }
     if (entry.port !== undefined) {
       this.#allocator.release(entry.port);
     }
@@ -350,9 +435,13 @@ class WorkerMediaEngine implements RtpMediaEngine {
     return best;
   }
 
-  #onNotice(notice: WorkerNotice): void {
+  #onNotice(notice: WorkerNotice, worker: number): void {
     switch (notice.type) {
+      case 'load':
+        this.#load.report(worker, Date.now(), notice.lagMs, notice.pendingWriteBytes);
+        return;
       case 'stats':
+        this.#load.report(worker, Date.now(), notice.lagMs);
         for (const [streamId, stats] of notice.streams) {
           const entry = this.#streams.get(streamId);
           if (entry !== undefined && entry.final === undefined) {
@@ -384,6 +473,7 @@ class WorkerMediaEngine implements RtpMediaEngine {
   #onWorkerCrash(worker: number, exitCode: number, failure: MediaError): void {
     const streams = this.#streamsOfWorker[worker] ?? new Set<string>();
     this.#log.error({ worker, exitCode, streams: streams.size }, 'media worker exited');
+    this.#load.started(worker, Date.now());
     for (const streamId of [...streams]) {
       const entry = this.#streams.get(streamId);
       if (entry?.port === undefined) {

@@ -6,8 +6,9 @@ import { PCAP_MAX_PAYLOAD_BYTES } from '../protocol/container/pcap.js';
 import { isLikelyRtcp, parseRtpHeader, type RtpHeader } from '../protocol/rtp/rtp-packet.js';
 import { parseTelephoneEvent } from '../protocol/rtp/telephone-event.js';
 import type { ArrivalClock } from './arrival-clock.js';
-import type { ExpectedSource } from './media-engine.js';
 import { DtmfDetector, type DtmfDetection } from './dtmf-detector.js';
+import { estimateQueuedDatagrams, type UdpSocketState } from './kernel-udp.js';
+import type { ExpectedSource } from './media-engine.js';
 import { SourcePolicy } from './source-policy.js';
 import { SRTP_DROP_AUTH, SrtpReceiveContext, type SrtpParams } from './srtp.js';
 import { StreamStatistics } from './stream-stats.js';
@@ -36,7 +37,15 @@ export interface RtpStreamHost {
   onFailure(stream: RtpStream, error: Error): void;
   /** One RFC 4733 DTMF key press is over. */
   onDtmf(stream: RtpStream, detection: DtmfDetection): void;
+  /**
+   * The kernel's view of the worker's sockets, read after this call (see UdpSocketTable), or
+   * undefined where the host does not say.
+   */
+  readSocketTable(): Promise<ReadonlyMap<number, UdpSocketState> | undefined>;
 }
+
+/** How long a closing stream goes on reading what is queued on its socket. */
+const CLOSE_DRAIN_LIMIT_MS = 500;
 
 /**
  * One received RTP stream inside a media worker: the RTP and RTCP sockets, the source filter,
@@ -227,11 +236,25 @@ export class RtpStream {
     return lastUs < 0 ? undefined : Math.floor(lastUs / 1000);
   }
 
+  /** Bytes of stored packets not yet written to the file. */
+  get pendingWriteBytes(): number {
+    return this.#writer.pendingBytes;
+  }
+
+  /** The kernel's count of datagrams dropped on the RTP socket (from the worker's socket table). */
+  setKernelDropped(drops: number): void {
+    this.#stats.setKernelDropped(drops);
+  }
+
   /**
-   * Closes both sockets, writes what is buffered, fdatasyncs and closes the file. Resolves with
-   * the final statistics and, when the tail could not be made durable, the error.
+   * Reads and stores what is still queued on the RTP socket (see #drain), then closes both
+   * sockets, writes what is buffered, fdatasyncs and closes the file. Resolves with the final
+   * statistics and, when the tail could not be made durable, the error.
    */
   async close(): Promise<{ readonly stats: TrackStats; readonly error?: Error }> {
+    if (!this.#closed) {
+      await this.#drain();
+    }
     this.#closed = true;
     // An event still sounding is reported before the stream's final statistics.
     this.#dtmf?.finish();
@@ -245,6 +268,45 @@ export class RtpStream {
         error: error instanceof Error ? error : new Error(String(error)),
       };
     }
+  }
+
+  /**
+   * Packets the sender sent before its BYE may still wait in the socket's receive queue, all the
+   * more when the worker runs late. They are read and stored like any other: the event loop turns
+   * (each turn reads up to 32 datagrams per readable socket) until a turn reads nothing and the
+   * kernel shows the socket's queue empty, for at most CLOSE_DRAIN_LIMIT_MS. What is still queued
+   * then (a sender that goes on after the BYE) is counted in `unreadAtClose`. The socket table
+   * read here also gives the final `kernelDropped`.
+   */
+  async #drain(): Promise<void> {
+    const deadline = Date.now() + CLOSE_DRAIN_LIMIT_MS;
+    let state: UdpSocketState | undefined;
+    for (;;) {
+      let seen: number;
+      do {
+        seen = this.#stats.datagrams;
+        await nextTurn();
+      } while (this.#stats.datagrams !== seen && !this.#isClosed() && Date.now() < deadline);
+      if (this.#isClosed()) {
+        return; // Failed meanwhile: #fail closed everything.
+      }
+      const table = await this.#host.readSocketTable();
+      state = table?.get(this.port);
+      if (state === undefined || state.rxQueueBytes === 0 || Date.now() >= deadline || this.#isClosed()) {
+        break;
+      }
+    }
+    if (state !== undefined) {
+      this.#stats.setKernelDropped(state.drops);
+      const snapshot = this.#stats.snapshot();
+      const meanBytes = snapshot.packets > 0 ? snapshot.bytes / snapshot.packets + RTP_HEADER_BYTES : 0;
+      this.#stats.setUnreadAtClose(estimateQueuedDatagrams(state.rxQueueBytes, meanBytes));
+    }
+  }
+
+  /** Read through a method: TypeScript would keep the narrowing from before an await. */
+  #isClosed(): boolean {
+    return this.#closed;
   }
 
   readonly #onRtp = (packet: Buffer, remote: RemoteInfo): void => {
@@ -364,6 +426,13 @@ export class RtpStream {
       },
     );
   }
+}
+
+/** What a stored packet's `bytes` (its payload) leaves out of the datagram: the RTP header. */
+const RTP_HEADER_BYTES = 12;
+
+function nextTurn(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
 }
 
 function createSrtp(srtp: SrtpParams | 'pending' | undefined): SrtpReceiveContext | 'pending' | undefined {

@@ -2,7 +2,9 @@ import { parentPort, workerData } from 'node:worker_threads';
 
 import type { TrackStats } from '../model/session.js';
 import { ArrivalClock } from './arrival-clock.js';
+import { UdpSocketTable, type UdpSocketState } from './kernel-udp.js';
 import { RtpStream, type RtpStreamHost } from './rtp-stream.js';
+import { WorkerLagProbe } from './worker-lag.js';
 import type { FromWorker, RtpWorkerSettings, ToWorker } from './worker-messages.js';
 
 /**
@@ -17,6 +19,38 @@ if (port === null) {
 }
 const settings = workerData as RtpWorkerSettings;
 const streams = new Map<string, RtpStream>();
+/** Streams that are closing: they still read their sockets until drained (RtpStream.close). */
+const closing = new Set<RtpStream>();
+const lag = new WorkerLagProbe();
+lag.start();
+
+function portsOfStreams(): Set<number> {
+  const ports = new Set<number>();
+  for (const stream of streams.values()) {
+    ports.add(stream.port);
+  }
+  for (const stream of closing) {
+    ports.add(stream.port);
+  }
+  return ports;
+}
+
+const socketTable = new UdpSocketTable(settings.bindAddress, settings.socketTableIntervalMs, portsOfStreams);
+
+/** Every read of the socket table updates the kernel's drop count of every stream. */
+function readSocketTable(): Promise<ReadonlyMap<number, UdpSocketState> | undefined> {
+  return socketTable.read().then((table) => {
+    if (table !== undefined) {
+      for (const stream of [...streams.values(), ...closing]) {
+        const state = table.get(stream.port);
+        if (state !== undefined) {
+          stream.setKernelDropped(state.drops);
+        }
+      }
+    }
+    return table;
+  });
+}
 
 function post(message: FromWorker): void {
   port?.postMessage(message);
@@ -47,6 +81,7 @@ const host: RtpStreamHost = {
     }
     post({ type: 'failed', streamId: stream.streamId, stats: stream.snapshot(), message: error.message });
   },
+  readSocketTable,
 };
 
 function handle(message: ToWorker): void {
@@ -86,7 +121,9 @@ function handle(message: ToWorker): void {
         return;
       }
       streams.delete(message.streamId);
+      closing.add(stream);
       void stream.close().then(({ stats, error }) => {
+        closing.delete(stream);
         if (error === undefined) {
           post({ type: 'closed', requestId: message.requestId, stats });
         } else {
@@ -164,14 +201,28 @@ setInterval(() => {
 
 setInterval(() => {
   host.clock.resync();
+  const lagMs = lag.takeStatsWindowMs();
   if (streams.size === 0) {
     return;
   }
+  // The kernel's drop counters reach the streams when the read completes, for the next snapshot.
+  void readSocketTable();
   const snapshot: (readonly [string, TrackStats])[] = [];
   for (const stream of streams.values()) {
     snapshot.push([stream.streamId, stream.snapshot()]);
   }
-  post({ type: 'stats', streams: snapshot });
+  post({ type: 'stats', streams: snapshot, lagMs });
 }, settings.statsIntervalMs);
+
+setInterval(() => {
+  let pendingWriteBytes = 0;
+  for (const stream of streams.values()) {
+    pendingWriteBytes += stream.pendingWriteBytes;
+  }
+  for (const stream of closing) {
+    pendingWriteBytes += stream.pendingWriteBytes;
+  }
+  post({ type: 'load', lagMs: lag.takeMs(), pendingWriteBytes });
+}, settings.loadIntervalMs);
 
 post({ type: 'ready' });

@@ -24,6 +24,8 @@ export class StreamStatistics {
   #reordered = 0;
   #dropped = 0;
   #srtpAuthFailures = 0;
+  #kernelDropped = 0;
+  #unreadAtClose = 0;
 
   /** Losses of earlier segments (before an SSRC change or a sender restart). */
   #lostBefore = 0;
@@ -75,6 +77,21 @@ export class StreamStatistics {
   /** An SRTP packet whose authentication tag (or MKI) was wrong: not stored, not in `dropped`. */
   onSrtpAuthFailure(): void {
     this.#srtpAuthFailures++;
+  }
+
+  /** The socket's drop counter as the kernel reports it now (it only grows). */
+  setKernelDropped(total: number): void {
+    this.#kernelDropped = Math.max(this.#kernelDropped, total);
+  }
+
+  /** Datagrams left on the socket when the stream closed. */
+  setUnreadAtClose(count: number): void {
+    this.#unreadAtClose = count;
+  }
+
+  /** Datagrams read from the RTP socket so far, stored or not. */
+  get datagrams(): number {
+    return this.#packets + this.#dropped + this.#srtpAuthFailures;
   }
 
   /** A stored RTP packet. `timestamp` is the 32-bit RTP timestamp, `arrivalUs` epoch µs. */
@@ -149,6 +166,8 @@ export class StreamStatistics {
       jitterMs: Math.round(this.#jitterMs * 1000) / 1000,
       dropped: this.#dropped,
       srtpAuthFailures: this.#srtpAuthFailures,
+      kernelDropped: this.#kernelDropped,
+      unreadAtClose: this.#unreadAtClose,
     };
     if (this.#firstArrivalUs < 0) {
       return base;

@@ -49,6 +49,8 @@ export class TrackWriter {
   #activeRecords = 0;
   #spare: Buffer | undefined;
   readonly #queue: PendingWrite[] = [];
+  /** Bytes of the queued buffers, written or being written. */
+  #queuedBytes = 0;
   #writing = false;
   #failed: Error | undefined;
   #closed = false;
@@ -107,6 +109,11 @@ export class TrackWriter {
 
   get fd(): number {
     return this.#fd;
+  }
+
+  /** Bytes of stored records not yet written to the file: buffered and queued. */
+  get pendingBytes(): number {
+    return this.#activeBytes + this.#queuedBytes;
   }
 
   get failed(): boolean {
@@ -193,6 +200,7 @@ export class TrackWriter {
 
   #enqueue(buffer: Buffer, length: number): void {
     this.#queue.push({ buffer, length });
+    this.#queuedBytes += length;
     if (!this.#writing) {
       this.#writeNext();
     }
@@ -203,6 +211,7 @@ export class TrackWriter {
     if (next === undefined || this.#failed !== undefined) {
       this.#writing = false;
       this.#queue.length = 0;
+      this.#queuedBytes = 0;
       const waiters = this.#drainWaiters;
       this.#drainWaiters = [];
       for (const resolve of waiters) {
@@ -214,6 +223,7 @@ export class TrackWriter {
     writeFully(this.#fd, next.buffer, next.length).then(
       () => {
         this.#queue.shift();
+        this.#queuedBytes -= next.length;
         if (next.buffer.length === this.#bufferBytes && this.#spare === undefined) {
           this.#spare = next.buffer;
         }

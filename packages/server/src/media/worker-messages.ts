@@ -19,6 +19,10 @@ export interface RtpWorkerSettings {
   /** How often buffered records are written at the latest. */
   readonly flushIntervalMs: number;
   readonly statsIntervalMs: number;
+  /** How often the worker reports its lag and pending writes ('load'), for admission control. */
+  readonly loadIntervalMs: number;
+  /** Shortest time between two reads of /proc/net/udp by the worker (kernel drops, queues). */
+  readonly socketTableIntervalMs: number;
   readonly timeoutCheckIntervalMs: number;
   readonly bufferBytes: number;
   readonly flushRecords: number;
@@ -75,8 +79,20 @@ export type FromWorker =
       readonly error?: string;
     }
   | { readonly type: 'flushed'; readonly requestId: number }
-  /** Every stream of the worker, once per statsIntervalMs. */
-  | { readonly type: 'stats'; readonly streams: readonly (readonly [string, TrackStats])[] }
+  /**
+   * Every stream of the worker, once per statsIntervalMs, and the worker's worst lag (ms) over
+   * that interval (see WorkerLagProbe).
+   */
+  | {
+      readonly type: 'stats';
+      readonly streams: readonly (readonly [string, TrackStats])[];
+      readonly lagMs: number;
+    }
+  /**
+   * Once per loadIntervalMs, even without streams: the worker's worst lag (ms) since its last
+   * 'load', and the bytes its streams have stored but not yet written.
+   */
+  | { readonly type: 'load'; readonly lagMs: number; readonly pendingWriteBytes: number }
   | { readonly type: 'event'; readonly event: MediaEvent }
   /** A stream the worker closed by itself after an I/O error; the engine emits 'stream-error'. */
   | {

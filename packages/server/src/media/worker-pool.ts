@@ -22,16 +22,18 @@ type WithoutRequestId<Message> = Message extends { readonly requestId: number }
 /** The reply to a WorkerRequest. */
 export type WorkerReply = Extract<FromWorker, { readonly requestId: number }>;
 
-/** What a worker sends unasked about its streams: statistics, events, a stream it had to close. */
-export type WorkerNotice = Extract<FromWorker, { readonly type: 'stats' | 'event' | 'failed' }>;
+/**
+ * What a worker sends unasked: statistics, its load, events, a stream it had to close.
+ */
+export type WorkerNotice = Extract<FromWorker, { readonly type: 'stats' | 'load' | 'event' | 'failed' }>;
 
 export interface WorkerPoolOptions {
   readonly settings: RtpWorkerSettings;
   readonly workerCount: number;
   readonly launch: RtpWorkerLauncher;
   readonly log: Logger;
-  /** A notice from a running worker. */
-  readonly onNotice: (notice: WorkerNotice) => void;
+  /** A notice from a running worker, and the worker's index. */
+  readonly onNotice: (notice: WorkerNotice, workerIndex: number) => void;
   /**
    * A worker exited without being stopped (a crash). Its pending requests were rejected with
    * `failure`; once this returns, the pool replaces the worker unless it is closing.
@@ -181,9 +183,10 @@ export class RtpWorkerPool {
         return;
       }
       case 'stats':
+      case 'load':
       case 'event':
       case 'failed':
-        this.#options.onNotice(message);
+        this.#options.onNotice(message, slot.index);
         return;
       case 'log':
         this.#log[message.level]({ worker: slot.index, ...message.fields }, message.message);

@@ -56,6 +56,17 @@ export interface TrackStats {
   readonly dropped: number;
   /** SRTP packets that failed authentication (wrong key, tampered, unknown MKI); never stored. */
   readonly srtpAuthFailures: number;
+  /**
+   * Datagrams the kernel dropped on the track's RTP socket, mostly because its receive buffer was
+   * full (the socket's `drops` in /proc/net/udp; 0 where the host does not say). A dropped RTP
+   * packet followed by a later one is also a sequence gap, so it is usually in `lost` too.
+   */
+  readonly kernelDropped: number;
+  /**
+   * Datagrams still queued on the RTP socket when the stream closed, after it had read what it
+   * could for up to 500 ms (estimated from the socket's queued bytes; docs/media.md "Counters").
+   */
+  readonly unreadAtClose: number;
   /** Wall-clock time of the first and the last stored packet (epoch ms); absent before any. */
   readonly firstPacketAt?: number;
   readonly lastPacketAt?: number;
@@ -70,6 +81,8 @@ export const EMPTY_TRACK_STATS: TrackStats = {
   jitterMs: 0,
   dropped: 0,
   srtpAuthFailures: 0,
+  kernelDropped: 0,
+  unreadAtClose: 0,
 };
 
 export interface Track {

@@ -98,6 +98,8 @@ const FULL: Session = session('full-1', {
         jitterMs: 1.375,
         dropped: 7,
         srtpAuthFailures: 2,
+        kernelDropped: 4,
+        unreadAtClose: 5,
         firstPacketAt: 1_700_000_123_500,
         lastPacketAt: 1_700_000_216_480,
       },

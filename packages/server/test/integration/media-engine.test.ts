@@ -145,6 +145,9 @@ void describe('media engine over loopback', () => {
     assert.equal(stats.duplicated, 1);
     assert.equal(stats.reordered, 1);
     assert.equal(stats.dropped, 5);
+    // Nothing overflowed the receive buffer, and the close read everything that was queued.
+    assert.equal(stats.kernelDropped, 0);
+    assert.equal(stats.unreadAtClose, 0);
     assert.ok(stats.jitterMs >= 0);
     assert.ok(stats.firstPacketAt !== undefined && stats.lastPacketAt !== undefined);
     assert.ok(stats.firstPacketAt >= sentAtMs - 1 && stats.lastPacketAt <= closedAtMs);

@@ -399,6 +399,46 @@ void describe('HTTP API: session queries', () => {
   });
 });
 
+void describe('HTTP API: session health', () => {
+  void it('says a session is degraded when a track lost more than 1 % of its packets, and ok otherwise', async () => {
+    const h = await harness();
+    const headers = { jsessionid: await sessionId(h.app) };
+    const clean = sampleSession({ sessionId: 'clean01', sessionStartDate: T0 });
+    const lossy = sampleSession({
+      sessionId: 'lossy01',
+      sessionStartDate: T0,
+      tracks: clean.tracks.map((track) =>
+        track.trackNumber === 1
+          ? {
+              ...track,
+              stats: { ...track.stats, packets: 970, lost: 10, kernelDropped: 20, unreadAtClose: 10 },
+            }
+          : track,
+      ),
+    });
+    await h.repository.createSession(clean);
+    await h.repository.createSession(lossy);
+    const sessionOf = async (id: string): Promise<Record<string, unknown>> => {
+      const body = json(await h.app.inject({ method: 'GET', url: `${BY_ID}?value=${id}`, headers }));
+      const [session] = (body.responseBody as { sessions: Record<string, unknown>[] }).sessions;
+      assert.ok(session !== undefined, id);
+      return session;
+    };
+
+    assert.deepEqual((await sessionOf('clean01')).health, { status: 'ok', problems: [] });
+    const session = await sessionOf('lossy01');
+    assert.deepEqual(session.health, {
+      status: 'degraded',
+      problems: [{ trackNumber: 1, kind: 'packet-loss', lost: 30, expected: 1000, percent: 3 }],
+    });
+    const tracks = session.tracks as { trackNumber: number; stats: Record<string, unknown> }[];
+    const lossyTrack = tracks.find((track) => track.trackNumber === 1);
+    assert.equal(lossyTrack?.stats.kernelDropped, 20);
+    assert.equal(lossyTrack.stats.unreadAtClose, 10);
+    await h.app.close();
+  });
+});
+
 void describe('HTTP API: internal errors', () => {
   void it('answers a failing repository with 5000 in an HTTP 200 envelope', async () => {
     const h = await harness();

@@ -85,4 +85,19 @@ void describe('sessionJson (MediaSense data model §5.1–5.4)', () => {
       { tagName: 'Pause', tagType: 'SYSTEM_DEFINED', tagCreateDate: 6 },
     ]);
   });
+
+  void it('gives the session health from the statistics of its tracks (a Verbatim extension)', () => {
+    assert.deepEqual(sessionJson(sampleSession(), urls).health, { status: 'ok', problems: [] });
+    const base = sampleSession();
+    const lossy = sampleSession({
+      tracks: base.tracks.map((track) => ({ ...track, stats: { ...track.stats, packets: 95, lost: 5 } })),
+    });
+    assert.deepEqual(sessionJson(lossy, urls).health, {
+      status: 'degraded',
+      problems: [
+        { trackNumber: 0, kind: 'packet-loss', lost: 5, expected: 100, percent: 5 },
+        { trackNumber: 1, kind: 'packet-loss', lost: 5, expected: 100, percent: 5 },
+      ],
+    });
+  });
 });

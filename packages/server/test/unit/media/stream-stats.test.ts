@@ -112,6 +112,21 @@ void describe('StreamStatistics', () => {
     assert.equal(stats.snapshot().packets, 0);
   });
 
+  void it('keeps the kernel drop count as it grows, what was unread at close, and counts every datagram read', () => {
+    const stats = new StreamStatistics(8000);
+    assert.equal(stats.snapshot().kernelDropped, 0);
+    assert.equal(stats.snapshot().unreadAtClose, 0);
+    stats.setKernelDropped(7);
+    stats.setKernelDropped(3); // An older reading never lowers it.
+    stats.setUnreadAtClose(4);
+    feed(stats, [1, 2, 3]);
+    stats.onDropped();
+    stats.onSrtpAuthFailure();
+    assert.equal(stats.snapshot().kernelDropped, 7);
+    assert.equal(stats.snapshot().unreadAtClose, 4);
+    assert.equal(stats.datagrams, 5);
+  });
+
   void describe('interarrival jitter (RFC 3550 §6.4.1, A.8)', () => {
     void it('is zero when arrivals keep the spacing of the timestamps, across a timestamp wrap', () => {
       const stats = new StreamStatistics(8000);

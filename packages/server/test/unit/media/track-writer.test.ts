@@ -56,8 +56,11 @@ void describe('TrackWriter', () => {
     writer.append(1_020_000, '192.0.2.1', 4000, packet(2));
     await writer.whenWritten();
     assert.equal((await stat(path)).size, PCAP_GLOBAL_HEADER_BYTES, 'two records stay buffered');
+    assert.equal(writer.pendingBytes, 2 * RECORD_BYTES);
     writer.append(1_040_000, '192.0.2.1', 4000, packet(3));
+    assert.equal(writer.pendingBytes, 3 * RECORD_BYTES, 'the batch is being written');
     await writer.whenWritten();
+    assert.equal(writer.pendingBytes, 0);
     assert.equal((await stat(path)).size, PCAP_GLOBAL_HEADER_BYTES + 3 * RECORD_BYTES);
     writer.append(1_060_000, '192.0.2.1', 4000, packet(4));
     writer.flush();

@@ -47,6 +47,8 @@ const SETTINGS: RtpWorkerSettings = {
   defaultClockRateHz: 8000,
   flushIntervalMs: 200,
   statsIntervalMs: 1000,
+  loadIntervalMs: 250,
+  socketTableIntervalMs: 250,
   timeoutCheckIntervalMs: 250,
   bufferBytes: 4096,
   flushRecords: 10,
@@ -56,10 +58,13 @@ function poolOf(workerCount: number): {
   pool: RtpWorkerPool;
   launched: FakeWorker[];
   notices: WorkerNotice[];
+  /** The worker index given with each notice. */
+  noticeWorkers: number[];
   crashes: { worker: number; exitCode: number; failure: MediaError }[];
 } {
   const launched: FakeWorker[] = [];
   const notices: WorkerNotice[] = [];
+  const noticeWorkers: number[] = [];
   const crashes: { worker: number; exitCode: number; failure: MediaError }[] = [];
   const pool = new RtpWorkerPool({
     settings: SETTINGS,
@@ -71,10 +76,13 @@ function poolOf(workerCount: number): {
       return worker as unknown as Worker;
     },
     log: pino({ level: 'silent' }),
-    onNotice: (notice) => notices.push(notice),
+    onNotice: (notice, workerIndex) => {
+      notices.push(notice);
+      noticeWorkers.push(workerIndex);
+    },
     onCrash: (worker, exitCode, failure) => crashes.push({ worker, exitCode, failure }),
   });
-  return { pool, launched, notices, crashes };
+  return { pool, launched, notices, noticeWorkers, crashes };
 }
 
 function worker(launched: FakeWorker[], index: number): FakeWorker {
@@ -111,14 +119,17 @@ describe('media worker pool', () => {
     assert.deepEqual(await flushed, { type: 'flushed', requestId: flush.requestId });
   });
 
-  it('hands statistics, events and failed streams to its owner, and posts messages that expect no reply', async () => {
-    const { pool, launched, notices } = await startedPool(1);
-    const stats: FromWorker = { type: 'stats', streams: [['s', EMPTY_TRACK_STATS]] };
+  it('hands statistics, load, events and failed streams to its owner, and posts messages that expect no reply', async () => {
+    const { pool, launched, notices, noticeWorkers } = await startedPool(2);
+    const stats: FromWorker = { type: 'stats', streams: [['s', EMPTY_TRACK_STATS]], lagMs: 3 };
+    const load: FromWorker = { type: 'load', lagMs: 2, pendingWriteBytes: 216 };
     const failed: FromWorker = { type: 'failed', streamId: 's', stats: EMPTY_TRACK_STATS, message: 'EIO' };
     worker(launched, 0).say(stats);
+    worker(launched, 0).say(load);
     worker(launched, 0).say({ type: 'log', level: 'info', message: 'hello', fields: {} });
-    worker(launched, 0).say(failed);
-    assert.deepEqual(notices, [stats, failed]);
+    worker(launched, 1).say(failed);
+    assert.deepEqual(notices, [stats, load, failed]);
+    assert.deepEqual(noticeWorkers, [0, 0, 1]);
     pool.post(0, { type: 'rearm-timeout', streamId: 's' });
     assert.deepEqual(worker(launched, 0).posted, [{ type: 'rearm-timeout', streamId: 's' }]);
   });
@@ -138,7 +149,7 @@ describe('media worker pool', () => {
     const flushed = pool.request(0, { type: 'flush' });
     const request = worker(launched, 2).posted[0];
     assert.ok(request?.type === 'flush');
-    worker(launched, 0).say({ type: 'stats', streams: [] });
+    worker(launched, 0).say({ type: 'stats', streams: [], lagMs: 0 });
     worker(launched, 2).say({ type: 'flushed', requestId: request.requestId });
     await flushed;
   });
