@@ -102,6 +102,7 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<A
       advertise: config.advertise,
       nodeId: config.nodeId,
       maxSessions: config.maxSessions,
+      admission: { enabled: config.admission, maxLagMs: config.admissionMaxLagMs },
       logger: log,
       newSessionId: () => randomBytes(8).toString('hex'),
     });

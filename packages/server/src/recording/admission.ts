@@ -1,0 +1,214 @@
+/**
+ * Admission control by the node's headroom (issue 8, "Load never costs the calls in progress"):
+ * the pure decision. The node samples its signals (admission-sampler.ts); from each sample and the
+ * previous state this module computes whether new calls are taken freely (`open`), a few at a
+ * time (`ramping`), or refused with 503 (`refusing`). It never reads a clock or the host, so every
+ * threshold is unit-tested with exact inputs (test/unit/recording/admission.test.ts).
+ *
+ * Why three levels: every signal shows load only after it arrived (the media workers report once
+ * a second), so a burst of INVITEs could all be taken before any signal moves. Once a signal is
+ * above its warning level the node therefore takes at most `RAMP_SESSIONS_PER_SAMPLE` new sessions
+ * until the next sample, so it grows by what it can be seen to carry; past the refuse level it
+ * takes none. Leaving `refusing` needs the signal well below its refuse level, and leaving
+ * `ramping` needs several calm samples in a row, so the node does not flap at a threshold.
+ */
+
+/** What the node measured about itself, once per sampling interval. */
+export interface HeadroomSample {
+  /** The media workers' worst lag behind real time (MediaLoad.workerLagMs); absent without workers. */
+  readonly workerLagMs?: number;
+  /** Datagrams the kernel dropped for full receive buffers, a running total (MediaLoad). */
+  readonly kernelReceiveDrops?: number;
+  /** Stored packets waiting in memory for the disk (MediaLoad.pendingWriteBytes). */
+  readonly mediaPendingWriteBytes?: number;
+  /** The main thread's event-loop delay over the interval (90th percentile): SIP, database, API. */
+  readonly eventLoopDelayMs: number;
+  /** Database writes queued and not yet done (SessionWriter). */
+  readonly pendingDatabaseWrites: number;
+  readonly rssBytes: number;
+  /** The memory the node may use: the cgroup limit when set, else a share of the host's. */
+  readonly memoryLimitBytes: number;
+}
+
+export interface AdmissionLimits {
+  /** On: headroom refusals and the ramp; off: only --max-sessions and storage refuse. */
+  readonly enabled: boolean;
+  /** Worker lag or event-loop delay at which new calls are refused (--admission-max-lag). */
+  readonly maxLagMs: number;
+}
+
+export type AdmissionLevel = 'open' | 'ramping' | 'refusing';
+
+/** Why the node refuses new calls for lack of headroom (the metric label and the log's reason). */
+export type HeadroomReason =
+  'media-lag' | 'event-loop-delay' | 'kernel-drops' | 'database-writes' | 'media-writes' | 'memory';
+
+export interface AdmissionState {
+  readonly level: AdmissionLevel;
+  /** The signal that put the node in `ramping` or `refusing` (the worst one). */
+  readonly reason?: HeadroomReason;
+  /** New sessions still allowed until the next sample while `ramping` (unlimited while `open`). */
+  readonly budget: number;
+  /** Samples in a row with every signal below its warning level (leaving `ramping` needs several). */
+  readonly calmSamples: number;
+  /** The kernel drop total of the previous sample, to see new drops. */
+  readonly kernelReceiveDrops?: number;
+  /** The sample the state was computed from (for metrics and log lines). */
+  readonly sample?: HeadroomSample;
+}
+
+export const INITIAL_ADMISSION_STATE: AdmissionState = { level: 'open', budget: 0, calmSamples: 0 };
+
+/** New sessions taken per sampling interval while a signal is above its warning level. */
+export const RAMP_SESSIONS_PER_SAMPLE = 1;
+/** Calm samples in a row that end `ramping` (with a 250 ms interval: one second). */
+export const CALM_SAMPLES_TO_OPEN = 4;
+
+/** Queued database writes: warning, refuse and resume levels. */
+export const DATABASE_WRITE_LEVELS = { warn: 250, refuse: 1000, resume: 500 } as const;
+/** Media bytes waiting for the disk: warning, refuse and resume levels. */
+export const MEDIA_WRITE_LEVELS = {
+  warn: 64 * 2 ** 20,
+  refuse: 256 * 2 ** 20,
+  resume: 128 * 2 ** 20,
+} as const;
+/** RSS as a share of the memory limit: warning, refuse and resume levels. */
+export const MEMORY_SHARE_LEVELS = { warn: 0.8, refuse: 0.9, resume: 0.85 } as const;
+
+interface Levels {
+  readonly warn: number;
+  readonly refuse: number;
+  /** Below it a node that was refusing for this signal may take calls again. */
+  readonly resume: number;
+}
+
+/** The lag levels from --admission-max-lag: warn at a quarter, resume below half. */
+export function lagLevels(maxLagMs: number): Levels {
+  return { warn: maxLagMs / 4, refuse: maxLagMs, resume: maxLagMs / 2 };
+}
+
+interface Signal {
+  readonly reason: HeadroomReason;
+  readonly value: number;
+  readonly levels: Levels;
+}
+
+/** The signals of a sample in the order a reason is chosen when several are over. */
+function signalsOf(sample: HeadroomSample, limits: AdmissionLimits): Signal[] {
+  const lag = lagLevels(limits.maxLagMs);
+  const signals: Signal[] = [];
+  if (sample.workerLagMs !== undefined) {
+    signals.push({ reason: 'media-lag', value: sample.workerLagMs, levels: lag });
+  }
+  signals.push({ reason: 'event-loop-delay', value: sample.eventLoopDelayMs, levels: lag });
+  if (sample.mediaPendingWriteBytes !== undefined) {
+    signals.push({
+      reason: 'media-writes',
+      value: sample.mediaPendingWriteBytes,
+      levels: MEDIA_WRITE_LEVELS,
+    });
+  }
+  signals.push({
+    reason: 'database-writes',
+    value: sample.pendingDatabaseWrites,
+    levels: DATABASE_WRITE_LEVELS,
+  });
+  if (sample.memoryLimitBytes > 0) {
+    signals.push({
+      reason: 'memory',
+      value: sample.rssBytes / sample.memoryLimitBytes,
+      levels: MEMORY_SHARE_LEVELS,
+    });
+  }
+  return signals;
+}
+
+/**
+ * The state after a new sample. Kernel drops are loss already happening: new drops while the
+ * workers lag past their warning level refuse; new drops without lag (the counter is host-wide, so
+ * another program's socket may have overflowed) only slow admissions down.
+ */
+export function nextAdmissionState(
+  previous: AdmissionState,
+  sample: HeadroomSample,
+  limits: AdmissionLimits,
+): AdmissionState {
+  const drops = sample.kernelReceiveDrops;
+  const newDrops =
+    drops !== undefined && previous.kernelReceiveDrops !== undefined && drops > previous.kernelReceiveDrops;
+  const base = { sample, ...(drops === undefined ? {} : { kernelReceiveDrops: drops }) };
+  if (!limits.enabled) {
+    return { ...base, level: 'open', budget: 0, calmSamples: 0 };
+  }
+  const signals = signalsOf(sample, limits);
+  const lagWarn = lagLevels(limits.maxLagMs).warn;
+  const workersLagging = (sample.workerLagMs ?? 0) >= lagWarn;
+
+  const over = signals.find((s) => s.value >= s.levels.refuse);
+  if (over !== undefined) {
+    return { ...base, level: 'refusing', reason: over.reason, budget: 0, calmSamples: 0 };
+  }
+  if (newDrops && workersLagging) {
+    return { ...base, level: 'refusing', reason: 'kernel-drops', budget: 0, calmSamples: 0 };
+  }
+  if (previous.level === 'refusing') {
+    const stillHigh =
+      previous.reason === 'kernel-drops'
+        ? undefined
+        : signals.find((s) => s.reason === previous.reason && s.value >= s.levels.resume);
+    if (stillHigh !== undefined) {
+      return { ...base, level: 'refusing', reason: stillHigh.reason, budget: 0, calmSamples: 0 };
+    }
+  }
+  const warned = signals.find((s) => s.value >= s.levels.warn);
+  const warning: HeadroomReason | undefined = warned?.reason ?? (newDrops ? 'kernel-drops' : undefined);
+  if (warning !== undefined) {
+    return { ...base, level: 'ramping', reason: warning, budget: RAMP_SESSIONS_PER_SAMPLE, calmSamples: 0 };
+  }
+  // Every signal is calm; a node coming back from overload stays ramping for a while.
+  const calmSamples = previous.level === 'open' ? 0 : previous.calmSamples + 1;
+  if (previous.level !== 'open' && calmSamples < CALM_SAMPLES_TO_OPEN) {
+    return {
+      ...base,
+      level: 'ramping',
+      ...(previous.reason === undefined ? {} : { reason: previous.reason }),
+      budget: RAMP_SESSIONS_PER_SAMPLE,
+      calmSamples,
+    };
+  }
+  return { ...base, level: 'open', budget: 0, calmSamples: 0 };
+}
+
+export type AdmissionVerdict =
+  | { readonly admit: true; readonly state: AdmissionState }
+  | {
+      readonly admit: false;
+      /** `ramp-limit`: this interval's few new sessions are taken; a headroom reason: refusing. */
+      readonly reason: HeadroomReason | 'ramp-limit';
+      readonly retryAfterSeconds: number;
+      readonly state: AdmissionState;
+    };
+
+/** Retry-After of a headroom refusal: load goes down only as calls end. */
+export const HEADROOM_RETRY_AFTER_S = 10;
+/** Retry-After of a ramp refusal: the next interval may take it. */
+export const RAMP_RETRY_AFTER_S = 1;
+
+/** Whether one new session is taken now, and the state with its budget spent. */
+export function admitSession(state: AdmissionState): AdmissionVerdict {
+  switch (state.level) {
+    case 'open':
+      return { admit: true, state };
+    case 'refusing':
+      return {
+        admit: false,
+        reason: state.reason ?? 'media-lag',
+        retryAfterSeconds: HEADROOM_RETRY_AFTER_S,
+        state,
+      };
+    case 'ramping':
+      return state.budget > 0
+        ? { admit: true, state: { ...state, budget: state.budget - 1 } }
+        : { admit: false, reason: 'ramp-limit', retryAfterSeconds: RAMP_RETRY_AFTER_S, state };
+  }
+}
