@@ -129,6 +129,12 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<A
       ...(config.tls && certificate !== undefined ? { https: certificate } : {}),
       mediaDir,
       flushMedia: () => media.flush(),
+      metrics: {
+        recordingCounters: () => recording.counters,
+        activeSessions: () => recording.activeSessionCount,
+        admission: () => recording.admission(),
+        mediaCounters: () => media.counters?.(),
+      },
     });
 
     let started = false;

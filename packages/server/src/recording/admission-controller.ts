@@ -14,7 +14,26 @@ import { RefusalLog } from './admission-log.js';
 import { RefusedCallKeys } from './admission-pairing.js';
 import { createHostProbe, takeHeadroomSample, type HostProbe } from './admission-sampler.js';
 
-/** Why an INVITE was refused: the label of the refusal counter and the `reason` of its log line. */
+/**
+ * Why an INVITE was refused: the label of the refusal counter and the `reason` of its log line.
+ * `invalid-request` is the planner's 400 / 415 / 488 (logged by the planner's own line). Every
+ * reason is listed, so that /metrics shows each series from the start.
+ */
+export const REFUSAL_REASONS = [
+  'media-lag',
+  'event-loop-delay',
+  'kernel-drops',
+  'database-writes',
+  'media-writes',
+  'memory',
+  'ramp-limit',
+  'max-sessions',
+  'storage-critical',
+  'no-media-port',
+  'partner-refused',
+  'shutdown',
+  'invalid-request',
+] as const satisfies readonly RefusalReason[];
 export type RefusalReason =
   | HeadroomReason
   | 'ramp-limit'
@@ -23,7 +42,6 @@ export type RefusalReason =
   | 'no-media-port'
   | 'partner-refused'
   | 'shutdown'
-  /** The planner's 400 / 415 / 488 (logged by the planner's own line, counted here). */
   | 'invalid-request';
 
 export interface AdmissionOptions {
@@ -36,8 +54,6 @@ export interface AdmissionOptions {
   /** The host's signals; tests give fixed ones. */
   readonly host?: HostProbe;
 }
-
-export const DEFAULT_ADMISSION: AdmissionOptions = { enabled: true, maxLagMs: 200 };
 
 const DEFAULT_SAMPLE_INTERVAL_MS = 250;
 /** How long the refusal of one CUCM leg refuses its partner: CUCM sends both within milliseconds. */
