@@ -68,6 +68,12 @@ interface AdmissionDeps {
   readonly now: () => number;
 }
 
+/** A CUCM leg: its call's pairing key and which leg it is (`near` or `far`). */
+export interface CucmLegKey {
+  readonly key: string;
+  readonly leg: string;
+}
+
 /** What /metrics shows of admission. */
 export interface AdmissionSnapshot {
   readonly level: AdmissionLevel;
@@ -123,9 +129,9 @@ export class AdmissionController {
     return verdict;
   }
 
-  /** The refused partner of this CUCM call, if one was refused lately. */
-  refusedPartner(cucmKey: string): { readonly retryAfterSeconds: number } | undefined {
-    return this.#refusedCalls.refusedPartner(cucmKey, this.#deps.now());
+  /** The refused partner of this CUCM leg, if the call's other leg was refused lately. */
+  refusedPartner(cucm: CucmLegKey): { readonly retryAfterSeconds: number } | undefined {
+    return this.#refusedCalls.refusedPartner(cucm.key, cucm.leg, this.#deps.now());
   }
 
   /**
@@ -137,14 +143,14 @@ export class AdmissionController {
     details: {
       readonly message: string;
       readonly retryAfterSeconds?: number;
-      readonly cucmKey?: string;
+      readonly cucm?: CucmLegKey;
       readonly fields?: Readonly<Record<string, unknown>>;
     },
   ): void {
     const now = this.#deps.now();
     this.#refusals[reason] = (this.#refusals[reason] ?? 0) + 1;
-    if (details.cucmKey !== undefined && details.retryAfterSeconds !== undefined) {
-      this.#refusedCalls.remember(details.cucmKey, now, details.retryAfterSeconds);
+    if (details.cucm !== undefined && details.retryAfterSeconds !== undefined) {
+      this.#refusedCalls.remember(details.cucm.key, details.cucm.leg, now, details.retryAfterSeconds);
     }
     if (reason === 'invalid-request') {
       return;

@@ -1,15 +1,19 @@
 /**
  * The two INVITEs of one CUCM call are admitted or refused together (issue 8 point 3): the second
  * leg of an accepted call joins its session whatever the load (the session registry finds it), and
- * the second leg of a refused call is refused too, found here by its pairing key. CUCM sends both
- * legs within milliseconds; a key is kept for `ttlMs` and at most `maxKeys` are kept (the oldest go
- * first), so a flood of refusals costs bounded memory.
+ * the second leg of a refused call is refused too, found here by its pairing key and told from a
+ * new attempt of the refused leg itself (same key, same leg), which is judged anew. CUCM sends
+ * both legs within milliseconds; a key is kept for `ttlMs` and at most `maxKeys` are kept (the
+ * oldest go first), so a flood of refusals costs bounded memory.
  */
 export class RefusedCallKeys {
   readonly #ttlMs: number;
   readonly #maxKeys: number;
-  /** Key → when it expires and the partner's Retry-After; in insertion order, so oldest first. */
-  readonly #keys = new Map<string, { readonly expiresAtMs: number; readonly retryAfterSeconds: number }>();
+  /** Key → the refused leg, when it expires and its Retry-After; in insertion order, so oldest first. */
+  readonly #keys = new Map<
+    string,
+    { readonly leg: string; readonly expiresAtMs: number; readonly retryAfterSeconds: number }
+  >();
 
   constructor(options: { readonly ttlMs: number; readonly maxKeys: number }) {
     this.#ttlMs = options.ttlMs;
@@ -20,8 +24,8 @@ export class RefusedCallKeys {
     return this.#keys.size;
   }
 
-  /** Remembers a refused leg's call; its partner gets the same Retry-After. */
-  remember(key: string, nowMs: number, retryAfterSeconds: number): void {
+  /** Remembers a refused leg (`near` or `far`) of a call; its partner gets the same Retry-After. */
+  remember(key: string, leg: string, nowMs: number, retryAfterSeconds: number): void {
     this.#expire(nowMs);
     this.#keys.delete(key);
     while (this.#keys.size >= this.#maxKeys) {
@@ -31,14 +35,28 @@ export class RefusedCallKeys {
       }
       this.#keys.delete(oldest.value);
     }
-    this.#keys.set(key, { expiresAtMs: nowMs + this.#ttlMs, retryAfterSeconds });
+    this.#keys.set(key, { leg, expiresAtMs: nowMs + this.#ttlMs, retryAfterSeconds });
   }
 
-  /** The Retry-After of the refused partner when this call had a leg refused lately. */
-  refusedPartner(key: string, nowMs: number): { readonly retryAfterSeconds: number } | undefined {
+  /**
+   * The Retry-After of the refused partner when the other leg of this call was refused lately. The
+   * refused leg itself coming again (the controller retrying the call) is forgotten and judged anew.
+   */
+  refusedPartner(
+    key: string,
+    leg: string,
+    nowMs: number,
+  ): { readonly retryAfterSeconds: number } | undefined {
     this.#expire(nowMs);
     const entry = this.#keys.get(key);
-    return entry === undefined ? undefined : { retryAfterSeconds: entry.retryAfterSeconds };
+    if (entry === undefined) {
+      return undefined;
+    }
+    if (entry.leg === leg) {
+      this.#keys.delete(key);
+      return undefined;
+    }
+    return { retryAfterSeconds: entry.retryAfterSeconds };
   }
 
   /** Every key has the same lifetime, so the expired ones are at the front. */

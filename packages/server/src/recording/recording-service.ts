@@ -11,6 +11,7 @@ import {
   AdmissionController,
   type AdmissionOptions,
   type AdmissionSnapshot,
+  type CucmLegKey,
   type RefusalReason,
 } from './admission-controller.js';
 import { holdTransitions } from './hold-tags.js';
@@ -202,7 +203,7 @@ export class RecordingService implements SipServerDelegate {
     );
     if (!result.ok) {
       await this.#lifecycle.abandon(session, result.opened, trackNumbers);
-      this.#refuseNew(invite, 'no-media-port', CAPACITY_RETRY_AFTER_S, plan.cucm?.key, {
+      this.#refuseNew(invite, 'no-media-port', CAPACITY_RETRY_AFTER_S, cucmLegKey(plan), {
         error: result.error instanceof Error ? result.error.message : String(result.error),
       });
       return;
@@ -213,7 +214,7 @@ export class RecordingService implements SipServerDelegate {
       log.info('INVITE cancelled before it was answered');
       await this.#lifecycle.abandon(session, opened, trackNumbers);
       if (!invite.cancelled) {
-        this.#refuseNew(invite, 'shutdown', SHUTDOWN_RETRY_AFTER_S, plan.cucm?.key);
+        this.#refuseNew(invite, 'shutdown', SHUTDOWN_RETRY_AFTER_S, cucmLegKey(plan));
       }
       return;
     }
@@ -277,25 +278,25 @@ export class RecordingService implements SipServerDelegate {
    * no headroom (admission.ts). True when it was refused.
    */
   #refusedNewCall(invite: IncomingInvite, plan: InvitePlan): boolean {
-    const cucmKey = plan.cucm?.key;
-    const partner = cucmKey === undefined ? undefined : this.#admission.refusedPartner(cucmKey);
+    const cucm = cucmLegKey(plan);
+    const partner = cucm === undefined ? undefined : this.#admission.refusedPartner(cucm);
     if (partner !== undefined) {
       this.#refuseNew(invite, 'partner-refused', partner.retryAfterSeconds);
       return true;
     }
     if (this.#registry.size >= (this.#options.maxSessions ?? Infinity)) {
       this.#counters.overloaded++;
-      this.#refuseNew(invite, 'max-sessions', CAPACITY_RETRY_AFTER_S, cucmKey);
+      this.#refuseNew(invite, 'max-sessions', CAPACITY_RETRY_AFTER_S, cucm);
       return true;
     }
     if (this.#options.storageCritical?.() === true) {
       this.#counters.storageRefused++;
-      this.#refuseNew(invite, 'storage-critical', STORAGE_RETRY_AFTER_S, cucmKey);
+      this.#refuseNew(invite, 'storage-critical', STORAGE_RETRY_AFTER_S, cucm);
       return true;
     }
     const verdict = this.#admission.admit();
     if (!verdict.admit) {
-      this.#refuseNew(invite, verdict.reason, verdict.retryAfterSeconds, cucmKey);
+      this.#refuseNew(invite, verdict.reason, verdict.retryAfterSeconds, cucm);
       return true;
     }
     return false;
@@ -306,14 +307,14 @@ export class RecordingService implements SipServerDelegate {
     invite: IncomingInvite,
     reason: Exclude<RefusalReason, 'invalid-request'>,
     retryAfterSeconds: number,
-    cucmKey?: string,
+    cucm?: CucmLegKey,
     fields?: Readonly<Record<string, unknown>>,
   ): void {
     const why = refusalText(reason);
     this.#admission.noteRefusal(reason, {
       message: `${why}: INVITE refused with 503`,
       retryAfterSeconds,
-      ...(cucmKey === undefined ? {} : { cucmKey }),
+      ...(cucm === undefined ? {} : { cucm }),
       fields: { callId: invite.callId, activeSessions: this.#registry.size, ...fields },
     });
     this.#refuse(invite, 503, 'Service Unavailable', why, retryAfter(retryAfterSeconds));
@@ -453,6 +454,10 @@ function refusalText(reason: Exclude<RefusalReason, 'invalid-request'>): string 
     case 'memory':
       return `no headroom: ${HEADROOM_TEXT[reason]} (${reason})`;
   }
+}
+
+function cucmLegKey(plan: InvitePlan): CucmLegKey | undefined {
+  return plan.cucm === undefined ? undefined : { key: plan.cucm.key, leg: plan.cucm.leg.stream };
 }
 
 function retryAfter(seconds: number): SipHeader[] {

@@ -264,20 +264,29 @@ void describe('admission decision', () => {
 void describe('refused CUCM calls (the partner of a refused leg)', () => {
   void it('are remembered for the TTL with their Retry-After', () => {
     const keys = new RefusedCallKeys({ ttlMs: 30_000, maxKeys: 10 });
-    keys.remember('call-a', 1_000, 10);
-    assert.deepEqual(keys.refusedPartner('call-a', 30_999), { retryAfterSeconds: 10 });
-    assert.equal(keys.refusedPartner('call-a', 31_000), undefined);
+    keys.remember('call-a', 'near', 1_000, 10);
+    assert.deepEqual(keys.refusedPartner('call-a', 'far', 30_999), { retryAfterSeconds: 10 });
+    assert.equal(keys.refusedPartner('call-a', 'far', 31_000), undefined);
     assert.equal(keys.size, 0, 'expired keys are forgotten');
+  });
+
+  void it('refuse the partner, not the refused leg coming again (a retry is judged anew)', () => {
+    const keys = new RefusedCallKeys({ ttlMs: 30_000, maxKeys: 10 });
+    keys.remember('call-a', 'near', 0, 1);
+    assert.deepEqual(keys.refusedPartner('call-a', 'far', 10), { retryAfterSeconds: 1 });
+    assert.deepEqual(keys.refusedPartner('call-a', 'far', 20), { retryAfterSeconds: 1 }, 'still');
+    assert.equal(keys.refusedPartner('call-a', 'near', 2_000), undefined);
+    assert.equal(keys.refusedPartner('call-a', 'far', 2_010), undefined, 'the retry forgot the refusal');
   });
 
   void it('keep at most maxKeys, forgetting the oldest', () => {
     const keys = new RefusedCallKeys({ ttlMs: 30_000, maxKeys: 3 });
     for (const [i, key] of ['a', 'b', 'c', 'd'].entries()) {
-      keys.remember(key, i, 5);
+      keys.remember(key, 'near', i, 5);
     }
     assert.equal(keys.size, 3);
-    assert.equal(keys.refusedPartner('a', 10), undefined);
-    assert.ok(keys.refusedPartner('d', 10));
+    assert.equal(keys.refusedPartner('a', 'far', 10), undefined);
+    assert.ok(keys.refusedPartner('d', 'far', 10));
   });
 });
 

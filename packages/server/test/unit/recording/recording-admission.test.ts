@@ -275,6 +275,25 @@ void describe('RecordingService: the two INVITEs of a CUCM call are taken or ref
     });
   }
 
+  void it('the controller retrying a refused call later is judged anew, and both legs are then taken', async () => {
+    const { service, load, repository, nextSample } = setUpAdmission();
+    load.workerLagMs = 250;
+    const first = { near: invite(cucmFrom('x-nearend')), far: invite(cucmFrom('x-farend')) };
+    await offer(service, [first.near, first.far]);
+    assert.equal(first.near.rejection?.status, 503);
+    assert.equal(first.far.rejection?.status, 503);
+
+    load.workerLagMs = 1;
+    for (let i = 0; i < 8; i++) {
+      nextSample();
+    }
+    const retry = { near: invite(cucmFrom('x-nearend')), far: invite(cucmFrom('x-farend')) };
+    await offer(service, [retry.near, retry.far]);
+    assert.ok(retry.near.answer && retry.far.answer, 'the same call-leg ids, taken this time');
+    await service.settled();
+    assert.equal(repository.sessions.size, 1);
+  });
+
   void it('both legs racing into a refusing node are both refused', async () => {
     const { service, load, media } = setUpAdmission();
     load.workerLagMs = 250;
