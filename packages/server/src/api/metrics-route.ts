@@ -108,7 +108,7 @@ export function buildNodeMetrics(source: MetricsSource): NodeMetrics {
   );
   new Gauge({
     name: 'verbatim_admission_state',
-    help: 'Admission of new calls: 1 for the current state (open, ramping: a few per sample, refusing: 503)',
+    help: 'Admission of new calls: 1 for the current state (open; ramping: one new call a second; refusing: 503)',
     labelNames: ['state'],
     registers: [registry],
     collect() {

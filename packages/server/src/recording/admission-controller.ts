@@ -84,7 +84,7 @@ export interface AdmissionSnapshot {
 
 const LEVEL_MESSAGES: Record<AdmissionLevel, string> = {
   open: 'headroom back: new calls are taken again',
-  ramping: 'headroom low: new calls are taken a few at a time',
+  ramping: 'headroom low: new calls are taken one a second',
   refusing: 'no headroom: new calls are refused with 503',
 };
 
@@ -191,7 +191,12 @@ export class AdmissionController {
     }
     this.#sampledAtMs = now;
     this.#host ??= createHostProbe();
-    const sample = takeHeadroomSample(this.#deps.mediaLoad(), this.#deps.pendingDatabaseWrites(), this.#host);
+    const sample = takeHeadroomSample(
+      now,
+      this.#deps.mediaLoad(),
+      this.#deps.pendingDatabaseWrites(),
+      this.#host,
+    );
     const previous = this.#state;
     this.#state = nextAdmissionState(previous, sample, this.#limits);
     if (this.#state.level !== previous.level) {

@@ -58,11 +58,13 @@ export function createHostProbe(): HostProbe {
 
 /** One sample of every signal, from the media engine's load, the database queue and the host. */
 export function takeHeadroomSample(
+  atMs: number,
   media: MediaLoad | undefined,
   pendingDatabaseWrites: number,
   host: HostProbe,
 ): HeadroomSample {
   return {
+    atMs,
     ...(media === undefined
       ? {}
       : {

@@ -7,14 +7,17 @@
  *
  * Why three levels: every signal shows load only after it arrived (the media workers report once
  * a second), so a burst of INVITEs could all be taken before any signal moves. Once a signal is
- * above its warning level the node therefore takes at most `RAMP_SESSIONS_PER_SAMPLE` new sessions
- * until the next sample, so it grows by what it can be seen to carry; past the refuse level it
- * takes none. Leaving `refusing` needs the signal well below its refuse level, and leaving
- * `ramping` needs several calm samples in a row, so the node does not flap at a threshold.
+ * above its warning level the node therefore takes at most one new session per `RAMP_INTERVAL_MS`
+ * (one per report of the workers), so it grows only by what it can be seen to carry; past the
+ * refuse level it takes none. Leaving `refusing` needs the signal well below its refuse level, and
+ * leaving `ramping` needs `CALM_MS_TO_OPEN` of calm samples, so the node does not flap at a
+ * threshold.
  */
 
 /** What the node measured about itself, once per sampling interval. */
 export interface HeadroomSample {
+  /** When it was taken (the service's clock). */
+  readonly atMs: number;
   /** The media workers' worst lag behind real time (MediaLoad.workerLagMs); absent without workers. */
   readonly workerLagMs?: number;
   /** Datagrams the kernel dropped for full receive buffers, a running total (MediaLoad). */
@@ -47,22 +50,24 @@ export interface AdmissionState {
   readonly level: AdmissionLevel;
   /** The signal that put the node in `ramping` or `refusing` (the worst one). */
   readonly reason?: HeadroomReason;
-  /** New sessions still allowed until the next sample while `ramping` (unlimited while `open`). */
+  /** New sessions still allowed in this ramp interval while `ramping` (unlimited while `open`). */
   readonly budget: number;
-  /** Samples in a row with every signal below its warning level (leaving `ramping` needs several). */
-  readonly calmSamples: number;
+  /** When the ramp budget was last given. */
+  readonly budgetAtMs?: number;
+  /** Since when every signal has been below its warning level, while not `open`. */
+  readonly calmSinceMs?: number;
   /** The kernel drop total of the previous sample, to see new drops. */
   readonly kernelReceiveDrops?: number;
   /** The sample the state was computed from (for metrics and log lines). */
   readonly sample?: HeadroomSample;
 }
 
-export const INITIAL_ADMISSION_STATE: AdmissionState = { level: 'open', budget: 0, calmSamples: 0 };
+export const INITIAL_ADMISSION_STATE: AdmissionState = { level: 'open', budget: 0 };
 
-/** New sessions taken per sampling interval while a signal is above its warning level. */
-export const RAMP_SESSIONS_PER_SAMPLE = 1;
-/** Calm samples in a row that end `ramping` (with a 250 ms interval: one second). */
-export const CALM_SAMPLES_TO_OPEN = 4;
+/** While ramping, one new session per this interval: the media workers' statistics interval. */
+export const RAMP_INTERVAL_MS = 1000;
+/** How long every signal must stay calm before a ramping node is open again. */
+export const CALM_MS_TO_OPEN = 2000;
 
 /** Queued database writes: warning, refuse and resume levels. */
 export const DATABASE_WRITE_LEVELS = { warn: 250, refuse: 1000, resume: 500 } as const;
@@ -138,18 +143,39 @@ export function nextAdmissionState(
     drops !== undefined && previous.kernelReceiveDrops !== undefined && drops > previous.kernelReceiveDrops;
   const base = { sample, ...(drops === undefined ? {} : { kernelReceiveDrops: drops }) };
   if (!limits.enabled) {
-    return { ...base, level: 'open', budget: 0, calmSamples: 0 };
+    return { ...base, level: 'open', budget: 0 };
   }
   const signals = signalsOf(sample, limits);
   const lagWarn = lagLevels(limits.maxLagMs).warn;
   const workersLagging = (sample.workerLagMs ?? 0) >= lagWarn;
+  const refusing = (reason: HeadroomReason): AdmissionState => ({
+    ...base,
+    level: 'refusing',
+    reason,
+    budget: 0,
+  });
+  /** Ramping: a budget of one session, given again once per ramp interval (never saved up). */
+  const ramping = (reason: HeadroomReason | undefined, calmSinceMs?: number): AdmissionState => {
+    const refill =
+      previous.level !== 'ramping' ||
+      previous.budgetAtMs === undefined ||
+      sample.atMs - previous.budgetAtMs >= RAMP_INTERVAL_MS;
+    return {
+      ...base,
+      level: 'ramping',
+      ...(reason === undefined ? {} : { reason }),
+      budget: refill ? 1 : previous.budget,
+      budgetAtMs: refill ? sample.atMs : (previous.budgetAtMs ?? sample.atMs),
+      ...(calmSinceMs === undefined ? {} : { calmSinceMs }),
+    };
+  };
 
   const over = signals.find((s) => s.value >= s.levels.refuse);
   if (over !== undefined) {
-    return { ...base, level: 'refusing', reason: over.reason, budget: 0, calmSamples: 0 };
+    return refusing(over.reason);
   }
   if (newDrops && workersLagging) {
-    return { ...base, level: 'refusing', reason: 'kernel-drops', budget: 0, calmSamples: 0 };
+    return refusing('kernel-drops');
   }
   if (previous.level === 'refusing') {
     const stillHigh =
@@ -157,26 +183,23 @@ export function nextAdmissionState(
         ? undefined
         : signals.find((s) => s.reason === previous.reason && s.value >= s.levels.resume);
     if (stillHigh !== undefined) {
-      return { ...base, level: 'refusing', reason: stillHigh.reason, budget: 0, calmSamples: 0 };
+      return refusing(stillHigh.reason);
     }
   }
   const warned = signals.find((s) => s.value >= s.levels.warn);
   const warning: HeadroomReason | undefined = warned?.reason ?? (newDrops ? 'kernel-drops' : undefined);
   if (warning !== undefined) {
-    return { ...base, level: 'ramping', reason: warning, budget: RAMP_SESSIONS_PER_SAMPLE, calmSamples: 0 };
+    return ramping(warning);
   }
-  // Every signal is calm; a node coming back from overload stays ramping for a while.
-  const calmSamples = previous.level === 'open' ? 0 : previous.calmSamples + 1;
-  if (previous.level !== 'open' && calmSamples < CALM_SAMPLES_TO_OPEN) {
-    return {
-      ...base,
-      level: 'ramping',
-      ...(previous.reason === undefined ? {} : { reason: previous.reason }),
-      budget: RAMP_SESSIONS_PER_SAMPLE,
-      calmSamples,
-    };
+  // Every signal is calm; a node coming back from overload keeps ramping for a while.
+  if (previous.level === 'open') {
+    return { ...base, level: 'open', budget: 0 };
   }
-  return { ...base, level: 'open', budget: 0, calmSamples: 0 };
+  const calmSinceMs = previous.calmSinceMs ?? sample.atMs;
+  if (sample.atMs - calmSinceMs >= CALM_MS_TO_OPEN) {
+    return { ...base, level: 'open', budget: 0 };
+  }
+  return ramping(previous.reason, calmSinceMs);
 }
 
 export type AdmissionVerdict =

@@ -31,6 +31,7 @@ const ADMISSION: AdmissionSnapshot = {
   level: 'ramping',
   reason: 'media-lag',
   sample: {
+    atMs: 1_700_000_000_000,
     workerLagMs: 75,
     kernelReceiveDrops: 12,
     mediaPendingWriteBytes: 4096,

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import {
   admitSession,
-  CALM_SAMPLES_TO_OPEN,
+  CALM_MS_TO_OPEN,
   INITIAL_ADMISSION_STATE,
   nextAdmissionState,
   type AdmissionLimits,
@@ -14,14 +14,18 @@ import { memoryLimitBytes } from '../../../src/recording/admission-sampler.js';
 
 /**
  * The admission decision as a pure function of sampled signals (issue 8 point 2): exact inputs,
- * exact levels, with the default --admission-max-lag of 200 ms (warn 50, resume below 100).
+ * exact levels, with the default --admission-max-lag of 200 ms (warn 50, resume below 100) and a
+ * sample every 250 ms.
  */
 
 const LIMITS: AdmissionLimits = { enabled: true, maxLagMs: 200 };
 const GIB = 2 ** 30;
+const SAMPLE_MS = 250;
 
+/** A calm sample; `run` gives it its time unless `atMs` is set. */
 function sample(overrides: Partial<HeadroomSample> = {}): HeadroomSample {
   return {
+    atMs: -1,
     workerLagMs: 2,
     kernelReceiveDrops: 0,
     mediaPendingWriteBytes: 0,
@@ -33,15 +37,20 @@ function sample(overrides: Partial<HeadroomSample> = {}): HeadroomSample {
   };
 }
 
-/** The states after each sample in turn, from the initial state. */
+/** The states after each sample in turn (taken every 250 ms from 0), from the initial state. */
 function run(samples: readonly HeadroomSample[], limits = LIMITS): AdmissionState[] {
   const states: AdmissionState[] = [];
   let state = INITIAL_ADMISSION_STATE;
-  for (const s of samples) {
-    state = nextAdmissionState(state, s, limits);
+  for (const [i, s] of samples.entries()) {
+    state = nextAdmissionState(state, s.atMs < 0 ? { ...s, atMs: i * SAMPLE_MS } : s, limits);
     states.push(state);
   }
   return states;
+}
+
+/** `n` calm samples. */
+function calm(n: number): HeadroomSample[] {
+  return Array.from({ length: n }, () => sample());
 }
 
 function levels(states: readonly AdmissionState[]): string[] {
@@ -82,7 +91,7 @@ void describe('admission decision', () => {
     ]);
   });
 
-  void it('ramping takes one new session per sample, refusing none, each refusal with its Retry-After', () => {
+  void it('ramping takes one new session, refusing none, each refusal with its Retry-After', () => {
     const [ramping, refusing] = run([sample({ workerLagMs: 60 }), sample({ workerLagMs: 250 })]);
     assert.equal(admitted(ramping!, 60), 1);
     const first = admitSession(ramping!);
@@ -97,40 +106,48 @@ void describe('admission decision', () => {
     ]);
   });
 
-  void it(`after overload the node ramps until its ${CALM_SAMPLES_TO_OPEN}th calm sample in a row, then opens`, () => {
-    const states = run([
-      sample({ workerLagMs: 300 }),
-      ...Array.from({ length: CALM_SAMPLES_TO_OPEN + 1 }, () => sample()),
-    ]);
+  void it('while ramping, one new session per second however often it samples; the budget is not saved up', () => {
+    // Samples at 0, 250, … 2750 ms, all with the workers 60 ms late; 5 INVITEs offered at each.
+    let state = INITIAL_ADMISSION_STATE;
+    const taken: number[] = [];
+    for (let i = 0; i < 12; i++) {
+      state = nextAdmissionState(state, sample({ atMs: i * SAMPLE_MS, workerLagMs: 60 }), LIMITS);
+      let count = 0;
+      for (let n = 0; n < 5; n++) {
+        const verdict = admitSession(state);
+        state = verdict.state;
+        count += verdict.admit ? 1 : 0;
+      }
+      taken.push(count);
+    }
+    assert.deepEqual(taken, [1, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0]);
+
+    const idle = run([sample({ workerLagMs: 60 }), sample({ atMs: 10_000, workerLagMs: 60 })]);
+    assert.equal(admitted(idle[1]!, 5), 1, 'ten quiet seconds still give one session');
+  });
+
+  void it(`after overload the node ramps until every signal was calm for ${CALM_MS_TO_OPEN} ms, then opens`, () => {
+    // Refusing at 0 ms; calm from 250 ms; open at 2250 ms.
+    const states = run([sample({ workerLagMs: 300 }), ...calm(10)]);
     assert.deepEqual(levels(states), [
       'refusing:media-lag',
-      'ramping:media-lag',
-      'ramping:media-lag',
-      'ramping:media-lag',
+      ...Array.from({ length: 8 }, () => 'ramping:media-lag'),
       'open',
       'open',
     ]);
   });
 
-  void it('a warning during the calm samples starts the count again', () => {
+  void it('a warning during the calm period starts it again', () => {
+    // Ramping at 0; calm from 250; a warning at 1000; calm again from 1250; open at 3250 ms.
     const states = run([
       sample({ workerLagMs: 60 }),
-      sample(),
-      sample(),
+      ...calm(3),
       sample({ eventLoopDelayMs: 70 }),
-      sample(),
-      sample(),
-      sample(),
-      sample(),
+      ...calm(9),
     ]);
     assert.deepEqual(levels(states), [
-      'ramping:media-lag',
-      'ramping:media-lag',
-      'ramping:media-lag',
-      'ramping:event-loop-delay',
-      'ramping:event-loop-delay',
-      'ramping:event-loop-delay',
-      'ramping:event-loop-delay',
+      ...Array.from({ length: 4 }, () => 'ramping:media-lag'),
+      ...Array.from({ length: 9 }, () => 'ramping:event-loop-delay'),
       'open',
     ]);
   });
@@ -240,6 +257,7 @@ void describe('admission decision', () => {
 
   void it('an engine without load signals is judged by the main thread, the database and memory', () => {
     const bare: HeadroomSample = {
+      atMs: -1,
       eventLoopDelayMs: 0,
       pendingDatabaseWrites: 0,
       rssBytes: GIB,

@@ -15,7 +15,7 @@ import {
 
 /**
  * Admission control inside RecordingService (issue 8 points 2 and 3): the decision reads the media
- * engine's load and the host probe at most every 250 ms of the service's clock; refusals are 503
+ * engine's load and the host probe at most every 250 ms of the service's clock (its default); refusals are 503
  * with Retry-After, counted by reason, logged once per reason per second and published; the two
  * INVITEs of a CUCM call are taken or refused together.
  */
@@ -115,8 +115,8 @@ void describe('RecordingService: admission by headroom', () => {
     assert.equal(repository.sessions.size, 2, 'the call in progress and the one taken after');
   });
 
-  void it('while ramping takes one new session per sample; the others get 503 Retry-After 1', async () => {
-    const { service, load, nextSample } = setUpAdmission();
+  void it('while ramping takes one new session per second; the others get 503 Retry-After 1', async () => {
+    const { service, load, clock, nextSample } = setUpAdmission();
     load.workerLagMs = 60;
     const burst = [call(), call(), call(), call(), call()];
     await offer(service, burst);
@@ -129,13 +129,17 @@ void describe('RecordingService: admission by headroom', () => {
       ['1', '1', '1', '1'],
     );
     nextSample();
+    const sameSecond = call();
+    await offer(service, [sameSecond]);
+    assert.equal(sameSecond.rejection?.status, 503, 'a new sample in the same second gives no more');
+    clock.nowMs += 1000;
     const next = [call(), call()];
     await offer(service, next);
     assert.deepEqual(
       next.map((i) => i.rejection?.status ?? 200),
       [200, 503],
     );
-    assert.deepEqual(service.admission().refusals, { 'ramp-limit': 5 });
+    assert.deepEqual(service.admission().refusals, { 'ramp-limit': 6 });
   });
 
   void it('the event-loop delay of the main thread refuses like the workers lag', async () => {
