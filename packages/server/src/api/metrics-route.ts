@@ -122,7 +122,7 @@ export function buildNodeMetrics(source: MetricsSource): NodeMetrics {
   readGauge(
     registry,
     'verbatim_event_loop_delay_seconds',
-    "The main thread's event-loop delay (90th percentile) over the last admission sample",
+    "The main thread's event-loop delay (median) over the last admission sample",
     () => msToSeconds(snapshot().sample?.eventLoopDelayMs),
   );
   readGauge(

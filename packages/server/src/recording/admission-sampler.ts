@@ -9,7 +9,10 @@ import type { HeadroomSample } from './admission.js';
  * session writer. Tests replace the probe to set exact values.
  */
 export interface HostProbe {
-  /** The event-loop delay since the previous call (90th percentile, ms); starts a new window. */
+  /**
+   * The event-loop delay since the previous call (ms): the median, so that a lone garbage
+   * collection does not count, while a thread behind more often than not does. Starts a new window.
+   */
   eventLoopDelayMs(): number;
   rssBytes(): number;
   /** The memory the node may use (see `memoryLimitBytes`). */
@@ -44,7 +47,7 @@ export function createHostProbe(): HostProbe {
       const delayMs =
         histogram.count === 0
           ? 0
-          : Math.max(0, histogram.percentile(90) / NS_PER_MS - EVENT_LOOP_RESOLUTION_MS);
+          : Math.max(0, histogram.percentile(50) / NS_PER_MS - EVENT_LOOP_RESOLUTION_MS);
       histogram.reset();
       return delayMs;
     },

@@ -24,7 +24,7 @@ export interface HeadroomSample {
   readonly kernelReceiveDrops?: number;
   /** Stored packets waiting in memory for the disk (MediaLoad.pendingWriteBytes). */
   readonly mediaPendingWriteBytes?: number;
-  /** The main thread's event-loop delay over the interval (90th percentile): SIP, database, API. */
+  /** The main thread's event-loop delay over the interval (median): SIP, database, API. */
   readonly eventLoopDelayMs: number;
   /** Database writes queued and not yet done (SessionWriter). */
   readonly pendingDatabaseWrites: number;

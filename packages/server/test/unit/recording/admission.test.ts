@@ -10,7 +10,7 @@ import {
   type HeadroomSample,
 } from '../../../src/recording/admission.js';
 import { RefusedCallKeys } from '../../../src/recording/admission-pairing.js';
-import { memoryLimitBytes } from '../../../src/recording/admission-sampler.js';
+import { createHostProbe, memoryLimitBytes } from '../../../src/recording/admission-sampler.js';
 
 /**
  * The admission decision as a pure function of sampled signals (issue 8 point 2): exact inputs,
@@ -314,5 +314,35 @@ void describe('the memory limit', () => {
     assert.equal(memoryLimitBytes(0, 16 * GIB), 8 * GIB);
     assert.equal(memoryLimitBytes(undefined, 16 * GIB), 8 * GIB);
     assert.equal(memoryLimitBytes(2 ** 62, 16 * GIB), 8 * GIB, 'an unlimited cgroup reports a huge number');
+  });
+});
+
+void describe('the host probe', () => {
+  void it('reads this process: a main thread kept busy shows as event-loop delay, and memory', async () => {
+    const probe = createHostProbe();
+    try {
+      probe.eventLoopDelayMs();
+      // Busy 30 ms out of every ~30 ms for 300 ms: each 10 ms tick of the histogram is late.
+      const until = Date.now() + 300;
+      await new Promise<void>((resolve) => {
+        const spin = (): void => {
+          const sliceEnd = Date.now() + 30;
+          while (Date.now() < sliceEnd) {
+            // Keeps the thread busy on purpose.
+          }
+          if (Date.now() < until) {
+            setTimeout(spin, 0);
+          } else {
+            resolve();
+          }
+        };
+        spin();
+      });
+      assert.ok(probe.eventLoopDelayMs() >= 10, 'the median tick was late');
+      assert.ok(probe.rssBytes() > 0);
+      assert.ok(probe.memoryLimitBytes > 0);
+    } finally {
+      probe.close();
+    }
   });
 });
