@@ -172,9 +172,9 @@ export class RecordingService implements SipServerDelegate {
     this.#participants.noteDroppedCubeParticipants(plan.cubeParticipantsDropped, log);
 
     // Find or create the session synchronously, so two INVITEs of one CUCM call racing each other
-    // land in the same session.
-    // A CUCM leg whose partner was already accepted always joins its session, whatever the load,
-    // so that session is not left with one track; one whose partner was refused is refused too.
+    // land in the same session. A CUCM leg whose partner was accepted always joins its session,
+    // whatever the load, so that session is not left with one track; one whose partner was
+    // refused is refused too.
     const joined = plan.cucm === undefined ? undefined : this.#registry.cucmSession(plan.cucm.key);
     if (joined === undefined && this.#refusedNewCall(invite, plan)) {
       return;
