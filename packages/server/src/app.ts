@@ -189,7 +189,10 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<A
         if (started) {
           await sip.close();
         }
-        log.info({ sip: sip.counters(), recording: recording.counters }, 'final counters');
+        log.info(
+          { sip: sip.counters(), recording: recording.counters, refusals: recording.admission().refusals },
+          'final counters',
+        );
         for (const close of closers) {
           await close();
         }
