@@ -73,10 +73,24 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<A
     });
     closers.unshift(() => media.close());
 
-    // Every event is logged; the subscription API and webhooks will subscribe here too.
+    // Every event is logged; the subscription API and webhooks will subscribe here too. Calls the
+    // node refuses with 503 for its own state are the exception under a flood: one line per reason
+    // a second, since the refusal's warn line already counts them (recording/admission-log.ts).
     const events = new EventBus(log);
     const eventLog = log.child({ component: 'events' });
+    const refusalLoggedAtMs = new Map<string, number>();
     events.subscribe((event) => {
+      if (
+        event.eventType === 'RECORDING_EVENT' &&
+        event.eventAction === 'REJECTED' &&
+        event.sipStatus === 503
+      ) {
+        const last = refusalLoggedAtMs.get(event.reason);
+        if (last !== undefined && event.at - last < 1000) {
+          return;
+        }
+        refusalLoggedAtMs.set(event.reason, event.at);
+      }
       eventLog.info({ event }, `${event.eventType} ${event.eventAction}`);
     });
 
@@ -102,6 +116,7 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<A
       advertise: config.advertise,
       nodeId: config.nodeId,
       maxSessions: config.maxSessions,
+      admission: { enabled: config.admission, maxLagMs: config.admissionMaxLagMs },
       logger: log,
       newSessionId: () => randomBytes(8).toString('hex'),
     });
@@ -128,6 +143,12 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<A
       ...(config.tls && certificate !== undefined ? { https: certificate } : {}),
       mediaDir,
       flushMedia: () => media.flush(),
+      metrics: {
+        recordingCounters: () => recording.counters,
+        activeSessions: () => recording.activeSessionCount,
+        admission: () => recording.admission(),
+        mediaCounters: () => media.counters?.(),
+      },
     });
 
     let started = false;
@@ -168,7 +189,10 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<A
         if (started) {
           await sip.close();
         }
-        log.info({ sip: sip.counters(), recording: recording.counters }, 'final counters');
+        log.info(
+          { sip: sip.counters(), recording: recording.counters, refusals: recording.admission().refusals },
+          'final counters',
+        );
         for (const close of closers) {
           await close();
         }

@@ -11,6 +11,7 @@ import { AuthSessionStore, DEFAULT_SESSION_IDLE_MS } from './auth-sessions.js';
 import { Authenticator } from './authenticator.js';
 import { failure, RESPONSE_CODES } from './envelope.js';
 import { registerMediaRoutes } from './media-routes.js';
+import { registerMetricsRoute, type MetricsSource } from './metrics-route.js';
 import { registerOraRoutes } from './ora-routes.js';
 import { dummyPasswordHash } from './passwords.js';
 import { isVerbatimError, VerbatimError } from '../model/errors.js';
@@ -34,6 +35,8 @@ export interface HttpApiOptions {
   now?: () => number;
   /** JSESSIONID idle expiry; MediaSense's 30 minutes by default. */
   sessionIdleMs?: number;
+  /** The node's counters for `GET /metrics`; without it there is no /metrics route. */
+  metrics?: MetricsSource;
 }
 
 /** Thrown by the body parser; turned into a 4000 envelope by the error handler. */
@@ -145,5 +148,8 @@ export async function buildHttpApi(options: HttpApiOptions): Promise<FastifyInst
     now,
     logger: options.logger,
   });
+  if (options.metrics !== undefined) {
+    registerMetricsRoute(app, { source: options.metrics, authenticator });
+  }
   return app;
 }

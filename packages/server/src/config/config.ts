@@ -26,6 +26,10 @@ export interface Config {
   readonly mediaTimeoutMs: number;
   /** Concurrent sessions recorded at most; INVITEs that would start another get 503. */
   readonly maxSessions: number;
+  /** Admission control by the node's headroom (recording/admission.ts); false under `--admission off`. */
+  readonly admission: boolean;
+  /** Media worker lag or event-loop delay at which new calls are refused. */
+  readonly admissionMaxLagMs: number;
   /** Storage is critical below this much free space on the media disk, in percent (0 = never). */
   readonly storageCriticalPercent: number;
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';

@@ -160,6 +160,8 @@ export function loadConfig(input: LoadConfigInput): Result<Config, readonly Conf
     nodeId: options['node-id'],
     mediaTimeoutMs: options['media-timeout'],
     maxSessions: options['max-sessions'],
+    admission: options.admission,
+    admissionMaxLagMs: options['admission-max-lag'],
     storageCriticalPercent: options['storage-critical-percent'],
     logLevel: options['log-level'],
     logFormat: options['log-format'],

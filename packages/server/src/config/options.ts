@@ -67,6 +67,8 @@ export type LogFormat = (typeof LOG_FORMATS)[number];
 const NODE_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
 const MAX_MEDIA_TIMEOUT_S = 86_400;
 const MAX_MAX_SESSIONS = 1_000_000;
+const MIN_ADMISSION_LAG_MS = 10;
+const MAX_ADMISSION_LAG_MS = 60_000;
 const MIN_ADMIN_PASSWORD_LENGTH = 8;
 
 const ok = <T>(value: T): OptionParse<T> => ({ ok: true, value });
@@ -280,6 +282,34 @@ export const SERVE_OPTIONS = {
       return n !== undefined && Number.isInteger(n) && n >= 1 && n <= MAX_MAX_SESSIONS
         ? ok(n)
         : bad(`${show(value)} is not a whole number of sessions (1-${MAX_MAX_SESSIONS})`);
+    },
+  }),
+  admission: option<boolean>({
+    argument: 'on/off',
+    description:
+      'refuse new calls with 503 and `Retry-After` before the calls in progress would lose packets, judged by the media workers\' lag, kernel receive drops, event-loop delay, pending writes and memory; take them again when headroom returns (docs/api.md "Admission control")',
+    default: { value: true, text: 'on' },
+    isFlag: true,
+    inFile: true,
+    parse: (value) => {
+      const flag = booleanOf(value);
+      return flag !== undefined ? ok(flag) : bad(`${show(value)} is not on or off`);
+    },
+  }),
+  'admission-max-lag': option<number>({
+    argument: 'MS',
+    description:
+      'media worker lag or event-loop delay at which new calls are refused; from a quarter of it new calls are taken one a second',
+    default: { value: 200 },
+    isFlag: true,
+    inFile: true,
+    parse: (value) => {
+      const n = numberOf(value);
+      return n !== undefined && Number.isInteger(n) && n >= MIN_ADMISSION_LAG_MS && n <= MAX_ADMISSION_LAG_MS
+        ? ok(n)
+        : bad(
+            `${show(value)} is not a whole number of milliseconds (${MIN_ADMISSION_LAG_MS}-${MAX_ADMISSION_LAG_MS})`,
+          );
     },
   }),
   'storage-critical-percent': option<number>({

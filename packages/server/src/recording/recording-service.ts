@@ -6,6 +6,14 @@ import type { Track } from '../model/session.js';
 import { isUndecodableCodec } from '../protocol/codec/codec-support.js';
 import type { SipHeader } from '../protocol/sip/message.js';
 import type { IncomingInvite, SipServerDelegate } from '../sip/types.js';
+import type { HeadroomReason } from './admission.js';
+import {
+  AdmissionController,
+  type AdmissionOptions,
+  type AdmissionSnapshot,
+  type CucmLegKey,
+  type RefusalReason,
+} from './admission-controller.js';
 import { holdTransitions } from './hold-tags.js';
 import { DialogHandler, SDP_BODY } from './in-dialog.js';
 import { planInvite, type InvitePlan } from './invite-planner.js';
@@ -24,6 +32,7 @@ import { SessionRegistry } from './session-registry.js';
 import { SessionWriter } from './session-writer.js';
 
 export type { RecordingCounters } from './live-session.js';
+export type { AdmissionSnapshot } from './admission-controller.js';
 
 /**
  * The recording domain: turns INVITE dialogs into sessions of tracks (DESIGN.md §1.2).
@@ -51,6 +60,12 @@ export interface RecordingServiceOptions {
   readonly events?: EventSink;
   /** True while the media disk is critically full: new calls then get 503 (the storage agent). */
   readonly storageCritical?: () => boolean;
+  /**
+   * Admission control by the node's headroom (admission.ts): new calls get 503 before the calls in
+   * progress would lose packets. Absent: off (only --max-sessions and storage refuse); app.ts
+   * turns it on from the configuration.
+   */
+  readonly admission?: AdmissionOptions;
 }
 
 export class RecordingService implements SipServerDelegate {
@@ -64,6 +79,7 @@ export class RecordingService implements SipServerDelegate {
   readonly #lifecycle: SessionLifecycle;
   readonly #participants: ParticipantUpdates;
   readonly #dialogs: DialogHandler;
+  readonly #admission: AdmissionController;
   #closed = false;
 
   constructor(options: RecordingServiceOptions) {
@@ -81,6 +97,13 @@ export class RecordingService implements SipServerDelegate {
       log: this.#log,
       now,
       counters,
+    });
+    this.#admission = new AdmissionController({
+      options: options.admission ?? { enabled: false, maxLagMs: Infinity },
+      mediaLoad: () => media.load?.(),
+      pendingDatabaseWrites: () => this.#writer.pendingWrites,
+      log: this.#log,
+      now,
     });
     this.#opener = new LegOpener({ media, mediaDir: options.mediaDir, advertise: options.advertise });
     const registry = this.#registry;
@@ -111,6 +134,11 @@ export class RecordingService implements SipServerDelegate {
     return this.#registry.size;
   }
 
+  /** The admission state, its latest signals and the refusals by reason (for /metrics). */
+  admission(): AdmissionSnapshot {
+    return this.#admission.snapshot();
+  }
+
   onInvite(invite: IncomingInvite): void {
     this.#counters.invites++;
     this.#handleInvite(invite).catch((error: unknown) => {
@@ -124,7 +152,7 @@ export class RecordingService implements SipServerDelegate {
   async #handleInvite(invite: IncomingInvite): Promise<void> {
     const log = this.#log.child({ callId: invite.callId });
     if (this.#closed) {
-      this.#refuse(invite, 503, 'Service Unavailable', 'recorder shutting down', retryAfter(30));
+      this.#refuseNew(invite, 'shutdown', SHUTDOWN_RETRY_AFTER_S);
       return;
     }
     const now = this.#now();
@@ -135,6 +163,7 @@ export class RecordingService implements SipServerDelegate {
       if (refusal.siprecBodyError) {
         this.#counters.siprecBodyErrors++;
       }
+      this.#admission.noteRefusal('invalid-request', { message: refusal.log.message });
       log.warn(refusal.log.fields, refusal.log.message);
       this.#refuse(invite, refusal.status, refusal.reasonPhrase, refusal.why, refusal.headers);
       return;
@@ -143,23 +172,11 @@ export class RecordingService implements SipServerDelegate {
     this.#participants.noteDroppedCubeParticipants(plan.cubeParticipantsDropped, log);
 
     // Find or create the session synchronously, so two INVITEs of one CUCM call racing each other
-    // land in the same session.
+    // land in the same session. A CUCM leg whose partner was accepted always joins its session,
+    // whatever the load, so that session is not left with one track; one whose partner was
+    // refused is refused too.
     const joined = plan.cucm === undefined ? undefined : this.#registry.cucmSession(plan.cucm.key);
-    if (joined === undefined && this.#registry.size >= (this.#options.maxSessions ?? Infinity)) {
-      // Past capacity new calls are refused, so the calls being recorded keep their quality and
-      // the controller tries the next recorder (RFC 3261 §21.5.4: 503 with Retry-After).
-      this.#counters.overloaded++;
-      log.warn({ activeSessions: this.#registry.size }, 'at capacity: INVITE refused with 503');
-      this.#refuse(invite, 503, 'Service Unavailable', 'at --max-sessions capacity', retryAfter(5));
-      return;
-    }
-    if (joined === undefined && this.#options.storageCritical?.() === true) {
-      // Nothing could be stored durably: refusing lets the controller record on another node
-      // instead of losing the call here (DESIGN.md §1.2). A CUCM leg whose partner was already
-      // accepted still joins, so that session is not left with one track.
-      this.#counters.storageRefused++;
-      log.warn('media disk critically full: INVITE refused with 503');
-      this.#refuse(invite, 503, 'Service Unavailable', 'storage critically full', retryAfter(60));
+    if (joined === undefined && this.#refusedNewCall(invite, plan)) {
       return;
     }
     const session = joined ?? this.#startSession(plan, now);
@@ -185,9 +202,10 @@ export class RecordingService implements SipServerDelegate {
       })),
     );
     if (!result.ok) {
-      log.error({ err: result.error }, 'no media port for the call');
       await this.#lifecycle.abandon(session, result.opened, trackNumbers);
-      this.#refuse(invite, 503, 'Service Unavailable', 'no free media port', retryAfter(5));
+      this.#refuseNew(invite, 'no-media-port', CAPACITY_RETRY_AFTER_S, cucmLegKey(plan), {
+        error: result.error instanceof Error ? result.error.message : String(result.error),
+      });
       return;
     }
     const opened = result.legs;
@@ -196,7 +214,7 @@ export class RecordingService implements SipServerDelegate {
       log.info('INVITE cancelled before it was answered');
       await this.#lifecycle.abandon(session, opened, trackNumbers);
       if (!invite.cancelled) {
-        invite.reject(503, 'Service Unavailable', retryAfter(30));
+        this.#refuseNew(invite, 'shutdown', SHUTDOWN_RETRY_AFTER_S, cucmLegKey(plan));
       }
       return;
     }
@@ -250,6 +268,56 @@ export class RecordingService implements SipServerDelegate {
         this.#writer.addTag(session, tag);
       }
     }
+  }
+
+  /**
+   * Refuses an INVITE that would start a new session when the node cannot take it, in this order:
+   * the partner of a refused CUCM leg; --max-sessions (past capacity the calls being recorded keep
+   * their quality and the controller tries the next recorder, RFC 3261 §21.5.4: 503 with
+   * Retry-After); the media disk critically full (nothing could be stored durably, DESIGN.md §1.2);
+   * no headroom (admission.ts). True when it was refused.
+   */
+  #refusedNewCall(invite: IncomingInvite, plan: InvitePlan): boolean {
+    const cucm = cucmLegKey(plan);
+    const partner = cucm === undefined ? undefined : this.#admission.refusedPartner(cucm);
+    if (partner !== undefined) {
+      this.#refuseNew(invite, 'partner-refused', partner.retryAfterSeconds);
+      return true;
+    }
+    if (this.#registry.size >= (this.#options.maxSessions ?? Infinity)) {
+      this.#counters.overloaded++;
+      this.#refuseNew(invite, 'max-sessions', CAPACITY_RETRY_AFTER_S, cucm);
+      return true;
+    }
+    if (this.#options.storageCritical?.() === true) {
+      this.#counters.storageRefused++;
+      this.#refuseNew(invite, 'storage-critical', STORAGE_RETRY_AFTER_S, cucm);
+      return true;
+    }
+    const verdict = this.#admission.admit();
+    if (!verdict.admit) {
+      this.#refuseNew(invite, verdict.reason, verdict.retryAfterSeconds, cucm);
+      return true;
+    }
+    return false;
+  }
+
+  /** A 503 with Retry-After for a call the node does not take: counted, logged (rate-limited), published. */
+  #refuseNew(
+    invite: IncomingInvite,
+    reason: Exclude<RefusalReason, 'invalid-request'>,
+    retryAfterSeconds: number,
+    cucm?: CucmLegKey,
+    fields?: Readonly<Record<string, unknown>>,
+  ): void {
+    const why = refusalText(reason);
+    this.#admission.noteRefusal(reason, {
+      message: `${why}: INVITE refused with 503`,
+      retryAfterSeconds,
+      ...(cucm === undefined ? {} : { cucm }),
+      fields: { callId: invite.callId, activeSessions: this.#registry.size, ...fields },
+    });
+    this.#refuse(invite, 503, 'Service Unavailable', why, retryAfter(retryAfterSeconds));
   }
 
   #startSession(plan: InvitePlan, now: number): LiveSession {
@@ -340,12 +408,56 @@ export class RecordingService implements SipServerDelegate {
       return;
     }
     this.#closed = true;
+    this.#admission.close();
     const sessions = this.#registry.all();
     for (const session of sessions) {
       this.#lifecycle.failSession(session, 'recorder shut down');
     }
     await this.#writer.settled(sessions);
   }
+}
+
+const SHUTDOWN_RETRY_AFTER_S = 30;
+/** --max-sessions and an exhausted RTP port range: a call ending frees a place. */
+const CAPACITY_RETRY_AFTER_S = 5;
+const STORAGE_RETRY_AFTER_S = 60;
+
+const HEADROOM_TEXT: Record<HeadroomReason, string> = {
+  'media-lag': 'media workers lagging',
+  'event-loop-delay': 'main event loop delayed',
+  'kernel-drops': 'kernel dropping received packets',
+  'database-writes': 'database writes backed up',
+  'media-writes': 'track writes backed up',
+  memory: 'memory near its limit',
+};
+
+/** The refusal's reason as the event and the log line say it (the storage e2e test reads it). */
+function refusalText(reason: Exclude<RefusalReason, 'invalid-request'>): string {
+  switch (reason) {
+    case 'shutdown':
+      return 'recorder shutting down';
+    case 'max-sessions':
+      return 'at --max-sessions capacity';
+    case 'storage-critical':
+      return 'storage critically full';
+    case 'no-media-port':
+      return 'no free media port';
+    case 'partner-refused':
+      return 'other leg of this CUCM call refused';
+    case 'ramp-limit':
+      return 'node ramping up under load (ramp-limit)';
+    case 'media-lag':
+    case 'event-loop-delay':
+    case 'kernel-drops':
+    case 'database-writes':
+    case 'media-writes':
+    case 'memory':
+      return `no headroom: ${HEADROOM_TEXT[reason]} (${reason})`;
+  }
+}
+
+function cucmLegKey(plan: InvitePlan): CucmLegKey | undefined {
+  return plan.cucm === undefined ? undefined : { key: plan.cucm.key, leg: plan.cucm.leg.stream };
 }
 
 function retryAfter(seconds: number): SipHeader[] {

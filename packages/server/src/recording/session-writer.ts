@@ -22,6 +22,8 @@ interface SessionWriterDeps {
  */
 export class SessionWriter {
   readonly #deps: SessionWriterDeps;
+  /** Writes queued and not yet done, over every session: a headroom signal of admission control. */
+  #pending = 0;
 
   constructor(deps: SessionWriterDeps) {
     this.#deps = deps;
@@ -32,12 +34,27 @@ export class SessionWriter {
     this.#deps.events?.publish(event);
   }
 
+  /**
+   * Database writes queued and not yet done. Each session queues a bounded number (its tracks,
+   * tags and close), so the total grows only with the sessions; admission control refuses new
+   * calls while it is high, which bounds it.
+   */
+  get pendingWrites(): number {
+    return this.#pending;
+  }
+
   /** Runs database writes of one session in order; a failure is logged and counted, never thrown. */
   enqueue(session: LiveSession, write: () => Promise<void>): void {
-    session.dbQueue = session.dbQueue.then(write).catch((error: unknown) => {
-      this.#deps.counters.databaseErrors++;
-      this.#deps.log.error({ err: error, sessionId: session.sessionId }, 'database write failed');
-    });
+    this.#pending++;
+    session.dbQueue = session.dbQueue
+      .then(write)
+      .catch((error: unknown) => {
+        this.#deps.counters.databaseErrors++;
+        this.#deps.log.error({ err: error, sessionId: session.sessionId }, 'database write failed');
+      })
+      .finally(() => {
+        this.#pending--;
+      });
   }
 
   /** Stores a new ACTIVE session with its first tracks, then announces it. */

@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
-import { pino } from 'pino';
+import { pino, type Logger } from 'pino';
 import type {
   ExpectedSource,
   MediaEngine,
   MediaEvent,
+  MediaLoad,
   SrtpParams,
   StreamSpec,
 } from '../../src/media/media-engine.js';
@@ -12,6 +13,8 @@ import { EMPTY_TRACK_STATS, type TrackStats } from '../../src/model/session.js';
 import { parseSdp } from '../../src/protocol/sdp/sdp.js';
 import type { SipHeader, SipRequest } from '../../src/protocol/sip/message.js';
 import { encodeUtf8 } from '../../src/protocol/text.js';
+import type { AdmissionOptions } from '../../src/recording/admission-controller.js';
+import type { HostProbe } from '../../src/recording/admission-sampler.js';
 import { RecordingService } from '../../src/recording/recording-service.js';
 import type { DialogDelegate, IncomingInvite, ServerDialog, SipBody } from '../../src/sip/types.js';
 import { FakeRepository } from './fake-repository.js';
@@ -37,6 +40,8 @@ export class FakeMedia implements MediaEngine {
   packets = 100;
   /** Packets a stream reports when closed, where it differs from `packets`. */
   readonly packetsByStream = new Map<string, number>();
+  /** The media path's headroom signals, when a test gives some (admission control reads them). */
+  load?: () => MediaLoad;
 
   openStream(spec: StreamSpec): Promise<{ port: number }> {
     this.open.set(spec.streamId, spec);
@@ -80,6 +85,23 @@ export class FakeMedia implements MediaEngine {
   }
   close(): Promise<void> {
     return Promise.resolve();
+  }
+}
+
+/** The host's headroom signals, set by the test (admission control). */
+export class FakeHostProbe implements HostProbe {
+  eventLoopDelay = 0;
+  rss = 100 * 2 ** 20;
+  readonly memoryLimitBytes = 4 * 2 ** 30;
+  closed = false;
+  eventLoopDelayMs(): number {
+    return this.eventLoopDelay;
+  }
+  rssBytes(): number {
+    return this.rss;
+  }
+  close(): void {
+    this.closed = true;
   }
 }
 
@@ -184,6 +206,10 @@ export interface SetUpOptions {
   /** Session ids are this prefix and a count from 1: session1, session2… unless given. */
   readonly sessionIdPrefix?: string;
   readonly storageCritical?: () => boolean;
+  /** Admission control by headroom (off unless given). */
+  readonly admission?: AdmissionOptions;
+  /** Silent unless given. */
+  readonly logger?: Logger;
 }
 
 /** A recording service over the fakes, as each unit test of the recording domain starts one. */
@@ -200,12 +226,13 @@ export function setUp(options: SetUpOptions = {}): RecordingSetUp {
     mediaDir: '/data/media',
     advertise: options.advertise ?? '192.0.2.10',
     nodeId: 'node-a',
-    logger: pino({ level: 'silent' }),
+    logger: options.logger ?? pino({ level: 'silent' }),
     newSessionId: () => `${prefix}${++id}`,
     events: { publish: (event) => events.push(event) },
     ...(options.startMs === undefined ? {} : { now: () => clock.nowMs }),
     ...(options.maxSessions === undefined ? {} : { maxSessions: options.maxSessions }),
     ...(options.storageCritical === undefined ? {} : { storageCritical: options.storageCritical }),
+    ...(options.admission === undefined ? {} : { admission: options.admission }),
   });
   return { service, media, repository, clock, events };
 }

@@ -1,0 +1,210 @@
+import type { FastifyInstance } from 'fastify';
+import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
+import type { MediaCounters } from '../media/media-engine.js';
+import type { AdmissionLevel } from '../recording/admission.js';
+import { REFUSAL_REASONS, type AdmissionSnapshot } from '../recording/admission-controller.js';
+import type { RecordingCounters } from '../recording/live-session.js';
+import type { Authenticator } from './authenticator.js';
+import { failure, RESPONSE_CODES } from './envelope.js';
+
+/**
+ * `GET /metrics` on the API port: the node's counters in the Prometheus text format (prom-client),
+ * read from the services when Prometheus scrapes, so nothing is counted twice. It asks for the
+ * API credentials (the session cookie or HTTP Basic, which Prometheus sends with `basic_auth`):
+ * call volumes and refusals are business data, and the API port is open to the API clients.
+ */
+
+/** What the node's services tell /metrics (app.ts builds it from the recording service and media engine). */
+export interface MetricsSource {
+  readonly recordingCounters: () => Readonly<RecordingCounters>;
+  readonly activeSessions: () => number;
+  readonly admission: () => AdmissionSnapshot;
+  /** Absent when the media engine keeps no node counters. */
+  readonly mediaCounters: () => MediaCounters | undefined;
+}
+
+const LEVELS: readonly AdmissionLevel[] = ['open', 'ramping', 'refusing'];
+
+/** Each field of MediaCounters that counts packets, by the `outcome` label it is shown under. */
+const PACKET_OUTCOMES = {
+  stored: 'packetsStored',
+  lost: 'packetsLost',
+  kernel_dropped: 'kernelDropped',
+  unread_at_close: 'unreadAtClose',
+  dropped: 'dropped',
+  srtp_auth_failed: 'srtpAuthFailures',
+} as const satisfies Record<string, keyof MediaCounters>;
+
+/** A counter whose total is read from a service at each scrape. */
+function readCounter(registry: Registry, name: string, help: string, read: () => number | undefined): void {
+  new Counter({
+    name,
+    help,
+    registers: [registry],
+    collect() {
+      this.reset();
+      const value = read();
+      if (value !== undefined) {
+        this.inc(value);
+      }
+    },
+  });
+}
+
+function readGauge(registry: Registry, name: string, help: string, read: () => number | undefined): void {
+  new Gauge({
+    name,
+    help,
+    registers: [registry],
+    collect() {
+      this.reset();
+      const value = read();
+      if (value !== undefined) {
+        this.set(value);
+      }
+    },
+  });
+}
+
+/** The metrics of one node: its own and prom-client's process and Node.js ones. */
+export interface NodeMetrics {
+  readonly contentType: string;
+  /** The text exposition, every admission metric from one sample. */
+  scrape(): Promise<string>;
+}
+
+export function buildNodeMetrics(source: MetricsSource): NodeMetrics {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  // One snapshot per scrape, so every admission metric of a scrape comes from the same sample.
+  let admission: AdmissionSnapshot | undefined;
+  const snapshot = (): AdmissionSnapshot => (admission ??= source.admission());
+
+  readCounter(
+    registry,
+    'verbatim_invites_total',
+    'INVITEs that would start or join a recording',
+    () => source.recordingCounters().invites,
+  );
+  new Counter({
+    name: 'verbatim_invites_refused_total',
+    help: 'INVITEs refused, by reason (503 for the node state, 4xx for invalid-request)',
+    labelNames: ['reason'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      const refusals = snapshot().refusals;
+      for (const reason of REFUSAL_REASONS) {
+        this.inc({ reason }, refusals[reason] ?? 0);
+      }
+    },
+  });
+  readGauge(registry, 'verbatim_sessions_active', 'Sessions being recorded now', source.activeSessions);
+  readCounter(
+    registry,
+    'verbatim_sessions_started_total',
+    'Sessions started',
+    () => source.recordingCounters().sessionsStarted,
+  );
+  new Gauge({
+    name: 'verbatim_admission_state',
+    help: 'Admission of new calls: 1 for the current state (open; ramping: one new call a second; refusing: 503)',
+    labelNames: ['state'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      const level = snapshot().level;
+      for (const state of LEVELS) {
+        this.set({ state }, state === level ? 1 : 0);
+      }
+    },
+  });
+  readGauge(
+    registry,
+    'verbatim_event_loop_delay_seconds',
+    "The main thread's event-loop delay (median) over the last admission sample",
+    () => msToSeconds(snapshot().sample?.eventLoopDelayMs),
+  );
+  readGauge(
+    registry,
+    'verbatim_media_worker_lag_seconds',
+    'The worst lag of the media workers behind real time over their last statistics interval',
+    () => msToSeconds(snapshot().sample?.workerLagMs),
+  );
+  readGauge(
+    registry,
+    'verbatim_media_pending_write_bytes',
+    'Stored packets waiting in memory for the disk',
+    () => snapshot().sample?.mediaPendingWriteBytes,
+  );
+  readGauge(
+    registry,
+    'verbatim_database_pending_writes',
+    'Database writes queued and not yet done',
+    () => snapshot().sample?.pendingDatabaseWrites,
+  );
+  readCounter(
+    registry,
+    'verbatim_host_udp_receive_buffer_errors_total',
+    'Datagrams the kernel dropped for a full UDP receive buffer, host-wide, since the media engine started',
+    () => snapshot().sample?.kernelReceiveDrops,
+  );
+  new Counter({
+    name: 'verbatim_media_packets_total',
+    help: 'RTP packets sent to tracks, by what became of them (stored, or where the loss was counted)',
+    labelNames: ['outcome'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      const counters = source.mediaCounters();
+      if (counters === undefined) {
+        return;
+      }
+      for (const [outcome, field] of Object.entries(PACKET_OUTCOMES)) {
+        this.inc({ outcome }, counters[field]);
+      }
+    },
+  });
+  readCounter(
+    registry,
+    'verbatim_media_streams_opened_total',
+    'Media streams opened',
+    () => source.mediaCounters()?.streamsOpened,
+  );
+  readCounter(
+    registry,
+    'verbatim_media_streams_closed_total',
+    'Media streams closed',
+    () => source.mediaCounters()?.streamsClosed,
+  );
+  return {
+    contentType: registry.contentType,
+    scrape: () => {
+      admission = undefined;
+      return registry.metrics();
+    },
+  };
+}
+
+function msToSeconds(ms: number | undefined): number | undefined {
+  return ms === undefined ? undefined : ms / 1000;
+}
+
+export function registerMetricsRoute(
+  app: FastifyInstance,
+  context: { readonly source: MetricsSource; readonly authenticator: Authenticator },
+): void {
+  const metrics = buildNodeMetrics(context.source);
+  app.get('/metrics', async (request, reply) => {
+    const principal = await context.authenticator.downloadPrincipal(request.headers);
+    if (principal === undefined) {
+      return reply
+        .code(401)
+        .header('www-authenticate', 'Basic realm="Verbatim"')
+        .type('application/json; charset=utf-8')
+        .send(failure(RESPONSE_CODES.invalidSession));
+    }
+    const text = await metrics.scrape();
+    return reply.type(metrics.contentType).send(text);
+  });
+}

@@ -1,0 +1,237 @@
+/**
+ * Admission control by the node's headroom (issue 8, "Load never costs the calls in progress"):
+ * the pure decision. The node samples its signals (admission-sampler.ts); from each sample and the
+ * previous state this module computes whether new calls are taken freely (`open`), a few at a
+ * time (`ramping`), or refused with 503 (`refusing`). It never reads a clock or the host, so every
+ * threshold is unit-tested with exact inputs (test/unit/recording/admission.test.ts).
+ *
+ * Why three levels: every signal shows load only after it arrived (the media workers report once
+ * a second), so a burst of INVITEs could all be taken before any signal moves. Once a signal is
+ * above its warning level the node therefore takes at most one new session per `RAMP_INTERVAL_MS`
+ * (one per report of the workers), so it grows only by what it can be seen to carry; past the
+ * refuse level it takes none. Leaving `refusing` needs the signal well below its refuse level, and
+ * leaving `ramping` needs `CALM_MS_TO_OPEN` of calm samples, so the node does not flap at a
+ * threshold.
+ */
+
+/** What the node measured about itself, once per sampling interval. */
+export interface HeadroomSample {
+  /** When it was taken (the service's clock). */
+  readonly atMs: number;
+  /** The media workers' worst lag behind real time (MediaLoad.workerLagMs); absent without workers. */
+  readonly workerLagMs?: number;
+  /** Datagrams the kernel dropped for full receive buffers, a running total (MediaLoad). */
+  readonly kernelReceiveDrops?: number;
+  /** Stored packets waiting in memory for the disk (MediaLoad.pendingWriteBytes). */
+  readonly mediaPendingWriteBytes?: number;
+  /** The main thread's event-loop delay over the interval (median): SIP, database, API. */
+  readonly eventLoopDelayMs: number;
+  /** Database writes queued and not yet done (SessionWriter). */
+  readonly pendingDatabaseWrites: number;
+  readonly rssBytes: number;
+  /** The memory the node may use: the cgroup limit when set, else a share of the host's. */
+  readonly memoryLimitBytes: number;
+}
+
+export interface AdmissionLimits {
+  /** On: headroom refusals and the ramp; off: only --max-sessions and storage refuse. */
+  readonly enabled: boolean;
+  /** Worker lag or event-loop delay at which new calls are refused (--admission-max-lag). */
+  readonly maxLagMs: number;
+}
+
+export type AdmissionLevel = 'open' | 'ramping' | 'refusing';
+
+/** Why the node refuses new calls for lack of headroom (the metric label and the log's reason). */
+export type HeadroomReason =
+  'media-lag' | 'event-loop-delay' | 'kernel-drops' | 'database-writes' | 'media-writes' | 'memory';
+
+export interface AdmissionState {
+  readonly level: AdmissionLevel;
+  /** The signal that put the node in `ramping` or `refusing` (the worst one). */
+  readonly reason?: HeadroomReason;
+  /** New sessions still allowed in this ramp interval while `ramping` (unlimited while `open`). */
+  readonly budget: number;
+  /** When the ramp budget was last given. */
+  readonly budgetAtMs?: number;
+  /** Since when every signal has been below its warning level, while not `open`. */
+  readonly calmSinceMs?: number;
+  /** The kernel drop total of the previous sample, to see new drops. */
+  readonly kernelReceiveDrops?: number;
+  /** The sample the state was computed from (for metrics and log lines). */
+  readonly sample?: HeadroomSample;
+}
+
+export const INITIAL_ADMISSION_STATE: AdmissionState = { level: 'open', budget: 0 };
+
+/** While ramping, one new session per this interval: the media workers' statistics interval. */
+export const RAMP_INTERVAL_MS = 1000;
+/** How long every signal must stay calm before a ramping node is open again. */
+export const CALM_MS_TO_OPEN = 2000;
+
+/** Queued database writes: warning, refuse and resume levels. */
+export const DATABASE_WRITE_LEVELS = { warn: 250, refuse: 1000, resume: 500 } as const;
+/** Media bytes waiting for the disk: warning, refuse and resume levels. */
+export const MEDIA_WRITE_LEVELS = {
+  warn: 64 * 2 ** 20,
+  refuse: 256 * 2 ** 20,
+  resume: 128 * 2 ** 20,
+} as const;
+/** RSS as a share of the memory limit: warning, refuse and resume levels. */
+export const MEMORY_SHARE_LEVELS = { warn: 0.8, refuse: 0.9, resume: 0.85 } as const;
+
+interface Levels {
+  readonly warn: number;
+  readonly refuse: number;
+  /** Below it a node that was refusing for this signal may take calls again. */
+  readonly resume: number;
+}
+
+/** The lag levels from --admission-max-lag: warn at a quarter, resume below half. */
+export function lagLevels(maxLagMs: number): Levels {
+  return { warn: maxLagMs / 4, refuse: maxLagMs, resume: maxLagMs / 2 };
+}
+
+interface Signal {
+  readonly reason: HeadroomReason;
+  readonly value: number;
+  readonly levels: Levels;
+}
+
+/** The signals of a sample in the order a reason is chosen when several are over. */
+function signalsOf(sample: HeadroomSample, limits: AdmissionLimits): Signal[] {
+  const lag = lagLevels(limits.maxLagMs);
+  const signals: Signal[] = [];
+  if (sample.workerLagMs !== undefined) {
+    signals.push({ reason: 'media-lag', value: sample.workerLagMs, levels: lag });
+  }
+  signals.push({ reason: 'event-loop-delay', value: sample.eventLoopDelayMs, levels: lag });
+  if (sample.mediaPendingWriteBytes !== undefined) {
+    signals.push({
+      reason: 'media-writes',
+      value: sample.mediaPendingWriteBytes,
+      levels: MEDIA_WRITE_LEVELS,
+    });
+  }
+  signals.push({
+    reason: 'database-writes',
+    value: sample.pendingDatabaseWrites,
+    levels: DATABASE_WRITE_LEVELS,
+  });
+  if (sample.memoryLimitBytes > 0) {
+    signals.push({
+      reason: 'memory',
+      value: sample.rssBytes / sample.memoryLimitBytes,
+      levels: MEMORY_SHARE_LEVELS,
+    });
+  }
+  return signals;
+}
+
+/**
+ * The state after a new sample. Kernel drops are loss already happening: new drops while the
+ * workers lag past their warning level refuse; new drops without lag (the counter is host-wide, so
+ * another program's socket may have overflowed) only slow admissions down.
+ */
+export function nextAdmissionState(
+  previous: AdmissionState,
+  sample: HeadroomSample,
+  limits: AdmissionLimits,
+): AdmissionState {
+  const drops = sample.kernelReceiveDrops;
+  const newDrops =
+    drops !== undefined && previous.kernelReceiveDrops !== undefined && drops > previous.kernelReceiveDrops;
+  const base = { sample, ...(drops === undefined ? {} : { kernelReceiveDrops: drops }) };
+  if (!limits.enabled) {
+    return { ...base, level: 'open', budget: 0 };
+  }
+  const signals = signalsOf(sample, limits);
+  const lagWarn = lagLevels(limits.maxLagMs).warn;
+  const workersLagging = (sample.workerLagMs ?? 0) >= lagWarn;
+  const refusing = (reason: HeadroomReason): AdmissionState => ({
+    ...base,
+    level: 'refusing',
+    reason,
+    budget: 0,
+  });
+  /** Ramping: a budget of one session, given again once per ramp interval (never saved up). */
+  const ramping = (reason: HeadroomReason | undefined, calmSinceMs?: number): AdmissionState => {
+    const refill =
+      previous.level !== 'ramping' ||
+      previous.budgetAtMs === undefined ||
+      sample.atMs - previous.budgetAtMs >= RAMP_INTERVAL_MS;
+    return {
+      ...base,
+      level: 'ramping',
+      ...(reason === undefined ? {} : { reason }),
+      budget: refill ? 1 : previous.budget,
+      budgetAtMs: refill ? sample.atMs : (previous.budgetAtMs ?? sample.atMs),
+      ...(calmSinceMs === undefined ? {} : { calmSinceMs }),
+    };
+  };
+
+  const over = signals.find((s) => s.value >= s.levels.refuse);
+  if (over !== undefined) {
+    return refusing(over.reason);
+  }
+  if (newDrops && workersLagging) {
+    return refusing('kernel-drops');
+  }
+  if (previous.level === 'refusing') {
+    const stillHigh =
+      previous.reason === 'kernel-drops'
+        ? undefined
+        : signals.find((s) => s.reason === previous.reason && s.value >= s.levels.resume);
+    if (stillHigh !== undefined) {
+      return refusing(stillHigh.reason);
+    }
+  }
+  const warned = signals.find((s) => s.value >= s.levels.warn);
+  const warning: HeadroomReason | undefined = warned?.reason ?? (newDrops ? 'kernel-drops' : undefined);
+  if (warning !== undefined) {
+    return ramping(warning);
+  }
+  // Every signal is calm; a node coming back from overload keeps ramping for a while.
+  if (previous.level === 'open') {
+    return { ...base, level: 'open', budget: 0 };
+  }
+  const calmSinceMs = previous.calmSinceMs ?? sample.atMs;
+  if (sample.atMs - calmSinceMs >= CALM_MS_TO_OPEN) {
+    return { ...base, level: 'open', budget: 0 };
+  }
+  return ramping(previous.reason, calmSinceMs);
+}
+
+export type AdmissionVerdict =
+  | { readonly admit: true; readonly state: AdmissionState }
+  | {
+      readonly admit: false;
+      /** `ramp-limit`: this interval's few new sessions are taken; a headroom reason: refusing. */
+      readonly reason: HeadroomReason | 'ramp-limit';
+      readonly retryAfterSeconds: number;
+      readonly state: AdmissionState;
+    };
+
+/** Retry-After of a headroom refusal: load goes down only as calls end. */
+export const HEADROOM_RETRY_AFTER_S = 10;
+/** Retry-After of a ramp refusal: the next interval may take it. */
+export const RAMP_RETRY_AFTER_S = 1;
+
+/** Whether one new session is taken now, and the state with its budget spent. */
+export function admitSession(state: AdmissionState): AdmissionVerdict {
+  switch (state.level) {
+    case 'open':
+      return { admit: true, state };
+    case 'refusing':
+      return {
+        admit: false,
+        reason: state.reason ?? 'media-lag',
+        retryAfterSeconds: HEADROOM_RETRY_AFTER_S,
+        state,
+      };
+    case 'ramping':
+      return state.budget > 0
+        ? { admit: true, state: { ...state, budget: state.budget - 1 } }
+        : { admit: false, reason: 'ramp-limit', retryAfterSeconds: RAMP_RETRY_AFTER_S, state };
+  }
+}
