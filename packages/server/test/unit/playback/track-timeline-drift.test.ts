@@ -188,4 +188,48 @@ describe('track timeline under sender clock drift', () => {
     }
     assert.ok(worst <= 4, `a packet ${worst} ms from its place`);
   });
+
+  it('a packet decoder (L16) 0.1 % fast for ten minutes: stretched after decoding, no gap or click, ends on time', async () => {
+    const random = seededRandom(0x3333);
+    const rate = 1.001;
+    const minutesMs = 600_000;
+    const count = Math.floor((minutesMs * rate) / 20);
+    // 440 Hz repeats every 200 samples: five payloads of 160 big-endian samples serve every packet.
+    const payloads = Array.from({ length: 5 }, (_, phase) => {
+      const bytes = new Uint8Array(320);
+      const view = new DataView(bytes.buffer);
+      for (let k = 0; k < 160; k++) {
+        const n = phase * 160 + k;
+        view.setInt16(2 * k, Math.round(TONE_AMPLITUDE * Math.sin((2 * Math.PI * TONE_HZ * n) / 8000)));
+      }
+      return bytes;
+    });
+    const specs: PacketSpec[] = [];
+    for (let i = 0; i < count; i++) {
+      specs.push({
+        atMs: sendMs(i, rate) + networkJitterMs(random),
+        seq: i & 0xffff,
+        timestamp: i * 160,
+        payloadType: 96,
+        payload: payloads[i % 5] as Uint8Array,
+      });
+    }
+    const track = await files.trackOf(
+      specs.sort((a, b) => a.atMs - b.atMs),
+      { codec: 'L16', payloadType: 96, clockRateHz: 8000, channels: 1 },
+    );
+    const tone = await renderMono(track, (START_MS + minutesMs + 1000) * 8, {}, 32_000);
+    const end = endOfAudio(tone);
+    assert.ok(Math.abs(end / 8 - (START_MS + minutesMs)) <= TOLERANCE_MS, `ends at ${end / 8} ms`);
+    const maxToneStep = 2 * Math.PI * TONE_HZ * (TONE_AMPLITUDE / 8000) * 1.01 + 2;
+    let steepest = 0;
+    let zeros = 0;
+    for (let frame = START_MS * 8 + 1; frame < end; frame++) {
+      const sample = tone[frame] as number;
+      zeros = sample === 0 ? zeros + 1 : 0;
+      assert.ok(zeros < 2, `silence at ${frame / 8} ms`);
+      steepest = Math.max(steepest, Math.abs(sample - (tone[frame - 1] as number)));
+    }
+    assert.ok(steepest <= maxToneStep, `a step of ${steepest} (a 440 Hz tone takes up to ${maxToneStep})`);
+  });
 });
