@@ -397,27 +397,29 @@ class PcapTrackTimeline implements TrackTimeline {
     const table = this.#decoder.kind === 'byte-table' ? this.#decoder.table : undefined;
     const kept: PlacedPacket[] = [];
     for (const packet of this.#pending) {
-      // A G.711 packet has PCM only when it was stretched.
+      // A G.711 packet has PCM only when it was stretched. One typed array per variable keeps each
+      // loop's element access monomorphic (this is the export's hot loop).
       const pcm = packet.pcm;
-      const source = pcm ?? (table === undefined ? undefined : packet.payload);
-      const packetEnd = packet.startSample + (source === undefined ? 0 : source.length);
+      const bytes = table !== undefined && pcm === undefined ? packet.payload : undefined;
+      const length = bytes !== undefined ? bytes.length : pcm !== undefined ? pcm.length : 0;
+      const packetEnd = packet.startSample + length;
       if (packetEnd > to) {
         kept.push(packet);
       }
-      if (out === undefined || source === undefined) {
+      if (out === undefined) {
         continue;
       }
       const first = Math.max(packet.startSample, from);
       const last = Math.min(packetEnd, to);
       let target = (first - from) * stride + offset;
-      if (table === undefined || pcm !== undefined) {
+      if (bytes !== undefined && table !== undefined) {
         for (let index = first - packet.startSample, end = last - packet.startSample; index < end; index++) {
-          out[target] = source[index] as number;
+          out[target] = table[bytes[index] as number] as number;
           target += stride;
         }
-      } else {
+      } else if (pcm !== undefined) {
         for (let index = first - packet.startSample, end = last - packet.startSample; index < end; index++) {
-          out[target] = table[source[index] as number] as number;
+          out[target] = pcm[index] as number;
           target += stride;
         }
       }
