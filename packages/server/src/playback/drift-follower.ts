@@ -41,7 +41,10 @@ const DEAD_BAND_EARLY_MS = 2;
 const DEAD_BAND_LATE_MS = 4;
 /** The fastest the slew moves: 0.5 % of real time (5 ms per second), five times the 0.1 % asked for. */
 const MAX_SLEW_RATE = 0.005;
-/** Slew changes remembered for reordered packets: at least 25 ms of arrival apart, 25 s or more. */
+/**
+ * Slew changes remembered for reordered packets. A change of one sample needs 200 samples of
+ * arrival since the last (MAX_SLEW_RATE): at 8 kHz that is 25 ms, so 1,024 changes cover 25 s.
+ */
 const HISTORY = 1024;
 
 export class DriftFollower {
