@@ -7,6 +7,7 @@ import { isLikelyRtcp, parseRtpHeader } from '../protocol/rtp/rtp-packet.js';
 import { uint16Diff, uint32Diff } from '../protocol/rtp/seq.js';
 import { createTrackDecoder, describeDecoder, type DecoderDescription } from './decoders/registry.js';
 import type { TrackDecoder } from './decoders/track-decoder.js';
+import { DriftFollower, stretchSamples } from './drift-follower.js';
 import { WavExportError } from './playback-errors.js';
 
 /**
@@ -20,9 +21,12 @@ import { WavExportError } from './playback-errors.js';
  * time (pcap timestamp − session start) of its first packet, moved earlier when a later packet of
  * the run shows that the first one was held up (the anchor is the earliest arrival − RTP offset
  * seen, over the run's first MAX_DELAY_MS). Every packet of the run is then placed by its RTP
- * timestamp distance from the anchor, however late it arrives: a network or host stall (packets
- * held up, then arriving together) delays packets, it does not make time pass in the stream, so
- * it inserts no silence and moves nothing. Only evidence in the RTP itself starts a new run at the
+ * timestamp distance from the anchor, plus the run's slew, however late it arrives: a network or
+ * host stall (packets held up, then arriving together) delays packets, it does not make time pass
+ * in the stream, so it inserts no silence and moves nothing. The slew follows a sender clock that
+ * runs fast or slow (playback/drift-follower.ts): it tracks the floor of the packets' lateness, at
+ * most 0.5 % of real time, and each change of it stretches or squeezes one packet by a sample or
+ * so, so that the audio stays continuous. Only evidence in the RTP itself starts a new run at the
  * packet's arrival time:
  * - a new SSRC;
  * - a timestamp step the sequence numbers do not explain (RFC 3550 §5.1: the timestamp advances
@@ -35,8 +39,8 @@ import { WavExportError } from './playback-errors.js';
  * - a talkspurt start (marker bit, RFC 3551 §4.1) more than REANCHOR_THRESHOLD_MS later than its
  *   timestamp says: the silence before it happened, yet the sender's clock did not count it;
  * - a packet later than MAX_DELAY_MS (no stall the timeline absorbs lasts that long), or more
- *   than REANCHOR_THRESHOLD_MS early where the anchor can no longer move (a sender clock running
- *   fast; the only drift handling there is: a slow one is not followed).
+ *   than REANCHOR_THRESHOLD_MS early where the anchor can no longer move (which the slew keeps a
+ *   drifting clock from reaching).
  * A sequence gap that the timestamps match is loss: silence of exactly the lost packets' length.
  * Gaps (lost packets, silence suppression, a track starting late) stay zero; a duplicate sequence
  * number keeps the first copy; payload types other than the track's audio type (telephone-event,
@@ -219,11 +223,20 @@ export async function openTrackTimeline(
 interface PlacedPacket {
   /** Timeline position of the first sample, at the decoder's rate; moves with its run's anchor. */
   startSample: number;
+  /**
+   * Samples added to the packet's decoded length (negative: removed), by linear interpolation over
+   * its own samples: the packet on which the drift follower moves its run's slew. 0 for almost
+   * every packet.
+   */
+  readonly stretch: number;
   /** The run it was placed in (see PcapTrackTimeline.#advanceAnchor). */
   readonly anchorId: number;
   /** The RTP payload. */
   readonly payload: Uint8Array;
-  /** The decoded audio (packet decoders); G.711 payloads are looked up while rendering. */
+  /**
+   * The decoded audio (packet decoders, and a stretched G.711 packet); other G.711 payloads are
+   * looked up while rendering.
+   */
   pcm: Int16Array | undefined;
 }
 
@@ -278,6 +291,8 @@ class PcapTrackTimeline implements TrackTimeline {
   readonly #seqRun = new Uint32Array(65536);
   readonly #seqArrival = new Float64Array(65536);
   #run = 0;
+  /** The current run's slew, which follows a sender clock running fast or slow. */
+  readonly #drift: DriftFollower;
 
   constructor(
     source: TrackSource,
@@ -293,6 +308,7 @@ class PcapTrackTimeline implements TrackTimeline {
     this.#logger = logger;
     this.#rateHz = decoder.sampleRateHz;
     this.#samplesPerTick = decoder.sampleRateHz / decoder.rtpClockRateHz;
+    this.#drift = new DriftFollower(this.#rateHz);
     this.#reanchorThresholdSamples = (REANCHOR_THRESHOLD_MS * this.#rateHz) / 1000;
     this.#maxDelaySamples = (MAX_DELAY_MS * this.#rateHz) / 1000;
     this.#minPacketTicks = (MIN_PACKET_MS * decoder.rtpClockRateHz) / 1000;
@@ -322,7 +338,8 @@ class PcapTrackTimeline implements TrackTimeline {
     this.#undecoded = [];
     const decoded = await decoder.decode(batch.map((packet) => packet.payload));
     batch.forEach((packet, index) => {
-      packet.pcm = decoded[index] ?? new Int16Array(0);
+      const pcm = decoded[index] ?? new Int16Array(0);
+      packet.pcm = packet.stretch === 0 ? pcm : stretchSamples(pcm, packet.stretch);
     });
     for (const packet of batch) {
       this.#pending.push(packet);
@@ -380,26 +397,29 @@ class PcapTrackTimeline implements TrackTimeline {
     const table = this.#decoder.kind === 'byte-table' ? this.#decoder.table : undefined;
     const kept: PlacedPacket[] = [];
     for (const packet of this.#pending) {
-      const source = table === undefined ? packet.pcm : packet.payload;
-      const length = source === undefined ? 0 : source.length;
+      // A G.711 packet has PCM only when it was stretched. One typed array per variable keeps each
+      // loop's element access monomorphic (this is the export's hot loop).
+      const pcm = packet.pcm;
+      const bytes = table !== undefined && pcm === undefined ? packet.payload : undefined;
+      const length = bytes !== undefined ? bytes.length : pcm !== undefined ? pcm.length : 0;
       const packetEnd = packet.startSample + length;
       if (packetEnd > to) {
         kept.push(packet);
       }
-      if (out === undefined || source === undefined) {
+      if (out === undefined) {
         continue;
       }
       const first = Math.max(packet.startSample, from);
       const last = Math.min(packetEnd, to);
       let target = (first - from) * stride + offset;
-      if (table === undefined) {
+      if (bytes !== undefined && table !== undefined) {
         for (let index = first - packet.startSample, end = last - packet.startSample; index < end; index++) {
-          out[target] = source[index] as number;
+          out[target] = table[bytes[index] as number] as number;
           target += stride;
         }
-      } else {
+      } else if (pcm !== undefined) {
         for (let index = first - packet.startSample, end = last - packet.startSample; index < end; index++) {
-          out[target] = table[source[index] as number] as number;
+          out[target] = pcm[index] as number;
           target += stride;
         }
       }
@@ -466,26 +486,45 @@ class PcapTrackTimeline implements TrackTimeline {
     this.#seqRun[seq] = this.#run;
     this.#seqArrival[seq] = arrivalSample;
     let startSample: number;
-    if (newSource || this.#startsNewRun(seq, header.timestamp, header.marker, arrivalSample)) {
+    let stretch = 0;
+    const rtpPosition = newSource ? 0 : this.#rtpPositionOf(header.timestamp);
+    const slew = newSource ? 0 : this.#drift.slewAt(rtpPosition);
+    if (newSource || this.#startsNewRun(seq, header.timestamp, header.marker, arrivalSample, slew)) {
       this.#anchor(header.ssrc, seq, header.timestamp, arrivalSample);
       startSample = arrivalSample;
     } else {
-      startSample = this.#positionOf(header.timestamp);
+      // After #startsNewRun, which may have moved the anchor.
+      startSample = this.#anchorSample + rtpPosition + slew;
       this.#runFirstSample = Math.min(this.#runFirstSample, startSample);
+      this.#drift.observe(rtpPosition, arrivalSample);
       const seqStep = uint16Diff(seq, this.#referenceSeq);
       if (seqStep === 1) {
-        this.#packetTicks = uint32Diff(header.timestamp, this.#referenceRtpTimestamp);
+        const ticks = uint32Diff(header.timestamp, this.#referenceRtpTimestamp);
+        if (ticks === this.#packetTicks && ticks > 0) {
+          stretch = this.#drift.follow(
+            rtpPosition,
+            arrivalSample,
+            this.#anchorSample,
+            Math.round(ticks * this.#samplesPerTick),
+          );
+        }
+        this.#packetTicks = ticks;
       }
       if (seqStep > 0) {
         this.#referenceSeq = seq;
         this.#referenceRtpTimestamp = header.timestamp;
       }
     }
+    const payload = datagram.subarray(header.payloadOffset, header.payloadOffset + header.payloadLength);
     const placed: PlacedPacket = {
       startSample,
+      stretch,
       anchorId: this.#anchorId,
-      payload: datagram.subarray(header.payloadOffset, header.payloadOffset + header.payloadLength),
-      pcm: undefined,
+      payload,
+      pcm:
+        stretch !== 0 && this.#decoder.kind === 'byte-table'
+          ? stretchSamples(payload, stretch, this.#decoder.table)
+          : undefined,
     };
     if (this.#decoder.kind === 'byte-table') {
       this.#pending.push(placed);
@@ -494,12 +533,9 @@ class PcapTrackTimeline implements TrackTimeline {
     }
   }
 
-  /** Where the current run puts a packet with this RTP timestamp, at the decoder's rate. */
-  #positionOf(rtpTimestamp: number): number {
-    return (
-      this.#anchorSample +
-      Math.round(uint32Diff(rtpTimestamp, this.#anchorRtpTimestamp) * this.#samplesPerTick)
-    );
+  /** The RTP time from the current run's first timestamp to this one, in samples at the decoder's rate. */
+  #rtpPositionOf(rtpTimestamp: number): number {
+    return Math.round(uint32Diff(rtpTimestamp, this.#anchorRtpTimestamp) * this.#samplesPerTick);
   }
 
   /**
@@ -507,8 +543,14 @@ class PcapTrackTimeline implements TrackTimeline {
    * (the rules are in the comment at the top of this file). A packet that strictly continues the
    * run but arrived earlier than its place moves the run's anchor earlier first, if it still can.
    */
-  #startsNewRun(seq: number, rtpTimestamp: number, marker: boolean, arrivalSample: number): boolean {
-    const lateness = arrivalSample - this.#positionOf(rtpTimestamp);
+  #startsNewRun(
+    seq: number,
+    rtpTimestamp: number,
+    marker: boolean,
+    arrivalSample: number,
+    slew: number,
+  ): boolean {
+    const lateness = arrivalSample - (this.#anchorSample + this.#rtpPositionOf(rtpTimestamp) + slew);
     const step = this.#classifyStep(seq, rtpTimestamp);
     if (step === 'unexplained') {
       return Math.abs(lateness) > this.#reanchorThresholdSamples;
@@ -578,5 +620,6 @@ class PcapTrackTimeline implements TrackTimeline {
     this.#referenceSeq = seq;
     this.#referenceRtpTimestamp = rtpTimestamp;
     this.#packetTicks = 0;
+    this.#drift.reset(sample);
   }
 }

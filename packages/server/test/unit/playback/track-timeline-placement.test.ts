@@ -2,7 +2,13 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { MULAW_TO_LINEAR } from '../../../src/protocol/codec/g711.js';
 import { findSilences, sineG711Packets, type SinePacket } from '../../support/audio.js';
-import { TrackFiles, renderMono, type PacketSpec } from './timeline-fixture.js';
+import {
+  TrackFiles,
+  networkJitterMs,
+  renderMono,
+  seededRandom,
+  type PacketSpec,
+} from './timeline-fixture.js';
 
 /**
  * Where the track timeline places packets (docs/media.md, "Track timeline"): crafted G.711
@@ -13,7 +19,6 @@ import { TrackFiles, renderMono, type PacketSpec } from './timeline-fixture.js';
 
 const START_MS = 100;
 const START_SAMPLE = 800;
-const SAMPLES_PER_PACKET = 160;
 const FIRST_SEQ = 1000;
 const FIRST_TS = 160_000;
 
@@ -26,6 +31,8 @@ interface StreamOptions {
   readonly markerAt?: ReadonlySet<number>;
   /** Sine frequency, so that streams of a test are told apart. */
   readonly frequencyHz?: number;
+  /** Packet duration; 20 ms unless said. */
+  readonly packetMs?: number;
 }
 
 interface Stream {
@@ -41,6 +48,7 @@ function stream(count: number, options: StreamOptions): Stream {
     count,
     firstSequenceNumber: options.firstSeq ?? FIRST_SEQ,
     firstTimestamp: options.firstTs ?? FIRST_TS,
+    ...(options.packetMs === undefined ? {} : { packetMs: options.packetMs }),
   });
   const specs: PacketSpec[] = [];
   packets.forEach((packet, i) => {
@@ -64,7 +72,7 @@ function byArrival(...specs: PacketSpec[][]): PacketSpec[] {
   return specs.flat().sort((a, b) => a.atMs - b.atMs);
 }
 
-/** A track as it should be rendered: packet `i` of each placement at `startSample + 160 × i`. */
+/** A track as it should be rendered: packet `i` of each placement at `startSample + i × its length`. */
 function expected(
   frames: number,
   placements: { packets: readonly SinePacket[]; startSample: number; only?: (i: number) => boolean }[],
@@ -76,7 +84,7 @@ function expected(
         return;
       }
       packet.payload.forEach((byte, k) => {
-        const at = startSample + i * SAMPLES_PER_PACKET + k;
+        const at = startSample + i * packet.payload.length + k;
         if (at >= 0 && at < frames) {
           out[at] = MULAW_TO_LINEAR[byte] as number;
         }
@@ -126,9 +134,19 @@ describe('track timeline placement', () => {
 
     for (const { name, count, from, to, releaseMs } of [
       // The burst the issue found in a CUCM load test: 109 ms, then catch-up.
+      { name: 'a 100 ms delay burst', count: 150, from: 50, to: 55, releaseMs: START_MS + 1000 + 100 },
       { name: 'a 109 ms delay burst', count: 150, from: 50, to: 56, releaseMs: START_MS + 1000 + 109 },
       { name: 'a 300 ms hold-back', count: 150, from: 50, to: 65, releaseMs: START_MS + 1000 + 300 },
+      { name: 'a 1 s stall', count: 200, from: 50, to: 100, releaseMs: START_MS + 1000 + 1000 },
       { name: 'a 2 s stall', count: 250, from: 50, to: 150, releaseMs: START_MS + 1000 + 2000 },
+      // Well into the drift follower's territory: the stall must not move its slew.
+      {
+        name: 'a 2 s stall after a minute',
+        count: 4000,
+        from: 3000,
+        to: 3100,
+        releaseMs: START_MS + 60_000 + 2000,
+      },
     ]) {
       it(`${name} followed by catch-up: nothing inserted, nothing shifted`, async () => {
         const { packets, specs } = stream(count, { arrivalMs: heldBack(from, to, releaseMs) });
@@ -156,6 +174,37 @@ describe('track timeline placement', () => {
       const samples = await render(byArrival(specs), frames);
       assert.deepEqual(samples, expected(frames, [{ packets, startSample: START_SAMPLE }]));
       assert.deepEqual(silencesBetween(samples, START_MS, START_MS + 4000), []);
+    });
+
+    it('steady random jitter up to 500 ms for two minutes (seeded), packets out of order: each packet at its place', async () => {
+      // Four packets in five delayed up to 100 ms, the fifth up to 500 ms.
+      const random = seededRandom(8);
+      const { packets, specs } = stream(6000, {
+        arrivalMs: (i) => START_MS + i * 20 + (i === 0 ? 0 : random() * (random() < 0.8 ? 100 : 500)),
+      });
+      const frames = (START_MS + 120_000 + 600) * 8;
+      const samples = await render(byArrival(specs), frames);
+      assert.deepEqual(samples, expected(frames, [{ packets, startSample: START_SAMPLE }]));
+      assert.deepEqual(silencesBetween(samples, START_MS, START_MS + 120_000), []);
+    });
+
+    it('reordered packets and duplicates: each packet once, in its place', async () => {
+      const { packets, specs } = stream(100, { arrivalMs: (i) => START_MS + i * 20 + jitterMs(i) });
+      // Pairs swapped, a packet overtaken by the five after it, and late copies with other content.
+      const swapped = specs.map((spec, i) => {
+        if (i % 10 === 3) {
+          return { ...spec, atMs: spec.atMs + 25 };
+        }
+        return i === 60 ? { ...spec, atMs: spec.atMs + 110 } : spec;
+      });
+      const copies = [10, 11, 60, 99].map((i) => ({
+        ...(specs[i] as PacketSpec),
+        atMs: (specs[i] as PacketSpec).atMs + 150,
+        payload: new Uint8Array(160).fill(0x05),
+      }));
+      const frames = (START_MS + 2000 + 200) * 8;
+      const samples = await render(byArrival(swapped, copies), frames);
+      assert.deepEqual(samples, expected(frames, [{ packets, startSample: START_SAMPLE }]));
     });
 
     it('lost packets (a sequence gap the timestamps match) are silence of exactly their length', async () => {
@@ -263,6 +312,75 @@ describe('track timeline placement', () => {
       );
     });
 
+    it('a 30-second hold with continuous sequence numbers: 30 s of silence where the timestamps put it', async () => {
+      const first = stream(50, { arrivalMs: (i) => START_MS + i * 20 + jitterMs(i) });
+      // The sender's clock ran on through the hold: the timestamps say 31 s, and so does arrival.
+      const second = stream(50, {
+        arrivalMs: (i) => START_MS + 31_000 + 12 + i * 20 + jitterMs(i),
+        firstSeq: FIRST_SEQ + 50,
+        firstTs: FIRST_TS + 8 * 31_000,
+        frequencyHz: 700,
+      });
+      const frames = (START_MS + 32_000 + 200) * 8;
+      const samples = await render(byArrival(first.specs, second.specs), frames);
+      assert.deepEqual(
+        samples,
+        expected(frames, [
+          { packets: first.packets, startSample: START_SAMPLE },
+          { packets: second.packets, startSample: START_SAMPLE + 31_000 * 8 },
+        ]),
+      );
+      assert.deepEqual(silencesBetween(samples, START_MS, START_MS + 32_000), [
+        { startMs: START_MS + 1000, endMs: START_MS + 31_000 },
+      ]);
+    });
+
+    it('a 30-second pause the timestamps did not count, with or without a marker: placed at its arrival', async () => {
+      for (const marker of [true, false]) {
+        const first = stream(50, { arrivalMs: (i) => START_MS + i * 20 + jitterMs(i) });
+        // Sequence numbers and timestamps go on from the last packet; only arrival shows the pause
+        // (beyond the 10 s of delay the timeline absorbs, when there is no marker to say it).
+        const second = stream(50, {
+          arrivalMs: (i) => START_MS + 31_000 + i * 20 + jitterMs(i),
+          firstSeq: FIRST_SEQ + 50,
+          firstTs: FIRST_TS + 50 * 160,
+          frequencyHz: 700,
+          ...(marker ? { markerAt: new Set([0]) } : {}),
+        });
+        const frames = (START_MS + 32_000 + 200) * 8;
+        const samples = await render(byArrival(first.specs, second.specs), frames);
+        assert.deepEqual(
+          samples,
+          expected(frames, [
+            { packets: first.packets, startSample: START_SAMPLE },
+            { packets: second.packets, startSample: START_SAMPLE + 31_000 * 8 },
+          ]),
+          marker ? 'with a marker' : 'without a marker',
+        );
+      }
+    });
+
+    it('a ptime change from 20 to 30 ms: placed by timestamp, no gap, no overlap', async () => {
+      const first = stream(50, { arrivalMs: (i) => START_MS + i * 20 + jitterMs(i) });
+      const second = stream(50, {
+        arrivalMs: (i) => START_MS + 1000 + i * 30 + jitterMs(i),
+        firstSeq: FIRST_SEQ + 50,
+        firstTs: FIRST_TS + 50 * 160,
+        packetMs: 30,
+        frequencyHz: 700,
+      });
+      const frames = (START_MS + 2500 + 200) * 8;
+      const samples = await render(byArrival(first.specs, second.specs), frames);
+      assert.deepEqual(
+        samples,
+        expected(frames, [
+          { packets: first.packets, startSample: START_SAMPLE },
+          { packets: second.packets, startSample: START_SAMPLE + 1000 * 8 },
+        ]),
+      );
+      assert.deepEqual(silencesBetween(samples, START_MS, START_MS + 2500), []);
+    });
+
     it('a talkspurt (marker) whose timestamps did not advance over a 2 s pause: placed at its arrival', async () => {
       const first = stream(25, { arrivalMs: (i) => START_MS + i * 20 + jitterMs(i) });
       // The sender stopped its clock while it sent nothing: timestamps and sequence numbers go
@@ -284,5 +402,24 @@ describe('track timeline placement', () => {
         ]),
       );
     });
+  });
+
+  it('an unimpaired two-channel call (one sender per channel, network jitter): both channels exact, aligned to the sample', async () => {
+    // The two phones start sending at the same moment; each direction has its own jitter.
+    const [left, right] = [0x1111, 0x2222].map((seed, channel) => {
+      const random = seededRandom(seed);
+      return stream(3000, {
+        arrivalMs: (i) => START_MS + i * 20 + networkJitterMs(random),
+        ssrc: seed,
+        firstSeq: 100 + channel * 20_000,
+        firstTs: 1_000_000 + channel * 77_777_777,
+        frequencyHz: channel === 0 ? 440 : 700,
+      });
+    }) as [Stream, Stream];
+    const frames = (START_MS + 60_000 + 200) * 8;
+    for (const side of [left, right]) {
+      const samples = await render(byArrival(side.specs), frames);
+      assert.deepEqual(samples, expected(frames, [{ packets: side.packets, startSample: START_SAMPLE }]));
+    }
   });
 });
