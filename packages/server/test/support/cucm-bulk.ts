@@ -3,7 +3,13 @@ import { capture, FAR_HZ, NEAR_HZ } from './cucm-calls.js';
 import { waitExit } from './processes.js';
 import { downloadWav, findSessionBy, type SessionJson } from './session-api.js';
 import { spawnSipp, type SippRun } from './sipp-process.js';
-import { cucmLegScenario } from './sipp-scenarios.js';
+import { readFile } from 'node:fs/promises';
+import {
+  cucmLegScenario,
+  cucmOfferedLegScenario,
+  LOG_CALL_ANSWERED,
+  LOG_CALL_REFUSED,
+} from './sipp-scenarios.js';
 import { dropoutsInside, mapPool, toneSpan, windowsOffTone } from './tone-checks.js';
 import type { RunningServer } from './verbatim-server.js';
 
@@ -22,6 +28,8 @@ export interface CucmBulk {
   readonly marginMs: number;
   /** SIPp's CPUs (taskset -c), when a test starves others. */
   readonly cpus?: string;
+  /** The node may refuse calls with 503: each leg logs its outcome (see callOutcomes). */
+  readonly mayBeRefused?: boolean;
 }
 
 export interface CucmBulkRun {
@@ -44,7 +52,7 @@ export async function startCucmBulk(
   const legs = await Promise.all(
     (['x-nearend', 'x-farend'] as const).map((stream) => {
       const hz = stream === 'x-nearend' ? NEAR_HZ : FAR_HZ;
-      const scenario = cucmLegScenario({
+      const leg = {
         stream,
         refCi: `${refCiBase}[call_number]`,
         farEndRefCi: `9${refCiBase}[call_number]`,
@@ -54,12 +62,14 @@ export async function startCucmBulk(
         farEndAddr: '1000',
         payloadType: 0,
         codecName: 'PCMU',
-        offer: 'delayed',
         holdMs: bulk.toneSeconds * 1000 + bulk.marginMs,
-        ending: 'bye',
         ptimeMs: 20,
         pcapPath: capture(work, `${name}-${stream}`, 'PCMU', hz, bulk.toneSeconds),
-      });
+      } as const;
+      const scenario =
+        bulk.mayBeRefused === true
+          ? cucmOfferedLegScenario(leg)
+          : cucmLegScenario({ ...leg, offer: 'delayed', ending: 'bye' });
       return spawnSipp(`sipp ${name} ${stream}`, server, scenario, {
         work,
         bulk: { calls: bulk.calls, callsPerSecond: bulk.callsPerSecond },
@@ -74,16 +84,64 @@ export async function startCucmBulk(
   return { refCiBase, legs, ccids };
 }
 
-/** Waits for both SIPp processes; each must have completed every call (exit 0). */
-export async function finishCucmBulk(run: CucmBulkRun, bulk: CucmBulk): Promise<void> {
+/**
+ * Waits for both SIPp processes; each must have completed every call (exit 0) unless `mayFail`,
+ * which gives the failures instead (each leg's name, exit code and output) for the test to judge.
+ */
+export async function finishCucmBulk(
+  run: CucmBulkRun,
+  bulk: CucmBulk,
+  options: { mayFail?: boolean } = {},
+): Promise<string[]> {
   const deadlineMs = (bulk.calls / bulk.callsPerSecond + bulk.toneSeconds + bulk.marginMs / 1000 + 90) * 1000;
+  const failures: string[] = [];
   for (const leg of run.legs) {
     const code = await waitExit(leg.sipp, deadlineMs);
+    if (code === 0) {
+      continue;
+    }
     const output = leg.sipp.output();
     // SIPp says why a call failed at the top, and gives its counts at the bottom.
     const shown = output.length <= 6000 ? output : `${output.slice(0, 3000)}\n…\n${output.slice(-3000)}`;
-    assert.equal(code, 0, `${leg.sipp.name} completed every call (exit ${code}):\n${shown}`);
+    failures.push(`${leg.sipp.name} did not complete every call (exit ${code}):\n${shown}`);
   }
+  if (options.mayFail !== true) {
+    assert.deepEqual(failures, [], failures.join('\n'));
+  }
+  return failures;
+}
+
+/** How the node answered each leg of a call of a `mayBeRefused` run. */
+export interface CallOutcome {
+  /** The call's ccid. */
+  readonly ccid: string;
+  /** Near leg, far leg; 'none' when the leg logged neither (it failed). */
+  readonly legs: readonly ('answered' | 'refused' | 'none')[];
+  /** The Retry-After header of each refused leg. */
+  readonly retryAfter: readonly string[];
+}
+
+/** Reads each leg's SIPp log for the outcome of every call of a `mayBeRefused` run. */
+export async function callOutcomes(run: CucmBulkRun): Promise<CallOutcome[]> {
+  const logs = await Promise.all(run.legs.map((leg) => readFile(leg.logFile, 'utf8').catch(() => '')));
+  const perLeg = logs.map((text) => {
+    const outcomes = new Map<number, { outcome: 'answered' | 'refused'; retryAfter?: string }>();
+    for (const match of text.matchAll(new RegExp(`${LOG_CALL_ANSWERED}(\\d+);`, 'g'))) {
+      outcomes.set(Number(match[1]), { outcome: 'answered' });
+    }
+    for (const match of text.matchAll(new RegExp(`${LOG_CALL_REFUSED}(\\d+);([^\\n]*)`, 'g'))) {
+      outcomes.set(Number(match[1]), { outcome: 'refused', retryAfter: match[2] ?? '' });
+    }
+    return outcomes;
+  });
+  return run.ccids.map((ccid, index) => {
+    const legs = perLeg.map((outcomes) => outcomes.get(index + 1));
+    return {
+      ccid,
+      legs: legs.map((leg) => leg?.outcome ?? 'none'),
+      retryAfter: legs.flatMap((leg) => (leg?.retryAfter === undefined ? [] : [leg.retryAfter])),
+    };
+  });
 }
 
 /** What is wrong with one call's recording; empty when it is clean. */
