@@ -24,6 +24,7 @@ import {
   REQUIRED_FIGURES,
   EXTRA_FIGURES,
   SCHEMA_VERSION,
+  STEP_NAMES,
   checkTargets,
   formatTable,
   writeResults,
@@ -39,6 +40,7 @@ import { runCapacity, type CapacityResult } from './runner/step-capacity.js';
 import { runExport, type ExportResult } from './runner/step-export.js';
 import { runOverload, type OverloadResult } from './runner/step-overload.js';
 import { runQueries, type QueryResult } from './runner/step-query.js';
+import { offeredCallsFor, runSaturation, type SaturationResult } from './runner/step-saturation.js';
 import { runSetupRate, type SetupRateResult } from './runner/step-setup-rate.js';
 import { runSippCrossCheck, type SippResult } from './runner/step-sipp.js';
 import { writeSynthCall } from './runner/synth-call.js';
@@ -58,6 +60,7 @@ interface Outcomes {
   query?: QueryResult;
   export?: ExportResult;
   sipp?: SippResult;
+  saturation?: SaturationResult;
 }
 
 /** Runs the steps in order, keeping one record per step whatever happens to it. */
@@ -165,6 +168,21 @@ async function runAll(session: Session): Promise<void> {
     }
   });
 
+  // Saturation: fresh recorders with no --max-sessions, so only the node's own headroom refuses.
+  if (options.quick && !options.stepsNamed) {
+    session.skip('saturation', 'skipped by --quick (name it with --steps to run it at quick scale)');
+  } else {
+    await session.step('saturation', async () => {
+      const offered = offeredCallsFor(plan.saturation, capacity?.maxConcurrentCalls);
+      const freshRecorder = async (): Promise<Recorder> =>
+        startRecorder({
+          dataDir: await makeTempDir('verbatim-bench-saturation-'),
+          rtpPorts: options.rtpPorts,
+        });
+      return runSaturation(freshRecorder, session.generators, plan.saturation, offered, log);
+    });
+  }
+
   // Query and export share one node: a data directory seeded with N sessions plus the long call.
   const wantQuery = options.steps.has('query');
   const wantExport = options.steps.has('export');
@@ -257,6 +275,8 @@ function computeFigures(session: Session): {
     exportSecondsPerHour: figure(o.export?.exportSecondsPerHour),
     overloadRefusedRatio: figure(o.overload?.refusedRatio),
     overloadHeldLossRatio: figure(o.overload?.heldLoss.lossRatio),
+    saturationLossRatio: figure(o.saturation?.acceptedLossRatio),
+    refusalsBeginAtCalls: figure(o.capacity?.refusalsBeginAtCalls),
   };
   const stepOf: Record<FigureName, StepName> = {
     maxConcurrentCalls: 'capacity',
@@ -270,6 +290,8 @@ function computeFigures(session: Session): {
     exportSecondsPerHour: 'export',
     overloadRefusedRatio: 'overload',
     overloadHeldLossRatio: 'overload',
+    saturationLossRatio: 'saturation',
+    refusalsBeginAtCalls: 'capacity',
   };
   const notMeasured: Partial<Record<FigureName, string>> = {};
   for (const name of [...REQUIRED_FIGURES, ...EXTRA_FIGURES]) {
@@ -284,6 +306,11 @@ function computeFigures(session: Session): {
       const first = o.setupRate.levels[0];
       notMeasured[name] =
         `no offered rate passed: ${first?.offeredCallsPerSecond ?? '?'}/s failed (${first?.failReasons.join('; ') ?? ''})`;
+    } else if (name === 'refusalsBeginAtCalls' && o.capacity !== undefined) {
+      const lossAt = o.capacity.lossBeginsAtCalls;
+      notMeasured[name] =
+        `no capacity level was refused (up to ${o.capacity.levels.at(-1)?.calls ?? '?'} calls); ` +
+        (lossAt === null ? 'no level lost more than the bound either' : `loss began at ${lossAt} calls`);
     } else if (name === 'queryP95Ms' && o.query !== undefined) {
       notMeasured[name] = `${o.query.errors} queries failed, first: ${o.query.firstError ?? '?'}`;
     } else {
@@ -309,6 +336,20 @@ function scaleNotes(session: Session): Partial<Record<FigureName, string>> {
     notes.callsPerSecond = `quick run: offers at most ${Math.max(...plan.setupRate.rates)} calls/s`;
     notes.queryP95Ms = `quick run: ${plan.query.sessions.toLocaleString('en-US')} sessions`;
     notes.exportSecondsPerHour = `quick run: scaled from ${plan.export.audioSeconds / 60} minutes`;
+  }
+  if (outcomes.saturation !== undefined) {
+    notes.saturationLossRatio = outcomes.saturation.runs
+      .map(
+        (r) => `${r.label}: ${r.accepted} accepted, ${r.refused} refused, ${r.failed} failed of ${r.offered}`,
+      )
+      .join('; ');
+  }
+  const lossBegins = outcomes.capacity?.lossBeginsAtCalls;
+  if (outcomes.capacity !== undefined) {
+    notes.refusalsBeginAtCalls =
+      lossBegins === null || lossBegins === undefined
+        ? 'loss: no level tested above the bound'
+        : `loss begins at ${lossBegins} calls`;
   }
   if (outcomes.overload !== undefined) {
     notes.overloadRefusedRatio = `${outcomes.overload.extra.rejected} of ${outcomes.overload.extra.attempted} extra calls at capacity ${outcomes.overload.capacity}`;
@@ -363,10 +404,7 @@ async function main(): Promise<number> {
   const { figures, notMeasured } = computeFigures(session);
   const finishedAtMs = Date.now();
   const steps = Object.fromEntries(
-    (['capacity', 'baseline', 'setupRate', 'overload', 'query', 'export', 'sipp'] as const).map((name) => [
-      name,
-      session.steps[name] ?? { status: 'skipped', reason: 'not reached' },
-    ]),
+    STEP_NAMES.map((name) => [name, session.steps[name] ?? { status: 'skipped', reason: 'not reached' }]),
   ) as Record<StepName, StepRecord>;
   const results: BenchResults = {
     schemaVersion: SCHEMA_VERSION,

@@ -3,6 +3,7 @@ import { parseArgs } from 'node:util';
 import type { BaselinePlan } from './step-baseline.js';
 import type { CapacityPlan } from './step-capacity.js';
 import type { OverloadPlan } from './step-overload.js';
+import type { SaturationPlan } from './step-saturation.js';
 import type { SetupRatePlan } from './step-setup-rate.js';
 import type { SippPlan } from './step-sipp.js';
 import { STEP_NAMES, type StepName } from './results.js';
@@ -18,6 +19,8 @@ export interface BenchOptions {
   readonly rebuildStale: boolean;
   /** Steps to run; the others are recorded as skipped. */
   readonly steps: ReadonlySet<StepName>;
+  /** --steps was given (a quick run then also runs the steps it otherwise skips). */
+  readonly stepsNamed: boolean;
   readonly rtpPorts: { readonly min: number; readonly max: number };
 }
 
@@ -29,6 +32,7 @@ export interface BenchPlan {
   readonly query: { readonly sessions: number; readonly queries: number; readonly warmupQueries: number };
   readonly export: { readonly audioSeconds: number; readonly runs: number };
   readonly sipp: SippPlan;
+  readonly saturation: SaturationPlan;
 }
 
 export const USAGE = `Usage: npm run bench -- [options]
@@ -37,6 +41,7 @@ Runs the Verbatim benchmark (bench/README.md) and writes bench/results/latest.js
 
 Options:
   --quick           smoke run in about 90 s (small loads); writes latest-quick.json
+                    (skips sipp; runs saturation only when --steps names it)
   --skip-sipp       skip the sipp cross-check (always skipped with --quick)
   --out DIR         where to write the results (default bench/results)
   --no-build        do not rebuild packages/server/dist when it is older than the source
@@ -91,6 +96,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions | 'help' {
     outDir: resolve(values.out ?? resolve(REPO_ROOT, 'bench/results')),
     rebuildStale: !values['no-build'],
     steps,
+    stepsNamed: values.steps !== undefined,
     rtpPorts: { min, max },
   };
 }
@@ -119,6 +125,17 @@ export function planFor(quick: boolean): BenchPlan {
       query: { sessions: 10_000, queries: 200, warmupQueries: 8 },
       export: { audioSeconds: 300, runs: 3 },
       sipp: { calls: 100, callsPerSecond: 20, audioSeconds: 15 },
+      saturation: {
+        offeredCalls: 60,
+        capacityFactor: 1.6,
+        fallbackCapacity: 20,
+        maxOffered: 60,
+        callsPerSecond: 25,
+        settleMs: 1500,
+        steadyMs: 5000,
+        tailMs: 1000,
+        busyLoops: 1,
+      },
     };
   }
   return {
@@ -143,5 +160,17 @@ export function planFor(quick: boolean): BenchPlan {
     query: { sessions: 1_000_000, queries: 400, warmupQueries: 20 },
     export: { audioSeconds: 3600, runs: 3 },
     sipp: { calls: 100, callsPerSecond: 20, audioSeconds: 15 },
+    saturation: {
+      offeredCalls: 'measured',
+      capacityFactor: 1.6,
+      fallbackCapacity: 1000,
+      // Below the default --max-sessions (2,000): refusals come from the node's headroom, not the cap.
+      maxOffered: 1900,
+      callsPerSecond: 50,
+      settleMs: 3000,
+      steadyMs: 30_000,
+      tailMs: 2000,
+      busyLoops: 1,
+    },
   };
 }

@@ -26,7 +26,13 @@ export const REQUIRED_FIGURES = [
   'exportSecondsPerHour',
 ] as const;
 
-export const EXTRA_FIGURES = ['setupMsP95', 'overloadRefusedRatio', 'overloadHeldLossRatio'] as const;
+export const EXTRA_FIGURES = [
+  'setupMsP95',
+  'overloadRefusedRatio',
+  'overloadHeldLossRatio',
+  'saturationLossRatio',
+  'refusalsBeginAtCalls',
+] as const;
 
 export type FigureName = (typeof REQUIRED_FIGURES)[number] | (typeof EXTRA_FIGURES)[number];
 
@@ -40,6 +46,7 @@ export const STEP_NAMES = [
   'query',
   'export',
   'sipp',
+  'saturation',
 ] as const;
 export type StepName = (typeof STEP_NAMES)[number];
 
@@ -102,6 +109,8 @@ export function checkTargets(figures: Figures, notes: Partial<Record<FigureName,
     check('exportSecondsPerHour', '< 1', (v) => v < 1),
     check('overloadRefusedRatio', '= 1 (every extra call gets 503)', (v) => v === 1),
     check('overloadHeldLossRatio', '<= 0.0001 (0.01 %)', (v) => v <= 0.0001),
+    check('saturationLossRatio', '<= 0.0001 (0.01 %) of the accepted calls', (v) => v <= 0.0001),
+    check('refusalsBeginAtCalls', '(reported, next to where loss begins)', () => null),
   ];
 }
 
@@ -112,6 +121,7 @@ function formatValue(figure: FigureName, value: number | null): string {
   switch (figure) {
     case 'lossRatio':
     case 'overloadHeldLossRatio':
+    case 'saturationLossRatio':
       return `${(value * 100).toFixed(4)} %`;
     case 'overloadRefusedRatio':
       return `${(value * 100).toFixed(1)} %`;
@@ -128,6 +138,7 @@ function formatValue(figure: FigureName, value: number | null): string {
     case 'exportSecondsPerHour':
       return `${value.toFixed(3)} s/hour`;
     case 'maxConcurrentCalls':
+    case 'refusalsBeginAtCalls':
       return `${value} calls`;
   }
 }

@@ -57,6 +57,14 @@ export interface CapacityResult {
   readonly maxConcurrentCalls: number | null;
   /** The level the per-call figures come from: the highest passing one, else the first tested. */
   readonly referenceCalls: number | null;
+  /**
+   * The first level at which the node refused calls with 503 (its admission control), and the
+   * first at which the calls it accepted lost more than the bound; null when no tested level did.
+   * Refusals should begin at or below the level where loss would: a node that protects its calls
+   * refuses before it loses.
+   */
+  readonly refusalsBeginAtCalls: number | null;
+  readonly lossBeginsAtCalls: number | null;
 }
 
 type Settled<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly error: unknown };
@@ -166,7 +174,7 @@ export async function runCapacity(
     const level = await runLevel(recorder, generators, plan, calls);
     levels.push(level);
     log(
-      `capacity: ${calls} calls: loss ${(level.loss.lossRatio * 100).toFixed(4)} %, ` +
+      `capacity: ${calls} calls: ${level.placement.rejected} refused, loss ${(level.loss.lossRatio * 100).toFixed(4)} %, ` +
         `${level.recorderCpuPerCall.toFixed(4)} CPU s per call-minute, ` +
         `${Math.round(level.rssBytesPerCall / 1024)} KB per call: ${level.passed ? 'pass' : `FAIL (${level.failReasons.join('; ')})`}`,
     );
@@ -181,5 +189,7 @@ export async function runCapacity(
     levels,
     maxConcurrentCalls: best?.calls ?? null,
     referenceCalls: (best ?? levels[0])?.calls ?? null,
+    refusalsBeginAtCalls: levels.find((l) => l.placement.rejected > 0)?.calls ?? null,
+    lossBeginsAtCalls: levels.find((l) => l.loss.lossRatio > LOSS_BOUND)?.calls ?? null,
   };
 }

@@ -28,6 +28,13 @@ export interface SippOptions {
   readonly callIdFormat?: string;
   /** SIPp's own -timeout for the whole call (40 s unless given). */
   readonly timeoutSeconds?: number;
+  /**
+   * A bulk run instead of one call: `calls` calls (-m, and -l so none waits for another) placed at
+   * `callsPerSecond` (-r); [call_number] in the scenario tells them apart.
+   */
+  readonly bulk?: { readonly calls: number; readonly callsPerSecond: number };
+  /** Runs SIPp under `taskset -c cpus` (e.g. "1"), away from the cores a test starves. */
+  readonly cpus?: string;
 }
 
 let runCounter = 0;
@@ -45,11 +52,13 @@ export async function spawnSipp(
   const logFile = `${base}.log`;
   await writeFile(scenarioFile, scenario);
   const mediaPort = await freeSippMediaPort();
-  const sipp = spawnTracked(name, 'sipp', [
+  const bulk = options.bulk;
+  const sippArgs = [
     '-sf',
     scenarioFile,
     '-m',
-    '1',
+    String(bulk?.calls ?? 1),
+    ...(bulk === undefined ? [] : ['-l', String(bulk.calls), '-r', String(bulk.callsPerSecond)]),
     '-t',
     options.transport ?? 'u1',
     '-i',
@@ -69,7 +78,11 @@ export async function spawnSipp(
     '-timeout_error',
     '-nostdin',
     `127.0.0.1:${server.sipPort}`,
-  ]);
+  ];
+  const sipp =
+    options.cpus === undefined
+      ? spawnTracked(name, 'sipp', sippArgs)
+      : spawnTracked(name, 'taskset', ['-c', options.cpus, 'sipp', ...sippArgs]);
   return { sipp, logFile, mediaPort };
 }
 

@@ -14,6 +14,9 @@ export const LOG_AUDIO_VIDEO_PORTS = 'VERBATIM-CUBE-VIDEO-PORTS=';
 export const LOG_AUDIO_PORTS = 'VERBATIM-AUDIO-PORTS=';
 export const LOG_CHANGED_AUDIO_PORTS = 'VERBATIM-CHANGED-AUDIO-PORTS=';
 export const LOG_SIPREC_RESUMED = 'VERBATIM-SIPREC-RESUMED';
+/** A leg of cucm-offered-leg.xml: its call number, answered; or refused, with the Retry-After header. */
+export const LOG_CALL_ANSWERED = 'VERBATIM-CALL-ANSWERED=';
+export const LOG_CALL_REFUSED = 'VERBATIM-CALL-REFUSED=';
 
 /** Which of the answer's ports the scenario writes to the SIPp log. */
 export type AnswerLog = 'none' | 'first-audio' | 'second-audio' | 'audio-and-video';
@@ -172,6 +175,28 @@ export function cucmLegScenario(s: CucmLegScenario): string {
     ack_body: s.offer === 'delayed' ? sdp : 'Content-Length: 0',
     media: playPcap(s.pcapPath),
     ending: cucmEnding(s),
+  });
+}
+
+/**
+ * A delayed-offer leg like cucmLegScenario's, offered to a node that may refuse it with 503: each
+ * call logs LOG_CALL_ANSWERED or LOG_CALL_REFUSED (see cucm-offered-leg.xml).
+ */
+export function cucmOfferedLegScenario(s: Omit<CucmLegScenario, 'offer' | 'ending' | 'update'>): string {
+  const leg: CucmLegScenario = { ...s, offer: 'delayed', ending: 'bye' };
+  return fillSippTemplate('cucm-offered-leg.xml', {
+    stream: s.stream,
+    from: cucmFrom(leg),
+    near_end_addr: s.nearEndAddr,
+    ack_body: fillSippTemplate('parts/cucm-sdp.txt', {
+      payload_type: s.payloadType,
+      codec_name: s.codecName,
+      ptime_ms: s.ptimeMs,
+    }),
+    media: playPcap(s.pcapPath),
+    ending: cucmEnding(leg),
+    answered_prefix: LOG_CALL_ANSWERED,
+    refused_prefix: LOG_CALL_REFUSED,
   });
 }
 

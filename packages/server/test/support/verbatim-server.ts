@@ -39,13 +39,15 @@ export interface ServerOptions {
   mediaTimeoutSeconds?: number;
   extraArgs?: string[];
   dataDir?: string;
+  /** How many RTP ports the node gets (200 unless given: two per track, so 50 two-party calls). */
+  rtpPortCount?: number;
 }
 
 export async function startServer(options: ServerOptions = {}): Promise<RunningServer> {
   const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'verbatim-e2e-')));
   const sipPort = await freeUdpTcpPort();
   const httpPort = await freeTcpPort();
-  const rtp = randomRtpRange();
+  const rtp = randomRtpRange(options.rtpPortCount);
   const proc = spawnTracked(
     'verbatim serve',
     process.execPath,
