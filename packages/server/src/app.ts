@@ -10,6 +10,7 @@ import type { Config } from './config/config.js';
 import { openRepository } from './db/index.js';
 import type { Repository } from './db/repository.js';
 import { createMediaEngine } from './media/create-media-engine.js';
+import { LagProbe } from './media/lag-probe.js';
 import type { MediaEngine } from './media/media-engine.js';
 import { EventBus } from './events/event-bus.js';
 import { RecordingService } from './recording/recording-service.js';
@@ -116,7 +117,11 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<A
       advertise: config.advertise,
       nodeId: config.nodeId,
       maxSessions: config.maxSessions,
-      admission: { enabled: config.admission, maxLagMs: config.admissionMaxLagMs },
+      admission: {
+        enabled: config.admission,
+        maxLagMs: config.admissionMaxLagMs,
+        mainThread: new LagProbe(),
+      },
       logger: log,
       newSessionId: () => randomBytes(8).toString('hex'),
     });

@@ -122,13 +122,13 @@ export function buildNodeMetrics(source: MetricsSource): NodeMetrics {
   readGauge(
     registry,
     'verbatim_event_loop_delay_seconds',
-    "The main thread's event-loop delay (median) over the last admission sample",
+    'How far behind the main thread runs: its mean wait since the previous admission sample',
     () => msToSeconds(snapshot().sample?.eventLoopDelayMs),
   );
   readGauge(
     registry,
     'verbatim_media_worker_lag_seconds',
-    'The worst lag of the media workers behind real time over their last statistics interval',
+    'How far behind real time the media workers run: mean wait over their last statistics interval',
     () => msToSeconds(snapshot().sample?.workerLagMs),
   );
   readGauge(

@@ -438,10 +438,9 @@ class WorkerMediaEngine implements RtpMediaEngine {
   #onNotice(notice: WorkerNotice, worker: number): void {
     switch (notice.type) {
       case 'load':
-        this.#load.report(worker, Date.now(), notice.lagMs, notice.pendingWriteBytes);
+        this.#load.report(worker, Date.now(), notice, notice.pendingWriteBytes);
         return;
       case 'stats':
-        this.#load.report(worker, Date.now(), notice.lagMs);
         for (const [streamId, stats] of notice.streams) {
           const entry = this.#streams.get(streamId);
           if (entry !== undefined && entry.final === undefined) {

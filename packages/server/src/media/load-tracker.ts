@@ -1,11 +1,14 @@
 /**
  * The media workers' latest load reports, kept by the engine on the main thread for
- * MediaEngine.load(): each worker's lag over the last statistics window and its pending writes.
+ * MediaEngine.load(): each worker's mean wait over the last statistics window and its pending
+ * writes.
  */
 
 interface LagReport {
   readonly atMs: number;
-  readonly lagMs: number;
+  /** The worker's mean wait over the report's interval (LagProbe), and that interval's length. */
+  readonly meanWaitMs: number;
+  readonly windowMs: number;
 }
 
 interface WorkerLoad {
@@ -34,15 +37,20 @@ export class WorkerLoadTracker {
     this.#workers.set(worker, { reports: [], lastReportAtMs: nowMs, pendingWriteBytes: 0 });
   }
 
-  /** A report of `lagMs`, the worker's worst lag since its previous report. */
-  report(worker: number, nowMs: number, lagMs: number, pendingWriteBytes?: number): void {
+  /** A worker's report: its mean wait over the `windowMs` since its previous report. */
+  report(
+    worker: number,
+    nowMs: number,
+    lag: { readonly meanWaitMs: number; readonly windowMs: number },
+    pendingWriteBytes?: number,
+  ): void {
     let load = this.#workers.get(worker);
     if (load === undefined) {
       load = { reports: [], lastReportAtMs: nowMs, pendingWriteBytes: 0 };
       this.#workers.set(worker, load);
     }
     load.reports = load.reports.filter((r) => r.atMs > nowMs - this.#windowMs);
-    load.reports.push({ atMs: nowMs, lagMs });
+    load.reports.push({ atMs: nowMs, meanWaitMs: lag.meanWaitMs, windowMs: lag.windowMs });
     load.lastReportAtMs = nowMs;
     if (pendingWriteBytes !== undefined) {
       load.pendingWriteBytes = pendingWriteBytes;
@@ -50,8 +58,10 @@ export class WorkerLoadTracker {
   }
 
   /**
-   * The worst lag of the given workers over the window. A worker whose report is overdue is late
-   * by at least as much as it is overdue: a worker starved of CPU cannot say so itself.
+   * The mean wait over the window of the worker that is furthest behind (each report weighs as
+   * long as it lasted: the report after a stall covers the stall). A worker whose report is
+   * overdue is behind by at least as much as it is overdue: a worker starved of CPU cannot say so
+   * itself.
    */
   workerLagMs(nowMs: number, workers: readonly number[]): number {
     let worst = 0;
@@ -60,14 +70,21 @@ export class WorkerLoadTracker {
       if (load === undefined) {
         continue;
       }
+      let sum = 0;
+      let count = 0;
       for (const report of load.reports) {
         if (report.atMs > nowMs - this.#windowMs) {
-          worst = Math.max(worst, report.lagMs);
+          sum += report.meanWaitMs;
+          count += 1;
         }
       }
-      worst = Math.max(worst, nowMs - load.lastReportAtMs - this.#reportIntervalMs);
+      worst = Math.max(
+        worst,
+        count > 0 ? sum / count : 0,
+        nowMs - load.lastReportAtMs - this.#reportIntervalMs,
+      );
     }
-    return worst;
+    return Math.round(worst * 10) / 10;
   }
 
   pendingWriteBytes(workers: readonly number[]): number {

@@ -71,8 +71,10 @@ export interface MediaEngine {
 /** The media path's headroom signals (see MediaEngine.load). */
 export interface MediaLoad {
   /**
-   * The worst lag, over the last statistics interval and over all workers, between when a worker
-   * should have run (a timer or a readable socket) and when it did: how late packets are read.
+   * How late packets are read: the mean wait, over the last statistics interval, between when
+   * a worker should have run (a timer or a readable socket) and when it did, for the worker
+   * furthest behind (see media/lag-probe.ts: a lone short stall weighs little, a worker always
+   * behind shows its delay).
    */
   readonly workerLagMs: number;
   /**

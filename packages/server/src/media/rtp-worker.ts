@@ -4,7 +4,7 @@ import type { TrackStats } from '../model/session.js';
 import { ArrivalClock } from './arrival-clock.js';
 import { UdpSocketTable, type UdpSocketState } from './kernel-udp.js';
 import { RtpStream, type RtpStreamHost } from './rtp-stream.js';
-import { WorkerLagProbe } from './worker-lag.js';
+import { LagProbe } from './lag-probe.js';
 import type { FromWorker, RtpWorkerSettings, ToWorker } from './worker-messages.js';
 
 /**
@@ -21,7 +21,7 @@ const settings = workerData as RtpWorkerSettings;
 const streams = new Map<string, RtpStream>();
 /** Streams that are closing: they still read their sockets until drained (RtpStream.close). */
 const closing = new Set<RtpStream>();
-const lag = new WorkerLagProbe();
+const lag = new LagProbe();
 lag.start();
 
 function portsOfStreams(): Set<number> {
@@ -201,7 +201,6 @@ setInterval(() => {
 
 setInterval(() => {
   host.clock.resync();
-  const lagMs = lag.takeStatsWindowMs();
   if (streams.size === 0) {
     return;
   }
@@ -211,7 +210,7 @@ setInterval(() => {
   for (const stream of streams.values()) {
     snapshot.push([stream.streamId, stream.snapshot()]);
   }
-  post({ type: 'stats', streams: snapshot, lagMs });
+  post({ type: 'stats', streams: snapshot });
 }, settings.statsIntervalMs);
 
 setInterval(() => {
@@ -222,7 +221,7 @@ setInterval(() => {
   for (const stream of closing) {
     pendingWriteBytes += stream.pendingWriteBytes;
   }
-  post({ type: 'load', lagMs: lag.takeMs(), pendingWriteBytes });
+  post({ type: 'load', ...lag.takeWindow(), pendingWriteBytes });
 }, settings.loadIntervalMs);
 
 post({ type: 'ready' });

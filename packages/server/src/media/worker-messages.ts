@@ -79,20 +79,19 @@ export type FromWorker =
       readonly error?: string;
     }
   | { readonly type: 'flushed'; readonly requestId: number }
+  /** Every stream of the worker, once per statsIntervalMs. */
+  | { readonly type: 'stats'; readonly streams: readonly (readonly [string, TrackStats])[] }
   /**
-   * Every stream of the worker, once per statsIntervalMs, and the worker's worst lag (ms) over
-   * that interval (see WorkerLagProbe).
+   * Once per loadIntervalMs, even without streams: how far behind the worker ran since its last
+   * 'load' (a mean wait over `windowMs`, see LagProbe), and the bytes its streams have stored but
+   * not yet written.
    */
   | {
-      readonly type: 'stats';
-      readonly streams: readonly (readonly [string, TrackStats])[];
-      readonly lagMs: number;
+      readonly type: 'load';
+      readonly meanWaitMs: number;
+      readonly windowMs: number;
+      readonly pendingWriteBytes: number;
     }
-  /**
-   * Once per loadIntervalMs, even without streams: the worker's worst lag (ms) since its last
-   * 'load', and the bytes its streams have stored but not yet written.
-   */
-  | { readonly type: 'load'; readonly lagMs: number; readonly pendingWriteBytes: number }
   | { readonly type: 'event'; readonly event: MediaEvent }
   /** A stream the worker closed by itself after an I/O error; the engine emits 'stream-error'. */
   | {

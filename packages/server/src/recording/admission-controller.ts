@@ -12,7 +12,12 @@ import {
 } from './admission.js';
 import { RefusalLog } from './admission-log.js';
 import { RefusedCallKeys } from './admission-pairing.js';
-import { createHostProbe, takeHeadroomSample, type HostProbe } from './admission-sampler.js';
+import {
+  createHostProbe,
+  takeHeadroomSample,
+  type HostProbe,
+  type MeanWaitProbe,
+} from './admission-sampler.js';
 
 /**
  * Why an INVITE was refused: the label of the refusal counter and the `reason` of its log line.
@@ -51,6 +56,8 @@ export interface AdmissionOptions {
   readonly maxLagMs: number;
   /** How often the signals are sampled at most (default 250 ms); sampling is lazy. */
   readonly sampleIntervalMs?: number;
+  /** How far the main thread runs behind (app.ts gives a media/lag-probe.ts); started at the first sample. */
+  readonly mainThread?: MeanWaitProbe;
   /** The host's signals; tests give fixed ones. */
   readonly host?: HostProbe;
 }
@@ -190,7 +197,7 @@ export class AdmissionController {
       return;
     }
     this.#sampledAtMs = now;
-    this.#host ??= createHostProbe();
+    this.#host ??= createHostProbe(this.#deps.options.mainThread);
     const sample = takeHeadroomSample(
       now,
       this.#deps.mediaLoad(),

@@ -1,5 +1,4 @@
 import os from 'node:os';
-import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import type { MediaLoad } from '../media/media-engine.js';
 import type { HeadroomSample } from './admission.js';
 
@@ -10,8 +9,10 @@ import type { HeadroomSample } from './admission.js';
  */
 export interface HostProbe {
   /**
-   * The event-loop delay since the previous call (ms): the median, so that a lone garbage
-   * collection does not count, while a thread behind more often than not does. Starts a new window.
+   * How far behind the main thread ran since the previous call, as a mean wait (ms): its lateness
+   * averaged over the window's wall time, as the media workers report theirs (media/lag-probe.ts),
+   * so that a lone garbage collection weighs little while a thread always behind shows. Starts a
+   * new window.
    */
   eventLoopDelayMs(): number;
   rssBytes(): number;
@@ -22,10 +23,6 @@ export interface HostProbe {
 
 /** Share of the host's memory the node counts as its own when no cgroup limit is set. */
 const HOST_MEMORY_SHARE = 0.5;
-/** The delay histogram's sampling step: fine enough for a 50 ms warning level. */
-const EVENT_LOOP_RESOLUTION_MS = 10;
-const NS_PER_MS = 1e6;
-
 /**
  * The node's memory limit: the cgroup's (memory.max, as Node reads it) when one is set and below
  * the host's memory, else half the host's memory, since other programs share it.
@@ -36,25 +33,29 @@ export function memoryLimitBytes(constrained: number | undefined, totalBytes: nu
     : Math.floor(totalBytes * HOST_MEMORY_SHARE);
 }
 
-/** The probe of this process: perf_hooks' event-loop delay histogram and process memory. */
-export function createHostProbe(): HostProbe {
-  const histogram: IntervalHistogram = monitorEventLoopDelay({ resolution: EVENT_LOOP_RESOLUTION_MS });
-  histogram.enable();
+/**
+ * How far behind a thread runs, as a mean wait over the time since the previous take
+ * (media/lag-probe.ts, which app.ts gives for the main thread).
+ */
+export interface MeanWaitProbe {
+  start(): void;
+  takeMeanWaitMs(): number;
+  stop(): void;
+}
+
+/**
+ * The probe of this process: how far its main thread runs behind (from `mainThread`, started
+ * here; 0 without one, for tests that set the other signals) and its memory.
+ */
+export function createHostProbe(mainThread: MeanWaitProbe | undefined): HostProbe {
+  mainThread?.start();
   const limit = memoryLimitBytes(process.constrainedMemory(), os.totalmem());
   return {
-    eventLoopDelayMs: () => {
-      // The histogram counts the resolution itself in each delay; a window with no sample is 0.
-      const delayMs =
-        histogram.count === 0
-          ? 0
-          : Math.max(0, histogram.percentile(50) / NS_PER_MS - EVENT_LOOP_RESOLUTION_MS);
-      histogram.reset();
-      return delayMs;
-    },
+    eventLoopDelayMs: () => mainThread?.takeMeanWaitMs() ?? 0,
     rssBytes: () => process.memoryUsage.rss(),
     memoryLimitBytes: limit,
     close: () => {
-      histogram.disable();
+      mainThread?.stop();
     },
   };
 }

@@ -18,13 +18,13 @@
 export interface HeadroomSample {
   /** When it was taken (the service's clock). */
   readonly atMs: number;
-  /** The media workers' worst lag behind real time (MediaLoad.workerLagMs); absent without workers. */
+  /** How far the media workers run behind real time, a mean wait (MediaLoad.workerLagMs); absent without workers. */
   readonly workerLagMs?: number;
   /** Datagrams the kernel dropped for full receive buffers, a running total (MediaLoad). */
   readonly kernelReceiveDrops?: number;
   /** Stored packets waiting in memory for the disk (MediaLoad.pendingWriteBytes). */
   readonly mediaPendingWriteBytes?: number;
-  /** The main thread's event-loop delay over the interval (median): SIP, database, API. */
+  /** How far the main thread (SIP, database, API) runs behind, a mean wait over the interval. */
   readonly eventLoopDelayMs: number;
   /** Database writes queued and not yet done (SessionWriter). */
   readonly pendingDatabaseWrites: number;

@@ -10,6 +10,7 @@ import type { RtpMediaEngine } from '../../src/media/create-media-engine.js';
 import type { MediaEngine, MediaLoad } from '../../src/media/media-engine.js';
 import type { VerbatimEvent } from '../../src/model/events.js';
 import { getHeader, type SipResponse } from '../../src/protocol/sip/message.js';
+import { LagProbe } from '../../src/media/lag-probe.js';
 import { RecordingService } from '../../src/recording/recording-service.js';
 import type { SipServer } from '../../src/sip/sip-server.js';
 import { loopbackMediaEngine } from '../support/loopback-media.js';
@@ -109,7 +110,7 @@ void describe('admission control over UDP with a real recording service', () => 
       logger: pino({ level: 'silent' }),
       newSessionId: () => `adm${String(++id).padStart(13, '0')}`,
       events: { publish: (event) => events.push(event) },
-      admission: { enabled: true, maxLagMs: 200, sampleIntervalMs: SAMPLE_MS },
+      admission: { enabled: true, maxLagMs: 200, sampleIntervalMs: SAMPLE_MS, mainThread: new LagProbe() },
     });
     sip = loopbackSipServer(recording);
     sipPort = (await sip.start()).udpPort;

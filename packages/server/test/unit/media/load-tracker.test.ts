@@ -2,32 +2,33 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 
 import { WorkerLoadTracker } from '../../../src/media/load-tracker.js';
-import { WorkerLagProbe } from '../../../src/media/worker-lag.js';
+import { LagProbe } from '../../../src/media/lag-probe.js';
 
 void describe('WorkerLoadTracker', () => {
-  void it('gives the worst lag of the running workers over the statistics window', () => {
+  void it('gives the mean wait over the statistics window of the worker furthest behind', () => {
     const tracker = new WorkerLoadTracker(1000, 250);
     tracker.started(0, 0);
     tracker.started(1, 0);
-    tracker.report(0, 250, 5, 1000);
-    tracker.report(1, 250, 40, 500);
-    tracker.report(0, 500, 120, 3000);
-    tracker.report(1, 500, 2, 0);
-    assert.equal(tracker.workerLagMs(600, [0, 1]), 120);
-    assert.equal(tracker.workerLagMs(600, [1]), 40);
+    tracker.report(0, 250, { meanWaitMs: 5, windowMs: 250 }, 1000);
+    tracker.report(1, 250, { meanWaitMs: 40, windowMs: 250 }, 500);
+    tracker.report(0, 500, { meanWaitMs: 120, windowMs: 250 }, 3000);
+    tracker.report(1, 500, { meanWaitMs: 2, windowMs: 250 }, 0);
+    // Worker 0 waited 5 and 120 ms on average in its two intervals: 62.5 over the window.
+    assert.equal(tracker.workerLagMs(600, [0, 1]), 62.5);
+    assert.equal(tracker.workerLagMs(600, [1]), 21);
     assert.equal(tracker.pendingWriteBytes([0, 1]), 3000);
     // A second later the stall has left the window.
-    tracker.report(0, 1250, 1);
-    tracker.report(0, 1500, 0, 0);
-    tracker.report(1, 1500, 0);
-    assert.equal(tracker.workerLagMs(1600, [0, 1]), 1);
+    tracker.report(0, 1250, { meanWaitMs: 1, windowMs: 250 });
+    tracker.report(0, 1500, { meanWaitMs: 0, windowMs: 250 }, 0);
+    tracker.report(1, 1500, { meanWaitMs: 0, windowMs: 250 });
+    assert.equal(tracker.workerLagMs(1600, [0, 1]), 0.5);
     assert.equal(tracker.pendingWriteBytes([0, 1]), 0);
   });
 
   void it('counts a worker whose report is overdue as late by as much, and forgets a replaced one', () => {
     const tracker = new WorkerLoadTracker(1000, 250);
     tracker.started(0, 0);
-    tracker.report(0, 250, 0);
+    tracker.report(0, 250, { meanWaitMs: 0, windowMs: 250 });
     assert.equal(tracker.workerLagMs(400, [0]), 0);
     assert.equal(tracker.workerLagMs(1250, [0]), 750);
     tracker.started(0, 1300);
@@ -35,25 +36,33 @@ void describe('WorkerLoadTracker', () => {
   });
 });
 
-void describe('WorkerLagProbe', () => {
-  void it('measures a stall of the event loop, in the window that saw it and in the statistics window', async () => {
-    const probe = new WorkerLagProbe();
+void describe('LagProbe', () => {
+  void it('reports the mean wait: a worker held up for the whole window shows it, a lone short stall weighs little', async () => {
+    const probe = new LagProbe();
     probe.start();
-    try {
-      await new Promise((resolve) => setTimeout(resolve, 50));
-      probe.takeMs();
-      probe.takeStatsWindowMs();
-      const until = Date.now() + 120;
-      while (Date.now() < until) {
+    const busyFor = (ms: number): void => {
+      const until = performance.now() + ms;
+      while (performance.now() < until) {
         // Busy: the probe's timer cannot run.
       }
-      // Overdue right now, before its timer has even run.
-      assert.ok(probe.takeMs() >= 100);
-      await new Promise((resolve) => setTimeout(resolve, 30));
-      assert.ok(probe.takeStatsWindowMs() >= 100);
+    };
+    try {
       await new Promise((resolve) => setTimeout(resolve, 50));
-      assert.ok(probe.takeMs() < 100);
-      assert.ok(probe.takeStatsWindowMs() < 100);
+      probe.takeMeanWaitMs();
+      busyFor(150);
+      // Overdue right now, before its timer has even run: late by 130 ms or more at the end of a
+      // 150 ms window, so at least 130²/2/150 = 56 ms on average.
+      const heldUp = probe.takeMeanWaitMs();
+      assert.ok(heldUp >= 50, `mean wait ${heldUp} ms while the thread was busy`);
+
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      probe.takeMeanWaitMs();
+      // 40 ms busy in a window of about 300 ms: about 40²/2/300 = 3 ms, while its worst lag is 40.
+      await new Promise((resolve) => setTimeout(resolve, 130));
+      busyFor(40);
+      await new Promise((resolve) => setTimeout(resolve, 130));
+      const loneStall = probe.takeMeanWaitMs();
+      assert.ok(loneStall < 20, `mean wait ${loneStall} ms with one short stall`);
     } finally {
       probe.stop();
     }

@@ -121,8 +121,8 @@ describe('media worker pool', () => {
 
   it('hands statistics, load, events and failed streams to its owner, and posts messages that expect no reply', async () => {
     const { pool, launched, notices, noticeWorkers } = await startedPool(2);
-    const stats: FromWorker = { type: 'stats', streams: [['s', EMPTY_TRACK_STATS]], lagMs: 3 };
-    const load: FromWorker = { type: 'load', lagMs: 2, pendingWriteBytes: 216 };
+    const stats: FromWorker = { type: 'stats', streams: [['s', EMPTY_TRACK_STATS]] };
+    const load: FromWorker = { type: 'load', meanWaitMs: 2, windowMs: 250, pendingWriteBytes: 216 };
     const failed: FromWorker = { type: 'failed', streamId: 's', stats: EMPTY_TRACK_STATS, message: 'EIO' };
     worker(launched, 0).say(stats);
     worker(launched, 0).say(load);
@@ -149,7 +149,7 @@ describe('media worker pool', () => {
     const flushed = pool.request(0, { type: 'flush' });
     const request = worker(launched, 2).posted[0];
     assert.ok(request?.type === 'flush');
-    worker(launched, 0).say({ type: 'stats', streams: [], lagMs: 0 });
+    worker(launched, 0).say({ type: 'stats', streams: [] });
     worker(launched, 2).say({ type: 'flushed', requestId: request.requestId });
     await flushed;
   });
