@@ -143,7 +143,7 @@ void describe('admission decision', () => {
     const states = run([
       sample({ workerLagMs: 60 }),
       ...calm(3),
-      sample({ eventLoopDelayMs: 70 }),
+      sample({ eventLoopDelayMs: 300 }),
       ...calm(9),
     ]);
     assert.deepEqual(levels(states), [
@@ -153,11 +153,24 @@ void describe('admission decision', () => {
     ]);
   });
 
-  void it('the main event loop delay counts like the workers lag', () => {
-    assert.deepEqual(levels(run([sample({ eventLoopDelayMs: 55 }), sample({ eventLoopDelayMs: 210 })])), [
-      'ramping:event-loop-delay',
-      'refusing:event-loop-delay',
-    ]);
+  void it('the main thread has its own, higher levels: it carries no packet', () => {
+    assert.deepEqual(
+      levels(
+        run(
+          [60, 249, 250, 999, 1000, 500, 499].map((eventLoopDelayMs) => sample({ eventLoopDelayMs })),
+          { enabled: true, maxLagMs: 50 },
+        ),
+      ),
+      [
+        'open',
+        'open',
+        'ramping:event-loop-delay',
+        'ramping:event-loop-delay',
+        'refusing:event-loop-delay',
+        'refusing:event-loop-delay',
+        'ramping:event-loop-delay',
+      ],
+    );
   });
 
   void it('--admission-max-lag moves every lag level', () => {
@@ -264,7 +277,7 @@ void describe('admission decision', () => {
       rssBytes: GIB,
       memoryLimitBytes: 4 * GIB,
     };
-    assert.deepEqual(levels(run([bare, { ...bare, eventLoopDelayMs: 300 }])), [
+    assert.deepEqual(levels(run([bare, { ...bare, eventLoopDelayMs: 1200 }])), [
       'open',
       'refusing:event-loop-delay',
     ]);

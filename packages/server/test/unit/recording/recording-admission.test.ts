@@ -142,9 +142,9 @@ void describe('RecordingService: admission by headroom', () => {
     assert.deepEqual(service.admission().refusals, { 'ramp-limit': 6 });
   });
 
-  void it('the event-loop delay of the main thread refuses like the workers lag', async () => {
+  void it('a main thread far behind refuses too', async () => {
     const { service, host } = setUpAdmission();
-    host.eventLoopDelay = 300;
+    host.eventLoopDelay = 1200;
     const refused = call();
     await offer(service, [refused]);
     assert.equal(refused.rejection?.status, 503);
