@@ -85,6 +85,8 @@ export interface RecorderOptions {
   readonly rtpPorts: { readonly min: number; readonly max: number };
   readonly maxSessions?: number;
   readonly mediaTimeoutSeconds?: number;
+  /** `--admission off` when false (the overload step tests the hard cap alone); default on. */
+  readonly admission?: boolean;
 }
 
 export interface ApiEnvelope {
@@ -138,6 +140,7 @@ export async function startRecorder(options: RecorderOptions): Promise<Recorder>
     '--media-timeout',
     String(options.mediaTimeoutSeconds ?? 10),
     ...(options.maxSessions === undefined ? [] : ['--max-sessions', String(options.maxSessions)]),
+    ...(options.admission === false ? ['--admission', 'off'] : []),
   ];
   const child = spawnChild('verbatim serve', process.execPath, args, {
     cwd: REPO_ROOT,
