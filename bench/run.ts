@@ -79,7 +79,11 @@ class Session {
   async recorder(): Promise<Recorder> {
     if (this.#recorder === undefined || !this.#recorder.child.running()) {
       const dataDir = await makeTempDir('verbatim-bench-node-');
-      this.#recorder = await startRecorder({ dataDir, rtpPorts: this.options.rtpPorts });
+      this.#recorder = await startRecorder({
+        dataDir,
+        rtpPorts: this.options.rtpPorts,
+        admission: this.options.admission,
+      });
       log(`recorder: pid ${this.#recorder.pid}, SIP 127.0.0.1:${this.#recorder.sipPort}, data ${dataDir}`);
     }
     return this.#recorder;

@@ -22,6 +22,11 @@ export interface BenchOptions {
   /** --steps was given (a quick run then also runs the steps it otherwise skips). */
   readonly stepsNamed: boolean;
   readonly rtpPorts: { readonly min: number; readonly max: number };
+  /**
+   * Admission control of the recorder shared by capacity, setup rate and sipp (--admission);
+   * the saturation step always has it on, the overload step off.
+   */
+  readonly admission: boolean;
 }
 
 export interface BenchPlan {
@@ -47,6 +52,7 @@ Options:
   --no-build        do not rebuild packages/server/dist when it is older than the source
   --steps LIST      comma-separated subset of ${STEP_NAMES.join(',')}
   --rtp-ports A-B   UDP range of the recorder under test (default 10000-19999)
+  --admission off   the recorder of capacity, setup rate and sipp without admission control
   -h, --help        this text
 `;
 
@@ -64,6 +70,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions | 'help' {
         'no-build': { type: 'boolean', default: false },
         steps: { type: 'string' },
         'rtp-ports': { type: 'string', default: '10000-19999' },
+        admission: { type: 'string', default: 'on' },
         help: { type: 'boolean', short: 'h', default: false },
       },
       strict: true,
@@ -84,6 +91,9 @@ export function parseOptions(argv: readonly string[]): BenchOptions | 'help' {
     }
     steps.add(step);
   }
+  if (values.admission !== 'on' && values.admission !== 'off') {
+    throw new UsageError(`--admission must be on or off`);
+  }
   const range = /^(\d+)-(\d+)$/.exec(values['rtp-ports']);
   const min = Number(range?.[1]);
   const max = Number(range?.[2]);
@@ -98,6 +108,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions | 'help' {
     steps,
     stepsNamed: values.steps !== undefined,
     rtpPorts: { min, max },
+    admission: values.admission === 'on',
   };
 }
 

@@ -63,9 +63,13 @@ describe(
     skip: cores === undefined ? 'needs two cores: one for the node, one for SIPp' : false,
   },
   () => {
-    serverForSuite('cpu-starved', { mediaTimeoutSeconds: 10, rtpPortCount: 600 }, (suite) => {
-      ({ server, work } = suite);
-    });
+    serverForSuite(
+      'cpu-starved',
+      { mediaTimeoutSeconds: 10, rtpPortCount: 600, admission: true },
+      (suite) => {
+        ({ server, work } = suite);
+      },
+    );
 
     it('keeps the held calls clean and refuses extra calls with 503 and Retry-After', async (t) => {
       assert.ok(cores !== undefined);

@@ -41,6 +41,12 @@ export interface ServerOptions {
   dataDir?: string;
   /** How many RTP ports the node gets (200 unless given: two per track, so 50 two-party calls). */
   rtpPortCount?: number;
+  /**
+   * Admission control (`--admission`), off unless asked for: the suite runs two test files at a
+   * time on two cores, and admission's refusals depend on that instantaneous load, so a test
+   * about something else would see its calls refused now and then. Tests of admission turn it on.
+   */
+  admission?: boolean;
 }
 
 export async function startServer(options: ServerOptions = {}): Promise<RunningServer> {
@@ -73,6 +79,8 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       dataDir,
       '--media-timeout',
       String(options.mediaTimeoutSeconds ?? 3),
+      '--admission',
+      options.admission === true ? 'on' : 'off',
       ...(options.extraArgs ?? []),
     ],
     { env: { ...process.env, VERBATIM_ADMIN_PASSWORD: ADMIN_PASSWORD } },
