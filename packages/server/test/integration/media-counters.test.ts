@@ -182,8 +182,10 @@ void describe('media counters with real sockets', () => {
     assert.equal(load.streams, 1);
     assert.ok(load.workerLagMs >= 0 && load.workerLagMs < 5000, `workerLagMs ${load.workerLagMs}`);
     assert.ok(load.kernelReceiveDrops >= 0);
-    // Stream b holds fewer than a batch of records: they wait for the 200 ms flush timer.
-    assert.ok(load.pendingWriteBytes >= 0 && load.pendingWriteBytes <= 20 * 216, `${load.pendingWriteBytes}`);
+    // Records wait in the writers for the 200 ms flush timer. The figure comes from the worker's
+    // latest 'load' report (every 250 ms), which may predate stream a's close: at most the 50
+    // records both streams stored.
+    assert.ok(load.pendingWriteBytes >= 0 && load.pendingWriteBytes <= 50 * 216, `${load.pendingWriteBytes}`);
     await engine.closeStream('b');
     assert.equal(engine.counters().streamsClosed, 2);
     assert.equal(engine.load().streams, 0);
