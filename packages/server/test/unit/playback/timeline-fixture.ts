@@ -128,17 +128,7 @@ export function runs(samples: Int16Array): [number, number][] {
   return found;
 }
 
-/** A seeded uniform random generator in [0, 1) (mulberry32), so that every run sees the same jitter. */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { seededRandom } from '../../support/seeded-random.js';
 
 /**
  * A network's jitter on one packet, in ms: 0–4 ms on most packets, 5–30 ms on one in ten, and a

@@ -11,21 +11,10 @@ import { SipStreamFramer } from '../../../../src/protocol/sip/framer.js';
 import { parseCSeq, parseNameAddr, parseVia } from '../../../../src/protocol/sip/headers.js';
 import { parseSipUri } from '../../../../src/protocol/sip/uri.js';
 import type { Result } from '../../../../src/protocol/result.js';
+import { seededRandom } from '../../../support/seeded-random.js';
 import { listFixtures, loadFixture } from './fixtures.js';
 
 const SEED = Number(process.env.VERBATIM_FUZZ_SEED ?? 20240611);
-
-/** mulberry32: small, fast and good enough to drive mutations. */
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const INTERESTING = Array.from('\r\n \t:;,"<>@=?%\\/[]0123456789', (ch) => ch.charCodeAt(0)).concat([
   0, 0xff, 0xc3,
@@ -92,7 +81,7 @@ void describe(`parsers never throw (seed ${SEED})`, () => {
   ];
 
   void it('parseSipMessage on random bytes', () => {
-    const next = random(SEED);
+    const next = seededRandom(SEED);
     for (let round = 0; round < 2000; round += 1) {
       const length = Math.floor(next() * 300);
       const bytes = new Uint8Array(length);
@@ -115,7 +104,7 @@ void describe(`parsers never throw (seed ${SEED})`, () => {
   });
 
   void it('parseSipMessage on random mutations of every fixture', () => {
-    const next = random(SEED + 1);
+    const next = seededRandom(SEED + 1);
     for (const [index, fixture] of fixtures.entries()) {
       for (let round = 0; round < 150; round += 1) {
         checkMessage(mutate(fixture, next), `fixture ${index} mutation ${round}`);
@@ -124,7 +113,7 @@ void describe(`parsers never throw (seed ${SEED})`, () => {
   });
 
   void it('header and URI parsers on random text', () => {
-    const next = random(SEED + 2);
+    const next = seededRandom(SEED + 2);
     const alphabet = 'sip:SIP/2.0UDPa@b.c;tag=x<>",\\ \t[]:%0159?&-~';
     for (let round = 0; round < 3000; round += 1) {
       let value = '';
@@ -140,7 +129,7 @@ void describe(`parsers never throw (seed ${SEED})`, () => {
   });
 
   void it('SipStreamFramer on mutated streams cut into random chunks', () => {
-    const next = random(SEED + 3);
+    const next = seededRandom(SEED + 3);
     for (let round = 0; round < 300; round += 1) {
       const framer = new SipStreamFramer();
       const source = fixtures[Math.floor(next() * fixtures.length)] ?? new Uint8Array(0);
