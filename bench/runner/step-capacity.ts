@@ -2,6 +2,14 @@ import type { GeneratorPool } from './generator-client.js';
 import { placeMixedCalls, placementOf, type Placement } from './mixed-calls.js';
 import { readRssBytes, startCpuWindow, startWindow, type WindowSample } from './proc-stats.js';
 import type { Recorder } from './recorder.js';
+import {
+  countsSince,
+  describeAdmissionCounts,
+  readAdmissionCounts,
+  watchSignals,
+  type AdmissionCounts,
+  type SignalWindow,
+} from './node-metrics.js';
 import { countActiveSince, countStoredLoss, waitSessionsClosed, type LossCount } from './stored-packets.js';
 import { messageOf, sleep, sleepUntil } from './timing.js';
 
@@ -48,6 +56,10 @@ export interface CapacityLevel {
   /** Sessions still ACTIVE 30 s after every call had hung up (expected: 0). */
   readonly activeAfterHangup: number;
   readonly loss: LossCount;
+  /** Refusals by reason during the level, and the signals that put the node in ramping or refusing. */
+  readonly admission: AdmissionCounts;
+  /** The headroom signals through the steady window (from /metrics, once a second). */
+  readonly signals: SignalWindow;
 }
 
 export interface CapacityResult {
@@ -88,6 +100,7 @@ async function runLevel(
   const rampMs = (calls / plan.callsPerSecond) * 1000;
   const holdMs = Math.round(rampMs + plan.settleMs + plan.steadyMs + plan.tailMs);
   const sinceMs = Date.now() - 1000;
+  const admissionBefore = await readAdmissionCounts(recorder);
   const t0 = performance.now();
   const placing = settle(
     placeMixedCalls(
@@ -109,7 +122,9 @@ async function runLevel(
   const activeAtSteadyStart = countActiveSince(recorder.dbPath, sinceMs);
   const recorderWindow = startWindow(recorder.pid);
   const generatorWindow = startCpuWindow(generators.pids);
+  const signalWatch = watchSignals(recorder);
   await sleepUntil(steadyStart + plan.steadyMs);
+  const signals = await signalWatch.finish();
   const recorderSteady = recorderWindow.finish();
   const generatorSteady = generatorWindow.finish();
   const activeAtSteadyEnd = countActiveSince(recorder.dbPath, sinceMs);
@@ -121,6 +136,7 @@ async function runLevel(
   const report = placed.value;
   const callKeys = [...new Set(report.streams.map((s) => s.callKey))];
   const activeAfterHangup = await waitSessionsClosed(recorder.dbPath, callKeys, 30_000);
+  const admission = countsSince(await readAdmissionCounts(recorder), admissionBefore);
   const loss = await countStoredLoss(recorder.dataDir, report.streams, {
     deleteMedia: plan.deleteMediaAfterCount,
   });
@@ -157,6 +173,8 @@ async function runLevel(
     rssBytesPerCall: Math.max(0, recorderSteady.rssMaxBytes - idleRss) / calls,
     activeAfterHangup,
     loss,
+    admission,
+    signals,
   };
 }
 
@@ -174,8 +192,9 @@ export async function runCapacity(
     const level = await runLevel(recorder, generators, plan, calls);
     levels.push(level);
     log(
-      `capacity: ${calls} calls: ${level.placement.rejected} refused, loss ${(level.loss.lossRatio * 100).toFixed(4)} %, ` +
+      `capacity: ${calls} calls: ${level.placement.rejected} refused (${describeAdmissionCounts(level.admission)}), loss ${(level.loss.lossRatio * 100).toFixed(4)} %, ` +
         `${level.recorderCpuPerCall.toFixed(4)} CPU s per call-minute, ` +
+        `worker lag mean ${level.signals.workerLagMsMean ?? '-'} / max ${level.signals.workerLagMsMax ?? '-'} ms, ` +
         `${Math.round(level.rssBytesPerCall / 1024)} KB per call: ${level.passed ? 'pass' : `FAIL (${level.failReasons.join('; ')})`}`,
     );
     if (!level.passed) {

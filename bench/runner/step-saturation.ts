@@ -3,6 +3,7 @@ import { placeMixedCalls, placementOf, type Placement } from './mixed-calls.js';
 import { spawnChild, type Child } from './processes.js';
 import { readCpuSeconds, startWindow, type WindowSample } from './proc-stats.js';
 import type { Recorder } from './recorder.js';
+import { describeAdmissionCounts, readAdmissionCounts, type AdmissionCounts } from './node-metrics.js';
 import { LOSS_BOUND } from './step-capacity.js';
 import { countActiveSince, countStoredLoss, waitAllClosedSince, type LossCount } from './stored-packets.js';
 import { messageOf, sleepUntil } from './timing.js';
@@ -52,6 +53,8 @@ export interface SaturationRun {
   readonly busyCpuSeconds: number;
   /** Loss of the accepted calls' streams, counted from the track files (as in step a). */
   readonly acceptedLoss: LossCount;
+  /** Why calls were refused, and which signals put the node in ramping or refusing (its /metrics). */
+  readonly admission: AdmissionCounts;
   readonly passed: boolean;
   readonly failReasons: readonly string[];
 }
@@ -113,6 +116,7 @@ async function runOnce(
     }
     const report = placed.value;
     await waitAllClosedSince(recorder.dbPath, sinceMs, 30_000);
+    const admission = await readAdmissionCounts(recorder);
     const acceptedLoss = await countStoredLoss(recorder.dataDir, report.streams, { deleteMedia: true });
     const failReasons: string[] = [];
     if (acceptedLoss.lossRatio > LOSS_BOUND) {
@@ -139,6 +143,7 @@ async function runOnce(
       recorderSteady,
       busyCpuSeconds,
       acceptedLoss,
+      admission,
       passed: failReasons.length === 0,
       failReasons,
     };
@@ -173,7 +178,7 @@ export async function runSaturation(
     const run = await runOnce(startRecorder, generators, plan, offered, label);
     runs.push(run);
     log(
-      `saturation (${label}): ${run.accepted} accepted, ${run.refused} refused, ${run.failed} failed; ` +
+      `saturation (${label}): ${run.accepted} accepted, ${run.refused} refused (${describeAdmissionCounts(run.admission)}), ${run.failed} failed; ` +
         `loss of the accepted calls ${(run.acceptedLoss.lossRatio * 100).toFixed(4)} %: ${run.passed ? 'pass' : `FAIL (${run.failReasons.join('; ')})`}`,
     );
   }

@@ -1,6 +1,12 @@
 import type { GeneratorPool } from './generator-client.js';
 import { placeMixedCalls, placementOf, type Placement } from './mixed-calls.js';
 import type { Recorder } from './recorder.js';
+import {
+  countsSince,
+  describeAdmissionCounts,
+  readAdmissionCounts,
+  type AdmissionCounts,
+} from './node-metrics.js';
 import { countStoredLoss, waitAllClosedSince, type LossCount } from './stored-packets.js';
 
 /**
@@ -25,6 +31,8 @@ export interface SetupRateLevel {
   readonly placement: Placement;
   readonly activeAfterHangup: number;
   readonly loss: LossCount;
+  /** Refusals by reason at this rate, and the signals that put the node in ramping or refusing. */
+  readonly admission: AdmissionCounts;
 }
 
 export interface SetupRateResult {
@@ -51,6 +59,7 @@ export async function runSetupRate(
     const calls = Math.round(rate * plan.secondsOfCalls);
     log(`setup rate: ${calls} calls at ${rate} calls/s`);
     const sinceMs = Date.now() - 1000;
+    const admissionBefore = await readAdmissionCounts(recorder);
     const report = await placeMixedCalls(
       generators,
       { host: '127.0.0.1', sipPort: recorder.sipPort },
@@ -62,6 +71,7 @@ export async function runSetupRate(
       },
     );
     const activeAfterHangup = await waitAllClosedSince(recorder.dbPath, sinceMs, 30_000);
+    const admission = countsSince(await readAdmissionCounts(recorder), admissionBefore);
     const loss = await countStoredLoss(recorder.dataDir, report.streams, {
       deleteMedia: plan.deleteMediaAfterCount,
     });
@@ -84,10 +94,11 @@ export async function runSetupRate(
       placement: placementOf(report),
       activeAfterHangup,
       loss,
+      admission,
     };
     levels.push(level);
     log(
-      `setup rate: ${rate}/s: answered ${report.answered}/${calls}, p95 ${report.setupMsP95.toFixed(1)} ms, ` +
+      `setup rate: ${rate}/s: answered ${report.answered}/${calls}, refused: ${describeAdmissionCounts(admission)}, p95 ${report.setupMsP95.toFixed(1)} ms, ` +
         `achieved ${report.achievedCallsPerSecond.toFixed(1)}/s: ${level.passed ? 'pass' : `FAIL (${failReasons.join('; ')})`}`,
     );
     if (!level.passed) {

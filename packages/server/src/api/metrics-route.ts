@@ -108,7 +108,7 @@ export function buildNodeMetrics(source: MetricsSource): NodeMetrics {
   );
   new Gauge({
     name: 'verbatim_admission_state',
-    help: 'Admission of new calls: 1 for the current state (open; ramping: one new call a second; refusing: 503)',
+    help: 'Admission of new calls: 1 for the current state (open; ramping: new calls at a bounded pace; refusing: 503)',
     labelNames: ['state'],
     registers: [registry],
     collect() {
@@ -116,6 +116,18 @@ export function buildNodeMetrics(source: MetricsSource): NodeMetrics {
       const level = snapshot().level;
       for (const state of LEVELS) {
         this.set({ state }, state === level ? 1 : 0);
+      }
+    },
+  });
+  new Counter({
+    name: 'verbatim_admission_entered_total',
+    help: 'Times the node went into ramping or refusing, by the signal that put it there',
+    labelNames: ['state', 'reason'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const { level, reason, count } of snapshot().entered) {
+        this.inc({ state: level, reason }, count);
       }
     },
   });

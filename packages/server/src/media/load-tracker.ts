@@ -70,21 +70,26 @@ export class WorkerLoadTracker {
       if (load === undefined) {
         continue;
       }
-      let sum = 0;
-      let count = 0;
-      for (const report of load.reports) {
-        if (report.atMs > nowMs - this.#windowMs) {
-          sum += report.meanWaitMs;
-          count += 1;
-        }
-      }
       worst = Math.max(
         worst,
-        count > 0 ? sum / count : 0,
+        this.#weightedMeanWaitMs(load, nowMs),
         nowMs - load.lastReportAtMs - this.#reportIntervalMs,
       );
     }
     return Math.round(worst * 10) / 10;
+  }
+
+  /** The mean wait of the reports within the window, each weighed by the time it covers. */
+  #weightedMeanWaitMs(load: WorkerLoad, nowMs: number): number {
+    let sum = 0;
+    let weight = 0;
+    for (const report of load.reports) {
+      if (report.atMs > nowMs - this.#windowMs) {
+        sum += report.meanWaitMs * report.windowMs;
+        weight += report.windowMs;
+      }
+    }
+    return weight > 0 ? sum / weight : 0;
   }
 
   pendingWriteBytes(workers: readonly number[]): number {

@@ -71,6 +71,8 @@ interface AdmissionDeps {
   readonly options: AdmissionOptions;
   readonly mediaLoad: () => MediaLoad | undefined;
   readonly pendingDatabaseWrites: () => number;
+  /** Sessions being recorded (the ramp's budget is a share of them). */
+  readonly activeSessions: () => number;
   readonly log: Logger;
   readonly now: () => number;
 }
@@ -87,11 +89,23 @@ export interface AdmissionSnapshot {
   readonly reason?: HeadroomReason;
   readonly sample?: HeadroomSample;
   readonly refusals: Readonly<Partial<Record<RefusalReason, number>>>;
+  /**
+   * How often the node went into `ramping` or `refusing`, by the signal that put it there: which
+   * signal limits this node (the operator's first question when calls get 503).
+   */
+  readonly entered: readonly AdmissionEntry[];
+}
+
+/** A count of entries into a level for one reason. */
+export interface AdmissionEntry {
+  readonly level: Exclude<AdmissionLevel, 'open'>;
+  readonly reason: HeadroomReason;
+  readonly count: number;
 }
 
 const LEVEL_MESSAGES: Record<AdmissionLevel, string> = {
   open: 'headroom back: new calls are taken again',
-  ramping: 'headroom low: new calls are taken one a second',
+  ramping: 'headroom low: new calls are taken at a bounded pace',
   refusing: 'no headroom: new calls are refused with 503',
 };
 
@@ -113,6 +127,8 @@ export class AdmissionController {
     maxKeys: MAX_REMEMBERED_CUCM_CALLS,
   });
   readonly #refusals: Partial<Record<RefusalReason, number>> = {};
+  /** Entries into ramping / refusing, keyed `level reason` (see AdmissionSnapshot.entered). */
+  readonly #entered = new Map<string, AdmissionEntry>();
   #state: AdmissionState = INITIAL_ADMISSION_STATE;
   #sampledAtMs: number | undefined;
   #closed = false;
@@ -182,6 +198,7 @@ export class AdmissionController {
       ...(reason === undefined ? {} : { reason }),
       ...(sample === undefined ? {} : { sample }),
       refusals: { ...this.#refusals },
+      entered: [...this.#entered.values()],
     };
   }
 
@@ -202,10 +219,20 @@ export class AdmissionController {
       now,
       this.#deps.mediaLoad(),
       this.#deps.pendingDatabaseWrites(),
+      this.#deps.activeSessions(),
       this.#host,
     );
     const previous = this.#state;
     this.#state = nextAdmissionState(previous, sample, this.#limits);
+    const { level, reason } = this.#state;
+    if (
+      level !== 'open' &&
+      reason !== undefined &&
+      (level !== previous.level || reason !== previous.reason)
+    ) {
+      const key = `${level} ${reason}`;
+      this.#entered.set(key, { level, reason, count: (this.#entered.get(key)?.count ?? 0) + 1 });
+    }
     if (this.#state.level !== previous.level) {
       const fields = { admission: this.#state.level, reason: this.#state.reason, signals: sample };
       if (this.#state.level === 'refusing') {

@@ -65,6 +65,7 @@ export function takeHeadroomSample(
   atMs: number,
   media: MediaLoad | undefined,
   pendingDatabaseWrites: number,
+  activeSessions: number,
   host: HostProbe,
 ): HeadroomSample {
   return {
@@ -79,6 +80,7 @@ export function takeHeadroomSample(
     eventLoopDelayMs: host.eventLoopDelayMs(),
     pendingDatabaseWrites,
     rssBytes: host.rssBytes(),
+    activeSessions,
     memoryLimitBytes: host.memoryLimitBytes,
   };
 }

@@ -1,17 +1,18 @@
 /**
  * Admission control by the node's headroom (issue 8, "Load never costs the calls in progress"):
  * the pure decision. The node samples its signals (admission-sampler.ts); from each sample and the
- * previous state this module computes whether new calls are taken freely (`open`), a few at a
- * time (`ramping`), or refused with 503 (`refusing`). It never reads a clock or the host, so every
+ * previous state this module computes whether new calls are taken freely (`open`), at a bounded
+ * pace (`ramping`), or refused with 503 (`refusing`). It never reads a clock or the host, so every
  * threshold is unit-tested with exact inputs (test/unit/recording/admission.test.ts).
  *
- * Why three levels: every signal shows load only after it arrived (the media workers report once
- * a second), so a burst of INVITEs could all be taken before any signal moves. Once a signal is
- * above its warning level the node therefore takes at most one new session per `RAMP_INTERVAL_MS`
- * (one per report of the workers), so it grows only by what it can be seen to carry; past the
- * refuse level it takes none. Leaving `refusing` needs the signal well below its refuse level, and
- * leaving `ramping` needs `CALM_MS_TO_OPEN` of calm samples, so the node does not flap at a
- * threshold.
+ * Why three levels: every signal shows load only after it arrived (the media workers report
+ * every 250 ms, over a one-second window), so a burst of INVITEs could all be taken before any
+ * signal moves. Once a signal is above its warning level the node therefore grows by at most
+ * `RAMP_GROWTH` of the sessions it holds per `RAMP_INTERVAL_MS` (at least one), so it grows only
+ * by what it can be seen to carry, and a node near its limit overshoots by a few percent, not by
+ * a burst; past the refuse level it takes none. Leaving `refusing` needs the signal well below
+ * its refuse level, and leaving `ramping` needs `CALM_MS_TO_OPEN` of calm samples, so the node
+ * does not flap at a threshold.
  */
 
 /** What the node measured about itself, once per sampling interval. */
@@ -29,6 +30,8 @@ export interface HeadroomSample {
   /** Database writes queued and not yet done (SessionWriter). */
   readonly pendingDatabaseWrites: number;
   readonly rssBytes: number;
+  /** Sessions being recorded: the ramp's budget is a share of them. */
+  readonly activeSessions: number;
   /** The memory the node may use: the cgroup limit when set, else a share of the host's. */
   readonly memoryLimitBytes: number;
 }
@@ -64,8 +67,15 @@ export interface AdmissionState {
 
 export const INITIAL_ADMISSION_STATE: AdmissionState = { level: 'open', budget: 0 };
 
-/** While ramping, one new session per this interval: the media workers' statistics interval. */
+/** While ramping, the budget of new sessions is given once per this interval: the workers' statistics window. */
 export const RAMP_INTERVAL_MS = 1000;
+/**
+ * While ramping, the node grows by this share of the sessions it holds per interval (at least
+ * one): 10 % a second takes a contact centre's morning ramp (a few calls a second on a node with
+ * hundreds) without a refusal, and a node that crosses its refuse level does so by a few percent
+ * of its load before the next sample sees it.
+ */
+export const RAMP_GROWTH = 0.1;
 /** How long every signal must stay calm before a ramping node is open again. */
 export const CALM_MS_TO_OPEN = 2000;
 
@@ -167,7 +177,7 @@ export function nextAdmissionState(
     reason,
     budget: 0,
   });
-  /** Ramping: a budget of one session, given again once per ramp interval (never saved up). */
+  /** Ramping: a budget of RAMP_GROWTH of the sessions held, given again once per ramp interval (never saved up). */
   const ramping = (reason: HeadroomReason | undefined, calmSinceMs?: number): AdmissionState => {
     const refill =
       previous.level !== 'ramping' ||
@@ -177,7 +187,7 @@ export function nextAdmissionState(
       ...base,
       level: 'ramping',
       ...(reason === undefined ? {} : { reason }),
-      budget: refill ? 1 : previous.budget,
+      budget: refill ? rampBudget(sample.activeSessions) : previous.budget,
       budgetAtMs: refill ? sample.atMs : (previous.budgetAtMs ?? sample.atMs),
       ...(calmSinceMs === undefined ? {} : { calmSinceMs }),
     };
@@ -213,6 +223,11 @@ export function nextAdmissionState(
     return { ...base, level: 'open', budget: 0 };
   }
   return ramping(previous.reason, calmSinceMs);
+}
+
+/** The new sessions a ramping node takes per interval while it holds `activeSessions`. */
+export function rampBudget(activeSessions: number): number {
+  return Math.max(1, Math.floor(activeSessions * RAMP_GROWTH));
 }
 
 export type AdmissionVerdict =

@@ -102,6 +102,7 @@ export class RecordingService implements SipServerDelegate {
       options: options.admission ?? { enabled: false, maxLagMs: Infinity },
       mediaLoad: () => media.load?.(),
       pendingDatabaseWrites: () => this.#writer.pendingWrites,
+      activeSessions: () => this.#registry.size,
       log: this.#log,
       now,
     });

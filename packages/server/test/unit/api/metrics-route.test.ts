@@ -39,8 +39,13 @@ const ADMISSION: AdmissionSnapshot = {
     pendingDatabaseWrites: 3,
     rssBytes: 2 ** 27,
     memoryLimitBytes: 2 ** 32,
+    activeSessions: 18,
   },
   refusals: { 'ramp-limit': 4, 'media-lag': 2, 'partner-refused': 1 },
+  entered: [
+    { level: 'ramping', reason: 'media-lag', count: 3 },
+    { level: 'refusing', reason: 'media-lag', count: 1 },
+  ],
 };
 
 void describe('GET /metrics', () => {
@@ -91,6 +96,8 @@ void describe('GET /metrics', () => {
       'verbatim_admission_state{state="open"} 0',
       'verbatim_admission_state{state="ramping"} 1',
       'verbatim_admission_state{state="refusing"} 0',
+      'verbatim_admission_entered_total{state="ramping",reason="media-lag"} 3',
+      'verbatim_admission_entered_total{state="refusing",reason="media-lag"} 1',
       'verbatim_event_loop_delay_seconds 0.008',
       'verbatim_media_worker_lag_seconds 0.075',
       'verbatim_media_pending_write_bytes 4096',
@@ -138,7 +145,7 @@ void describe('GET /metrics', () => {
       metrics: {
         ...source,
         mediaCounters: () => undefined,
-        admission: () => ({ level: 'open', refusals: {} }),
+        admission: () => ({ level: 'open', refusals: {}, entered: [] }),
       },
     });
     try {

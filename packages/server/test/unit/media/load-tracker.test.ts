@@ -25,6 +25,14 @@ void describe('WorkerLoadTracker', () => {
     assert.equal(tracker.pendingWriteBytes([0, 1]), 0);
   });
 
+  void it('weighs each report by the time it covers: the report after a stall covers the stall', () => {
+    const tracker = new WorkerLoadTracker(1000, 250);
+    tracker.started(0, 0);
+    tracker.report(0, 250, { meanWaitMs: 0, windowMs: 250 });
+    tracker.report(0, 1000, { meanWaitMs: 200, windowMs: 750 });
+    assert.equal(tracker.workerLagMs(1000, [0]), 150);
+  });
+
   void it('counts a worker whose report is overdue as late by as much, and forgets a replaced one', () => {
     const tracker = new WorkerLoadTracker(1000, 250);
     tracker.started(0, 0);

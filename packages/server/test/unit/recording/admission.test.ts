@@ -34,6 +34,7 @@ function sample(overrides: Partial<HeadroomSample> = {}): HeadroomSample {
     pendingDatabaseWrites: 0,
     rssBytes: 0.1 * GIB,
     memoryLimitBytes: 4 * GIB,
+    activeSessions: 0,
     ...overrides,
   };
 }
@@ -92,7 +93,7 @@ void describe('admission decision', () => {
     ]);
   });
 
-  void it('ramping takes one new session, refusing none, each refusal with its Retry-After', () => {
+  void it('ramping with no session held takes one new session, refusing none, each refusal with its Retry-After', () => {
     const [ramping, refusing] = run([sample({ workerLagMs: 60 }), sample({ workerLagMs: 250 })]);
     assert.equal(admitted(ramping!, 60), 1);
     const first = admitSession(ramping!);
@@ -107,7 +108,7 @@ void describe('admission decision', () => {
     ]);
   });
 
-  void it('while ramping, one new session per second however often it samples; the budget is not saved up', () => {
+  void it('while ramping, one budget per second however often it samples; the budget is not saved up', () => {
     // Samples at 0, 250, … 2750 ms, all with the workers 60 ms late; 5 INVITEs offered at each.
     let state = INITIAL_ADMISSION_STATE;
     const taken: number[] = [];
@@ -125,6 +126,35 @@ void describe('admission decision', () => {
 
     const idle = run([sample({ workerLagMs: 60 }), sample({ atMs: 10_000, workerLagMs: 60 })]);
     assert.equal(admitted(idle[1]!, 5), 1, 'ten quiet seconds still give one session');
+  });
+
+  void it('while ramping, the budget is a tenth of the sessions held (at least one), so a loaded node still grows', () => {
+    const at = (activeSessions: number): AdmissionState =>
+      run([sample({ workerLagMs: 60, activeSessions })])[0]!;
+    assert.equal(admitted(at(0), 100), 1);
+    assert.equal(admitted(at(19), 100), 1);
+    assert.equal(admitted(at(20), 100), 2);
+    assert.equal(admitted(at(250), 100), 25);
+    assert.equal(admitted(at(1000), 500), 100);
+    // The budget is given per second from the sessions held then, not at every sample.
+    let state = INITIAL_ADMISSION_STATE;
+    const taken: number[] = [];
+    for (let i = 0; i < 8; i++) {
+      const activeSessions = 300 + taken.reduce((a, b) => a + b, 0);
+      state = nextAdmissionState(
+        state,
+        sample({ atMs: i * SAMPLE_MS, workerLagMs: 60, activeSessions }),
+        LIMITS,
+      );
+      let count = 0;
+      for (let n = 0; n < 50; n++) {
+        const verdict = admitSession(state);
+        state = verdict.state;
+        count += verdict.admit ? 1 : 0;
+      }
+      taken.push(count);
+    }
+    assert.deepEqual(taken, [30, 0, 0, 0, 33, 0, 0, 0]);
   });
 
   void it(`after overload the node ramps until every signal was calm for ${CALM_MS_TO_OPEN} ms, then opens`, () => {
@@ -276,6 +306,7 @@ void describe('admission decision', () => {
       pendingDatabaseWrites: 0,
       rssBytes: GIB,
       memoryLimitBytes: 4 * GIB,
+      activeSessions: 0,
     };
     assert.deepEqual(levels(run([bare, { ...bare, eventLoopDelayMs: 1200 }])), [
       'open',

@@ -113,6 +113,14 @@ void describe('RecordingService: admission by headroom', () => {
     assert.ok(back.answer, 'headroom back: the call is taken (one per sample while ramping)');
     await service.settled();
     assert.equal(repository.sessions.size, 2, 'the call in progress and the one taken after');
+    assert.deepEqual(
+      service.admission().entered,
+      [
+        { level: 'refusing', reason: 'media-lag', count: 1 },
+        { level: 'ramping', reason: 'media-lag', count: 1 },
+      ],
+      'which signal put the node in each state, for /metrics',
+    );
   });
 
   void it('while ramping takes one new session per second; the others get 503 Retry-After 1', async () => {
