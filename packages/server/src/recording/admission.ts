@@ -106,15 +106,9 @@ interface Levels {
   readonly resume: number;
 }
 
-/**
- * The media workers' lag levels from --admission-max-lag: warn at half, resume below three
- * quarters. Measured by the benchmark on this 2-core machine, the workers' mean wait was ~40 ms
- * at half their capacity, 260 ms just below it (no loss) and 325 ms just past it (loss); a quarter
- * (50 ms) put a node at a third of its capacity into ramping whenever another program took the
- * CPU for a second.
- */
+/** The media workers' lag levels from --admission-max-lag: warn at a quarter, resume below half. */
 export function lagLevels(maxLagMs: number): Levels {
-  return { warn: maxLagMs / 2, refuse: maxLagMs, resume: (maxLagMs * 3) / 4 };
+  return { warn: maxLagMs / 4, refuse: maxLagMs, resume: maxLagMs / 2 };
 }
 
 interface Signal {

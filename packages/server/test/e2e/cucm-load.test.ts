@@ -16,7 +16,7 @@ let server: RunningServer;
 let work: string;
 
 describe('200 CUCM calls at 20 calls/s (sipp), every recording checked', { timeout: 300_000 }, () => {
-  serverForSuite('cucm-load', { mediaTimeoutSeconds: 5, rtpPortCount: 1000, admission: true }, (suite) => {
+  serverForSuite('cucm-load', { mediaTimeoutSeconds: 5, rtpPortCount: 1000 }, (suite) => {
     ({ server, work } = suite);
   });
 

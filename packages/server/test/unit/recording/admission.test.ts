@@ -15,7 +15,7 @@ import { createHostProbe, memoryLimitBytes } from '../../../src/recording/admiss
 
 /**
  * The admission decision as a pure function of sampled signals (issue 8 point 2): exact inputs,
- * exact levels, with the default --admission-max-lag of 200 ms (warn 100, resume below 150) and a
+ * exact levels, with the default --admission-max-lag of 200 ms (warn 50, resume below 100) and a
  * sample every 250 ms.
  */
 
@@ -80,8 +80,8 @@ void describe('admission decision', () => {
     assert.equal(admitted(state, 60), 60);
   });
 
-  void it('media worker lag: ramping from 100 ms, refusing from 200 ms, refusing until below 150 ms', () => {
-    const states = run([99, 100, 199, 200, 160, 150, 149].map((workerLagMs) => sample({ workerLagMs })));
+  void it('media worker lag: ramping from 50 ms, refusing from 200 ms, refusing until below 100 ms', () => {
+    const states = run([49, 50, 199, 200, 150, 100, 99].map((workerLagMs) => sample({ workerLagMs })));
     assert.deepEqual(levels(states), [
       'open',
       'ramping:media-lag',
@@ -94,7 +94,7 @@ void describe('admission decision', () => {
   });
 
   void it('ramping with no session held takes one new session, refusing none, each refusal with its Retry-After', () => {
-    const [ramping, refusing] = run([sample({ workerLagMs: 120 }), sample({ workerLagMs: 250 })]);
+    const [ramping, refusing] = run([sample({ workerLagMs: 60 }), sample({ workerLagMs: 250 })]);
     assert.equal(admitted(ramping!, 60), 1);
     const first = admitSession(ramping!);
     assert.ok(first.admit);
@@ -109,11 +109,11 @@ void describe('admission decision', () => {
   });
 
   void it('while ramping, one budget per second however often it samples; the budget is not saved up', () => {
-    // Samples at 0, 250, … 2750 ms, all with the workers 120 ms late; 5 INVITEs offered at each.
+    // Samples at 0, 250, … 2750 ms, all with the workers 60 ms late; 5 INVITEs offered at each.
     let state = INITIAL_ADMISSION_STATE;
     const taken: number[] = [];
     for (let i = 0; i < 12; i++) {
-      state = nextAdmissionState(state, sample({ atMs: i * SAMPLE_MS, workerLagMs: 120 }), LIMITS);
+      state = nextAdmissionState(state, sample({ atMs: i * SAMPLE_MS, workerLagMs: 60 }), LIMITS);
       let count = 0;
       for (let n = 0; n < 5; n++) {
         const verdict = admitSession(state);
@@ -124,13 +124,13 @@ void describe('admission decision', () => {
     }
     assert.deepEqual(taken, [1, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0]);
 
-    const idle = run([sample({ workerLagMs: 120 }), sample({ atMs: 10_000, workerLagMs: 120 })]);
+    const idle = run([sample({ workerLagMs: 60 }), sample({ atMs: 10_000, workerLagMs: 60 })]);
     assert.equal(admitted(idle[1]!, 5), 1, 'ten quiet seconds still give one session');
   });
 
   void it('while ramping, the budget is a tenth of the sessions held (at least one), so a loaded node still grows', () => {
     const at = (activeSessions: number): AdmissionState =>
-      run([sample({ workerLagMs: 120, activeSessions })])[0]!;
+      run([sample({ workerLagMs: 60, activeSessions })])[0]!;
     assert.equal(admitted(at(0), 100), 1);
     assert.equal(admitted(at(19), 100), 1);
     assert.equal(admitted(at(20), 100), 2);
@@ -143,7 +143,7 @@ void describe('admission decision', () => {
       const activeSessions = 300 + taken.reduce((a, b) => a + b, 0);
       state = nextAdmissionState(
         state,
-        sample({ atMs: i * SAMPLE_MS, workerLagMs: 120, activeSessions }),
+        sample({ atMs: i * SAMPLE_MS, workerLagMs: 60, activeSessions }),
         LIMITS,
       );
       let count = 0;
@@ -171,7 +171,7 @@ void describe('admission decision', () => {
   void it('a warning during the calm period starts it again', () => {
     // Ramping at 0; calm from 250; a warning at 1000; calm again from 1250; open at 3250 ms.
     const states = run([
-      sample({ workerLagMs: 120 }),
+      sample({ workerLagMs: 60 }),
       ...calm(3),
       sample({ eventLoopDelayMs: 300 }),
       ...calm(9),
@@ -208,7 +208,7 @@ void describe('admission decision', () => {
     assert.deepEqual(
       levels(
         run(
-          [499, 500, 999, 1000, 750, 749].map((workerLagMs) => sample({ workerLagMs })),
+          [240, 250, 999, 1000, 500, 499].map((workerLagMs) => sample({ workerLagMs })),
           limits,
         ),
       ),
@@ -228,8 +228,8 @@ void describe('admission decision', () => {
       levels(
         run([
           sample({ kernelReceiveDrops: 10 }),
-          sample({ kernelReceiveDrops: 10, workerLagMs: 120 }),
-          sample({ kernelReceiveDrops: 15, workerLagMs: 120 }),
+          sample({ kernelReceiveDrops: 10, workerLagMs: 60 }),
+          sample({ kernelReceiveDrops: 15, workerLagMs: 60 }),
         ]),
       ),
       ['open', 'ramping:media-lag', 'refusing:kernel-drops'],
@@ -243,8 +243,8 @@ void describe('admission decision', () => {
       levels(
         run([
           sample({ kernelReceiveDrops: 10 }),
-          sample({ kernelReceiveDrops: 20, workerLagMs: 120 }),
-          sample({ kernelReceiveDrops: 20, workerLagMs: 120 }),
+          sample({ kernelReceiveDrops: 20, workerLagMs: 60 }),
+          sample({ kernelReceiveDrops: 20, workerLagMs: 60 }),
         ]),
       ),
       ['open', 'refusing:kernel-drops', 'ramping:media-lag'],

@@ -125,7 +125,7 @@ void describe('RecordingService: admission by headroom', () => {
 
   void it('while ramping takes one new session per second; the others get 503 Retry-After 1', async () => {
     const { service, load, clock, nextSample } = setUpAdmission();
-    load.workerLagMs = 120;
+    load.workerLagMs = 60;
     const burst = [call(), call(), call(), call(), call()];
     await offer(service, burst);
     assert.deepEqual(
@@ -319,7 +319,7 @@ void describe('RecordingService: the two INVITEs of a CUCM call are taken or ref
 
   void it('a ramping node takes both legs of the one call its budget allows', async () => {
     const { service, load, media, repository } = setUpAdmission();
-    load.workerLagMs = 120;
+    load.workerLagMs = 60;
     const a = { near: invite(cucmFrom('x-nearend', '700001')), far: invite(cucmFrom('x-farend', '700001')) };
     const b = { near: invite(cucmFrom('x-nearend', '700002')), far: invite(cucmFrom('x-farend', '700002')) };
     await offer(service, [a.near, b.near, b.far, a.far]);
