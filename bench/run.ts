@@ -155,7 +155,9 @@ async function runAll(session: Session): Promise<void> {
 
   await session.step('overload', async () => {
     const overloadCapacity =
-      plan.overload.capacity === 'measured' ? (capacity?.maxConcurrentCalls ?? 1000) : plan.overload.capacity;
+      plan.overload.capacity === 'measured'
+        ? (capacity?.maxConcurrentCalls ?? capacity?.carriedCalls ?? 1000)
+        : plan.overload.capacity;
     const dataDir = await makeTempDir('verbatim-bench-overload-');
     const recorder = await startRecorder({
       dataDir,
