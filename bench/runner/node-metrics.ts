@@ -15,7 +15,7 @@ export interface AdmissionCounts {
 const SAMPLE_LINE = /^(verbatim_invites_refused_total|verbatim_admission_entered_total)\{([^}]*)\} (\S+)$/;
 const LABEL = /(\w+)="([^"]*)"/g;
 
-export function parseAdmissionCounts(text: string): AdmissionCounts {
+function parseAdmissionCounts(text: string): AdmissionCounts {
   const refused: Record<string, number> = {};
   const entered: Record<string, number> = {};
   for (const line of text.split('\n')) {
@@ -41,14 +41,19 @@ export function parseAdmissionCounts(text: string): AdmissionCounts {
   return { refused, entered };
 }
 
-export async function readAdmissionCounts(recorder: Recorder): Promise<AdmissionCounts> {
+/** The recorder's `/metrics` text, with the bench's admin session. */
+async function scrapeMetrics(recorder: Recorder): Promise<string> {
   const response = await fetch(`${recorder.baseUrl}/metrics`, {
     headers: { cookie: `JSESSIONID=${recorder.jsessionId}` },
   });
   if (!response.ok) {
     throw new Error(`GET /metrics answered ${response.status}`);
   }
-  return parseAdmissionCounts(await response.text());
+  return response.text();
+}
+
+export async function readAdmissionCounts(recorder: Recorder): Promise<AdmissionCounts> {
+  return parseAdmissionCounts(await scrapeMetrics(recorder));
 }
 
 function difference(
@@ -115,10 +120,7 @@ export function watchSignals(recorder: Recorder, intervalMs = 1000): { finish():
   let scraping: Promise<void> = Promise.resolve();
   const scrape = async (): Promise<void> => {
     try {
-      const response = await fetch(`${recorder.baseUrl}/metrics`, {
-        headers: { cookie: `JSESSIONID=${recorder.jsessionId}` },
-      });
-      const text = await response.text();
+      const text = await scrapeMetrics(recorder);
       const lag = gauge(text, 'verbatim_media_worker_lag_seconds');
       const delay = gauge(text, 'verbatim_event_loop_delay_seconds');
       if (lag !== undefined) {

@@ -229,6 +229,9 @@ export async function runCapacity(
     }
   }
   const passing = levels.filter((l) => l.passed);
+  const cleanlyCarried = levels
+    .filter((l) => l.loss.lossRatio <= LOSS_BOUND && l.placement.failed === 0)
+    .map((l) => l.placement.answered);
   const best = passing[passing.length - 1];
   return {
     lossBound: LOSS_BOUND,
@@ -237,8 +240,6 @@ export async function runCapacity(
     referenceCalls: (best ?? levels[0])?.calls ?? null,
     refusalsBeginAtCalls: levels.find((l) => l.placement.rejected > 0)?.calls ?? null,
     lossBeginsAtCalls: levels.find((l) => l.loss.lossRatio > LOSS_BOUND)?.calls ?? null,
-    carriedCalls: levels
-      .filter((l) => l.loss.lossRatio <= LOSS_BOUND && l.placement.failed === 0)
-      .reduce<number | null>((most, l) => Math.max(most ?? 0, l.placement.answered), null),
+    carriedCalls: cleanlyCarried.length === 0 ? null : Math.max(...cleanlyCarried),
   };
 }
