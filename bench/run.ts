@@ -285,6 +285,7 @@ function computeFigures(session: Session): {
     overloadRefusedRatio: figure(o.overload?.refusedRatio),
     overloadHeldLossRatio: figure(o.overload?.heldLoss.lossRatio),
     saturationLossRatio: figure(o.saturation?.acceptedLossRatio),
+    saturationRssBytesPerCall: figure(o.saturation?.rssBytesPerAcceptedCall),
     refusalsBeginAtCalls: figure(o.capacity?.refusalsBeginAtCalls),
   };
   const stepOf: Record<FigureName, StepName> = {
@@ -300,6 +301,7 @@ function computeFigures(session: Session): {
     overloadRefusedRatio: 'overload',
     overloadHeldLossRatio: 'overload',
     saturationLossRatio: 'saturation',
+    saturationRssBytesPerCall: 'saturation',
     refusalsBeginAtCalls: 'capacity',
   };
   const notMeasured: Partial<Record<FigureName, string>> = {};
@@ -350,6 +352,12 @@ function scaleNotes(session: Session): Partial<Record<FigureName, string>> {
     notes.saturationLossRatio = outcomes.saturation.runs
       .map(
         (r) => `${r.label}: ${r.accepted} accepted, ${r.refused} refused, ${r.failed} failed of ${r.offered}`,
+      )
+      .join('; ');
+    notes.saturationRssBytesPerCall = outcomes.saturation.runs
+      .map(
+        (r) =>
+          `${r.label}: peak RSS ${Math.round(r.recorderPeakRssBytes / 2 ** 20)} MiB with ${r.accepted} accepted of ${r.offered}`,
       )
       .join('; ');
   }

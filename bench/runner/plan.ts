@@ -173,7 +173,7 @@ export function planFor(quick: boolean): BenchPlan {
     sipp: { calls: 100, callsPerSecond: 20, audioSeconds: 15 },
     saturation: {
       offeredCalls: 'measured',
-      capacityFactor: 1.6,
+      capacityFactor: 3,
       fallbackCapacity: 1000,
       // Below the default --max-sessions (2,000): refusals come from the node's headroom, not the cap.
       maxOffered: 1900,

@@ -52,6 +52,19 @@ export function readRssBytes(pid: number): number {
   return Number(match[1]) * 1024;
 }
 
+/**
+ * VmHWM of the process: the largest resident set it has had since it started, in bytes (the
+ * kernel's own high-water mark, so no peak between two samples is missed).
+ */
+export function readPeakRssBytes(pid: number): number {
+  const text = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const match = /^VmHWM:\s+(\d+)\s+kB$/m.exec(text);
+  if (match?.[1] === undefined) {
+    throw new Error(`no VmHWM in /proc/${pid}/status`);
+  }
+  return Number(match[1]) * 1024;
+}
+
 export interface WindowSample {
   readonly cpuSeconds: number;
   readonly wallSeconds: number;

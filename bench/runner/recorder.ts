@@ -3,6 +3,7 @@ import { readdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { spawnChild, type Child } from './processes.js';
 import { freeTcpPort, freeUdpTcpPort } from '../../packages/server/test/support/ports.js';
+import { readRssBytes } from './proc-stats.js';
 import { messageOf } from './timing.js';
 import { waitFor } from '../../packages/server/test/support/wait.js';
 
@@ -105,6 +106,8 @@ export interface Recorder {
   readonly dbPath: string;
   readonly child: Child;
   readonly jsessionId: string;
+  /** VmRSS once it had started and accepted a sign-in, before any call: the base of the per-call memory figures. */
+  readonly startRssBytes: number;
   /** POSTs `body` (or GETs) an API path with the admin session cookie. */
   api(path: string, body?: unknown): Promise<ApiEnvelope>;
   /** SIGTERM and wait for the exit code (SIGKILL after 15 s). */
@@ -182,6 +185,7 @@ export async function startRecorder(options: RecorderOptions): Promise<Recorder>
     dbPath: join(options.dataDir, 'verbatim.db'),
     child,
     jsessionId,
+    startRssBytes: readRssBytes(child.pid),
     api,
     stop: () => child.stop(15_000),
   };

@@ -31,6 +31,7 @@ export const EXTRA_FIGURES = [
   'overloadRefusedRatio',
   'overloadHeldLossRatio',
   'saturationLossRatio',
+  'saturationRssBytesPerCall',
   'refusalsBeginAtCalls',
 ] as const;
 
@@ -110,6 +111,11 @@ export function checkTargets(figures: Figures, notes: Partial<Record<FigureName,
     check('overloadRefusedRatio', '= 1 (every extra call gets 503)', (v) => v === 1),
     check('overloadHeldLossRatio', '<= 0.0001 (0.01 %)', (v) => v <= 0.0001),
     check('saturationLossRatio', '<= 0.0001 (0.01 %) of the accepted calls', (v) => v <= 0.0001),
+    check(
+      'saturationRssBytesPerCall',
+      '<= 2 x rssBytesPerCall (the calls held set the memory, not the calls offered)',
+      (v) => (figures.rssBytesPerCall === null ? null : v <= 2 * figures.rssBytesPerCall),
+    ),
     check('refusalsBeginAtCalls', '(reported, next to where loss begins)', () => null),
   ];
 }
@@ -129,6 +135,7 @@ function formatValue(figure: FigureName, value: number | null): string {
     case 'baselineCpuPerCall':
       return `${value.toFixed(4)} CPU s/call-min`;
     case 'rssBytesPerCall':
+    case 'saturationRssBytesPerCall':
       return `${(value / 1024).toFixed(1)} KB`;
     case 'callsPerSecond':
       return `${value} calls/s`;

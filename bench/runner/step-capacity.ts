@@ -51,7 +51,12 @@ export interface CapacityLevel {
   readonly generatorSteady: { readonly cpuSeconds: number; readonly processes: number };
   /** CPU seconds of the recorder per call per minute of steady window. */
   readonly recorderCpuPerCall: number;
-  /** (largest RSS in the steady window − RSS before the level) / calls. */
+  /**
+   * (largest RSS in the steady window − RSS of the recorder when it had just started) / calls held.
+   * Measured from the fresh recorder, not from the RSS before the level: a node keeps the heap an
+   * earlier level grew, so "before the level" made a level after a bigger one look almost free
+   * (the 2026-11-25 runs said 61 KB at 1,250 calls; from the fresh start it was ~190 KB).
+   */
   readonly rssBytesPerCall: number;
   /** Sessions still ACTIVE 30 s after every call had hung up (expected: 0). */
   readonly activeAfterHangup: number;
@@ -166,6 +171,8 @@ async function runLevel(
     failReasons.push(`${activeAfterHangup} sessions still ACTIVE 30 s after hang-up`);
   }
   const steadyMinutes = recorderSteady.wallSeconds / 60;
+  // A level that was partly refused holds fewer calls than it offered: memory is per call held.
+  const held = Math.max(1, Math.min(calls, report.answered));
   return {
     calls,
     passed: failReasons.length === 0,
@@ -178,8 +185,8 @@ async function runLevel(
     recorderIdleRssBytes: idleRss,
     recorderSteady,
     generatorSteady,
-    recorderCpuPerCall: recorderSteady.cpuSeconds / (calls * steadyMinutes),
-    rssBytesPerCall: Math.max(0, recorderSteady.rssMaxBytes - idleRss) / calls,
+    recorderCpuPerCall: recorderSteady.cpuSeconds / (held * steadyMinutes),
+    rssBytesPerCall: Math.max(0, recorderSteady.rssMaxBytes - recorder.startRssBytes) / held,
     activeAfterHangup,
     loss,
     admission,

@@ -1,7 +1,7 @@
 import type { GeneratorPool } from './generator-client.js';
 import { placeMixedCalls, placementOf, type Placement } from './mixed-calls.js';
 import { spawnChild, type Child } from './processes.js';
-import { readCpuSeconds, startWindow, type WindowSample } from './proc-stats.js';
+import { readCpuSeconds, readPeakRssBytes, startWindow, type WindowSample } from './proc-stats.js';
 import type { Recorder } from './recorder.js';
 import { describeAdmissionCounts, readAdmissionCounts, type AdmissionCounts } from './node-metrics.js';
 import { LOSS_BOUND } from './step-capacity.js';
@@ -49,6 +49,15 @@ export interface SaturationRun {
   readonly activeAtSteadyStart: number;
   readonly activeAtSteadyEnd: number;
   readonly recorderSteady: WindowSample;
+  /** The recorder's RSS when it had started, and the most it reached over the whole run (VmHWM). */
+  readonly recorderStartRssBytes: number;
+  readonly recorderPeakRssBytes: number;
+  /**
+   * (peak − start) / calls accepted: what the node's memory grew by per call it held, with every
+   * refused INVITE and every queue of the run included. Bounded memory at any offered load means
+   * this stays near the capacity ramp's figure however many calls are offered.
+   */
+  readonly rssBytesPerAcceptedCall: number;
   /** CPU seconds the busy loops took in the steady window (0 in the plain run). */
   readonly busyCpuSeconds: number;
   /** Loss of the accepted calls' streams, counted from the track files (as in step a). */
@@ -65,6 +74,8 @@ export interface SaturationResult {
   readonly runs: readonly SaturationRun[];
   /** The larger loss ratio of the two runs' accepted calls (the figure). */
   readonly acceptedLossRatio: number;
+  /** The larger memory growth per accepted call of the two runs (the figure). */
+  readonly rssBytesPerAcceptedCall: number;
   readonly passed: boolean;
 }
 
@@ -116,6 +127,7 @@ async function runOnce(
     }
     const report = placed.value;
     await waitAllClosedSince(recorder.dbPath, sinceMs, 30_000);
+    const recorderPeakRssBytes = readPeakRssBytes(recorder.pid);
     const admission = await readAdmissionCounts(recorder);
     const acceptedLoss = await countStoredLoss(recorder.dataDir, report.streams, { deleteMedia: true });
     const failReasons: string[] = [];
@@ -141,6 +153,10 @@ async function runOnce(
       activeAtSteadyStart,
       activeAtSteadyEnd,
       recorderSteady,
+      recorderStartRssBytes: recorder.startRssBytes,
+      recorderPeakRssBytes,
+      rssBytesPerAcceptedCall:
+        Math.max(0, recorderPeakRssBytes - recorder.startRssBytes) / Math.max(1, report.answered),
       busyCpuSeconds,
       acceptedLoss,
       admission,
@@ -179,6 +195,7 @@ export async function runSaturation(
     runs.push(run);
     log(
       `saturation (${label}): ${run.accepted} accepted, ${run.refused} refused (${describeAdmissionCounts(run.admission)}), ${run.failed} failed; ` +
+        `peak RSS ${Math.round(run.recorderPeakRssBytes / 2 ** 20)} MiB (${Math.round(run.rssBytesPerAcceptedCall / 1024)} KB per accepted call); ` +
         `loss of the accepted calls ${(run.acceptedLoss.lossRatio * 100).toFixed(4)} %: ${run.passed ? 'pass' : `FAIL (${run.failReasons.join('; ')})`}`,
     );
   }
@@ -187,6 +204,7 @@ export async function runSaturation(
     offeredCalls: offered,
     runs,
     acceptedLossRatio: Math.max(...runs.map((r) => r.acceptedLoss.lossRatio)),
+    rssBytesPerAcceptedCall: Math.max(...runs.map((r) => r.rssBytesPerAcceptedCall)),
     passed: runs.every((r) => r.passed),
   };
 }

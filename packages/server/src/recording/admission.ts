@@ -8,9 +8,10 @@
  * Why three levels: every signal shows load only after it arrived (the media workers report
  * every 250 ms, over a one-second window), so a burst of INVITEs could all be taken before any
  * signal moves. Once a signal is above its warning level the node therefore grows by at most
- * `RAMP_GROWTH` of the sessions it holds per `RAMP_INTERVAL_MS` (at least one), so it grows only
- * by what it can be seen to carry, and a node near its limit overshoots by a few percent, not by
- * a burst; past the refuse level it takes none. Leaving `refusing` needs the signal well below
+ * `RAMP_GROWTH` of the sessions it holds (or, if more, of what it held calmly in the last minute)
+ * per `RAMP_INTERVAL_MS`, at least one, so it grows only by what it can be seen to carry, and a
+ * node near its limit overshoots by a few percent, not by a burst; past the refuse level it takes
+ * none. Leaving `refusing` needs the signal well below
  * its refuse level, and leaving `ramping` needs `CALM_MS_TO_OPEN` of calm samples, so the node
  * does not flap at a threshold.
  */
@@ -59,6 +60,11 @@ export interface AdmissionState {
   readonly budgetAtMs?: number;
   /** Since when every signal has been below its warning level, while not `open`. */
   readonly calmSinceMs?: number;
+  /**
+   * The most sessions held in a calm sample (every signal under its warning level) within the last
+   * `CARRIED_MEMORY_MS`, and when: what the node has shown it carries (the ramp's floor).
+   */
+  readonly carried?: { readonly sessions: number; readonly atMs: number };
   /** The kernel drop total of the previous sample, to see new drops. */
   readonly kernelReceiveDrops?: number;
   /** The sample the state was computed from (for metrics and log lines). */
@@ -78,11 +84,23 @@ export const RAMP_INTERVAL_MS = 1000;
  * calls far below the 500 it could carry.
  */
 export const RAMP_GROWTH = 0.02;
+/**
+ * How long what the node carried calmly counts for its ramp: long enough to bridge a moment of
+ * load (a burst of setups, a garbage collection, another program's minute), short enough that a
+ * host whose capacity fell for good is judged by what it holds now.
+ */
+export const CARRIED_MEMORY_MS = 60_000;
 /** How long every signal must stay calm before a ramping node is open again. */
 export const CALM_MS_TO_OPEN = 2000;
 
-/** Queued database writes: warning, refuse and resume levels. */
-export const DATABASE_WRITE_LEVELS = { warn: 250, refuse: 1000, resume: 500 } as const;
+/**
+ * Queued database writes: warning, refuse and resume levels. Each new call queues a handful
+ * (session, tracks, participants, then its close), so a burst of 100 INVITEs a second queues a few
+ * hundred on a healthy node: ramping from 250 refused 204 of the 500 calls of the benchmark's
+ * setup-rate step while the calls in progress lost nothing. The queue holds no packet (a write is a
+ * row of a few hundred bytes), so it only has to stay bounded: refusing at 4,000 does that.
+ */
+export const DATABASE_WRITE_LEVELS = { warn: 1000, refuse: 4000, resume: 2000 } as const;
 /** Media bytes waiting for the disk: warning, refuse and resume levels. */
 export const MEDIA_WRITE_LEVELS = {
   warn: 64 * 2 ** 20,
@@ -166,7 +184,12 @@ export function nextAdmissionState(
   const drops = sample.kernelReceiveDrops;
   const newDrops =
     drops !== undefined && previous.kernelReceiveDrops !== undefined && drops > previous.kernelReceiveDrops;
-  const base = { sample, ...(drops === undefined ? {} : { kernelReceiveDrops: drops }) };
+  const carried = carriedAfter(previous, sample, limits, newDrops);
+  const base = {
+    sample,
+    ...(drops === undefined ? {} : { kernelReceiveDrops: drops }),
+    ...(carried === undefined ? {} : { carried }),
+  };
   if (!limits.enabled) {
     return { ...base, level: 'open', budget: 0 };
   }
@@ -189,7 +212,7 @@ export function nextAdmissionState(
       ...base,
       level: 'ramping',
       ...(reason === undefined ? {} : { reason }),
-      budget: refill ? rampBudget(sample.activeSessions) : previous.budget,
+      budget: refill ? rampBudget(sample.activeSessions, carried?.sessions) : previous.budget,
       budgetAtMs: refill ? sample.atMs : (previous.budgetAtMs ?? sample.atMs),
       ...(calmSinceMs === undefined ? {} : { calmSinceMs }),
     };
@@ -227,9 +250,33 @@ export function nextAdmissionState(
   return ramping(previous.reason, calmSinceMs);
 }
 
-/** The new sessions a ramping node takes per interval while it holds `activeSessions`. */
-export function rampBudget(activeSessions: number): number {
-  return Math.max(1, Math.floor(activeSessions * RAMP_GROWTH));
+/**
+ * The new sessions a ramping node takes per interval while it holds `activeSessions`, having
+ * carried `carriedSessions` calmly in the last minute: a share of the larger, so a node that
+ * warned while it held few calls (right after a burst of setups, or as calls ended after a heavy
+ * moment) grows back at the pace of what it has shown it carries, not one call a second (one
+ * benchmark run refused 126 of 250 calls that way, on a node that carries 500).
+ */
+export function rampBudget(activeSessions: number, carriedSessions = 0): number {
+  return Math.max(1, Math.floor(Math.max(activeSessions, carriedSessions) * RAMP_GROWTH));
+}
+
+/** What the node carried calmly in the last CARRIED_MEMORY_MS, after this sample. */
+function carriedAfter(
+  previous: AdmissionState,
+  sample: HeadroomSample,
+  limits: AdmissionLimits,
+  newDrops: boolean,
+): AdmissionState['carried'] {
+  const recent =
+    previous.carried !== undefined && sample.atMs - previous.carried.atMs <= CARRIED_MEMORY_MS
+      ? previous.carried
+      : undefined;
+  const calm = !newDrops && signalsOf(sample, limits).every((s) => s.value < s.levels.warn);
+  if (calm && (recent === undefined || sample.activeSessions >= recent.sessions)) {
+    return { sessions: sample.activeSessions, atMs: sample.atMs };
+  }
+  return recent;
 }
 
 export type AdmissionVerdict =

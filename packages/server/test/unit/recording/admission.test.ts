@@ -157,6 +157,42 @@ void describe('admission decision', () => {
     assert.deepEqual(taken, [6, 0, 0, 0, 6, 0, 0, 0]);
   });
 
+  void it('a node that warns while it holds few calls ramps at 2 % of what it carried calmly in the last minute', () => {
+    // 500 sessions held calmly at 0 ms; at 5 s it holds 50 and the lag warns: 10 a second, not 1.
+    const afterCarrying = (atMs: number): AdmissionState =>
+      run([
+        sample({ atMs: 0, activeSessions: 500 }),
+        sample({ atMs: 1000, activeSessions: 480, workerLagMs: 60 }),
+        sample({ atMs, activeSessions: 50, workerLagMs: 60 }),
+      ])[2]!;
+    assert.deepEqual(afterCarrying(5000).carried, { sessions: 500, atMs: 0 });
+    assert.equal(admitted(afterCarrying(5000), 100), 10);
+    // A warning sample does not count as carried, and what was carried is forgotten after a minute.
+    assert.equal(admitted(afterCarrying(60_000), 100), 10);
+    assert.equal(afterCarrying(60_001).carried, undefined);
+    assert.equal(admitted(afterCarrying(60_001), 100), 1);
+    // Samples with new kernel drops are not calm either.
+    const withDrops = run([
+      sample({ atMs: 0, activeSessions: 10 }),
+      sample({ atMs: 250, activeSessions: 400, kernelReceiveDrops: 3 }),
+    ]);
+    assert.deepEqual(withDrops[1]!.carried, { sessions: 10, atMs: 0 });
+    // A calm sample with more sessions raises it; one with fewer keeps the larger.
+    const rising = run([
+      sample({ activeSessions: 100 }),
+      sample({ activeSessions: 300 }),
+      sample({ activeSessions: 200 }),
+    ]);
+    assert.deepEqual(
+      rising.map((s) => s.carried),
+      [
+        { sessions: 100, atMs: 0 },
+        { sessions: 300, atMs: 250 },
+        { sessions: 300, atMs: 250 },
+      ],
+    );
+  });
+
   void it(`after overload the node ramps until every signal was calm for ${CALM_MS_TO_OPEN} ms, then opens`, () => {
     // Refusing at 0 ms; calm from 250 ms; open at 2250 ms.
     const states = run([sample({ workerLagMs: 300 }), ...calm(10)]);
@@ -252,10 +288,10 @@ void describe('admission decision', () => {
     );
   });
 
-  void it('queued database writes: ramping from 250, refusing from 1000 until below 500', () => {
+  void it('queued database writes: ramping from 1000, refusing from 4000 until below 2000', () => {
     assert.deepEqual(
       levels(
-        run([249, 250, 1000, 500, 499].map((pendingDatabaseWrites) => sample({ pendingDatabaseWrites }))),
+        run([999, 1000, 4000, 2000, 1999].map((pendingDatabaseWrites) => sample({ pendingDatabaseWrites }))),
       ),
       [
         'open',
