@@ -31,6 +31,7 @@ const PACKET_OUTCOMES = {
   lost: 'packetsLost',
   kernel_dropped: 'kernelDropped',
   unread_at_close: 'unreadAtClose',
+  unstored: 'unstored',
   dropped: 'dropped',
   srtp_auth_failed: 'srtpAuthFailures',
 } as const satisfies Record<string, keyof MediaCounters>;

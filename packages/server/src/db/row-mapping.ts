@@ -50,6 +50,7 @@ type StatsColumns = Pick<
   | 'stat_srtp_auth_failures'
   | 'stat_kernel_dropped'
   | 'stat_unread_at_close'
+  | 'stat_unstored'
   | 'stat_first_packet_ms'
   | 'stat_last_packet_ms'
 >;
@@ -66,6 +67,7 @@ export function statsColumns(stats: TrackStats): StatsColumns {
     stat_srtp_auth_failures: stats.srtpAuthFailures,
     stat_kernel_dropped: stats.kernelDropped,
     stat_unread_at_close: stats.unreadAtClose,
+    stat_unstored: stats.unstored,
     stat_first_packet_ms: stats.firstPacketAt ?? null,
     stat_last_packet_ms: stats.lastPacketAt ?? null,
   };
@@ -162,6 +164,7 @@ export function toTrack(row: TracksTable, participants: readonly Participant[], 
       srtpAuthFailures: row.stat_srtp_auth_failures,
       kernelDropped: row.stat_kernel_dropped,
       unreadAtClose: row.stat_unread_at_close,
+      unstored: row.stat_unstored,
       ...(row.stat_first_packet_ms === null ? {} : { firstPacketAt: row.stat_first_packet_ms }),
       ...(row.stat_last_packet_ms === null ? {} : { lastPacketAt: row.stat_last_packet_ms }),
     },

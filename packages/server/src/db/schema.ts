@@ -52,6 +52,8 @@ export interface TracksTable {
   /** Datagrams the kernel dropped on the RTP socket, and left unread at close (migration 0004). */
   stat_kernel_dropped: number;
   stat_unread_at_close: number;
+  /** Packets accepted but not written to the track file (migration 0005). */
+  stat_unstored: number;
   stat_first_packet_ms: number | null;
   stat_last_packet_ms: number | null;
 }

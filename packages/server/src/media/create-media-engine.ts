@@ -1,4 +1,5 @@
 import { close as closeFd } from 'node:fs';
+import { totalmem } from 'node:os';
 
 import type { Logger } from 'pino';
 
@@ -48,6 +49,11 @@ export interface MediaEngineOptions {
   /** How often each worker reports its lag and pending writes for `load()`. Default 250. */
   readonly loadIntervalMs?: number;
   /**
+   * The node's write backlog cap, split evenly across the workers. Default
+   * `writeBacklogCapBytes(os.totalmem())`; a test gives a small one to reach it on a fast disk.
+   */
+  readonly writeBacklogBytes?: number;
+  /**
    * How a worker thread is started; default startRtpWorker. A caller that must hold the Worker
    * objects (a test of the crash path terminates one) passes a launcher that wraps it.
    */
@@ -72,6 +78,29 @@ const CLOSED_STATS_KEPT = 4096;
 /** How old the host's receive-buffer overflow count may be when load() answers. */
 const KERNEL_DROPS_MAX_AGE_MS = 250;
 
+const MIB = 2 ** 20;
+/**
+ * The node's write backlog cap: the most bytes of stored packets its media workers may hold in
+ * memory for the disk, split evenly across them (streams are spread evenly too). It is the last
+ * line, for a disk that stalls (a hung NFS mount, a saturated disk): past it packets are not
+ * stored and are counted (`unstored`), rather than every call being lost with the process.
+ *
+ * - Admission control refuses new calls when these bytes reach 256 MiB (recording/admission.ts,
+ *   MEDIA_WRITE_LEVELS: warn 64, refuse 256, resume 128). The calls already held go on writing,
+ *   so the cap must be above that, with room for them: at least 320 MiB. At 500 calls (1,000
+ *   streams of 20 ms G.711, 216-byte records, about 10.8 MB/s) the 64 MiB beyond the refuse level
+ *   is 6 s more of a stalled disk, and a 512 MiB cap 25 s more.
+ * - It must fit the machine: at most 512 MiB, and at most a quarter of its memory above that
+ *   floor. Queued batches are held in buffers of their own length (TrackWriter.flush), so the
+ *   memory held is the bytes counted, plus two batch buffers (8 KiB) per stream.
+ *
+ * A machine with less than 1.25 GiB gets the 320 MiB floor anyway: below the refuse level the cap
+ * would drop packets of calls while admission still took new ones.
+ */
+export function writeBacklogCapBytes(totalMemoryBytes: number): number {
+  return Math.max(320 * MIB, Math.min(512 * MIB, Math.floor(totalMemoryBytes / 4)));
+}
+
 /** The counters of MediaCounters that add up the streams' statistics. */
 type StreamTotals = Omit<MediaCounters, 'streamsOpened' | 'streamsClosed'>;
 
@@ -81,6 +110,7 @@ function totalsOf(stats: TrackStats): StreamTotals {
     packetsLost: stats.lost,
     kernelDropped: stats.kernelDropped,
     unreadAtClose: stats.unreadAtClose,
+    unstored: stats.unstored,
     dropped: stats.dropped,
     srtpAuthFailures: stats.srtpAuthFailures,
   };
@@ -92,6 +122,7 @@ function addTotals(a: StreamTotals, b: StreamTotals): StreamTotals {
     packetsLost: a.packetsLost + b.packetsLost,
     kernelDropped: a.kernelDropped + b.kernelDropped,
     unreadAtClose: a.unreadAtClose + b.unreadAtClose,
+    unstored: a.unstored + b.unstored,
     dropped: a.dropped + b.dropped,
     srtpAuthFailures: a.srtpAuthFailures + b.srtpAuthFailures,
   };
@@ -147,6 +178,7 @@ class WorkerMediaEngine implements RtpMediaEngine {
     this.#log = options.logger.child({ component: 'media' });
     this.#allocator = new PortAllocator(options.rtpPortMin, options.rtpPortMax);
     this.#defaultClockRateHz = options.defaultClockRateHz ?? DEFAULT_CLOCK_RATE_HZ;
+    const workerCount = Math.max(1, Math.floor(options.workerCount ?? 1));
     const settings: RtpWorkerSettings = {
       bindAddress: options.bind,
       localAddress: options.advertise ?? options.bind,
@@ -159,8 +191,10 @@ class WorkerMediaEngine implements RtpMediaEngine {
       timeoutCheckIntervalMs: Math.min(TIMEOUT_CHECK_INTERVAL_MS, options.mediaTimeoutMs),
       bufferBytes: 4096,
       flushRecords: 10,
+      writeBacklogBytes: Math.floor(
+        (options.writeBacklogBytes ?? writeBacklogCapBytes(totalmem())) / workerCount,
+      ),
     };
-    const workerCount = Math.max(1, Math.floor(options.workerCount ?? 1));
     this.#load = new WorkerLoadTracker(settings.statsIntervalMs, settings.loadIntervalMs);
     for (let index = 0; index < workerCount; index++) {
       this.#streamsOfWorker.push(new Set());

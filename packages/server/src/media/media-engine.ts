@@ -101,6 +101,11 @@ export interface MediaCounters {
   readonly kernelDropped: number;
   /** Datagrams still queued on a stream's socket when it closed, never read. */
   readonly unreadAtClose: number;
+  /**
+   * Packets accepted for a track but not written to its file: the worker's write backlog was
+   * over its cap, or the track file failed (TrackStats.unstored).
+   */
+  readonly unstored: number;
   /** Datagrams refused by the source filter, SRTP or the parser (TrackStats.dropped). */
   readonly dropped: number;
   readonly srtpAuthFailures: number;

@@ -147,6 +147,7 @@ export class RtpStream {
   }
 
   snapshot(): TrackStats {
+    this.#stats.setUnstored(this.#writer.unstored, this.#writer.unstoredPayloadBytes);
     return this.#stats.snapshot();
   }
 
@@ -236,11 +237,6 @@ export class RtpStream {
     return lastUs < 0 ? undefined : Math.floor(lastUs / 1000);
   }
 
-  /** Bytes of stored packets not yet written to the file. */
-  get pendingWriteBytes(): number {
-    return this.#writer.pendingBytes;
-  }
-
   /** The kernel's count of datagrams dropped on the RTP socket (from the worker's socket table). */
   setKernelDropped(drops: number): void {
     this.#stats.setKernelDropped(drops);
@@ -261,10 +257,10 @@ export class RtpStream {
     await Promise.all([closeSocket(this.#rtp), closeSocket(this.#rtcp)]);
     try {
       await this.#writer.close(true);
-      return { stats: this.#stats.snapshot() };
+      return { stats: this.snapshot() };
     } catch (error: unknown) {
       return {
-        stats: this.#stats.snapshot(),
+        stats: this.snapshot(),
         error: error instanceof Error ? error : new Error(String(error)),
       };
     }
@@ -298,7 +294,7 @@ export class RtpStream {
     }
     if (state !== undefined) {
       this.#stats.setKernelDropped(state.drops);
-      const snapshot = this.#stats.snapshot();
+      const snapshot = this.snapshot();
       const meanBytes = snapshot.packets > 0 ? snapshot.bytes / snapshot.packets + RTP_HEADER_BYTES : 0;
       this.#stats.setUnreadAtClose(estimateQueuedDatagrams(state.rxQueueBytes, meanBytes));
     }
@@ -359,7 +355,14 @@ export class RtpStream {
       header.payloadLength,
       arrivalUs,
     );
-    this.#writer.append(arrivalUs, this.#ipv6 ? unmapIpv4(address) : address, port, rtp);
+    // Refused when the worker's write backlog is full or the file failed: counted as unstored.
+    this.#writer.append(
+      arrivalUs,
+      this.#ipv6 ? unmapIpv4(address) : address,
+      port,
+      rtp,
+      header.payloadLength,
+    );
     this.#timeoutReported = false;
     if (first) {
       this.#host.onFirstPacket(this, Math.floor(arrivalUs / 1000));

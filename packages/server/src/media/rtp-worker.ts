@@ -6,6 +6,7 @@ import { UdpSocketTable, type UdpSocketState } from './kernel-udp.js';
 import { RtpStream, type RtpStreamHost } from './rtp-stream.js';
 import { LagProbe } from './lag-probe.js';
 import type { FromWorker, RtpWorkerSettings, ToWorker } from './worker-messages.js';
+import { WriteBacklog } from './write-backlog.js';
 
 /**
  * Entry point of a media worker thread. It owns the RTP sockets and track files of its streams
@@ -23,6 +24,29 @@ const streams = new Map<string, RtpStream>();
 const closing = new Set<RtpStream>();
 const lag = new LagProbe();
 lag.start();
+/**
+ * What the track writers of all the worker's streams hold for the disk, against the worker's share
+ * of the node's cap. Going over and coming back are logged once each, never per packet.
+ */
+const backlog = new WriteBacklog(settings.writeBacklogBytes, (event) => {
+  const fields = { pendingWriteBytes: event.bytes, limitBytes: event.limitBytes };
+  if (event.over) {
+    post({
+      type: 'log',
+      level: 'warn',
+      message:
+        'write backlog over its cap, the disk fell behind: packets are not stored (counted as unstored)',
+      fields,
+    });
+  } else {
+    post({
+      type: 'log',
+      level: 'warn',
+      message: 'write backlog back under half its cap: packets are stored again',
+      fields: { ...fields, unstored: event.refused },
+    });
+  }
+});
 
 function portsOfStreams(): Set<number> {
   const ports = new Set<number>();
@@ -95,7 +119,7 @@ function handle(message: ToWorker): void {
         localAddress: settings.localAddress,
         clockRateHz: message.clockRateHz,
         mediaTimeoutMs: settings.mediaTimeoutMs,
-        writer: { bufferBytes: settings.bufferBytes, flushRecords: settings.flushRecords },
+        writer: { bufferBytes: settings.bufferBytes, flushRecords: settings.flushRecords, backlog },
         ...(message.srtp === undefined ? {} : { srtp: message.srtp }),
       };
       RtpStream.open(spec, host).then(
@@ -214,14 +238,8 @@ setInterval(() => {
 }, settings.statsIntervalMs);
 
 setInterval(() => {
-  let pendingWriteBytes = 0;
-  for (const stream of streams.values()) {
-    pendingWriteBytes += stream.pendingWriteBytes;
-  }
-  for (const stream of closing) {
-    pendingWriteBytes += stream.pendingWriteBytes;
-  }
-  post({ type: 'load', ...lag.takeWindow(), pendingWriteBytes });
+  // Every writer of the worker (open and closing streams) holds its unwritten bytes in the backlog.
+  post({ type: 'load', ...lag.takeWindow(), pendingWriteBytes: backlog.bytes });
 }, settings.loadIntervalMs);
 
 post({ type: 'ready' });

@@ -14,8 +14,10 @@ const WINDOW = 128;
 const WINDOW_WORDS = WINDOW / 32;
 
 /**
- * Reception statistics of one stream. `onPacket` runs once per stored packet, so it only
- * updates numbers in place: no allocation, no logging.
+ * Reception statistics of one stream. `onPacket` runs once per packet accepted for the track, so
+ * it only updates numbers in place: no allocation, no logging. A packet accepted but then not
+ * written to the track file (`setUnstored`) leaves `packets` and `bytes` for `unstored` in the
+ * snapshot; it still counts in the sequence numbers, so it is no gap in `lost`.
  */
 export class StreamStatistics {
   #packets = 0;
@@ -26,6 +28,8 @@ export class StreamStatistics {
   #srtpAuthFailures = 0;
   #kernelDropped = 0;
   #unreadAtClose = 0;
+  #unstored = 0;
+  #unstoredPayloadBytes = 0;
 
   /** Losses of earlier segments (before an SSRC change or a sender restart). */
   #lostBefore = 0;
@@ -52,6 +56,7 @@ export class StreamStatistics {
     this.#clockRateHz = clockRateHz;
   }
 
+  /** Packets accepted so far, stored or not (the snapshot's `packets` is the stored ones). */
   get packets(): number {
     return this.#packets;
   }
@@ -89,12 +94,21 @@ export class StreamStatistics {
     this.#unreadAtClose = count;
   }
 
+  /**
+   * Packets accepted and not written to the track file, and their payload bytes, as the track
+   * writer counts them (they only grow).
+   */
+  setUnstored(count: number, payloadBytes: number): void {
+    this.#unstored = count;
+    this.#unstoredPayloadBytes = payloadBytes;
+  }
+
   /** Datagrams read from the RTP socket so far, stored or not. */
   get datagrams(): number {
     return this.#packets + this.#dropped + this.#srtpAuthFailures;
   }
 
-  /** A stored RTP packet. `timestamp` is the 32-bit RTP timestamp, `arrivalUs` epoch µs. */
+  /** An RTP packet accepted for the track. `timestamp` is the 32-bit RTP timestamp, `arrivalUs` epoch µs. */
   onPacket(
     ssrc: number,
     sequenceNumber: number,
@@ -158,8 +172,8 @@ export class StreamStatistics {
 
   snapshot(): TrackStats {
     const base = {
-      packets: this.#packets,
-      bytes: this.#bytes,
+      packets: this.#packets - this.#unstored,
+      bytes: this.#bytes - this.#unstoredPayloadBytes,
       lost: this.#lost(),
       duplicated: this.#duplicated,
       reordered: this.#reordered,
@@ -168,6 +182,7 @@ export class StreamStatistics {
       srtpAuthFailures: this.#srtpAuthFailures,
       kernelDropped: this.#kernelDropped,
       unreadAtClose: this.#unreadAtClose,
+      unstored: this.#unstored,
     };
     if (this.#firstArrivalUs < 0) {
       return base;

@@ -8,6 +8,7 @@ import {
   PCAP_RECORD_OVERHEAD_BYTES,
   type PcapRecordInput,
 } from '../protocol/container/pcap.js';
+import { WriteBacklog } from './write-backlog.js';
 
 const openAsync = promisify(open);
 const closeAsync = promisify(close);
@@ -22,6 +23,11 @@ export interface TrackWriterOptions {
   readonly bufferBytes?: number;
   /** Records after which the batch is written even if there is room left. */
   readonly flushRecords?: number;
+  /**
+   * The backlog this writer shares with the other writers of its worker: a record that would put
+   * it over its limit is not stored (see `unstored`). Without one, the writer has no limit.
+   */
+  readonly backlog?: WriteBacklog;
 }
 
 const DEFAULT_BUFFER_BYTES = 4096;
@@ -30,6 +36,9 @@ const DEFAULT_FLUSH_RECORDS = 10;
 interface PendingWrite {
   readonly buffer: Buffer;
   readonly length: number;
+  /** The records in it and their payload bytes: what becomes unstored if the file fails. */
+  readonly records: number;
+  readonly payloadBytes: number;
 }
 
 /**
@@ -37,16 +46,24 @@ interface PendingWrite {
  * that is written with one fs.write when it holds `flushRecords` records, when the next record
  * would not fit, or when the owner calls `flush` (its timer does, every ~200 ms). At most one
  * write is in flight per file, so records land in arrival order; while it runs, records go to a
- * second buffer. A write error fails the writer: later appends are ignored and `onError` runs once.
+ * second buffer, and batches that wait behind it are queued.
+ *
+ * Every record buffered or queued holds its bytes in the worker's `WriteBacklog`, given back when
+ * it is written. A record that would put the backlog over its limit (the disk fell behind) is not
+ * stored. A write error fails the writer: what is still buffered or queued is discarded, later
+ * appends are refused, and `onError` runs once. Every record not stored for either reason is
+ * counted in `unstored`.
  */
 export class TrackWriter {
   readonly #fd: number;
   readonly #bufferBytes: number;
   readonly #flushRecords: number;
   readonly #onError: (error: Error) => void;
+  readonly #backlog: WriteBacklog;
   #active: Buffer;
   #activeBytes = 0;
   #activeRecords = 0;
+  #activePayloadBytes = 0;
   #spare: Buffer | undefined;
   readonly #queue: PendingWrite[] = [];
   /** Bytes of the queued buffers, written or being written. */
@@ -56,6 +73,8 @@ export class TrackWriter {
   #closed = false;
   #closing: Promise<void> | undefined;
   #drainWaiters: (() => void)[] = [];
+  #unstored = 0;
+  #unstoredPayloadBytes = 0;
   /** One record description reused for every packet, so appending allocates nothing. */
   readonly #record: PcapRecordInput;
 
@@ -69,6 +88,7 @@ export class TrackWriter {
     this.#bufferBytes = options.bufferBytes ?? DEFAULT_BUFFER_BYTES;
     this.#flushRecords = options.flushRecords ?? DEFAULT_FLUSH_RECORDS;
     this.#onError = onError;
+    this.#backlog = options.backlog ?? new WriteBacklog(Number.POSITIVE_INFINITY);
     this.#active = Buffer.allocUnsafeSlow(this.#bufferBytes);
     this.#record = {
       timestampUs: 0,
@@ -93,6 +113,21 @@ export class TrackWriter {
   ): Promise<TrackWriter> {
     await mkdirAsync(dirname(filePath), { recursive: true });
     const fd = await openAsync(filePath, 'wx');
+    return TrackWriter.fromDescriptor(fd, destination, options, onError);
+  }
+
+  /**
+   * Starts a track on a descriptor the caller opened for writing, and owns it from then on: it is
+   * closed by `close`, or here when the global header cannot be written. Tracks are made with
+   * `create`; this part of it is its own so that a test can hand a FIFO that nobody reads, whose
+   * writes block as those of a stalled disk do, rather than a mock of node:fs.
+   */
+  static async fromDescriptor(
+    fd: number,
+    destination: { readonly address: string; readonly port: number },
+    options: TrackWriterOptions,
+    onError: (error: Error) => void,
+  ): Promise<TrackWriter> {
     try {
       const header = encodePcapGlobalHeader();
       await writeFully(
@@ -120,12 +155,37 @@ export class TrackWriter {
     return this.#failed !== undefined;
   }
 
-  /** Stores one datagram with its arrival time (epoch µs). */
-  append(arrivalUs: number, sourceAddress: string, sourcePort: number, packet: Buffer): void {
-    if (this.#failed !== undefined || this.#closed) {
-      return;
-    }
+  /**
+   * Records appended and not written to the file: refused because the backlog was over its limit,
+   * discarded when the file failed, or appended after that.
+   */
+  get unstored(): number {
+    return this.#unstored;
+  }
+
+  /** The `payloadBytes` given with the `unstored` records. */
+  get unstoredPayloadBytes(): number {
+    return this.#unstoredPayloadBytes;
+  }
+
+  /**
+   * Stores one datagram with its arrival time (epoch µs). `payloadBytes` is what the caller
+   * counts for it (the RTP payload), given back in `unstoredPayloadBytes` if it is not stored.
+   * Returns false when the record is refused: the backlog is full, or the writer failed or closed.
+   */
+  append(
+    arrivalUs: number,
+    sourceAddress: string,
+    sourcePort: number,
+    packet: Buffer,
+    payloadBytes = packet.length,
+  ): boolean {
     const recordBytes = PCAP_RECORD_OVERHEAD_BYTES + packet.length;
+    if (this.#failed !== undefined || this.#closed || !this.#backlog.reserve(recordBytes)) {
+      this.#unstored++;
+      this.#unstoredPayloadBytes += payloadBytes;
+      return false;
+    }
     if (this.#activeBytes + recordBytes > this.#bufferBytes) {
       this.flush();
     }
@@ -138,14 +198,16 @@ export class TrackWriter {
       // Larger than a whole batch (video, jumbo datagrams): a buffer of its own, written alone.
       const single = Buffer.allocUnsafe(recordBytes);
       encodePcapRecord(single, 0, record);
-      this.#enqueue(single, recordBytes);
-      return;
+      this.#enqueue({ buffer: single, length: recordBytes, records: 1, payloadBytes });
+      return true;
     }
     this.#activeBytes += encodePcapRecord(this.#active, this.#activeBytes, record);
     this.#activeRecords++;
+    this.#activePayloadBytes += payloadBytes;
     if (this.#activeRecords >= this.#flushRecords) {
       this.flush();
     }
+    return true;
   }
 
   /** Hands the records buffered so far to the file (asynchronously; see `whenWritten`). */
@@ -153,13 +215,29 @@ export class TrackWriter {
     if (this.#activeBytes === 0 || this.#failed !== undefined) {
       return;
     }
-    const full = this.#active;
     const length = this.#activeBytes;
-    this.#active = this.#spare ?? Buffer.allocUnsafeSlow(this.#bufferBytes);
-    this.#spare = undefined;
+    let batch: Buffer;
+    if (this.#writing) {
+      // The disk is behind and the batch must wait: it waits in a buffer of its own length, so
+      // that the memory the queue holds is what the backlog counts (a batch buffer is often half
+      // full, and a fifth full for G.729), and the batch buffer takes records again at once.
+      batch = Buffer.allocUnsafeSlow(length);
+      this.#active.copy(batch, 0, 0, length);
+    } else {
+      batch = this.#active;
+      this.#active = this.#spare ?? Buffer.allocUnsafeSlow(this.#bufferBytes);
+      this.#spare = undefined;
+    }
+    const pending = {
+      buffer: batch,
+      length,
+      records: this.#activeRecords,
+      payloadBytes: this.#activePayloadBytes,
+    };
     this.#activeBytes = 0;
     this.#activeRecords = 0;
-    this.#enqueue(full, length);
+    this.#activePayloadBytes = 0;
+    this.#enqueue(pending);
   }
 
   /** Resolves once every record handed over by `flush` is written to the file descriptor. */
@@ -198,9 +276,9 @@ export class TrackWriter {
     }
   }
 
-  #enqueue(buffer: Buffer, length: number): void {
-    this.#queue.push({ buffer, length });
-    this.#queuedBytes += length;
+  #enqueue(pending: PendingWrite): void {
+    this.#queue.push(pending);
+    this.#queuedBytes += pending.length;
     if (!this.#writing) {
       this.#writeNext();
     }
@@ -208,10 +286,8 @@ export class TrackWriter {
 
   #writeNext(): void {
     const next = this.#queue[0];
-    if (next === undefined || this.#failed !== undefined) {
+    if (next === undefined) {
       this.#writing = false;
-      this.#queue.length = 0;
-      this.#queuedBytes = 0;
       const waiters = this.#drainWaiters;
       this.#drainWaiters = [];
       for (const resolve of waiters) {
@@ -224,6 +300,7 @@ export class TrackWriter {
       () => {
         this.#queue.shift();
         this.#queuedBytes -= next.length;
+        this.#backlog.release(next.length);
         if (next.buffer.length === this.#bufferBytes && this.#spare === undefined) {
           this.#spare = next.buffer;
         }
@@ -231,10 +308,32 @@ export class TrackWriter {
       },
       (error: unknown) => {
         this.#failed = toError(error);
+        this.#discardUnwritten();
         this.#writeNext();
         this.#onError(this.#failed);
       },
     );
+  }
+
+  /**
+   * The file failed: the records buffered and queued (the failed batch included, which may be
+   * partly written: a torn tail that recovery cuts) will never be stored. They are counted and
+   * their bytes given back to the backlog.
+   */
+  #discardUnwritten(): void {
+    for (const pending of this.#queue) {
+      this.#unstored += pending.records;
+      this.#unstoredPayloadBytes += pending.payloadBytes;
+      this.#backlog.release(pending.length);
+    }
+    this.#queue.length = 0;
+    this.#queuedBytes = 0;
+    this.#unstored += this.#activeRecords;
+    this.#unstoredPayloadBytes += this.#activePayloadBytes;
+    this.#backlog.release(this.#activeBytes);
+    this.#activeBytes = 0;
+    this.#activeRecords = 0;
+    this.#activePayloadBytes = 0;
   }
 }
 

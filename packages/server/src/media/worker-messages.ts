@@ -26,6 +26,12 @@ export interface RtpWorkerSettings {
   readonly timeoutCheckIntervalMs: number;
   readonly bufferBytes: number;
   readonly flushRecords: number;
+  /**
+   * The most bytes of stored packets the worker's track writers may hold for the disk together
+   * (its share of the node's cap, see create-media-engine.ts): past it, packets are not stored
+   * and are counted in their track's `unstored`.
+   */
+  readonly writeBacklogBytes: number;
 }
 
 export type ToWorker =

@@ -34,11 +34,13 @@ export interface SessionHealth {
 
 /**
  * What a track lost: sequence gaps (`lost`) or kernel drops, whichever is larger, plus what was
- * left unread at close. A packet the kernel dropped in the middle of a stream is also a sequence
- * gap, so the two are not added; one dropped at the end (the tail) is only in `kernelDropped`.
+ * left unread at close and what was received but not stored (`unstored`). A packet the kernel
+ * dropped in the middle of a stream is also a sequence gap, so the two are not added; one dropped
+ * at the end (the tail) is only in `kernelDropped`. An unstored packet was received, so it is in
+ * no gap (and not in `packets`): it is added.
  */
 export function trackLoss(stats: TrackStats): TrackLoss {
-  const lost = Math.max(stats.lost, stats.kernelDropped) + stats.unreadAtClose;
+  const lost = Math.max(stats.lost, stats.kernelDropped) + stats.unreadAtClose + stats.unstored;
   const expected = Math.max(0, stats.packets - stats.duplicated) + lost;
   const percent = expected === 0 ? 0 : Math.round((lost / expected) * 10_000) / 100;
   return { lost, expected, percent };

@@ -67,6 +67,12 @@ export interface TrackStats {
    * could for up to 500 ms (estimated from the socket's queued bytes; docs/media.md "Counters").
    */
   readonly unreadAtClose: number;
+  /**
+   * Datagrams accepted for the track but not written to its file: the worker's write backlog was
+   * over its cap (the disk fell behind), or the track file failed (records still queued at the
+   * failure, and packets after it). Not in `packets`, and no sequence gap in `lost`.
+   */
+  readonly unstored: number;
   /** Wall-clock time of the first and the last stored packet (epoch ms); absent before any. */
   readonly firstPacketAt?: number;
   readonly lastPacketAt?: number;
@@ -83,6 +89,7 @@ export const EMPTY_TRACK_STATS: TrackStats = {
   srtpAuthFailures: 0,
   kernelDropped: 0,
   unreadAtClose: 0,
+  unstored: 0,
 };
 
 export interface Track {

@@ -6,8 +6,10 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 
 import BetterSqlite3 from 'better-sqlite3';
+import { Kysely, sql, SqliteDialect } from 'kysely';
 
 import { DbError, openRepository } from '../../src/db/index.js';
+import * as trackUnstored from '../../src/db/migrations/0005-track-unstored.js';
 import type { QueryExpression, Repository, SessionQuery } from '../../src/db/repository.js';
 import type { Participant, Session, Tag, Track } from '../../src/model/session.js';
 import { EMPTY_TRACK_STATS } from '../../src/model/session.js';
@@ -100,6 +102,7 @@ const FULL: Session = session('full-1', {
         srtpAuthFailures: 2,
         kernelDropped: 4,
         unreadAtClose: 5,
+        unstored: 6,
         firstPacketAt: 1_700_000_123_500,
         lastPacketAt: 1_700_000_216_480,
       },
@@ -157,6 +160,31 @@ void describe('SQLite repository: storage', () => {
   void it('returns exactly the session written, optional fields omitted', async () => {
     await repo.createSession(FULL);
     assert.deepStrictEqual(await repo.getSession(FULL.sessionId), FULL);
+  });
+
+  void it('migration 0005 adds unstored to the tracks stored before it as 0, the other counters kept', async () => {
+    const path = join(dir, 'before-0005.db');
+    const first = await openRepository({ kind: 'sqlite', path });
+    await first.migrate();
+    await first.createSession({ ...FULL, sessionId: 'before-0005' });
+    await first.close();
+    // Back to the schema of 0004, as a database of the release before.
+    const db = new Kysely<unknown>({ dialect: new SqliteDialect({ database: new BetterSqlite3(path) }) });
+    await trackUnstored.down(db);
+    await sql`delete from kysely_migration where name = '0005-track-unstored'`.execute(db);
+    await db.destroy();
+
+    const upgraded = await openRepository({ kind: 'sqlite', path });
+    try {
+      await upgraded.migrate();
+      const read = await upgraded.getSession('before-0005');
+      assert.ok(read !== undefined);
+      const [stored] = FULL.tracks;
+      assert.ok(stored !== undefined && stored.stats.unstored > 0);
+      assert.deepStrictEqual(read.tracks[0]?.stats, { ...stored.stats, unstored: 0 });
+    } finally {
+      await upgraded.close();
+    }
   });
 
   void it('round-trips an ACTIVE session without duration or children', async () => {

@@ -3,8 +3,11 @@ import type { Socket } from 'node:dgram';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Writable } from 'node:stream';
 import { after, afterEach, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+
+import { pino } from 'pino';
 
 import type { RtpMediaEngine } from '../../src/media/create-media-engine.js';
 import type { MediaCounters, MediaLoad } from '../../src/media/media-engine.js';
@@ -12,6 +15,7 @@ import type { TrackStats } from '../../src/model/session.js';
 import { PcapReader } from '../../src/protocol/container/pcap.js';
 import { serializeRtpPacket } from '../../src/protocol/rtp/rtp-packet.js';
 import { boundUdpSocket, closeSockets, loopbackMediaEngine, statsReach } from '../support/loopback-media.js';
+import { waitFor } from '../support/wait.js';
 
 // Where every packet sent to a stream goes, with real sockets: stored, dropped by the kernel
 // (receive buffer full while the process could not run), or still queued when it closed.
@@ -148,6 +152,7 @@ void describe('media counters with real sockets', () => {
     assert.equal(stats.lost, 0);
     assert.equal(stats.kernelDropped, 0);
     assert.equal(stats.unreadAtClose, 0);
+    assert.equal(stats.unstored, 0);
     assert.deepEqual(await storedSequenceNumbers(filePath), range(1, 200));
     const counters = engine.counters();
     assert.equal(counters.packetsStored, 200);
@@ -173,6 +178,7 @@ void describe('media counters with real sockets', () => {
       packetsLost: 0,
       kernelDropped: 0,
       unreadAtClose: 0,
+      unstored: 0,
       dropped: 1,
       srtpAuthFailures: 0,
       streamsOpened: 2,
@@ -191,6 +197,55 @@ void describe('media counters with real sockets', () => {
     assert.equal(engine.load().streams, 0);
   });
 
+  void it('counts the packets its write backlog refused, per track and per node, and says so in the log once', async () => {
+    const logged: { msg: string; pendingWriteBytes?: number; limitBytes?: number; unstored?: number }[] = [];
+    const logger = pino(
+      { level: 'warn' },
+      new Writable({
+        write(chunk: Buffer, _encoding, done): void {
+          logged.push(JSON.parse(chunk.toString()) as (typeof logged)[number]);
+          done();
+        },
+      }),
+    );
+    // A cap below one batch (10 records of 216 bytes): records wait for the flush timer, and a
+    // burst read meanwhile is refused past 4 records, as on a disk that fell behind.
+    const { engine } = await loopbackMediaEngine({ writeBacklogBytes: 1000, logger });
+    engines.push(engine);
+    const filePath = join(dir, 'backlog.pcap');
+    const { port } = await engine.openStream({ streamId: 'backlog', filePath });
+    const phone = await sender();
+    await sendBurst(phone, port, 200);
+    await statsReach(engine, 'backlog', (s) => s.packets + s.unstored === 200);
+    const stats = await engine.closeStream('backlog');
+
+    assert.ok(stats.unstored > 0, `unstored ${stats.unstored}`);
+    assert.equal(stats.packets + stats.unstored, 200);
+    assert.equal(stats.lost, 0, 'a packet received and not stored is no sequence gap');
+    assert.equal(stats.kernelDropped, 0);
+    const stored = await storedSequenceNumbers(filePath);
+    assert.equal(stored.length, stats.packets);
+    assert.ok(
+      stored.every((seq, index) => index === 0 || seq > stored[index - 1]!),
+      'stored in order',
+    );
+    assert.equal(engine.counters().unstored, stats.unstored);
+    assert.equal(engine.counters().packetsStored, stats.packets);
+
+    const lines = await waitFor(
+      () => {
+        const backlogLines = logged.filter((line) => line.msg.startsWith('write backlog'));
+        return backlogLines.length >= 2 ? backlogLines : undefined;
+      },
+      { what: 'the two backlog lines' },
+    );
+    assert.equal(lines.length, 2, 'one line when it went over, one when it was back under');
+    assert.match(lines[0]!.msg, /over its cap/);
+    assert.equal(lines[0]!.limitBytes, 1000);
+    assert.match(lines[1]!.msg, /back under/);
+    assert.ok(lines[1]!.unstored !== undefined && lines[1]!.unstored > 0);
+  });
+
   void it('stores what was queued while the process was stopped when the close comes first', async () => {
     const { child, port, filePath } = await openChild();
     const phone = await sender();
@@ -204,6 +259,7 @@ void describe('media counters with real sockets', () => {
     assert.equal(stats.packets, 150);
     assert.equal(stats.kernelDropped, 0);
     assert.equal(stats.unreadAtClose, 0);
+    assert.equal(stats.unstored, 0);
     assert.deepEqual(await storedSequenceNumbers(filePath), range(1, 150));
   });
 
@@ -228,6 +284,7 @@ void describe('media counters with real sockets', () => {
     assert.equal(counters.packetsStored, stats.packets);
     assert.equal(counters.kernelDropped, stats.kernelDropped);
     assert.equal(counters.unreadAtClose, 0);
+    assert.equal(counters.unstored, 0);
     assert.equal(counters.streamsClosed, 1);
     // The host-wide overflow count includes ours (and maybe other processes').
     assert.ok(load.kernelReceiveDrops >= stats.kernelDropped, `host drops ${load.kernelReceiveDrops}`);

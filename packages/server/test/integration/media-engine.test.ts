@@ -148,6 +148,7 @@ void describe('media engine over loopback', () => {
     // Nothing overflowed the receive buffer, and the close read everything that was queued.
     assert.equal(stats.kernelDropped, 0);
     assert.equal(stats.unreadAtClose, 0);
+    assert.equal(stats.unstored, 0);
     assert.ok(stats.jitterMs >= 0);
     assert.ok(stats.firstPacketAt !== undefined && stats.lastPacketAt !== undefined);
     assert.ok(stats.firstPacketAt >= sentAtMs - 1 && stats.lastPacketAt <= closedAtMs);

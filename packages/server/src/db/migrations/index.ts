@@ -6,6 +6,7 @@ import * as m0001 from './0001-initial.js';
 import * as m0002 from './0002-participant-name-srtp-stats.js';
 import * as m0003 from './0003-session-correlation.js';
 import * as m0004 from './0004-track-kernel-drops.js';
+import * as m0005 from './0005-track-unstored.js';
 
 /**
  * Every migration, by name. Names sort in application order. They are imported modules rather
@@ -17,6 +18,7 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = {
   '0002-participant-name-srtp-stats': m0002,
   '0003-session-correlation': m0003,
   '0004-track-kernel-drops': m0004,
+  '0005-track-unstored': m0005,
 };
 
 class InCodeMigrationProvider implements MigrationProvider {

@@ -411,7 +411,14 @@ void describe('HTTP API: session health', () => {
         track.trackNumber === 1
           ? {
               ...track,
-              stats: { ...track.stats, packets: 970, lost: 10, kernelDropped: 20, unreadAtClose: 10 },
+              stats: {
+                ...track.stats,
+                packets: 960,
+                lost: 10,
+                kernelDropped: 20,
+                unreadAtClose: 10,
+                unstored: 10,
+              },
             }
           : track,
       ),
@@ -429,12 +436,13 @@ void describe('HTTP API: session health', () => {
     const session = await sessionOf('lossy01');
     assert.deepEqual(session.health, {
       status: 'degraded',
-      problems: [{ trackNumber: 1, kind: 'packet-loss', lost: 30, expected: 1000, percent: 3 }],
+      problems: [{ trackNumber: 1, kind: 'packet-loss', lost: 40, expected: 1000, percent: 4 }],
     });
     const tracks = session.tracks as { trackNumber: number; stats: Record<string, unknown> }[];
     const lossyTrack = tracks.find((track) => track.trackNumber === 1);
     assert.equal(lossyTrack?.stats.kernelDropped, 20);
     assert.equal(lossyTrack.stats.unreadAtClose, 10);
+    assert.equal(lossyTrack.stats.unstored, 10);
     await h.app.close();
   });
 });

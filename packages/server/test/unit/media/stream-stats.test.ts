@@ -127,6 +127,20 @@ void describe('StreamStatistics', () => {
     assert.equal(stats.datagrams, 5);
   });
 
+  void it('takes packets the writer did not store out of packets and bytes, with no gap in lost', () => {
+    const stats = new StreamStatistics(8000);
+    feed(stats, [1, 2, 3, 4, 5]);
+    assert.equal(stats.snapshot().unstored, 0);
+    stats.setUnstored(2, 320);
+    const s = stats.snapshot();
+    assert.equal(s.packets, 3);
+    assert.equal(s.bytes, 3 * 160);
+    assert.equal(s.unstored, 2);
+    assert.equal(s.lost, 0);
+    assert.equal(stats.packets, 5, 'every packet accepted still counts as read');
+    assert.equal(stats.datagrams, 5);
+  });
+
   void describe('interarrival jitter (RFC 3550 §6.4.1, A.8)', () => {
     void it('is zero when arrivals keep the spacing of the timestamps, across a timestamp wrap', () => {
       const stats = new StreamStatistics(8000);

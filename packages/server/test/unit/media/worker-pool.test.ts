@@ -52,6 +52,7 @@ const SETTINGS: RtpWorkerSettings = {
   timeoutCheckIntervalMs: 250,
   bufferBytes: 4096,
   flushRecords: 10,
+  writeBacklogBytes: 320 * 2 ** 20,
 };
 
 function poolOf(workerCount: number): {

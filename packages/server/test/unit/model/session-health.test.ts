@@ -45,6 +45,23 @@ void describe('track loss and session health', () => {
     assert.equal(trackLoss(stats({ packets: 2, lost: 1 })).percent, 33.33);
   });
 
+  void it('adds the packets received but not stored (they are in no gap and not in packets)', () => {
+    // 1000 sent: 10 never arrived (gaps), 40 arrived when the disk was too far behind.
+    assert.deepEqual(trackLoss(stats({ packets: 950, lost: 10, unstored: 40 })), {
+      lost: 50,
+      expected: 1000,
+      percent: 5,
+    });
+    assert.deepEqual(
+      trackLoss(stats({ packets: 970, lost: 20, kernelDropped: 5, unreadAtClose: 5, unstored: 5 })),
+      {
+        lost: 30,
+        expected: 1000,
+        percent: 3,
+      },
+    );
+  });
+
   void it('is ok at the threshold and degraded above it, naming each track that lost too much', () => {
     assert.equal(PACKET_LOSS_THRESHOLD_PERCENT, 1);
     assert.deepEqual(sessionHealth(tracksWith(stats({ packets: 990, lost: 10 }))), {
