@@ -42,14 +42,19 @@ export function readCpuSeconds(pid: number): number {
   return (utime + stime) / ticksPerSecond();
 }
 
-/** VmRSS of the process, in bytes. */
-export function readRssBytes(pid: number): number {
+/** A size field of /proc/PID/status (given in kB there), in bytes. */
+function readStatusBytes(pid: number, field: 'VmRSS' | 'VmHWM'): number {
   const text = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const match = /^VmRSS:\s+(\d+)\s+kB$/m.exec(text);
+  const match = new RegExp(`^${field}:\\s+(\\d+)\\s+kB$`, 'm').exec(text);
   if (match?.[1] === undefined) {
-    throw new Error(`no VmRSS in /proc/${pid}/status`);
+    throw new Error(`no ${field} in /proc/${pid}/status`);
   }
   return Number(match[1]) * 1024;
+}
+
+/** VmRSS of the process, in bytes. */
+export function readRssBytes(pid: number): number {
+  return readStatusBytes(pid, 'VmRSS');
 }
 
 /**
@@ -57,12 +62,7 @@ export function readRssBytes(pid: number): number {
  * kernel's own high-water mark, so no peak between two samples is missed).
  */
 export function readPeakRssBytes(pid: number): number {
-  const text = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const match = /^VmHWM:\s+(\d+)\s+kB$/m.exec(text);
-  if (match?.[1] === undefined) {
-    throw new Error(`no VmHWM in /proc/${pid}/status`);
-  }
-  return Number(match[1]) * 1024;
+  return readStatusBytes(pid, 'VmHWM');
 }
 
 export interface WindowSample {
