@@ -299,7 +299,7 @@ export const SERVE_OPTIONS = {
   'admission-max-lag': option<number>({
     argument: 'MS',
     description:
-      'media worker lag (mean wait) at which new calls are refused; from a quarter of it new calls are taken at a bounded pace (2 % of the sessions held per second)',
+      'media worker lag (mean wait) at which new calls are refused; from a quarter of it new calls are taken at a bounded pace (2 % a second of the sessions held, or of the most held calmly in the last minute)',
     default: { value: 200 },
     isFlag: true,
     inFile: true,
