@@ -14,7 +14,16 @@ import { MAX_SIP_MESSAGE_BYTES, SipErrorCode } from './errors.js';
 import { parseBoundedInteger } from './syntax.js';
 
 export type FramedItem =
-  { readonly ok: true; readonly bytes: Uint8Array } | { readonly ok: false; readonly error: ParseError };
+  | { readonly ok: true; readonly bytes: Uint8Array }
+  | {
+      readonly ok: false;
+      readonly error: ParseError;
+      /**
+       * The header section (with its empty line) of a message refused for its size after its
+       * headers were read: enough to answer it with 413 before the connection is closed.
+       */
+      readonly head?: Uint8Array;
+    };
 
 const LF = 0x0a;
 const CR = 0x0d;
@@ -191,10 +200,13 @@ export class SipStreamFramer {
     }
     if (bodyStart + contentLength > MAX_SIP_MESSAGE_BYTES) {
       // parseSipMessage would refuse the frame anyway; refusing it here bounds the buffer.
-      return err(
-        SipErrorCode.TooLarge,
-        `message of ${bodyStart + contentLength} bytes is over ${MAX_SIP_MESSAGE_BYTES}`,
-      );
+      return {
+        ...err(
+          SipErrorCode.TooLarge,
+          `message of ${bodyStart + contentLength} bytes is over ${MAX_SIP_MESSAGE_BYTES}`,
+        ),
+        head: this.#buffer.slice(this.#start, this.#start + bodyStart),
+      };
     }
     return { bodyStart, contentLength };
   }
