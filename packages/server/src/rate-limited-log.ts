@@ -5,6 +5,17 @@ export interface RateLimitedLogOptions {
   readonly intervalMs?: number;
   /** The field that says how many events a line stands for ("refused" for refused INVITEs). */
   readonly countField?: string;
+  /**
+   * With a timer, the events counted after a reason's line are logged when its interval ends,
+   * even if no event of that reason follows; without one, at the next event or `flush`.
+   */
+  readonly timer?: LogTimer;
+}
+
+/** What the log needs of a clock: the SIP layer's injected one, or the system's. */
+export interface LogTimer {
+  now(): number;
+  setTimeout(callback: () => void, delayMs: number): unknown;
 }
 
 const DEFAULT_INTERVAL_MS = 1000;
@@ -23,12 +34,15 @@ export class RateLimitedLog {
   readonly #log: Logger;
   readonly #intervalMs: number;
   readonly #countField: string;
+  readonly #timer: LogTimer | undefined;
+  #flushPending = false;
   readonly #byReason = new Map<string, { lastLineAtMs: number; unlogged: number; message: string }>();
 
   constructor(log: Logger, options: RateLimitedLogOptions = {}) {
     this.#log = log;
     this.#intervalMs = options.intervalMs ?? DEFAULT_INTERVAL_MS;
     this.#countField = options.countField ?? 'count';
+    this.#timer = options.timer;
   }
 
   note(reason: string, message: string, fields: Readonly<Record<string, unknown>>, nowMs: number): void {
@@ -36,6 +50,7 @@ export class RateLimitedLog {
     if (entry !== undefined && nowMs - entry.lastLineAtMs < this.#intervalMs) {
       entry.unlogged++;
       entry.message = message;
+      this.#scheduleFlush(entry.lastLineAtMs + this.#intervalMs - nowMs);
       return;
     }
     const count = (entry?.unlogged ?? 0) + 1;
@@ -52,5 +67,31 @@ export class RateLimitedLog {
         entry.lastLineAtMs = nowMs;
       }
     }
+  }
+
+  #scheduleFlush(delayMs: number): void {
+    const timer = this.#timer;
+    if (timer === undefined || this.#flushPending) {
+      return;
+    }
+    this.#flushPending = true;
+    timer.setTimeout(
+      () => {
+        this.#flushPending = false;
+        const nowMs = timer.now();
+        this.flush(nowMs);
+        // Reasons whose interval is not over yet wait for the next timer.
+        let nextMs = Infinity;
+        for (const entry of this.#byReason.values()) {
+          if (entry.unlogged > 0) {
+            nextMs = Math.min(nextMs, entry.lastLineAtMs + this.#intervalMs - nowMs);
+          }
+        }
+        if (nextMs !== Infinity) {
+          this.#scheduleFlush(nextMs);
+        }
+      },
+      Math.max(0, delayMs),
+    );
   }
 }

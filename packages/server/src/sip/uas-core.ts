@@ -108,7 +108,7 @@ export class SipUasCore {
     this.#logger = options.logger.child({ component: 'sip' });
     const clock = options.clock ?? systemClock;
     this.#clock = clock;
-    this.#notices = new RateLimitedLog(this.#logger);
+    this.#notices = new RateLimitedLog(this.#logger, { timer: clock });
     const rate = options.sourceInviteRate ?? 0;
     this.#sourceLimiter =
       rate > 0
@@ -342,6 +342,9 @@ export class SipUasCore {
     }
     if (this.#transactions.size >= this.#maxTransactions) {
       this.#counts.overloadRejected++;
+      this.#ctx.notice('max-transactions', 'transaction table full: request refused with 503', {
+        peer: inbound.source,
+      });
       this.#rejectStateless(inbound, 5);
       return;
     }

@@ -5,6 +5,7 @@ import { RateLimitedLog } from '../rate-limited-log.js';
 import { SipStreamFramer } from '../protocol/sip/framer.js';
 import {
   errorCode,
+  unrefTimer,
   peerKey,
   type SipMessageHandler,
   type SipTransport,
@@ -58,7 +59,7 @@ export async function createStreamSipTransport(options: StreamSipTransportOption
   let closed = false;
   // Peers that vanish, reset or send junk are expected on a network edge: counted, and one warn
   // line per reason a second at most, without a stack.
-  const notices = new RateLimitedLog(logger);
+  const notices = new RateLimitedLog(logger, { timer: unrefTimer });
   const notice = (reason: string, message: string, fields: Readonly<Record<string, unknown>>): void => {
     notices.note(reason, message, fields, Date.now());
   };
@@ -195,6 +196,7 @@ export async function createStreamSipTransport(options: StreamSipTransportOption
         return Promise.resolve();
       }
       closed = true;
+      notices.flush(Date.now(), true);
       return new Promise<void>((resolve) => {
         server.close(() => {
           resolve();

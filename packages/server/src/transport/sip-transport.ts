@@ -57,3 +57,9 @@ export function errorCode(error: Error): string {
   const code = 'code' in error ? error.code : undefined;
   return typeof code === 'string' && /^[A-Z0-9_]{1,40}$/.test(code) ? code : 'other';
 }
+
+/** The system clock for rate-limited log lines: its timers never keep the process alive. */
+export const unrefTimer = {
+  now: (): number => Date.now(),
+  setTimeout: (callback: () => void, delayMs: number): unknown => setTimeout(callback, delayMs).unref(),
+};

@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import { RateLimitedLog } from '../rate-limited-log.js';
 import {
   errorCode,
+  unrefTimer,
   type SipMessageHandler,
   type SipTransport,
   type SipTransportAddress,
@@ -36,7 +37,7 @@ export async function createUdpSipTransport(options: UdpSipTransportOptions): Pr
   const logger = options.logger.child({ component: 'sip-udp' });
   const counts = { datagramsReceived: 0, datagramsSent: 0, sendErrors: 0, socketErrors: 0 };
   // A peer that vanished answers with ICMP unreachable: counted, one warn line per reason a second.
-  const notices = new RateLimitedLog(logger);
+  const notices = new RateLimitedLog(logger, { timer: unrefTimer });
 
   await new Promise<void>((resolve, reject) => {
     const onError = (error: Error): void => {
@@ -100,6 +101,7 @@ export async function createUdpSipTransport(options: UdpSipTransportOptions): Pr
         return Promise.resolve();
       }
       closed = true;
+      notices.flush(Date.now(), true);
       return new Promise<void>((resolve) => {
         socket.close(() => {
           resolve();
