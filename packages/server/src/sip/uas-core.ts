@@ -68,6 +68,8 @@ const SOURCE_BURST_SECONDS = 2;
  * deployment has, few enough (about 1 MB) that a scan from many addresses costs little.
  */
 const MAX_RATE_LIMITED_SOURCES = 10_000;
+/** Retry-After of the 503 when the transaction table is full: most transactions end within T4 (5 s). */
+const OVERLOAD_RETRY_AFTER_S = 5;
 /** Retry-After of a per-source refusal: a token comes back within a second at any rate >= 1/s. */
 const SOURCE_RATE_RETRY_AFTER_S = 1;
 /** Counter of each message limit (message-limits.ts). */
@@ -345,7 +347,7 @@ export class SipUasCore {
       this.#ctx.notice('max-transactions', 'transaction table full: request refused with 503', {
         peer: inbound.source,
       });
-      this.#rejectStateless(inbound, 5);
+      this.#rejectStateless(inbound, OVERLOAD_RETRY_AFTER_S);
       return;
     }
     if (method === 'CANCEL') {

@@ -2,7 +2,9 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import pino from 'pino';
 import { getHeader, getHeaders, type SipResponse } from '../../src/protocol/sip/message.js';
+import { buildNodeMetrics } from '../../src/api/metrics-route.js';
 import { MAX_SIP_MESSAGE_BYTES } from '../../src/protocol/sip/errors.js';
+import { zeroCounters } from '../../src/recording/live-session.js';
 import {
   MAX_SIP_HEADER_FIELD_CHARS,
   MAX_SIP_HEADER_FIELDS,
@@ -244,6 +246,16 @@ describe('per-source limit on new-dialog INVITEs over real UDP', () => {
       assert.equal(getHeader(accepted, 'Call-ID'), elsewhere.callId);
       assert.ok(getHeaders(accepted, 'Via')[0]?.includes('received=127.0.0.2'));
       assert.equal(server.counters().sourceRateLimited, 3, 'the other source was not limited');
+
+      // The refusals reach /metrics by reason.
+      const metrics = buildNodeMetrics({
+        recordingCounters: () => zeroCounters(),
+        activeSessions: () => 0,
+        admission: () => ({ level: 'open', refusals: {}, entered: [] }),
+        mediaCounters: () => undefined,
+        sipCounters: () => server.counters(),
+      });
+      assert.match(await metrics.scrape(), /^verbatim_sip_refused_total\{reason="source_rate_limited"\} 3$/m);
 
       // Requests inside a dialog are never charged: OPTIONS and BYE pass while the source is limited.
       await flooder.send(freshOptions(flooder.port), port);
