@@ -157,6 +157,19 @@ describe('SIP input limits over real sockets', () => {
     tcp.close();
   });
 
+  it('answers 400 "Bad Content-Length" to a TCP message without Content-Length, then closes the connection', async () => {
+    const before = server.counters()['tcp.framingErrors'] ?? 0;
+    const tcp = await TcpClient.connect(port);
+    const call = new CallScript(tcp.port, 'TCP');
+    await tcp.send(call.invite({ cseq: 109 }).replace('Content-Length: 0\r\n', ''));
+    const answer = await finalResponse(tcp, 109, 400);
+    assert.equal(statusLine(answer), '400 Bad Content-Length');
+    assert.match(getHeader(answer, 'Warning') ?? '', /mandatory on stream transports/);
+    await waitFor(() => tcp.closedByPeer, { timeoutMs: 3000, what: 'the connection closed' });
+    assert.equal(server.counters()['tcp.framingErrors'], before + 1);
+    tcp.close();
+  });
+
   it('closes without an answer a TCP stream whose header section never ends within the cap', async () => {
     const before = server.counters()['tcp.framingErrors'] ?? 0;
     const tcp = await TcpClient.connect(port);

@@ -19,8 +19,9 @@ export type FramedItem =
       readonly ok: false;
       readonly error: ParseError;
       /**
-       * The header section (with its empty line) of a message refused for its size after its
-       * headers were read: enough to answer it with 413 before the connection is closed.
+       * The header section (with its empty line) of a message refused once its headers were read
+       * (its size or its Content-Length): enough to answer it (413, 400) before the connection
+       * is closed.
        */
       readonly head?: Uint8Array;
     };
@@ -151,7 +152,8 @@ export class SipStreamFramer {
       const endsHeaders = previous === LF || (previous === CR && data[index - 2] === LF);
       if (index > 0 && endsHeaders) {
         const headerEnd = previous === LF ? index - 1 : index - 2;
-        return this.#frameFromHeaders(data.subarray(0, headerEnd), index + 1);
+        const frame = this.#frameFromHeaders(data.subarray(0, headerEnd), index + 1);
+        return 'bodyStart' in frame || frame.ok ? frame : { ...frame, head: data.slice(0, index + 1) };
       }
     }
     this.#scanned = data.length;
@@ -200,13 +202,10 @@ export class SipStreamFramer {
     }
     if (bodyStart + contentLength > MAX_SIP_MESSAGE_BYTES) {
       // parseSipMessage would refuse the frame anyway; refusing it here bounds the buffer.
-      return {
-        ...err(
-          SipErrorCode.TooLarge,
-          `message of ${bodyStart + contentLength} bytes is over ${MAX_SIP_MESSAGE_BYTES}`,
-        ),
-        head: this.#buffer.slice(this.#start, this.#start + bodyStart),
-      };
+      return err(
+        SipErrorCode.TooLarge,
+        `message of ${bodyStart + contentLength} bytes is over ${MAX_SIP_MESSAGE_BYTES}`,
+      );
     }
     return { bodyStart, contentLength };
   }
