@@ -21,9 +21,25 @@ export interface MetricsSource {
   readonly admission: () => AdmissionSnapshot;
   /** Absent when the media engine keeps no node counters. */
   readonly mediaCounters: () => MediaCounters | undefined;
+  /** The SIP server's counters (sip/uas-counters.ts); absent: no SIP metrics. */
+  readonly sipCounters?: () => Readonly<Record<string, number>>;
 }
 
 const LEVELS: readonly AdmissionLevel[] = ['open', 'ramping', 'refusing'];
+
+/**
+ * Requests the SIP layer refused before the recording domain saw them (docs/sip.md), by the
+ * `reason` label they are shown under and the SIP counter that counts them.
+ */
+const SIP_REFUSALS = {
+  source_rate_limited: 'sourceRateLimited',
+  untrusted: 'untrustedRejected',
+  overload: 'overloadRejected',
+  malformed: 'malformed',
+  header_fields: 'overLimitHeaderFields',
+  vias: 'overLimitVias',
+  header_field_length: 'overLimitHeaderFieldLength',
+} as const;
 
 /** Each field of MediaCounters that counts packets, by the `outcome` label it is shown under. */
 const PACKET_OUTCOMES = {
@@ -190,6 +206,22 @@ export function buildNodeMetrics(source: MetricsSource): NodeMetrics {
     'Media streams closed',
     () => source.mediaCounters()?.streamsClosed,
   );
+  const sipCounters = source.sipCounters;
+  if (sipCounters !== undefined) {
+    new Counter({
+      name: 'verbatim_sip_refused_total',
+      help: 'SIP requests refused or dropped before reaching the recording domain, by reason (docs/sip.md)',
+      labelNames: ['reason'],
+      registers: [registry],
+      collect() {
+        this.reset();
+        const counters = sipCounters();
+        for (const [reason, field] of Object.entries(SIP_REFUSALS)) {
+          this.inc({ reason }, counters[field] ?? 0);
+        }
+      },
+    });
+  }
   return {
     contentType: registry.contentType,
     scrape: () => {
