@@ -14,22 +14,13 @@ import type { ApiRefusalLog } from './refusal-log.js';
  */
 const EXEMPT_PATHS: ReadonlySet<string> = new Set(['/ora/infoService/info/getSystemTime']);
 
-export interface ConcurrencyLimit {
-  /** `/ora` requests being handled now. */
-  inFlight(): number;
-}
-
 function pathOf(request: FastifyRequest): string {
   const query = request.url.indexOf('?');
   return query === -1 ? request.url : request.url.slice(0, query);
 }
 
 /** Counts `/ora` requests from arrival until their answer is ready, refusing past `max`. */
-export function registerConcurrencyLimit(
-  app: FastifyInstance,
-  max: number,
-  refusals: ApiRefusalLog,
-): ConcurrencyLimit {
+export function registerConcurrencyLimit(app: FastifyInstance, max: number, refusals: ApiRefusalLog): void {
   let inFlight = 0;
   const counted = new WeakSet<FastifyRequest>();
   const release = (request: FastifyRequest): void => {
@@ -81,5 +72,4 @@ export function registerConcurrencyLimit(
     release(request);
     done();
   });
-  return { inFlight: () => inFlight };
 }

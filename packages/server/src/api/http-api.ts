@@ -188,7 +188,11 @@ export async function buildHttpApi(options: HttpApiOptions): Promise<FastifyInst
     refusals,
   });
   if (options.metrics !== undefined) {
-    registerMetricsRoute(app, { source: options.metrics, authenticator });
+    registerMetricsRoute(app, {
+      source: options.metrics,
+      authenticator,
+      apiRefusals: () => refusals.totals(),
+    });
   }
   return app;
 }
