@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { failure, RESPONSE_CODES } from './envelope.js';
+import { shortText, urlPath } from './params.js';
 import type { ApiRefusalLog } from './refusal-log.js';
 
 /**
@@ -14,11 +15,6 @@ import type { ApiRefusalLog } from './refusal-log.js';
  */
 const EXEMPT_PATHS: ReadonlySet<string> = new Set(['/ora/infoService/info/getSystemTime']);
 
-function pathOf(request: FastifyRequest): string {
-  const query = request.url.indexOf('?');
-  return query === -1 ? request.url : request.url.slice(0, query);
-}
-
 /** Counts `/ora` requests from arrival until their answer is ready, refusing past `max`. */
 export function registerConcurrencyLimit(app: FastifyInstance, max: number, refusals: ApiRefusalLog): void {
   let inFlight = 0;
@@ -30,7 +26,7 @@ export function registerConcurrencyLimit(app: FastifyInstance, max: number, refu
   };
 
   app.addHook('onRequest', (request, reply, done) => {
-    const path = pathOf(request);
+    const path = urlPath(request.url);
     if (!path.startsWith('/ora/') || EXEMPT_PATHS.has(path)) {
       done();
       return;
@@ -41,7 +37,7 @@ export function registerConcurrencyLimit(app: FastifyInstance, max: number, refu
         'warn',
         'API request refused with 5042: too many concurrent requests',
         {
-          url: path,
+          url: shortText(path),
           inFlight,
           max,
         },

@@ -12,6 +12,7 @@ import { Authenticator } from './authenticator.js';
 import { registerConcurrencyLimit } from './concurrency-limit.js';
 import { failure, RESPONSE_CODES } from './envelope.js';
 import { parseJsonBody, type JsonBodyError } from './json-body.js';
+import { shortText, urlPath } from './params.js';
 import { registerMediaRoutes } from './media-routes.js';
 import { registerMetricsRoute, type MetricsSource } from './metrics-route.js';
 import { registerOraRoutes } from './ora-routes.js';
@@ -123,7 +124,7 @@ export async function buildHttpApi(options: HttpApiOptions): Promise<FastifyInst
       // 4xxx code. They are the client's doing: counted and logged without a stack.
       const { reason, detail } = clientErrorOf(error);
       refusals.note(reason, 'warn', 'malformed API request refused', {
-        url: request.url.split('?')[0],
+        url: shortText(urlPath(request.url)),
         code: error.code,
         detail,
       });
@@ -136,9 +137,14 @@ export async function buildHttpApi(options: HttpApiOptions): Promise<FastifyInst
   });
 
   app.setNotFoundHandler((request, reply) => {
-    const path = request.url.split('?')[0] ?? '';
-    refusals.note('unknown-api', 'info', 'request for an unknown API', { method: request.method, url: path });
-    return reply.code(404).send(failure(RESPONSE_CODES.unknownApi, `no API at ${request.method} ${path}`));
+    const path = urlPath(request.url);
+    refusals.note('unknown-api', 'info', 'request for an unknown API', {
+      method: shortText(request.method),
+      url: shortText(path),
+    });
+    return reply
+      .code(404)
+      .send(failure(RESPONSE_CODES.unknownApi, `no API at ${shortText(request.method)} ${shortText(path)}`));
   });
 
   registerConcurrencyLimit(app, MAX_CONCURRENT_ORA_REQUESTS, refusals);

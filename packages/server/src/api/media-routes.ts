@@ -10,7 +10,7 @@ import { createWavExport, type WavTrackSource } from '../playback/wav-export.js'
 import type { Authenticator, Principal } from './authenticator.js';
 import { decideByteRange } from './byte-range.js';
 import { failure, RESPONSE_CODES, type FailureCode } from './envelope.js';
-import { isJsonObject, queryString } from './params.js';
+import { isJsonObject, queryString, shortText, urlPath } from './params.js';
 import type { ApiRefusalLog } from './refusal-log.js';
 
 /**
@@ -53,7 +53,7 @@ async function authorize(
   const principal = await ctx.authenticator.downloadPrincipal(request.headers);
   if (principal === undefined) {
     ctx.refusals.note('download-unauthorized', 'info', 'download without valid API credentials', {
-      url: request.url.split('?')[0],
+      url: shortText(urlPath(request.url)),
     });
     void reply.header('www-authenticate', 'Basic realm="Verbatim"');
     await sendFailure(reply, 401, RESPONSE_CODES.invalidSession);

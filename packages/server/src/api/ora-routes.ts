@@ -21,6 +21,7 @@ import {
   queryString,
   shortText,
   toNonNegativeInteger,
+  urlPath,
   type JsonObject,
 } from './params.js';
 import type { ApiRefusalLog } from './refusal-log.js';
@@ -59,7 +60,7 @@ function withSession(ctx: OraRouteContext, handler: SessionHandler) {
     if (session === undefined) {
       // Normal when a session expires (the client signs in again on 4021), hence info.
       ctx.refusals.note('invalid-session', 'info', 'API request without a valid JSESSIONID', {
-        url: request.url.split('?')[0],
+        url: shortText(urlPath(request.url)),
       });
       return failure(RESPONSE_CODES.invalidSession);
     }

@@ -73,6 +73,12 @@ export function toFiniteNumber(value: unknown): number | undefined {
   return undefined;
 }
 
+/** The path of a request URL, without its query string. */
+export function urlPath(url: string): string {
+  const query = url.indexOf('?');
+  return query === -1 ? url : url.slice(0, query);
+}
+
 /** The longest piece of client text quoted in a `detail` or a log line. */
 const QUOTED_TEXT_MAX = 64;
 
