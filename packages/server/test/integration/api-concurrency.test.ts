@@ -62,6 +62,11 @@ class Gate {
 function gated(repository: Repository, gate: Gate): Repository {
   return new Proxy(repository, {
     get(target, property, receiver) {
+      if (property === 'getSession') {
+        // A failing database for one id: the 5000 path must give its place back too.
+        return (sessionId: string): Promise<Session | undefined> =>
+          sessionId === 'boom' ? Promise.reject(new Error('disk on fire')) : target.getSession(sessionId);
+      }
       if (property === 'querySessions') {
         return async (query: SessionQuery): Promise<Session[]> => {
           await gate.pass();
@@ -175,4 +180,43 @@ void describe('API request concurrency limit (integration)', () => {
       assert.notEqual(await signIn(), '');
     },
   );
+
+  void it('gives the place of every refused or failed request back', { timeout: 60_000 }, async () => {
+    gate.open();
+    const ora = (path: string, init: RequestInit = {}): Promise<number> =>
+      fetch(`${base}${path}`, init).then(
+        async (r) => ((await r.json()) as { responseCode: number }).responseCode,
+      );
+    const kinds: [string, number, () => Promise<number>][] = [
+      ['no session', 4021, () => ora(GET_SESSIONS, { method: 'POST', body: '{}' })],
+      ['malformed JSON', 4000, () => ora(GET_SESSIONS, { method: 'POST', headers: { cookie }, body: '{' })],
+      [
+        'too deep',
+        4000,
+        () => ora(GET_SESSIONS, { method: 'POST', headers: { cookie }, body: '['.repeat(40) }),
+      ],
+      [
+        'too large',
+        4000,
+        () => ora(GET_SESSIONS, { method: 'POST', headers: { cookie }, body: ' '.repeat(200_000) }),
+      ],
+      [
+        'invalid query',
+        4035,
+        () => ora(GET_SESSIONS, { method: 'POST', headers: { cookie }, body: '{"requestParameters":[]}' }),
+      ],
+      ['unknown API', 4004, () => ora('/ora/nothing/here', { headers: { cookie } })],
+      [
+        'internal error',
+        5000,
+        () => ora('/ora/queryService/query/getSessionBySessionId?value=boom', { headers: { cookie } }),
+      ],
+    ];
+    for (const [kind, expected, request] of kinds) {
+      for (let i = 0; i <= MAX_CONCURRENT_ORA_REQUESTS; i++) {
+        assert.equal(await request(), expected, kind);
+      }
+    }
+    assert.equal((await getSessions()).responseCode, 2000);
+  });
 });
