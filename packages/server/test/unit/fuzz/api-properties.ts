@@ -15,8 +15,8 @@ import { MAX_PAGE_LIMIT, translateGetSessionsBody } from '../../../src/api/sessi
 import { openRepository } from '../../../src/db/index.js';
 import type { QueryExpression, Repository, SessionQuery } from '../../../src/db/repository.js';
 import { sampleSession } from '../../support/fake-repository.js';
-import { bodyText, getSessionsBody, T0 } from './api-arbitraries.js';
 import { addApiUser, buildTestHttpApi } from '../../support/http-api-harness.js';
+import { bodyText, getSessionsBody, T0 } from './api-arbitraries.js';
 
 /**
  * Property-based tests of the HTTP API's input handling: the JSON body parser, the getSessions
