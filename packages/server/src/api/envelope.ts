@@ -38,11 +38,13 @@ export const RESPONSE_CODES = {
   queryInvalidSort: 4038,
   mediaNotFound: 4040,
   internalError: 5000,
+  /** MediaSense's own code and text (addendum §1), for the 26th request at once on a standard node. */
+  tooManyRequests: 5042,
 } as const;
 
 export type ResponseCode = (typeof RESPONSE_CODES)[keyof typeof RESPONSE_CODES];
 
-/** The message of every failure code; 4021 is MediaSense's exact text (reference §2). */
+/** The message of every failure code; 4021 and 5042 are MediaSense's exact texts (reference §2, addendum §1). */
 export const FAILURE_MESSAGES: Readonly<Record<Exclude<ResponseCode, 2000 | 2001>, string>> = {
   4000: 'Failure: The request is malformed.',
   4001: 'Failure: A request parameter is invalid.',
@@ -61,6 +63,7 @@ export const FAILURE_MESSAGES: Readonly<Record<Exclude<ResponseCode, 2000 | 2001
   4038: 'Failure: The sort parameters are invalid.',
   4040: 'Failure: The requested media was not found.',
   5000: 'Failure: An internal error occurred. Try again later.',
+  5042: 'Failure: The system has exceeded the maximum number of concurrent requests. Try again later.',
 };
 
 export const MESSAGE_NO_RESULTS = 'Success: No matching sessions were found.';

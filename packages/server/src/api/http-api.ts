@@ -9,11 +9,16 @@ import type { Logger } from 'pino';
 import type { Repository } from '../db/repository.js';
 import { AuthSessionStore, DEFAULT_SESSION_IDLE_MS } from './auth-sessions.js';
 import { Authenticator } from './authenticator.js';
+import { registerConcurrencyLimit } from './concurrency-limit.js';
 import { failure, RESPONSE_CODES } from './envelope.js';
+import { parseJsonBody, type JsonBodyError } from './json-body.js';
+import { shortText, urlPath } from './params.js';
 import { registerMediaRoutes } from './media-routes.js';
 import { registerMetricsRoute, type MetricsSource } from './metrics-route.js';
 import { registerOraRoutes } from './ora-routes.js';
 import { dummyPasswordHash } from './passwords.js';
+import { ApiRefusalLog, type ApiRefusalReason } from './refusal-log.js';
+import { MAX_BODY_BYTES, MAX_CONCURRENT_ORA_REQUESTS } from './request-limits.js';
 import { isVerbatimError, VerbatimError } from '../model/errors.js';
 
 export interface HttpApiOptions {
@@ -39,14 +44,28 @@ export interface HttpApiOptions {
   metrics?: MetricsSource;
 }
 
-/** Thrown by the body parser; turned into a 4000 envelope by the error handler. */
-class MalformedBodyError extends VerbatimError<'VERBATIM_ERR_API_MALFORMED_JSON'> {
+/** Raised by the body parser; turned into a 4000 envelope by the error handler. */
+class MalformedBodyError extends VerbatimError<JsonBodyError['code']> {
   // fastify reads `statusCode` to choose the reply status of an error raised by a body parser.
   readonly statusCode = 400;
 
-  constructor(message: string) {
-    super('VERBATIM_ERR_API_MALFORMED_JSON', message, { httpStatus: 400 });
+  constructor(error: JsonBodyError) {
+    super(error.code, error.message, { httpStatus: 400 });
   }
+}
+
+/** The refusal a client error stands for in the log and the counters, and its envelope detail. */
+function clientErrorOf(error: FastifyError): { reason: ApiRefusalReason; detail: string } {
+  if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+    return {
+      reason: 'body-too-large',
+      detail: `the body is larger than ${MAX_BODY_BYTES} bytes (MAX_BODY_BYTES)`,
+    };
+  }
+  if (error.code === 'VERBATIM_ERR_API_JSON_TOO_DEEP') {
+    return { reason: 'json-too-deep', detail: error.message };
+  }
+  return { reason: 'malformed-request', detail: error.message };
 }
 
 function isOraRequest(request: FastifyRequest): boolean {
@@ -59,15 +78,22 @@ function isOraRequest(request: FastifyRequest): boolean {
  */
 export async function buildHttpApi(options: HttpApiOptions): Promise<FastifyInstance> {
   const now = options.now ?? Date.now;
+  const refusals = new ApiRefusalLog(options.logger, now);
   const common = {
     loggerInstance: options.logger,
     // One info line per request would flood the log of a busy node; requests are logged at debug.
     logController: new LogController({ disableRequestLogging: true }),
     // Errors fastify raises before routing (an undecodable URL) get an envelope too.
-    frameworkErrors: (error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
-      request.log.debug({ code: error.code, err: error.message }, 'malformed request');
+    frameworkErrors: (error: FastifyError, _request: FastifyRequest, reply: FastifyReply) => {
+      refusals.note('malformed-request', 'warn', 'malformed API request refused', {
+        code: error.code,
+        detail: error.message,
+      });
       void reply.code(400).send(failure(RESPONSE_CODES.malformedRequest, error.message));
     },
+    // Checked against Content-Length before reading and while reading, so a large body is never
+    // held; the error handler answers it with an envelope.
+    bodyLimit: MAX_BODY_BYTES,
   };
   // The routes use only the framework API, never the raw server, so the HTTPS instance is used
   // through the same FastifyInstance type as the HTTP one.
@@ -82,25 +108,27 @@ export async function buildHttpApi(options: HttpApiOptions): Promise<FastifyInst
   // fastify's parser rejects), so every body is read as JSON text; an empty body is no body.
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'string' }, (_request, body, done) => {
-    const text = typeof body === 'string' ? body : body.toString('utf8');
-    if (text.trim() === '') {
-      done(null, undefined);
-      return;
-    }
-    try {
-      done(null, JSON.parse(text));
-    } catch (error) {
-      done(new MalformedBodyError(`the body is not valid JSON: ${(error as Error).message}`), undefined);
+    const parsed = parseJsonBody(typeof body === 'string' ? body : body.toString('utf8'));
+    if (parsed.ok) {
+      done(null, parsed.value);
+    } else {
+      done(new MalformedBodyError(parsed.error), undefined);
     }
   });
 
   app.setErrorHandler((error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
     const status = error.statusCode ?? (isVerbatimError(error) ? error.httpStatus : undefined) ?? 500;
     if (status < 500) {
-      // Client errors (malformed JSON, body too large, bad URL encoding) get an envelope, never
-      // fastify's default error page: MediaSense answers them with HTTP 200 and a 4xxx code.
-      request.log.debug({ code: error.code, err: error.message }, 'malformed request');
-      const body = failure(RESPONSE_CODES.malformedRequest, error.message);
+      // Client errors (malformed JSON, body too large or too deep, bad URL encoding) get an
+      // envelope, never fastify's default error page: MediaSense answers them with HTTP 200 and a
+      // 4xxx code. They are the client's doing: counted and logged without a stack.
+      const { reason, detail } = clientErrorOf(error);
+      refusals.note(reason, 'warn', 'malformed API request refused', {
+        url: shortText(urlPath(request.url)),
+        code: error.code,
+        detail,
+      });
+      const body = failure(RESPONSE_CODES.malformedRequest, detail);
       return isOraRequest(request) ? reply.code(200).send(body) : reply.code(status).send(body);
     }
     request.log.error({ err: error }, 'request failed');
@@ -108,13 +136,22 @@ export async function buildHttpApi(options: HttpApiOptions): Promise<FastifyInst
     return isOraRequest(request) ? reply.code(200).send(body) : reply.code(500).send(body);
   });
 
-  app.setNotFoundHandler((request, reply) =>
-    reply
+  app.setNotFoundHandler((request, reply) => {
+    const path = urlPath(request.url);
+    refusals.note('unknown-api', 'info', 'request for an unknown API', {
+      method: shortText(request.method),
+      url: shortText(path),
+    });
+    return reply
       .code(404)
-      .send(
-        failure(RESPONSE_CODES.unknownApi, `no API at ${request.method} ${request.url.split('?')[0] ?? ''}`),
-      ),
-  );
+      .send(failure(RESPONSE_CODES.unknownApi, `no API at ${shortText(request.method)} ${shortText(path)}`));
+  });
+
+  registerConcurrencyLimit(app, MAX_CONCURRENT_ORA_REQUESTS, refusals);
+  app.addHook('onClose', (_instance, done) => {
+    refusals.close();
+    done();
+  });
 
   app.addHook('onResponse', (request, reply, done) => {
     request.log.debug(
@@ -139,7 +176,14 @@ export async function buildHttpApi(options: HttpApiOptions): Promise<FastifyInst
     rtspPort: options.rtspPort,
     tls: options.tls,
   };
-  registerOraRoutes(app, { repository: options.repository, authenticator, urls, tls: options.tls, now });
+  registerOraRoutes(app, {
+    repository: options.repository,
+    authenticator,
+    urls,
+    tls: options.tls,
+    now,
+    refusals,
+  });
   registerMediaRoutes(app, {
     repository: options.repository,
     authenticator,
@@ -147,9 +191,14 @@ export async function buildHttpApi(options: HttpApiOptions): Promise<FastifyInst
     flushMedia: () => options.flushMedia(),
     now,
     logger: options.logger,
+    refusals,
   });
   if (options.metrics !== undefined) {
-    registerMetricsRoute(app, { source: options.metrics, authenticator });
+    registerMetricsRoute(app, {
+      source: options.metrics,
+      authenticator,
+      apiRefusals: () => refusals.totals(),
+    });
   }
   return app;
 }

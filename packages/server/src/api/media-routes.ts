@@ -10,7 +10,8 @@ import { createWavExport, type WavTrackSource } from '../playback/wav-export.js'
 import type { Authenticator, Principal } from './authenticator.js';
 import { decideByteRange } from './byte-range.js';
 import { failure, RESPONSE_CODES, type FailureCode } from './envelope.js';
-import { isJsonObject, queryString } from './params.js';
+import { isJsonObject, queryString, shortText, urlPath } from './params.js';
+import type { ApiRefusalLog } from './refusal-log.js';
 
 /**
  * Media downloads on the API port (DESIGN.md §1.3): the stereo WAV of a session and the raw pcap
@@ -26,6 +27,7 @@ export interface MediaRouteContext {
   readonly now: () => number;
   /** Receives the export's warnings about damaged track files. */
   readonly logger: Logger;
+  readonly refusals: ApiRefusalLog;
 }
 
 /** Codecs the WAV export decodes; other tracks become a silent channel. */
@@ -50,6 +52,9 @@ async function authorize(
 ): Promise<Principal | undefined> {
   const principal = await ctx.authenticator.downloadPrincipal(request.headers);
   if (principal === undefined) {
+    ctx.refusals.note('download-unauthorized', 'info', 'download without valid API credentials', {
+      url: shortText(urlPath(request.url)),
+    });
     void reply.header('www-authenticate', 'Basic realm="Verbatim"');
     await sendFailure(reply, 401, RESPONSE_CODES.invalidSession);
   }
@@ -178,11 +183,8 @@ export function registerMediaRoutes(app: FastifyInstance, ctx: MediaRouteContext
       }
       const query = isJsonObject(request.query) ? request.query : {};
       const recording = queryString(query, ['recording']) ?? '';
-      // recording=<sessionId>-TRACK<n> (reference §5.2, observed on 11.5).
-      const match = /^(.+)-TRACK(\d{1,3})$/i.exec(recording);
-      const sessionId = match?.[1];
-      const trackNumber = Number(match?.[2]);
-      if (sessionId === undefined) {
+      const parsed = parseRecordingName(recording);
+      if (parsed === undefined) {
         return sendFailure(
           reply,
           400,
@@ -190,6 +192,7 @@ export function registerMediaRoutes(app: FastifyInstance, ctx: MediaRouteContext
           'recording must be <sessionId>-TRACK<n>',
         );
       }
+      const { sessionId, trackNumber } = parsed;
       const session = await ctx.repository.getSession(sessionId);
       const track = session?.tracks.find((t) => t.trackNumber === trackNumber);
       const filePath = track === undefined ? undefined : resolveMediaPath(ctx.mediaDir, track.mediaPath);
@@ -218,6 +221,23 @@ export function registerMediaRoutes(app: FastifyInstance, ctx: MediaRouteContext
       return reply.send(end < start ? Readable.from([]) : createReadStream(filePath, { start, end }));
     },
   });
+}
+
+/**
+ * The session and track of an ExportRaw `recording=<sessionId>-TRACK<n>` (reference §5.2, observed
+ * on 11.5). Any track number a session can have is addressable: track numbers are non-negative
+ * integers without an upper bound (a CUCM call that keeps adding legs counts on, and SDP
+ * tracks number their m= lines), so <n> is any run of digits that is a safe integer.
+ */
+export function parseRecordingName(
+  recording: string,
+): { sessionId: string; trackNumber: number } | undefined {
+  const match = /^(.+)-TRACK(\d+)$/i.exec(recording);
+  const sessionId = match?.[1];
+  const trackNumber = Number(match?.[2]);
+  return sessionId === undefined || !Number.isSafeInteger(trackNumber)
+    ? undefined
+    : { sessionId, trackNumber };
 }
 
 /** The size of a media file, or undefined when it does not exist (yet). */

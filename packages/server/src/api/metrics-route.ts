@@ -6,6 +6,7 @@ import { REFUSAL_REASONS, type AdmissionSnapshot } from '../recording/admission-
 import type { RecordingCounters } from '../recording/live-session.js';
 import type { Authenticator } from './authenticator.js';
 import { failure, RESPONSE_CODES } from './envelope.js';
+import type { ApiRefusalReason } from './refusal-log.js';
 
 /**
  * `GET /metrics` on the API port: the node's counters in the Prometheus text format (prom-client),
@@ -90,7 +91,10 @@ export interface NodeMetrics {
   scrape(): Promise<string>;
 }
 
-export function buildNodeMetrics(source: MetricsSource): NodeMetrics {
+/** Refused API requests by reason (the API's refusal log counts them). */
+type ApiRefusalTotals = () => Readonly<Record<ApiRefusalReason, number>>;
+
+export function buildNodeMetrics(source: MetricsSource, apiRefusals?: ApiRefusalTotals): NodeMetrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   // One snapshot per scrape, so every admission metric of a scrape comes from the same sample.
@@ -222,6 +226,20 @@ export function buildNodeMetrics(source: MetricsSource): NodeMetrics {
       },
     });
   }
+  if (apiRefusals !== undefined) {
+    new Counter({
+      name: 'verbatim_api_requests_refused_total',
+      help: 'API requests refused, by reason (input limits, 5042, malformed, unauthenticated)',
+      labelNames: ['reason'],
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const [reason, count] of Object.entries(apiRefusals())) {
+          this.inc({ reason }, count);
+        }
+      },
+    });
+  }
   return {
     contentType: registry.contentType,
     scrape: () => {
@@ -237,9 +255,13 @@ function msToSeconds(ms: number | undefined): number | undefined {
 
 export function registerMetricsRoute(
   app: FastifyInstance,
-  context: { readonly source: MetricsSource; readonly authenticator: Authenticator },
+  context: {
+    readonly source: MetricsSource;
+    readonly authenticator: Authenticator;
+    readonly apiRefusals: ApiRefusalTotals;
+  },
 ): void {
-  const metrics = buildNodeMetrics(context.source);
+  const metrics = buildNodeMetrics(context.source, context.apiRefusals);
   app.get('/metrics', async (request, reply) => {
     const principal = await context.authenticator.downloadPrincipal(request.headers);
     if (principal === undefined) {

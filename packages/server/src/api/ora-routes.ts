@@ -14,7 +14,17 @@ import {
   type ApiFailure,
   type Envelope,
 } from './envelope.js';
-import { getParam, isJsonObject, queryString, toNonNegativeInteger, type JsonObject } from './params.js';
+import {
+  describeValue,
+  getParam,
+  isJsonObject,
+  queryString,
+  shortText,
+  toNonNegativeInteger,
+  urlPath,
+  type JsonObject,
+} from './params.js';
+import type { ApiRefusalLog } from './refusal-log.js';
 import { sessionJson, type MediaUrlOptions } from './session-json.js';
 import { MAX_PAGE_LIMIT, translateGetSessionsBody } from './session-query.js';
 
@@ -30,6 +40,7 @@ export interface OraRouteContext {
   readonly urls: MediaUrlOptions;
   readonly tls: boolean;
   readonly now: () => number;
+  readonly refusals: ApiRefusalLog;
 }
 
 const AUTH = '/ora/authenticationService/authentication';
@@ -47,7 +58,10 @@ function withSession(ctx: OraRouteContext, handler: SessionHandler) {
   return async (request: FastifyRequest, reply: FastifyReply): Promise<Envelope> => {
     const session = ctx.authenticator.sessionOf(request.headers);
     if (session === undefined) {
-      request.log.debug({ url: request.url }, 'request without a valid JSESSIONID');
+      // Normal when a session expires (the client signs in again on 4021), hence info.
+      ctx.refusals.note('invalid-session', 'info', 'API request without a valid JSESSIONID', {
+        url: shortText(urlPath(request.url)),
+      });
       return failure(RESPONSE_CODES.invalidSession);
     }
     return handler(request, reply, session);
@@ -79,7 +93,7 @@ export function registerOraRoutes(app: FastifyInstance, ctx: OraRouteContext): v
     }
     const session = await ctx.authenticator.signIn(username, password);
     if (session === undefined) {
-      request.log.info({ username }, 'API sign-in refused');
+      ctx.refusals.note('sign-in-refused', 'warn', 'API sign-in refused', { username: shortText(username) });
       return failure(RESPONSE_CODES.authenticationFailed);
     }
     request.log.info({ username: session.username }, 'API sign-in');
@@ -138,10 +152,10 @@ export function registerOraRoutes(app: FastifyInstance, ctx: OraRouteContext): v
     withSession(ctx, async (request) => {
       const query = translateGetSessionsBody(request.body);
       if (!query.ok) {
-        request.log.debug(
-          { code: query.error.code, detail: query.error.message },
-          'getSessions query rejected',
-        );
+        ctx.refusals.note('invalid-query', 'info', 'getSessions query rejected', {
+          code: query.error.code,
+          detail: query.error.message,
+        });
         return failure(query.error.responseCode, query.error.message);
       }
       const sessions = await ctx.repository.querySessions(query.value);
@@ -171,7 +185,7 @@ function integerParam(query: JsonObject, name: string, fallback: number): number
   return (
     n ?? {
       responseCode: RESPONSE_CODES.invalidParameter,
-      detail: `${name} must be a non-negative integer, got ${JSON.stringify(raw)}`,
+      detail: `${name} must be a non-negative integer, got ${describeValue(raw)}`,
     }
   );
 }

@@ -72,3 +72,38 @@ export function toFiniteNumber(value: unknown): number | undefined {
   }
   return undefined;
 }
+
+/** The path of a request URL, without its query string. */
+export function urlPath(url: string): string {
+  const query = url.indexOf('?');
+  return query === -1 ? url : url.slice(0, query);
+}
+
+/** The longest piece of client text quoted in a `detail` or a log line. */
+const QUOTED_TEXT_MAX = 64;
+
+/** Client text cut to a length fit for a log line, marked when cut. */
+export function shortText(text: string): string {
+  return text.length <= QUOTED_TEXT_MAX
+    ? text
+    : `${text.slice(0, QUOTED_TEXT_MAX)}… (${text.length} characters)`;
+}
+
+/**
+ * A client value as a `detail` quotes it: scalars as JSON (long strings cut), arrays and objects
+ * by their kind and size only. Never walks into the value, so no input can make the description
+ * of an error throw or cost more than the error (a value nested 10,000 deep once overflowed the
+ * stack in JSON.stringify).
+ */
+export function describeValue(value: unknown): string {
+  if (typeof value === 'string') {
+    return JSON.stringify(shortText(value));
+  }
+  if (Array.isArray(value)) {
+    return `an array of ${value.length}`;
+  }
+  if (value === null || typeof value === 'number' || typeof value === 'boolean') {
+    return String(value);
+  }
+  return typeof value === 'object' ? 'an object' : typeof value;
+}

@@ -8,7 +8,20 @@ import type {
 import { SESSION_STATES } from '../model/session.js';
 import type { ParseError, Result } from '../protocol/result.js';
 import { RESPONSE_CODES, type FailureCode } from './envelope.js';
-import { getParam, isJsonObject, toFiniteNumber, toNonNegativeInteger, type JsonObject } from './params.js';
+import {
+  MAX_CONDITIONS_PER_CLAUSE,
+  MAX_QUERY_CLAUSES,
+  MAX_QUERY_VALUE_LENGTH,
+  MAX_TAG_NAME_LENGTH,
+} from './request-limits.js';
+import {
+  describeValue,
+  getParam,
+  isJsonObject,
+  toFiniteNumber,
+  toNonNegativeInteger,
+  type JsonObject,
+} from './params.js';
 
 /**
  * Translation of a MediaSense getSessions body (reference §4.2, addendum §2) into the
@@ -140,6 +153,13 @@ function translateWhere(raw: unknown): Result<QueryExpression, QueryError> {
       'requestParameters is empty; a sessionStartDate between condition is mandatory',
     );
   }
+  if (rawClauses.length > MAX_QUERY_CLAUSES) {
+    return fail(
+      RESPONSE_CODES.invalidParameter,
+      'VERBATIM_ERR_API_QUERY_TOO_MANY_CLAUSES',
+      `requestParameters has ${rawClauses.length} clauses, at most ${MAX_QUERY_CLAUSES} are accepted (MAX_QUERY_CLAUSES)`,
+    );
+  }
   const clauses: Clause[] = [];
   for (const [index, rawClause] of rawClauses.entries()) {
     const clause = translateClause(rawClause, `requestParameters[${index}]`);
@@ -208,7 +228,7 @@ function translateConnector(raw: unknown, where: string): Result<Connector, Quer
   return fail(
     RESPONSE_CODES.queryInvalidConnector,
     'VERBATIM_ERR_API_QUERY_CONNECTOR',
-    `${where} must be "AND" or "OR", got ${JSON.stringify(raw)}`,
+    `${where} must be "AND" or "OR", got ${describeValue(raw)}`,
   );
 }
 
@@ -240,7 +260,7 @@ function translateClause(raw: unknown, where: string): Result<Clause, QueryError
     return fail(
       RESPONSE_CODES.queryUnknownField,
       'VERBATIM_ERR_API_QUERY_UNKNOWN_FIELD',
-      `${where}.fieldName ${JSON.stringify(fieldName)} is not a searchable field`,
+      `${where}.fieldName ${describeValue(fieldName)} is not a searchable field`,
     );
   }
   const rawConditions = getParam(raw, 'fieldConditions');
@@ -249,6 +269,13 @@ function translateClause(raw: unknown, where: string): Result<Clause, QueryError
       rawConditions === undefined ? RESPONSE_CODES.missingParameter : RESPONSE_CODES.invalidParameter,
       'VERBATIM_ERR_API_QUERY_CONDITIONS',
       `${where}.fieldConditions must be a non-empty array`,
+    );
+  }
+  if (rawConditions.length > MAX_CONDITIONS_PER_CLAUSE) {
+    return fail(
+      RESPONSE_CODES.invalidParameter,
+      'VERBATIM_ERR_API_QUERY_TOO_MANY_CONDITIONS',
+      `${where}.fieldConditions has ${rawConditions.length} conditions, at most ${MAX_CONDITIONS_PER_CLAUSE} are accepted (MAX_CONDITIONS_PER_CLAUSE)`,
     );
   }
   const conditions: Linked<QueryCondition>[] = [];
@@ -291,7 +318,7 @@ function translateCondition(
     return fail(
       RESPONSE_CODES.queryUnknownOperator,
       'VERBATIM_ERR_API_QUERY_UNKNOWN_OPERATOR',
-      `${where}.fieldOperator ${JSON.stringify(operatorName)} is not an operator`,
+      `${where}.fieldOperator ${describeValue(operatorName)} is not an operator`,
     );
   }
   const spec = FIELD_SPECS[field];
@@ -351,7 +378,7 @@ function translateValue(
     fail(
       RESPONSE_CODES.queryInvalidValue,
       'VERBATIM_ERR_API_QUERY_VALUE',
-      `${where}: ${field} needs ${expected}, got ${JSON.stringify(raw)}`,
+      `${where}: ${field} needs ${expected}, got ${describeValue(raw)}`,
     );
   switch (kind) {
     case 'date': {
@@ -373,14 +400,25 @@ function translateValue(
       const type = typeof raw === 'string' ? raw.trim().toUpperCase() : '';
       return type === 'AUDIO' || type === 'VIDEO' ? { ok: true, value: type } : invalid('AUDIO or VIDEO');
     }
-    case 'string':
+    case 'string': {
       // Numbers are accepted for text fields: clients send deviceRef 1000 as a JSON number.
       if (typeof raw === 'string') {
-        return { ok: true, value: raw };
+        const [maxLength, limitName] =
+          field === 'tagName'
+            ? [MAX_TAG_NAME_LENGTH, 'MAX_TAG_NAME_LENGTH']
+            : [MAX_QUERY_VALUE_LENGTH, 'MAX_QUERY_VALUE_LENGTH'];
+        return raw.length <= maxLength
+          ? { ok: true, value: raw }
+          : fail(
+              RESPONSE_CODES.queryInvalidValue,
+              'VERBATIM_ERR_API_QUERY_VALUE_TOO_LONG',
+              `${where}: ${field} values are at most ${maxLength} characters (${limitName}), got ${raw.length}`,
+            );
       }
       return typeof raw === 'number' && Number.isFinite(raw)
         ? { ok: true, value: String(raw) }
         : invalid('a string');
+    }
   }
 }
 
@@ -401,7 +439,7 @@ function translatePage(raw: unknown): Result<{ offset: number; limit: number }, 
     return fail(
       RESPONSE_CODES.queryInvalidPaging,
       'VERBATIM_ERR_API_QUERY_PAGING',
-      `pageParameters.offset must be a non-negative integer, got ${JSON.stringify(rawOffset)}`,
+      `pageParameters.offset must be a non-negative integer, got ${describeValue(rawOffset)}`,
     );
   }
   const rawLimit = getParam(raw, 'limit');
@@ -410,7 +448,7 @@ function translatePage(raw: unknown): Result<{ offset: number; limit: number }, 
     return fail(
       RESPONSE_CODES.queryInvalidPaging,
       'VERBATIM_ERR_API_QUERY_PAGING',
-      `pageParameters.limit must be an integer from 1 to ${MAX_PAGE_LIMIT}, got ${JSON.stringify(rawLimit)}`,
+      `pageParameters.limit must be an integer from 1 to ${MAX_PAGE_LIMIT}, got ${describeValue(rawLimit)}`,
     );
   }
   return { ok: true, value: { offset, limit } };
@@ -454,7 +492,7 @@ function translateSortKey(
     return fail(
       RESPONSE_CODES.queryInvalidSort,
       'VERBATIM_ERR_API_QUERY_SORT',
-      `${where}.byFieldName must be one of ${SORT_FIELDS.join(', ')}, got ${JSON.stringify(name)}`,
+      `${where}.byFieldName must be one of ${SORT_FIELDS.join(', ')}, got ${describeValue(name)}`,
     );
   }
   // An unknown order falls back to DESC: a client in the wild sends "CLOSED_NORMAL" there and

@@ -1,5 +1,7 @@
 import { describe, it, before, after, beforeEach, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
+import { Writable } from 'node:stream';
+import { pino } from 'pino';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import type { HttpApiOptions } from '../../../src/api/http-api.js';
 import { hashPassword } from '../../../src/api/passwords.js';
@@ -462,5 +464,50 @@ void describe('HTTP API: internal errors', () => {
     } finally {
       await h.app.close();
     }
+  });
+});
+
+void describe('HTTP API: logs of refused requests', () => {
+  void it('logs malformed requests and refused sign-ins once per reason with a count, without stacks', async () => {
+    const lines: Record<string, unknown>[] = [];
+    const logger = pino(
+      { level: 'info' },
+      new Writable({
+        write(chunk: Buffer, _encoding, callback) {
+          lines.push(JSON.parse(chunk.toString('utf8')) as Record<string, unknown>);
+          callback();
+        },
+      }),
+    );
+    const h = await harness({ logger });
+    try {
+      const headers = { jsessionid: await sessionId(h.app) };
+      for (let i = 0; i < 20; i++) {
+        const response = await h.app.inject({ method: 'POST', url: GET_SESSIONS, headers, payload: '{"x":' });
+        assert.equal(json(response).responseCode, 4000);
+        assert.equal(json(await signIn(h.app, 'alice', `wrong-${i}`)).responseCode, 4020);
+      }
+      h.repository.getSession = () => Promise.reject(new Error('disk on fire'));
+      await h.app.inject({ method: 'GET', url: `${BY_ID}?value=x`, headers });
+    } finally {
+      await h.app.close();
+    }
+    await new Promise((resolve) => setImmediate(resolve));
+    const refusals = lines.filter((l) => l.reason !== undefined);
+    assert.deepEqual(
+      refusals.map((l) => [l.level, l.reason, l.refused]),
+      [
+        [40, 'malformed-request', 1],
+        [40, 'sign-in-refused', 1],
+        // Written at close: the 19 of each held back in the interval.
+        [40, 'malformed-request', 19],
+        [40, 'sign-in-refused', 19],
+      ],
+    );
+    assert.ok(refusals.every((l) => l.err === undefined));
+    // What an operator must act on is still an error, with its stack.
+    const errors = lines.filter((l) => l.level === 50);
+    assert.equal(errors.length, 1);
+    assert.match(String((errors[0]?.err as { stack?: string } | undefined)?.stack), /disk on fire/);
   });
 });

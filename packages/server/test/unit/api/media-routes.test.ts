@@ -4,7 +4,8 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import { resolveMediaPath } from '../../../src/api/media-routes.js';
+import { parseRecordingName, resolveMediaPath } from '../../../src/api/media-routes.js';
+import { trackDownloadUrl } from '../../../src/api/session-json.js';
 import { MULAW_TO_LINEAR, encodeMulaw } from '../../../src/protocol/codec/g711.js';
 import { serializeRtpPacket } from '../../../src/protocol/rtp/rtp-packet.js';
 import { buildPcapFile } from '../../support/audio.js';
@@ -12,9 +13,11 @@ import { FakeRepository, sampleSession } from '../../support/fake-repository.js'
 import { addApiUser, buildTestHttpApi } from '../../support/http-api-harness.js';
 
 const T0 = 1_700_000_000_000;
+const URLS = { advertise: '127.0.0.1', httpPort: 8440, rtspPort: 8554, tls: false };
 const SAMPLE = 1000;
 const PACKETS = 50; // 1 s of 20 ms G.711 packets.
 const WAV_TOTAL_BYTES = 44 + 8000 * 4; // One second of 8 kHz 16-bit stereo.
+const MANY_TRACK_NUMBERS = [0, 999, 1000, 1001, 65_536, 123_456_789];
 
 /** A pcap track file of `PACKETS` µ-law packets of a constant sample, arriving every 20 ms from T0. */
 function trackPcap(): Uint8Array {
@@ -62,6 +65,22 @@ void describe('media downloads', () => {
     });
     await repository.createSession(live);
     await repository.createSession(sampleSession({ sessionId: 'gone01', sessionState: 'DELETED' }));
+    // Track numbers are unbounded (a CUCM call that keeps adding legs counts on): file names as
+    // the recorder forms them (recording/live-session.ts mediaPath).
+    const many = sampleSession({ sessionId: 'many01', sessionStartDate: T0, sessionDuration: 1000 });
+    await mkdir(join(dir, 'many01'));
+    for (const n of MANY_TRACK_NUMBERS) {
+      await writeFile(join(dir, 'many01', `track${n}.pcap`), pcap.subarray(0, 24 + (n % 7)));
+    }
+    const template = many.tracks[0]!;
+    await repository.createSession({
+      ...many,
+      tracks: MANY_TRACK_NUMBERS.map((n) => ({
+        ...template,
+        trackNumber: n,
+        mediaPath: `many01/track${n}.pcap`,
+      })),
+    });
     app = await buildTestHttpApi({
       repository,
       mediaDir: dir,
@@ -232,6 +251,42 @@ void describe('media downloads', () => {
       });
       assert.equal(response.statusCode, 200);
       assert.equal(flushes, before + 1);
+    });
+
+    void it('addresses any track number, past 999 too, by the download URL the session lists', async () => {
+      for (const n of MANY_TRACK_NUMBERS) {
+        const url = new URL(trackDownloadUrl('many01', n, URLS));
+        const response = await app.inject({
+          method: 'GET',
+          url: url.pathname + url.search,
+          headers: { cookie },
+        });
+        assert.equal(response.statusCode, 200, `track ${n}`);
+        assert.equal(response.rawPayload.length, 24 + (n % 7), `track ${n}`);
+        assert.match(
+          String(response.headers['content-disposition']),
+          new RegExp(`filename="many01-TRACK${n}.pcap"`),
+        );
+      }
+    });
+
+    void it('reads the session and the track number from recording=<sessionId>-TRACK<n>', () => {
+      assert.deepEqual(parseRecordingName('abc-TRACK1000'), { sessionId: 'abc', trackNumber: 1000 });
+      assert.deepEqual(parseRecordingName('a-TRACK1-track007'), { sessionId: 'a-TRACK1', trackNumber: 7 });
+      assert.deepEqual(parseRecordingName(`s-TRACK${Number.MAX_SAFE_INTEGER}`), {
+        sessionId: 's',
+        trackNumber: Number.MAX_SAFE_INTEGER,
+      });
+      for (const bad of [
+        'abc',
+        '-TRACK1',
+        'abc-TRACK',
+        'abc-TRACK-1',
+        'abc-TRACK1.5',
+        'abc-TRACK9007199254740992',
+      ]) {
+        assert.equal(parseRecordingName(bad), undefined, bad);
+      }
     });
 
     void it('answers 400 for a malformed recording and 404 for an unknown session or track', async () => {

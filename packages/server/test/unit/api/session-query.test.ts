@@ -1,6 +1,12 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { QueryCondition, SessionQuery } from '../../../src/db/repository.js';
+import {
+  MAX_CONDITIONS_PER_CLAUSE,
+  MAX_QUERY_CLAUSES,
+  MAX_QUERY_VALUE_LENGTH,
+  MAX_TAG_NAME_LENGTH,
+} from '../../../src/api/request-limits.js';
 import { translateGetSessionsBody } from '../../../src/api/session-query.js';
 import { CLOSED_STATES_CLAUSE, startedBetween } from '../../support/get-sessions-bodies.js';
 
@@ -461,5 +467,81 @@ void describe('getSessions body translation', () => {
         assert.match(error.message, c.detail);
       });
     }
+  });
+});
+
+void describe('getSessions input limits', () => {
+  const conditions = (n: number): object[] =>
+    Array.from({ length: n }, (_, i) => ({
+      fieldOperator: 'equals',
+      fieldValues: [`c${i}`],
+      fieldConnector: 'OR',
+    }));
+
+  void it('takes MAX_QUERY_CLAUSES clauses of MAX_CONDITIONS_PER_CLAUSE conditions and refuses one more', () => {
+    const ccidClause = { fieldName: 'ccid', fieldConditions: conditions(MAX_CONDITIONS_PER_CLAUSE) };
+    const full = [dateClause, ...Array.from({ length: MAX_QUERY_CLAUSES - 1 }, () => ccidClause)];
+    assert.equal(translateGetSessionsBody({ requestParameters: full }).ok, true);
+    const tooManyClauses = translateError({ requestParameters: [...full, ccidClause] });
+    assert.equal(tooManyClauses.responseCode, 4001);
+    assert.equal(tooManyClauses.code, 'VERBATIM_ERR_API_QUERY_TOO_MANY_CLAUSES');
+    const tooManyConditions = translateError({
+      requestParameters: [
+        dateClause,
+        { fieldName: 'ccid', fieldConditions: conditions(MAX_CONDITIONS_PER_CLAUSE + 1) },
+      ],
+    });
+    assert.equal(tooManyConditions.responseCode, 4001);
+    assert.equal(tooManyConditions.code, 'VERBATIM_ERR_API_QUERY_TOO_MANY_CONDITIONS');
+    assert.match(tooManyConditions.message, /^requestParameters\[1\]\.fieldConditions has 17 conditions/);
+  });
+
+  void it('counts the conditions before translating any, so 10,000 cost no more than 17', () => {
+    const error = translateError({
+      requestParameters: [{ fieldName: 'ccid', fieldConditions: conditions(10_000) }, dateClause],
+    });
+    assert.equal(error.code, 'VERBATIM_ERR_API_QUERY_TOO_MANY_CONDITIONS');
+  });
+
+  void it('describes a value nested 10,000 deep by its kind, without walking into it', () => {
+    let deep: unknown = 1;
+    for (let i = 0; i < 10_000; i++) {
+      deep = [deep];
+    }
+    const error = translateError({
+      requestParameters: [
+        {
+          fieldName: 'sessionStartDate',
+          fieldConditions: [{ fieldOperator: 'between', fieldValues: [deep, TO] }],
+        },
+      ],
+    });
+    assert.equal(error.responseCode, 4034);
+    assert.equal(
+      error.message,
+      'requestParameters[0].fieldConditions[0].fieldValues[0]: sessionStartDate needs epoch milliseconds, got an array of 1',
+    );
+  });
+
+  void it('cuts long strings it quotes, and refuses text values over their length limits', () => {
+    const unknown = translateError({ requestParameters: [clause('x'.repeat(100_000), 'v'), dateClause] });
+    assert.equal(unknown.code, 'VERBATIM_ERR_API_QUERY_UNKNOWN_FIELD');
+    assert.ok(unknown.message.length < 200, unknown.message);
+    assert.match(unknown.message, /… \(100000 characters\)/);
+    const long = translateError({
+      requestParameters: [clause('deviceRef', '1'.repeat(MAX_QUERY_VALUE_LENGTH + 1)), dateClause],
+    });
+    assert.equal(long.code, 'VERBATIM_ERR_API_QUERY_VALUE_TOO_LONG');
+    assert.equal(long.responseCode, 4034);
+    const tag = translateError({
+      requestParameters: [clause('tagName', 't'.repeat(MAX_TAG_NAME_LENGTH + 1)), dateClause],
+    });
+    assert.match(tag.message, /tagName values are at most 255 characters \(MAX_TAG_NAME_LENGTH\), got 256$/);
+    assert.equal(
+      translateGetSessionsBody({
+        requestParameters: [clause('tagName', 't'.repeat(MAX_TAG_NAME_LENGTH)), dateClause],
+      }).ok,
+      true,
+    );
   });
 });

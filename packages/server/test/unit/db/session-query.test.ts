@@ -125,15 +125,56 @@ void describe('getSessions query translation', () => {
           kind: 'or',
           items: [
             { kind: 'condition', field: 'ccid', operator: 'equals', values: ['a'] },
-            { kind: 'condition', field: 'ccid', operator: 'equals', values: ['b'] },
+            { kind: 'condition', field: 'ccid', operator: 'notEquals', values: ['b'] },
           ],
         },
       ],
     });
     assert.match(
       sql,
-      /where \("sessions"."state" = \? and \("sessions"."ccid" = \? or "sessions"."ccid" = \?\)\)$/,
+      /where \("sessions"."state" = \? and \("sessions"."ccid" = \? or "sessions"."ccid" <> \?\)\)$/,
     );
+  });
+
+  void it('writes the equalities an OR tests on one field as one IN list', () => {
+    const equals = (field: 'ccid' | 'xRefCi', value: string): QueryExpression => ({
+      kind: 'condition',
+      field,
+      operator: 'equals',
+      values: [value],
+    });
+    const { sql, parameters } = compile({
+      kind: 'and',
+      items: [
+        { kind: 'condition', field: 'sessionState', operator: 'equals', values: ['ACTIVE'] },
+        {
+          kind: 'or',
+          items: [
+            equals('ccid', 'a'),
+            equals('xRefCi', 'x'),
+            equals('ccid', 'b'),
+            { kind: 'condition', field: 'ccid', operator: 'startsWith', values: ['c'] },
+            equals('ccid', 'd'),
+          ],
+        },
+      ],
+    });
+    assert.match(
+      sql,
+      /where \("sessions"."state" = \? and \("sessions"."ccid" in \(\?, \?, \?\) or exists \(select .* "participants"."xref_ci" = \?\) or "sessions"."ccid" glob \?\)\)$/,
+    );
+    assert.deepEqual(parameters, ['ACTIVE', 'a', 'b', 'd', 'x', 'c*']);
+  });
+
+  void it('writes a flat list for an OR of thousands of conditions', () => {
+    const items = Array.from({ length: 20_000 }, (_, i): QueryExpression => ({
+      kind: 'condition',
+      field: 'ccid',
+      operator: 'contains',
+      values: [`c${i}`],
+    }));
+    const { parameters } = compile({ kind: 'or', items });
+    assert.equal(parameters.length, 20_000);
   });
 
   void it('refuses nesting deeper than the limit', () => {
