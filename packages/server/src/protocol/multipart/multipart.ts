@@ -74,8 +74,21 @@ function isBlank(ch: string | undefined): boolean {
   return ch === ' ' || ch === '\t';
 }
 
+function isBlankOrLineEnd(ch: string | undefined): boolean {
+  return ch === ' ' || ch === '\t' || ch === '\r' || ch === '\n';
+}
+
+/** Trims SP, HTAB, CR and LF by index: a regex for the trailing run is quadratic on inner blanks. */
 function trimBlanks(text: string): string {
-  return text.replace(/^[ \t\r\n]+|[ \t\r\n]+$/g, '');
+  let start = 0;
+  let end = text.length;
+  while (start < end && isBlankOrLineEnd(text[start])) {
+    start += 1;
+  }
+  while (end > start && isBlankOrLineEnd(text[end - 1])) {
+    end -= 1;
+  }
+  return text.slice(start, end);
 }
 
 /**
