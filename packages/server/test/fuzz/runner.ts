@@ -16,7 +16,7 @@ import { parseArgs } from 'node:util';
 import { performance } from 'node:perf_hooks';
 import fc from 'fast-check';
 import { regressionFiles, seedFiles, writeRegression } from './corpus.js';
-import { LONG_SCALE, type AnyFuzzProperty } from './fuzz-property.js';
+import { LONG_SCALE, latin1Text, type AnyFuzzProperty } from './fuzz-property.js';
 import { ALL_PROPERTIES, ALL_REPLAYS } from './properties/index.js';
 
 /** Runs per call of fast-check: short enough to rotate through the properties often. */
@@ -50,7 +50,8 @@ interface Finding {
 }
 
 function preview(value: unknown): string {
-  const text = fc.stringify(value);
+  // Bytes are shown as text (one character per byte), which is how most of them read best.
+  const text = value instanceof Uint8Array ? JSON.stringify(latin1Text(value)) : fc.stringify(value);
   return text.length > 600 ? `${text.slice(0, 600)}… (${text.length} characters)` : text;
 }
 

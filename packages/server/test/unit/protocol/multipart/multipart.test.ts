@@ -205,3 +205,16 @@ describe('splitMultipart', () => {
     }
   });
 });
+
+describe('splitMultipart on input built to be slow (issue 9)', () => {
+  it('reads a part header with 100,000 blanks inside its value', () => {
+    // Trimming with /[ \t\r\n]+$/ took quadratic time here (seconds).
+    const value = `a${' '.repeat(100_000)}b`;
+    const parts = expectOk(
+      parseMultipart('multipart/mixed;boundary=x', encodeUtf8(`--x\r\nA: ${value}\r\n\r\nbody\r\n--x--\r\n`)),
+    );
+    assert.equal(parts.length, 1);
+    assert.equal(partHeader(parts[0] ?? { headers: [], body: new Uint8Array() }, 'a'), value);
+    assert.equal(decodeUtf8(parts[0]?.body ?? new Uint8Array()), 'body');
+  });
+});
