@@ -107,11 +107,15 @@ export function parseContentType(text: string): Result<ContentType> {
   const params = new Map<string, string>();
   let position = semicolon < 0 ? text.length : semicolon + 1;
   while (position < text.length) {
-    const equals = text.indexOf('=', position);
-    const nextSemicolon = text.indexOf(';', position);
-    if (equals < 0 || (nextSemicolon >= 0 && nextSemicolon < equals)) {
+    // The first "=" or ";" from here; searching for each on its own would scan to the end of
+    // the text for every parameter without a value (quadratic on "a/b;;;;…").
+    let equals = position;
+    while (equals < text.length && text[equals] !== '=' && text[equals] !== ';') {
+      equals += 1;
+    }
+    if (text[equals] !== '=') {
       // A parameter without a value; skip it.
-      position = nextSemicolon < 0 ? text.length : nextSemicolon + 1;
+      position = equals + 1;
       continue;
     }
     const name = trimBlanks(text.slice(position, equals)).toLowerCase();
