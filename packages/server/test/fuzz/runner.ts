@@ -1,6 +1,6 @@
 /**
  * `npm run fuzz -- --minutes N`: runs every fuzz property (test/fuzz/properties) with random seeds
- * and inputs grown to the parsers' size caps until the time is up, then prints a table of runs and
+ * and inputs grown to the parsers' size caps, a few seconds each in turn, until the time is up, then prints a table of runs and
  * failures per property. Each finding is printed with its seed and path (fast-check's replay), the
  * shrunk input, the corpus file it was written to (a new regression, replayed by `npm test` from
  * then on) and the command that reproduces it.
@@ -19,8 +19,12 @@ import { regressionFiles, seedFiles, writeRegression } from './corpus.js';
 import { LONG_SCALE, latin1Text, type AnyFuzzProperty } from './fuzz-property.js';
 import { ALL_PROPERTIES, ALL_REPLAYS } from './properties/index.js';
 
-/** Runs per call of fast-check: short enough to rotate through the properties often. */
-const RUNS_PER_ROUND = 100;
+/**
+ * Time per property per round: each property gets the same time (their speeds differ a
+ * thousandfold), and a round is short enough to rotate through all of them every couple of
+ * minutes.
+ */
+const SLICE_MS = 5000;
 /** Findings kept per property and distinct message: one bug found a hundred times is one finding. */
 const MAX_FINDINGS_PER_PROPERTY = 5;
 
@@ -161,8 +165,9 @@ function main(): number {
       const started = performance.now();
       const details = fc.check(check, {
         seed,
-        numRuns: RUNS_PER_ROUND,
-        interruptAfterTimeLimit: Math.max(1000, remaining),
+        // As many runs as fit in the slice (the interrupt ends the run, not a failure).
+        numRuns: Number.MAX_SAFE_INTEGER,
+        interruptAfterTimeLimit: Math.max(1000, Math.min(SLICE_MS, remaining)),
         markInterruptAsFailure: false,
       });
       tally.milliseconds += performance.now() - started;

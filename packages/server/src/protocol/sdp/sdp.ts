@@ -54,7 +54,7 @@ const STATIC_PAYLOAD_TYPES: Readonly<Record<number, { name: string; rate: number
   34: { name: 'H263', rate: 90000 },
 };
 
-const MAX_SDP_BYTES = 64 * 1024;
+export const MAX_SDP_BYTES = 64 * 1024;
 
 export function parseSdp(text: string): Result<SessionDescription> {
   if (text.length > MAX_SDP_BYTES) {

@@ -3,7 +3,12 @@
  */
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { buildRecorderAnswer, parseSdp, type SessionDescription } from '../../../src/protocol/sdp/sdp.js';
+import {
+  buildRecorderAnswer,
+  MAX_SDP_BYTES,
+  parseSdp,
+  type SessionDescription,
+} from '../../../src/protocol/sdp/sdp.js';
 import {
   buildCryptoAttribute,
   chooseCrypto,
@@ -61,6 +66,12 @@ function checkSdp(text: string): void {
   const answer = timed('buildRecorderAnswer', () =>
     buildRecorderAnswer({ sessionId: '1', sessionVersion: 1, address: '192.0.2.1' }, result.value, ports),
   );
+  if (answer.length > MAX_SDP_BYTES) {
+    // An offer of 1,182 m= lines in 38 KB gives an answer of 70 KB (corpus regression
+    // 1182-m-lines-answer-over-64k.sdp): the bound on m= lines per INVITE keeps such an offer
+    // from being answered at all (issue 9, point 4); the parser itself accepts it.
+    return;
+  }
   const again = parseSdp(answer);
   assert.ok(again.ok, `the answer does not parse: ${again.ok ? '' : again.error.message}`);
   assert.equal(again.value.media.length, result.value.media.length);
