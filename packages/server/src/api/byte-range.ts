@@ -13,17 +13,40 @@ export type ByteRangeDecision =
 const FULL: ByteRangeDecision = { kind: 'full' };
 const UNSATISFIABLE: ByteRangeDecision = { kind: 'unsatisfiable' };
 
+/**
+ * `bytes = first - last` (either side possibly empty, blanks anywhere between the tokens), as
+ * text; undefined for anything else. Cut at "=" and "-" rather than matched by one regex: the
+ * pattern /^\s*bytes\s*=\s*(\d*)\s*-\s*(\d*)\s*$/ took quadratic time on a header of many
+ * blanks, since two blank runs around an empty number can trade characters.
+ */
+function readSingleRange(header: string): { firstText: string; lastText: string } | undefined {
+  // RFC 9110 §14.1.2: ranges-specifier = range-unit "=" range-set; the unit is case-insensitive.
+  const equals = header.indexOf('=');
+  if (equals < 0 || header.slice(0, equals).trim().toLowerCase() !== 'bytes') {
+    return undefined;
+  }
+  const rangeSet = header.slice(equals + 1);
+  const dash = rangeSet.indexOf('-');
+  if (dash < 0) {
+    return undefined;
+  }
+  const firstText = rangeSet.slice(0, dash).trim();
+  const lastText = rangeSet.slice(dash + 1).trim();
+  return DIGITS.test(firstText) && DIGITS.test(lastText) ? { firstText, lastText } : undefined;
+}
+
+const DIGITS = /^\d*$/;
+
 export function decideByteRange(header: string | undefined, totalBytes: number): ByteRangeDecision {
   if (header === undefined) {
     return FULL;
   }
-  // RFC 9110 §14.1.2: ranges-specifier = range-unit "=" range-set; the unit is case-insensitive.
-  const match = /^\s*bytes\s*=\s*(\d*)\s*-\s*(\d*)\s*$/i.exec(header);
-  if (match === null) {
+  const spec = readSingleRange(header);
+  if (spec === undefined) {
     // An invalid or multi-range header is ignored (§14.2: "...ignore the Range header field").
     return FULL;
   }
-  const [, firstText = '', lastText = ''] = match;
+  const { firstText, lastText } = spec;
   if (firstText === '') {
     if (lastText === '') {
       return FULL;

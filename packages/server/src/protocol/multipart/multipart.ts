@@ -74,8 +74,21 @@ function isBlank(ch: string | undefined): boolean {
   return ch === ' ' || ch === '\t';
 }
 
+function isBlankOrLineEnd(ch: string | undefined): boolean {
+  return ch === ' ' || ch === '\t' || ch === '\r' || ch === '\n';
+}
+
+/** Trims SP, HTAB, CR and LF by index: a regex for the trailing run is quadratic on inner blanks. */
 function trimBlanks(text: string): string {
-  return text.replace(/^[ \t\r\n]+|[ \t\r\n]+$/g, '');
+  let start = 0;
+  let end = text.length;
+  while (start < end && isBlankOrLineEnd(text[start])) {
+    start += 1;
+  }
+  while (end > start && isBlankOrLineEnd(text[end - 1])) {
+    end -= 1;
+  }
+  return text.slice(start, end);
 }
 
 /**
@@ -94,11 +107,15 @@ export function parseContentType(text: string): Result<ContentType> {
   const params = new Map<string, string>();
   let position = semicolon < 0 ? text.length : semicolon + 1;
   while (position < text.length) {
-    const equals = text.indexOf('=', position);
-    const nextSemicolon = text.indexOf(';', position);
-    if (equals < 0 || (nextSemicolon >= 0 && nextSemicolon < equals)) {
+    // The first "=" or ";" from here; searching for each on its own would scan to the end of
+    // the text for every parameter without a value (quadratic on "a/b;;;;…").
+    let equals = position;
+    while (equals < text.length && text[equals] !== '=' && text[equals] !== ';') {
+      equals += 1;
+    }
+    if (text[equals] !== '=') {
       // A parameter without a value; skip it.
-      position = nextSemicolon < 0 ? text.length : nextSemicolon + 1;
+      position = equals + 1;
       continue;
     }
     const name = trimBlanks(text.slice(position, equals)).toLowerCase();

@@ -54,7 +54,7 @@ const STATIC_PAYLOAD_TYPES: Readonly<Record<number, { name: string; rate: number
   34: { name: 'H263', rate: 90000 },
 };
 
-const MAX_SDP_BYTES = 64 * 1024;
+export const MAX_SDP_BYTES = 64 * 1024;
 
 export function parseSdp(text: string): Result<SessionDescription> {
   if (text.length > MAX_SDP_BYTES) {
@@ -73,63 +73,67 @@ export function parseSdp(text: string): Result<SessionDescription> {
     // sdp-transform is regex based and should not throw, but a library bug must not take the call down.
     return err('VERBATIM_ERR_SDP_SYNTAX', `SDP could not be parsed: ${String(cause)}`);
   }
-  const sessionAddress = parsed.connection?.ip;
+  const sessionAddress = textOf(parsed.connection?.ip);
   const sessionDirection = directionOf(parsed.direction);
   const media: SdpMedia[] = [];
   for (const [index, m] of parsed.media.entries()) {
     if (typeof m.port !== 'number' || !Number.isInteger(m.port) || m.port < 0 || m.port > 65535) {
       return err('VERBATIM_ERR_SDP_MEDIA_PORT', `m= line ${index} has no valid port`);
     }
-    // sdp-transform types `payloads` as a string but yields a number for a one-entry list.
-    const rawPayloads: unknown = m.payloads;
-    const payloadList =
-      typeof rawPayloads === 'number'
-        ? String(rawPayloads)
-        : typeof rawPayloads === 'string'
-          ? rawPayloads
-          : '';
-    const payloadTypes = payloadList
+    // sdp-transform turns every field that reads as a number into one (`m=fuzz 2000 1 …` gives
+    // the protocol 1, `a=rtpmap:0 123/8000` the codec 123), whatever its type says; textOf
+    // gives back the text as written (the library converts only when the round trip is exact).
+    const type = textOf(m.type) ?? '';
+    const protocol = textOf(m.protocol) ?? '';
+    const payloadTypes = (textOf(m.payloads) ?? '')
       .trim()
       .split(/\s+/)
       .filter((p) => p !== '')
       .map(Number);
     if (payloadTypes.some((pt) => !Number.isInteger(pt) || pt < 0 || pt > 127)) {
-      if (m.protocol.includes('RTP')) {
+      if (protocol.includes('RTP')) {
         return err('VERBATIM_ERR_SDP_PAYLOAD_TYPE', `m= line ${index} has an invalid payload type list`);
       }
     }
+    const rtpmaps = Array.isArray(m.rtp) ? m.rtp : [];
+    const fmtps = Array.isArray(m.fmtp) ? m.fmtp : [];
     const codecs: MediaCodec[] = [];
     for (const pt of payloadTypes) {
-      const rtpmap = m.rtp.find((r) => r.payload === pt);
-      const fmtp = m.fmtp.find((f) => f.payload === pt)?.config;
+      const rtpmap = rtpmaps.find((r) => r.payload === pt);
+      const fmtp = textOf(fmtps.find((f) => f.payload === pt)?.config);
       const known = STATIC_PAYLOAD_TYPES[pt];
-      const name = rtpmap?.codec.toUpperCase() ?? known?.name;
+      const name = textOf(rtpmap?.codec)?.toUpperCase() ?? known?.name;
       if (name === undefined) {
         continue;
       }
       const channels = Number(rtpmap?.encoding);
+      // `a=rtpmap:0 PCMU/` leaves the rate empty: the static rate (or 8000) stands in for it.
+      const rate: unknown = rtpmap?.rate;
       const codec: MediaCodec = {
         payloadType: pt,
         encodingName: name,
-        clockRateHz: rtpmap?.rate ?? known?.rate ?? 8000,
+        clockRateHz: isPositiveInteger(rate) ? rate : (known?.rate ?? 8000),
         ...(Number.isInteger(channels) && channels > 0 ? { channels } : {}),
       };
       codecs.push(fmtp === undefined ? codec : { ...codec, fmtp });
     }
-    const address = m.connection?.ip ?? sessionAddress;
-    const label = (m as { label?: string | number }).label;
-    const crypto = (m.crypto ?? []).map((c) =>
-      [String(c.id), c.suite, c.config, c.sessionConfig].filter((part) => part !== undefined).join(' '),
+    const address = textOf(m.connection?.ip) ?? sessionAddress;
+    const label = textOf((m as { label?: unknown }).label);
+    const crypto = (Array.isArray(m.crypto) ? m.crypto : []).map((c) =>
+      [c.id, c.suite, c.config, c.sessionConfig]
+        .map(textOf)
+        .filter((part) => part !== undefined)
+        .join(' '),
     );
     const entry: SdpMedia = {
       index,
-      type: m.type,
+      type,
       port: m.port,
-      protocol: m.protocol,
+      protocol,
       codecs,
       direction: directionOf(m.direction) ?? sessionDirection ?? 'sendrecv',
       ...(address === undefined ? {} : { connectionAddress: address }),
-      ...(label === undefined ? {} : { label: String(label) }),
+      ...(label === undefined ? {} : { label }),
       ...(typeof m.ptime === 'number' ? { ptimeMs: m.ptime } : {}),
       crypto,
     };
@@ -138,10 +142,22 @@ export function parseSdp(text: string): Result<SessionDescription> {
   return ok({ media });
 }
 
+/** A field of sdp-transform's output as the text it was written as; undefined when absent. */
+function textOf(value: unknown): string | undefined {
+  if (typeof value === 'string') {
+    return value;
+  }
+  return typeof value === 'number' ? String(value) : undefined;
+}
+
+function isPositiveInteger(value: unknown): value is number {
+  return typeof value === 'number' && Number.isInteger(value) && value > 0;
+}
+
 const DIRECTIONS: ReadonlySet<string> = new Set(['sendrecv', 'sendonly', 'recvonly', 'inactive']);
 
-function directionOf(value: string | undefined): MediaDirection | undefined {
-  return value !== undefined && DIRECTIONS.has(value) ? (value as MediaDirection) : undefined;
+function directionOf(value: unknown): MediaDirection | undefined {
+  return typeof value === 'string' && DIRECTIONS.has(value) ? (value as MediaDirection) : undefined;
 }
 
 /**

@@ -169,23 +169,28 @@ export class SipStreamFramer {
     }
     // Latin-1 keeps one character per byte; only ASCII header names and digits matter here.
     const lines = decodeLatin1(header).split('\n');
-    const values: string[] = [];
-    let current: string | undefined;
+    // Each Content-Length value as its pieces (first line, then folded continuation lines),
+    // joined once at the end: joining per line would copy the value again for every fold.
+    const pieces: string[][] = [];
+    let current: string[] | undefined;
     for (const rawLine of lines.slice(1)) {
       const line = rawLine.endsWith('\r') ? rawLine.slice(0, -1) : rawLine;
       if ((line.startsWith(' ') || line.startsWith('\t')) && current !== undefined) {
-        current = `${current} ${line.trim()}`.trim();
-        values[values.length - 1] = current;
+        const folded = line.trim();
+        if (folded.length > 0) {
+          current.push(folded);
+        }
         continue;
       }
       current = undefined;
       const colon = line.indexOf(':');
       const name = colon < 0 ? '' : line.slice(0, colon).trim().toLowerCase();
       if (name === 'content-length' || name === 'l') {
-        current = line.slice(colon + 1).trim();
-        values.push(current);
+        current = [line.slice(colon + 1).trim()];
+        pieces.push(current);
       }
     }
+    const values = pieces.map((value) => value.join(' ').trim());
     if (values.length === 0) {
       return err(
         SipErrorCode.ContentLength,

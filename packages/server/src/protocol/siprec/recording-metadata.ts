@@ -63,9 +63,29 @@ export interface RecordingMetadata {
 
 /** Appends the values `list` does not hold yet, in order. */
 export function pushUnique(list: string[], values: readonly string[]): void {
-  for (const value of values) {
-    if (!list.includes(value)) {
-      list.push(value);
+  new OrderedUnion(list).add(values);
+}
+
+/**
+ * A list that values are added to once each, in order of first appearance, for the reader of one
+ * document: it may add thousands of stream references to one list, one element at a time, and a
+ * scan of the list per value would make that quadratic. The initial items are kept as given.
+ */
+export class OrderedUnion {
+  readonly items: string[];
+  readonly #seen: Set<string>;
+
+  constructor(items: string[] = []) {
+    this.items = items;
+    this.#seen = new Set(items);
+  }
+
+  add(values: readonly string[]): void {
+    for (const value of values) {
+      if (!this.#seen.has(value)) {
+        this.#seen.add(value);
+        this.items.push(value);
+      }
     }
   }
 }

@@ -6,6 +6,7 @@
  * any tree exists.
  */
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
+import { ok, type Result } from '../result.js';
 
 /** One element of the document, reduced to what a reader by local names needs. */
 export interface XmlElement {
@@ -63,12 +64,16 @@ export function validationProblem(xml: string): string | undefined {
   // fast-xml-parser 5 marks its bundled validator deprecated in favour of the separate
   // fast-xml-validator package, which is not a dependency; the bundled one is still shipped and
   // is the only well-formedness check available (the parser itself accepts truncated documents).
-  // eslint-disable-next-line @typescript-eslint/no-deprecated
-  const verdict = XMLValidator.validate(xml, { allowBooleanAttributes: false });
-  if (verdict === true) {
-    return undefined;
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-deprecated
+    const verdict = XMLValidator.validate(xml, { allowBooleanAttributes: false });
+    return verdict === true
+      ? undefined
+      : `${verdict.err.msg} (line ${verdict.err.line}, column ${verdict.err.col})`;
+  } catch (cause) {
+    // Not seen; a library bug must not escape a parser of wire input.
+    return `the XML validator failed: ${String(cause)}`;
   }
-  return `${verdict.err.msg} (line ${verdict.err.line}, column ${verdict.err.col})`;
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {
@@ -126,11 +131,16 @@ function toElements(nodes: unknown): XmlElement[] {
 }
 
 /**
- * The top-level elements of `xml`. Throws on input the validator let through but the library
- * refuses (nesting limit, odd names): callers check validationProblem first and catch.
+ * The top-level elements of `xml`, or why the library refused it: it throws on some input the
+ * validator lets through (nesting over MAX_NESTED_TAGS, odd names), which is caught here.
+ * Callers check validationProblem first.
  */
-export function parseXmlElements(xml: string): XmlElement[] {
-  return toElements(parser.parse(xml));
+export function parseXmlElements(xml: string): Result<XmlElement[], string> {
+  try {
+    return ok(toElements(parser.parse(xml)));
+  } catch (cause) {
+    return { ok: false, error: String(cause) };
+  }
 }
 
 export function childrenNamed(element: XmlElement, key: string): XmlElement[] {

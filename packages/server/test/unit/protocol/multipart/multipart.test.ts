@@ -205,3 +205,24 @@ describe('splitMultipart', () => {
     }
   });
 });
+
+describe('parseContentType on input built to be slow (issue 9)', () => {
+  it('skips 64,000 parameters without a value', () => {
+    // Each one used to search the rest of the text for "=": quadratic.
+    const type = expectOk(parseContentType(`multipart/mixed${';'.repeat(64_000)}boundary=x`));
+    assert.equal(type.params.get('boundary'), 'x');
+  });
+});
+
+describe('splitMultipart on input built to be slow (issue 9)', () => {
+  it('reads a part header with 100,000 blanks inside its value', () => {
+    // Trimming with /[ \t\r\n]+$/ took quadratic time here (seconds).
+    const value = `a${' '.repeat(100_000)}b`;
+    const parts = expectOk(
+      parseMultipart('multipart/mixed;boundary=x', encodeUtf8(`--x\r\nA: ${value}\r\n\r\nbody\r\n--x--\r\n`)),
+    );
+    assert.equal(parts.length, 1);
+    assert.equal(partHeader(parts[0] ?? { headers: [], body: new Uint8Array() }, 'a'), value);
+    assert.equal(decodeUtf8(parts[0]?.body ?? new Uint8Array()), 'body');
+  });
+});

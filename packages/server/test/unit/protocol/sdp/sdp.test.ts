@@ -98,6 +98,33 @@ describe('parseSdp', () => {
   });
 });
 
+describe('parseSdp on fields sdp-transform reads as numbers (issue 9)', () => {
+  it('does not throw on `m=fuzz 2000 1 IN IP4 127.0.0.1` and keeps the protocol as text', () => {
+    const media = firstMedia(sdpFrom10001(['m=fuzz 2000 1 IN IP4 127.0.0.1']));
+    assert.equal(media.type, 'fuzz');
+    assert.equal(media.protocol, '1');
+    assert.deepEqual(media.codecs, []);
+  });
+
+  it('keeps numeric type, codec name, fmtp, label, address and crypto fields as the text written', () => {
+    const media = firstMedia(
+      sdpFrom10001([
+        'm=5 2000 RTP/AVP 0',
+        'c=IN IP4 5',
+        'a=rtpmap:0 123/',
+        'a=fmtp:0 15',
+        'a=label:7',
+        'a=crypto:1 2 3 4',
+      ]),
+    );
+    assert.equal(media.type, '5');
+    assert.deepEqual(media.codecs, [{ payloadType: 0, encodingName: '123', clockRateHz: 8000, fmtp: '15' }]);
+    assert.equal(media.connectionAddress, '5');
+    assert.equal(media.label, '7');
+    assert.deepEqual(media.crypto, ['1 2 3 4']);
+  });
+});
+
 describe('chooseAudioCodec', () => {
   const line = (rtpmaps: string[], payloads: string): SdpMedia =>
     firstMedia(sdpFrom10001([`m=audio 4000 RTP/AVP ${payloads}`, ...rtpmaps]));

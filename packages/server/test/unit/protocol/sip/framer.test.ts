@@ -144,3 +144,14 @@ void describe('SipStreamFramer (RFC 3261 §18.3)', () => {
     assert.deepEqual(frames(framer.push(bytes.subarray(3000))), [whole]);
   });
 });
+
+void describe('SipStreamFramer on folded Content-Length values', () => {
+  void it('joins a Content-Length folded over many lines, empty continuation lines ignored', () => {
+    const framer = new SipStreamFramer();
+    const head = `OPTIONS sip:a@b SIP/2.0\r\nl: 4\r\n${' \r\n'.repeat(5000)}\r\n`;
+    const items = framer.push(text(`${head}body`));
+    assert.equal(items.length, 1);
+    assert.ok(items[0]?.ok);
+    assert.equal(items[0].bytes.length, head.length + 4);
+  });
+});

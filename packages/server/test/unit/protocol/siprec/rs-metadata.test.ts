@@ -314,3 +314,19 @@ describe('mergeMetadata', () => {
     assert.deepEqual(mergeMetadata(current, update).streams, [{ id: '', label: '20', mode: 'separate' }]);
   });
 });
+
+describe('parseRecordingMetadata on documents built to be slow (issue 9)', () => {
+  it('merges 5,000 elements of one participant into one, keeping every stream in order', () => {
+    // Each repeat used to scan the participant's whole stream list: 2 s for this document.
+    let participants = '';
+    for (let i = 0; i < 5000; i++) {
+      participants += `<participant id="a"><send>${i}</send></participant>`;
+    }
+    const metadata = expectOk(parseRecordingMetadata(`<recording>${participants}</recording>`));
+    assert.equal(metadata.participants.length, 1);
+    assert.deepEqual(
+      metadata.participants[0]?.sends,
+      Array.from({ length: 5000 }, (_, i) => String(i)),
+    );
+  });
+});
