@@ -1,5 +1,6 @@
 /**
- * `npm run fuzz -- --minutes N`: runs every fuzz property (test/fuzz/properties) with random seeds
+ * `npm run fuzz -- --minutes N`: runs every fuzz property (test/fuzz/properties, and the API's in
+ * test/unit/fuzz/api-properties.ts) with random seeds
  * and inputs grown to the parsers' size caps, a few seconds each in turn, until the time is up, then prints a table of runs and
  * failures per property. Each finding is printed with its seed and path (fast-check's replay), the
  * shrunk input, the corpus file it was written to (a new regression, replayed by `npm test` from
@@ -18,6 +19,14 @@ import fc from 'fast-check';
 import { regressionFiles, seedFiles, writeRegression } from './corpus.js';
 import { LONG_SCALE, latin1Text, type AnyFuzzProperty } from './fuzz-property.js';
 import { ALL_PROPERTIES, ALL_REPLAYS } from './properties/index.js';
+import {
+  API_FUZZ_PROPERTIES,
+  type ApiFuzzProperty,
+  type BuiltProperty,
+} from '../unit/fuzz/api-properties.js';
+
+/** The API properties (test/unit/fuzz/api-properties.ts) keep their findings in this corpus. */
+const API_CORPUS = 'api-get-sessions';
 
 /**
  * Time per property per round: each property gets the same time (their speeds differ a
@@ -68,6 +77,30 @@ function reproduceCommand(property: string, seed: number, path: string): string 
   return `npm run fuzz -- --property '${property}' --seed ${seed} --path '${path}'`;
 }
 
+/** An API property's input as a corpus file: the request body text as it was sent. */
+function apiInputFile(input: unknown): Uint8Array {
+  return new TextEncoder().encode(typeof input === 'string' ? input : JSON.stringify(input));
+}
+
+async function replayApi(property: ApiFuzzProperty, seed: number, path: string): Promise<number> {
+  const built = await property.build();
+  try {
+    const details = await fc.check(built.property, { seed, path, numRuns: 1 });
+    if (!details.failed) {
+      console.log(`${property.name}: seed ${seed} path ${path} passes now.`);
+      return 0;
+    }
+    console.log(`${property.name}: seed ${seed} path ${path} fails:`);
+    console.log(`  input: ${preview(details.counterexample?.[0])}`);
+    console.log(
+      `  error: ${details.errorInstance instanceof Error ? details.errorInstance.stack : String(details.errorInstance)}`,
+    );
+    return 1;
+  } finally {
+    await built.close();
+  }
+}
+
 function replayOne(property: AnyFuzzProperty, seed: number, path: string): number {
   const details = fc.check(fc.property(property.arbitrary(LONG_SCALE), property.check), {
     seed,
@@ -105,7 +138,7 @@ function replayCorpus(corpora: ReadonlySet<string>): number {
   return failures;
 }
 
-function main(): number {
+async function main(): Promise<number> {
   const { values } = parseArgs({
     options: {
       minutes: { type: 'string', default: '1' },
@@ -120,35 +153,88 @@ function main(): number {
     console.error('--minutes must be a positive number');
     return 2;
   }
-  const selected = ALL_PROPERTIES.filter(
-    (p) => values.property === undefined || p.name.includes(values.property),
-  );
-  if (selected.length === 0) {
+  const matches = (name: string): boolean => values.property === undefined || name.includes(values.property);
+  const selected = ALL_PROPERTIES.filter((p) => matches(p.name));
+  const selectedApi = API_FUZZ_PROPERTIES.filter((p) => matches(p.name));
+  if (selected.length + selectedApi.length === 0) {
     console.error(
-      `no property matches "${values.property ?? ''}"; there are:\n  ${ALL_PROPERTIES.map((p) => p.name).join('\n  ')}`,
+      `no property matches "${values.property ?? ''}"; there are:\n  ${[...ALL_PROPERTIES, ...API_FUZZ_PROPERTIES].map((p) => p.name).join('\n  ')}`,
     );
     return 2;
   }
   if (values.seed !== undefined) {
-    const [property] = selected;
-    if (selected.length !== 1 || property === undefined || values.path === undefined) {
+    if (selected.length + selectedApi.length !== 1 || values.path === undefined) {
       console.error('--seed needs --path and a --property naming exactly one property');
       return 2;
     }
-    return replayOne(property, Number(values.seed), values.path);
+    const [property] = selected;
+    const [apiProperty] = selectedApi;
+    return property !== undefined
+      ? replayOne(property, Number(values.seed), values.path)
+      : apiProperty !== undefined
+        ? replayApi(apiProperty, Number(values.seed), values.path)
+        : 2;
   }
 
   const corpusFailures = replayCorpus(new Set(selected.map((p) => p.corpus)));
   const deadline = performance.now() + minutes * 60_000;
   const tallies = new Map<string, Tally>(
-    selected.map((p) => [p.name, { runs: 0, failures: 0, milliseconds: 0 }]),
+    [...selected, ...selectedApi].map((p) => [p.name, { runs: 0, failures: 0, milliseconds: 0 }]),
   );
+  // The API properties hold an in-memory database and an API instance: built once, closed at the end.
+  const builtApi = new Map<string, BuiltProperty>();
+  for (const property of selectedApi) {
+    builtApi.set(property.name, await property.build());
+  }
   const findings: Finding[] = [];
   const seen = new Set<string>();
   const arbitraries = new Map(selected.map((p) => [p.name, fc.property(p.arbitrary(LONG_SCALE), p.check)]));
   console.log(
-    `fuzzing ${selected.length} properties for ${minutes} min (inputs up to ${LONG_SCALE.maxBytes} bytes)`,
+    `fuzzing ${selected.length + selectedApi.length} properties for ${minutes} min (inputs up to ${LONG_SCALE.maxBytes} bytes)`,
   );
+  /** Tallies one slice of a property and records its finding, if it is a new one. */
+  const noteSlice = (
+    name: string,
+    seed: number,
+    details: fc.RunDetails<[unknown]>,
+    startedMs: number,
+    keep: (input: unknown) => string | undefined,
+  ): void => {
+    const tally = tallies.get(name);
+    if (tally === undefined) {
+      return;
+    }
+    tally.milliseconds += performance.now() - startedMs;
+    tally.runs += details.numRuns;
+    if (!details.failed) {
+      return;
+    }
+    tally.failures += 1;
+    const message = firstLine(details.errorInstance);
+    const key = `${name}\n${message}`;
+    const known = findings.filter((f) => f.property === name).length;
+    if (seen.has(key) || known >= MAX_FINDINGS_PER_PROPERTY) {
+      return;
+    }
+    seen.add(key);
+    const input: unknown = details.counterexample?.[0];
+    const finding: Finding = {
+      property: name,
+      seed,
+      path: details.counterexamplePath ?? '',
+      message,
+      input: preview(input),
+      file: values['no-write'] ? undefined : keep(input),
+    };
+    findings.push(finding);
+    console.log(`\nFINDING ${finding.property}: ${finding.message}`);
+    console.log(`  seed ${finding.seed}, path ${finding.path}`);
+    console.log(`  shrunk input: ${finding.input}`);
+    if (finding.file !== undefined) {
+      console.log(`  written to ${finding.file}`);
+    }
+    console.log(`  reproduce: ${reproduceCommand(finding.property, finding.seed, finding.path)}`);
+  };
   let lastReport = performance.now();
   while (performance.now() < deadline) {
     for (const property of selected) {
@@ -156,9 +242,8 @@ function main(): number {
       if (remaining <= 0) {
         break;
       }
-      const tally = tallies.get(property.name);
       const check = arbitraries.get(property.name);
-      if (tally === undefined || check === undefined) {
+      if (check === undefined) {
         continue;
       }
       const seed = Math.floor(Math.random() * 0x7fffffff);
@@ -170,40 +255,31 @@ function main(): number {
         interruptAfterTimeLimit: Math.max(1000, Math.min(SLICE_MS, remaining)),
         markInterruptAsFailure: false,
       });
-      tally.milliseconds += performance.now() - started;
-      tally.runs += details.numRuns;
-      if (!details.failed) {
-        continue;
+      noteSlice(property.name, seed, details, started, (input) =>
+        writeRegression(
+          property.corpus,
+          `${property.name}-${seed}.${FILE_EXTENSIONS[property.corpus] ?? 'bin'}`,
+          property.toFile(input),
+        ),
+      );
+    }
+    for (const property of selectedApi) {
+      const remaining = deadline - performance.now();
+      const built = builtApi.get(property.name);
+      if (remaining <= 0 || built === undefined) {
+        break;
       }
-      tally.failures += 1;
-      const message = firstLine(details.errorInstance);
-      const key = `${property.name}\n${message}`;
-      const known = findings.filter((f) => f.property === property.name).length;
-      if (seen.has(key) || known >= MAX_FINDINGS_PER_PROPERTY) {
-        continue;
-      }
-      seen.add(key);
-      const input: unknown = details.counterexample?.[0];
-      const extension = FILE_EXTENSIONS[property.corpus] ?? 'bin';
-      const file = values['no-write']
-        ? undefined
-        : writeRegression(property.corpus, `${property.name}-${seed}.${extension}`, property.toFile(input));
-      const finding: Finding = {
-        property: property.name,
+      const seed = Math.floor(Math.random() * 0x7fffffff);
+      const started = performance.now();
+      const details = await fc.check(built.property, {
         seed,
-        path: details.counterexamplePath ?? '',
-        message,
-        input: preview(input),
-        file,
-      };
-      findings.push(finding);
-      console.log(`\nFINDING ${finding.property}: ${finding.message}`);
-      console.log(`  seed ${finding.seed}, path ${finding.path}`);
-      console.log(`  shrunk input: ${finding.input}`);
-      if (finding.file !== undefined) {
-        console.log(`  written to ${finding.file}`);
-      }
-      console.log(`  reproduce: ${reproduceCommand(finding.property, finding.seed, finding.path)}`);
+        numRuns: Number.MAX_SAFE_INTEGER,
+        interruptAfterTimeLimit: Math.max(1000, Math.min(SLICE_MS, remaining)),
+        markInterruptAsFailure: false,
+      });
+      noteSlice(property.name, seed, details, started, (input) =>
+        writeRegression(API_CORPUS, `fuzz-${seed}.json`, apiInputFile(input)),
+      );
     }
     if (performance.now() - lastReport > 60_000) {
       lastReport = performance.now();
@@ -214,6 +290,9 @@ function main(): number {
     }
   }
 
+  for (const built of builtApi.values()) {
+    await built.close();
+  }
   console.log('');
   console.table(
     [...tallies].map(([property, tally]) => ({
@@ -240,4 +319,4 @@ function main(): number {
   return 1;
 }
 
-process.exitCode = main();
+process.exitCode = await main();
