@@ -153,6 +153,7 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<A
         activeSessions: () => recording.activeSessionCount,
         admission: () => recording.admission(),
         mediaCounters: () => media.counters?.(),
+        sipCounters: () => sip.counters(),
       },
     });
 
