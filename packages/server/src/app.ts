@@ -76,7 +76,7 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<A
 
     // Every event is logged; the subscription API and webhooks will subscribe here too. Calls the
     // node refuses with 503 for its own state are the exception under a flood: one line per reason
-    // a second, since the refusal's warn line already counts them (recording/admission-log.ts).
+    // a second, since the refusal's warn line already counts them (rate-limited-log.ts).
     const events = new EventBus(log);
     const eventLog = log.child({ component: 'events' });
     const refusalLoggedAtMs = new Map<string, number>();
@@ -136,6 +136,7 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<A
       isTrusted: (peer) => isTrustedAddress(config.trustedPeers, peer.address),
       delegate: recording,
       logger: log,
+      sourceInviteRate: config.sipInviteRate,
     });
 
     const http: FastifyInstance = await buildHttpApi({

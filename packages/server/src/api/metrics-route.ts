@@ -22,9 +22,9 @@ export interface MetricsSource {
   /** Absent when the media engine keeps no node counters. */
   readonly mediaCounters: () => MediaCounters | undefined;
   /**
-   * The SIP server's counters (SipServer.counters): the gauges `dialogs`, `serverTransactions`
-   * and `clientTransactions`, and running totals (received, malformed, refused, …), each transport's
-   * prefixed with its protocol. Absent in a test without SIP.
+   * The SIP server's counters (SipServer.counters, sip/uas-counters.ts): the gauges `dialogs`,
+   * `serverTransactions` and `clientTransactions`, and running totals (received, malformed,
+   * refused, …), each transport's prefixed with its protocol. Absent: no SIP metrics.
    */
   readonly sipCounters?: () => Readonly<Record<string, number>>;
 }
@@ -37,6 +37,20 @@ const SIP_GAUGES = {
 } as const;
 
 const LEVELS: readonly AdmissionLevel[] = ['open', 'ramping', 'refusing'];
+
+/**
+ * Requests the SIP layer refused before the recording domain saw them (docs/sip.md), by the
+ * `reason` label they are shown under and the SIP counter that counts them.
+ */
+const SIP_REFUSALS = {
+  source_rate_limited: 'sourceRateLimited',
+  untrusted: 'untrustedRejected',
+  overload: 'overloadRejected',
+  malformed: 'malformed',
+  header_fields: 'overLimitHeaderFields',
+  vias: 'overLimitVias',
+  header_field_length: 'overLimitHeaderFieldLength',
+} as const;
 
 /** Each field of MediaCounters that counts packets, by the `outcome` label it is shown under. */
 const PACKET_OUTCOMES = {
@@ -225,6 +239,19 @@ export function buildNodeMetrics(source: MetricsSource): NodeMetrics {
           if (!(event in SIP_GAUGES)) {
             this.inc({ event }, value);
           }
+        }
+      },
+    });
+    new Counter({
+      name: 'verbatim_sip_refused_total',
+      help: 'SIP requests refused or dropped before reaching the recording domain, by reason (docs/sip.md)',
+      labelNames: ['reason'],
+      registers: [registry],
+      collect() {
+        this.reset();
+        const counters = sipCounters();
+        for (const [reason, field] of Object.entries(SIP_REFUSALS)) {
+          this.inc({ reason }, counters[field] ?? 0);
         }
       },
     });

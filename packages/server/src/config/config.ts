@@ -30,6 +30,8 @@ export interface Config {
   readonly admission: boolean;
   /** Media worker lag or event-loop delay at which new calls are refused. */
   readonly admissionMaxLagMs: number;
+  /** New-dialog INVITEs per second per source address; 0: no per-source limit. */
+  readonly sipInviteRate: number;
   /** Storage is critical below this much free space on the media disk, in percent (0 = never). */
   readonly storageCriticalPercent: number;
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';

@@ -162,6 +162,7 @@ export function loadConfig(input: LoadConfigInput): Result<Config, readonly Conf
     maxSessions: options['max-sessions'],
     admission: options.admission,
     admissionMaxLagMs: options['admission-max-lag'],
+    sipInviteRate: options['sip-invite-rate'],
     storageCriticalPercent: options['storage-critical-percent'],
     logLevel: options['log-level'],
     logFormat: options['log-format'],

@@ -70,6 +70,13 @@ const MAX_MAX_SESSIONS = 1_000_000;
 const MIN_ADMISSION_LAG_MS = 10;
 const MAX_ADMISSION_LAG_MS = 60_000;
 const MIN_ADMIN_PASSWORD_LENGTH = 8;
+const MAX_SIP_INVITE_RATE = 100_000;
+/**
+ * DESIGN.md §3 asks for at least 200 calls a second of set-up from one controller, and a CUCM
+ * sends two INVITEs per recorded call: 400 a second. 500 leaves a quarter of margin; a burst of
+ * twice the rate (uas-core.ts) lets a controller that fails over send its backlog at once.
+ */
+const DEFAULT_SIP_INVITE_RATE = 500;
 
 const ok = <T>(value: T): OptionParse<T> => ({ ok: true, value });
 const bad = (problem: string): OptionParse<never> => ({ ok: false, problems: [problem] });
@@ -310,6 +317,20 @@ export const SERVE_OPTIONS = {
         : bad(
             `${show(value)} is not a whole number of milliseconds (${MIN_ADMISSION_LAG_MS}-${MAX_ADMISSION_LAG_MS})`,
           );
+    },
+  }),
+  'sip-invite-rate': option<number>({
+    argument: 'N',
+    description:
+      'INVITEs opening a new dialog that one source address may send per second (twice as many at once); beyond it they get 503 with `Retry-After` before anything is allocated. Retransmissions and requests inside a dialog are not counted; 0 disables',
+    default: { value: DEFAULT_SIP_INVITE_RATE },
+    isFlag: true,
+    inFile: true,
+    parse: (value) => {
+      const n = numberOf(value);
+      return n !== undefined && Number.isInteger(n) && n >= 0 && n <= MAX_SIP_INVITE_RATE
+        ? ok(n)
+        : bad(`${show(value)} is not a whole number of INVITEs per second (0-${MAX_SIP_INVITE_RATE})`);
     },
   }),
   'storage-critical-percent': option<number>({

@@ -10,7 +10,7 @@ import {
   type HeadroomReason,
   type HeadroomSample,
 } from './admission.js';
-import { RefusalLog } from './admission-log.js';
+import { RateLimitedLog } from '../rate-limited-log.js';
 import { RefusedCallKeys } from './admission-pairing.js';
 import {
   createHostProbe,
@@ -121,7 +121,7 @@ export class AdmissionController {
   /** Made at the first sample, so a service that never samples starts no histogram. */
   #host: HostProbe | undefined;
   readonly #intervalMs: number;
-  readonly #refusalLog: RefusalLog;
+  readonly #refusalLog: RateLimitedLog;
   readonly #refusedCalls = new RefusedCallKeys({
     ttlMs: CUCM_PARTNER_TTL_MS,
     maxKeys: MAX_REMEMBERED_CUCM_CALLS,
@@ -138,7 +138,7 @@ export class AdmissionController {
     this.#limits = { enabled: deps.options.enabled, maxLagMs: deps.options.maxLagMs };
     this.#host = deps.options.host;
     this.#intervalMs = deps.options.sampleIntervalMs ?? DEFAULT_SAMPLE_INTERVAL_MS;
-    this.#refusalLog = new RefusalLog(deps.log);
+    this.#refusalLog = new RateLimitedLog(deps.log, { countField: 'refused' });
   }
 
   /** Whether a new session may start now, by headroom (--max-sessions and storage are checked before). */

@@ -3,10 +3,11 @@ import type { MediaEngine } from '../media/media-engine.js';
 import type { Tag, Track } from '../model/session.js';
 import { chooseAudioCodec, parseSdp, type SdpMedia, type SessionDescription } from '../protocol/sdp/sdp.js';
 import { chooseCrypto } from '../protocol/sdp/sdes.js';
-import type { SipRequest } from '../protocol/sip/message.js';
+import type { SipHeader, SipRequest } from '../protocol/sip/message.js';
 import { decodeUtf8 } from '../protocol/text.js';
 import type { DialogDelegate, SipBody } from '../sip/types.js';
 import { holdTransitions } from './hold-tags.js';
+import { tooManyMediaLines, warning } from './invite-planner.js';
 import { srtpParams, type LegOpener } from './leg-opener.js';
 import {
   freeTrackNumber,
@@ -24,7 +25,7 @@ import type { SessionRegistry } from './session-registry.js';
 import type { SessionWriter } from './session-writer.js';
 import { siprecParticipants } from './siprec-intake.js';
 
-type Respond = (status: number, reason: string, body?: SipBody) => void;
+type Respond = (status: number, reason: string, body?: SipBody, headers?: readonly SipHeader[]) => void;
 
 export const SDP_BODY = (content: string): SipBody => ({ contentType: 'application/sdp', content });
 
@@ -37,6 +38,8 @@ interface DialogHandlerDeps {
   readonly participants: ParticipantUpdates;
   readonly counters: RecordingCounters;
   readonly now: () => number;
+  /** Our address, named in Warning headers. */
+  readonly advertise: string;
 }
 
 /**
@@ -157,6 +160,17 @@ export class DialogHandler {
       return;
     }
     const offer = body.offer;
+    const overLimit = offer === undefined ? undefined : tooManyMediaLines(offer);
+    if (overLimit !== undefined) {
+      // Before any stream is added: the session keeps what it records (invite-planner.ts).
+      this.#deps.counters.rejected++;
+      log.warn(
+        { mediaLines: offer?.media.length, method: request.method },
+        're-offer with too many media lines',
+      );
+      respond(488, 'Not Acceptable Here', undefined, [warning(this.#deps.advertise, overLimit)]);
+      return;
+    }
     const first = legs[0];
     if (offer === undefined || first === undefined) {
       // A session refresh or a metadata-only UPDATE: a re-INVITE without offer gets our last SDP
@@ -187,7 +201,11 @@ export class DialogHandler {
           this.#answerReoffer(binding, offer, respond, log);
         },
         (error: unknown) => {
-          log.error({ err: error }, 'no media port for the added streams');
+          // An exhausted port range is the node at capacity, not a fault: no stack.
+          log.warn(
+            { error: error instanceof Error ? error.message : String(error) },
+            'no media port for the added streams',
+          );
           respond(503, 'Service Unavailable');
         },
       );
@@ -362,7 +380,8 @@ export class DialogHandler {
     }
     const result = await this.#deps.opener.open(session, specs);
     if (!result.ok) {
-      log.error({ err: result.error }, 'no media port for the new session after a codec change');
+      const error = result.error instanceof Error ? result.error.message : String(result.error);
+      log.warn({ error }, 'no media port for the new session after a codec change');
       await this.#deps.lifecycle.abandon(session, result.opened, [...session.reservedTracks]);
       respond(503, 'Service Unavailable');
       return;

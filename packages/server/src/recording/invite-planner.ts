@@ -23,6 +23,27 @@ import { siprecCcid, siprecParticipants } from './siprec-intake.js';
  * decided there too.
  */
 
+/**
+ * m= lines one SDP offer may carry, initial or re-offer. A recorded call has a handful of
+ * streams: CUCM one per dialog, CUBE two voices and, with video, two video forks, SIPREC one to
+ * four voices (mixed or one per participant) and perhaps video. Each recordable line costs an
+ * RTP/RTCP port pair, a worker stream and a track file: an offer of 1,000 lines held 1,000 of the
+ * range's pairs, and two such INVITEs left other calls without a port. 16 is four times the
+ * largest offer seen and keeps one dialog to 16 pairs (the default range holds 14,116). RFC 3264
+ * §8 keeps every m= line in later offers, so the limit on each offer bounds the dialog's tracks.
+ */
+export const MAX_MEDIA_LINES_PER_OFFER = 16;
+
+/**
+ * The 488 Warning text for an offer over MAX_MEDIA_LINES_PER_OFFER, or undefined when it is
+ * within it (RFC 3261 §21.4.26: 488 when the session description is not acceptable here).
+ */
+export function tooManyMediaLines(offer: SessionDescription): string | undefined {
+  return offer.media.length > MAX_MEDIA_LINES_PER_OFFER
+    ? `Too many media lines: ${offer.media.length} m= lines, at most ${MAX_MEDIA_LINES_PER_OFFER}`
+    : undefined;
+}
+
 /** Which call controller sent the INVITE, recognised from the INVITE alone. */
 type Flavour = 'CUCM' | 'CUBE' | 'SIPREC' | 'generic';
 
@@ -97,6 +118,17 @@ export function planInvite(invite: InviteToPlan, context: PlanContext): InvitePl
     return { ok: false, refusal: bodyRefusal(body.problem, context.advertise) };
   }
   const { offer, siprec } = body.value;
+  const overLimit = offer === undefined ? undefined : tooManyMediaLines(offer);
+  if (overLimit !== undefined) {
+    // Refused before any line is looked at: nothing is planned, so nothing is allocated.
+    return {
+      ok: false,
+      refusal: notAcceptable(overLimit, context.advertise, {
+        message: 'INVITE offers too many media lines',
+        fields: { mediaLines: offer?.media.length, max: MAX_MEDIA_LINES_PER_OFFER },
+      }),
+    };
+  }
   const from = readFromParams(invite.request);
   const cucm = from === undefined || siprec !== undefined ? undefined : readCucmLeg(from.params);
 
@@ -325,7 +357,8 @@ function notAcceptable(why: string, host: string, log: InviteRefusal['log']): In
   };
 }
 
-function warning(host: string, text: string): SipHeader {
+/** A Warning header (exported for the in-dialog 488 to a re-offer over the media line limit). */
+export function warning(host: string, text: string): SipHeader {
   // RFC 3261 §20.43: warn-code 399 is "miscellaneous warning"; the text is a quoted string.
   return { name: 'Warning', value: `399 ${host} "${text.replace(/["\\]/g, "'")}"` };
 }

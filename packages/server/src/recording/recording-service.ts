@@ -5,6 +5,7 @@ import type { EventSink } from '../model/events.js';
 import type { Track } from '../model/session.js';
 import { isUndecodableCodec } from '../protocol/codec/codec-support.js';
 import type { SipHeader } from '../protocol/sip/message.js';
+import { RateLimitedLog } from '../rate-limited-log.js';
 import type { IncomingInvite, SipServerDelegate } from '../sip/types.js';
 import type { HeadroomReason } from './admission.js';
 import {
@@ -80,12 +81,18 @@ export class RecordingService implements SipServerDelegate {
   readonly #participants: ParticipantUpdates;
   readonly #dialogs: DialogHandler;
   readonly #admission: AdmissionController;
+  /** Malformed or unrecordable INVITEs: one warn line per kind a second (a peer may send many). */
+  readonly #invalidLog: RateLimitedLog;
   #closed = false;
 
   constructor(options: RecordingServiceOptions) {
     this.#options = options;
     this.#log = options.logger.child({ component: 'recording' });
     this.#now = options.now ?? Date.now;
+    this.#invalidLog = new RateLimitedLog(this.#log, {
+      countField: 'refused',
+      timer: { now: this.#now, setTimeout: (callback, ms) => setTimeout(callback, ms).unref() },
+    });
     const { media } = options;
     const now = this.#now;
     const counters = this.#counters;
@@ -121,6 +128,7 @@ export class RecordingService implements SipServerDelegate {
       participants: this.#participants,
       counters,
       now,
+      advertise: options.advertise,
     });
     media.onEvent((event) => {
       this.#lifecycle.onMediaEvent(event);
@@ -165,7 +173,8 @@ export class RecordingService implements SipServerDelegate {
         this.#counters.siprecBodyErrors++;
       }
       this.#admission.noteRefusal('invalid-request', { message: refusal.log.message });
-      log.warn(refusal.log.fields, refusal.log.message);
+      const fields = { callId: invite.callId, ...refusal.log.fields };
+      this.#invalidLog.note(refusal.log.message, refusal.log.message, fields, now);
       this.#refuse(invite, refusal.status, refusal.reasonPhrase, refusal.why, refusal.headers);
       return;
     }
@@ -410,6 +419,7 @@ export class RecordingService implements SipServerDelegate {
     }
     this.#closed = true;
     this.#admission.close();
+    this.#invalidLog.flush(this.#now(), true);
     const sessions = this.#registry.all();
     for (const session of sessions) {
       this.#lifecycle.failSession(session, 'recorder shut down');

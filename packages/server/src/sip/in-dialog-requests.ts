@@ -2,6 +2,7 @@ import { randomInt } from 'node:crypto';
 import { ALLOWED_METHODS, KNOWN_UNSUPPORTED_METHODS } from './responses.js';
 import { dialogKey, type UasDialog } from './server-dialog.js';
 import type { Inbound } from './transaction-table.js';
+import type { SipHeader } from '../protocol/sip/message.js';
 import type { SipBody } from './types.js';
 import type { UasContext } from './uas-context.js';
 
@@ -77,7 +78,12 @@ export class InDialogRequests {
       inviteEntry.tx.respond(ctx.responses.build(request, 100, 'Trying', { minimal: true }));
     }
     let answered = false;
-    const respond = (status: number, reason: string, body?: SipBody): void => {
+    const respond = (
+      status: number,
+      reason: string,
+      body?: SipBody,
+      extraHeaders: readonly SipHeader[] = [],
+    ): void => {
       if (answered || status < 200 || status > 699) {
         ctx.logger.warn(
           { callId: fields.callId, status },
@@ -89,6 +95,7 @@ export class InDialogRequests {
       const twoxx = status < 300;
       const response = ctx.responses.build(request, status, reason, {
         ...(body === undefined ? {} : { body }),
+        extraHeaders,
         contact: twoxx && (isInvite || request.method === 'UPDATE'),
         transportForContact: inbound.transport,
       });

@@ -86,12 +86,16 @@ export class InviteHandling {
     const ctx = this.#ctx;
     if (!this.#options.isTrusted(inbound.source)) {
       ctx.counts.untrustedRejected++;
-      ctx.logger.info({ peer: inbound.source, callId: inbound.fields.callId }, 'INVITE from untrusted peer');
+      ctx.notice('untrusted', 'INVITE from an untrusted peer: 403', {
+        peer: inbound.source,
+        callId: inbound.fields.callId,
+      });
       ctx.replyInTransaction(inbound, 'INVITE', 403, 'Forbidden');
       return;
     }
     if (ctx.dialogs.size >= this.#options.maxDialogs) {
       ctx.counts.overloadRejected++;
+      ctx.notice('max-dialogs', 'dialog table full: INVITE refused with 503', { peer: inbound.source });
       ctx.replyInTransaction(inbound, 'INVITE', 503, 'Service Unavailable', [
         { name: 'Retry-After', value: '5' },
       ]);

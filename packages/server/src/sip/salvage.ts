@@ -1,15 +1,21 @@
 import { canonicalHeaderName, type SipHeader, type SipRequest } from '../protocol/sip/message.js';
 import { decodeLatin1 } from '../protocol/text.js';
 
-/** Headers a response copies from its request (RFC 3261 §8.2.6.2); without them none can be sent. */
-const NEEDED = ['Via', 'From', 'To', 'Call-ID', 'CSeq'] as const;
+/** Headers a response copies from its request (RFC 3261 §8.2.6.2), when the request has them. */
+const COPIED = ['Via', 'From', 'To', 'Call-ID', 'CSeq'] as const;
+/**
+ * Without these no response can reach the client's transaction: the Via routes it (§18.2.2) and
+ * the branch with the CSeq method match it (§17.1.3). A request missing From, To or Call-ID is
+ * still answered (RFC 3261's own example of a 400 reason phrase is "Missing Call-ID header field").
+ */
+const NEEDED = ['Via', 'CSeq'] as const;
 const MAX_SALVAGE_HEADER_LINES = 200;
 
 /**
  * Recovers just enough of a request that failed to parse to answer it with 400 (RFC 3261
  * §8.2, §18.3: a request whose body is cut short "SHOULD" get a 400). Returns undefined for
- * responses, for ACK (never answered, §17.1.1.3) and when a header needed to build a response
- * is missing: such messages can only be dropped and counted.
+ * responses, for ACK (never answered, §17.1.1.3) and when the Via or CSeq a response needs is
+ * missing: such messages can only be dropped and counted.
  */
 export function salvageRequest(bytes: Uint8Array): SipRequest | undefined {
   const text = decodeLatin1(bytes.subarray(0, Math.min(bytes.length, 64 * 1024)));
@@ -40,7 +46,7 @@ export function salvageRequest(bytes: Uint8Array): SipRequest | undefined {
       continue;
     }
     const name = canonicalHeaderName(line.slice(0, colon));
-    if ((NEEDED as readonly string[]).includes(name)) {
+    if ((COPIED as readonly string[]).includes(name)) {
       headers.push({ name, value: line.slice(colon + 1).trim() });
     }
   }

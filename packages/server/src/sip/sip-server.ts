@@ -24,6 +24,8 @@ export interface SipServerOptions {
   readonly connectionIdleTimeoutMs?: number;
   readonly maxTransactions?: number;
   readonly maxDialogs?: number;
+  /** New-dialog INVITEs per second per source address (uas-core.ts); 0 or absent: no limit. */
+  readonly sourceInviteRate?: number;
 }
 
 export interface SipServerPorts {
@@ -50,6 +52,7 @@ export function createSipServer(options: SipServerOptions): SipServer {
     ...(options.userAgent === undefined ? {} : { userAgent: options.userAgent }),
     ...(options.maxTransactions === undefined ? {} : { maxTransactions: options.maxTransactions }),
     ...(options.maxDialogs === undefined ? {} : { maxDialogs: options.maxDialogs }),
+    ...(options.sourceInviteRate === undefined ? {} : { sourceInviteRate: options.sourceInviteRate }),
   });
   let listeners: SipListeners | undefined;
   let starting: Promise<SipServerPorts> | undefined;
@@ -62,8 +65,8 @@ export function createSipServer(options: SipServerOptions): SipServer {
           udpTcpPort: options.udpTcpPort,
           ...(options.tls === undefined ? {} : { tls: options.tls }),
           logger: options.logger,
-          onMessage: (bytes, source) => {
-            core.receive(bytes, source);
+          onMessage: (bytes, source, refusedFor) => {
+            core.receive(bytes, source, refusedFor);
           },
           ...(options.connectionIdleTimeoutMs === undefined
             ? {}

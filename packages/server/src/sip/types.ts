@@ -62,7 +62,10 @@ export interface DialogDelegate {
    * Any other in-dialog request (re-INVITE, UPDATE, INFO, …). The delegate must call `respond`
    * exactly once; when the delegate is absent the layer answers 200 with no body.
    */
-  onRequest?(request: SipRequest, respond: (status: number, reason: string, body?: SipBody) => void): void;
+  onRequest?(
+    request: SipRequest,
+    respond: (status: number, reason: string, body?: SipBody, extraHeaders?: readonly SipHeader[]) => void,
+  ): void;
 }
 
 export interface SipServerDelegate {

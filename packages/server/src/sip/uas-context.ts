@@ -18,6 +18,12 @@ export interface UasContext {
   /** Written into User-Agent (our requests) and Server (our responses). */
   readonly userAgent: string;
   readonly logger: Logger;
+  /**
+   * A warn line for an expected event a peer can cause at any rate (malformed input, a refused
+   * INVITE, a request for no dialog): counted by the caller, logged at most once per reason a
+   * second. `reason` comes from a fixed set, never from the peer.
+   */
+  notice(reason: string, message: string, fields: Readonly<Record<string, unknown>>): void;
   readonly clock: Clock;
   readonly counts: UasCounters;
   readonly transactions: TransactionTable;

@@ -1,7 +1,15 @@
 import type { Logger } from 'pino';
+import { RateLimitedLog } from '../rate-limited-log.js';
+import type { ParseError, Result } from '../protocol/result.js';
 import { parseSipMessage } from '../protocol/sip/parse.js';
 import { serializeSipMessage } from '../protocol/sip/serialize.js';
-import { getHeaders, type SipHeader, type SipRequest, type SipResponse } from '../protocol/sip/message.js';
+import {
+  getHeaders,
+  type SipHeader,
+  type SipMessage,
+  type SipRequest,
+  type SipResponse,
+} from '../protocol/sip/message.js';
 import { splitHeaderList } from '../protocol/sip/headers.js';
 import type { SipTransport } from '../transport/sip-transport.js';
 import { ByeClient } from './bye-client.js';
@@ -9,8 +17,10 @@ import { randomToken } from './identifiers.js';
 import { InDialogRequests } from './in-dialog-requests.js';
 import { InviteHandling } from './invite-handling.js';
 import { readMessageFields, readTopVia, requestUriScheme } from './message-fields.js';
+import { answerForParseError, checkSipMessageLimits, type SipLimitReason } from './message-limits.js';
 import { KNOWN_UNSUPPORTED_METHODS, SUPPORTED_OPTION_TAGS, UasResponses } from './responses.js';
 import { salvageRequest } from './salvage.js';
+import { SourceRateLimiter } from './source-rate-limiter.js';
 import type { UasDialog } from './server-dialog.js';
 import { systemClock, type Clock } from './timers.js';
 import { TransactionTable, type Inbound } from './transaction-table.js';
@@ -38,11 +48,36 @@ export interface SipUasCoreOptions {
   readonly maxDialogs?: number;
   /** A delegate that neither accepts nor rejects an INVITE within this time gets a 500 for it. */
   readonly inviteAnswerTimeoutMs?: number;
+  /**
+   * New-dialog INVITEs per second one source address may send (a burst of twice as many passes);
+   * beyond it they get a stateless 503 with Retry-After. 0 or absent: no per-source limit.
+   */
+  readonly sourceInviteRate?: number;
 }
 
 const DEFAULT_MAX_TRANSACTIONS = 50_000;
 const DEFAULT_MAX_DIALOGS = 20_000;
 const DEFAULT_INVITE_ANSWER_TIMEOUT_MS = 32_000;
+/**
+ * The burst of new-dialog INVITEs one source may send at once, in seconds of its rate: a
+ * controller that fails over to this node sends the calls it was setting up in one go.
+ */
+const SOURCE_BURST_SECONDS = 2;
+/**
+ * Source addresses with a bucket at once (source-rate-limiter.ts): far more controllers than a
+ * deployment has, few enough (about 1 MB) that a scan from many addresses costs little.
+ */
+const MAX_RATE_LIMITED_SOURCES = 10_000;
+/** Retry-After of the 503 when the transaction table is full: most transactions end within T4 (5 s). */
+const OVERLOAD_RETRY_AFTER_S = 5;
+/** Retry-After of a per-source refusal: a token comes back within a second at any rate >= 1/s. */
+const SOURCE_RATE_RETRY_AFTER_S = 1;
+/** Counter of each message limit (message-limits.ts). */
+const LIMIT_COUNTERS = {
+  'header-fields': 'overLimitHeaderFields',
+  vias: 'overLimitVias',
+  'header-field-length': 'overLimitHeaderFieldLength',
+} as const satisfies Record<SipLimitReason, string>;
 
 /**
  * The UAS core over injected transports and clock: parses what the transports deliver, runs the
@@ -66,11 +101,21 @@ export class SipUasCore {
   readonly #byes: ByeClient;
   readonly #invites: InviteHandling;
   readonly #inDialog: InDialogRequests;
+  readonly #clock: Clock;
+  readonly #notices: RateLimitedLog;
+  readonly #sourceLimiter: SourceRateLimiter | undefined;
   #closed = false;
 
   constructor(options: SipUasCoreOptions) {
     this.#logger = options.logger.child({ component: 'sip' });
     const clock = options.clock ?? systemClock;
+    this.#clock = clock;
+    this.#notices = new RateLimitedLog(this.#logger, { timer: clock });
+    const rate = options.sourceInviteRate ?? 0;
+    this.#sourceLimiter =
+      rate > 0
+        ? new SourceRateLimiter(rate, Math.max(1, rate * SOURCE_BURST_SECONDS), MAX_RATE_LIMITED_SOURCES)
+        : undefined;
     const userAgent = options.userAgent ?? 'Verbatim';
     this.#maxTransactions = options.maxTransactions ?? DEFAULT_MAX_TRANSACTIONS;
     this.#responses = new UasResponses(options.advertise, userAgent);
@@ -90,6 +135,9 @@ export class SipUasCore {
       advertise: options.advertise,
       userAgent,
       logger: this.#logger,
+      notice: (reason, message, fields) => {
+        this.#notices.note(reason, message, fields, clock.now());
+      },
       clock,
       counts: this.#counts,
       transactions: this.#transactions,
@@ -152,6 +200,7 @@ export class SipUasCore {
   /** Stops every timer; transports are closed by their owner. */
   close(): void {
     this.#closed = true;
+    this.#notices.flush(this.#clock.now(), true);
     this.#transactions.close();
     for (const dialog of this.#dialogs.values()) {
       dialog.close();
@@ -159,8 +208,12 @@ export class SipUasCore {
     this.#dialogs.clear();
   }
 
-  /** Entry point for every message a transport delivers. Never throws on wire input. */
-  receive(bytes: Uint8Array, source: SipPeer): void {
+  /**
+   * Entry point for every message a transport delivers. Never throws on wire input. With
+   * `refusedFor`, the transport refused the message (a stream message over the size cap) and
+   * `bytes` is its header section: it is answered (413) if it can be, never processed.
+   */
+  receive(bytes: Uint8Array, source: SipPeer, refusedFor?: ParseError): void {
     if (this.#closed) {
       return;
     }
@@ -170,23 +223,39 @@ export class SipUasCore {
       this.#counts.dropped++;
       return;
     }
-    const parsed = parseSipMessage(bytes);
+    const parsed: Result<SipMessage> =
+      refusedFor === undefined ? parseSipMessage(bytes) : { ok: false, error: refusedFor };
     if (!parsed.ok) {
       this.#counts.malformed++;
-      this.#logger.debug(
-        { peer: source, code: parsed.error.code, reason: parsed.error.message },
-        'malformed message',
-      );
+      this.#noteMalformed(parsed.error, source, 'malformed message');
       const salvaged = salvageRequest(bytes);
-      if (
-        salvaged === undefined ||
-        !this.#answerBadRequest(salvaged, parsed.error.message, source, transport)
-      ) {
+      if (salvaged === undefined || !this.#answerBadRequest(salvaged, parsed.error, source, transport)) {
         this.#counts.dropped++;
       }
       return;
     }
     const message = parsed.value;
+    const overLimit = checkSipMessageLimits(message);
+    if (overLimit !== undefined) {
+      this.#counts[LIMIT_COUNTERS[overLimit.reason]]++;
+      this.#ctx.notice(`limit-${overLimit.reason}`, 'message over a limit', {
+        peer: source,
+        detail: overLimit.detail,
+      });
+      if (
+        message.type === 'response' ||
+        message.method === 'ACK' ||
+        !this.#answerBadRequest(
+          message,
+          { status: 400, phrase: overLimit.phrase, detail: overLimit.detail },
+          source,
+          transport,
+        )
+      ) {
+        this.#counts.dropped++;
+      }
+      return;
+    }
     if (message.type === 'response') {
       this.#counts.responsesReceived++;
       this.#byes.receiveResponse(message);
@@ -196,14 +265,8 @@ export class SipUasCore {
     const fields = readMessageFields(message);
     if (!fields.ok) {
       this.#counts.malformed++;
-      this.#logger.debug(
-        { peer: source, code: fields.error.code, reason: fields.error.message },
-        'unusable request',
-      );
-      if (
-        message.method === 'ACK' ||
-        !this.#answerBadRequest(message, fields.error.message, source, transport)
-      ) {
+      this.#noteMalformed(fields.error, source, 'unusable request');
+      if (message.method === 'ACK' || !this.#answerBadRequest(message, fields.error, source, transport)) {
         this.#counts.dropped++;
       }
       return;
@@ -217,16 +280,32 @@ export class SipUasCore {
     this.#handleRequest(inbound);
   }
 
-  /** Sends a stateless 400 naming the problem (§8.2, §18.3). False when it cannot be routed. */
-  #answerBadRequest(request: SipRequest, problem: string, source: SipPeer, transport: SipTransport): boolean {
+  /** Malformed input is the peer's problem, not ours: a counted, rate-limited warn, no stack. */
+  #noteMalformed(error: ParseError, source: SipPeer, message: string): void {
+    this.#ctx.notice(error.code, message, { peer: source, detail: error.message.slice(0, 200) });
+  }
+
+  /**
+   * Sends a stateless 4xx naming the problem in its reason phrase (§21.4.1) and a Warning with
+   * the details (§8.2, §18.3): 400, or 413 for a message over the size cap. False when it cannot
+   * be routed.
+   */
+  #answerBadRequest(
+    request: SipRequest,
+    problem: ParseError | { readonly status: number; readonly phrase: string; readonly detail: string },
+    source: SipPeer,
+    transport: SipTransport,
+  ): boolean {
     const topVia = readTopVia(request);
     if (!topVia.ok) {
       return false;
     }
+    const { status, phrase } = 'status' in problem ? problem : answerForParseError(problem);
+    const detail = 'detail' in problem ? problem.detail : problem.message;
     const annotated = annotateTopVia(request, topVia.value.host, source);
-    const response = this.#responses.build(annotated, 400, 'Bad Request', {
+    const response = this.#responses.build(annotated, status, phrase, {
       toTag: randomToken(),
-      extraHeaders: [this.#responses.warning(problem)],
+      extraHeaders: [this.#responses.warning(detail)],
     });
     this.#sendResponse(response, topVia.value, source, transport);
     this.#counts.badRequestsAnswered++;
@@ -249,8 +328,26 @@ export class SipUasCore {
       }
       return;
     }
+    if (
+      method === 'INVITE' &&
+      fields.toTag === undefined &&
+      this.#sourceLimiter?.take(inbound.source.address, this.#clock.now()) === false
+    ) {
+      // Checked before anything is kept for the request: a flood from one address costs one
+      // bucket lookup and one stateless answer per INVITE (§8.2.7 lets a UAS answer statelessly).
+      this.#counts.sourceRateLimited++;
+      this.#ctx.notice('source-rate-limited', 'new-dialog INVITEs over the per-source rate: 503', {
+        peer: inbound.source,
+      });
+      this.#rejectStateless(inbound, SOURCE_RATE_RETRY_AFTER_S);
+      return;
+    }
     if (this.#transactions.size >= this.#maxTransactions) {
-      this.#rejectOverload(inbound);
+      this.#counts.overloadRejected++;
+      this.#ctx.notice('max-transactions', 'transaction table full: request refused with 503', {
+        peer: inbound.source,
+      });
+      this.#rejectStateless(inbound, OVERLOAD_RETRY_AFTER_S);
       return;
     }
     if (method === 'CANCEL') {
@@ -339,11 +436,11 @@ export class SipUasCore {
     }
   }
 
-  #rejectOverload(inbound: Inbound): void {
-    this.#counts.overloadRejected++;
+  /** A stateless 503 with Retry-After (§21.5.4): nothing is kept for the request. */
+  #rejectStateless(inbound: Inbound, retryAfterSeconds: number): void {
     const response = this.#responses.build(inbound.request, 503, 'Service Unavailable', {
       toTag: randomToken(),
-      extraHeaders: [{ name: 'Retry-After', value: '5' }],
+      extraHeaders: [{ name: 'Retry-After', value: String(retryAfterSeconds) }],
     });
     this.#sendResponse(response, inbound.fields.topVia, inbound.source, inbound.transport);
   }

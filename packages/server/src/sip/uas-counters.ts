@@ -6,6 +6,10 @@ const COUNTER_NAMES = [
   'responsesReceived',
   'malformed',
   'badRequestsAnswered',
+  /** Messages over a limit of message-limits.ts, by limit (the 64 KiB size cap counts in malformed). */
+  'overLimitHeaderFields',
+  'overLimitVias',
+  'overLimitHeaderFieldLength',
   'dropped',
   'retransmissionsAbsorbed',
   'retransmissionsSent',
@@ -13,6 +17,8 @@ const COUNTER_NAMES = [
   'responsesUnmatched',
   'untrustedRejected',
   'overloadRejected',
+  /** New-dialog INVITEs over their source address's rate (source-rate-limiter.ts), answered 503. */
+  'sourceRateLimited',
   'cancelsMatched',
   'cancelsUnmatched',
   'invitesAccepted',

@@ -1,8 +1,11 @@
 import net from 'node:net';
 import tls from 'node:tls';
 import type { Logger } from 'pino';
+import { RateLimitedLog } from '../rate-limited-log.js';
 import { SipStreamFramer } from '../protocol/sip/framer.js';
 import {
+  errorCode,
+  unrefTimer,
   peerKey,
   type SipMessageHandler,
   type SipTransport,
@@ -47,12 +50,19 @@ export async function createStreamSipTransport(options: StreamSipTransportOption
     connectionsOpened: 0,
     connectionsRefused: 0,
     connectionsIdleClosed: 0,
+    connectionErrors: 0,
     framingErrors: 0,
     messagesReceived: 0,
     messagesSent: 0,
     sendErrors: 0,
   };
   let closed = false;
+  // Peers that vanish, reset or send junk are expected on a network edge: counted, and one warn
+  // line per reason a second at most, without a stack.
+  const notices = new RateLimitedLog(logger, { timer: unrefTimer });
+  const notice = (reason: string, message: string, fields: Readonly<Record<string, unknown>>): void => {
+    notices.note(reason, message, fields, Date.now());
+  };
 
   const adopt = (socket: net.Socket, key: string, address: string, port: number): Connection => {
     const connection: Connection = { socket, framer: new SipStreamFramer() };
@@ -65,7 +75,8 @@ export async function createStreamSipTransport(options: StreamSipTransportOption
       socket.destroy();
     });
     socket.on('error', (error) => {
-      logger.debug({ err: error, peer: key }, 'connection error');
+      counts.connectionErrors++;
+      notice(`connection-${errorCode(error)}`, 'connection error', { peer: key, error: error.message });
     });
     socket.on('close', () => {
       if (connections.get(key) === connection) {
@@ -75,12 +86,16 @@ export async function createStreamSipTransport(options: StreamSipTransportOption
     socket.on('data', (chunk: Buffer) => {
       for (const frame of connection.framer.push(chunk)) {
         if (!frame.ok) {
+          // The stream cannot be cut into messages any more (RFC 3261 §18.3): the connection is
+          // closed. A message refused for its size whose headers were read is answered first.
           counts.framingErrors++;
-          logger.debug(
-            { peer: key, code: frame.error.code, reason: frame.error.message },
-            'framing error, closing',
-          );
-          socket.destroy();
+          notice(frame.error.code, 'framing error, closing', { peer: key, detail: frame.error.message });
+          if (frame.head === undefined) {
+            socket.destroy();
+          } else {
+            options.onMessage(frame.head, { protocol, address, port }, frame.error);
+            socket.end(() => socket.destroy());
+          }
           return;
         }
         counts.messagesReceived++;
@@ -114,9 +129,9 @@ export async function createStreamSipTransport(options: StreamSipTransportOption
     counts.connectionsRefused++;
   });
   if (options.tls !== undefined) {
-    server.on('tlsClientError', (error) => {
+    server.on('tlsClientError', (error: Error) => {
       counts.connectionsRefused++;
-      logger.debug({ err: error }, 'tls handshake failed');
+      notice(`tls-${errorCode(error)}`, 'tls handshake failed', { error: error.message });
     });
   }
 
@@ -163,7 +178,7 @@ export async function createStreamSipTransport(options: StreamSipTransportOption
       connection.socket.write(bytes, (error) => {
         if (error) {
           counts.sendErrors++;
-          logger.debug({ err: error, peer }, 'stream send failed');
+          notice(`send-${errorCode(error)}`, 'stream send failed', { peer, error: error.message });
         } else {
           counts.messagesSent++;
         }
@@ -181,6 +196,7 @@ export async function createStreamSipTransport(options: StreamSipTransportOption
         return Promise.resolve();
       }
       closed = true;
+      notices.flush(Date.now(), true);
       return new Promise<void>((resolve) => {
         server.close(() => {
           resolve();

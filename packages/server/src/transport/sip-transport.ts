@@ -1,3 +1,5 @@
+import type { ParseError } from '../protocol/result.js';
+
 /**
  * The SIP transport layer (RFC 3261 §18) as the transaction layer sees it: bytes in, bytes out,
  * one listener per protocol. These types mirror `SipPeer` in sip/types.ts structurally; they are
@@ -17,8 +19,16 @@ export interface SipTransportAddress {
   readonly port: number;
 }
 
-/** Receives every complete message (a datagram, or one framed message of a stream). */
-export type SipMessageHandler = (bytes: Uint8Array, source: SipTransportPeer) => void;
+/**
+ * Receives every complete message (a datagram, or one framed message of a stream). A stream
+ * message refused for its size after its header section was read comes with `refusedFor` and
+ * its header section only, so that it can be answered (413) before the connection is closed.
+ */
+export type SipMessageHandler = (
+  bytes: Uint8Array,
+  source: SipTransportPeer,
+  refusedFor?: ParseError,
+) => void;
 
 export interface SipTransport {
   readonly protocol: SipTransportProtocol;
@@ -41,3 +51,15 @@ export interface SipTransport {
 export function peerKey(peer: SipTransportAddress): string {
   return `${peer.address}:${peer.port}`;
 }
+
+/** The system error code (ECONNRESET, EPIPE…), a bounded set to key rate-limited lines by. */
+export function errorCode(error: Error): string {
+  const code = 'code' in error ? error.code : undefined;
+  return typeof code === 'string' && /^[A-Z0-9_]{1,40}$/.test(code) ? code : 'other';
+}
+
+/** The system clock for rate-limited log lines: its timers never keep the process alive. */
+export const unrefTimer = {
+  now: (): number => Date.now(),
+  setTimeout: (callback: () => void, delayMs: number): unknown => setTimeout(callback, delayMs).unref(),
+};

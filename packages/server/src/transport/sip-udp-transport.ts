@@ -1,7 +1,14 @@
 import dgram from 'node:dgram';
 import { isIPv6 } from 'node:net';
 import type { Logger } from 'pino';
-import type { SipMessageHandler, SipTransport, SipTransportAddress } from './sip-transport.js';
+import { RateLimitedLog } from '../rate-limited-log.js';
+import {
+  errorCode,
+  unrefTimer,
+  type SipMessageHandler,
+  type SipTransport,
+  type SipTransportAddress,
+} from './sip-transport.js';
 
 export interface UdpSipTransportOptions {
   readonly bind: string;
@@ -29,6 +36,8 @@ export async function createUdpSipTransport(options: UdpSipTransportOptions): Pr
   });
   const logger = options.logger.child({ component: 'sip-udp' });
   const counts = { datagramsReceived: 0, datagramsSent: 0, sendErrors: 0, socketErrors: 0 };
+  // A peer that vanished answers with ICMP unreachable: counted, one warn line per reason a second.
+  const notices = new RateLimitedLog(logger, { timer: unrefTimer });
 
   await new Promise<void>((resolve, reject) => {
     const onError = (error: Error): void => {
@@ -44,7 +53,7 @@ export async function createUdpSipTransport(options: UdpSipTransportOptions): Pr
   socket.on('error', (error) => {
     // After bind, errors are per datagram (ICMP unreachable surfaced by the OS): count and go on.
     counts.socketErrors++;
-    logger.debug({ err: error }, 'udp socket error');
+    notices.note(`socket-${errorCode(error)}`, 'udp socket error', { error: error.message }, Date.now());
   });
   socket.on('message', (message, rinfo) => {
     counts.datagramsReceived++;
@@ -70,7 +79,12 @@ export async function createUdpSipTransport(options: UdpSipTransportOptions): Pr
       socket.send(bytes, peer.port, peer.address, (error) => {
         if (error) {
           counts.sendErrors++;
-          logger.debug({ err: error, peer }, 'udp send failed');
+          notices.note(
+            `send-${errorCode(error)}`,
+            'udp send failed',
+            { peer, error: error.message },
+            Date.now(),
+          );
         } else {
           counts.datagramsSent++;
         }
@@ -87,6 +101,7 @@ export async function createUdpSipTransport(options: UdpSipTransportOptions): Pr
         return Promise.resolve();
       }
       closed = true;
+      notices.flush(Date.now(), true);
       return new Promise<void>((resolve) => {
         socket.close(() => {
           resolve();

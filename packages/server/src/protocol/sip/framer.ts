@@ -14,7 +14,17 @@ import { MAX_SIP_MESSAGE_BYTES, SipErrorCode } from './errors.js';
 import { parseBoundedInteger } from './syntax.js';
 
 export type FramedItem =
-  { readonly ok: true; readonly bytes: Uint8Array } | { readonly ok: false; readonly error: ParseError };
+  | { readonly ok: true; readonly bytes: Uint8Array }
+  | {
+      readonly ok: false;
+      readonly error: ParseError;
+      /**
+       * The header section (with its empty line) of a message refused once its headers were read
+       * (its size or its Content-Length): enough to answer it (413, 400) before the connection
+       * is closed.
+       */
+      readonly head?: Uint8Array;
+    };
 
 const LF = 0x0a;
 const CR = 0x0d;
@@ -142,7 +152,8 @@ export class SipStreamFramer {
       const endsHeaders = previous === LF || (previous === CR && data[index - 2] === LF);
       if (index > 0 && endsHeaders) {
         const headerEnd = previous === LF ? index - 1 : index - 2;
-        return this.#frameFromHeaders(data.subarray(0, headerEnd), index + 1);
+        const frame = this.#frameFromHeaders(data.subarray(0, headerEnd), index + 1);
+        return 'bodyStart' in frame || frame.ok ? frame : { ...frame, head: data.slice(0, index + 1) };
       }
     }
     this.#scanned = data.length;

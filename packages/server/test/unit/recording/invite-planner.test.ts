@@ -7,6 +7,7 @@ import { parseSipMessage } from '../../../src/protocol/sip/parse.js';
 import { encodeUtf8 } from '../../../src/protocol/text.js';
 import { cubeXRefCi } from '../../../src/recording/cube-intake.js';
 import {
+  MAX_MEDIA_LINES_PER_OFFER,
   planInvite,
   type InvitePlan,
   type InviteRefusal,
@@ -333,6 +334,22 @@ describe('planInvite', () => {
       assert.equal(r.status, 400);
       assert.equal(r.siprecBodyError, true);
       assert.match(r.headers[0]?.value ?? '', /^399 192\.0\.2\.10 "/);
+    });
+
+    it(`488 with a Warning for an offer of more than ${MAX_MEDIA_LINES_PER_OFFER} m= lines (issue 9: 1,000 lines took 1,000 port pairs)`, () => {
+      const lines = (n: number): string =>
+        SDP_HEAD + Array.from({ length: n }, (_, i) => `m=audio ${5000 + 2 * i} RTP/AVP 0\r\n`).join('');
+      const r = refusal(sdpInvite(lines(1000)));
+      assert.equal(r.status, 488);
+      assert.equal(r.reasonPhrase, 'Not Acceptable Here');
+      assert.deepEqual(r.headers, [
+        { name: 'Warning', value: '399 192.0.2.10 "Too many media lines: 1000 m= lines, at most 16"' },
+      ]);
+      assert.equal(refusal(sdpInvite(lines(MAX_MEDIA_LINES_PER_OFFER + 1))).status, 488);
+      assert.equal(plan(sdpInvite(lines(MAX_MEDIA_LINES_PER_OFFER))).lines.length, MAX_MEDIA_LINES_PER_OFFER);
+      // Lines with nothing to record count too: the answer must repeat each one (RFC 3264 §6).
+      const idle = `${SDP_HEAD}m=audio 5000 RTP/AVP 0\r\n${'m=audio 0 RTP/AVP 0\r\n'.repeat(MAX_MEDIA_LINES_PER_OFFER)}`;
+      assert.equal(refusal(sdpInvite(idle)).status, 488);
     });
 
     it('488 for a SIPREC body with no SDP part', () => {

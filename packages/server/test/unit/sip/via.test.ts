@@ -96,6 +96,16 @@ describe('salvaging a malformed request for a 400 (RFC 3261 §18.3)', () => {
     assert.equal(getHeader(salvaged, 'Call-ID'), 'abc');
   });
 
+  it('answers a request missing From, To or Call-ID: the Via and CSeq are enough to reach the client', () => {
+    const salvaged = salvageRequest(Buffer.from([head[0], head[1], head[5], '', ''].join('\r\n')));
+    assert.ok(salvaged, 'salvaged');
+    assert.equal(getHeader(salvaged, 'Call-ID'), undefined);
+    assert.equal(
+      salvageRequest(Buffer.from([head[0], head[2], head[4], head[5], '', ''].join('\r\n'))),
+      undefined,
+    );
+  });
+
   it('gives nothing for an ACK, a response, or a request missing CSeq', () => {
     assert.equal(
       salvageRequest(

@@ -12,8 +12,11 @@ export interface Received {
 
 abstract class RawClient {
   readonly received: Received[] = [];
+  /** Every message as it arrived, also those the strict parser refuses (a 400 without Call-ID). */
+  readonly raw: string[] = [];
 
   protected record(bytes: Uint8Array): void {
+    this.raw.push(Buffer.from(bytes).toString('latin1'));
     const parsed = parseSipMessage(bytes);
     if (parsed.ok) {
       this.received.push({ message: parsed.value, atMs: Date.now() });
@@ -63,9 +66,10 @@ export class UdpClient extends RawClient {
     });
   }
 
-  static async open(): Promise<UdpClient> {
+  /** `address` is the local source address: any of 127.0.0.0/8 on Linux, to act as another peer. */
+  static async open(address = '127.0.0.1'): Promise<UdpClient> {
     const socket = dgram.createSocket('udp4');
-    await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
+    await new Promise<void>((resolve) => socket.bind(0, address, resolve));
     return new UdpClient(socket);
   }
 
