@@ -22,9 +22,20 @@ export interface MetricsSource {
   readonly admission: () => AdmissionSnapshot;
   /** Absent when the media engine keeps no node counters. */
   readonly mediaCounters: () => MediaCounters | undefined;
-  /** The SIP server's counters (sip/uas-counters.ts); absent: no SIP metrics. */
+  /**
+   * The SIP server's counters (SipServer.counters, sip/uas-counters.ts): the gauges `dialogs`,
+   * `serverTransactions` and `clientTransactions`, and running totals (received, malformed,
+   * refused, …), each transport's prefixed with its protocol. Absent: no SIP metrics.
+   */
   readonly sipCounters?: () => Readonly<Record<string, number>>;
 }
+
+/** The SIP counters that are gauges (what the server holds now); every other one is a running total. */
+const SIP_GAUGES = {
+  dialogs: 'verbatim_sip_dialogs',
+  serverTransactions: 'verbatim_sip_server_transactions',
+  clientTransactions: 'verbatim_sip_client_transactions',
+} as const;
 
 const LEVELS: readonly AdmissionLevel[] = ['open', 'ramping', 'refusing'];
 
@@ -166,6 +177,12 @@ export function buildNodeMetrics(source: MetricsSource, apiRefusals?: ApiRefusal
   );
   readGauge(
     registry,
+    'verbatim_media_worker_max_wait_seconds',
+    'The longest any received datagram waited to be read over the last statistics interval (worst media worker)',
+    () => msToSeconds(snapshot().sample?.workerMaxWaitMs),
+  );
+  readGauge(
+    registry,
     'verbatim_media_pending_write_bytes',
     'Stored packets waiting in memory for the disk',
     () => snapshot().sample?.mediaPendingWriteBytes,
@@ -212,6 +229,23 @@ export function buildNodeMetrics(source: MetricsSource, apiRefusals?: ApiRefusal
   );
   const sipCounters = source.sipCounters;
   if (sipCounters !== undefined) {
+    for (const [field, name] of Object.entries(SIP_GAUGES)) {
+      readGauge(registry, name, `SIP ${field} held now`, () => sipCounters()[field]);
+    }
+    new Counter({
+      name: 'verbatim_sip_events_total',
+      help: 'What the SIP layer saw and did, by event (its counters: received, malformed, refused, retransmitted, …)',
+      labelNames: ['event'],
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const [event, value] of Object.entries(sipCounters())) {
+          if (!(event in SIP_GAUGES)) {
+            this.inc({ event }, value);
+          }
+        }
+      },
+    });
     new Counter({
       name: 'verbatim_sip_refused_total',
       help: 'SIP requests refused or dropped before reaching the recording domain, by reason (docs/sip.md)',

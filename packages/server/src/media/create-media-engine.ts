@@ -311,6 +311,7 @@ class WorkerMediaEngine implements RtpMediaEngine {
     const running = this.#pool.running();
     return {
       workerLagMs: this.#load.workerLagMs(nowMs, running),
+      workerMaxWaitMs: this.#load.workerMaxWaitMs(nowMs, running),
       kernelReceiveDrops: Math.max(0, this.#kernelDrops.value - this.#kernelDropsAtStart),
       pendingWriteBytes: this.#load.pendingWriteBytes(running),
       streams: this.#streams.size,

@@ -20,6 +20,18 @@ import { performance } from 'node:perf_hooks';
  */
 const PROBE_INTERVAL_MS = 20;
 
+/** One window of a LagProbe (ms). */
+export interface LagWindow {
+  /** How late the thread was on average over the window: what a datagram arriving at random waited. */
+  readonly meanWaitMs: number;
+  /**
+   * The longest the thread was late in the window: the longest any datagram that became readable
+   * in it waited before the thread could read it (within the probe's 20 ms period).
+   */
+  readonly maxWaitMs: number;
+  readonly windowMs: number;
+}
+
 export class LagProbe {
   /** When the pending probe was due. */
   #dueAt = 0;
@@ -28,6 +40,8 @@ export class LagProbe {
   #windowStart = 0;
   /** The integral of lateness over the window (ms²). */
   #lateMsTimesMs = 0;
+  /** The longest the probe was late in the window: the longest a readable datagram waited. */
+  #maxLateMs = 0;
   #timer: NodeJS.Timeout | undefined;
 
   start(): void {
@@ -49,20 +63,28 @@ export class LagProbe {
   }
 
   /** The mean wait since the previous call and how long that window was (ms); starts a new window. */
-  takeWindow(): { readonly meanWaitMs: number; readonly windowMs: number } {
+  takeWindow(): LagWindow {
     const now = performance.now();
     this.#integrateTo(now);
     const windowMs = now - this.#windowStart;
     const meanMs = windowMs > 0 ? this.#lateMsTimesMs / windowMs : 0;
+    // A probe overdue right now is as late as it is so far.
+    const maxMs = Math.max(this.#maxLateMs, now - this.#dueAt);
     this.#lateMsTimesMs = 0;
+    this.#maxLateMs = 0;
     this.#windowStart = now;
-    return { meanWaitMs: Math.round(meanMs * 10) / 10, windowMs: Math.round(windowMs) };
+    return {
+      meanWaitMs: Math.round(meanMs * 10) / 10,
+      maxWaitMs: Math.round(Math.max(0, maxMs) * 10) / 10,
+      windowMs: Math.round(windowMs),
+    };
   }
 
   /** The probe's timer fired: its lateness ends now. */
   readonly #tick = (): void => {
     const now = performance.now();
     this.#integrateTo(now);
+    this.#maxLateMs = Math.max(this.#maxLateMs, now - this.#dueAt);
     this.#dueAt = now + PROBE_INTERVAL_MS;
     this.#schedule();
   };

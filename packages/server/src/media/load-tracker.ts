@@ -9,6 +9,8 @@ interface LagReport {
   /** The worker's mean wait over the report's interval (LagProbe), and that interval's length. */
   readonly meanWaitMs: number;
   readonly windowMs: number;
+  /** The longest wait within the report's interval. */
+  readonly maxWaitMs: number;
 }
 
 interface WorkerLoad {
@@ -38,19 +40,19 @@ export class WorkerLoadTracker {
   }
 
   /** A worker's report: its mean wait over the `windowMs` since its previous report. */
-  report(
-    worker: number,
-    nowMs: number,
-    lag: { readonly meanWaitMs: number; readonly windowMs: number },
-    pendingWriteBytes?: number,
-  ): void {
+  report(worker: number, nowMs: number, lag: Omit<LagReport, 'atMs'>, pendingWriteBytes?: number): void {
     let load = this.#workers.get(worker);
     if (load === undefined) {
       load = { reports: [], lastReportAtMs: nowMs, pendingWriteBytes: 0 };
       this.#workers.set(worker, load);
     }
     load.reports = load.reports.filter((r) => r.atMs > nowMs - this.#windowMs);
-    load.reports.push({ atMs: nowMs, meanWaitMs: lag.meanWaitMs, windowMs: lag.windowMs });
+    load.reports.push({
+      atMs: nowMs,
+      meanWaitMs: lag.meanWaitMs,
+      windowMs: lag.windowMs,
+      maxWaitMs: lag.maxWaitMs,
+    });
     load.lastReportAtMs = nowMs;
     if (pendingWriteBytes !== undefined) {
       load.pendingWriteBytes = pendingWriteBytes;
@@ -75,6 +77,27 @@ export class WorkerLoadTracker {
         this.#weightedMeanWaitMs(load, nowMs),
         nowMs - load.lastReportAtMs - this.#reportIntervalMs,
       );
+    }
+    return Math.round(worst * 10) / 10;
+  }
+
+  /**
+   * The longest wait any worker reported within the window; a worker whose report is overdue
+   * has kept a datagram waiting at least as long as it is overdue.
+   */
+  workerMaxWaitMs(nowMs: number, workers: readonly number[]): number {
+    let worst = 0;
+    for (const worker of workers) {
+      const load = this.#workers.get(worker);
+      if (load === undefined) {
+        continue;
+      }
+      for (const report of load.reports) {
+        if (report.atMs > nowMs - this.#windowMs) {
+          worst = Math.max(worst, report.maxWaitMs);
+        }
+      }
+      worst = Math.max(worst, nowMs - load.lastReportAtMs - this.#reportIntervalMs);
     }
     return Math.round(worst * 10) / 10;
   }

@@ -78,6 +78,12 @@ export interface MediaLoad {
    */
   readonly workerLagMs: number;
   /**
+   * The longest any datagram waited to be read over the last statistics interval, for the worker
+   * furthest behind (within the lag probe's 20 ms period): what a burst of signalling or a stall
+   * cost the packets of the calls in progress. For the operator; admission judges the mean.
+   */
+  readonly workerMaxWaitMs: number;
+  /**
    * Datagrams the kernel dropped because a UDP receive buffer was full, on this host since the
    * engine started (/proc/net/snmp `Udp: RcvbufErrors`; 0 where the host does not say).
    */

@@ -2,6 +2,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 
 import type { TrackStats } from '../model/session.js';
 import { ArrivalClock } from './arrival-clock.js';
+import { ControlInbox } from './control-inbox.js';
 import { UdpSocketTable, type UdpSocketState } from './kernel-udp.js';
 import { RtpStream, type RtpStreamHost } from './rtp-stream.js';
 import { LagProbe } from './lag-probe.js';
@@ -196,7 +197,16 @@ function handle(message: ToWorker): void {
   }
 }
 
-port.on('message', handle);
+/**
+ * How long the worker handles control messages before it reads its sockets again: a stream's
+ * set-up or tear-down costs about 0.1 ms here, so a slice is some 20 of them, and a burst of a
+ * thousand INVITEs delays no datagram by more than about a slice (ControlInbox).
+ */
+const CONTROL_SLICE_MS = 2;
+const inbox = new ControlInbox<ToWorker>(handle, { sliceMs: CONTROL_SLICE_MS });
+port.on('message', (message: ToWorker) => {
+  inbox.push(message);
+});
 
 // Batched writes: whatever did not fill a batch is written at least this often, which bounds
 // what a crash of the process can lose (DESIGN.md §3: at most 1 s per track).

@@ -89,12 +89,13 @@ export type FromWorker =
   | { readonly type: 'stats'; readonly streams: readonly (readonly [string, TrackStats])[] }
   /**
    * Once per loadIntervalMs, even without streams: how far behind the worker ran since its last
-   * 'load' (a mean wait over `windowMs`, see LagProbe), and the bytes its streams have stored but
-   * not yet written.
+   * 'load' (a mean wait and the longest wait over `windowMs`, see LagProbe), and the bytes its
+   * streams have stored but not yet written.
    */
   | {
       readonly type: 'load';
       readonly meanWaitMs: number;
+      readonly maxWaitMs: number;
       readonly windowMs: number;
       readonly pendingWriteBytes: number;
     }

@@ -74,6 +74,7 @@ export function takeHeadroomSample(
       ? {}
       : {
           workerLagMs: media.workerLagMs,
+          workerMaxWaitMs: media.workerMaxWaitMs,
           kernelReceiveDrops: media.kernelReceiveDrops,
           mediaPendingWriteBytes: media.pendingWriteBytes,
         }),

@@ -22,6 +22,11 @@ export interface HeadroomSample {
   readonly atMs: number;
   /** How far the media workers run behind real time, a mean wait (MediaLoad.workerLagMs); absent without workers. */
   readonly workerLagMs?: number;
+  /**
+   * The longest a datagram waited to be read (MediaLoad.workerMaxWaitMs): shown in the metrics,
+   * not judged, since a lone garbage collection sets it for a whole window.
+   */
+  readonly workerMaxWaitMs?: number;
   /** Datagrams the kernel dropped for full receive buffers, a running total (MediaLoad). */
   readonly kernelReceiveDrops?: number;
   /** Stored packets waiting in memory for the disk (MediaLoad.pendingWriteBytes). */

@@ -80,6 +80,7 @@ void describe('admission control over UDP with a real recording service', () => 
   const events: VerbatimEvent[] = [];
   const load: { -readonly [K in keyof MediaLoad]: MediaLoad[K] } = {
     workerLagMs: 0,
+    workerMaxWaitMs: 0,
     kernelReceiveDrops: 0,
     pendingWriteBytes: 0,
     streams: 0,

@@ -250,6 +250,15 @@ export function genericCallScenario(s: GenericCallScenario): string {
   });
 }
 
+/**
+ * One INVITE of a flood (flood-invite.xml): an early offer, ACKed whatever the answer (200, 403,
+ * 486, 488 or 503), then nothing, neither media nor BYE; each call answered 200 logs
+ * LOG_CALL_ANSWERED with its number.
+ */
+export function floodInviteScenario(): string {
+  return fillSippTemplate('flood-invite.xml', { answered_prefix: LOG_CALL_ANSWERED });
+}
+
 /** An early-offer INVITE that expects 503 with a Retry-After (storage critical), then ACKs it. */
 export function refused503Scenario(): string {
   return fillSippTemplate('refused-503.xml', {});

@@ -34,6 +34,7 @@ const ADMISSION: AdmissionSnapshot = {
   sample: {
     atMs: 1_700_000_000_000,
     workerLagMs: 75,
+    workerMaxWaitMs: 140,
     kernelReceiveDrops: 12,
     mediaPendingWriteBytes: 4096,
     eventLoopDelayMs: 8,
@@ -56,6 +57,14 @@ void describe('GET /metrics', () => {
     activeSessions: () => 18,
     admission: () => ADMISSION,
     mediaCounters: () => MEDIA,
+    sipCounters: () => ({
+      received: 900,
+      malformed: 6,
+      dialogs: 12,
+      serverTransactions: 5,
+      clientTransactions: 2,
+      'udp.received': 880,
+    }),
   };
 
   before(async () => {
@@ -101,6 +110,13 @@ void describe('GET /metrics', () => {
       'verbatim_admission_entered_total{state="refusing",reason="media-lag"} 1',
       'verbatim_event_loop_delay_seconds 0.008',
       'verbatim_media_worker_lag_seconds 0.075',
+      'verbatim_media_worker_max_wait_seconds 0.14',
+      'verbatim_sip_dialogs 12',
+      'verbatim_sip_server_transactions 5',
+      'verbatim_sip_client_transactions 2',
+      'verbatim_sip_events_total{event="received"} 900',
+      'verbatim_sip_events_total{event="malformed"} 6',
+      'verbatim_sip_events_total{event="udp.received"} 880',
       'verbatim_media_pending_write_bytes 4096',
       'verbatim_database_pending_writes 3',
       'verbatim_host_udp_receive_buffer_errors_total 12',

@@ -123,7 +123,13 @@ describe('media worker pool', () => {
   it('hands statistics, load, events and failed streams to its owner, and posts messages that expect no reply', async () => {
     const { pool, launched, notices, noticeWorkers } = await startedPool(2);
     const stats: FromWorker = { type: 'stats', streams: [['s', EMPTY_TRACK_STATS]] };
-    const load: FromWorker = { type: 'load', meanWaitMs: 2, windowMs: 250, pendingWriteBytes: 216 };
+    const load: FromWorker = {
+      type: 'load',
+      meanWaitMs: 2,
+      maxWaitMs: 9,
+      windowMs: 250,
+      pendingWriteBytes: 216,
+    };
     const failed: FromWorker = { type: 'failed', streamId: 's', stats: EMPTY_TRACK_STATS, message: 'EIO' };
     worker(launched, 0).say(stats);
     worker(launched, 0).say(load);

@@ -46,7 +46,7 @@ function setUpAdmission(enabled = true): AdmissionSetUp {
     admission: { enabled, maxLagMs: 200, host },
     logger: pino({ level: 'info' }, sink),
   });
-  const load = { workerLagMs: 1, kernelReceiveDrops: 0 };
+  const load = { workerLagMs: 1, workerMaxWaitMs: 1, kernelReceiveDrops: 0 };
   setup.media.load = (): MediaLoad => ({ ...load, pendingWriteBytes: 0, streams: setup.media.open.size });
   return {
     ...setup,
