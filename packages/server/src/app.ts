@@ -74,23 +74,21 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<A
     });
     closers.unshift(() => media.close());
 
-    // Every event is logged; the subscription API and webhooks will subscribe here too. Calls the
-    // node refuses with 503 for its own state are the exception under a flood: one line per reason
-    // a second, since the refusal's warn line already counts them (rate-limited-log.ts).
+    // Every event is logged; the subscription API and webhooks will subscribe here too. Refused
+    // INVITEs are the exception under a flood: one line per kind a second, since the refusal's own
+    // warn line already counts them (rate-limited-log.ts). A 503's reason is one of a fixed set; a
+    // 4xx's reason quotes the peer's input, so those are keyed by status alone.
     const events = new EventBus(log);
     const eventLog = log.child({ component: 'events' });
     const refusalLoggedAtMs = new Map<string, number>();
     events.subscribe((event) => {
-      if (
-        event.eventType === 'RECORDING_EVENT' &&
-        event.eventAction === 'REJECTED' &&
-        event.sipStatus === 503
-      ) {
-        const last = refusalLoggedAtMs.get(event.reason);
+      if (event.eventType === 'RECORDING_EVENT' && event.eventAction === 'REJECTED') {
+        const kind = event.sipStatus === 503 ? `503 ${event.reason}` : String(event.sipStatus);
+        const last = refusalLoggedAtMs.get(kind);
         if (last !== undefined && event.at - last < 1000) {
           return;
         }
-        refusalLoggedAtMs.set(event.reason, event.at);
+        refusalLoggedAtMs.set(kind, event.at);
       }
       eventLog.info({ event }, `${event.eventType} ${event.eventAction}`);
     });

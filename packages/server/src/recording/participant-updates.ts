@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { Participant } from '../model/session.js';
 import type { ParseError } from '../protocol/result.js';
+import { RateLimitedLog } from '../rate-limited-log.js';
 import { mergeMetadata, type RecordingMetadata } from '../protocol/siprec/rs-metadata.js';
 import type { SipRequest } from '../protocol/sip/message.js';
 import { readCubeIntake } from './cube-intake.js';
@@ -23,7 +24,12 @@ interface ParticipantUpdatesDeps {
   readonly writer: SessionWriter;
   readonly counters: RecordingCounters;
   readonly now: () => number;
+  /** Where the rate-limited lines about malformed participant values go (the service's log). */
+  readonly log: Logger;
 }
+
+/** At most this many of an INVITE's malformed participant values are quoted in its log line. */
+const DROPPED_VALUES_LOGGED = 4;
 
 /**
  * Participants changing mid-call, from each controller's way of saying so: CUBE
@@ -33,9 +39,14 @@ interface ParticipantUpdatesDeps {
  */
 export class ParticipantUpdates {
   readonly #deps: ParticipantUpdatesDeps;
+  /** A controller that sends malformed participant headers sends them on every call. */
+  readonly #droppedLog: RateLimitedLog;
 
   constructor(deps: ParticipantUpdatesDeps) {
     this.#deps = deps;
+    this.#droppedLog = new RateLimitedLog(deps.log, {
+      timer: { now: deps.now, setTimeout: (callback, ms) => setTimeout(callback, ms).unref() },
+    });
   }
 
   /**
@@ -109,12 +120,26 @@ export class ParticipantUpdates {
     }
   }
 
-  /** Malformed X-Cisco-Recording-Participant values are left out, counted and logged. */
+  /**
+   * Malformed X-Cisco-Recording-Participant values are left out, counted and logged (a line a
+   * second at most, with the count of INVITEs it stands for).
+   */
   noteDroppedCubeParticipants(dropped: readonly ParseError[], log: Logger): void {
     if (dropped.length > 0) {
       this.#deps.counters.cubeParticipantsDropped += dropped.length;
-      log.warn({ errors: dropped }, 'malformed X-Cisco-Recording-Participant values ignored');
+      const { callId } = log.bindings();
+      this.#droppedLog.note(
+        'cube-participant-malformed',
+        'malformed X-Cisco-Recording-Participant values ignored',
+        { callId, errors: dropped.slice(0, DROPPED_VALUES_LOGGED) },
+        this.#deps.now(),
+      );
     }
+  }
+
+  /** Writes the count of lines held back (the service is closing). */
+  flushLog(): void {
+    this.#droppedLog.flush(this.#deps.now(), true);
   }
 
   /** Moves an open track to the wanted participants, when that changes anything, and stores it. */

@@ -118,7 +118,7 @@ export class RecordingService implements SipServerDelegate {
     const writer = this.#writer;
     const opener = this.#opener;
     this.#lifecycle = new SessionLifecycle({ media, registry, writer, opener, log: this.#log, now });
-    this.#participants = new ParticipantUpdates({ writer, counters, now });
+    this.#participants = new ParticipantUpdates({ writer, counters, now, log: this.#log });
     this.#dialogs = new DialogHandler({
       media,
       opener,
@@ -420,6 +420,7 @@ export class RecordingService implements SipServerDelegate {
     this.#closed = true;
     this.#admission.close();
     this.#invalidLog.flush(this.#now(), true);
+    this.#participants.flushLog();
     const sessions = this.#registry.all();
     for (const session of sessions) {
       this.#lifecycle.failSession(session, 'recorder shut down');

@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { Writable } from 'node:stream';
+import pino from 'pino';
 import { describe, it } from 'node:test';
 import type { SipBody } from '../../../src/sip/types.js';
 import { parseSdp } from '../../../src/protocol/sdp/sdp.js';
@@ -289,6 +291,42 @@ describe('RecordingService: CUBE dial-peer forking', () => {
     assert.deepEqual(
       answer.value.media.map((m) => m.direction),
       ['recvonly', 'recvonly'],
+    );
+  });
+
+  it('logs malformed participant values of many INVITEs in one line a second, with the count', async () => {
+    const lines: Record<string, unknown>[] = [];
+    const sink = new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        lines.push(JSON.parse(chunk.toString('utf8')) as Record<string, unknown>);
+        done();
+      },
+    });
+    const { service, clock } = setUp({
+      startMs: 1_795_597_925_000,
+      sessionIdPrefix: 'cube',
+      logger: pino({ level: 'info' }, sink),
+    });
+    const name = 'cube-nbr-invite-video-malformed.sip';
+    const callId = new FakeInvite(cubeFixture(name)).callId;
+    const calls = [1, 2, 3].map((n) => {
+      const call = new FakeInvite(cubeFixture(name, { [callId]: `${callId}-${n}` }));
+      service.onInvite(call);
+      return call;
+    });
+    await Promise.all(calls.map((call) => answered(call)));
+    await service.settled();
+    const malformed = (): Record<string, unknown>[] =>
+      lines.filter((l) => l.msg === 'malformed X-Cisco-Recording-Participant values ignored');
+    assert.equal(malformed().length, 1, 'one line for three INVITEs');
+    assert.equal(malformed()[0]?.level, 40);
+    assert.equal(service.counters.cubeParticipantsDropped, 12);
+    clock.nowMs += 1000;
+    await service.close();
+    assert.deepEqual(
+      malformed().map((l) => l.count),
+      [1, 2],
+      'the line held back says how many INVITEs it stands for',
     );
   });
 
