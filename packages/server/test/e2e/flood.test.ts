@@ -3,6 +3,7 @@ import { performance } from 'node:perf_hooks';
 import { setTimeout as delay } from 'node:timers/promises';
 import { describe, it } from 'node:test';
 import { assertEveryCallClean, finishCucmBulk, startCucmBulk, type CucmBulk } from '../support/cucm-bulk.js';
+import { FLOOD_RTP_RANGE } from '../support/ports.js';
 import { waitExit } from '../support/processes.js';
 import { spawnSipp } from '../support/sipp-process.js';
 import { floodInviteScenario } from '../support/sipp-scenarios.js';
@@ -15,7 +16,8 @@ import { waitFor } from '../support/wait.js';
  * media, no BYE), as a misconfigured controller or an attacker leaves them. The recorded call's
  * WAV must have no dropout, getSystemTime must keep answering within the documented bound
  * (docs/security.md), nothing may be logged as an error, and a minute after the flood every
- * flooded dialog, transaction and session must be gone.
+ * flooded dialog, transaction and session must be gone. The node has 4,000 RTP ports, a pair per
+ * flooded session: when they run out, the rest are refused with 503, which is a flood too.
  */
 
 const HELD: CucmBulk = { calls: 1, callsPerSecond: 1, toneSeconds: 20, marginMs: 1000 };
@@ -54,7 +56,7 @@ function errorLines(): string[] {
 describe('a flood of INVITEs while a call records', { timeout: 240_000 }, () => {
   serverForSuite(
     'flood',
-    { mediaTimeoutSeconds: MEDIA_TIMEOUT_S, rtpPortCount: 6000, admission: true },
+    { mediaTimeoutSeconds: MEDIA_TIMEOUT_S, rtpRange: FLOOD_RTP_RANGE, admission: true },
     (suite) => {
       ({ server, work } = suite);
     },

@@ -67,6 +67,14 @@ function udpPortFree(port: number): Promise<boolean> {
   });
 }
 
+/**
+ * The RTP range of the one test that holds thousands of ports at once (the INVITE flood): above
+ * the kernel's ephemeral range (32768-60999) and apart from every other test's ports (SIPp media
+ * 10000-19999, random RTP blocks from 20000), so a test file running beside it never finds its
+ * ports taken. Only one file may use it.
+ */
+export const FLOOD_RTP_RANGE = { min: 61000, max: 64999 } as const;
+
 /** A random even-aligned block of UDP ports for RTP, away from the ephemeral range. */
 export function randomRtpRange(size = 200): { min: number; max: number } {
   const min = 20000 + 2 * Math.floor(Math.random() * 5000);

@@ -42,6 +42,11 @@ export interface ServerOptions {
   /** How many RTP ports the node gets (200 unless given: two per track, so 50 two-party calls). */
   rtpPortCount?: number;
   /**
+   * The node's RTP range, instead of a random block of `rtpPortCount` among the other tests'
+   * (for a test that holds thousands of ports: see FLOOD_RTP_RANGE in ports.ts).
+   */
+  rtpRange?: { min: number; max: number };
+  /**
    * Admission control (`--admission`), off unless asked for: the suite runs two test files at a
    * time on two cores, and admission's refusals depend on that instantaneous load, so a test
    * about something else would see its calls refused now and then. Tests of admission turn it on.
@@ -53,7 +58,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'verbatim-e2e-')));
   const sipPort = await freeUdpTcpPort();
   const httpPort = await freeTcpPort();
-  const rtp = randomRtpRange(options.rtpPortCount);
+  const rtp = options.rtpRange ?? randomRtpRange(options.rtpPortCount);
   const proc = spawnTracked(
     'verbatim serve',
     process.execPath,
