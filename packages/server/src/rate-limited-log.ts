@@ -21,6 +21,12 @@ export interface LogTimer {
 const DEFAULT_INTERVAL_MS = 1000;
 
 /**
+ * `warn` for what a peer did wrong or the node refused; `info` for a client's ordinary mistakes
+ * (an expired session, a rejected query), which are no sign of trouble.
+ */
+export type RateLimitedLevel = 'info' | 'warn';
+
+/**
  * Warn lines for expected events that a peer can cause at any rate (refused INVITEs, malformed
  * SIP, requests for dialogs that do not exist): at most one line per reason per interval. The first
  * event of a reason is logged at once; the next ones are counted, and the following line (or
@@ -36,7 +42,10 @@ export class RateLimitedLog {
   readonly #countField: string;
   readonly #timer: LogTimer | undefined;
   #flushPending = false;
-  readonly #byReason = new Map<string, { lastLineAtMs: number; unlogged: number; message: string }>();
+  readonly #byReason = new Map<
+    string,
+    { lastLineAtMs: number; unlogged: number; message: string; level: RateLimitedLevel }
+  >();
 
   constructor(log: Logger, options: RateLimitedLogOptions = {}) {
     this.#log = log;
@@ -45,24 +54,31 @@ export class RateLimitedLog {
     this.#timer = options.timer;
   }
 
-  note(reason: string, message: string, fields: Readonly<Record<string, unknown>>, nowMs: number): void {
+  note(
+    reason: string,
+    message: string,
+    fields: Readonly<Record<string, unknown>>,
+    nowMs: number,
+    level: RateLimitedLevel = 'warn',
+  ): void {
     const entry = this.#byReason.get(reason);
     if (entry !== undefined && nowMs - entry.lastLineAtMs < this.#intervalMs) {
       entry.unlogged++;
       entry.message = message;
+      entry.level = level;
       this.#scheduleFlush(entry.lastLineAtMs + this.#intervalMs - nowMs);
       return;
     }
     const count = (entry?.unlogged ?? 0) + 1;
-    this.#log.warn({ reason, [this.#countField]: count, ...fields }, message);
-    this.#byReason.set(reason, { lastLineAtMs: nowMs, unlogged: 0, message });
+    this.#log[level]({ reason, [this.#countField]: count, ...fields }, message);
+    this.#byReason.set(reason, { lastLineAtMs: nowMs, unlogged: 0, message, level });
   }
 
   /** Logs the events counted since each reason's last line, once its interval is over (or `force`). */
   flush(nowMs: number, force = false): void {
     for (const [reason, entry] of this.#byReason) {
       if (entry.unlogged > 0 && (force || nowMs - entry.lastLineAtMs >= this.#intervalMs)) {
-        this.#log.warn({ reason, [this.#countField]: entry.unlogged }, entry.message);
+        this.#log[entry.level]({ reason, [this.#countField]: entry.unlogged }, entry.message);
         entry.unlogged = 0;
         entry.lastLineAtMs = nowMs;
       }
