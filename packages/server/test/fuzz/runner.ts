@@ -82,41 +82,37 @@ function apiInputFile(input: unknown): Uint8Array {
   return new TextEncoder().encode(typeof input === 'string' ? input : JSON.stringify(input));
 }
 
+/** Prints what replaying one run showed; gives the exit status (1 when it still fails). */
+function reportReplay(name: string, seed: number, path: string, details: fc.RunDetails<[unknown]>): number {
+  if (!details.failed) {
+    console.log(`${name}: seed ${seed} path ${path} passes now.`);
+    return 0;
+  }
+  console.log(`${name}: seed ${seed} path ${path} fails:`);
+  console.log(`  input: ${preview(details.counterexample?.[0])}`);
+  console.log(
+    `  error: ${details.errorInstance instanceof Error ? details.errorInstance.stack : String(details.errorInstance)}`,
+  );
+  return 1;
+}
+
 async function replayApi(property: ApiFuzzProperty, seed: number, path: string): Promise<number> {
   const built = await property.build();
   try {
-    const details = await fc.check(built.property, { seed, path, numRuns: 1 });
-    if (!details.failed) {
-      console.log(`${property.name}: seed ${seed} path ${path} passes now.`);
-      return 0;
-    }
-    console.log(`${property.name}: seed ${seed} path ${path} fails:`);
-    console.log(`  input: ${preview(details.counterexample?.[0])}`);
-    console.log(
-      `  error: ${details.errorInstance instanceof Error ? details.errorInstance.stack : String(details.errorInstance)}`,
+    return reportReplay(
+      property.name,
+      seed,
+      path,
+      await fc.check(built.property, { seed, path, numRuns: 1 }),
     );
-    return 1;
   } finally {
     await built.close();
   }
 }
 
 function replayOne(property: AnyFuzzProperty, seed: number, path: string): number {
-  const details = fc.check(fc.property(property.arbitrary(LONG_SCALE), property.check), {
-    seed,
-    path,
-    numRuns: 1,
-  });
-  if (!details.failed) {
-    console.log(`${property.name}: seed ${seed} path ${path} passes now.`);
-    return 0;
-  }
-  console.log(`${property.name}: seed ${seed} path ${path} fails:`);
-  console.log(`  input: ${preview(details.counterexample?.[0])}`);
-  console.log(
-    `  error: ${details.errorInstance instanceof Error ? details.errorInstance.stack : String(details.errorInstance)}`,
-  );
-  return 1;
+  const check = fc.property(property.arbitrary(LONG_SCALE), property.check);
+  return reportReplay(property.name, seed, path, fc.check(check, { seed, path, numRuns: 1 }));
 }
 
 /** Replays the seeds and regressions of the given corpus folders; gives the number that fail. */
