@@ -53,7 +53,7 @@ export function registerConcurrencyLimit(app: FastifyInstance, max: number, refu
         .send(
           failure(
             RESPONSE_CODES.tooManyRequests,
-            `${inFlight} requests are in progress, at most ${max} at once (MAX_CONCURRENT_ORA_REQUESTS)`,
+            `${inFlight} requests are in progress, at most ${max} at once (--api-max-requests)`,
           ),
         );
       return;

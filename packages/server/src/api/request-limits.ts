@@ -1,3 +1,5 @@
+import { DEFAULT_API_MAX_REQUESTS } from '../config/options.js';
+
 /**
  * The limits on what one API request may ask of the node (docs/api.md "Limits"). The API port is
  * open to every client on the network, so each input is bounded before it costs memory, stack or
@@ -43,9 +45,5 @@ export const MAX_QUERY_VALUE_LENGTH = 256;
 /** Characters in a tag name where tags are queried: MediaSense's limit on a tag name. */
 export const MAX_TAG_NAME_LENGTH = 255;
 
-/**
- * `/ora` requests handled at once; the next one is answered 5042 at once. MediaSense's standard
- * node accepts 15 running + 10 queued requests and refuses the 26th (addendum §1). Verbatim
- * runs requests on one event loop with no separate queue, so the 25 together are the bound.
- */
-export const MAX_CONCURRENT_ORA_REQUESTS = 25;
+/** `/ora` requests handled at once when `--api-max-requests` is not given (config/options.ts says why 25). */
+export const MAX_CONCURRENT_ORA_REQUESTS = DEFAULT_API_MAX_REQUESTS;

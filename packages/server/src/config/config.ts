@@ -32,6 +32,8 @@ export interface Config {
   readonly admissionMaxLagMs: number;
   /** New-dialog INVITEs per second per source address; 0: no per-source limit. */
   readonly sipInviteRate: number;
+  /** `/ora` requests in progress at once before 5042. */
+  readonly apiMaxRequests: number;
   /** Storage is critical below this much free space on the media disk, in percent (0 = never). */
   readonly storageCriticalPercent: number;
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';

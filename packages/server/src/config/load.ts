@@ -163,6 +163,7 @@ export function loadConfig(input: LoadConfigInput): Result<Config, readonly Conf
     admission: options.admission,
     admissionMaxLagMs: options['admission-max-lag'],
     sipInviteRate: options['sip-invite-rate'],
+    apiMaxRequests: options['api-max-requests'],
     storageCriticalPercent: options['storage-critical-percent'],
     logLevel: options['log-level'],
     logFormat: options['log-format'],

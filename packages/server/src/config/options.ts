@@ -78,6 +78,15 @@ const MAX_SIP_INVITE_RATE = 100_000;
  */
 const DEFAULT_SIP_INVITE_RATE = 500;
 
+/**
+ * `/ora` requests handled at once; the next one is answered 5042 at once. MediaSense's standard
+ * node accepts 15 running + 10 queued requests and refuses the 26th (addendum §1). Verbatim
+ * runs requests on one event loop with no separate queue, so the 25 together are the bound.
+ */
+export const DEFAULT_API_MAX_REQUESTS = 25;
+/** More than this many requests in progress would only queue work on the one event loop. */
+const MAX_API_MAX_REQUESTS = 10_000;
+
 const ok = <T>(value: T): OptionParse<T> => ({ ok: true, value });
 const bad = (problem: string): OptionParse<never> => ({ ok: false, problems: [problem] });
 
@@ -331,6 +340,20 @@ export const SERVE_OPTIONS = {
       return n !== undefined && Number.isInteger(n) && n >= 0 && n <= MAX_SIP_INVITE_RATE
         ? ok(n)
         : bad(`${show(value)} is not a whole number of INVITEs per second (0-${MAX_SIP_INVITE_RATE})`);
+    },
+  }),
+  'api-max-requests': option<number>({
+    argument: 'N',
+    description:
+      '`/ora` API requests in progress at once; the next one gets 5042 (MediaSense: "the system has exceeded the maximum number of concurrent requests") at once. getSystemTime and getAPIVersion are never refused',
+    default: { value: DEFAULT_API_MAX_REQUESTS },
+    isFlag: true,
+    inFile: true,
+    parse: (value) => {
+      const n = numberOf(value);
+      return n !== undefined && Number.isInteger(n) && n >= 1 && n <= MAX_API_MAX_REQUESTS
+        ? ok(n)
+        : bad(`${show(value)} is not a whole number of requests (1-${MAX_API_MAX_REQUESTS})`);
     },
   }),
   'storage-critical-percent': option<number>({

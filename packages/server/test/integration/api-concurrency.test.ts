@@ -4,7 +4,6 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import { MAX_CONCURRENT_ORA_REQUESTS } from '../../src/api/request-limits.js';
 import { openRepository } from '../../src/db/index.js';
 import type { Repository, SessionQuery } from '../../src/db/repository.js';
 import type { Session } from '../../src/model/session.js';
@@ -14,7 +13,7 @@ import { startedBetween } from '../support/get-sessions-bodies.js';
 import { addApiUser, buildTestHttpApi } from '../support/http-api-harness.js';
 
 /**
- * MediaSense's 5042 over real sockets: with MAX_CONCURRENT_ORA_REQUESTS getSessions in progress,
+ * MediaSense's 5042 over real sockets: with `--api-max-requests` getSessions in progress,
  * the next /ora request is answered 5042 at once, while getSystemTime (the liveness probe) and
  * /metrics still answer. The requests are held in progress by the database: the SQLite
  * repository's querySessions waits for the test to open a gate, as a database busy with other
@@ -22,6 +21,8 @@ import { addApiUser, buildTestHttpApi } from '../support/http-api-harness.js';
  */
 
 const T0 = 1_750_000_000_000;
+/** The node's limit for this test (`--api-max-requests`); not the default 25, to show it is taken. */
+const MAX_REQUESTS = 7;
 const SIGN_IN = '/ora/authenticationService/authentication/signIn';
 const GET_SESSIONS = '/ora/queryService/query/getSessions';
 const SYSTEM_TIME = '/ora/infoService/info/getSystemTime';
@@ -95,6 +96,7 @@ void describe('API request concurrency limit (integration)', () => {
     await repository.createSession(sampleSession({ sessionId: 's1', sessionStartDate: T0 }));
     app = await buildTestHttpApi({
       repository: gated(repository, gate),
+      maxConcurrentRequests: MAX_REQUESTS,
       metrics: {
         recordingCounters: zeroCounters,
         activeSessions: () => 0,
@@ -139,10 +141,10 @@ void describe('API request concurrency limit (integration)', () => {
     async () => {
       // Two of the held requests hang up: their work goes on, so they keep their places.
       const hangUps = [new AbortController(), new AbortController()];
-      const held = Array.from({ length: MAX_CONCURRENT_ORA_REQUESTS }, (_, i) =>
+      const held = Array.from({ length: MAX_REQUESTS }, (_, i) =>
         getSessions(hangUps[i]?.signal).catch((error: unknown) => error),
       );
-      await gate.reached(MAX_CONCURRENT_ORA_REQUESTS);
+      await gate.reached(MAX_REQUESTS);
       for (const controller of hangUps) {
         controller.abort();
       }
@@ -152,7 +154,7 @@ void describe('API request concurrency limit (integration)', () => {
         assert.equal(answer.responseCode, 5042);
         assert.equal(
           answer.detail,
-          `${MAX_CONCURRENT_ORA_REQUESTS} requests are in progress, at most ${MAX_CONCURRENT_ORA_REQUESTS} at once (MAX_CONCURRENT_ORA_REQUESTS)`,
+          `${MAX_REQUESTS} requests are in progress, at most ${MAX_REQUESTS} at once (--api-max-requests)`,
         );
       }
       // Sign-in is an /ora request like the others.
@@ -163,18 +165,18 @@ void describe('API request concurrency limit (integration)', () => {
       const metrics = await fetch(`${base}/metrics`, { headers: { cookie } });
       assert.equal(metrics.status, 200);
       await metrics.text();
-      assert.equal(gate.waiting, MAX_CONCURRENT_ORA_REQUESTS);
+      assert.equal(gate.waiting, MAX_REQUESTS);
 
       gate.open();
       const answers = await Promise.all(held);
       const completed = answers.slice(hangUps.length) as { responseCode: number }[];
       assert.deepEqual(
         completed.map((a) => a.responseCode),
-        new Array<number>(MAX_CONCURRENT_ORA_REQUESTS - hangUps.length).fill(2000),
+        new Array<number>(MAX_REQUESTS - hangUps.length).fill(2000),
       );
       // Every place was given back: a full set of requests is taken again.
       const again = await Promise.all(
-        Array.from({ length: MAX_CONCURRENT_ORA_REQUESTS }, () => getSessions()),
+        Array.from({ length: MAX_REQUESTS }, () => getSessions()),
       );
       assert.ok(again.every((a) => a.responseCode === 2000));
       assert.notEqual(await signIn(), '');
@@ -213,7 +215,7 @@ void describe('API request concurrency limit (integration)', () => {
       ],
     ];
     for (const [kind, expected, request] of kinds) {
-      for (let i = 0; i <= MAX_CONCURRENT_ORA_REQUESTS; i++) {
+      for (let i = 0; i <= MAX_REQUESTS; i++) {
         assert.equal(await request(), expected, kind);
       }
     }
