@@ -175,9 +175,7 @@ void describe('API request concurrency limit (integration)', () => {
         new Array<number>(MAX_REQUESTS - hangUps.length).fill(2000),
       );
       // Every place was given back: a full set of requests is taken again.
-      const again = await Promise.all(
-        Array.from({ length: MAX_REQUESTS }, () => getSessions()),
-      );
+      const again = await Promise.all(Array.from({ length: MAX_REQUESTS }, () => getSessions()));
       assert.ok(again.every((a) => a.responseCode === 2000));
       assert.notEqual(await signIn(), '');
     },
