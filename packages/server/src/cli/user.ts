@@ -1,5 +1,7 @@
+import { userInfo } from 'node:os';
 import type { Command } from 'commander';
 import type { Config } from '../config/config.js';
+import type { NewAuditRecord } from '../model/audit.js';
 import {
   MAX_PASSWORD_LENGTH,
   MIN_PASSWORD_LENGTH,
@@ -107,6 +109,7 @@ async function userAdd(
       passwordHash,
       createdAt: Date.now(),
     });
+    await repository.appendAudit(cliAuditRecord('addUser', name, { role }));
   });
   process.stdout.write(`added user ${name} (role ${role})\n`);
   return EXIT_OK;
@@ -139,9 +142,27 @@ async function userPasswd(name: string, options: { password?: string }, command:
     if (!(await repository.updateUser(name, { passwordHash }))) {
       throw new CommandFailure(`no user '${name}' (see: verbatim user list)`);
     }
+    await repository.appendAudit(cliAuditRecord('updateUser', name, { password: 'changed' }));
   });
   process.stdout.write(`changed the password of ${name}\n`);
   return EXIT_OK;
+}
+
+/**
+ * The audit record of a user change made on the node's command line: the same action names as the
+ * API's, the operating-system account as who, `cli` as where.
+ */
+function cliAuditRecord(action: string, target: string, detail: Record<string, string>): NewAuditRecord {
+  return { at: Date.now(), username: osUserName(), action, target, outcome: 2000, source: 'cli', detail };
+}
+
+function osUserName(): string {
+  try {
+    return userInfo().username;
+  } catch {
+    // No passwd entry for the uid (some containers).
+    return `uid ${process.getuid?.() ?? '?'}`;
+  }
 }
 
 function formatTable(header: readonly string[], rows: readonly (readonly string[])[]): string {

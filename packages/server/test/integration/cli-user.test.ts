@@ -94,6 +94,20 @@ void describe('verbatim user and migrate', () => {
     assert.equal(alice.role, 'supervisor');
   });
 
+  void it('writes each user change to the audit trail: who on this host, from cli', async () => {
+    const repository = await openRepository({ kind: 'sqlite', path: dbPath() });
+    try {
+      const records = await repository.queryAudit({ target: 'alice', limit: 10 });
+      assert.deepEqual(records.map((r) => [r.action, r.source, r.outcome, r.detail]).reverse(), [
+        ['addUser', 'cli', 2000, { role: 'supervisor' }],
+        ['updateUser', 'cli', 2000, { password: 'changed' }],
+      ]);
+      assert.equal(records[0]?.username, os.userInfo().username);
+    } finally {
+      await repository.close();
+    }
+  });
+
   void it('user passwd reads the new password from stdin too', async () => {
     const run = await runPiped(['user', 'passwd', 'bob'], dir, 'bob-from-stdin\n');
     assert.equal(run.code, 0, run.stderr);
