@@ -176,7 +176,8 @@ export class RtpWorkerPool {
       case 'opened':
       case 'open-failed':
       case 'closed':
-      case 'flushed': {
+      case 'flushed':
+      case 'paused': {
         const pending = slot.pending.get(message.requestId);
         slot.pending.delete(message.requestId);
         pending?.resolve(message);
