@@ -24,6 +24,11 @@ export class SessionRegistry {
     return [...this.#sessions.values()];
   }
 
+  /** The session being recorded with this id, if any. */
+  get(sessionId: string): LiveSession | undefined {
+    return this.#sessions.get(sessionId);
+  }
+
   cucmSession(key: string): LiveSession | undefined {
     return this.#cucmSessions.get(key);
   }
@@ -52,6 +57,7 @@ export class SessionRegistry {
       dbQueue: Promise.resolve(),
       persisted: false,
       paused: false,
+      pausedByApi: false,
       closing: false,
       ...(init.cucmKey === undefined ? {} : { cucmKey: init.cucmKey }),
     };
