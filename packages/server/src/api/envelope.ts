@@ -37,6 +37,12 @@ export const RESPONSE_CODES = {
   queryInvalidPaging: 4037,
   queryInvalidSort: 4038,
   mediaNotFound: 4040,
+  /** pauseRecording / resumeRecording (controlService): no session has the sessionId. */
+  recordingSessionNotFound: 4060,
+  /** pauseRecording / resumeRecording on a session that is not ACTIVE. */
+  recordingNotActive: 4061,
+  recordingAlreadyPaused: 4062,
+  recordingNotPaused: 4063,
   internalError: 5000,
   /** MediaSense's own code and text (addendum §1), for the 26th request at once on a standard node. */
   tooManyRequests: 5042,
@@ -62,6 +68,10 @@ export const FAILURE_MESSAGES: Readonly<Record<Exclude<ResponseCode, 2000 | 2001
   4037: 'Failure: The paging parameters are invalid.',
   4038: 'Failure: The sort parameters are invalid.',
   4040: 'Failure: The requested media was not found.',
+  4060: 'Failure: No session has this sessionId.',
+  4061: 'Failure: The session is not ACTIVE: only an active recording can be paused or resumed.',
+  4062: 'Failure: The recording is already paused.',
+  4063: 'Failure: The recording is not paused: only a paused recording can be resumed.',
   5000: 'Failure: An internal error occurred. Try again later.',
   5042: 'Failure: The system has exceeded the maximum number of concurrent requests. Try again later.',
 };

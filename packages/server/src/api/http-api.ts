@@ -10,6 +10,7 @@ import type { Repository } from '../db/repository.js';
 import { AuthSessionStore, DEFAULT_SESSION_IDLE_MS } from './auth-sessions.js';
 import { Authenticator } from './authenticator.js';
 import { registerConcurrencyLimit } from './concurrency-limit.js';
+import { registerControlRoutes, type RecordingControlApi } from './control-routes.js';
 import { failure, RESPONSE_CODES } from './envelope.js';
 import { parseJsonBody, type JsonBodyError } from './json-body.js';
 import { shortText, urlPath } from './params.js';
@@ -42,6 +43,8 @@ export interface HttpApiOptions {
   sessionIdleMs?: number;
   /** The node's counters for `GET /metrics`; without it there is no /metrics route. */
   metrics?: MetricsSource;
+  /** pauseRecording / resumeRecording (the recording service); without it, no such routes. */
+  recordingControl?: RecordingControlApi;
 }
 
 /** Raised by the body parser; turned into a 4000 envelope by the error handler. */
@@ -193,6 +196,9 @@ export async function buildHttpApi(options: HttpApiOptions): Promise<FastifyInst
     logger: options.logger,
     refusals,
   });
+  if (options.recordingControl !== undefined) {
+    registerControlRoutes(app, { authenticator, control: options.recordingControl, refusals });
+  }
   if (options.metrics !== undefined) {
     registerMetricsRoute(app, {
       source: options.metrics,
