@@ -16,7 +16,9 @@ import type { SessionWriter } from './session-writer.js';
  * in the track's `paused` statistic. The answer to the API waits until every stream's worker has
  * done so, so once pauseRecording answered success nothing received afterwards is stored. Streams
  * opened while paused (CUCM's second leg, a stream a SIPREC re-INVITE adds, the new session of a
- * codec change) open paused (leg-opener.ts). The WAV export places the first packet after the
+ * codec change) open paused (leg-opener.ts). A CUCM hold ends the session and CUCM sends a new
+ * pair of INVITEs on resume: the call's next session starts paused (session-registry.ts), and
+ * resumeRecording naming the old one resumes it. The WAV export places the first packet after the
  * resume by its RTP timestamp (playback/track-timeline.ts): the pause is silence of its length.
  *
  * Tags: `Pause` and `Resume` (SYSTEM_DEFINED, session level, tagOffset from the session start)
@@ -80,6 +82,10 @@ export class RecordingControl {
   }
 
   async resume(sessionId: string): Promise<ControlResult> {
+    const carried = this.#carriedPause(sessionId);
+    if (carried !== undefined) {
+      return carried;
+    }
     const found = await this.#activeSession(sessionId);
     if (!found.ok) {
       return found;
@@ -94,6 +100,37 @@ export class RecordingControl {
     // From the first stream to take it: the pause is the span in which no stream stored anything.
     const at = appliedAt.length > 0 ? Math.min(...appliedAt) : this.#deps.now();
     return this.#done(session, tagged ? 'Resume' : undefined, at, 'recording resumed');
+  }
+
+  /**
+   * resumeRecording naming a CUCM session that closed while paused because the call was put on
+   * hold: the call's pause goes on in the session of its next pair of INVITEs, which is resumed
+   * instead; between the two sessions, the next one will start unpaused. Undefined for any other
+   * session.
+   */
+  #carriedPause(sessionId: string): Promise<ControlResult> | undefined {
+    const registry = this.#deps.registry;
+    if (registry.get(sessionId) !== undefined) {
+      return undefined;
+    }
+    const key = registry.pausedCallKeyOf(sessionId);
+    if (key === undefined) {
+      return undefined;
+    }
+    const next = registry.cucmSession(key);
+    if (next !== undefined && !next.closing && next.pausedByApi) {
+      this.#deps.log.info(
+        { sessionId, nextSessionId: next.sessionId },
+        'resuming the call in its next session',
+      );
+      return this.resume(next.sessionId);
+    }
+    if (next !== undefined) {
+      return undefined;
+    }
+    registry.forgetPausedCall(key);
+    this.#deps.log.info({ sessionId }, 'recording resumed while the call is on hold');
+    return Promise.resolve({ ok: true });
   }
 
   /** The live ACTIVE session, or why there is none (looked up in the database when not live). */

@@ -28,7 +28,7 @@ import {
   type RecordingCounters,
 } from './live-session.js';
 import { ParticipantUpdates } from './participant-updates.js';
-import { RecordingControl, type ControlResult } from './recording-control.js';
+import { pauseTag, RecordingControl, type ControlResult } from './recording-control.js';
 import { SessionLifecycle } from './session-lifecycle.js';
 import { SessionRegistry } from './session-registry.js';
 import { SessionWriter } from './session-writer.js';
@@ -293,7 +293,9 @@ export class RecordingService implements SipServerDelegate {
     const initialTags = holdTransitions(session, opened, now);
     this.#flagUndecodable(session, tracks, now, log);
     if (!session.persisted) {
-      this.#writer.create(session, tracks, initialTags);
+      // Paused from its start (a paused CUCM call resumed from hold): a Pause tag at offset 0.
+      const pause = session.pausedByApi ? [pauseTag(session, 'Pause', session.startMs)] : [];
+      this.#writer.create(session, tracks, [...pause, ...initialTags]);
     } else {
       for (const track of tracks) {
         this.#writer.addTrack(session, track);
@@ -372,6 +374,8 @@ export class RecordingService implements SipServerDelegate {
     if (plan.correlation !== undefined) {
       session.correlation = plan.correlation;
     }
+    // A CUCM call paused through the API and then held goes on, paused, in this new session.
+    session.pausedByApi = plan.cucm !== undefined && this.#registry.takePausedCall(plan.cucm.key, now);
     return session;
   }
 

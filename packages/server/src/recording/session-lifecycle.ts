@@ -101,6 +101,9 @@ export class SessionLifecycle {
     }
     session.closing = true;
     this.#deps.registry.forget(session);
+    if (session.pausedByApi) {
+      this.#deps.registry.rememberPausedCall(session, endMs);
+    }
     if (session.legs.size < session.expectedLegs) {
       session.errorReason ??= `only ${session.legs.size} of ${session.expectedLegs} legs arrived`;
     }

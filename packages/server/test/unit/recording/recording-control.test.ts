@@ -8,6 +8,7 @@ import {
   cucmFrom,
   FakeInvite,
   invite,
+  offerCucmCall,
   sendInDialog,
   setUp as setUpService,
   type RecordingSetUp,
@@ -227,6 +228,58 @@ describe('RecordingService: pauseRecording / resumeRecording', () => {
       ['Pause', 10_000, undefined],
       ['Resume', 25_000, undefined],
     ]);
+  });
+
+  /** A CUCM hold: CUCM ends both legs (BYE); the session closes. */
+  async function holdCucmCall(
+    context: Context,
+    call: { near: FakeInvite; far: FakeInvite },
+    sessionId: string,
+  ): Promise<void> {
+    call.near.delegate!.onBye!(ack(''));
+    call.far.delegate!.onBye!(ack(''));
+    await waitFor(() => context.repository.sessions.get(sessionId)?.sessionState === 'CLOSED_NORMAL');
+  }
+
+  it('CUCM hold while paused: the pair of INVITEs after the hold starts a session paused (Pause at 0), and resuming the old session resumes it', async () => {
+    const context = setUp();
+    const { service, media, clock } = context;
+    media.pausedAt = () => clock.nowMs;
+    const first = await offerCucmCall(service);
+    assert.equal((await service.pauseRecording('s1')).ok, true);
+    clock.nowMs += 10_000;
+    await holdCucmCall(context, first, 's1');
+    clock.nowMs += 30_000;
+    await offerCucmCall(service);
+    assert.equal(media.specs.get('s2-0')?.paused, true);
+    assert.equal(media.specs.get('s2-1')?.paused, true);
+    await service.settled();
+    assert.deepEqual(tags(context, 's2'), [['Pause', 0, undefined]]);
+
+    clock.nowMs += 5_000;
+    // The client knows the session it paused: resuming it resumes the call where it goes on.
+    assert.equal((await service.resumeRecording('s1')).ok, true);
+    assert.ok(!media.isPaused('s2-0') && !media.isPaused('s2-1'));
+    await service.settled();
+    assert.deepEqual(tags(context, 's2'), [
+      ['Pause', 0, undefined],
+      ['Resume', 5_000, undefined],
+    ]);
+    assert.deepEqual(await service.resumeRecording('s1'), { ok: false, refusal: 'not-active' });
+  });
+
+  it('CUCM hold while paused, resumed during the hold: the session after it records unpaused', async () => {
+    const context = setUp();
+    const { service, media } = context;
+    const first = await offerCucmCall(service);
+    assert.equal((await service.pauseRecording('s1')).ok, true);
+    await holdCucmCall(context, first, 's1');
+    assert.deepEqual(await service.resumeRecording('s1'), { ok: true });
+    await offerCucmCall(service);
+    assert.equal(media.specs.get('s2-0')?.paused, undefined);
+    assert.ok(!media.isPaused('s2-0') && !media.isPaused('s2-1'));
+    await service.settled();
+    assert.deepEqual(tags(context, 's2'), []);
   });
 
   it('a codec change while paused: the new session records on paused, with a Pause tag at its start', async () => {
