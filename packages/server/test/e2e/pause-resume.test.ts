@@ -75,7 +75,7 @@ describe(
       const pausedAt = Date.now();
       assert.equal(
         await control(server, 'pauseRecording', session.sessionId),
-        4062,
+        4042,
         'pause again: already paused',
       );
       await whilePaused?.();
@@ -83,7 +83,7 @@ describe(
       assert.equal(await control(server, 'resumeRecording', session.sessionId), 2000, 'resumeRecording');
       assert.equal(
         await control(server, 'resumeRecording', session.sessionId),
-        4063,
+        4042,
         'resume again: not paused',
       );
     }
@@ -114,7 +114,7 @@ describe(
       );
       assert.equal(
         await control(server, 'pauseRecording', session.sessionId),
-        4061,
+        4042,
         'a closed session cannot be paused',
       );
       // The tags went out on the event bus, which the node logs (the events issue delivers them).
@@ -156,7 +156,7 @@ describe(
     }
 
     it('generic SIP (one line): silent exactly while paused, the tone around it in place, nothing stored meanwhile; unknown and bad ids refused', async () => {
-      assert.equal(await control(server, 'pauseRecording', 'ffffffffffffffff'), 4060, 'an unknown session');
+      assert.equal(await control(server, 'pauseRecording', 'ffffffffffffffff'), 4041, 'an unknown session');
       const huge = await server.api('/ora/controlService/control/pauseRecording', {
         requestParameters: { sessionId: 'f'.repeat(100_000) },
       });
