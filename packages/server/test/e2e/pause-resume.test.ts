@@ -117,6 +117,20 @@ describe(
         4042,
         'a closed session cannot be paused',
       );
+      // Each call is in the audit trail: who paused and resumed which session, and what came of it.
+      const audit = await server.api(
+        `/ora/auditService/audit/getAuditRecords?target=${session.sessionId}&action=pauseRecording`,
+      );
+      const records = (audit.responseBody?.records ?? []) as { username: string; outcome: number }[];
+      assert.deepEqual(
+        records.map((r) => [r.username, r.outcome]).sort(),
+        [
+          ['admin', 2000],
+          ['admin', 4042],
+          ['admin', 4042],
+        ],
+        'audit records of pauseRecording on the session',
+      );
       // The tags went out on the event bus, which the node logs (the events issue delivers them).
       for (const name of ['Pause', 'Resume']) {
         assert.match(
