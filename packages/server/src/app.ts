@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { ensureAdminUser } from './api/admin-bootstrap.js';
+import { controlRoutes } from './api/control-routes.js';
 import { buildHttpApi } from './api/http-api.js';
 import { isTrustedAddress } from './config/cidr.js';
 import type { Config } from './config/config.js';
@@ -148,6 +149,7 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<A
       mediaDir,
       flushMedia: () => media.flush(),
       maxConcurrentRequests: config.apiMaxRequests,
+      extraRoutes: [() => controlRoutes({ recording })],
       metrics: {
         recordingCounters: () => recording.counters,
         activeSessions: () => recording.activeSessionCount,

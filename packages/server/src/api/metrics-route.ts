@@ -64,6 +64,7 @@ const PACKET_OUTCOMES = {
   unstored: 'unstored',
   dropped: 'dropped',
   srtp_auth_failed: 'srtpAuthFailures',
+  paused: 'packetsPaused',
 } as const satisfies Record<string, keyof MediaCounters>;
 
 /** A counter whose total is read from a service at each scrape. */

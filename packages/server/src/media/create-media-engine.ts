@@ -113,6 +113,7 @@ function totalsOf(stats: TrackStats): StreamTotals {
     unstored: stats.unstored,
     dropped: stats.dropped,
     srtpAuthFailures: stats.srtpAuthFailures,
+    packetsPaused: stats.paused ?? 0,
   };
 }
 
@@ -125,6 +126,7 @@ function addTotals(a: StreamTotals, b: StreamTotals): StreamTotals {
     unstored: a.unstored + b.unstored,
     dropped: a.dropped + b.dropped,
     srtpAuthFailures: a.srtpAuthFailures + b.srtpAuthFailures,
+    packetsPaused: a.packetsPaused + b.packetsPaused,
   };
 }
 
@@ -278,6 +280,24 @@ class WorkerMediaEngine implements RtpMediaEngine {
     this.#sendWhenOpen(streamId, { type: 'srtp', streamId, srtp: copy });
   }
 
+  async setPaused(streamId: string, paused: boolean): Promise<number | undefined> {
+    const entry = this.#streams.get(streamId);
+    if (entry === undefined) {
+      return undefined;
+    }
+    try {
+      await entry.opened;
+      if (finalStatsOf(entry) !== undefined) {
+        return undefined;
+      }
+      const reply = await this.#pool.request(entry.worker, { type: 'pause', streamId, paused });
+      return reply.type === 'paused' && reply.atUs !== undefined ? Math.floor(reply.atUs / 1000) : undefined;
+    } catch {
+      // The open failed, or the worker died with the stream: nothing of it is stored any more.
+      return undefined;
+    }
+  }
+
   setTelephoneEvent(streamId: string, payloadType: number | undefined, clockRateHz = 8000): void {
     const valid =
       payloadType === undefined || (Number.isInteger(payloadType) && payloadType >= 0 && payloadType <= 127);
@@ -363,6 +383,7 @@ class WorkerMediaEngine implements RtpMediaEngine {
         port,
         clockRateHz: spec.clockRateHz ?? this.#defaultClockRateHz,
         ...(srtp === undefined ? {} : { srtp }),
+        ...(spec.paused === true ? { paused: true } : {}),
       });
       if (reply.type === 'opened') {
         return reply.fd;

@@ -45,6 +45,16 @@ export interface MediaEngine {
    */
   setTelephoneEvent?(streamId: string, payloadType: number | undefined, clockRateHz?: number): void;
   /**
+   * Pauses (true) or resumes (false) storing the stream: while paused, every packet the stream
+   * receives is read, authenticated (SRTP) and counted in `stats.paused`, never written to the
+   * track file nor read for DTMF, and it keeps the media timeout from firing (pauseRecording, PCI).
+   * Resolves with the time (epoch ms, the worker's arrival clock) from which the change holds for
+   * every packet read, or undefined when the stream is not open (closed, failed, unknown): then
+   * nothing of it is stored anyway. A stream still opening gets it once open; pass
+   * `StreamSpec.paused` to open one paused.
+   */
+  setPaused(streamId: string, paused: boolean): Promise<number | undefined>;
+  /**
    * Counts the media timeout again from now, even though it was already reported: a line resumed
    * after a hold (when its silence was expected) must send again within the timeout.
    */
@@ -115,6 +125,8 @@ export interface MediaCounters {
   /** Datagrams refused by the source filter, SRTP or the parser (TrackStats.dropped). */
   readonly dropped: number;
   readonly srtpAuthFailures: number;
+  /** Packets received while the recording was paused, never stored (TrackStats.paused). */
+  readonly packetsPaused: number;
   readonly streamsOpened: number;
   readonly streamsClosed: number;
 }
@@ -143,6 +155,8 @@ export interface StreamSpec {
   readonly srtp?: SrtpParams | 'pending';
   /** RTP clock rate of the codec when already known (early offer); 8000 when absent. */
   readonly clockRateHz?: number;
+  /** Open the stream paused: nothing it receives is stored until `setPaused(streamId, false)`. */
+  readonly paused?: boolean;
 }
 
 export type MediaEvent =

@@ -27,6 +27,8 @@ export interface RtpStreamSpec {
   readonly writer: TrackWriterOptions;
   /** SRTP keys, or 'pending' (SRTP, key not known yet); absent for plain RTP. */
   readonly srtp?: SrtpParams | 'pending';
+  /** Start paused (see RtpStream.setPaused). */
+  readonly paused?: boolean;
 }
 
 export interface RtpStreamHost {
@@ -80,6 +82,11 @@ export class RtpStream {
   #malformedEvents = 0;
   #timeoutReported = false;
   #closed = false;
+  /**
+   * The recording is paused (pauseRecording, PCI): packets are still read, authenticated and
+   * counted, but neither stored nor looked at for DTMF.
+   */
+  #paused: boolean;
 
   private constructor(
     spec: RtpStreamSpec,
@@ -99,6 +106,7 @@ export class RtpStream {
     this.#mediaTimeoutMs = spec.mediaTimeoutMs;
     this.#silenceSinceMs = Date.now();
     this.#srtp = createSrtp(spec.srtp);
+    this.#paused = spec.paused === true;
     this.#rtp.on('message', this.#onRtp);
     this.#rtcp.on('message', this.#onRtcp);
     this.#rtp.on('error', this.#onSocketError);
@@ -168,6 +176,14 @@ export class RtpStream {
     this.#srtp = createSrtp(srtp);
   }
 
+  /**
+   * Pauses or resumes storing (see MediaEngine.setPaused). Takes effect for the next datagram read:
+   * the control message is handled between two socket reads of the worker.
+   */
+  setPaused(paused: boolean): void {
+    this.#paused = paused;
+  }
+
   /** See MediaEngine.setTelephoneEvent. */
   setTelephoneEvent(payloadType: number | undefined, clockRateHz: number): void {
     if (payloadType === undefined) {
@@ -213,7 +229,8 @@ export class RtpStream {
     if (this.#closed || this.#timeoutReported) {
       return false;
     }
-    const lastUs = this.#stats.lastArrivalUs;
+    // A sender whose packets are dropped because the recording is paused is still sending.
+    const lastUs = this.#stats.lastHeardUs;
     const sinceMs = Math.max(lastUs < 0 ? 0 : lastUs / 1000, this.#silenceSinceMs);
     if (nowMs - sinceMs < this.#mediaTimeoutMs) {
       return false;
@@ -347,6 +364,14 @@ export class RtpStream {
     // Only a packet that is valid (and, for SRTP, authentic) may latch the source.
     this.#policy.accept(address, port);
     const header = parsed.value;
+    if (this.#paused) {
+      // PCI: nothing received while paused reaches the disk, and its key presses are not read.
+      // It is decrypted all the same (an SRTP stream keeps its rollover counter and replay
+      // window through a pause) and counted, and it keeps the media timeout from firing.
+      this.#stats.onPaused(header.ssrc, header.sequenceNumber, header.timestamp, arrivalUs);
+      this.#timeoutReported = false;
+      return;
+    }
     const first = this.#stats.packets === 0;
     this.#stats.onPacket(
       header.ssrc,

@@ -122,6 +122,7 @@ function handle(message: ToWorker): void {
         mediaTimeoutMs: settings.mediaTimeoutMs,
         writer: { bufferBytes: settings.bufferBytes, flushRecords: settings.flushRecords, backlog },
         ...(message.srtp === undefined ? {} : { srtp: message.srtp }),
+        ...(message.paused === true ? { paused: true } : {}),
       };
       RtpStream.open(spec, host).then(
         (stream) => {
@@ -176,6 +177,19 @@ function handle(message: ToWorker): void {
     case 'flush': {
       void Promise.all([...streams.values()].map((stream) => stream.flushAndWait())).then(() => {
         post({ type: 'flushed', requestId: message.requestId });
+      });
+      return;
+    }
+    case 'pause': {
+      // A closing stream still reads what is queued on its socket (RtpStream.close): it obeys too.
+      const stream =
+        streams.get(message.streamId) ?? [...closing].find((s) => s.streamId === message.streamId);
+      stream?.setPaused(message.paused);
+      // The arrival clock's now: what the packets read from here on are stamped after.
+      post({
+        type: 'paused',
+        requestId: message.requestId,
+        atUs: stream === undefined ? undefined : host.clock.nowUs(),
       });
       return;
     }

@@ -30,6 +30,10 @@ export class StreamStatistics {
   #unreadAtClose = 0;
   #unstored = 0;
   #unstoredPayloadBytes = 0;
+  /** Packets received while the recording was paused: never stored. */
+  #paused = 0;
+  /** Arrival (epoch µs) of the last packet accepted, stored or paused, or -1 before any. */
+  #lastHeardUs = -1;
 
   /** Losses of earlier segments (before an SSRC change or a sender restart). */
   #lostBefore = 0;
@@ -105,7 +109,26 @@ export class StreamStatistics {
 
   /** Datagrams read from the RTP socket so far, stored or not. */
   get datagrams(): number {
-    return this.#packets + this.#dropped + this.#srtpAuthFailures;
+    return this.#packets + this.#paused + this.#dropped + this.#srtpAuthFailures;
+  }
+
+  /**
+   * Arrival time (epoch µs) of the last packet of the stream's sender, stored or dropped because
+   * the recording was paused, or -1 before any: the sender is alive while it sends, paused or not.
+   */
+  get lastHeardUs(): number {
+    return this.#lastHeardUs;
+  }
+
+  /**
+   * An RTP packet of the stream's sender received while the recording was paused: it is not
+   * stored, and counts in `paused` rather than in `packets`. Its sequence number still counts, so
+   * the pause is no gap in `lost`.
+   */
+  onPaused(ssrc: number, sequenceNumber: number, timestamp: number, arrivalUs: number): void {
+    this.#paused++;
+    this.#lastHeardUs = arrivalUs;
+    this.#countSequence(ssrc, sequenceNumber, timestamp, arrivalUs);
   }
 
   /** An RTP packet accepted for the track. `timestamp` is the 32-bit RTP timestamp, `arrivalUs` epoch µs. */
@@ -122,7 +145,12 @@ export class StreamStatistics {
       this.#firstArrivalUs = arrivalUs;
     }
     this.#lastArrivalUs = arrivalUs;
+    this.#lastHeardUs = arrivalUs;
+    this.#countSequence(ssrc, sequenceNumber, timestamp, arrivalUs);
+  }
 
+  /** Sequence numbers (loss, duplicates, reordering) and jitter of a packet, stored or paused. */
+  #countSequence(ssrc: number, sequenceNumber: number, timestamp: number, arrivalUs: number): void {
     if (!this.#started || ssrc !== this.#ssrc) {
       // A new SSRC is a new sequence space (RFC 3550 §8.2); its packets are kept and counted.
       this.#startSegment(sequenceNumber);
@@ -183,6 +211,7 @@ export class StreamStatistics {
       kernelDropped: this.#kernelDropped,
       unreadAtClose: this.#unreadAtClose,
       unstored: this.#unstored,
+      paused: this.#paused,
     };
     if (this.#firstArrivalUs < 0) {
       return base;

@@ -44,8 +44,17 @@ export type ToWorker =
       readonly clockRateHz: number;
       /** Absent for plain RTP. */
       readonly srtp?: SrtpParams | 'pending';
+      /** The stream starts paused: nothing it receives is stored until it is resumed. */
+      readonly paused?: boolean;
     }
   | { readonly type: 'close'; readonly requestId: number; readonly streamId: string }
+  /** pauseRecording / resumeRecording; the reply says when it took effect. */
+  | {
+      readonly type: 'pause';
+      readonly requestId: number;
+      readonly streamId: string;
+      readonly paused: boolean;
+    }
   | { readonly type: 'flush'; readonly requestId: number }
   | {
       readonly type: 'expect-source';
@@ -85,6 +94,12 @@ export type FromWorker =
       readonly error?: string;
     }
   | { readonly type: 'flushed'; readonly requestId: number }
+  /**
+   * A pause or resume took effect at `atUs` (the worker's arrival clock, epoch µs): every packet
+   * read after it is dropped (paused) or stored (resumed). Undefined when the worker has no such
+   * stream (it closed or failed meanwhile).
+   */
+  | { readonly type: 'paused'; readonly requestId: number; readonly atUs: number | undefined }
   /** Every stream of the worker, once per statsIntervalMs. */
   | { readonly type: 'stats'; readonly streams: readonly (readonly [string, TrackStats])[] }
   /**

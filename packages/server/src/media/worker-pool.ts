@@ -176,7 +176,8 @@ export class RtpWorkerPool {
       case 'opened':
       case 'open-failed':
       case 'closed':
-      case 'flushed': {
+      case 'flushed':
+      case 'paused': {
         const pending = slot.pending.get(message.requestId);
         slot.pending.delete(message.requestId);
         pending?.resolve(message);
@@ -191,6 +192,11 @@ export class RtpWorkerPool {
       case 'log':
         this.#log[message.level]({ worker: slot.index, ...message.fields }, message.message);
         return;
+      default: {
+        // A reply type missing above would leave its requests pending for ever: caught here.
+        const unhandled: never = message;
+        this.#log.error({ worker: slot.index, message: unhandled }, 'unknown message from a media worker');
+      }
     }
   }
 

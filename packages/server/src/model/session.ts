@@ -73,6 +73,12 @@ export interface TrackStats {
    * failure, and packets after it). Not in `packets`, and no sequence gap in `lost`.
    */
   readonly unstored: number;
+  /**
+   * RTP packets received while the recording was paused (pauseRecording) and never stored: not
+   * in `packets`, and no gap in `lost`. Kept by the media engine for the streams it holds (and in
+   * `/metrics`); the database does not store it yet, so a track read back has none.
+   */
+  readonly paused?: number;
   /** Wall-clock time of the first and the last stored packet (epoch ms); absent before any. */
   readonly firstPacketAt?: number;
   readonly lastPacketAt?: number;

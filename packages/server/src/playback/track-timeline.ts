@@ -41,7 +41,10 @@ import { WavExportError } from './playback-errors.js';
  * - a packet later than MAX_DELAY_MS (no stall the timeline absorbs lasts that long), or more
  *   than REANCHOR_THRESHOLD_MS early where the anchor can no longer move (which the slew keeps a
  *   drifting clock from reaching).
- * A sequence gap that the timestamps match is loss: silence of exactly the lost packets' length.
+ * A sequence gap that the timestamps match is loss: silence of exactly the lost packets' length,
+ * placed by timestamp up to LONG_GAP_MS; a longer one (an outage, or a recording paused through
+ * the API, whose packets were received and not stored) starts a new run at the arrival of the
+ * packet after it, since a sender clock running fast or slow has moved by then, unseen by the slew.
  * Gaps (lost packets, silence suppression, a track starting late) stay zero; a duplicate sequence
  * number keeps the first copy; payload types other than the track's audio type (telephone-event,
  * comfort noise) and RTCP are skipped. Audio before sample 0 is never rendered; where the timeline
@@ -116,6 +119,15 @@ export interface TrackTimeline {
  * new timestamp base lands seconds or hours away).
  */
 const REANCHOR_THRESHOLD_MS = 100;
+/**
+ * 1 s: the longest sequence gap (RTP time of packets missing from the file) still placed by its
+ * timestamps. The slew follows a drifting sender clock only through the packets it sees, and a
+ * clock 0.5 % off (the most the slew follows) moves 5 ms in a second, 300 ms over a one-minute
+ * pause of the recording (PCI: a card number keyed in): after a longer gap the next packet starts
+ * a new run at its arrival, whose anchor then moves to the earliest arrival of the packets that
+ * follow (#advanceAnchor), so a late first packet does not shift it.
+ */
+const LONG_GAP_MS = 1000;
 /**
  * The longest delay of a packet of continuous RTP that is absorbed (placed by timestamp, nothing
  * inserted); a packet later than that starts a new run at its arrival.
@@ -264,6 +276,7 @@ class PcapTrackTimeline implements TrackTimeline {
   /** The timestamp step per sequence step one packet can explain, in RTP ticks. */
   readonly #minPacketTicks: number;
   readonly #maxPacketTicks: number;
+  readonly #longGapTicks: number;
   readonly #duplicateWindowSamples: number;
   /** Undefined when the decoder's rate is the output's. */
   readonly #resampler: StreamingResampler | undefined;
@@ -313,6 +326,7 @@ class PcapTrackTimeline implements TrackTimeline {
     this.#maxDelaySamples = (MAX_DELAY_MS * this.#rateHz) / 1000;
     this.#minPacketTicks = (MIN_PACKET_MS * decoder.rtpClockRateHz) / 1000;
     this.#maxPacketTicks = (MAX_PACKET_MS * decoder.rtpClockRateHz) / 1000;
+    this.#longGapTicks = (LONG_GAP_MS * decoder.rtpClockRateHz) / 1000;
     this.#readAheadSamples = (READ_AHEAD_MS * this.#rateHz) / 1000;
     this.#duplicateWindowSamples = (DUPLICATE_WINDOW_MS * this.#rateHz) / 1000;
     this.#resampler =
@@ -550,6 +564,13 @@ class PcapTrackTimeline implements TrackTimeline {
     arrivalSample: number,
     slew: number,
   ): boolean {
+    // The RTP time of the packets missing between the run's newest packet and this one.
+    const seqStep = uint16Diff(seq, this.#referenceSeq);
+    const missingTicks =
+      seqStep > 1 ? (uint32Diff(rtpTimestamp, this.#referenceRtpTimestamp) * (seqStep - 1)) / seqStep : 0;
+    if (missingTicks > this.#longGapTicks) {
+      return true;
+    }
     const lateness = arrivalSample - (this.#anchorSample + this.#rtpPositionOf(rtpTimestamp) + slew);
     const step = this.#classifyStep(seq, rtpTimestamp);
     if (step === 'unexplained') {

@@ -27,7 +27,9 @@ export function holdTransitions(
       return [];
     }
     session.paused = paused;
-    return [tag(paused ? 'Pause' : 'Resume')];
+    // A recording paused through the API is already marked by its Pause tag, and resumes only
+    // with resumeRecording (recording-control.ts): a hold or its end inside it is no tag.
+    return session.pausedByApi ? [] : [tag(paused ? 'Pause' : 'Resume')];
   }
   const tags: Tag[] = [];
   for (const [i, leg] of legs.entries()) {

@@ -18,6 +18,7 @@ import {
   type RecordingCounters,
 } from './live-session.js';
 import type { ParticipantUpdates } from './participant-updates.js';
+import { pauseTag } from './recording-control.js';
 import { readInDialogBody, type InDialogBody } from './request-body.js';
 import { codecKey, isRecordableLine, isWithoutMedia } from './sdp-lines.js';
 import { BYE_DRAIN_MS, type SessionLifecycle } from './session-lifecycle.js';
@@ -359,6 +360,9 @@ export class DialogHandler {
     if (previous.correlation !== undefined) {
       session.correlation = previous.correlation;
     }
+    // The call goes on: a recording paused through the API (a card number being keyed in) stays
+    // paused in the new session, whose streams open paused, until resumeRecording names it.
+    session.pausedByApi = previous.pausedByApi;
     // The new tracks are numbered in the dialog's line order, whatever the old numbers were.
     const specs = previousLegs.map((old, trackNumber) => {
       const media = offer.media[old.mediaIndex];
@@ -411,7 +415,7 @@ export class DialogHandler {
       'codec changed mid-call: new session started',
     );
     this.#deps.lifecycle.endLegs(previous, previousLegs, undefined, BYE_DRAIN_MS);
-    this.#deps.writer.create(session, tracks, []);
+    this.#deps.writer.create(session, tracks, session.pausedByApi ? [pauseTag(session, 'Pause', now)] : []);
   }
 }
 

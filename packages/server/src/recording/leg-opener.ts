@@ -86,12 +86,20 @@ export class LegOpener {
     // for the first INVITE as for lines added or restarted mid-call (Opus and wideband codecs
     // do not tick at the 8 kHz default).
     const clockRateHz = spec.media === undefined ? undefined : chooseAudioCodec(spec.media)?.clockRateHz;
+    // A stream of a paused recording opens paused (a SIPREC stream added, CUCM's second leg):
+    // nothing it receives is stored. A pause or resume asked while it opened is applied after.
+    const pausedAtOpen = session.pausedByApi;
     const { port } = await this.#media.openStream({
       streamId,
       filePath: join(this.#mediaDir, mediaPath(session, spec.trackNumber)),
       ...(srtp === undefined ? {} : { srtp: srtpParams(srtp.remote) }),
       ...(clockRateHz === undefined ? {} : { clockRateHz }),
+      ...(pausedAtOpen ? { paused: true } : {}),
     });
+    if (session.pausedByApi !== pausedAtOpen) {
+      // Not awaited: the stream is not answered yet, so no media can reach it before this lands.
+      void this.#media.setPaused(streamId, session.pausedByApi);
+    }
     return {
       ...(srtp === undefined ? {} : { srtp }),
       ...(spec.video ? { video: true as const } : {}),

@@ -66,8 +66,16 @@ export interface LiveSession {
   correlation?: Readonly<Record<string, string>>;
   /** SIPREC: the recording metadata as last updated (RFC 7865 partial updates merge into it). */
   siprecMetadata?: RecordingMetadata;
-  /** SIPREC: every stream is inactive (a `Pause` tag was written, a `Resume` tag ends it). */
+  /**
+   * SIPREC: every stream is inactive (the SRC paused the recording by hold). A `Pause` tag marks
+   * it unless the API had already paused the recording (hold-tags.ts).
+   */
   paused: boolean;
+  /**
+   * pauseRecording: nothing the session's streams receive is stored until resumeRecording (the
+   * media engine drops it; streams opened meanwhile open paused). See recording-control.ts.
+   */
+  pausedByApi: boolean;
   readonly expectedLegs: number;
   readonly legs: Map<number, Leg>;
   /** Tracks reserved by INVITEs still allocating media, so a parallel INVITE picks another number. */

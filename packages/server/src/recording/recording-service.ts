@@ -28,12 +28,14 @@ import {
   type RecordingCounters,
 } from './live-session.js';
 import { ParticipantUpdates } from './participant-updates.js';
+import { pauseTag, RecordingControl, type ControlResult } from './recording-control.js';
 import { SessionLifecycle } from './session-lifecycle.js';
 import { SessionRegistry } from './session-registry.js';
 import { SessionWriter } from './session-writer.js';
 
 export type { RecordingCounters } from './live-session.js';
 export type { AdmissionSnapshot } from './admission-controller.js';
+export type { ControlRefusal, ControlResult } from './recording-control.js';
 
 /**
  * The recording domain: turns INVITE dialogs into sessions of tracks (DESIGN.md §1.2).
@@ -81,6 +83,7 @@ export class RecordingService implements SipServerDelegate {
   readonly #participants: ParticipantUpdates;
   readonly #dialogs: DialogHandler;
   readonly #admission: AdmissionController;
+  readonly #control: RecordingControl;
   /** Malformed or unrecordable INVITEs: one warn line per kind a second (a peer may send many). */
   readonly #invalidLog: RateLimitedLog;
   #closed = false;
@@ -130,9 +133,30 @@ export class RecordingService implements SipServerDelegate {
       now,
       advertise: options.advertise,
     });
+    this.#control = new RecordingControl({
+      registry,
+      media,
+      writer,
+      repository: options.repository,
+      log: this.#log,
+      now,
+    });
     media.onEvent((event) => {
       this.#lifecycle.onMediaEvent(event);
     });
+  }
+
+  /**
+   * pauseRecording: nothing the session's streams receive is stored until resumeRecording (PCI);
+   * a `Pause` tag marks it. Resolves once every stream's media worker has stopped storing.
+   */
+  pauseRecording(sessionId: string): Promise<ControlResult> {
+    return this.#control.pause(sessionId);
+  }
+
+  /** resumeRecording: the session's streams are stored again; a `Resume` tag marks it. */
+  resumeRecording(sessionId: string): Promise<ControlResult> {
+    return this.#control.resume(sessionId);
   }
 
   get counters(): Readonly<RecordingCounters> {
@@ -269,7 +293,9 @@ export class RecordingService implements SipServerDelegate {
     const initialTags = holdTransitions(session, opened, now);
     this.#flagUndecodable(session, tracks, now, log);
     if (!session.persisted) {
-      this.#writer.create(session, tracks, initialTags);
+      // Paused from its start (a paused CUCM call resumed from hold): a Pause tag at offset 0.
+      const pause = session.pausedByApi ? [pauseTag(session, 'Pause', session.startMs)] : [];
+      this.#writer.create(session, tracks, [...pause, ...initialTags]);
     } else {
       for (const track of tracks) {
         this.#writer.addTrack(session, track);
@@ -348,6 +374,8 @@ export class RecordingService implements SipServerDelegate {
     if (plan.correlation !== undefined) {
       session.correlation = plan.correlation;
     }
+    // A CUCM call paused through the API and then held goes on, paused, in this new session.
+    session.pausedByApi = plan.cucm !== undefined && this.#registry.takePausedCall(plan.cucm.key, now);
     return session;
   }
 

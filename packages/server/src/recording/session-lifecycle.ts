@@ -61,8 +61,8 @@ export class SessionLifecycle {
         const stats = await closing;
         this.#deps.registry.streamClosed(leg.streamId);
         // A silent video line is not a failed recording (one-way video, camera off); a silent
-        // audio line is: a voice is missing.
-        if (stats.packets === 0 && leg.video !== true) {
+        // audio line is: a voice is missing. One heard only while the recording was paused is not.
+        if (stats.packets === 0 && (stats.paused ?? 0) === 0 && leg.video !== true) {
           session.errorReason ??= `track ${leg.trackNumber}: no media received`;
         }
         await this.#deps.writer.writeEndedTrack(session, leg, endMs, stats);
@@ -101,6 +101,9 @@ export class SessionLifecycle {
     }
     session.closing = true;
     this.#deps.registry.forget(session);
+    if (session.pausedByApi) {
+      this.#deps.registry.rememberPausedCall(session, endMs);
+    }
     if (session.legs.size < session.expectedLegs) {
       session.errorReason ??= `only ${session.legs.size} of ${session.expectedLegs} legs arrived`;
     }

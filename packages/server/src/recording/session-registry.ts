@@ -11,6 +11,13 @@ export class SessionRegistry {
   readonly #sessions = new Map<string, LiveSession>();
   readonly #cucmSessions = new Map<string, LiveSession>();
   readonly #legsByStream = new Map<string, { session: LiveSession; leg: Leg }>();
+  /**
+   * CUCM calls whose session closed while paused through the API, by pairing key, with when: a
+   * hold (CUCM ends both legs and sends a new pair on resume) must not end the pause.
+   */
+  readonly #pausedCalls = new Map<string, number>();
+  /** The pairing key of each session remembered there, for a resumeRecording naming it. */
+  readonly #pausedCallKeys = new Map<string, string>();
 
   constructor(newSessionId: () => string) {
     this.#newSessionId = newSessionId;
@@ -22,6 +29,11 @@ export class SessionRegistry {
 
   all(): LiveSession[] {
     return [...this.#sessions.values()];
+  }
+
+  /** The session being recorded with this id, if any. */
+  get(sessionId: string): LiveSession | undefined {
+    return this.#sessions.get(sessionId);
   }
 
   cucmSession(key: string): LiveSession | undefined {
@@ -52,6 +64,7 @@ export class SessionRegistry {
       dbQueue: Promise.resolve(),
       persisted: false,
       paused: false,
+      pausedByApi: false,
       closing: false,
       ...(init.cucmKey === undefined ? {} : { cucmKey: init.cucmKey }),
     };
@@ -70,6 +83,35 @@ export class SessionRegistry {
     }
   }
 
+  /**
+   * A CUCM session closed while its recording was paused: the next session of the same call (its
+   * pair of INVITEs after a hold) starts paused, if it comes within PAUSED_CALL_KEPT_MS.
+   */
+  rememberPausedCall(session: LiveSession, atMs: number): void {
+    if (session.cucmKey === undefined) {
+      return;
+    }
+    capped(this.#pausedCalls, session.cucmKey, atMs);
+    capped(this.#pausedCallKeys, session.sessionId, session.cucmKey);
+  }
+
+  /** Whether a new session of this CUCM call starts paused (the entry is used up). */
+  takePausedCall(cucmKey: string, nowMs: number): boolean {
+    const atMs = this.#pausedCalls.get(cucmKey);
+    this.#pausedCalls.delete(cucmKey);
+    return atMs !== undefined && nowMs - atMs <= PAUSED_CALL_KEPT_MS;
+  }
+
+  /** The pairing key of a CUCM session that closed paused, if remembered. */
+  pausedCallKeyOf(sessionId: string): string | undefined {
+    return this.#pausedCallKeys.get(sessionId);
+  }
+
+  /** The call was resumed between two sessions: its next session starts unpaused. */
+  forgetPausedCall(cucmKey: string): void {
+    this.#pausedCalls.delete(cucmKey);
+  }
+
   /** A leg joins its session: its track number is no longer only reserved, its stream is known. */
   attach(session: LiveSession, leg: Leg): void {
     session.legs.set(leg.trackNumber, leg);
@@ -86,5 +128,21 @@ export class SessionRegistry {
   /** The stream is closed: its late events are ignored. */
   streamClosed(streamId: string): void {
     this.#legsByStream.delete(streamId);
+  }
+}
+
+/** How long a CUCM call's pause outlives its session: a hold of up to an hour keeps it. */
+const PAUSED_CALL_KEPT_MS = 60 * 60 * 1000;
+/** The most paused calls remembered; the oldest are forgotten first (bounded memory). */
+const PAUSED_CALLS_KEPT = 10_000;
+
+function capped<V>(map: Map<string, V>, key: string, value: V): void {
+  map.delete(key);
+  map.set(key, value);
+  if (map.size > PAUSED_CALLS_KEPT) {
+    const oldest = map.keys().next();
+    if (oldest.done !== true) {
+      map.delete(oldest.value);
+    }
   }
 }

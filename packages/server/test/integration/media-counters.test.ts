@@ -181,6 +181,7 @@ void describe('media counters with real sockets', () => {
       unstored: 0,
       dropped: 1,
       srtpAuthFailures: 0,
+      packetsPaused: 0,
       streamsOpened: 2,
       streamsClosed: 1,
     });

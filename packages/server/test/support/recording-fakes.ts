@@ -35,6 +35,10 @@ export class FakeMedia implements MediaEngine {
   readonly srtp = new Map<string, SrtpParams | 'pending' | undefined>();
   readonly telephoneEvents = new Map<string, number | undefined>();
   readonly rearmed: string[] = [];
+  /** Every pause (true) and resume (false) asked, in order, by stream. */
+  readonly pauses: (readonly [string, boolean])[] = [];
+  /** The time setPaused reports its change took effect at; default: the moment it was asked. */
+  pausedAt: (() => number) | undefined;
   #nextPort = 40000;
   #listener: ((event: MediaEvent) => void) | undefined;
   packets = 100;
@@ -59,6 +63,18 @@ export class FakeMedia implements MediaEngine {
   }
   rearmTimeout(streamId: string): void {
     this.rearmed.push(streamId);
+  }
+  setPaused(streamId: string, paused: boolean): Promise<number | undefined> {
+    if (!this.open.has(streamId)) {
+      return Promise.resolve(undefined);
+    }
+    this.pauses.push([streamId, paused]);
+    return Promise.resolve(this.pausedAt?.() ?? Date.now());
+  }
+  /** Whether a stream is paused now: its spec said so at open, or its last setPaused. */
+  isPaused(streamId: string): boolean {
+    const last = this.pauses.filter(([id]) => id === streamId).at(-1);
+    return last === undefined ? this.specs.get(streamId)?.paused === true : last[1];
   }
   setTelephoneEvent(streamId: string, payloadType: number | undefined): void {
     this.telephoneEvents.set(streamId, payloadType);

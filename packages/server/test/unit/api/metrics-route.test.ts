@@ -24,6 +24,7 @@ const MEDIA: MediaCounters = {
   unstored: 4,
   dropped: 7,
   srtpAuthFailures: 0,
+  packetsPaused: 250,
   streamsOpened: 40,
   streamsClosed: 36,
 };
@@ -127,6 +128,7 @@ void describe('GET /metrics', () => {
       'verbatim_media_packets_total{outcome="unstored"} 4',
       'verbatim_media_packets_total{outcome="dropped"} 7',
       'verbatim_media_packets_total{outcome="srtp_auth_failed"} 0',
+      'verbatim_media_packets_total{outcome="paused"} 250',
       'verbatim_media_streams_opened_total 40',
       'verbatim_media_streams_closed_total 36',
     ]) {

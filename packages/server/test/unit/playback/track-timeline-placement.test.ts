@@ -360,6 +360,48 @@ describe('track timeline placement', () => {
       }
     });
 
+    it('a sequence gap over 1 s (a recording paused 50 s) from a clock that ran slow meanwhile: placed at its arrival, silence of exactly the gap', async () => {
+      // Packets 100–2599 were received and not stored (the recording was paused). The sender's
+      // clock counted 50 s while 50.06 s passed (0.12 % slow), so the packets after the gap
+      // arrive 60 ms later than their timestamps say; the first of them is held up 40 ms more.
+      const paused = (i: number): boolean => i >= 100 && i < 2600;
+      const { packets, specs } = stream(2700, {
+        arrivalMs: (i) =>
+          paused(i)
+            ? undefined
+            : i < 100
+              ? START_MS + i * 20 + jitterMs(i)
+              : START_MS + i * 20 + 60 + (i === 2600 ? 40 : jitterMs(i)),
+      });
+      const frames = (START_MS + 2700 * 20 + 200) * 8;
+      const samples = await render(byArrival(specs), frames);
+      assert.deepEqual(
+        samples,
+        expected(frames, [
+          { packets, startSample: START_SAMPLE, only: (i) => i < 100 },
+          { packets, startSample: START_SAMPLE + 60 * 8, only: (i) => i >= 2600 },
+        ]),
+      );
+      assert.deepEqual(silencesBetween(samples, START_MS, START_MS + 2700 * 20), [
+        { startMs: START_MS + 2000, endMs: START_MS + 52_060 },
+      ]);
+    });
+
+    it('a sequence gap of 1 s from the same clock: still placed by timestamp', async () => {
+      // The packets after the gap arrive 30 ms late (under the re-anchoring threshold): a gap
+      // this short is loss, and the timestamps say where it ends.
+      const lost = (i: number): boolean => i >= 100 && i < 150;
+      const { packets, specs } = stream(250, {
+        arrivalMs: (i) => (lost(i) ? undefined : START_MS + i * 20 + (i >= 150 ? 30 : 0) + jitterMs(i)),
+      });
+      const frames = (START_MS + 250 * 20 + 200) * 8;
+      const samples = await render(byArrival(specs), frames);
+      assert.deepEqual(
+        samples,
+        expected(frames, [{ packets, startSample: START_SAMPLE, only: (i) => !lost(i) }]),
+      );
+    });
+
     it('a ptime change from 20 to 30 ms: placed by timestamp, no gap, no overlap', async () => {
       const first = stream(50, { arrivalMs: (i) => START_MS + i * 20 + jitterMs(i) });
       const second = stream(50, {
