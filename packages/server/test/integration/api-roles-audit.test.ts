@@ -6,7 +6,6 @@ import { join } from 'node:path';
 import { Validator } from '@seriousme/openapi-schema-validator';
 import type { FastifyInstance } from 'fastify';
 import { hashPassword } from '../../src/api/passwords.js';
-import { ROLE_PERMISSIONS } from '../../src/api/permissions.js';
 import { openRepository } from '../../src/db/index.js';
 import type { Repository } from '../../src/db/repository.js';
 import { ROLES, type Role } from '../../src/model/user.js';
@@ -14,9 +13,9 @@ import { sampleSession } from '../support/fake-repository.js';
 import { buildTestHttpApi } from '../support/http-api-harness.js';
 
 /**
- * Roles, the audit trail, user management and the OpenAPI document, over a real socket against
- * the real SQLite repository. The role test walks every /ora operation the OpenAPI document lists
- * (so a route added later is covered without touching this file) with a user of every role.
+ * The audit trail, user management, parameter checks and the OpenAPI document, over a real socket
+ * against the real SQLite repository. The walk of every call with every role runs against a whole
+ * node, with every service's routes, in test/e2e/api-roles.test.ts.
  */
 
 const PASSWORD = 'correct horse battery';
@@ -141,39 +140,6 @@ void describe('roles, audit trail, users and OpenAPI (integration)', () => {
         assert.notEqual(status, 404, `${method} ${path}`);
       }
     }
-  });
-
-  void it('refuses every role what its permissions do not allow, on every /ora call, with 4022', async () => {
-    const document = await openApi();
-    let checked = 0;
-    for (const [path, item] of Object.entries(document.paths)) {
-      if (!path.startsWith('/ora/')) {
-        continue;
-      }
-      for (const [method, op] of Object.entries(item)) {
-        const permission = op['x-verbatim-permission'];
-        if (permission === 'public' || op.operationId === 'signOut') {
-          continue;
-        }
-        for (const role of ROLES) {
-          const allowed = ROLE_PERMISSIONS[role].has(permission as never);
-          // Parameters that cannot succeed: an allowed call fails on them (4001/4002/4041…) or
-          // finds nothing, and changes nothing; a refused one is stopped at the role.
-          const { envelope } = await call(method.toUpperCase() as 'GET' | 'POST', path, {
-            cookie: cookies.get(role) ?? '',
-            body: method === 'post' ? { requestParameters: {} } : undefined,
-          });
-          if (allowed) {
-            assert.notEqual(envelope.responseCode, 4022, `${role} may call ${op.operationId}`);
-          } else {
-            assert.equal(envelope.responseCode, 4022, `${role} may not call ${op.operationId}`);
-            assert.match(envelope.detail ?? '', new RegExp(`${op.operationId} needs one of the roles`));
-          }
-          checked += 1;
-        }
-      }
-    }
-    assert.ok(checked >= 4 * 9, `checked ${checked} role/call pairs`);
   });
 
   void it('answers getAPIVersion without sign-in', async () => {
