@@ -14,6 +14,7 @@ import { LagProbe } from './media/lag-probe.js';
 import type { MediaEngine } from './media/media-engine.js';
 import { EventBus } from './events/event-bus.js';
 import { RecordingService } from './recording/recording-service.js';
+import { DeletionJobRunner } from './storage/deletion-jobs.js';
 import { DiskSpaceMonitor } from './storage/disk-space.js';
 import { recoverInterruptedSessions } from './recording/recovery.js';
 import { createSipServer, type SipServer } from './sip/sip-server.js';
@@ -106,6 +107,10 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<A
       return Promise.resolve();
     });
 
+    // Deletion jobs resume in start(), after the sessions a crash left ACTIVE were closed above.
+    const jobs = new DeletionJobRunner({ store: repository, mediaDir, events, logger: log });
+    closers.unshift(() => jobs.close());
+
     const recording = new RecordingService({
       repository,
       events,
@@ -166,6 +171,7 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<A
         const sipPorts = await sip.start();
         started = true;
         await http.listen({ host: config.bind, port: config.httpPort });
+        jobs.start();
         const address = http.server.address();
         const httpPort = typeof address === 'object' && address !== null ? address.port : config.httpPort;
         const addresses: AppAddresses = {
