@@ -37,6 +37,12 @@ export const RESPONSE_CODES = {
   queryInvalidPaging: 4037,
   queryInvalidSort: 4038,
   mediaNotFound: 4040,
+  /** getJobById, cancelJob, deleteJob: no job has this id (MediaSense's code is unknown). */
+  jobNotFound: 4060,
+  /** cancelJob of a finished job, deleteJob of a QUEUED or RUNNING one. */
+  jobStateConflict: 4061,
+  /** deleteSessions, createJob: too many jobs are waiting or running. */
+  tooManyJobs: 4062,
   internalError: 5000,
   /** MediaSense's own code and text (addendum §1), for the 26th request at once on a standard node. */
   tooManyRequests: 5042,
@@ -62,6 +68,9 @@ export const FAILURE_MESSAGES: Readonly<Record<Exclude<ResponseCode, 2000 | 2001
   4037: 'Failure: The paging parameters are invalid.',
   4038: 'Failure: The sort parameters are invalid.',
   4040: 'Failure: The requested media was not found.',
+  4060: 'Failure: The job was not found.',
+  4061: 'Failure: The job is not in a state that allows this operation.',
+  4062: 'Failure: Too many jobs are waiting or running. Try again later.',
   5000: 'Failure: An internal error occurred. Try again later.',
   5042: 'Failure: The system has exceeded the maximum number of concurrent requests. Try again later.',
 };

@@ -206,24 +206,30 @@ export class DeletionJobRunner {
   async cancel(jobId: number): Promise<CancelJobResult> {
     // The promise to wait for is wrapped: returned bare, it would be adopted and hold the lock
     // that the job needs to stop.
-    const step = await this.#locked(async (): Promise<{ readonly stopped?: Promise<void> }> => {
-      if (this.#current?.jobId === jobId) {
-        this.#current.cancelRequested = true;
-        return { stopped: this.#current.stopped };
-      }
-      const job = await this.#store.getJob(jobId);
-      if (job !== undefined && (job.jobState === 'QUEUED' || job.jobState === 'RUNNING')) {
+    const step = await this.#locked(
+      async (): Promise<{ readonly stopped?: Promise<void>; readonly tried: boolean }> => {
+        if (this.#current?.jobId === jobId) {
+          this.#current.cancelRequested = true;
+          return { stopped: this.#current.stopped, tried: true };
+        }
+        const job = await this.#store.getJob(jobId);
+        if (job === undefined || (job.jobState !== 'QUEUED' && job.jobState !== 'RUNNING')) {
+          return { tried: false };
+        }
         await this.#store.updateJobState(jobId, ['QUEUED', 'RUNNING'], 'CANCELED', { at: this.#now() });
         this.#log.info({ jobId, completed: job.operationsCompleted }, 'deletion job canceled');
-      }
-      return {};
-    });
+        return { tried: true };
+      },
+    );
     await step.stopped;
     const job = await this.#store.getJob(jobId);
     if (job === undefined) {
       return { ok: false, reason: 'not-found' };
     }
-    return job.jobState === 'CANCELED' ? { ok: true, job } : { ok: false, reason: 'finished', job };
+    // A RUNNING job may still have COMPLETED before it saw the cancel.
+    return step.tried && job.jobState === 'CANCELED'
+      ? { ok: true, job }
+      : { ok: false, reason: 'finished', job };
   }
 
   /** Deletes a COMPLETED, CANCELED or ERROR job; a QUEUED or RUNNING one must be canceled first. */
