@@ -13,6 +13,7 @@ import { registerConcurrencyLimit } from './concurrency-limit.js';
 import { failure, RESPONSE_CODES } from './envelope.js';
 import { parseJsonBody, type JsonBodyError } from './json-body.js';
 import { shortText, urlPath } from './params.js';
+import { registerJobRoutes, type JobService } from './job-routes.js';
 import { registerMediaRoutes } from './media-routes.js';
 import { registerMetricsRoute, type MetricsSource } from './metrics-route.js';
 import { registerOraRoutes } from './ora-routes.js';
@@ -42,6 +43,8 @@ export interface HttpApiOptions {
   sessionIdleMs?: number;
   /** The node's counters for `GET /metrics`; without it there is no /metrics route. */
   metrics?: MetricsSource;
+  /** Deletion jobs (deleteSessions and the job calls); without it those calls are unknown. */
+  jobs?: JobService;
 }
 
 /** Raised by the body parser; turned into a 4000 envelope by the error handler. */
@@ -193,6 +196,9 @@ export async function buildHttpApi(options: HttpApiOptions): Promise<FastifyInst
     logger: options.logger,
     refusals,
   });
+  if (options.jobs !== undefined) {
+    registerJobRoutes(app, { jobs: options.jobs, authenticator, now, refusals });
+  }
   if (options.metrics !== undefined) {
     registerMetricsRoute(app, {
       source: options.metrics,

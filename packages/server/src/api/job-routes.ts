@@ -1,3 +1,4 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Job, JobItem } from '../model/job.js';
 import {
   MAX_SESSIONS_PER_JOB,
@@ -13,14 +14,18 @@ import {
   type ApiFailure,
   type Envelope,
 } from './envelope.js';
+import type { Authenticator } from './authenticator.js';
 import {
   describeValue,
   getParam,
   isJsonObject,
   queryString,
+  shortText,
   toNonNegativeInteger,
+  urlPath,
   type JsonObject,
 } from './params.js';
+import type { ApiRefusalLog } from './refusal-log.js';
 
 /**
  * deleteSessions and the job APIs (reference §6, addendum §3–4): deleteSessions and createJob
@@ -252,4 +257,52 @@ export async function deleteJob(jobs: JobService, body: unknown): Promise<Envelo
 function jobIdOfBody(body: unknown): number | ApiFailure {
   const params = requestParameters(body);
   return isFailure(params) ? params : parseJobId(getParam(params, 'jobId'));
+}
+
+const MANAGE = '/ora/managementService/manage';
+const QUERY = '/ora/queryService/query';
+
+export interface JobRouteContext {
+  readonly jobs: JobService;
+  readonly authenticator: Authenticator;
+  readonly now: () => number;
+  readonly refusals: ApiRefusalLog;
+}
+
+/** Registers the five job calls; each needs a signed-in session (4021 without one). */
+export function registerJobRoutes(app: FastifyInstance, ctx: JobRouteContext): void {
+  const signedIn =
+    (handler: (request: FastifyRequest) => Promise<Envelope>) =>
+    async (request: FastifyRequest): Promise<Envelope> => {
+      if (ctx.authenticator.sessionOf(request.headers) === undefined) {
+        ctx.refusals.note('invalid-session', 'info', 'API request without a valid JSESSIONID', {
+          url: shortText(urlPath(request.url)),
+        });
+        return failure(RESPONSE_CODES.invalidSession);
+      }
+      return handler(request);
+    };
+  const jobBody = { bodyLimit: JOB_BODY_LIMIT_BYTES };
+  app.post(
+    `${MANAGE}/deleteSessions`,
+    jobBody,
+    signedIn((request) => deleteSessions(ctx.jobs, request.body)),
+  );
+  app.post(
+    `${MANAGE}/createJob`,
+    jobBody,
+    signedIn((request) => createJob(ctx.jobs, request.body)),
+  );
+  app.post(
+    `${MANAGE}/cancelJob`,
+    signedIn((request) => cancelJob(ctx.jobs, request.body, ctx.now())),
+  );
+  app.post(
+    `${MANAGE}/deleteJob`,
+    signedIn((request) => deleteJob(ctx.jobs, request.body)),
+  );
+  app.get(
+    `${QUERY}/getJobById`,
+    signedIn((request) => getJobById(ctx.jobs, isJsonObject(request.query) ? request.query : {}, ctx.now())),
+  );
 }
