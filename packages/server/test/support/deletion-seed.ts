@@ -31,13 +31,14 @@ export interface SeededSession {
 
 /**
  * Stores a two-track session as the recorder lays it out: `<day>/<sessionId>/track<n>.pcap` real
- * pcap files (a second of tone each) and a cached export in the same folder, plus a tag.
+ * pcap files (a second of tone each, unless `packets` says otherwise) and a cached export in the
+ * same folder, plus a tag.
  */
 export async function seedRecordedSession(
   repository: Repository,
   mediaDir: string,
   sessionId: string,
-  options: { readonly state?: SessionState; readonly startMs?: number } = {},
+  options: { readonly state?: SessionState; readonly startMs?: number; readonly packets?: number } = {},
 ): Promise<SeededSession> {
   const startMs = options.startMs ?? 1_750_000_000_000;
   const base = sampleSession({
@@ -59,7 +60,7 @@ export async function seedRecordedSession(
   await mkdir(folder, { recursive: true });
   for (const file of files) {
     await mkdir(dirname(file), { recursive: true });
-    await writeFile(file, pcapOfTone(startMs, 50));
+    await writeFile(file, pcapOfTone(startMs, options.packets ?? 50));
   }
   await repository.createSession(session);
   return { session, folder, files };
