@@ -13,10 +13,11 @@ import { registerConcurrencyLimit } from './concurrency-limit.js';
 import { failure, RESPONSE_CODES } from './envelope.js';
 import { parseJsonBody, type JsonBodyError } from './json-body.js';
 import { shortText, urlPath } from './params.js';
-import { registerJobRoutes, type JobService } from './job-routes.js';
-import { registerMediaRoutes } from './media-routes.js';
-import { registerMetricsRoute, type MetricsSource } from './metrics-route.js';
-import { registerOraRoutes } from './ora-routes.js';
+import { MEDIA_DOCUMENTED_PATHS, registerMediaRoutes } from './media-routes.js';
+import { METRICS_DOCUMENTED_PATH, registerMetricsRoute, type MetricsSource } from './metrics-route.js';
+import { registerOraRoutes, type ExtraOraRoutes } from './ora-routes.js';
+import { AuditTrail } from './audit-trail.js';
+import { productVersion } from '../version.js';
 import { dummyPasswordHash } from './passwords.js';
 import { ApiRefusalLog, type ApiRefusalReason } from './refusal-log.js';
 import { MAX_BODY_BYTES, MAX_CONCURRENT_ORA_REQUESTS } from './request-limits.js';
@@ -43,8 +44,10 @@ export interface HttpApiOptions {
   sessionIdleMs?: number;
   /** The node's counters for `GET /metrics`; without it there is no /metrics route. */
   metrics?: MetricsSource;
-  /** Deletion jobs (deleteSessions and the job calls); without it those calls are unknown. */
-  jobs?: JobService;
+  /** Routes of the node's services (recording control, jobs, …), built by app.ts. */
+  extraRoutes?: readonly ExtraOraRoutes[];
+  /** Most /ora requests in progress at once before 5042 (`--api-max-requests`). */
+  maxConcurrentRequests?: number;
 }
 
 /** Raised by the body parser; turned into a 4000 envelope by the error handler. */
@@ -150,7 +153,7 @@ export async function buildHttpApi(options: HttpApiOptions): Promise<FastifyInst
       .send(failure(RESPONSE_CODES.unknownApi, `no API at ${shortText(request.method)} ${shortText(path)}`));
   });
 
-  registerConcurrencyLimit(app, MAX_CONCURRENT_ORA_REQUESTS, refusals);
+  registerConcurrencyLimit(app, options.maxConcurrentRequests ?? MAX_CONCURRENT_ORA_REQUESTS, refusals);
   app.addHook('onClose', (_instance, done) => {
     refusals.close();
     done();
@@ -179,6 +182,7 @@ export async function buildHttpApi(options: HttpApiOptions): Promise<FastifyInst
     rtspPort: options.rtspPort,
     tls: options.tls,
   };
+  const audit = new AuditTrail(options.repository, options.logger, now);
   registerOraRoutes(app, {
     repository: options.repository,
     authenticator,
@@ -186,6 +190,13 @@ export async function buildHttpApi(options: HttpApiOptions): Promise<FastifyInst
     tls: options.tls,
     now,
     refusals,
+    audit,
+    productVersion: productVersion(),
+    extraRoutes: options.extraRoutes ?? [],
+    documentedPaths: [
+      ...MEDIA_DOCUMENTED_PATHS,
+      ...(options.metrics === undefined ? [] : [METRICS_DOCUMENTED_PATH]),
+    ],
   });
   registerMediaRoutes(app, {
     repository: options.repository,
@@ -195,10 +206,8 @@ export async function buildHttpApi(options: HttpApiOptions): Promise<FastifyInst
     now,
     logger: options.logger,
     refusals,
+    audit,
   });
-  if (options.jobs !== undefined) {
-    registerJobRoutes(app, { jobs: options.jobs, authenticator, now, refusals });
-  }
   if (options.metrics !== undefined) {
     registerMetricsRoute(app, {
       source: options.metrics,

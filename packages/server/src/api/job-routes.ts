@@ -1,31 +1,22 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify';
-import type { Job, JobItem } from '../model/job.js';
+import { Type, type Static } from 'typebox';
+
 import {
+  FINISHED_JOB_STATES,
+  UNFINISHED_JOB_STATES,
+  type DeleteFailureReason,
+  type Job,
+  type JobItem,
+  type JobState,
+} from '../model/job.js';
+import {
+  MAX_FAILED_ITEMS_REPORTED,
   MAX_SESSIONS_PER_JOB,
-  type CancelJobResult,
   type CreateJobResult,
   type DeletionJobRunner,
 } from '../storage/deletion-jobs.js';
-import {
-  failure,
-  MESSAGE_SUCCESSFUL,
-  RESPONSE_CODES,
-  success,
-  type ApiFailure,
-  type Envelope,
-} from './envelope.js';
-import type { Authenticator } from './authenticator.js';
-import {
-  describeValue,
-  getParam,
-  isJsonObject,
-  queryString,
-  shortText,
-  toNonNegativeInteger,
-  urlPath,
-  type JsonObject,
-} from './params.js';
-import type { ApiRefusalLog } from './refusal-log.js';
+import { failure, MESSAGE_SUCCESSFUL, RESPONSE_CODES, success, type Envelope } from './envelope.js';
+import { oraRoute, type OraCall, type OraRoute } from './ora-route.js';
+import { EpochMsSchema, SessionIdSchema } from './schemas.js';
 
 /**
  * deleteSessions and the job APIs (reference §6, addendum §3–4): deleteSessions and createJob
@@ -36,15 +27,17 @@ import type { ApiRefusalLog } from './refusal-log.js';
 /** What the routes use of the runner. */
 export type JobService = Pick<DeletionJobRunner, 'createDeleteJob' | 'getJob' | 'cancel' | 'deleteJob'>;
 
-/**
- * Characters in one session id of a deletion request. Verbatim's ids are 16 hex digits; 128
- * leaves room for ids from elsewhere and bounds the body (see {@link JOB_BODY_LIMIT_BYTES}).
- */
-export const MAX_SESSION_ID_LENGTH = 128;
+export interface JobRouteContext {
+  readonly jobs: JobService;
+  readonly now: () => number;
+}
+
+/** The longest session id a deletion names (SessionIdSchema's limit). */
+const MAX_SESSION_ID_LENGTH = 128;
 
 /**
  * Largest body of deleteSessions and createJob, above the API's general 128 KiB: a full job of
- * 10,000 session ids of the longest kind, each quoted with a comma (130 bytes), and room for the
+ * 10,000 session ids of the longest kind, each quoted with a comma (131 bytes), and room for the
  * rest of the body. 10,000 of Verbatim's own ids take 190 KB.
  */
 export const JOB_BODY_LIMIT_BYTES = MAX_SESSIONS_PER_JOB * (MAX_SESSION_ID_LENGTH + 3) + 64 * 1024;
@@ -52,22 +45,59 @@ export const JOB_BODY_LIMIT_BYTES = MAX_SESSIONS_PER_JOB * (MAX_SESSION_ID_LENGT
 /** The jobType createJob accepts (compared case-insensitively): MediaSense's own name is unknown. */
 const DELETE_SESSIONS_JOB_TYPE = 'DELETE_SESSIONS';
 
-/** The JSON of a job (addendum §3), with Verbatim's extensions after MediaSense's fields. */
-export interface JobJson {
-  jobType: string;
-  jobDuration: number;
-  jobStartTime: number;
-  jobId: number;
-  jobState: string;
-  operationsCompleted: number;
-  operationsRemaining: number;
-  /** Extensions: failed operations (counted in operationsCompleted), and the first of them. */
-  operationsFailed: number;
-  failedOperations: { sessionId: string; reason: string }[];
-  jobEndTime?: number;
-  errorReason?: string;
-}
+/** Session ids in an audit record of a deletion; the job keeps the whole list. */
+const AUDITED_SESSION_IDS = 50;
 
+const MANAGE = '/ora/managementService/manage';
+const QUERY = '/ora/queryService/query';
+
+const SessionIdsSchema = Type.Array(SessionIdSchema, {
+  minItems: 1,
+  maxItems: MAX_SESSIONS_PER_JOB,
+  description: `1 to ${MAX_SESSIONS_PER_JOB} session ids; a session listed twice is one operation`,
+});
+
+const JobIdSchema = Type.Integer({
+  minimum: 1,
+  description: 'A job id, as deleteSessions or createJob gave it',
+});
+
+const JobSchema = Type.Object({
+  jobType: Type.Literal(DELETE_SESSIONS_JOB_TYPE),
+  jobDuration: Type.Integer({ minimum: 0, description: 'ms from jobStartTime to the end, or to now' }),
+  jobStartTime: EpochMsSchema,
+  jobId: Type.Integer({ minimum: 1 }),
+  jobState: Type.Unsafe<JobState>({
+    type: 'string',
+    enum: [...UNFINISHED_JOB_STATES, ...FINISHED_JOB_STATES],
+    description: 'QUEUED (waiting for another job) is a Verbatim name: MediaSense had one, name unknown',
+  }),
+  operationsCompleted: Type.Integer({
+    minimum: 0,
+    description: 'Operations attempted, failed ones included',
+  }),
+  operationsRemaining: Type.Integer({ minimum: 0 }),
+  operationsFailed: Type.Integer({ minimum: 0, description: 'Verbatim extension' }),
+  failedOperations: Type.Array(
+    Type.Object({
+      sessionId: Type.String(),
+      reason: Type.Unsafe<DeleteFailureReason>({
+        type: 'string',
+        enum: ['NOT_FOUND', 'ACTIVE', 'ALREADY_DELETED', 'MEDIA_NOT_REMOVED'],
+      }),
+    }),
+    { description: `Verbatim extension: the first ${MAX_FAILED_ITEMS_REPORTED} failed operations` },
+  ),
+  jobEndTime: Type.Optional(EpochMsSchema),
+  errorReason: Type.Optional(Type.String({ description: 'Why the job ended in ERROR' })),
+});
+
+const JobsBodySchema = Type.Object({ jobs: Type.Array(JobSchema) });
+const JobIdBodySchema = Type.Object({ jobId: Type.Integer({ minimum: 1 }) });
+
+type JobJson = Static<typeof JobSchema>;
+
+/** The JSON of a job (addendum §3), with Verbatim's extensions after MediaSense's fields. */
 export function jobJson(job: Job, failed: readonly JobItem[], now: number): JobJson {
   return {
     jobType: job.jobType,
@@ -81,88 +111,33 @@ export function jobJson(job: Job, failed: readonly JobItem[], now: number): JobJ
     operationsFailed: job.operationsFailed,
     failedOperations: failed.map((item) => ({
       sessionId: item.sessionId,
-      reason: item.failureReason ?? 'UNKNOWN',
+      reason: item.failureReason ?? 'NOT_FOUND',
     })),
     ...(job.endedAt === undefined ? {} : { jobEndTime: job.endedAt }),
     ...(job.errorReason === undefined ? {} : { errorReason: job.errorReason }),
   };
 }
 
-/** `requestParameters` of a body, or the failure that names what is missing. */
-export function requestParameters(body: unknown): JsonObject | ApiFailure {
-  const params = isJsonObject(body) ? getParam(body, 'requestParameters') : undefined;
-  return isJsonObject(params)
-    ? params
-    : { responseCode: RESPONSE_CODES.missingParameter, detail: 'requestParameters is required' };
-}
-
-/**
- * The session ids of a deletion: an array of 1 to 10,000 non-empty strings of at most 128
- * characters. A lone string is read as a list of one (lenient, as clients port from a singular
- * deleteSession).
- */
-export function parseSessionIds(value: unknown, name: string): string[] | ApiFailure {
-  if (value === undefined || value === null) {
-    return { responseCode: RESPONSE_CODES.missingParameter, detail: `${name} is required` };
-  }
-  const list: readonly unknown[] = typeof value === 'string' ? [value] : Array.isArray(value) ? value : [];
-  if (!Array.isArray(value) && typeof value !== 'string') {
-    return {
-      responseCode: RESPONSE_CODES.invalidParameter,
-      detail: `${name} must be an array of session ids, got ${describeValue(value)}`,
-    };
-  }
-  if (list.length === 0) {
-    return { responseCode: RESPONSE_CODES.invalidParameter, detail: `${name} lists no session` };
-  }
-  if (list.length > MAX_SESSIONS_PER_JOB) {
-    return {
-      responseCode: RESPONSE_CODES.invalidParameter,
-      detail: `${name} lists ${list.length} sessions; a job takes at most ${MAX_SESSIONS_PER_JOB}`,
-    };
-  }
-  const ids: string[] = [];
-  for (const [i, id] of list.entries()) {
-    if (typeof id !== 'string' || id === '' || id.length > MAX_SESSION_ID_LENGTH) {
-      return {
-        responseCode: RESPONSE_CODES.invalidParameter,
-        detail: `${name}[${i}] must be a session id of 1 to ${MAX_SESSION_ID_LENGTH} characters, got ${describeValue(id)}`,
-      };
-    }
-    ids.push(id);
-  }
-  return ids;
-}
-
-/** A job id given as a positive integer, a JSON number or a decimal string. */
-export function parseJobId(value: unknown): number | ApiFailure {
-  if (value === undefined || value === null || value === '') {
-    return { responseCode: RESPONSE_CODES.missingParameter, detail: 'jobId is required' };
-  }
-  const jobId = toNonNegativeInteger(value);
-  return jobId !== undefined && jobId > 0
-    ? jobId
-    : {
-        responseCode: RESPONSE_CODES.invalidParameter,
-        detail: `jobId must be a positive integer, got ${describeValue(value)}`,
-      };
-}
-
-function isFailure(value: unknown): value is ApiFailure {
-  return isJsonObject(value) && typeof value.responseCode === 'number';
-}
-
-function asEnvelope(f: ApiFailure): Envelope {
-  return failure(f.responseCode, f.detail);
-}
-
-function created(result: CreateJobResult): Envelope {
+/** Starts a deletion job and answers its id; the audit record names the job and its sessions. */
+async function startDeletion(
+  ctx: JobRouteContext,
+  sessionIds: readonly string[],
+  call: OraCall,
+): Promise<Envelope> {
+  const shown = sessionIds.slice(0, AUDITED_SESSION_IDS).join(',');
+  call.audit.detail = {
+    sessions: String(sessionIds.length),
+    sessionIds: sessionIds.length > AUDITED_SESSION_IDS ? `${shown},…` : shown,
+  };
+  const result: CreateJobResult = await ctx.jobs.createDeleteJob(sessionIds);
   if (result.ok) {
+    call.audit.target = `job ${result.job.jobId}`;
     return success({ jobId: result.job.jobId }, MESSAGE_SUCCESSFUL);
   }
   switch (result.reason) {
     case 'too-many-jobs':
-      return failure(RESPONSE_CODES.tooManyJobs, result.detail);
+      // The node's own "try again later", as for too many requests at once.
+      return failure(RESPONSE_CODES.tooManyRequests, result.detail);
     case 'closed':
       return failure(RESPONSE_CODES.internalError, result.detail);
     case 'no-sessions':
@@ -171,138 +146,115 @@ function created(result: CreateJobResult): Envelope {
   }
 }
 
-/** POST deleteSessions `{"requestParameters":{"sessionIds":[…]}}` → `{"jobId": n}`. */
-export async function deleteSessions(jobs: JobService, body: unknown): Promise<Envelope> {
-  const params = requestParameters(body);
-  if (isFailure(params)) {
-    return asEnvelope(params);
-  }
-  const ids = parseSessionIds(getParam(params, 'sessionIds'), 'sessionIds');
-  return isFailure(ids) ? asEnvelope(ids) : created(await jobs.createDeleteJob(ids));
-}
-
-/** POST createJob `{"requestParameters":{"jobType":"DELETE_SESSIONS","jobParameters":{"sessionIds":[…]}}}`. */
-export async function createJob(jobs: JobService, body: unknown): Promise<Envelope> {
-  const params = requestParameters(body);
-  if (isFailure(params)) {
-    return asEnvelope(params);
-  }
-  const jobType = getParam(params, 'jobType');
-  if (jobType === undefined || jobType === null) {
-    return failure(RESPONSE_CODES.missingParameter, 'jobType is required');
-  }
-  if (typeof jobType !== 'string' || jobType.toUpperCase() !== DELETE_SESSIONS_JOB_TYPE) {
-    return failure(
-      RESPONSE_CODES.invalidParameter,
-      `jobType must be ${DELETE_SESSIONS_JOB_TYPE}, got ${describeValue(jobType)}`,
-    );
-  }
-  const jobParameters = getParam(params, 'jobParameters');
-  if (!isJsonObject(jobParameters)) {
-    return failure(RESPONSE_CODES.missingParameter, 'jobParameters with sessionIds is required');
-  }
-  const ids = parseSessionIds(getParam(jobParameters, 'sessionIds'), 'jobParameters.sessionIds');
-  return isFailure(ids) ? asEnvelope(ids) : created(await jobs.createDeleteJob(ids));
-}
-
-/** GET getJobById?jobId=n → `{"jobs":[job]}`. */
-export async function getJobById(jobs: JobService, query: JsonObject, now: number): Promise<Envelope> {
-  const jobId = parseJobId(queryString(query, ['jobId', 'value']));
-  if (isFailure(jobId)) {
-    return asEnvelope(jobId);
-  }
-  const report = await jobs.getJob(jobId);
-  return report === undefined
-    ? failure(RESPONSE_CODES.jobNotFound, `no job ${jobId}`)
-    : success({ jobs: [jobJson(report.job, report.failed, now)] });
-}
-
-/** POST cancelJob `{"requestParameters":{"jobId":n}}` → `{"jobs":[job]}` once it has stopped. */
-export async function cancelJob(jobs: JobService, body: unknown, now: number): Promise<Envelope> {
-  const jobId = jobIdOfBody(body);
-  if (isFailure(jobId)) {
-    return asEnvelope(jobId);
-  }
-  const result: CancelJobResult = await jobs.cancel(jobId);
-  if (result.ok) {
-    return success({ jobs: [jobJson(result.job, [], now)] }, MESSAGE_SUCCESSFUL);
-  }
-  return result.reason === 'not-found'
-    ? failure(RESPONSE_CODES.jobNotFound, `no job ${jobId}`)
-    : failure(
-        RESPONSE_CODES.jobStateConflict,
-        `job ${jobId} is ${result.job.jobState}: only a QUEUED or RUNNING job can be canceled`,
-      );
-}
-
-/** POST deleteJob `{"requestParameters":{"jobId":n}}`: a COMPLETED, CANCELED or ERROR job only. */
-export async function deleteJob(jobs: JobService, body: unknown): Promise<Envelope> {
-  const jobId = jobIdOfBody(body);
-  if (isFailure(jobId)) {
-    return asEnvelope(jobId);
-  }
-  switch (await jobs.deleteJob(jobId)) {
-    case 'deleted':
-      return success(undefined, MESSAGE_SUCCESSFUL);
-    case 'not-found':
-      return failure(RESPONSE_CODES.jobNotFound, `no job ${jobId}`);
-    case 'unfinished':
-      return failure(
-        RESPONSE_CODES.jobStateConflict,
-        `job ${jobId} is QUEUED or RUNNING: cancel it first (cancelJob), then delete it`,
-      );
-  }
-}
-
-function jobIdOfBody(body: unknown): number | ApiFailure {
-  const params = requestParameters(body);
-  return isFailure(params) ? params : parseJobId(getParam(params, 'jobId'));
-}
-
-const MANAGE = '/ora/managementService/manage';
-const QUERY = '/ora/queryService/query';
-
-export interface JobRouteContext {
-  readonly jobs: JobService;
-  readonly authenticator: Authenticator;
-  readonly now: () => number;
-  readonly refusals: ApiRefusalLog;
-}
-
-/** Registers the five job calls; each needs a signed-in session (4021 without one). */
-export function registerJobRoutes(app: FastifyInstance, ctx: JobRouteContext): void {
-  const signedIn =
-    (handler: (request: FastifyRequest) => Promise<Envelope>) =>
-    async (request: FastifyRequest): Promise<Envelope> => {
-      if (ctx.authenticator.sessionOf(request.headers) === undefined) {
-        ctx.refusals.note('invalid-session', 'info', 'API request without a valid JSESSIONID', {
-          url: shortText(urlPath(request.url)),
-        });
-        return failure(RESPONSE_CODES.invalidSession);
-      }
-      return handler(request);
-    };
-  const jobBody = { bodyLimit: JOB_BODY_LIMIT_BYTES };
-  app.post(
-    `${MANAGE}/deleteSessions`,
-    jobBody,
-    signedIn((request) => deleteSessions(ctx.jobs, request.body)),
-  );
-  app.post(
-    `${MANAGE}/createJob`,
-    jobBody,
-    signedIn((request) => createJob(ctx.jobs, request.body)),
-  );
-  app.post(
-    `${MANAGE}/cancelJob`,
-    signedIn((request) => cancelJob(ctx.jobs, request.body, ctx.now())),
-  );
-  app.post(
-    `${MANAGE}/deleteJob`,
-    signedIn((request) => deleteJob(ctx.jobs, request.body)),
-  );
-  app.get(
-    `${QUERY}/getJobById`,
-    signedIn((request) => getJobById(ctx.jobs, isJsonObject(request.query) ? request.query : {}, ctx.now())),
-  );
+export function jobRoutes(ctx: JobRouteContext): OraRoute[] {
+  return [
+    oraRoute({
+      method: 'POST',
+      path: `${MANAGE}/deleteSessions`,
+      summary: 'Start a job that deletes closed sessions (media and metadata), one at a time',
+      description:
+        'Answers at once with the job id; follow the job with getJobById. Each listed session that ' +
+        'is closed loses its media files and becomes a `DELETED` tombstone; an ACTIVE, unknown or ' +
+        'already deleted session is a failed operation of the job. Progress is published as batched ' +
+        '`SESSION_EVENT` `DELETED` events.',
+      permission: 'delete',
+      audit: true,
+      bodyLimit: JOB_BODY_LIMIT_BYTES,
+      input: 'requestParameters',
+      params: Type.Object({ sessionIds: SessionIdsSchema }),
+      responseBody: Type.Object({ jobId: Type.Integer({ minimum: 1 }) }),
+      failures: [RESPONSE_CODES.tooManyRequests],
+      handler: (params, call) => startDeletion(ctx, params.sessionIds, call),
+    }),
+    oraRoute({
+      method: 'POST',
+      path: `${MANAGE}/createJob`,
+      summary: 'Start a job of the given type (DELETE_SESSIONS: the same as deleteSessions)',
+      permission: 'delete',
+      audit: true,
+      bodyLimit: JOB_BODY_LIMIT_BYTES,
+      input: 'requestParameters',
+      params: Type.Object({
+        jobType: Type.String({ maxLength: 64, description: `${DELETE_SESSIONS_JOB_TYPE} (any case)` }),
+        jobParameters: Type.Object({ sessionIds: SessionIdsSchema }),
+      }),
+      responseBody: Type.Object({ jobId: Type.Integer({ minimum: 1 }) }),
+      failures: [RESPONSE_CODES.tooManyRequests],
+      handler: async (params, call) => {
+        if (params.jobType.toUpperCase() !== DELETE_SESSIONS_JOB_TYPE) {
+          return failure(
+            RESPONSE_CODES.invalidParameter,
+            `requestParameters.jobType must be ${DELETE_SESSIONS_JOB_TYPE}, got ${JSON.stringify(params.jobType)}`,
+          );
+        }
+        return startDeletion(ctx, params.jobParameters.sessionIds, call);
+      },
+    }),
+    oraRoute({
+      method: 'GET',
+      path: `${QUERY}/getJobById`,
+      summary: "A job's state and progress, as a snapshot",
+      permission: 'signed-in',
+      audit: false,
+      input: 'query',
+      params: Type.Object({ jobId: JobIdSchema }),
+      responseBody: JobsBodySchema,
+      failures: [RESPONSE_CODES.notFound],
+      handler: async (params) => {
+        const report = await ctx.jobs.getJob(params.jobId);
+        return report === undefined
+          ? failure(RESPONSE_CODES.notFound, `no job ${params.jobId}`)
+          : success({ jobs: [jobJson(report.job, report.failed, ctx.now())] });
+      },
+    }),
+    oraRoute({
+      method: 'POST',
+      path: `${MANAGE}/cancelJob`,
+      summary: 'Cancel a QUEUED or RUNNING job; a RUNNING one stops after the session in progress',
+      description: 'Answers once the job has stopped, with its final counters.',
+      permission: 'delete',
+      audit: true,
+      input: 'requestParameters',
+      params: JobIdBodySchema,
+      responseBody: JobsBodySchema,
+      failures: [RESPONSE_CODES.notFound, RESPONSE_CODES.invalidState],
+      handler: async (params, call) => {
+        call.audit.target = `job ${params.jobId}`;
+        const result = await ctx.jobs.cancel(params.jobId);
+        if (result.ok) {
+          return success({ jobs: [jobJson(result.job, [], ctx.now())] }, MESSAGE_SUCCESSFUL);
+        }
+        return result.reason === 'not-found'
+          ? failure(RESPONSE_CODES.notFound, `no job ${params.jobId}`)
+          : failure(
+              RESPONSE_CODES.invalidState,
+              `job ${params.jobId} is ${result.job.jobState}: only a QUEUED or RUNNING job can be canceled`,
+            );
+      },
+    }),
+    oraRoute({
+      method: 'POST',
+      path: `${MANAGE}/deleteJob`,
+      summary: 'Forget a COMPLETED, CANCELED or ERROR job (its deletions stay done)',
+      permission: 'delete',
+      audit: true,
+      input: 'requestParameters',
+      params: JobIdBodySchema,
+      failures: [RESPONSE_CODES.notFound, RESPONSE_CODES.invalidState],
+      handler: async (params, call) => {
+        call.audit.target = `job ${params.jobId}`;
+        switch (await ctx.jobs.deleteJob(params.jobId)) {
+          case 'deleted':
+            return success(undefined, MESSAGE_SUCCESSFUL);
+          case 'not-found':
+            return failure(RESPONSE_CODES.notFound, `no job ${params.jobId}`);
+          case 'unfinished':
+            return failure(
+              RESPONSE_CODES.invalidState,
+              `job ${params.jobId} is QUEUED or RUNNING: cancel it first (cancelJob), then delete it`,
+            );
+        }
+      },
+    }),
+  ];
 }

@@ -1,6 +1,7 @@
 import type { Kysely, Transaction, Updateable } from 'kysely';
 import type { Logger } from 'pino';
 
+import type { AuditQuery, AuditRecord, NewAuditRecord } from '../model/audit.js';
 import type { Participant, Session, SessionState, Tag, Track } from '../model/session.js';
 import type {
   DeleteFailureReason,
@@ -12,6 +13,7 @@ import type {
   SessionDeletionOutcome,
 } from '../model/job.js';
 import type { Role, User } from '../model/user.js';
+import { appendAuditRecord, queryAuditRecords } from './audit-log.js';
 import { DbError } from './errors.js';
 import * as jobQueries from './job-queries.js';
 import { migrateToLatest } from './migrations/index.js';
@@ -368,6 +370,21 @@ export abstract class KyselyRepository implements Repository {
 
   pruneFinishedJobs(keep: number): Promise<number> {
     return jobQueries.pruneFinishedJobs(this.#open(), keep);
+  }
+
+  async deleteUser(username: string): Promise<boolean> {
+    const result = await this.#open().deleteFrom('users').where('username', '=', username).executeTakeFirst();
+    return result.numDeletedRows > 0n;
+  }
+
+  // Audit trail.
+
+  async appendAudit(record: NewAuditRecord): Promise<void> {
+    await appendAuditRecord(this.#open(), record);
+  }
+
+  async queryAudit(query: AuditQuery): Promise<AuditRecord[]> {
+    return queryAuditRecords(this.#open(), query);
   }
 
   async close(): Promise<void> {

@@ -1,4 +1,5 @@
 import type { DeleteFailureReason, JobItemStatus, JobState, JobType } from '../model/job.js';
+import type { Generated } from 'kysely';
 import type { CallControllerType, SessionState, TagType, TrackMediaType } from '../model/session.js';
 import type { Role } from '../model/user.js';
 
@@ -17,6 +18,7 @@ export interface Database {
   jobs: JobsTable;
   job_items: JobItemsTable;
   job_id_sequence: JobIdSequenceTable;
+  audit_log: AuditLogTable;
 }
 
 export interface SessionsTable {
@@ -134,4 +136,19 @@ export interface JobItemsTable {
 export interface JobIdSequenceTable {
   name: string;
   last_value: number;
+}
+
+export interface AuditLogTable {
+  /** Assigned by the database (autoincrement); never written. */
+  id: Generated<number>;
+  at_ms: number;
+  username: string;
+  role: string | null;
+  action: string;
+  target: string | null;
+  /** The MediaSense response code the caller got. */
+  outcome: number;
+  source: string;
+  /** JSON object of strings, or NULL. */
+  detail: string | null;
 }
