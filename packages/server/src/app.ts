@@ -6,6 +6,7 @@ import type { Logger } from 'pino';
 import { ensureAdminUser } from './api/admin-bootstrap.js';
 import { controlRoutes } from './api/control-routes.js';
 import { buildHttpApi } from './api/http-api.js';
+import { jobRoutes } from './api/job-routes.js';
 import { isTrustedAddress } from './config/cidr.js';
 import type { Config } from './config/config.js';
 import { openRepository } from './db/index.js';
@@ -15,6 +16,7 @@ import { LagProbe } from './media/lag-probe.js';
 import type { MediaEngine } from './media/media-engine.js';
 import { EventBus } from './events/event-bus.js';
 import { RecordingService } from './recording/recording-service.js';
+import { DeletionJobRunner } from './storage/deletion-jobs.js';
 import { DiskSpaceMonitor } from './storage/disk-space.js';
 import { recoverInterruptedSessions } from './recording/recovery.js';
 import { createSipServer, type SipServer } from './sip/sip-server.js';
@@ -107,6 +109,10 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<A
       return Promise.resolve();
     });
 
+    // Deletion jobs resume in start(), after the sessions a crash left ACTIVE were closed above.
+    const jobs = new DeletionJobRunner({ store: repository, mediaDir, events, logger: log });
+    closers.unshift(() => jobs.close());
+
     const recording = new RecordingService({
       repository,
       events,
@@ -149,7 +155,7 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<A
       mediaDir,
       flushMedia: () => media.flush(),
       maxConcurrentRequests: config.apiMaxRequests,
-      extraRoutes: [() => controlRoutes({ recording })],
+      extraRoutes: [() => controlRoutes({ recording }), (deps) => jobRoutes({ jobs, now: deps.now })],
       metrics: {
         recordingCounters: () => recording.counters,
         activeSessions: () => recording.activeSessionCount,
@@ -169,6 +175,7 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<A
         const sipPorts = await sip.start();
         started = true;
         await http.listen({ host: config.bind, port: config.httpPort });
+        jobs.start();
         const address = http.server.address();
         const httpPort = typeof address === 'object' && address !== null ? address.port : config.httpPort;
         const addresses: AppAddresses = {

@@ -33,6 +33,7 @@ export function registerOraRouteTable(
     app.route({
       method: route.method,
       url: route.path,
+      ...(route.bodyLimit === undefined ? {} : { bodyLimit: route.bodyLimit }),
       handler: (request, reply) => handleCall(ctx, route, validator, request, reply),
     });
   }

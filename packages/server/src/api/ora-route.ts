@@ -28,6 +28,8 @@ export interface OraRoute<S extends TSchema = TSchema> {
    * array with siblings; its own translator validates it).
    */
   readonly input: 'query' | 'requestParameters' | 'body';
+  /** A larger body limit than the API's MAX_BODY_BYTES, for a route that takes long lists (deleteSessions). */
+  readonly bodyLimit?: number;
   /**
    * The parameters' schema. Names match case-insensitively (MediaSense treats parameter names so);
    * numbers and booleans may come as strings. What fails it is answered 4002 (a required

@@ -3,9 +3,19 @@ import type { Logger } from 'pino';
 
 import type { AuditQuery, AuditRecord, NewAuditRecord } from '../model/audit.js';
 import type { Participant, Session, SessionState, Tag, Track } from '../model/session.js';
+import type {
+  DeleteFailureReason,
+  Job,
+  JobItem,
+  JobState,
+  JobStateChange,
+  NewJob,
+  SessionDeletionOutcome,
+} from '../model/job.js';
 import type { Role, User } from '../model/user.js';
 import { appendAuditRecord, queryAuditRecords } from './audit-log.js';
 import { DbError } from './errors.js';
+import * as jobQueries from './job-queries.js';
 import { migrateToLatest } from './migrations/index.js';
 import type { QueryCondition, Repository, SessionQuery, TrackPatch } from './repository.js';
 import {
@@ -305,6 +315,61 @@ export abstract class KyselyRepository implements Repository {
     }
     const result = await db.updateTable('users').set(set).where('username', '=', username).executeTakeFirst();
     return result.numUpdatedRows > 0n;
+  }
+
+  // Jobs (migration 0006): the statements are in job-queries.ts.
+
+  createJob(job: NewJob): Promise<Job> {
+    return jobQueries.insertJob(this.#open(), job);
+  }
+
+  getJob(jobId: number): Promise<Job | undefined> {
+    return jobQueries.selectJob(this.#open(), jobId);
+  }
+
+  listUnfinishedJobs(): Promise<Job[]> {
+    return jobQueries.selectUnfinishedJobs(this.#open());
+  }
+
+  countJobs(): Promise<{ readonly total: number; readonly unfinished: number }> {
+    return jobQueries.countJobs(this.#open());
+  }
+
+  updateJobState(
+    jobId: number,
+    from: readonly JobState[],
+    to: JobState,
+    change: JobStateChange,
+  ): Promise<boolean> {
+    return jobQueries.updateJobState(this.#open(), jobId, from, to, change);
+  }
+
+  pendingJobItems(jobId: number, afterPosition: number, limit: number): Promise<JobItem[]> {
+    return jobQueries.selectJobItems(this.#open(), jobId, 'PENDING', afterPosition, limit);
+  }
+
+  failedJobItems(jobId: number, limit: number): Promise<JobItem[]> {
+    return jobQueries.selectJobItems(this.#open(), jobId, 'FAILED', -1, limit);
+  }
+
+  failJobItem(jobId: number, position: number, reason: DeleteFailureReason): Promise<boolean> {
+    return jobQueries.failJobItem(this.#open(), jobId, position, reason);
+  }
+
+  completeSessionDeletion(
+    jobId: number,
+    position: number,
+    sessionId: string,
+  ): Promise<SessionDeletionOutcome> {
+    return jobQueries.completeSessionDeletion(this.#open(), jobId, position, sessionId);
+  }
+
+  deleteJob(jobId: number): Promise<'deleted' | 'not-found' | 'unfinished'> {
+    return jobQueries.deleteJob(this.#open(), jobId);
+  }
+
+  pruneFinishedJobs(keep: number): Promise<number> {
+    return jobQueries.pruneFinishedJobs(this.#open(), keep);
   }
 
   async deleteUser(username: string): Promise<boolean> {

@@ -1,3 +1,4 @@
+import type { DeleteFailureReason, JobItemStatus, JobState, JobType } from '../model/job.js';
 import type { Generated } from 'kysely';
 import type { CallControllerType, SessionState, TagType, TrackMediaType } from '../model/session.js';
 import type { Role } from '../model/user.js';
@@ -13,6 +14,10 @@ export interface Database {
   participants: ParticipantsTable;
   tags: TagsTable;
   users: UsersTable;
+  // Jobs (migration 0006).
+  jobs: JobsTable;
+  job_items: JobItemsTable;
+  job_id_sequence: JobIdSequenceTable;
   audit_log: AuditLogTable;
 }
 
@@ -100,6 +105,37 @@ export interface UsersTable {
   role: Role;
   password_hash: string;
   created_ms: number;
+}
+
+// Jobs (migration 0006).
+
+export interface JobsTable {
+  job_id: number;
+  job_type: JobType;
+  state: JobState;
+  created_ms: number;
+  /** NULL until the job is COMPLETED, CANCELED or ERROR. */
+  ended_ms: number | null;
+  operations_total: number;
+  /** Operations attempted, failed ones included. */
+  operations_done: number;
+  operations_failed: number;
+  error_reason: string | null;
+}
+
+export interface JobItemsTable {
+  job_id: number;
+  /** Order within the job, from 0. */
+  position: number;
+  session_id: string;
+  status: JobItemStatus;
+  failure_reason: DeleteFailureReason | null;
+}
+
+/** One row per sequence (today only `jobs`): the last id handed out. */
+export interface JobIdSequenceTable {
+  name: string;
+  last_value: number;
 }
 
 export interface AuditLogTable {

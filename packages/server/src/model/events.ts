@@ -15,6 +15,17 @@ export type VerbatimEvent =
       readonly at: number;
     }
   | {
+      /**
+       * Sessions a deletion job deleted, batched (MediaSense sent DELETED progress in batches,
+       * addendum §4): at most 100 ids an event, at least one event a second while a job deletes.
+       */
+      readonly eventType: 'SESSION_EVENT';
+      readonly eventAction: 'DELETED';
+      readonly sessionIds: readonly string[];
+      readonly jobId: number;
+      readonly at: number;
+    }
+  | {
       readonly eventType: 'TAG_EVENT';
       readonly eventAction: 'ADDED';
       readonly sessionId: string;

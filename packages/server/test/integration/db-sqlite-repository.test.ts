@@ -9,7 +9,7 @@ import BetterSqlite3 from 'better-sqlite3';
 import { Kysely, sql, SqliteDialect } from 'kysely';
 
 import { DbError, openRepository } from '../../src/db/index.js';
-import * as trackUnstored from '../../src/db/migrations/0005-track-unstored.js';
+import { MIGRATIONS } from '../../src/db/migrations/index.js';
 import type { QueryExpression, Repository, SessionQuery } from '../../src/db/repository.js';
 import type { Participant, Session, Tag, Track } from '../../src/model/session.js';
 import { EMPTY_TRACK_STATS } from '../../src/model/session.js';
@@ -168,10 +168,14 @@ void describe('SQLite repository: storage', () => {
     await first.migrate();
     await first.createSession({ ...FULL, sessionId: 'before-0005' });
     await first.close();
-    // Back to the schema of 0004, as a database of the release before.
+    // Back to the schema of 0004, as a database of the release before: every later migration undone.
     const db = new Kysely<unknown>({ dialect: new SqliteDialect({ database: new BetterSqlite3(path) }) });
-    await trackUnstored.down(db);
-    await sql`delete from kysely_migration where name = '0005-track-unstored'`.execute(db);
+    for (const name of Object.keys(MIGRATIONS)
+      .filter((n) => n >= '0005')
+      .reverse()) {
+      await MIGRATIONS[name]?.down?.(db);
+      await sql`delete from kysely_migration where name = ${name}`.execute(db);
+    }
     await db.destroy();
 
     const upgraded = await openRepository({ kind: 'sqlite', path });

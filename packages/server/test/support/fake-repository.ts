@@ -9,6 +9,16 @@ import type { AuditQuery, AuditRecord, NewAuditRecord } from '../../src/model/au
 import type { Participant, Session, SessionState, Tag, Track } from '../../src/model/session.js';
 import { EMPTY_TRACK_STATS } from '../../src/model/session.js';
 import type { Role, User } from '../../src/model/user.js';
+import type {
+  DeleteFailureReason,
+  Job,
+  JobItem,
+  JobState,
+  JobStateChange,
+  NewJob,
+  SessionDeletionOutcome,
+} from '../../src/model/job.js';
+import { FakeJobStore } from './fake-job-store.js';
 
 /**
  * An in-memory Repository for unit tests of the layers above the database. It evaluates the
@@ -18,6 +28,7 @@ export class FakeRepository implements Repository {
   readonly sessions = new Map<string, Session>();
   readonly users = new Map<string, User>();
   readonly queries: SessionQuery[] = [];
+  readonly #jobs = new FakeJobStore(this.sessions);
   readonly audit: AuditRecord[] = [];
 
   migrate(): Promise<void> {
@@ -125,6 +136,61 @@ export class FakeRepository implements Repository {
     }
     this.users.set(username, { ...user, ...patch });
     return Promise.resolve(true);
+  }
+
+  // Jobs (migration 0006), kept by FakeJobStore.
+
+  createJob(job: NewJob): Promise<Job> {
+    return Promise.resolve(this.#jobs.createJob(job));
+  }
+
+  getJob(jobId: number): Promise<Job | undefined> {
+    return Promise.resolve(this.#jobs.getJob(jobId));
+  }
+
+  listUnfinishedJobs(): Promise<Job[]> {
+    return Promise.resolve(this.#jobs.listUnfinishedJobs());
+  }
+
+  countJobs(): Promise<{ total: number; unfinished: number }> {
+    return Promise.resolve(this.#jobs.countJobs());
+  }
+
+  updateJobState(
+    jobId: number,
+    from: readonly JobState[],
+    to: JobState,
+    change: JobStateChange,
+  ): Promise<boolean> {
+    return Promise.resolve(this.#jobs.updateJobState(jobId, from, to, change));
+  }
+
+  pendingJobItems(jobId: number, afterPosition: number, limit: number): Promise<JobItem[]> {
+    return Promise.resolve(this.#jobs.items(jobId, 'PENDING', afterPosition, limit));
+  }
+
+  failedJobItems(jobId: number, limit: number): Promise<JobItem[]> {
+    return Promise.resolve(this.#jobs.items(jobId, 'FAILED', -1, limit));
+  }
+
+  failJobItem(jobId: number, position: number, reason: DeleteFailureReason): Promise<boolean> {
+    return Promise.resolve(this.#jobs.failJobItem(jobId, position, reason));
+  }
+
+  completeSessionDeletion(
+    jobId: number,
+    position: number,
+    sessionId: string,
+  ): Promise<SessionDeletionOutcome> {
+    return Promise.resolve(this.#jobs.completeSessionDeletion(jobId, position, sessionId));
+  }
+
+  deleteJob(jobId: number): Promise<'deleted' | 'not-found' | 'unfinished'> {
+    return Promise.resolve(this.#jobs.deleteJob(jobId));
+  }
+
+  pruneFinishedJobs(keep: number): Promise<number> {
+    return Promise.resolve(this.#jobs.pruneFinishedJobs(keep));
   }
 
   deleteUser(username: string): Promise<boolean> {

@@ -16,8 +16,8 @@ describe('EventBus', () => {
     const bus = new EventBus(pino({ level: 'silent' }));
     const a: string[] = [];
     const b: string[] = [];
-    const unsubscribeA = bus.subscribe((e) => a.push(e.eventType === 'SESSION_EVENT' ? e.sessionId : ''));
-    bus.subscribe((e) => b.push(e.eventType === 'SESSION_EVENT' ? e.sessionId : ''));
+    const unsubscribeA = bus.subscribe((e) => a.push('sessionId' in e ? e.sessionId : ''));
+    bus.subscribe((e) => b.push('sessionId' in e ? e.sessionId : ''));
     bus.publish(started('s1'));
     unsubscribeA();
     bus.publish(started('s2'));
