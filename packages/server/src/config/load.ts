@@ -4,7 +4,7 @@ import { dirname, join, resolve } from 'node:path';
 import { parseDocument } from 'yaml';
 import type { Result } from '../protocol/result.js';
 import { isWildcardAddress } from './cidr.js';
-import type { Config } from './config.js';
+import type { Config, OutboundConfig } from './config.js';
 import {
   CONFIG_OPTION_NAMES,
   camelNameOf,
@@ -168,7 +168,31 @@ export function loadConfig(input: LoadConfigInput): Result<Config, readonly Conf
     logFormat: options['log-format'],
   };
   const adminPassword = options['admin-password'];
-  return { ok: true, value: adminPassword === undefined ? config : { ...config, adminPassword } };
+  const outbound = outboundConfig(options);
+  return {
+    ok: true,
+    value: {
+      ...config,
+      ...(adminPassword === undefined ? {} : { adminPassword }),
+      ...(outbound === undefined ? {} : { outbound }),
+    },
+  };
+}
+
+/** Direct outbound recording: on with --outbound-proxy; credentials when a user name is given. */
+function outboundConfig(options: OptionValues): OutboundConfig | undefined {
+  const proxy = options['outbound-proxy'];
+  if (proxy === undefined) {
+    return undefined;
+  }
+  const username = options['outbound-username'];
+  return {
+    proxy,
+    answerTimeoutMs: options['outbound-answer-timeout'],
+    ...(username === undefined
+      ? {}
+      : { credentials: { username, password: options['outbound-password'] ?? '' } }),
+  };
 }
 
 /** One line per problem, for stderr. */
