@@ -137,6 +137,8 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<A
       sourceInviteRate: config.sipInviteRate,
     });
 
+    const outbound = recording.outboundRecorder(sip, config.outbound);
+
     const http: FastifyInstance = await buildHttpApi({
       repository,
       logger: log.child({ component: 'http' }),
@@ -147,6 +149,7 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<A
       ...(config.tls && certificate !== undefined ? { https: certificate } : {}),
       mediaDir,
       flushMedia: () => media.flush(),
+      outbound,
       metrics: {
         recordingCounters: () => recording.counters,
         activeSessions: () => recording.activeSessionCount,

@@ -16,6 +16,8 @@ import { shortText, urlPath } from './params.js';
 import { registerMediaRoutes } from './media-routes.js';
 import { registerMetricsRoute, type MetricsSource } from './metrics-route.js';
 import { registerOraRoutes } from './ora-routes.js';
+import { registerOutboundRoutes } from './outbound-routes.js';
+import type { OutboundRecorder } from '../recording/outbound-recording.js';
 import { dummyPasswordHash } from './passwords.js';
 import { ApiRefusalLog, type ApiRefusalReason } from './refusal-log.js';
 import { MAX_BODY_BYTES, MAX_CONCURRENT_ORA_REQUESTS } from './request-limits.js';
@@ -40,6 +42,8 @@ export interface HttpApiOptions {
   now?: () => number;
   /** JSESSIONID idle expiry; MediaSense's 30 minutes by default. */
   sessionIdleMs?: number;
+  /** Direct outbound recording (startRecording / stopRecording); without it those routes are absent. */
+  outbound?: OutboundRecorder;
   /** The node's counters for `GET /metrics`; without it there is no /metrics route. */
   metrics?: MetricsSource;
 }
@@ -184,6 +188,9 @@ export async function buildHttpApi(options: HttpApiOptions): Promise<FastifyInst
     now,
     refusals,
   });
+  if (options.outbound !== undefined) {
+    registerOutboundRoutes(app, { authenticator, recorder: options.outbound, refusals });
+  }
   registerMediaRoutes(app, {
     repository: options.repository,
     authenticator,

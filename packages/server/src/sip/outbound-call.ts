@@ -104,7 +104,7 @@ class OutboundInvite implements OutboundCall {
     this.#request = request;
     this.#onDone = onDone;
     this.#timers = new NamedTimers(ctx.clock);
-    this.callId = `${randomToken()}${randomToken()}@${hostForUri(ctx.advertise)}`;
+    this.callId = request.callId ?? `${randomToken()}${randomToken()}@${hostForUri(ctx.advertise)}`;
     this.#destination = { address: request.proxy.host, port: request.proxy.port };
     this.outcome = new Promise((resolve) => {
       this.#resolve = resolve;

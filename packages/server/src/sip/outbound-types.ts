@@ -26,6 +26,8 @@ export interface OutboundCallRequest {
   readonly credentials?: { readonly username: string; readonly password: string };
   /** Ringing for this long ends the call with CANCEL as `no-answer`. */
   readonly answerTimeoutMs: number;
+  /** The Call-ID to use (the recording domain stores it as the session's ccid); a fresh one otherwise. */
+  readonly callId?: string;
   /** Requests inside the dialog once answered (BYE, re-INVITE) go here. */
   readonly delegate: DialogDelegate;
 }
