@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { createSocket } from 'node:dgram';
+import { createServer } from 'node:net';
 import { readFile } from 'node:fs/promises';
 import { describe, it } from 'node:test';
 import { analyseChannel, assertTone, capture } from '../support/cucm-calls.js';
@@ -11,6 +12,7 @@ import {
   OUTBOUND_REALM,
   OUTBOUND_USERNAME,
   outboundDeviceScenario,
+  outboundNoAnswerScenario,
   outboundRefusalScenario,
   spawnSippUas,
 } from '../support/outbound-calls.js';
@@ -35,6 +37,8 @@ const TONE_SECONDS = 3;
 let server: RunningServer;
 let work: string;
 let proxyPort: number;
+/** How SIPp listens: the transport of the suite's --outbound-proxy. */
+let sippTransport: 'u1' | 't1' = 'u1';
 let deviceCounter = 0;
 
 function nextDevice(): string {
@@ -42,28 +46,38 @@ function nextDevice(): string {
   return `7${String(Date.now() % 100_000).padStart(5, '0')}${deviceCounter}`;
 }
 
-/** Resolves once something (SIPp) holds the UDP port: binding it fails. */
-async function waitForListener(port: number): Promise<void> {
-  await waitFor(
-    () =>
-      new Promise<boolean | undefined>((resolve) => {
-        const socket = createSocket('udp4');
-        socket.once('error', () => {
+/** Resolves once something (SIPp) holds the port: binding it (UDP or TCP, as SIPp listens) fails. */
+async function waitForListener(port: number, transport: 'u1' | 't1'): Promise<void> {
+  const taken = (): Promise<boolean | undefined> =>
+    new Promise((resolve) => {
+      if (transport === 't1') {
+        const probe = createServer();
+        probe.once('error', () => {
           resolve(true);
         });
-        socket.bind(port, '127.0.0.1', () => {
-          socket.close(() => {
+        probe.listen(port, '127.0.0.1', () => {
+          probe.close(() => {
             resolve(undefined);
           });
         });
-      }),
-    { timeoutMs: 10_000, what: `SIPp listening on UDP ${port}` },
-  );
+        return;
+      }
+      const socket = createSocket('udp4');
+      socket.once('error', () => {
+        resolve(true);
+      });
+      socket.bind(port, '127.0.0.1', () => {
+        socket.close(() => {
+          resolve(undefined);
+        });
+      });
+    });
+  await waitFor(taken, { timeoutMs: 10_000, what: `SIPp listening on ${transport} ${port}` });
 }
 
 async function device(name: string, scenario: string): Promise<SippRun> {
-  const run = await spawnSippUas(name, work, proxyPort, scenario);
-  await unlessSippExits(run, waitForListener(proxyPort));
+  const run = await spawnSippUas(name, work, proxyPort, scenario, sippTransport);
+  await unlessSippExits(run, waitForListener(proxyPort, sippTransport));
   return run;
 }
 
@@ -290,6 +304,26 @@ describe(
       assert.equal(stop.responseCode, 4077, 'the hang-up freed the device');
     });
 
+    it('CANCELs a device that rings past the answer timeout and reports no answer', async () => {
+      const deviceRef = nextDevice();
+      const sipp = await device('outbound-no-answer', outboundNoAnswerScenario());
+      const startedAt = Date.now();
+      const started = await server.api(`${CONTROL}/startRecording`, { requestParameters: { deviceRef } });
+      assert.equal(started.responseCode, 4073, `${JSON.stringify(started)}\n${sipp.sipp.output()}`);
+      assert.equal(started.responseMessage, 'Failure: The device did not answer.');
+      assert.ok(Date.now() - startedAt >= 5000, 'answered at the 5 s answer timeout');
+      assert.match(started.detail ?? '', /not answered within 5 s/);
+      assert.equal(
+        await waitExit(sipp.sipp, 10_000),
+        0,
+        `sipp got the CANCEL and the ACK of its 487:\n${sipp.sipp.output()}`,
+      );
+      assert.equal(
+        (await server.api(`${CONTROL}/stopRecording`, { requestParameters: { deviceRef } })).responseCode,
+        4077,
+      );
+    });
+
     it('refuses bad requests with a clear envelope', async () => {
       const missing = await server.api(`${CONTROL}/startRecording`, { requestParameters: {} });
       assert.equal(missing.responseCode, 4002);
@@ -316,5 +350,63 @@ describe('direct outbound recording on a node without --outbound-proxy', { timeo
       'Failure: Direct outbound recording is not configured on this node.',
     );
     assert.match(answer.detail ?? '', /--outbound-proxy/);
+  });
+});
+
+describe('direct outbound recording over TCP', { timeout: 120_000 }, () => {
+  serverForSuite(
+    'outbound-tcp',
+    async () => {
+      proxyPort = await freeUdpTcpPort();
+      sippTransport = 't1';
+      return {
+        mediaTimeoutSeconds: 10,
+        extraArgs: [
+          '--outbound-proxy',
+          `sip:127.0.0.1:${proxyPort};transport=tcp`,
+          '--outbound-answer-timeout',
+          '5',
+        ],
+      };
+    },
+    (suite) => {
+      ({ server, work } = suite);
+    },
+  );
+
+  it('reports a controller that refuses the connection at once (unreachable)', async () => {
+    const startedAt = Date.now();
+    const answer = await server.api(`${CONTROL}/startRecording`, {
+      requestParameters: { deviceRef: nextDevice() },
+    });
+    assert.equal(answer.responseCode, 4076, JSON.stringify(answer));
+    assert.equal(answer.responseMessage, 'Failure: The call controller could not be reached.');
+    assert.match(answer.detail ?? '', /over TCP/);
+    assert.ok(Date.now() - startedAt < 4000, 'before the answer timeout: the refused connection is reported');
+  });
+
+  it('records the device over TCP and ends with stopRecording', async () => {
+    const deviceRef = nextDevice();
+    const sipp = await device(
+      'outbound-tcp',
+      outboundDeviceScenario({
+        device: deviceRef,
+        pcapPath: capture(work, 'outbound-tcp', 'PCMU', TONE_HZ, TONE_SECONDS),
+        playMs: TONE_SECONDS * 1000 + 300,
+        ending: 'await-bye',
+      }),
+    );
+    const started = await server.api(`${CONTROL}/startRecording`, { requestParameters: { deviceRef } });
+    assert.equal(started.responseCode, 2000, `${JSON.stringify(started)}\n${sipp.sipp.output()}`);
+    await unlessSippExits(sipp, waitForLogged(sipp, 'MEDIA-SENT:'));
+    const stopped = await server.api(`${CONTROL}/stopRecording`, { requestParameters: { deviceRef } });
+    assert.equal(stopped.responseCode, 2000, JSON.stringify(stopped));
+    assert.equal(await waitExit(sipp.sipp, 10_000), 0, sipp.sipp.output());
+    const closed = await sessionById(
+      started.responseBody?.sessionId as string,
+      (s) => s.sessionState !== 'ACTIVE',
+    );
+    assert.equal(closed.sessionState, 'CLOSED_NORMAL');
+    await assertRecordedTone(closed, deviceRef);
   });
 });

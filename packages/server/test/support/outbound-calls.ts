@@ -73,6 +73,14 @@ export function outboundRefusalScenario(status: number, reason: string): string 
   return fillSippTemplate('outbound-busy.xml', { scenario_name: `outbound ${status}`, status, reason });
 }
 
+/** A device that rings until Verbatim's CANCEL (its answer timeout). */
+export function outboundNoAnswerScenario(): string {
+  return fillSippTemplate('outbound-no-answer.xml', {
+    scenario_name: 'outbound no answer',
+    timeout_ms: 30_000,
+  });
+}
+
 let runCounter = 0;
 
 /** Starts SIPp as a UAS on 127.0.0.1:`port` (the node's outbound proxy) for one call. */
