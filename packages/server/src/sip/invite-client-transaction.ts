@@ -57,6 +57,10 @@ export class InviteClientTransaction {
   /** Sends the INVITE; Timer A retransmits it on unreliable transports, Timer B bounds Calling. */
   start(): void {
     this.#context.send(this.#request);
+    if (this.#state === 'terminated') {
+      // The transport failed at once and the TU abandoned the transaction (§17.1.1.2).
+      return;
+    }
     if (!this.#context.reliable) {
       this.#startTimerA();
     }

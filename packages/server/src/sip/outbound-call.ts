@@ -51,7 +51,8 @@ const md5OrSha256: DigestHash = (algorithm, text) =>
 export class OutboundCalls {
   readonly #ctx: UasContext;
   readonly #dialogHost: DialogHost;
-  readonly #pending = new Set<OutboundInvite>();
+  /** Calls not yet settled, or whose INVITE transaction (or CANCEL guard) still runs. */
+  readonly #live = new Set<OutboundInvite>();
 
   constructor(ctx: UasContext, dialogHost: DialogHost) {
     this.#ctx = ctx;
@@ -60,18 +61,20 @@ export class OutboundCalls {
 
   call(request: OutboundCallRequest): OutboundCall {
     const invite = new OutboundInvite(this.#ctx, this.#dialogHost, request, () => {
-      this.#pending.delete(invite);
+      this.#live.delete(invite);
     });
-    this.#pending.add(invite);
+    this.#live.add(invite);
     invite.start();
     return invite;
   }
 
-  /** Shutdown: every call still ringing is given up (its outcome settles as cancelled). */
+  /** Shutdown: every call still ringing is given up (its outcome settles as cancelled), no timer is left. */
   close(): void {
-    for (const invite of [...this.#pending]) {
+    for (const invite of [...this.#live]) {
       invite.cancel();
+      invite.stopTimers();
     }
+    this.#live.clear();
   }
 }
 
@@ -185,6 +188,8 @@ class OutboundInvite implements OutboundCall {
         ctx.transactions.deleteClient(branch, 'INVITE');
         if (this.#tx === tx) {
           this.#tx = undefined;
+          this.#timers.clear('cancelGuard');
+          this.#doneIfIdle();
         }
       },
     });
@@ -464,7 +469,19 @@ class OutboundInvite implements OutboundCall {
   #settle(outcome: OutboundCallOutcome): void {
     this.#settled = true;
     this.#timers.clear('answer');
-    this.#onDone();
+    this.#doneIfIdle();
     this.#resolve(outcome);
+  }
+
+  /** Settled and no INVITE transaction left: the call needs nothing more. */
+  #doneIfIdle(): void {
+    if (this.#settled && this.#tx === undefined) {
+      this.#timers.clearAll();
+      this.#onDone();
+    }
+  }
+
+  stopTimers(): void {
+    this.#timers.clearAll();
   }
 }

@@ -119,7 +119,7 @@ void describe('outbound calls (RFC 3261 UAC over a fake transport and clock)', (
   });
   afterEach(() => {
     h.core.close();
-    h.clock.advance(120_000);
+    assert.equal(h.clock.pendingTimers, 0, 'close() leaves no timer behind');
   });
 
   void it('sends the INVITE to the proxy with our offer, ACKs the 2xx at the Contact and again for its retransmission', async () => {
@@ -276,6 +276,9 @@ void describe('outbound calls (RFC 3261 UAC over a fake transport and clock)', (
     assert.equal(getHeader(cancel, 'To'), getHeader(invite, 'To'));
     h.answer(487, 'Request Terminated');
     assert.equal(h.udp.requests('ACK').length, 1);
+    h.clock.advance(64 * T1_MS);
+    assert.equal(h.core.counters().clientTransactions, 0, 'the INVITE and CANCEL transactions ended');
+    assert.equal(h.clock.pendingTimers, 0, 'no CANCEL guard left once the 487 arrived');
   });
 
   void it('ACKs and BYEs a 200 that crosses our CANCEL', async () => {
