@@ -5,6 +5,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { ensureAdminUser } from './api/admin-bootstrap.js';
 import { buildHttpApi } from './api/http-api.js';
+import { outboundRoutes } from './api/outbound-routes.js';
 import { isTrustedAddress } from './config/cidr.js';
 import type { Config } from './config/config.js';
 import { openRepository } from './db/index.js';
@@ -149,7 +150,7 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<A
       ...(config.tls && certificate !== undefined ? { https: certificate } : {}),
       mediaDir,
       flushMedia: () => media.flush(),
-      outbound,
+      extraRoutes: [() => outboundRoutes({ recorder: outbound })],
       metrics: {
         recordingCounters: () => recording.counters,
         activeSessions: () => recording.activeSessionCount,

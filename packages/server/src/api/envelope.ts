@@ -27,6 +27,8 @@ export const RESPONSE_CODES = {
   unknownApi: 4004,
   authenticationFailed: 4020,
   invalidSession: 4021,
+  /** Signed in, but the user's role may not make this request (docs/api.md "Roles"). */
+  forbidden: 4022,
   queryUnknownField: 4030,
   queryUnknownOperator: 4031,
   queryOperatorNotAllowed: 4032,
@@ -37,6 +39,28 @@ export const RESPONSE_CODES = {
   queryInvalidPaging: 4037,
   queryInvalidSort: 4038,
   mediaNotFound: 4040,
+  /** The session (or job, or user) the request names does not exist. */
+  notFound: 4041,
+  /** The thing named exists but its state does not allow the request (pause a closed session, …). */
+  invalidState: 4042,
+  /** The request would create what already exists (a user name taken, …). */
+  alreadyExists: 4043,
+  /** Direct outbound recording (startRecording): the node has no `--outbound-proxy`. */
+  outboundNotConfigured: 4070,
+  /** The outbound call's outcome: the device busy (486, 600). */
+  deviceBusy: 4072,
+  /** The device rang until the answer timeout (CANCEL sent), or 408 / 480 / 487. */
+  deviceNoAnswer: 4073,
+  /** The call controller challenged and refused the configured credentials (or none are configured). */
+  outboundAuthenticationFailed: 4074,
+  /** The controller or the device refused the call (403, 404, 488, 603, 5xx…), or answered without usable audio. */
+  outboundRefused: 4075,
+  /** No response from the controller, or no connection to it. */
+  controllerUnreachable: 4076,
+  /** stopRecording (or shutdown) while the device was still ringing. */
+  outboundCancelled: 4078,
+  /** The node takes no new recording now (shutting down, --max-sessions, storage critical, no media port). */
+  recordingUnavailable: 4079,
   internalError: 5000,
   /** MediaSense's own code and text (addendum §1), for the 26th request at once on a standard node. */
   tooManyRequests: 5042,
@@ -52,6 +76,7 @@ export const FAILURE_MESSAGES: Readonly<Record<Exclude<ResponseCode, 2000 | 2001
   4004: 'Failure: Unknown API.',
   4020: 'Failure: Sign in failed. The username or password is incorrect.',
   4021: 'Failure: Invalid session. The session may have expired. Sign in again or enter a valid JSESSIONID.',
+  4022: 'Failure: Your role does not permit this request.',
   4030: 'Failure: The query names an unknown or unsearchable field.',
   4031: 'Failure: The query uses an unknown operator.',
   4032: 'Failure: The query uses an operator that the field does not support.',
@@ -62,6 +87,17 @@ export const FAILURE_MESSAGES: Readonly<Record<Exclude<ResponseCode, 2000 | 2001
   4037: 'Failure: The paging parameters are invalid.',
   4038: 'Failure: The sort parameters are invalid.',
   4040: 'Failure: The requested media was not found.',
+  4041: 'Failure: The requested item was not found.',
+  4042: 'Failure: The request is not allowed in the current state.',
+  4043: 'Failure: The item already exists.',
+  4070: 'Failure: Direct outbound recording is not configured on this node.',
+  4072: 'Failure: The device is busy.',
+  4073: 'Failure: The device did not answer.',
+  4074: 'Failure: The call controller refused the credentials of the recording call.',
+  4075: 'Failure: The call controller or the device refused the recording call.',
+  4076: 'Failure: The call controller could not be reached.',
+  4078: 'Failure: The recording call was cancelled before it was answered.',
+  4079: 'Failure: The node cannot start another recording now.',
   5000: 'Failure: An internal error occurred. Try again later.',
   5042: 'Failure: The system has exceeded the maximum number of concurrent requests. Try again later.',
 };

@@ -13,11 +13,11 @@ import { registerConcurrencyLimit } from './concurrency-limit.js';
 import { failure, RESPONSE_CODES } from './envelope.js';
 import { parseJsonBody, type JsonBodyError } from './json-body.js';
 import { shortText, urlPath } from './params.js';
-import { registerMediaRoutes } from './media-routes.js';
-import { registerMetricsRoute, type MetricsSource } from './metrics-route.js';
-import { registerOraRoutes } from './ora-routes.js';
-import { registerOutboundRoutes } from './outbound-routes.js';
-import type { OutboundRecorder } from '../recording/outbound-recording.js';
+import { MEDIA_DOCUMENTED_PATHS, registerMediaRoutes } from './media-routes.js';
+import { METRICS_DOCUMENTED_PATH, registerMetricsRoute, type MetricsSource } from './metrics-route.js';
+import { registerOraRoutes, type ExtraOraRoutes } from './ora-routes.js';
+import { AuditTrail } from './audit-trail.js';
+import { productVersion } from '../version.js';
 import { dummyPasswordHash } from './passwords.js';
 import { ApiRefusalLog, type ApiRefusalReason } from './refusal-log.js';
 import { MAX_BODY_BYTES, MAX_CONCURRENT_ORA_REQUESTS } from './request-limits.js';
@@ -42,10 +42,12 @@ export interface HttpApiOptions {
   now?: () => number;
   /** JSESSIONID idle expiry; MediaSense's 30 minutes by default. */
   sessionIdleMs?: number;
-  /** Direct outbound recording (startRecording / stopRecording); without it those routes are absent. */
-  outbound?: OutboundRecorder;
   /** The node's counters for `GET /metrics`; without it there is no /metrics route. */
   metrics?: MetricsSource;
+  /** Routes of the node's services (recording control, jobs, …), built by app.ts. */
+  extraRoutes?: readonly ExtraOraRoutes[];
+  /** Most /ora requests in progress at once before 5042 (`--api-max-requests`). */
+  maxConcurrentRequests?: number;
 }
 
 /** Raised by the body parser; turned into a 4000 envelope by the error handler. */
@@ -151,7 +153,7 @@ export async function buildHttpApi(options: HttpApiOptions): Promise<FastifyInst
       .send(failure(RESPONSE_CODES.unknownApi, `no API at ${shortText(request.method)} ${shortText(path)}`));
   });
 
-  registerConcurrencyLimit(app, MAX_CONCURRENT_ORA_REQUESTS, refusals);
+  registerConcurrencyLimit(app, options.maxConcurrentRequests ?? MAX_CONCURRENT_ORA_REQUESTS, refusals);
   app.addHook('onClose', (_instance, done) => {
     refusals.close();
     done();
@@ -180,6 +182,7 @@ export async function buildHttpApi(options: HttpApiOptions): Promise<FastifyInst
     rtspPort: options.rtspPort,
     tls: options.tls,
   };
+  const audit = new AuditTrail(options.repository, options.logger, now);
   registerOraRoutes(app, {
     repository: options.repository,
     authenticator,
@@ -187,10 +190,14 @@ export async function buildHttpApi(options: HttpApiOptions): Promise<FastifyInst
     tls: options.tls,
     now,
     refusals,
+    audit,
+    productVersion: productVersion(),
+    extraRoutes: options.extraRoutes ?? [],
+    documentedPaths: [
+      ...MEDIA_DOCUMENTED_PATHS,
+      ...(options.metrics === undefined ? [] : [METRICS_DOCUMENTED_PATH]),
+    ],
   });
-  if (options.outbound !== undefined) {
-    registerOutboundRoutes(app, { authenticator, recorder: options.outbound, refusals });
-  }
   registerMediaRoutes(app, {
     repository: options.repository,
     authenticator,
@@ -199,6 +206,7 @@ export async function buildHttpApi(options: HttpApiOptions): Promise<FastifyInst
     now,
     logger: options.logger,
     refusals,
+    audit,
   });
   if (options.metrics !== undefined) {
     registerMetricsRoute(app, {

@@ -190,7 +190,7 @@ describe(
       const active = await sessionById(sessionId, () => true);
       assert.equal(active.sessionState, 'ACTIVE');
       const again = await server.api(`${CONTROL}/startRecording`, { requestParameters: { deviceRef } });
-      assert.equal(again.responseCode, 4071, 'a second startRecording of the device is refused');
+      assert.equal(again.responseCode, 4043, 'a second startRecording of the device is refused');
       assert.equal(again.responseBody?.sessionId, sessionId);
 
       await unlessSippExits(sipp, waitForLogged(sipp, 'MEDIA-SENT:'));
@@ -208,7 +208,7 @@ describe(
       await assertRecordedTone(closed, deviceRef);
 
       const twice = await server.api(`${CONTROL}/stopRecording`, { requestParameters: { deviceRef } });
-      assert.equal(twice.responseCode, 4077, 'nothing left to stop');
+      assert.equal(twice.responseCode, 4041, 'nothing left to stop');
     });
 
     it("answers the controller's 407 challenge with Proxy-Authorization (digest MD5, qop=auth)", async () => {
@@ -275,7 +275,7 @@ describe(
         `sipp got the ACK of its 486:\n${sipp.sipp.output()}`,
       );
       const stop = await server.api(`${CONTROL}/stopRecording`, { requestParameters: { deviceRef } });
-      assert.equal(stop.responseCode, 4077);
+      assert.equal(stop.responseCode, 4041);
     });
 
     it('the device hangs up first: the session closes CLOSED_NORMAL with the tone', async () => {
@@ -301,7 +301,7 @@ describe(
       assert.equal(closed.sessionState, 'CLOSED_NORMAL');
       await assertRecordedTone(closed, deviceRef);
       const stop = await server.api(`${CONTROL}/stopRecording`, { requestParameters: { deviceRef } });
-      assert.equal(stop.responseCode, 4077, 'the hang-up freed the device');
+      assert.equal(stop.responseCode, 4041, 'the hang-up freed the device');
     });
 
     it('CANCELs a device that rings past the answer timeout and reports no answer', async () => {
@@ -320,7 +320,7 @@ describe(
       );
       assert.equal(
         (await server.api(`${CONTROL}/stopRecording`, { requestParameters: { deviceRef } })).responseCode,
-        4077,
+        4041,
       );
     });
 
