@@ -139,6 +139,7 @@ export function loadConfig(input: LoadConfigInput): Result<Config, readonly Conf
     pick,
     problems,
   );
+  checkOutboundCredentials(options, pick, problems);
   if (problems.length > 0) {
     return { ok: false, error: problems };
   }
@@ -292,6 +293,27 @@ function readConfigFile(
     values.set(name, { value, source: `${source}: ${key}`, baseDir });
   }
   return { values };
+}
+
+/**
+ * Credentials for the outbound proxy only make sense with it, and a password only with its user
+ * name: a half-configured outbound recording is reported at start, not at the first challenge.
+ */
+function checkOutboundCredentials(
+  options: OptionValues,
+  pick: (name: ConfigOptionName) => Raw | undefined,
+  problems: ConfigProblem[],
+): void {
+  const conflict = (option: ConfigOptionName, message: string): void => {
+    const source = pick(option)?.source ?? option;
+    problems.push({ code: 'VERBATIM_ERR_CONFIG_CONFLICT', option, source, message: `${source}: ${message}` });
+  };
+  if (options['outbound-proxy'] === undefined && options['outbound-username'] !== undefined) {
+    conflict('outbound-username', 'is set but --outbound-proxy is not');
+  }
+  if (options['outbound-username'] === undefined && options['outbound-password'] !== undefined) {
+    conflict('outbound-password', 'is set but --outbound-username is not');
+  }
 }
 
 function checkPortConflicts(

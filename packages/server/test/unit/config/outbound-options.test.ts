@@ -61,4 +61,21 @@ void describe('outbound recording options', () => {
     assert.ok(!transport.ok);
     assert.match(formatConfigProblems(transport.error), /transport sctp is not udp, tcp or tls/);
   });
+
+  void it('refuse credentials without the proxy, and a password without a user name', () => {
+    const noProxy = load({ flags: { bind: '192.0.2.10', 'outbound-username': 'rec' } });
+    assert.ok(!noProxy.ok);
+    assert.deepEqual(
+      noProxy.error.map((p) => [p.code, p.message]),
+      [['VERBATIM_ERR_CONFIG_CONFLICT', '--outbound-username: is set but --outbound-proxy is not']],
+    );
+    const noUser = load({
+      flags: { bind: '192.0.2.10', 'outbound-proxy': 'sip:10.0.0.5' },
+      env: { VERBATIM_OUTBOUND_PASSWORD: 'secret-value' },
+    });
+    assert.ok(!noUser.ok);
+    const text = formatConfigProblems(noUser.error);
+    assert.match(text, /VERBATIM_OUTBOUND_PASSWORD: is set but --outbound-username is not/);
+    assert.doesNotMatch(text, /secret-value/, 'the password is never echoed');
+  });
 });
