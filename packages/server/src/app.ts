@@ -7,6 +7,7 @@ import { ensureAdminUser } from './api/admin-bootstrap.js';
 import { controlRoutes } from './api/control-routes.js';
 import { buildHttpApi } from './api/http-api.js';
 import { jobRoutes } from './api/job-routes.js';
+import { outboundRoutes } from './api/outbound-routes.js';
 import { isTrustedAddress } from './config/cidr.js';
 import type { Config } from './config/config.js';
 import { openRepository } from './db/index.js';
@@ -144,6 +145,8 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<A
       sourceInviteRate: config.sipInviteRate,
     });
 
+    const outbound = recording.outboundRecorder(sip, config.outbound);
+
     const http: FastifyInstance = await buildHttpApi({
       repository,
       logger: log.child({ component: 'http' }),
@@ -155,7 +158,11 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<A
       mediaDir,
       flushMedia: () => media.flush(),
       maxConcurrentRequests: config.apiMaxRequests,
-      extraRoutes: [() => controlRoutes({ recording }), (deps) => jobRoutes({ jobs, now: deps.now })],
+      extraRoutes: [
+        () => controlRoutes({ recording }),
+        (deps) => jobRoutes({ jobs, now: deps.now }),
+        () => outboundRoutes({ recorder: outbound }),
+      ],
       metrics: {
         recordingCounters: () => recording.counters,
         activeSessions: () => recording.activeSessionCount,

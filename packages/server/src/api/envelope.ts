@@ -45,6 +45,22 @@ export const RESPONSE_CODES = {
   invalidState: 4042,
   /** The request would create what already exists (a user name taken, …). */
   alreadyExists: 4043,
+  /** Direct outbound recording (startRecording): the node has no `--outbound-proxy`. */
+  outboundNotConfigured: 4070,
+  /** The outbound call's outcome: the device busy (486, 600). */
+  deviceBusy: 4072,
+  /** The device rang until the answer timeout (CANCEL sent), or 408 / 480 / 487. */
+  deviceNoAnswer: 4073,
+  /** The call controller challenged and refused the configured credentials (or none are configured). */
+  outboundAuthenticationFailed: 4074,
+  /** The controller or the device refused the call (403, 404, 488, 603, 5xx…), or answered without usable audio. */
+  outboundRefused: 4075,
+  /** No response from the controller, or no connection to it. */
+  controllerUnreachable: 4076,
+  /** stopRecording (or shutdown) while the device was still ringing. */
+  outboundCancelled: 4078,
+  /** The node takes no new recording now (shutting down, --max-sessions, storage critical, no media port). */
+  recordingUnavailable: 4079,
   internalError: 5000,
   /** MediaSense's own code and text (addendum §1), for the 26th request at once on a standard node. */
   tooManyRequests: 5042,
@@ -74,6 +90,14 @@ export const FAILURE_MESSAGES: Readonly<Record<Exclude<ResponseCode, 2000 | 2001
   4041: 'Failure: The requested item was not found.',
   4042: 'Failure: The request is not allowed in the current state.',
   4043: 'Failure: The item already exists.',
+  4070: 'Failure: Direct outbound recording is not configured on this node.',
+  4072: 'Failure: The device is busy.',
+  4073: 'Failure: The device did not answer.',
+  4074: 'Failure: The call controller refused the credentials of the recording call.',
+  4075: 'Failure: The call controller or the device refused the recording call.',
+  4076: 'Failure: The call controller could not be reached.',
+  4078: 'Failure: The recording call was cancelled before it was answered.',
+  4079: 'Failure: The node cannot start another recording now.',
   5000: 'Failure: An internal error occurred. Try again later.',
   5042: 'Failure: The system has exceeded the maximum number of concurrent requests. Try again later.',
 };

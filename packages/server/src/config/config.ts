@@ -39,8 +39,27 @@ export interface Config {
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   /** `pretty` lines for a person, `json` for a collector, `auto`: pretty on a terminal only. */
   readonly logFormat: 'auto' | 'json' | 'pretty';
+  /** Direct outbound recording (`--outbound-*`): absent without `--outbound-proxy`. */
+  readonly outbound?: OutboundConfig;
   /** VERBATIM_ADMIN_PASSWORD: the first-start admin password, when given. */
   readonly adminPassword?: string;
+}
+
+/** The call controller of direct outbound recording, from `--outbound-proxy`. */
+export interface OutboundProxyConfig {
+  /** As configured, for logs and messages. */
+  readonly uri: string;
+  readonly protocol: 'udp' | 'tcp' | 'tls';
+  readonly host: string;
+  readonly port: number;
+}
+
+export interface OutboundConfig {
+  readonly proxy: OutboundProxyConfig;
+  /** Digest credentials for the controller's 401/407 challenge, when configured. */
+  readonly credentials?: { readonly username: string; readonly password: string };
+  /** Ringing for this long ends the call with CANCEL. */
+  readonly answerTimeoutMs: number;
 }
 
 export type DatabaseConfig =

@@ -4,7 +4,7 @@ import { dirname, join, resolve } from 'node:path';
 import { parseDocument } from 'yaml';
 import type { Result } from '../protocol/result.js';
 import { isWildcardAddress } from './cidr.js';
-import type { Config } from './config.js';
+import type { Config, OutboundConfig } from './config.js';
 import {
   CONFIG_OPTION_NAMES,
   camelNameOf,
@@ -139,6 +139,7 @@ export function loadConfig(input: LoadConfigInput): Result<Config, readonly Conf
     pick,
     problems,
   );
+  checkOutboundCredentials(options, pick, problems);
   if (problems.length > 0) {
     return { ok: false, error: problems };
   }
@@ -169,7 +170,31 @@ export function loadConfig(input: LoadConfigInput): Result<Config, readonly Conf
     logFormat: options['log-format'],
   };
   const adminPassword = options['admin-password'];
-  return { ok: true, value: adminPassword === undefined ? config : { ...config, adminPassword } };
+  const outbound = outboundConfig(options);
+  return {
+    ok: true,
+    value: {
+      ...config,
+      ...(adminPassword === undefined ? {} : { adminPassword }),
+      ...(outbound === undefined ? {} : { outbound }),
+    },
+  };
+}
+
+/** Direct outbound recording: on with --outbound-proxy; credentials when a user name is given. */
+function outboundConfig(options: OptionValues): OutboundConfig | undefined {
+  const proxy = options['outbound-proxy'];
+  if (proxy === undefined) {
+    return undefined;
+  }
+  const username = options['outbound-username'];
+  return {
+    proxy,
+    answerTimeoutMs: options['outbound-answer-timeout'],
+    ...(username === undefined
+      ? {}
+      : { credentials: { username, password: options['outbound-password'] ?? '' } }),
+  };
 }
 
 /** One line per problem, for stderr. */
@@ -269,6 +294,27 @@ function readConfigFile(
     values.set(name, { value, source: `${source}: ${key}`, baseDir });
   }
   return { values };
+}
+
+/**
+ * Credentials for the outbound proxy only make sense with it, and a password only with its user
+ * name: a half-configured outbound recording is reported at start, not at the first challenge.
+ */
+function checkOutboundCredentials(
+  options: OptionValues,
+  pick: (name: ConfigOptionName) => Raw | undefined,
+  problems: ConfigProblem[],
+): void {
+  const conflict = (option: ConfigOptionName, message: string): void => {
+    const source = pick(option)?.source ?? option;
+    problems.push({ code: 'VERBATIM_ERR_CONFIG_CONFLICT', option, source, message: `${source}: ${message}` });
+  };
+  if (options['outbound-proxy'] === undefined && options['outbound-username'] !== undefined) {
+    conflict('outbound-username', 'is set but --outbound-proxy is not');
+  }
+  if (options['outbound-username'] === undefined && options['outbound-password'] !== undefined) {
+    conflict('outbound-password', 'is set but --outbound-username is not');
+  }
 }
 
 function checkPortConflicts(

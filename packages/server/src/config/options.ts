@@ -1,7 +1,8 @@
 import { resolve } from 'node:path';
 import os from 'node:os';
+import { parseSipUri } from '../protocol/sip/uri.js';
 import { isIpAddress, isWildcardAddress, parseCidr } from './cidr.js';
-import type { DatabaseConfig } from './config.js';
+import type { DatabaseConfig, OutboundProxyConfig } from './config.js';
 import { booleanOf, integerOf, numberOf, parseDatabase, show } from './values.js';
 
 /**
@@ -87,6 +88,10 @@ export const DEFAULT_API_MAX_REQUESTS = 25;
 /** More than this many requests in progress would only queue work on the one event loop. */
 const MAX_API_MAX_REQUESTS = 10_000;
 
+/** How long an outbound call may ring before it is CANCELled, in seconds (RFC 3261 Timer C is 3 min). */
+const DEFAULT_OUTBOUND_ANSWER_TIMEOUT_S = 30;
+const MAX_OUTBOUND_ANSWER_TIMEOUT_S = 180;
+
 const ok = <T>(value: T): OptionParse<T> => ({ ok: true, value });
 const bad = (problem: string): OptionParse<never> => ({ ok: false, problems: [problem] });
 
@@ -164,6 +169,33 @@ function parseTrustedPeers(value: unknown): OptionParse<readonly string[]> {
     }
   }
   return problems.length === 0 ? ok(blocks) : { ok: false, problems };
+}
+
+/**
+ * The call controller of direct outbound recording: `sip:host[:port][;transport=udp|tcp|tls]` or
+ * `sips:host[:port]` (TLS). Only the host, port and transport are used.
+ */
+function parseOutboundProxy(value: unknown): OptionParse<OutboundProxyConfig> {
+  const text = typeof value === 'string' ? value.trim() : undefined;
+  const uri = text === undefined ? undefined : parseSipUri(text);
+  if (uri === undefined || !uri.ok || (uri.value.scheme !== 'sip' && uri.value.scheme !== 'sips')) {
+    return bad(`${show(value)} is not a SIP URI (e.g. sip:10.0.0.5:5060;transport=tcp)`);
+  }
+  const { scheme, host, port, params } = uri.value;
+  if (host === '') {
+    return bad(`${show(value)} names no host`);
+  }
+  const transport = params.get('transport')?.toLowerCase() ?? (scheme === 'sips' ? 'tls' : 'udp');
+  if (transport !== 'udp' && transport !== 'tcp' && transport !== 'tls') {
+    return bad(`${show(value)}: transport ${transport} is not udp, tcp or tls`);
+  }
+  const protocol = scheme === 'sips' ? 'tls' : transport;
+  return ok({
+    uri: text ?? '',
+    protocol,
+    host: host.replace(/^\[|\]$/g, ''),
+    port: port ?? (protocol === 'tls' ? 5061 : 5060),
+  });
 }
 
 /** In the order --help, the README and error messages list them. */
@@ -354,6 +386,52 @@ export const SERVE_OPTIONS = {
       return n !== undefined && Number.isInteger(n) && n >= 1 && n <= MAX_API_MAX_REQUESTS
         ? ok(n)
         : bad(`${show(value)} is not a whole number of requests (1-${MAX_API_MAX_REQUESTS})`);
+    },
+  }),
+  'outbound-proxy': option<OutboundProxyConfig | undefined>({
+    argument: 'URI',
+    description:
+      'call controller through which startRecording calls a device (direct outbound recording): `sip:10.0.0.5:5060;transport=tcp`; the INVITE goes to `sip:<deviceRef>@<its host>`. Without it startRecording is refused',
+    default: { value: undefined, text: 'none' },
+    isFlag: true,
+    inFile: true,
+    parse: parseOutboundProxy,
+  }),
+  'outbound-username': option<string | undefined>({
+    argument: 'NAME',
+    description: "user name answering the call controller's digest challenge (401/407) to an outbound INVITE",
+    default: { value: undefined, text: 'none' },
+    isFlag: true,
+    inFile: true,
+    parse: (value) =>
+      typeof value === 'string' && value !== '' && !/[\r\n"]/.test(value)
+        ? ok(value)
+        : bad(`${show(value)} is not a user name`),
+  }),
+  // A password on the command line shows in `ps`, so it comes only from the environment or the file.
+  'outbound-password': option<string | undefined>({
+    description: 'password of `outbound-username`',
+    default: { value: undefined, text: 'none' },
+    isFlag: false,
+    inFile: true,
+    // The value itself is never echoed: it is a secret.
+    parse: (value) => (typeof value === 'string' ? ok(value) : bad('must be a string (quote it in YAML)')),
+  }),
+  /** Given in seconds, held in milliseconds. */
+  'outbound-answer-timeout': option<number>({
+    argument: 'SECONDS',
+    description: 'an outbound call ringing this long is CANCELled and startRecording answers "no answer"',
+    default: {
+      value: DEFAULT_OUTBOUND_ANSWER_TIMEOUT_S * 1000,
+      text: String(DEFAULT_OUTBOUND_ANSWER_TIMEOUT_S),
+    },
+    isFlag: true,
+    inFile: true,
+    parse: (value) => {
+      const seconds = numberOf(value);
+      return seconds !== undefined && seconds >= 1 && seconds <= MAX_OUTBOUND_ANSWER_TIMEOUT_S
+        ? ok(Math.round(seconds * 1000))
+        : bad(`${show(value)} is not a number of seconds (1-${MAX_OUTBOUND_ANSWER_TIMEOUT_S})`);
     },
   }),
   'storage-critical-percent': option<number>({

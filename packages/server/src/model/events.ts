@@ -5,7 +5,7 @@ import type { Tag } from './session.js';
  * eventAction + body). The recording service publishes them on the node's in-process bus
  * (events/event-bus.ts); the event-subscription API and webhooks deliver them later. The
  * RECORDING_EVENT type is a Verbatim extension for what MediaSense kept silent about: calls it
- * refused and recordings it cannot decode.
+ * refused, recordings it cannot decode and outbound recordings that could not start.
  */
 export type VerbatimEvent =
   | {
@@ -52,6 +52,21 @@ export type VerbatimEvent =
         readonly codec: string;
         readonly clockRateHz: number;
       }[];
+      readonly at: number;
+    }
+  | {
+      /**
+       * A direct outbound recording (startRecording) did not start: the device was busy, did not
+       * answer, refused, the controller refused our credentials or could not be reached.
+       */
+      readonly eventType: 'RECORDING_EVENT';
+      readonly eventAction: 'OUTBOUND_FAILED';
+      readonly deviceRef: string;
+      readonly callId: string;
+      readonly reason: 'busy' | 'no-answer' | 'rejected' | 'auth-failed' | 'unreachable' | 'cancelled';
+      /** The final SIP status, when the controller sent one. */
+      readonly sipStatus?: number;
+      readonly detail: string;
       readonly at: number;
     }
   | {

@@ -51,7 +51,8 @@ export interface Leg {
 
 export interface LiveSession {
   readonly sessionId: string;
-  readonly startMs: number;
+  /** Set once, before the session is stored; an outbound call moves it from the INVITE to the answer. */
+  startMs: number;
   readonly controllerType: CallControllerType;
   readonly controllerIp: string;
   readonly ccid: string;

@@ -6,6 +6,8 @@ import type { Track } from '../model/session.js';
 import { isUndecodableCodec } from '../protocol/codec/codec-support.js';
 import type { SipHeader } from '../protocol/sip/message.js';
 import { RateLimitedLog } from '../rate-limited-log.js';
+import type { OutboundConfig } from '../config/config.js';
+import type { OutboundCaller } from '../sip/outbound-types.js';
 import type { IncomingInvite, SipServerDelegate } from '../sip/types.js';
 import type { HeadroomReason } from './admission.js';
 import {
@@ -27,6 +29,7 @@ import {
   type LiveSession,
   type RecordingCounters,
 } from './live-session.js';
+import { OutboundRecorder } from './outbound-recording.js';
 import { ParticipantUpdates } from './participant-updates.js';
 import { pauseTag, RecordingControl, type ControlResult } from './recording-control.js';
 import { SessionLifecycle } from './session-lifecycle.js';
@@ -84,6 +87,7 @@ export class RecordingService implements SipServerDelegate {
   readonly #dialogs: DialogHandler;
   readonly #admission: AdmissionController;
   readonly #control: RecordingControl;
+  #outbound: OutboundRecorder | undefined;
   /** Malformed or unrecordable INVITEs: one warn line per kind a second (a peer may send many). */
   readonly #invalidLog: RateLimitedLog;
   #closed = false;
@@ -432,6 +436,35 @@ export class RecordingService implements SipServerDelegate {
     return this.#closed;
   }
 
+  /**
+   * Direct outbound recording (outbound-recording.ts) over the SIP server's client side; built
+   * once the SIP server exists, which is built after this service (it is the server's delegate).
+   */
+  outboundRecorder(caller: OutboundCaller, config: OutboundConfig | undefined): OutboundRecorder {
+    this.#outbound ??= new OutboundRecorder({
+      caller,
+      config,
+      registry: this.#registry,
+      writer: this.#writer,
+      opener: this.#opener,
+      lifecycle: this.#lifecycle,
+      dialogs: this.#dialogs,
+      log: this.#log.child({ component: 'outbound' }),
+      now: this.#now,
+      advertise: this.#options.advertise,
+      refusal: () => {
+        if (this.#closed) {
+          return 'shutting down';
+        }
+        if (this.#registry.size >= (this.#options.maxSessions ?? Infinity)) {
+          return 'at --max-sessions capacity';
+        }
+        return this.#options.storageCritical?.() === true ? 'storage critically full' : undefined;
+      },
+    });
+    return this.#outbound;
+  }
+
   /** Waits until every queued database write has been attempted (tests and shutdown). */
   async settled(): Promise<void> {
     await this.#writer.settled(this.#registry.all());
@@ -446,6 +479,7 @@ export class RecordingService implements SipServerDelegate {
       return;
     }
     this.#closed = true;
+    this.#outbound?.close();
     this.#admission.close();
     this.#invalidLog.flush(this.#now(), true);
     this.#participants.flushLog();

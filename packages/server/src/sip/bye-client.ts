@@ -1,16 +1,16 @@
-import type { SipRequest, SipResponse } from '../protocol/sip/message.js';
+import type { SipRequest } from '../protocol/sip/message.js';
 import { serializeSipMessage } from '../protocol/sip/serialize.js';
 import type { SipTransport, SipTransportAddress } from '../transport/sip-transport.js';
 import { hostForUri, randomToken } from './identifiers.js';
-import { readMessageFields, uriTarget } from './message-fields.js';
+import { uriTarget } from './message-fields.js';
 import { NonInviteClientTransaction } from './non-invite-client-transaction.js';
-import type { UasDialog } from './server-dialog.js';
+import type { UasDialog, UasDialogState } from './server-dialog.js';
 import type { UasContext } from './uas-context.js';
 import { defaultPort, MAGIC_COOKIE } from './via.js';
 
 /**
- * The one request this UAS sends: BYE inside a dialog (RFC 3261 §15.1.1), each in its own
- * non-INVITE client transaction (§17.1.2), and the matching of responses to those transactions.
+ * BYE inside a dialog (RFC 3261 §15.1.1), each in its own non-INVITE client transaction
+ * (§17.1.2); the core matches the responses to it by branch (transaction-table.ts).
  */
 export class ByeClient {
   readonly #ctx: UasContext;
@@ -26,7 +26,7 @@ export class ByeClient {
     if (transport === undefined || ctx.isClosed()) {
       return;
     }
-    const destination = this.#destination(dialog, transport);
+    const destination = dialogDestination(dialog.state, transport);
     if (destination === undefined) {
       ctx.counts.sendFailures++;
       ctx.logger.warn({ callId: dialog.callId, target: state.remoteTarget }, 'no address to send BYE to');
@@ -74,42 +74,31 @@ export class ByeClient {
         ctx.counts.retransmissionsAbsorbed++;
       },
       onTerminated: () => {
-        ctx.transactions.deleteClient(branch);
+        ctx.transactions.deleteClient(branch, 'BYE');
       },
     });
-    ctx.transactions.addClient(branch, tx);
+    ctx.transactions.addClient(branch, 'BYE', tx);
     ctx.counts.byesSent++;
     tx.start();
   }
+}
 
-  /** Every response this UAS receives: only answers to our BYEs are expected. */
-  receiveResponse(response: SipResponse): void {
-    const fields = readMessageFields(response);
-    const branch = fields.ok ? fields.value.topVia.branch : undefined;
-    const tx = branch === undefined ? undefined : this.#ctx.transactions.findClient(branch);
-    // §17.1.3: a response matches a client transaction by top Via branch and CSeq method.
-    if (tx === undefined || !fields.ok || fields.value.cseq.method !== 'BYE') {
-      this.#ctx.counts.responsesUnmatched++;
-      this.#ctx.counts.dropped++;
-      return;
-    }
-    tx.receiveResponse(response);
+/**
+ * Where a request inside a dialog goes: over the connection the dialog's peer used while it is
+ * open; otherwise to the first route (§12.2.1.1) or to the remote target (its Contact).
+ */
+export function dialogDestination(
+  state: UasDialogState,
+  transport: SipTransport,
+): SipTransportAddress | undefined {
+  const { peer, routeSet, remoteTarget } = state;
+  if (transport.reliable && transport.isConnected(peer)) {
+    return { address: peer.address, port: peer.port };
   }
-
-  /**
-   * Where our BYE goes: over the connection the INVITE came on while it is open; otherwise to
-   * the first route (§12.2.1.1) or to the remote target (the INVITE's Contact).
-   */
-  #destination(dialog: UasDialog, transport: SipTransport): SipTransportAddress | undefined {
-    const { peer, routeSet, remoteTarget } = dialog.state;
-    if (transport.reliable && transport.isConnected(peer)) {
-      return { address: peer.address, port: peer.port };
-    }
-    const firstRoute = routeSet[0];
-    const target = uriTarget(firstRoute ?? remoteTarget);
-    if (target === undefined) {
-      return undefined;
-    }
-    return { address: target.host, port: target.port ?? defaultPort(transport.protocol) };
+  const firstRoute = routeSet[0];
+  const target = uriTarget(firstRoute ?? remoteTarget);
+  if (target === undefined) {
+    return undefined;
   }
+  return { address: target.host, port: target.port ?? defaultPort(transport.protocol) };
 }

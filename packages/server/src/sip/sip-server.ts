@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import { openSipListeners, type SipListeners } from '../transport/sip-listeners.js';
+import type { OutboundCaller } from './outbound-types.js';
 import type { Clock } from './timers.js';
 import type { SipPeer, SipServerDelegate } from './types.js';
 import { SipUasCore } from './uas-core.js';
@@ -34,14 +35,17 @@ export interface SipServerPorts {
   readonly tlsPort?: number;
 }
 
-export interface SipServer {
+export interface SipServer extends OutboundCaller {
   start(): Promise<SipServerPorts>;
   close(): Promise<void>;
   /** SIP core counters plus `<protocol>.<name>` counters of each transport. */
   counters(): Readonly<Record<string, number>>;
 }
 
-/** A UAS-only SIP server: the transports of transport/ under the UAS core of uas-core.ts. */
+/**
+ * The SIP server: the transports of transport/ under the core of uas-core.ts, a UAS for the
+ * controllers' recording calls and a UAC for direct outbound recording (`call`).
+ */
 export function createSipServer(options: SipServerOptions): SipServer {
   const core = new SipUasCore({
     advertise: options.advertise,
@@ -89,6 +93,9 @@ export function createSipServer(options: SipServerOptions): SipServer {
         };
       })();
       return starting;
+    },
+    call(request) {
+      return core.call(request);
     },
     async close(): Promise<void> {
       core.close();

@@ -11,6 +11,14 @@ export const T2_MS = 4_000;
 /** Maximum duration a message will remain in the network. */
 export const T4_MS = 5_000;
 
+/** INVITE request retransmit interval starts at T1 and doubles without cap (§17.1.1.2); UDP only. */
+export const TIMER_A_MS = T1_MS;
+/** INVITE transaction timeout (§17.1.1.2). */
+export const TIMER_B_MS = 64 * T1_MS;
+/** Wait time for response retransmits after a non-2xx final response (§17.1.1.2); 0 on reliable transports. */
+export const TIMER_D_MS = 32_000;
+/** Wait time for retransmitted 2xx responses in the Accepted state (RFC 6026 §8.4). */
+export const TIMER_M_MS = 64 * T1_MS;
 /** INVITE response retransmit interval starts at T1 (§17.2.1); UDP only. */
 export const TIMER_G_MS = T1_MS;
 /** Wait time for ACK receipt after a non-2xx final response (§17.2.1). */

@@ -2,7 +2,6 @@ import type { SipRequest, SipResponse } from '../protocol/sip/message.js';
 import type { SipTransport } from '../transport/sip-transport.js';
 import { InviteServerTransaction, type ServerTransactionContext } from './invite-server-transaction.js';
 import type { MessageFields } from './message-fields.js';
-import type { NonInviteClientTransaction } from './non-invite-client-transaction.js';
 import { NonInviteServerTransaction } from './non-invite-server-transaction.js';
 import type { NamedTimers } from './transaction-timers.js';
 import type { Clock } from './timers.js';
@@ -35,6 +34,12 @@ interface InviteTransactionEntry {
 type ServerTransactionEntry =
   InviteTransactionEntry | { readonly kind: 'non-invite'; readonly tx: NonInviteServerTransaction };
 
+/** Our own client transactions (BYE, CANCEL, the INVITE of an outbound call), as the table sees them. */
+export interface ClientTransaction {
+  receiveResponse(response: SipResponse): void;
+  close(): void;
+}
+
 /** What the table needs from the UAS core that owns it. */
 interface TransactionTableHost {
   readonly clock: Clock;
@@ -62,12 +67,12 @@ function transactionKey(fields: MessageFields, method: string, request: SipReque
 
 /**
  * The transactions in progress: server transactions by their RFC 3261 §17.2.3 key, our own
- * client transactions (BYE) by branch (§17.1.3). Each one leaves the table when it terminates.
+ * client transactions by branch and CSeq method (§17.1.3: a CANCEL shares its INVITE's branch). Each one leaves the table when it terminates.
  */
 export class TransactionTable {
   readonly #host: TransactionTableHost;
   readonly #server = new Map<string, ServerTransactionEntry>();
-  readonly #client = new Map<string, NonInviteClientTransaction>();
+  readonly #client = new Map<string, ClientTransaction>();
 
   constructor(host: TransactionTableHost) {
     this.#host = host;
@@ -110,16 +115,16 @@ export class TransactionTable {
     return tx;
   }
 
-  findClient(branch: string): NonInviteClientTransaction | undefined {
-    return this.#client.get(branch);
+  findClient(branch: string, method: string): ClientTransaction | undefined {
+    return this.#client.get(`${branch}\n${method}`);
   }
 
-  addClient(branch: string, tx: NonInviteClientTransaction): void {
-    this.#client.set(branch, tx);
+  addClient(branch: string, method: string, tx: ClientTransaction): void {
+    this.#client.set(`${branch}\n${method}`, tx);
   }
 
-  deleteClient(branch: string): void {
-    this.#client.delete(branch);
+  deleteClient(branch: string, method: string): void {
+    this.#client.delete(`${branch}\n${method}`);
   }
 
   /** Stops every transaction's timers and forgets them all (server shutdown). */

@@ -20,8 +20,10 @@ import { readMessageFields, readTopVia, requestUriScheme } from './message-field
 import { answerForParseError, checkSipMessageLimits, type SipLimitReason } from './message-limits.js';
 import { KNOWN_UNSUPPORTED_METHODS, SUPPORTED_OPTION_TAGS, UasResponses } from './responses.js';
 import { salvageRequest } from './salvage.js';
+import { OutboundCalls } from './outbound-call.js';
+import type { OutboundCall, OutboundCallRequest } from './outbound-types.js';
 import { SourceRateLimiter } from './source-rate-limiter.js';
-import type { UasDialog } from './server-dialog.js';
+import type { DialogHost, UasDialog } from './server-dialog.js';
 import { systemClock, type Clock } from './timers.js';
 import { TransactionTable, type Inbound } from './transaction-table.js';
 import type { SipPeer, SipServerDelegate, SipTransportProtocol } from './types.js';
@@ -86,8 +88,8 @@ const LIMIT_COUNTERS = {
  *
  * This class receives and routes; its parts do the work: transaction-table.ts (the transactions
  * in progress), invite-handling.ts (dialog-creating INVITE, CANCEL, ACK), in-dialog-requests.ts
- * (BYE, re-INVITE, UPDATE, INFO), bye-client.ts (our BYE and the responses to it) and
- * responses.ts (what every response says about us).
+ * (BYE, re-INVITE, UPDATE, INFO), bye-client.ts (our BYE), outbound-call.ts (our own INVITEs,
+ * direct outbound recording) and responses.ts (what every response says about us).
  */
 export class SipUasCore {
   readonly #logger: Logger;
@@ -101,6 +103,7 @@ export class SipUasCore {
   readonly #byes: ByeClient;
   readonly #invites: InviteHandling;
   readonly #inDialog: InDialogRequests;
+  readonly #outbound: OutboundCalls;
   readonly #clock: Clock;
   readonly #notices: RateLimitedLog;
   readonly #sourceLimiter: SourceRateLimiter | undefined;
@@ -153,33 +156,35 @@ export class SipUasCore {
       },
     };
     this.#byes = new ByeClient(this.#ctx);
+    const dialogHost: DialogHost = {
+      clock,
+      logger: this.#logger,
+      sendBye: (dialog) => {
+        this.#byes.send(dialog);
+      },
+      onTerminated: (dialog) => {
+        if (this.#dialogs.get(dialog.key) === dialog) {
+          this.#dialogs.delete(dialog.key);
+        }
+      },
+      onRetransmission: () => {
+        this.#counts.retransmissionsSent++;
+      },
+      onAbsorbed: () => {
+        this.#counts.retransmissionsAbsorbed++;
+      },
+      onAckTimeout: () => {
+        this.#counts.ackTimeouts++;
+      },
+    };
     this.#invites = new InviteHandling(this.#ctx, {
       isTrusted: options.isTrusted,
       delegate: options.delegate,
       maxDialogs: options.maxDialogs ?? DEFAULT_MAX_DIALOGS,
       answerTimeoutMs: options.inviteAnswerTimeoutMs ?? DEFAULT_INVITE_ANSWER_TIMEOUT_MS,
-      dialogHost: {
-        clock,
-        logger: this.#logger,
-        sendBye: (dialog) => {
-          this.#byes.send(dialog);
-        },
-        onTerminated: (dialog) => {
-          if (this.#dialogs.get(dialog.key) === dialog) {
-            this.#dialogs.delete(dialog.key);
-          }
-        },
-        onRetransmission: () => {
-          this.#counts.retransmissionsSent++;
-        },
-        onAbsorbed: () => {
-          this.#counts.retransmissionsAbsorbed++;
-        },
-        onAckTimeout: () => {
-          this.#counts.ackTimeouts++;
-        },
-      },
+      dialogHost,
     });
+    this.#outbound = new OutboundCalls(this.#ctx, dialogHost);
     this.#inDialog = new InDialogRequests(this.#ctx);
   }
 
@@ -197,8 +202,14 @@ export class SipUasCore {
     };
   }
 
+  /** Places an outbound call (direct outbound recording) through the given call controller. */
+  call(request: OutboundCallRequest): OutboundCall {
+    return this.#outbound.call(request);
+  }
+
   /** Stops every timer; transports are closed by their owner. */
   close(): void {
+    this.#outbound.close();
     this.#closed = true;
     this.#notices.flush(this.#clock.now(), true);
     this.#transactions.close();
@@ -258,7 +269,7 @@ export class SipUasCore {
     }
     if (message.type === 'response') {
       this.#counts.responsesReceived++;
-      this.#byes.receiveResponse(message);
+      this.#receiveResponse(message);
       return;
     }
     this.#counts.requestsReceived++;
@@ -278,6 +289,22 @@ export class SipUasCore {
       transport,
     };
     this.#handleRequest(inbound);
+  }
+
+  /** §17.1.3: a response matches one of our client transactions by top Via branch and CSeq method. */
+  #receiveResponse(response: SipResponse): void {
+    const fields = readMessageFields(response);
+    const tx = fields.ok
+      ? fields.value.topVia.branch === undefined
+        ? undefined
+        : this.#transactions.findClient(fields.value.topVia.branch, fields.value.cseq.method)
+      : undefined;
+    if (tx === undefined) {
+      this.#counts.responsesUnmatched++;
+      this.#counts.dropped++;
+      return;
+    }
+    tx.receiveResponse(response);
   }
 
   /** Malformed input is the peer's problem, not ours: a counted, rate-limited warn, no stack. */

@@ -30,6 +30,12 @@ const COUNTER_NAMES = [
   'byeTimeouts',
   'unknownDialog',
   'sendFailures',
+  /** Direct outbound recording (outbound-call.ts): INVITEs sent (a retry with credentials counts again). */
+  'outboundInvitesSent',
+  'outboundAuthChallenges',
+  'outboundCancelsSent',
+  'outboundAnswered',
+  'outboundFailed',
 ] as const;
 type SipCounterName = (typeof COUNTER_NAMES)[number];
 export type UasCounters = Record<SipCounterName, number>;

@@ -165,19 +165,23 @@ export async function createStreamSipTransport(options: StreamSipTransportOption
     protocol,
     reliable: true,
     port: boundPort,
-    send(bytes: Uint8Array, peer: SipTransportAddress): void {
+    send(bytes: Uint8Array, peer: SipTransportAddress, onError?: (code: string) => void): void {
       if (closed) {
         counts.sendErrors++;
+        onError?.('closed');
         return;
       }
       const connection = connections.get(peerKey(peer)) ?? connect(peer);
       if (connection.socket.destroyed) {
         counts.sendErrors++;
+        onError?.('closed');
         return;
       }
       connection.socket.write(bytes, (error) => {
         if (error) {
           counts.sendErrors++;
+          // A refused connect surfaces here as ERR_SOCKET_CLOSED_BEFORE_CONNECTION.
+          onError?.(errorCode(error));
           notice(`send-${errorCode(error)}`, 'stream send failed', { peer, error: error.message });
         } else {
           counts.messagesSent++;

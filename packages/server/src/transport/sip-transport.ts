@@ -40,8 +40,10 @@ export interface SipTransport {
    * Sends one whole message. Streams write to the connection kept for `peer` (RFC 3261 §18.2.2:
    * a response goes back over the connection the request came on) and open one when none exists.
    * Failures are counted and logged, never thrown: SIP recovers through its own timers.
+   * `onError`, when given, also hears of the failure (a refused connection to the proxy of an
+   * outbound call: RFC 3261 §17.1.1.2 tells the transaction user at once, not after Timer B).
    */
-  send(bytes: Uint8Array, peer: SipTransportAddress): void;
+  send(bytes: Uint8Array, peer: SipTransportAddress, onError?: (code: string) => void): void;
   /** Whether a connection to `peer` is open (always false for UDP). */
   isConnected(peer: SipTransportAddress): boolean;
   counters(): Readonly<Record<string, number>>;

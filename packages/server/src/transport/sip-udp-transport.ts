@@ -71,14 +71,16 @@ export async function createUdpSipTransport(options: UdpSipTransportOptions): Pr
     protocol: 'udp',
     reliable: false,
     port,
-    send(bytes: Uint8Array, peer: SipTransportAddress): void {
+    send(bytes: Uint8Array, peer: SipTransportAddress, onError?: (code: string) => void): void {
       if (closed) {
         counts.sendErrors++;
+        onError?.('closed');
         return;
       }
       socket.send(bytes, peer.port, peer.address, (error) => {
         if (error) {
           counts.sendErrors++;
+          onError?.(errorCode(error));
           notices.note(
             `send-${errorCode(error)}`,
             'udp send failed',

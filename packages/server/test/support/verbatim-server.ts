@@ -52,6 +52,8 @@ export interface ServerOptions {
    * about something else would see its calls refused now and then. Tests of admission turn it on.
    */
   admission?: boolean;
+  /** More environment for the node (secrets such as VERBATIM_OUTBOUND_PASSWORD). */
+  env?: Readonly<Record<string, string>>;
 }
 
 export async function startServer(options: ServerOptions = {}): Promise<RunningServer> {
@@ -88,7 +90,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       options.admission === true ? 'on' : 'off',
       ...(options.extraArgs ?? []),
     ],
-    { env: { ...process.env, VERBATIM_ADMIN_PASSWORD: ADMIN_PASSWORD } },
+    { env: { ...process.env, VERBATIM_ADMIN_PASSWORD: ADMIN_PASSWORD, ...options.env } },
   );
   const baseUrl = `http://127.0.0.1:${httpPort}`;
   const jsessionId = await waitFor(

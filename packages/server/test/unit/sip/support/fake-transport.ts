@@ -19,6 +19,8 @@ export class FakeTransport implements SipTransport {
   readonly port = 5060;
   readonly sent: SentMessage[] = [];
   readonly connected = new Set<string>();
+  /** Set: every send fails with this code (a refused connection), reported through `onError`. */
+  failWith: string | undefined;
   readonly #now: () => number;
 
   constructor(protocol: SipTransportProtocol, now: () => number) {
@@ -27,7 +29,11 @@ export class FakeTransport implements SipTransport {
     this.#now = now;
   }
 
-  send(bytes: Uint8Array, peer: SipTransportAddress): void {
+  send(bytes: Uint8Array, peer: SipTransportAddress, onError?: (code: string) => void): void {
+    if (this.failWith !== undefined) {
+      onError?.(this.failWith);
+      return;
+    }
     const parsed = parseSipMessage(bytes);
     if (!parsed.ok) {
       throw new Error(`core sent an unparsable message: ${parsed.error.message}`);
