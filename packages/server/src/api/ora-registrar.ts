@@ -170,7 +170,8 @@ function firstOfEach(query: JsonObject): JsonObject {
 
 /**
  * The value with its object keys renamed to the schema's spelling where they differ only in case
- * (an exact spelling wins), at every level the schema describes. Keys the schema does not know stay.
+ * (an exact spelling wins), at every level the schema describes, without the keys whose value is
+ * null. Keys the schema does not know stay.
  */
 function canonicalKeys(schema: TSchema, value: unknown): unknown {
   const properties = (schema as { properties?: Record<string, TSchema> }).properties;
@@ -178,6 +179,11 @@ function canonicalKeys(schema: TSchema, value: unknown): unknown {
     const spelling = new Map(Object.keys(properties).map((name) => [name.toLowerCase(), name]));
     const out: Record<string, unknown> = {};
     for (const [key, item] of Object.entries(value)) {
+      if (item === null) {
+        // JSON null is no value: a required parameter sent as null is missing (4002), and the
+        // schema's conversion must not turn it into the text "null".
+        continue;
+      }
       const name = Object.hasOwn(properties, key) ? key : (spelling.get(key.toLowerCase()) ?? key);
       if (Object.hasOwn(out, name) && name !== key) {
         continue; // the exact spelling was there too, and wins

@@ -170,6 +170,13 @@ void describe('roles, audit trail, users and OpenAPI (integration)', () => {
     });
     assert.equal(badRole.envelope.responseCode, 4001);
     assert.match(badRole.envelope.detail ?? '', /requestParameters\.role/);
+    // null is no value, never the text "null".
+    const nullName = await call('POST', addUser, {
+      cookie: admin,
+      body: { requestParameters: { username: null, role: 'api', password: PASSWORD } },
+    });
+    assert.equal(nullName.envelope.responseCode, 4002);
+    assert.match(nullName.envelope.detail ?? '', /requestParameters\.username is required/);
     // Parameter names match case-insensitively, as MediaSense's do.
     const mixedCase = await call('POST', addUser, {
       cookie: admin,
