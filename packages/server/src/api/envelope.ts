@@ -35,8 +35,12 @@ export const RESPONSE_CODES = {
   queryMissingStartDate: 4035,
   queryInvalidConnector: 4036,
   queryInvalidPaging: 4037,
-  queryInvalidSort: 4038,
   mediaNotFound: 4040,
+  // addSessionTag / deleteSessionTag (issue 10).
+  sessionNotFound: 4060,
+  sessionDeleted: 4061,
+  tagNotFound: 4062,
+  systemTagNotDeletable: 4063,
   internalError: 5000,
   /** MediaSense's own code and text (addendum §1), for the 26th request at once on a standard node. */
   tooManyRequests: 5042,
@@ -60,8 +64,11 @@ export const FAILURE_MESSAGES: Readonly<Record<Exclude<ResponseCode, 2000 | 2001
   4035: 'Failure: The query must include a sessionStartDate condition with the between operator.',
   4036: 'Failure: The query uses an unknown connector.',
   4037: 'Failure: The paging parameters are invalid.',
-  4038: 'Failure: The sort parameters are invalid.',
   4040: 'Failure: The requested media was not found.',
+  4060: 'Failure: The session was not found.',
+  4061: 'Failure: The session has been deleted.',
+  4062: 'Failure: The session has no such tag.',
+  4063: 'Failure: A system-defined tag cannot be deleted.',
   5000: 'Failure: An internal error occurred. Try again later.',
   5042: 'Failure: The system has exceeded the maximum number of concurrent requests. Try again later.',
 };

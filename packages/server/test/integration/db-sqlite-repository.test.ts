@@ -10,6 +10,7 @@ import { Kysely, sql, SqliteDialect } from 'kysely';
 
 import { DbError, openRepository } from '../../src/db/index.js';
 import * as trackUnstored from '../../src/db/migrations/0005-track-unstored.js';
+import { MIGRATIONS } from '../../src/db/migrations/index.js';
 import type { QueryExpression, Repository, SessionQuery } from '../../src/db/repository.js';
 import type { Participant, Session, Tag, Track } from '../../src/model/session.js';
 import { EMPTY_TRACK_STATS } from '../../src/model/session.js';
@@ -170,6 +171,14 @@ void describe('SQLite repository: storage', () => {
     await first.close();
     // Back to the schema of 0004, as a database of the release before.
     const db = new Kysely<unknown>({ dialect: new SqliteDialect({ database: new BetterSqlite3(path) }) });
+    // The migrations after 0005 first, newest first, so the applied ones stay a prefix of the list.
+    for (const name of Object.keys(MIGRATIONS)
+      .filter((n) => n > '0005-track-unstored')
+      .sort()
+      .reverse()) {
+      await MIGRATIONS[name]?.down?.(db);
+      await sql`delete from kysely_migration where name = ${name}`.execute(db);
+    }
     await trackUnstored.down(db);
     await sql`delete from kysely_migration where name = '0005-track-unstored'`.execute(db);
     await db.destroy();

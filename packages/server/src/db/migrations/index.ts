@@ -7,6 +7,7 @@ import * as m0002 from './0002-participant-name-srtp-stats.js';
 import * as m0003 from './0003-session-correlation.js';
 import * as m0004 from './0004-track-kernel-drops.js';
 import * as m0005 from './0005-track-unstored.js';
+import * as m0007 from './0007-session-pruned.js';
 
 /**
  * Every migration, by name. Names sort in application order. They are imported modules rather
@@ -19,6 +20,7 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = {
   '0003-session-correlation': m0003,
   '0004-track-kernel-drops': m0004,
   '0005-track-unstored': m0005,
+  '0007-session-pruned': m0007,
 };
 
 class InCodeMigrationProvider implements MigrationProvider {
