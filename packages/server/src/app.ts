@@ -147,6 +147,7 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<A
       ...(config.tls && certificate !== undefined ? { https: certificate } : {}),
       mediaDir,
       flushMedia: () => media.flush(),
+      events,
       metrics: {
         recordingCounters: () => recording.counters,
         activeSessions: () => recording.activeSessionCount,

@@ -16,6 +16,9 @@ import { shortText, urlPath } from './params.js';
 import { registerMediaRoutes } from './media-routes.js';
 import { registerMetricsRoute, type MetricsSource } from './metrics-route.js';
 import { registerOraRoutes } from './ora-routes.js';
+import { registerQueryRoutes } from './query-routes.js';
+import { registerTagRoutes } from './tag-routes.js';
+import type { EventSink } from '../model/events.js';
 import { dummyPasswordHash } from './passwords.js';
 import { ApiRefusalLog, type ApiRefusalReason } from './refusal-log.js';
 import { MAX_BODY_BYTES, MAX_CONCURRENT_ORA_REQUESTS } from './request-limits.js';
@@ -42,6 +45,8 @@ export interface HttpApiOptions {
   sessionIdleMs?: number;
   /** The node's counters for `GET /metrics`; without it there is no /metrics route. */
   metrics?: MetricsSource;
+  /** The node's event bus: tag changes made through the API are published on it. */
+  events?: EventSink;
 }
 
 /** Raised by the body parser; turned into a 4000 envelope by the error handler. */
@@ -176,14 +181,17 @@ export async function buildHttpApi(options: HttpApiOptions): Promise<FastifyInst
     rtspPort: options.rtspPort,
     tls: options.tls,
   };
-  registerOraRoutes(app, {
+  const oraContext = {
     repository: options.repository,
     authenticator,
     urls,
     tls: options.tls,
     now,
     refusals,
-  });
+  };
+  registerOraRoutes(app, oraContext);
+  registerQueryRoutes(app, oraContext);
+  registerTagRoutes(app, { ...oraContext, events: options.events });
   registerMediaRoutes(app, {
     repository: options.repository,
     authenticator,

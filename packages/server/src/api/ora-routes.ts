@@ -54,7 +54,7 @@ type SessionHandler = (
 ) => Promise<Envelope>;
 
 /** Wraps a handler that needs a signed-in session: without one, the answer is 4021. */
-function withSession(ctx: OraRouteContext, handler: SessionHandler) {
+export function withSession(ctx: OraRouteContext, handler: SessionHandler) {
   return async (request: FastifyRequest, reply: FastifyReply): Promise<Envelope> => {
     const session = ctx.authenticator.sessionOf(request.headers);
     if (session === undefined) {
