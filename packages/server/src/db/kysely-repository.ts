@@ -19,7 +19,7 @@ import {
 } from './row-mapping.js';
 import type { Database, SessionsTable, TagsTable, TracksTable } from './schema.js';
 import {
-  FEW_MATCHES_MAX,
+  fewMatchesCap,
   SORT_COLUMNS,
   countMatchingRows,
   indexedEqualities,
@@ -221,7 +221,8 @@ export abstract class KyselyRepository implements Repository {
       .execute(async (trx) => {
         const fewMatches = new Set<QueryCondition>();
         for (const condition of indexedEqualities(query.where)) {
-          if ((await countMatchingRows(trx, condition, FEW_MATCHES_MAX)) <= FEW_MATCHES_MAX) {
+          const cap = fewMatchesCap(condition);
+          if ((await countMatchingRows(trx, condition, cap)) <= cap) {
             fewMatches.add(condition);
           }
         }
