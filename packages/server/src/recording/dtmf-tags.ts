@@ -71,7 +71,10 @@ export class DtmfTagger {
     }
     const open = burst;
     burst.timer = setTimeout(() => {
-      this.#finishBurst(session, state, open, this.#options.emit);
+      // An ended track's burst is written by finishLeg, in order before the session's close.
+      if (!open.leg.ended) {
+        this.#finishBurst(session, state, open, this.#options.emit);
+      }
     }, this.#options.gapMs ?? DTMF_BURST_GAP_MS);
     // A pending burst never keeps the process alive; the track's end writes it anyway.
     burst.timer.unref();

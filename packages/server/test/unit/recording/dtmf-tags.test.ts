@@ -72,6 +72,25 @@ void describe('DTMF bursts as track tags', () => {
     assert.deepEqual(tagger.finishLeg(s, near), []);
   });
 
+  void it('leaves the burst of an ended track to finishLeg, so it is never written after the close', async () => {
+    const { tagger, emitted } = setUp({ gapMs: 10 });
+    const s = session('f');
+    const ending = { ...leg(0), ended: false };
+    tagger.onDigit(s, ending, '8', START + 100);
+    ending.ended = true;
+    const later = leg(1);
+    tagger.onDigit(s, later, '9', START + 200);
+    await waitFor(() => emitted.length === 1, { timeoutMs: 2000 });
+    assert.deepEqual(
+      emitted.map(([, t]) => t.tagName),
+      ['DTMF:9'],
+    );
+    assert.deepEqual(
+      tagger.finishLeg(s, ending).map((t) => t.tagName),
+      ['DTMF:8'],
+    );
+  });
+
   void it(`ends a burst at ${MAX_DTMF_DIGITS_PER_TAG} digits, keeping tag names short`, () => {
     const { tagger, emitted } = setUp();
     const s = session('c');
