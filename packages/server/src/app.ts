@@ -5,6 +5,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { ensureAdminUser } from './api/admin-bootstrap.js';
 import { buildHttpApi } from './api/http-api.js';
+import { tagRoutes } from './api/tag-routes.js';
 import { isTrustedAddress } from './config/cidr.js';
 import type { Config } from './config/config.js';
 import { openRepository } from './db/index.js';
@@ -147,7 +148,7 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<A
       ...(config.tls && certificate !== undefined ? { https: certificate } : {}),
       mediaDir,
       flushMedia: () => media.flush(),
-      events,
+      extraRoutes: [(deps) => tagRoutes({ ...deps, events })],
       metrics: {
         recordingCounters: () => recording.counters,
         activeSessions: () => recording.activeSessionCount,

@@ -1,22 +1,15 @@
-import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { EXIT_OK, EXIT_USAGE, exitCodeOf } from './cli/command-errors.js';
 import { registerMigrate } from './cli/migrate.js';
 import { registerServe } from './cli/serve.js';
 import { registerUser } from './cli/user.js';
+import { productVersion } from './version.js';
 
 /**
  * The `verbatim` command line (DESIGN.md §1.1): commander wiring only. Each command lives in
  * cli/ (serve, user, migrate), exit codes and usage errors in cli/command-errors.ts. bin/verbatim.js
  * imports the compiled dist/main.js.
  */
-
-function readVersion(): string {
-  // src/main.ts and dist/main.js both sit one level below the package's package.json.
-  const text = readFileSync(new URL('../package.json', import.meta.url), 'utf8');
-  const version = (JSON.parse(text) as { version?: unknown }).version;
-  return typeof version === 'string' ? version : '0.0.0';
-}
 
 async function main(argv: readonly string[]): Promise<number> {
   let exitCode = EXIT_OK;
@@ -25,7 +18,7 @@ async function main(argv: readonly string[]): Promise<number> {
   };
   const program = new Command('verbatim')
     .description('Verbatim: call recording server compatible with the Cisco MediaSense API')
-    .version(readVersion(), '-V, --version')
+    .version(productVersion(), '-V, --version')
     .exitOverride()
     .showHelpAfterError('(add --help for usage)');
   registerServe(program, run);

@@ -12,7 +12,8 @@ export const DEFAULT_SESSION_IDLE_MS = 30 * 60 * 1000;
 export interface AuthSession {
   readonly id: string;
   readonly username: string;
-  readonly role: Role;
+  /** Changed when an admin changes the user's role; the change holds from the next request. */
+  role: Role;
   lastSeenMs: number;
 }
 
@@ -52,6 +53,23 @@ export class AuthSessionStore {
     }
     session.lastSeenMs = nowMs;
     return session;
+  }
+
+  /**
+   * Applies a change of a user to their open sessions: a new role holds from their next request;
+   * a removed user (role undefined) is signed out everywhere on this node.
+   */
+  userChanged(username: string, role: Role | undefined): void {
+    for (const [id, session] of this.#sessions) {
+      if (session.username !== username) {
+        continue;
+      }
+      if (role === undefined) {
+        this.#sessions.delete(id);
+      } else {
+        session.role = role;
+      }
+    }
   }
 
   delete(id: string): boolean {

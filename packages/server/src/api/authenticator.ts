@@ -47,6 +47,11 @@ export class Authenticator {
     return undefined;
   }
 
+  /** A user's role changed (or, undefined, the user was removed): their sessions follow. */
+  userChanged(username: string, role: Role | undefined): void {
+    this.#sessions.userChanged(username, role);
+  }
+
   signOut(session: AuthSession): void {
     this.#sessions.delete(session.id);
   }

@@ -12,8 +12,13 @@ import type { ApiRefusalLog } from './refusal-log.js';
 /**
  * getSystemTime is never refused and not counted: it is the liveness probe clients poll, it costs
  * one session lookup and holds nothing, and a 5042 there would make a busy node look dead.
+ * getAPIVersion and the OpenAPI document are answered from memory likewise.
  */
-const EXEMPT_PATHS: ReadonlySet<string> = new Set(['/ora/infoService/info/getSystemTime']);
+const EXEMPT_PATHS: ReadonlySet<string> = new Set([
+  '/ora/infoService/info/getSystemTime',
+  '/ora/infoService/info/getAPIVersion',
+  '/ora/openapi.json',
+]);
 
 /** Counts `/ora` requests from arrival until their answer is ready, refusing past `max`. */
 export function registerConcurrencyLimit(app: FastifyInstance, max: number, refusals: ApiRefusalLog): void {

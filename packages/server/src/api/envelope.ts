@@ -27,6 +27,8 @@ export const RESPONSE_CODES = {
   unknownApi: 4004,
   authenticationFailed: 4020,
   invalidSession: 4021,
+  /** Signed in, but the user's role may not make this request (docs/api.md "Roles"). */
+  forbidden: 4022,
   queryUnknownField: 4030,
   queryUnknownOperator: 4031,
   queryOperatorNotAllowed: 4032,
@@ -36,11 +38,12 @@ export const RESPONSE_CODES = {
   queryInvalidConnector: 4036,
   queryInvalidPaging: 4037,
   mediaNotFound: 4040,
-  // addSessionTag / deleteSessionTag (issue 10).
-  sessionNotFound: 4060,
-  sessionDeleted: 4061,
-  tagNotFound: 4062,
-  systemTagNotDeletable: 4063,
+  /** The session (or job, or user) the request names does not exist. */
+  notFound: 4041,
+  /** The thing named exists but its state does not allow the request (pause a closed session, …). */
+  invalidState: 4042,
+  /** The request would create what already exists (a user name taken, …). */
+  alreadyExists: 4043,
   internalError: 5000,
   /** MediaSense's own code and text (addendum §1), for the 26th request at once on a standard node. */
   tooManyRequests: 5042,
@@ -56,6 +59,7 @@ export const FAILURE_MESSAGES: Readonly<Record<Exclude<ResponseCode, 2000 | 2001
   4004: 'Failure: Unknown API.',
   4020: 'Failure: Sign in failed. The username or password is incorrect.',
   4021: 'Failure: Invalid session. The session may have expired. Sign in again or enter a valid JSESSIONID.',
+  4022: 'Failure: Your role does not permit this request.',
   4030: 'Failure: The query names an unknown or unsearchable field.',
   4031: 'Failure: The query uses an unknown operator.',
   4032: 'Failure: The query uses an operator that the field does not support.',
@@ -65,10 +69,9 @@ export const FAILURE_MESSAGES: Readonly<Record<Exclude<ResponseCode, 2000 | 2001
   4036: 'Failure: The query uses an unknown connector.',
   4037: 'Failure: The paging parameters are invalid.',
   4040: 'Failure: The requested media was not found.',
-  4060: 'Failure: The session was not found.',
-  4061: 'Failure: The session has been deleted.',
-  4062: 'Failure: The session has no such tag.',
-  4063: 'Failure: A system-defined tag cannot be deleted.',
+  4041: 'Failure: The requested item was not found.',
+  4042: 'Failure: The request is not allowed in the current state.',
+  4043: 'Failure: The item already exists.',
   5000: 'Failure: An internal error occurred. Try again later.',
   5042: 'Failure: The system has exceeded the maximum number of concurrent requests. Try again later.',
 };

@@ -13,12 +13,11 @@ import { registerConcurrencyLimit } from './concurrency-limit.js';
 import { failure, RESPONSE_CODES } from './envelope.js';
 import { parseJsonBody, type JsonBodyError } from './json-body.js';
 import { shortText, urlPath } from './params.js';
-import { registerMediaRoutes } from './media-routes.js';
-import { registerMetricsRoute, type MetricsSource } from './metrics-route.js';
-import { registerOraRoutes } from './ora-routes.js';
-import { registerQueryRoutes } from './query-routes.js';
-import { registerTagRoutes } from './tag-routes.js';
-import type { EventSink } from '../model/events.js';
+import { MEDIA_DOCUMENTED_PATHS, registerMediaRoutes } from './media-routes.js';
+import { METRICS_DOCUMENTED_PATH, registerMetricsRoute, type MetricsSource } from './metrics-route.js';
+import { registerOraRoutes, type ExtraOraRoutes } from './ora-routes.js';
+import { AuditTrail } from './audit-trail.js';
+import { productVersion } from '../version.js';
 import { dummyPasswordHash } from './passwords.js';
 import { ApiRefusalLog, type ApiRefusalReason } from './refusal-log.js';
 import { MAX_BODY_BYTES, MAX_CONCURRENT_ORA_REQUESTS } from './request-limits.js';
@@ -45,8 +44,10 @@ export interface HttpApiOptions {
   sessionIdleMs?: number;
   /** The node's counters for `GET /metrics`; without it there is no /metrics route. */
   metrics?: MetricsSource;
-  /** The node's event bus: tag changes made through the API are published on it. */
-  events?: EventSink;
+  /** Routes of the node's services (recording control, jobs, …), built by app.ts. */
+  extraRoutes?: readonly ExtraOraRoutes[];
+  /** Most /ora requests in progress at once before 5042 (`--api-max-requests`). */
+  maxConcurrentRequests?: number;
 }
 
 /** Raised by the body parser; turned into a 4000 envelope by the error handler. */
@@ -152,7 +153,7 @@ export async function buildHttpApi(options: HttpApiOptions): Promise<FastifyInst
       .send(failure(RESPONSE_CODES.unknownApi, `no API at ${shortText(request.method)} ${shortText(path)}`));
   });
 
-  registerConcurrencyLimit(app, MAX_CONCURRENT_ORA_REQUESTS, refusals);
+  registerConcurrencyLimit(app, options.maxConcurrentRequests ?? MAX_CONCURRENT_ORA_REQUESTS, refusals);
   app.addHook('onClose', (_instance, done) => {
     refusals.close();
     done();
@@ -181,17 +182,22 @@ export async function buildHttpApi(options: HttpApiOptions): Promise<FastifyInst
     rtspPort: options.rtspPort,
     tls: options.tls,
   };
-  const oraContext = {
+  const audit = new AuditTrail(options.repository, options.logger, now);
+  registerOraRoutes(app, {
     repository: options.repository,
     authenticator,
     urls,
     tls: options.tls,
     now,
     refusals,
-  };
-  registerOraRoutes(app, oraContext);
-  registerQueryRoutes(app, oraContext);
-  registerTagRoutes(app, { ...oraContext, events: options.events });
+    audit,
+    productVersion: productVersion(),
+    extraRoutes: options.extraRoutes ?? [],
+    documentedPaths: [
+      ...MEDIA_DOCUMENTED_PATHS,
+      ...(options.metrics === undefined ? [] : [METRICS_DOCUMENTED_PATH]),
+    ],
+  });
   registerMediaRoutes(app, {
     repository: options.repository,
     authenticator,
@@ -200,6 +206,7 @@ export async function buildHttpApi(options: HttpApiOptions): Promise<FastifyInst
     now,
     logger: options.logger,
     refusals,
+    audit,
   });
   if (options.metrics !== undefined) {
     registerMetricsRoute(app, {

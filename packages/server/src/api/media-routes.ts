@@ -7,10 +7,13 @@ import type { Logger } from 'pino';
 import type { Repository } from '../db/repository.js';
 import type { Session, Track } from '../model/session.js';
 import { createWavExport, type WavTrackSource } from '../playback/wav-export.js';
+import type { AuditTrail } from './audit-trail.js';
 import type { Authenticator, Principal } from './authenticator.js';
 import { decideByteRange } from './byte-range.js';
 import { failure, RESPONSE_CODES, type FailureCode } from './envelope.js';
 import { isJsonObject, queryString, shortText, urlPath } from './params.js';
+import type { DocumentedPath } from './openapi.js';
+import { allows, rolesWith } from './permissions.js';
 import type { ApiRefusalLog } from './refusal-log.js';
 
 /**
@@ -28,12 +31,74 @@ export interface MediaRouteContext {
   /** Receives the export's warnings about damaged track files. */
   readonly logger: Logger;
   readonly refusals: ApiRefusalLog;
+  readonly audit: AuditTrail;
 }
 
 /** Codecs the WAV export decodes; other tracks become a silent channel. */
 const WAV_PATH = '/recordedMedia/oramedia/wav/:file';
 const EXPORT_RAW_PATH = '/mma/ExportRaw';
 const GET_AND_HEAD = ['GET', 'HEAD'];
+
+const DOWNLOAD_SECURITY = [{ basic: [] }, { jsessionCookie: [] }, { jsessionHeader: [] }];
+const DOWNLOAD_FAILURES = {
+  401: { description: 'No valid credentials (a Basic challenge follows)' },
+  403: { description: 'The role may not play recordings (4022)' },
+  404: { description: 'No such session or track, or it was deleted (4040)' },
+  416: { description: 'The range cannot be satisfied' },
+};
+
+/** The download routes in the OpenAPI document (they answer media, not envelopes). */
+export const MEDIA_DOCUMENTED_PATHS: readonly DocumentedPath[] = [
+  {
+    path: '/recordedMedia/oramedia/wav/{sessionId}.wav',
+    method: 'get',
+    operation: {
+      operationId: 'downloadWav',
+      summary: 'The session as a stereo WAV (track 0 left, track 1 right); an ACTIVE one so far',
+      description: `Roles: ${rolesWith('play').join(', ')}. Honours a single Range. Audited (a request from byte 0).`,
+      tags: ['media'],
+      security: DOWNLOAD_SECURITY,
+      parameters: [{ name: 'sessionId', in: 'path', required: true, schema: { type: 'string' } }],
+      responses: {
+        200: {
+          description: 'audio/wav',
+          content: { 'audio/wav': { schema: { type: 'string', format: 'binary' } } },
+        },
+        206: { description: 'The requested range' },
+        ...DOWNLOAD_FAILURES,
+      },
+    },
+  },
+  {
+    path: '/mma/ExportRaw',
+    method: 'get',
+    operation: {
+      operationId: 'exportRaw',
+      summary: "One track's stored capture (pcap: each RTP packet with its arrival time)",
+      description: `Roles: ${rolesWith('play').join(', ')}. Honours a single Range. Audited (a request from byte 0).`,
+      tags: ['media'],
+      security: DOWNLOAD_SECURITY,
+      parameters: [
+        {
+          name: 'recording',
+          in: 'query',
+          required: true,
+          description: '<sessionId>-TRACK<n>',
+          schema: { type: 'string' },
+        },
+      ],
+      responses: {
+        200: {
+          description: 'application/vnd.tcpdump.pcap',
+          content: { 'application/vnd.tcpdump.pcap': { schema: { type: 'string', format: 'binary' } } },
+        },
+        206: { description: 'The requested range' },
+        400: { description: 'recording is not <sessionId>-TRACK<n> (4001)' },
+        ...DOWNLOAD_FAILURES,
+      },
+    },
+  },
+];
 
 function sendFailure(
   reply: FastifyReply,
@@ -44,7 +109,10 @@ function sendFailure(
   return reply.code(httpStatus).type('application/json; charset=utf-8').send(failure(code, detail));
 }
 
-/** 401 with a Basic challenge, so that players and curl retry with the API credentials. */
+/**
+ * The caller of a download: 401 with a Basic challenge without credentials (players and curl then
+ * retry with the API credentials), 403 when the role may not play recordings.
+ */
 async function authorize(
   ctx: MediaRouteContext,
   request: FastifyRequest,
@@ -57,8 +125,51 @@ async function authorize(
     });
     void reply.header('www-authenticate', 'Basic realm="Verbatim"');
     await sendFailure(reply, 401, RESPONSE_CODES.invalidSession);
+    return undefined;
+  }
+  if (!allows(principal.role, 'play')) {
+    ctx.refusals.note('forbidden', 'info', 'download refused for the role', {
+      username: principal.username,
+      role: principal.role,
+    });
+    await sendFailure(
+      reply,
+      403,
+      RESPONSE_CODES.forbidden,
+      `downloads need one of the roles ${rolesWith('play').join(', ')}`,
+    );
+    return undefined;
   }
   return principal;
+}
+
+/**
+ * Writes the audit record of a download. A player seeking sends many range requests for one
+ * playback; only a request from the first byte (no Range, or one starting at 0) is a new download
+ * or playback, and HEAD reads nothing.
+ */
+async function auditDownload(
+  ctx: MediaRouteContext,
+  request: FastifyRequest,
+  principal: Principal,
+  action: string,
+  target: string,
+  outcome: FailureCode | 2000,
+): Promise<void> {
+  const range = request.headers.range;
+  const fromStart = typeof range !== 'string' || /^bytes=0-/i.test(range.trim());
+  if (request.method === 'HEAD' || !fromStart) {
+    return;
+  }
+  await ctx.audit.record({
+    username: principal.username,
+    role: principal.role,
+    action,
+    target,
+    outcome,
+    source: request.ip,
+    ...(principal.via === 'basic' ? { detail: { via: 'basic' } } : {}),
+  });
 }
 
 /**
@@ -135,7 +246,8 @@ export function registerMediaRoutes(app: FastifyInstance, ctx: MediaRouteContext
     method: GET_AND_HEAD,
     url: WAV_PATH,
     handler: async (request, reply) => {
-      if ((await authorize(ctx, request, reply)) === undefined) {
+      const principal = await authorize(ctx, request, reply);
+      if (principal === undefined) {
         return reply;
       }
       const params = isJsonObject(request.params) ? request.params : {};
@@ -146,8 +258,10 @@ export function registerMediaRoutes(app: FastifyInstance, ctx: MediaRouteContext
       const sessionId = file.slice(0, -4);
       const session = await ctx.repository.getSession(sessionId);
       if (isGone(session)) {
+        await auditDownload(ctx, request, principal, 'download:wav', sessionId, RESPONSE_CODES.mediaNotFound);
         return sendFailure(reply, 404, RESPONSE_CODES.mediaNotFound, `no session ${sessionId}`);
       }
+      await auditDownload(ctx, request, principal, 'download:wav', sessionId, RESPONSE_CODES.success);
       const active = session.sessionState === 'ACTIVE';
       if (active) {
         // An ACTIVE session streams what has been recorded so far: push buffered packets to disk.
@@ -178,7 +292,8 @@ export function registerMediaRoutes(app: FastifyInstance, ctx: MediaRouteContext
     method: GET_AND_HEAD,
     url: EXPORT_RAW_PATH,
     handler: async (request, reply) => {
-      if ((await authorize(ctx, request, reply)) === undefined) {
+      const principal = await authorize(ctx, request, reply);
+      if (principal === undefined) {
         return reply;
       }
       const query = isJsonObject(request.query) ? request.query : {};
@@ -197,8 +312,10 @@ export function registerMediaRoutes(app: FastifyInstance, ctx: MediaRouteContext
       const track = session?.tracks.find((t) => t.trackNumber === trackNumber);
       const filePath = track === undefined ? undefined : resolveMediaPath(ctx.mediaDir, track.mediaPath);
       if (isGone(session) || filePath === undefined) {
+        await auditDownload(ctx, request, principal, 'download:raw', recording, RESPONSE_CODES.mediaNotFound);
         return sendFailure(reply, 404, RESPONSE_CODES.mediaNotFound, `no track ${recording}`);
       }
+      await auditDownload(ctx, request, principal, 'download:raw', recording, RESPONSE_CODES.success);
       if (session.sessionState === 'ACTIVE') {
         await ctx.flushMedia();
       }

@@ -5,6 +5,8 @@ import type { AdmissionLevel } from '../recording/admission.js';
 import { REFUSAL_REASONS, type AdmissionSnapshot } from '../recording/admission-controller.js';
 import type { RecordingCounters } from '../recording/live-session.js';
 import type { Authenticator } from './authenticator.js';
+import type { DocumentedPath } from './openapi.js';
+import { allows, rolesWith } from './permissions.js';
 import { failure, RESPONSE_CODES } from './envelope.js';
 import type { ApiRefusalReason } from './refusal-log.js';
 
@@ -287,6 +289,26 @@ function msToSeconds(ms: number | undefined): number | undefined {
   return ms === undefined ? undefined : ms / 1000;
 }
 
+export const METRICS_DOCUMENTED_PATH: DocumentedPath = {
+  path: '/metrics',
+  method: 'get',
+  operation: {
+    operationId: 'metrics',
+    summary: "The node's counters in the Prometheus text format",
+    description: `Roles: ${rolesWith('metrics').join(', ')}. The API session or HTTP Basic.`,
+    tags: ['metrics'],
+    security: [{ basic: [] }, { jsessionCookie: [] }],
+    responses: {
+      200: {
+        description: 'Prometheus text format',
+        content: { 'text/plain': { schema: { type: 'string' } } },
+      },
+      401: { description: 'No valid credentials' },
+      403: { description: 'The role may not read metrics' },
+    },
+  },
+};
+
 export function registerMetricsRoute(
   app: FastifyInstance,
   context: {
@@ -304,6 +326,17 @@ export function registerMetricsRoute(
         .header('www-authenticate', 'Basic realm="Verbatim"')
         .type('application/json; charset=utf-8')
         .send(failure(RESPONSE_CODES.invalidSession));
+    }
+    if (!allows(principal.role, 'metrics')) {
+      return reply
+        .code(403)
+        .type('application/json; charset=utf-8')
+        .send(
+          failure(
+            RESPONSE_CODES.forbidden,
+            `/metrics needs one of the roles ${rolesWith('metrics').join(', ')}`,
+          ),
+        );
     }
     const text = await metrics.scrape();
     return reply.type(metrics.contentType).send(text);

@@ -1,11 +1,15 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify';
-import type { Repository, SessionQuery } from '../db/repository.js';
+import { Type } from 'typebox';
+
+import type { SessionQuery } from '../db/repository.js';
 import type { Result } from '../protocol/result.js';
-import { failureEnvelope, noResults, success, type ApiFailure, type Envelope } from './envelope.js';
-import { isJsonObject, type JsonObject } from './params.js';
-import { withSession, type OraRouteContext } from './ora-routes.js';
-import { sessionJson, type MediaUrlOptions } from './session-json.js';
-import { keyedSessionsQuery, prunedSessionsQuery } from './simple-query.js';
+import { failureEnvelope, noResults, success, type ApiFailure } from './envelope.js';
+import { oraRoute, type OraRoute } from './ora-route.js';
+import type { OraRouteDeps } from './ora-routes.js';
+import { isJsonObject, queryString, type JsonObject } from './params.js';
+import { SessionsBodySchema } from './schemas.js';
+import { SESSION_PAGE_PARAMS } from './session-paging.js';
+import { sessionJson } from './session-json.js';
+import { keyedSessionsQuery, prunedSessionsQuery, type KeyedQuery } from './simple-query.js';
 
 /**
  * The simple GET queries of the query service added in issue 10 (reference §4.1, addendum §3):
@@ -16,42 +20,78 @@ import { keyedSessionsQuery, prunedSessionsQuery } from './simple-query.js';
 
 const QUERY = '/ora/queryService/query';
 
-/** Runs a translated query and answers with its page of sessions, or 2001 for none. */
-export async function answerSessionQuery(
-  repository: Repository,
-  urls: MediaUrlOptions,
-  query: Result<SessionQuery, ApiFailure>,
-): Promise<Envelope> {
-  if (!query.ok) {
-    return failureEnvelope(query.error);
-  }
-  const sessions = await repository.querySessions(query.value);
-  return sessions.length === 0
-    ? noResults()
-    : success({ sessions: sessions.map((s) => sessionJson(s, urls)) });
-}
+/** Optional query-string text; simple-query.ts checks it with the getSessions leniencies. */
+const text = (description: string) => Type.Optional(Type.String({ description, maxLength: 300 }));
 
-function queryObject(request: FastifyRequest): JsonObject {
-  return isJsonObject(request.query) ? request.query : {};
-}
+const PAGE = Object.fromEntries(Object.entries(SESSION_PAGE_PARAMS).map(([name, d]) => [name, text(d)]));
 
-/** The query routes, each a translation of the query string. */
-export const SIMPLE_QUERIES: Readonly<
-  Record<string, (query: JsonObject) => Result<SessionQuery, ApiFailure>>
-> = {
-  getAllPrunedSessions: prunedSessionsQuery,
-  getSessionsByDeviceRef: (query) => keyedSessionsQuery('deviceRef', query),
-  getSessionsByMediaType: (query) => keyedSessionsQuery('mediaType', query),
-  getSessionsByTag: (query) => keyedSessionsQuery('tagName', query),
-};
+const KEYED: readonly { api: string; key: KeyedQuery; summary: string; valueText: string }[] = [
+  {
+    api: 'getSessionsByDeviceRef',
+    key: 'deviceRef',
+    summary: 'Sessions with a participant of this device reference (extension), most recent first',
+    valueText: 'The device reference, e.g. 1000',
+  },
+  {
+    api: 'getSessionsByMediaType',
+    key: 'mediaType',
+    summary: 'Sessions with a track of this media type, most recent first',
+    valueText: 'AUDIO or VIDEO, any case',
+  },
+  {
+    api: 'getSessionsByTag',
+    key: 'tagName',
+    summary: 'Sessions with a session or track tag of this name (any case), most recent first',
+    valueText: 'The tag name, at most 255 characters',
+  },
+];
 
-export function registerQueryRoutes(app: FastifyInstance, ctx: OraRouteContext): void {
-  for (const [name, translate] of Object.entries(SIMPLE_QUERIES)) {
-    app.get(
-      `${QUERY}/${name}`,
-      withSession(ctx, (request) =>
-        answerSessionQuery(ctx.repository, ctx.urls, translate(queryObject(request))),
-      ),
-    );
-  }
+export function queryRoutes(ctx: OraRouteDeps): OraRoute[] {
+  const answer = async (query: Result<SessionQuery, ApiFailure>) => {
+    if (!query.ok) {
+      return failureEnvelope(query.error);
+    }
+    const sessions = await ctx.repository.querySessions(query.value);
+    return sessions.length === 0
+      ? noResults()
+      : success({ sessions: sessions.map((s) => sessionJson(s, ctx.urls)) });
+  };
+  const raw = (params: unknown): JsonObject => (isJsonObject(params) ? params : {});
+  return [
+    oraRoute({
+      method: 'GET',
+      path: `${QUERY}/getAllPrunedSessions`,
+      summary:
+        'Sessions whose media was pruned (state kept CLOSED_*, flagged pruned: true), most recent first',
+      permission: 'search',
+      audit: true,
+      input: 'query',
+      // Described, not enforced: simple-query.ts reads the page with getSessions' leniencies.
+      checkedByHandler: true,
+      params: Type.Object(PAGE),
+      responseBody: SessionsBodySchema,
+      handler: (params) => answer(prunedSessionsQuery(raw(params))),
+    }),
+    ...KEYED.map(({ api, key, summary, valueText }) =>
+      oraRoute({
+        method: 'GET',
+        path: `${QUERY}/${api}`,
+        summary,
+        description: `The key is given as \`value\` (as MediaSense clients send it) or \`${key}\`.`,
+        permission: 'search',
+        audit: true,
+        input: 'query',
+        checkedByHandler: true,
+        params: Type.Object({ value: text(valueText), [key]: text(valueText), ...PAGE }),
+        responseBody: SessionsBodySchema,
+        handler: (params, call) => {
+          const query = keyedSessionsQuery(key, raw(params));
+          if (query.ok) {
+            call.audit.detail = { [key]: queryString(raw(params), ['value', key]) ?? '' };
+          }
+          return answer(query);
+        },
+      }),
+    ),
+  ];
 }

@@ -13,6 +13,7 @@ export const API_REFUSAL_REASONS = [
   'invalid-query',
   'invalid-session',
   'sign-in-refused',
+  'forbidden',
   'download-unauthorized',
   'unknown-api',
 ] as const;

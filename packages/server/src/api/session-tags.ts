@@ -4,7 +4,7 @@ import type { EventSink } from '../model/events.js';
 import type { Session, Tag } from '../model/session.js';
 import type { Result } from '../protocol/result.js';
 import { RESPONSE_CODES, type ApiFailure } from './envelope.js';
-import { describeValue, getParam, isJsonObject, toFiniteNumber } from './params.js';
+import { describeValue } from './params.js';
 import { MAX_TAG_NAME_LENGTH } from './request-limits.js';
 
 /**
@@ -20,7 +20,7 @@ export interface SessionTagDeps {
   readonly now: () => number;
 }
 
-/** The body of both calls: `{"requestParameters": {"sessionId", "tagName", "tagOffset"?}}`. */
+/** The parameters of both calls: `{"requestParameters": {"sessionId", "tagName", "tagOffset"?}}`. */
 export interface TagRequest {
   readonly sessionId: string;
   readonly tagName: string;
@@ -34,54 +34,31 @@ function refuse(responseCode: ApiFailure['responseCode'], detail: string): { ok:
   return { ok: false, error: { responseCode, detail } };
 }
 
-/** Reads and checks the request parameters of addSessionTag / deleteSessionTag. */
-export function parseTagRequest(body: unknown): Result<TagRequest, ApiFailure> {
-  const params = isJsonObject(body) ? getParam(body, 'requestParameters') : undefined;
-  if (!isJsonObject(params)) {
-    return refuse(
-      RESPONSE_CODES.missingParameter,
-      'requestParameters with sessionId and tagName is required',
-    );
-  }
-  const sessionId = getParam(params, 'sessionId');
-  if (typeof sessionId !== 'string' || sessionId === '') {
-    return refuse(RESPONSE_CODES.missingParameter, 'requestParameters.sessionId is required');
-  }
-  const tagName = getParam(params, 'tagName');
-  if (tagName === undefined || tagName === null) {
-    return refuse(RESPONSE_CODES.missingParameter, 'requestParameters.tagName is required');
-  }
-  if (typeof tagName !== 'string' || tagName.trim() === '') {
+/**
+ * The checks of a tag request beyond its schema (tag-routes.ts: sessionId and tagName non-empty
+ * strings, tagName at most 255 characters, tagOffset a non-negative integer): a name of blanks
+ * only is no name, and a USER_DEFINED time-bound tag may not use offset 0 (reference §5.4).
+ */
+export function checkTagRequest(params: TagRequest): Result<TagRequest, ApiFailure> {
+  if (params.tagName.trim() === '') {
     return refuse(
       RESPONSE_CODES.invalidParameter,
-      `requestParameters.tagName must be a non-empty string, got ${describeValue(tagName)}`,
+      `requestParameters.tagName must not be blank, got ${describeValue(params.tagName)}`,
     );
   }
-  if (tagName.length > MAX_TAG_NAME_LENGTH) {
+  if (params.tagName.length > MAX_TAG_NAME_LENGTH) {
     return refuse(
       RESPONSE_CODES.invalidParameter,
-      `requestParameters.tagName is at most ${MAX_TAG_NAME_LENGTH} characters (MAX_TAG_NAME_LENGTH), got ${tagName.length}`,
+      `requestParameters.tagName is at most ${MAX_TAG_NAME_LENGTH} characters (MAX_TAG_NAME_LENGTH), got ${params.tagName.length}`,
     );
   }
-  const rawOffset = getParam(params, 'tagOffset');
-  if (rawOffset === undefined || rawOffset === null) {
-    return { ok: true, value: { sessionId, tagName } };
-  }
-  const tagOffset = toFiniteNumber(rawOffset);
-  if (tagOffset === undefined || !Number.isSafeInteger(tagOffset) || tagOffset < 0) {
-    return refuse(
-      RESPONSE_CODES.invalidParameter,
-      `requestParameters.tagOffset must be a non-negative integer of milliseconds, got ${describeValue(rawOffset)}`,
-    );
-  }
-  // Reference §5.4: a USER_DEFINED time-bound tag may not use offset 0.
-  if (tagOffset === 0) {
+  if (params.tagOffset === 0) {
     return refuse(
       RESPONSE_CODES.invalidParameter,
       'requestParameters.tagOffset 0 is not allowed for a user tag; use 1 ms or more, or no offset for a tag of the whole session',
     );
   }
-  return { ok: true, value: { sessionId, tagName, tagOffset } };
+  return { ok: true, value: params };
 }
 
 /** The session a tag change applies to: it must exist and not be DELETED. */
@@ -91,10 +68,10 @@ async function taggableSession(
 ): Promise<Result<Session, ApiFailure>> {
   const session = await deps.repository.getSession(sessionId);
   if (session === undefined) {
-    return refuse(RESPONSE_CODES.sessionNotFound, `no session ${describeValue(sessionId)}`);
+    return refuse(RESPONSE_CODES.notFound, `no session ${describeValue(sessionId)}`);
   }
   if (session.sessionState === 'DELETED') {
-    return refuse(RESPONSE_CODES.sessionDeleted, `session ${describeValue(sessionId)} is DELETED`);
+    return refuse(RESPONSE_CODES.invalidState, `session ${describeValue(sessionId)} is DELETED`);
   }
   return { ok: true, value: session };
 }
@@ -121,7 +98,7 @@ export async function addUserTag(deps: SessionTagDeps, request: TagRequest): Pro
   } catch (error: unknown) {
     // Deleted from the database between the read and the write.
     if (isVerbatimError(error, 'VERBATIM_ERR_DB_NOT_FOUND')) {
-      return refuse(RESPONSE_CODES.sessionNotFound, `no session ${describeValue(request.sessionId)}`);
+      return refuse(RESPONSE_CODES.notFound, `no session ${describeValue(request.sessionId)}`);
     }
     throw error;
   }
@@ -141,7 +118,7 @@ export async function addUserTag(deps: SessionTagDeps, request: TagRequest): Pro
 /**
  * Deletes the session's USER_DEFINED tags of that name (without regard to case): with a
  * tagOffset only the one at that offset, without one every tag of that name, time-bound or not.
- * Naming only a SYSTEM_DEFINED tag (Pause, TrackInactive, DTMF…) answers 4063; naming none 4062.
+ * Naming only a SYSTEM_DEFINED tag (Pause, TrackInactive, DTMF…) answers 4042; naming none 4041.
  */
 export async function deleteUserTag(deps: SessionTagDeps, request: TagRequest): Promise<TagChange> {
   const session = await taggableSession(deps, request.sessionId);
@@ -164,11 +141,11 @@ export async function deleteUserTag(deps: SessionTagDeps, request: TagRequest): 
     const at = request.tagOffset === undefined ? '' : ` at offset ${request.tagOffset}`;
     return systemTag
       ? refuse(
-          RESPONSE_CODES.systemTagNotDeletable,
+          RESPONSE_CODES.invalidState,
           `tag ${describeValue(request.tagName)}${at} is SYSTEM_DEFINED; only USER_DEFINED tags can be deleted`,
         )
       : refuse(
-          RESPONSE_CODES.tagNotFound,
+          RESPONSE_CODES.notFound,
           `session ${describeValue(request.sessionId)} has no user tag ${describeValue(request.tagName)}${at}`,
         );
   }

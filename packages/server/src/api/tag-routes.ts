@@ -1,15 +1,12 @@
-import type { FastifyInstance } from 'fastify';
+import { Type } from 'typebox';
+
 import type { EventSink } from '../model/events.js';
-import { failureEnvelope, MESSAGE_SUCCESSFUL, success, type Envelope } from './envelope.js';
-import { withSession, type OraRouteContext } from './ora-routes.js';
-import {
-  addUserTag,
-  deleteUserTag,
-  parseTagRequest,
-  type SessionTagDeps,
-  type TagChange,
-  type TagRequest,
-} from './session-tags.js';
+import { failureEnvelope, MESSAGE_SUCCESSFUL, RESPONSE_CODES, success } from './envelope.js';
+import { oraRoute, type OraRoute } from './ora-route.js';
+import type { OraRouteDeps } from './ora-routes.js';
+import { MAX_TAG_NAME_LENGTH } from './request-limits.js';
+import { SessionIdSchema } from './schemas.js';
+import { addUserTag, checkTagRequest, deleteUserTag, type SessionTagDeps } from './session-tags.js';
 
 /**
  * addSessionTag and deleteSessionTag of the management service (reference §6), on the logic of
@@ -19,40 +16,59 @@ import {
 
 const MANAGE = '/ora/managementService/manage';
 
-type TagChanger = (deps: SessionTagDeps, request: TagRequest) => Promise<TagChange>;
+const TagParamsSchema = Type.Object({
+  sessionId: SessionIdSchema,
+  tagName: Type.String({
+    minLength: 1,
+    maxLength: MAX_TAG_NAME_LENGTH,
+    description: 'Compared without regard to case',
+  }),
+  tagOffset: Type.Optional(
+    Type.Integer({
+      minimum: 0,
+      description: 'Milliseconds from the session start (a time-bound tag); 0 is refused for a user tag',
+    }),
+  ),
+});
 
-/** Parses a body, applies the change and answers it. */
-export async function answerTagChange(
-  deps: SessionTagDeps,
-  change: TagChanger,
-  body: unknown,
-): Promise<Envelope> {
-  const request = parseTagRequest(body);
-  if (!request.ok) {
-    return failureEnvelope(request.error);
-  }
-  const result = await change(deps, request.value);
-  return result.ok ? success(undefined, MESSAGE_SUCCESSFUL) : failureEnvelope(result.error);
-}
-
-export function registerTagRoutes(
-  app: FastifyInstance,
-  ctx: OraRouteContext & { readonly events?: EventSink | undefined },
-): void {
+export function tagRoutes(ctx: OraRouteDeps & { readonly events: EventSink }): OraRoute[] {
   const deps: SessionTagDeps = { repository: ctx.repository, events: ctx.events, now: ctx.now };
-  for (const [name, change] of [
-    ['addSessionTag', addUserTag],
-    ['deleteSessionTag', deleteUserTag],
-  ] as const) {
-    app.post(
-      `${MANAGE}/${name}`,
-      withSession(ctx, async (request, _reply, session) => {
-        const answer = await answerTagChange(deps, change, request.body);
-        if (answer.responseCode === 2000) {
-          request.log.info({ username: session.username, api: name }, 'session tag changed');
+  return [
+    {
+      api: 'addSessionTag',
+      summary: 'Add a USER_DEFINED tag to an ACTIVE or closed session (adding one it has succeeds, once)',
+      change: addUserTag,
+      failures: [RESPONSE_CODES.notFound, RESPONSE_CODES.invalidState],
+    },
+    {
+      api: 'deleteSessionTag',
+      summary: 'Delete the USER_DEFINED tags of that name (only the one at tagOffset when given)',
+      change: deleteUserTag,
+      failures: [RESPONSE_CODES.notFound, RESPONSE_CODES.invalidState],
+    },
+  ].map(({ api, summary, change, failures }) =>
+    oraRoute({
+      method: 'POST',
+      path: `${MANAGE}/${api}`,
+      summary,
+      permission: 'tag',
+      audit: true,
+      input: 'requestParameters',
+      params: TagParamsSchema,
+      failures,
+      handler: async (params, call) => {
+        call.audit.target = params.sessionId;
+        call.audit.detail = {
+          tagName: params.tagName,
+          ...(params.tagOffset === undefined ? {} : { tagOffset: String(params.tagOffset) }),
+        };
+        const request = checkTagRequest(params);
+        if (!request.ok) {
+          return failureEnvelope(request.error);
         }
-        return answer;
-      }),
-    );
-  }
+        const result = await change(deps, request.value);
+        return result.ok ? success(undefined, MESSAGE_SUCCESSFUL) : failureEnvelope(result.error);
+      },
+    }),
+  );
 }

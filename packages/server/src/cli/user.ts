@@ -1,18 +1,18 @@
 import type { Command } from 'commander';
 import type { Config } from '../config/config.js';
-import { ROLES, type Role } from '../model/user.js';
+import {
+  MAX_PASSWORD_LENGTH,
+  MIN_PASSWORD_LENGTH,
+  ROLES,
+  USERNAME_PATTERN,
+  type Role,
+} from '../model/user.js';
 import { CommandFailure, EXIT_OK, UsageError, type RunAction } from './command-errors.js';
 import { addDatabaseOptions, loadOrThrow } from './config-options.js';
 import { withRepository } from './database.js';
 import { obtainPassword } from './password-prompt.js';
 
 /** `verbatim user add | list | passwd`: the local users of the API and web UI. */
-
-const MIN_PASSWORD_LENGTH = 8;
-/** Bounds the work of hashing a pasted-in novel. */
-const MAX_PASSWORD_LENGTH = 1024;
-/** No colon (HTTP Basic splits on it), no spaces or control characters. */
-const USERNAME_PATTERN = /^[A-Za-z0-9._@-]{1,64}$/;
 
 export function registerUser(program: Command, run: RunAction): void {
   const user = program.command('user').description('manage local users of the API and web UI');

@@ -1,8 +1,10 @@
 import type { Kysely, Transaction, Updateable } from 'kysely';
 import type { Logger } from 'pino';
 
+import type { AuditQuery, AuditRecord, NewAuditRecord } from '../model/audit.js';
 import type { Participant, Session, SessionState, Tag, Track } from '../model/session.js';
 import type { Role, User } from '../model/user.js';
+import { appendAuditRecord, queryAuditRecords } from './audit-log.js';
 import { DbError } from './errors.js';
 import { migrateToLatest } from './migrations/index.js';
 import type { QueryCondition, Repository, SessionQuery, SessionTagFilter, TrackPatch } from './repository.js';
@@ -385,6 +387,21 @@ export abstract class KyselyRepository implements Repository {
     }
     const result = await db.updateTable('users').set(set).where('username', '=', username).executeTakeFirst();
     return result.numUpdatedRows > 0n;
+  }
+
+  async deleteUser(username: string): Promise<boolean> {
+    const result = await this.#open().deleteFrom('users').where('username', '=', username).executeTakeFirst();
+    return result.numDeletedRows > 0n;
+  }
+
+  // Audit trail.
+
+  async appendAudit(record: NewAuditRecord): Promise<void> {
+    await appendAuditRecord(this.#open(), record);
+  }
+
+  async queryAudit(query: AuditQuery): Promise<AuditRecord[]> {
+    return queryAuditRecords(this.#open(), query);
   }
 
   async close(): Promise<void> {

@@ -1,4 +1,5 @@
 import type { Session, SessionState, Tag, Track, TrackStats, Participant } from '../model/session.js';
+import type { AuditQuery, AuditRecord, NewAuditRecord } from '../model/audit.js';
 import type { Role, User } from '../model/user.js';
 
 /**
@@ -56,6 +57,13 @@ export interface Repository {
     username: string,
     patch: { readonly passwordHash?: string; readonly role?: Role },
   ): Promise<boolean>;
+  /** Removes a user; false when there was none of that name. */
+  deleteUser(username: string): Promise<boolean>;
+
+  // Audit trail (append-only).
+  appendAudit(record: NewAuditRecord): Promise<void>;
+  /** Newest first. */
+  queryAudit(query: AuditQuery): Promise<AuditRecord[]>;
 
   close(): Promise<void>;
 }

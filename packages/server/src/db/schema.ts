@@ -1,3 +1,4 @@
+import type { Generated } from 'kysely';
 import type { CallControllerType, SessionState, TagType, TrackMediaType } from '../model/session.js';
 import type { Role } from '../model/user.js';
 
@@ -12,6 +13,7 @@ export interface Database {
   participants: ParticipantsTable;
   tags: TagsTable;
   users: UsersTable;
+  audit_log: AuditLogTable;
 }
 
 export interface SessionsTable {
@@ -100,4 +102,19 @@ export interface UsersTable {
   role: Role;
   password_hash: string;
   created_ms: number;
+}
+
+export interface AuditLogTable {
+  /** Assigned by the database (autoincrement); never written. */
+  id: Generated<number>;
+  at_ms: number;
+  username: string;
+  role: string | null;
+  action: string;
+  target: string | null;
+  /** The MediaSense response code the caller got. */
+  outcome: number;
+  source: string;
+  /** JSON object of strings, or NULL. */
+  detail: string | null;
 }

@@ -10,3 +10,10 @@ export interface User {
   readonly passwordHash: string;
   readonly createdAt: number;
 }
+
+/** Shortest password the API and the CLI accept. */
+export const MIN_PASSWORD_LENGTH = 8;
+/** Bounds the work of hashing a pasted-in novel. */
+export const MAX_PASSWORD_LENGTH = 1024;
+/** No colon (HTTP Basic splits on it), no spaces or control characters. */
+export const USERNAME_PATTERN = /^[A-Za-z0-9._@-]{1,64}$/;

@@ -106,12 +106,13 @@ void describe('session tags over HTTP and SQLite (issue 10)', () => {
     const cases: [unknown, number, RegExp][] = [
       [{ sessionId: 'active' }, 4002, /tagName/],
       [{ tagName: 'x' }, 4002, /sessionId/],
-      [{ sessionId: 'active', tagName: '' }, 4001, /non-empty/],
-      [{ sessionId: 'active', tagName: 'x'.repeat(256) }, 4001, /at most 255 characters/],
+      [{ sessionId: 'active', tagName: '' }, 4001, /tagName/],
+      [{ sessionId: 'active', tagName: '  ' }, 4001, /must not be blank/],
+      [{ sessionId: 'active', tagName: 'x'.repeat(256) }, 4001, /tagName/],
       [{ sessionId: 'active', tagName: 'x', tagOffset: 0 }, 4001, /tagOffset 0 is not allowed/],
-      [{ sessionId: 'active', tagName: 'x', tagOffset: -5 }, 4001, /non-negative integer/],
-      [{ sessionId: 'nope', tagName: 'x' }, 4060, /no session "nope"/],
-      [{ sessionId: 'deleted', tagName: 'x' }, 4061, /DELETED/],
+      [{ sessionId: 'active', tagName: 'x', tagOffset: -5 }, 4001, /tagOffset/],
+      [{ sessionId: 'nope', tagName: 'x' }, 4041, /no session "nope"/],
+      [{ sessionId: 'deleted', tagName: 'x' }, 4042, /DELETED/],
     ];
     for (const [params, code, detail] of cases) {
       const answer = await add(params);
@@ -119,7 +120,7 @@ void describe('session tags over HTTP and SQLite (issue 10)', () => {
       assert.match(answer.detail ?? '', detail);
     }
     assert.equal((await add({ sessionId: 'active', tagName: 'y'.repeat(255) })).responseCode, 2000);
-    assert.equal((await api.post(`${MANAGE}/addSessionTag`, 'text')).responseCode, 4002);
+    assert.equal((await api.post(`${MANAGE}/addSessionTag`, 'text')).responseCode, 4000);
   });
 
   void it('deletes by name without regard to case, only the one at an offset when one is given', async () => {
@@ -148,17 +149,17 @@ void describe('session tags over HTTP and SQLite (issue 10)', () => {
     assert.equal(idsOf(await api.get(`${QUERY}/getSessionsByTag`, { value: 'reviewed' })), 2001);
   });
 
-  void it('refuses to delete a system tag (4063), a tag the session lacks (4062), on a DELETED session (4061)', async () => {
+  void it('refuses to delete a system tag (4042), a tag the session lacks (4041), on a DELETED session (4042)', async () => {
     api.events.length = 0;
     const system = await remove({ sessionId: 'closed', tagName: 'pause' });
-    assert.equal(system.responseCode, 4063);
-    assert.equal(system.responseMessage, 'Failure: A system-defined tag cannot be deleted.');
-    assert.equal((await remove({ sessionId: 'closed', tagName: 'TrackInactive' })).responseCode, 4063);
+    assert.equal(system.responseCode, 4042);
+    assert.match(system.detail ?? '', /is SYSTEM_DEFINED; only USER_DEFINED tags can be deleted/);
+    assert.equal((await remove({ sessionId: 'closed', tagName: 'TrackInactive' })).responseCode, 4042);
     const missing = await remove({ sessionId: 'closed', tagName: 'never-added' });
-    assert.equal(missing.responseCode, 4062);
+    assert.equal(missing.responseCode, 4041);
     assert.match(missing.detail ?? '', /no user tag "never-added"/);
-    assert.equal((await remove({ sessionId: 'deleted', tagName: 'x' })).responseCode, 4061);
-    assert.equal((await remove({ sessionId: 'nope', tagName: 'x' })).responseCode, 4060);
+    assert.equal((await remove({ sessionId: 'deleted', tagName: 'x' })).responseCode, 4042);
+    assert.equal((await remove({ sessionId: 'nope', tagName: 'x' })).responseCode, 4041);
     assert.deepEqual(api.events, []);
     const closed = await session('closed');
     assert.deepEqual(

@@ -3,6 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
+import { tagRoutes } from '../../src/api/tag-routes.js';
 import { openRepository } from '../../src/db/index.js';
 import type { Repository } from '../../src/db/repository.js';
 import type { VerbatimEvent } from '../../src/model/events.js';
@@ -55,7 +56,10 @@ export async function startApiOverSqlite(prefix: string): Promise<ApiOverSqlite>
   const events: VerbatimEvent[] = [];
   let app: FastifyInstance | undefined;
   try {
-    app = await buildTestHttpApi({ repository, events: { publish: (e) => events.push(e) } });
+    app = await buildTestHttpApi({
+      repository,
+      extraRoutes: [(deps) => tagRoutes({ ...deps, events: { publish: (e) => events.push(e) } })],
+    });
     const base = await app.listen({ host: '127.0.0.1', port: 0 });
     const signIn = await fetch(`${base}/ora/authenticationService/authentication/signIn`, {
       method: 'POST',
@@ -72,7 +76,9 @@ export async function startApiOverSqlite(prefix: string): Promise<ApiOverSqlite>
       repository,
       events,
       get: async (path, query = {}) => {
-        const search = new URLSearchParams(Object.entries(query).map(([k, v]): [string, string] => [k, String(v)]));
+        const search = new URLSearchParams(
+          Object.entries(query).map(([k, v]): [string, string] => [k, String(v)]),
+        );
         const url = `${base}${path}${search.size === 0 ? '' : `?${search.toString()}`}`;
         return read(await fetch(url, { headers: { cookie } }));
       },

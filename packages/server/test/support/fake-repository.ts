@@ -6,6 +6,7 @@ import type {
   SessionTagFilter,
   TrackPatch,
 } from '../../src/db/repository.js';
+import type { AuditQuery, AuditRecord, NewAuditRecord } from '../../src/model/audit.js';
 import type { Participant, Session, SessionState, Tag, Track } from '../../src/model/session.js';
 import { EMPTY_TRACK_STATS } from '../../src/model/session.js';
 import type { Role, User } from '../../src/model/user.js';
@@ -18,6 +19,7 @@ export class FakeRepository implements Repository {
   readonly sessions = new Map<string, Session>();
   readonly users = new Map<string, User>();
   readonly queries: SessionQuery[] = [];
+  readonly audit: AuditRecord[] = [];
 
   migrate(): Promise<void> {
     return Promise.resolve();
@@ -175,6 +177,28 @@ export class FakeRepository implements Repository {
     }
     this.users.set(username, { ...user, ...patch });
     return Promise.resolve(true);
+  }
+
+  deleteUser(username: string): Promise<boolean> {
+    return Promise.resolve(this.users.delete(username));
+  }
+
+  appendAudit(record: NewAuditRecord): Promise<void> {
+    this.audit.push({ ...record, id: this.audit.length + 1 });
+    return Promise.resolve();
+  }
+
+  queryAudit(query: AuditQuery): Promise<AuditRecord[]> {
+    const matches = this.audit.filter(
+      (r) =>
+        (query.minTime === undefined || r.at >= query.minTime) &&
+        (query.maxTime === undefined || r.at <= query.maxTime) &&
+        (query.username === undefined || r.username === query.username) &&
+        (query.action === undefined || r.action === query.action) &&
+        (query.target === undefined || r.target === query.target) &&
+        (query.beforeId === undefined || r.id < query.beforeId),
+    );
+    return Promise.resolve(matches.reverse().slice(0, query.limit));
   }
 
   close(): Promise<void> {

@@ -8,6 +8,7 @@ import * as m0003 from './0003-session-correlation.js';
 import * as m0004 from './0004-track-kernel-drops.js';
 import * as m0005 from './0005-track-unstored.js';
 import * as m0007 from './0007-session-pruned.js';
+import * as m0008 from './0008-audit-log.js';
 
 /**
  * Every migration, by name. Names sort in application order. They are imported modules rather
@@ -21,6 +22,7 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = {
   '0004-track-kernel-drops': m0004,
   '0005-track-unstored': m0005,
   '0007-session-pruned': m0007,
+  '0008-audit-log': m0008,
 };
 
 class InCodeMigrationProvider implements MigrationProvider {
@@ -31,7 +33,13 @@ class InCodeMigrationProvider implements MigrationProvider {
 
 /** Applies every pending migration; a second call finds none and changes nothing. */
 export async function migrateToLatest(db: Kysely<unknown>, logger: Logger): Promise<void> {
-  const migrator = new Migrator({ db, provider: new InCodeMigrationProvider() });
+  // Migrations are numbered when a change is begun, and parallel changes may land in another
+  // order than their numbers: a database that has 0008 must still take a later-landed 0007.
+  const migrator = new Migrator({
+    db,
+    provider: new InCodeMigrationProvider(),
+    allowUnorderedMigrations: true,
+  });
   const { error, results } = await migrator.migrateToLatest();
   for (const result of results ?? []) {
     if (result.status === 'Success') {

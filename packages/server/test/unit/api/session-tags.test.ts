@@ -3,8 +3,8 @@ import assert from 'node:assert/strict';
 
 import {
   addUserTag,
+  checkTagRequest,
   deleteUserTag,
-  parseTagRequest,
   type TagRequest,
 } from '../../../src/api/session-tags.js';
 import type { VerbatimEvent } from '../../../src/model/events.js';
@@ -26,53 +26,35 @@ function setUp(): {
   };
 }
 
-function request(body: unknown): TagRequest {
-  const parsed = parseTagRequest({ requestParameters: body });
-  if (!parsed.ok) {
-    assert.fail(`unexpected failure ${JSON.stringify(parsed.error)}`);
+function request(params: TagRequest): TagRequest {
+  const checked = checkTagRequest(params);
+  if (!checked.ok) {
+    assert.fail(`unexpected failure ${JSON.stringify(checked.error)}`);
   }
-  return parsed.value;
+  return checked.value;
 }
 
 void describe('addSessionTag / deleteSessionTag logic', () => {
-  void it('reads sessionId, tagName and tagOffset (a number or a numeric string), keys in any case', () => {
-    assert.deepEqual(request({ SESSIONID: 's1', tagname: 'CCX:keep', TagOffset: '1500' }), {
-      sessionId: 's1',
-      tagName: 'CCX:keep',
-      tagOffset: 1500,
-    });
-    assert.deepEqual(request({ sessionId: 's1', tagName: 'x', tagOffset: null }), {
-      sessionId: 's1',
-      tagName: 'x',
-    });
-  });
-
-  void it('refuses what is not a tag: 4002 for what is missing, 4001 for what is wrong', () => {
-    const cases: [unknown, number, RegExp][] = [
-      [undefined, 4002, /requestParameters/],
-      [{ tagName: 'x' }, 4002, /sessionId/],
-      [{ sessionId: 's1' }, 4002, /tagName is required/],
-      [{ sessionId: 's1', tagName: '' }, 4001, /non-empty/],
-      [{ sessionId: 's1', tagName: '   ' }, 4001, /non-empty/],
-      [{ sessionId: 's1', tagName: 7 }, 4001, /non-empty string, got 7/],
+  void it('refuses a blank name, a name over 255 characters and a user tag at offset 0 (4001)', () => {
+    const cases: [TagRequest, RegExp][] = [
+      [{ sessionId: 's1', tagName: '   ' }, /must not be blank/],
       [
         { sessionId: 's1', tagName: 'x'.repeat(256) },
-        4001,
         /at most 255 characters \(MAX_TAG_NAME_LENGTH\), got 256/,
       ],
-      [{ sessionId: 's1', tagName: 'x', tagOffset: -1 }, 4001, /non-negative integer/],
-      [{ sessionId: 's1', tagName: 'x', tagOffset: 1.5 }, 4001, /non-negative integer/],
-      [{ sessionId: 's1', tagName: 'x', tagOffset: 'soon' }, 4001, /non-negative integer/],
-      [{ sessionId: 's1', tagName: 'x', tagOffset: 0 }, 4001, /tagOffset 0 is not allowed/],
+      [{ sessionId: 's1', tagName: 'x', tagOffset: 0 }, /tagOffset 0 is not allowed/],
     ];
-    for (const [params, code, detail] of cases) {
-      const parsed = parseTagRequest(params === undefined ? {} : { requestParameters: params });
-      assert.ok(!parsed.ok, JSON.stringify(params));
-      assert.equal(parsed.error.responseCode, code, JSON.stringify(params));
-      assert.match(parsed.error.detail ?? '', detail);
+    for (const [params, detail] of cases) {
+      const checked = checkTagRequest(params);
+      assert.ok(!checked.ok, JSON.stringify(params));
+      assert.equal(checked.error.responseCode, 4001);
+      assert.match(checked.error.detail ?? '', detail);
     }
-    assert.equal(parseTagRequest('nonsense').ok, false);
-    assert.ok(parseTagRequest({ requestParameters: { sessionId: 's1', tagName: 'x'.repeat(255) } }).ok);
+    assert.deepEqual(request({ sessionId: 's1', tagName: 'x'.repeat(255), tagOffset: 1 }), {
+      sessionId: 's1',
+      tagName: 'x'.repeat(255),
+      tagOffset: 1,
+    });
   });
 
   void it('adds a USER_DEFINED tag once and announces it once', async () => {
@@ -90,16 +72,16 @@ void describe('addSessionTag / deleteSessionTag logic', () => {
     ]);
   });
 
-  void it('refuses an unknown session (4060) and a DELETED one (4061)', async () => {
+  void it('refuses an unknown session (4041) and a DELETED one (4042)', async () => {
     const { repository, events, deps } = setUp();
     await repository.createSession(sampleSession({ sessionId: 'gone', sessionState: 'DELETED' }));
     for (const change of [addUserTag, deleteUserTag]) {
       const unknown = await change(deps, request({ sessionId: 'nope', tagName: 'x' }));
       assert.ok(!unknown.ok);
-      assert.equal(unknown.error.responseCode, 4060);
+      assert.equal(unknown.error.responseCode, 4041);
       const deleted = await change(deps, request({ sessionId: 'gone', tagName: 'x' }));
       assert.ok(!deleted.ok);
-      assert.equal(deleted.error.responseCode, 4061);
+      assert.equal(deleted.error.responseCode, 4042);
     }
     assert.deepEqual(events, []);
   });
@@ -135,10 +117,10 @@ void describe('addSessionTag / deleteSessionTag logic', () => {
     );
     const none = await deleteUserTag(deps, request({ sessionId: 's1', tagName: 'review' }));
     assert.ok(!none.ok);
-    assert.equal(none.error.responseCode, 4062);
+    assert.equal(none.error.responseCode, 4041);
     const system = await deleteUserTag(deps, request({ sessionId: 's1', tagName: 'pause' }));
     assert.ok(!system.ok);
-    assert.equal(system.error.responseCode, 4063);
+    assert.equal(system.error.responseCode, 4042);
     assert.match(system.error.detail ?? '', /SYSTEM_DEFINED/);
     assert.deepEqual(
       repository.sessions.get('s1')?.tags.map((t) => t.tagName),
@@ -146,7 +128,7 @@ void describe('addSessionTag / deleteSessionTag logic', () => {
     );
   });
 
-  void it('refuses to delete a track-level system tag such as TrackInactive (4063)', async () => {
+  void it('refuses to delete a track-level system tag such as TrackInactive (4042)', async () => {
     const { repository, deps } = setUp();
     await repository.createSession(sampleSession({ sessionId: 's1' }));
     await repository.addTrackTag('s1', 1, {
@@ -157,12 +139,12 @@ void describe('addSessionTag / deleteSessionTag logic', () => {
     });
     const refused = await deleteUserTag(deps, request({ sessionId: 's1', tagName: 'trackinactive' }));
     assert.ok(!refused.ok);
-    assert.equal(refused.error.responseCode, 4063);
+    assert.equal(refused.error.responseCode, 4042);
     const elsewhere = await deleteUserTag(
       deps,
       request({ sessionId: 's1', tagName: 'TrackInactive', tagOffset: 5 }),
     );
     assert.ok(!elsewhere.ok);
-    assert.equal(elsewhere.error.responseCode, 4062, 'no tag of that name at that offset');
+    assert.equal(elsewhere.error.responseCode, 4041, 'no tag of that name at that offset');
   });
 });
