@@ -1,14 +1,13 @@
 import { Type } from 'typebox';
 
-import type { SessionQuery } from '../db/repository.js';
+import type { Repository, SessionQuery } from '../db/repository.js';
 import type { Result } from '../protocol/result.js';
 import { failureEnvelope, noResults, success, type ApiFailure } from './envelope.js';
 import { oraRoute, type OraRoute } from './ora-route.js';
-import type { OraRouteDeps } from './ora-routes.js';
 import { isJsonObject, queryString, type JsonObject } from './params.js';
 import { SessionsBodySchema } from './schemas.js';
 import { SESSION_PAGE_PARAMS } from './session-paging.js';
-import { sessionJson } from './session-json.js';
+import { sessionJson, type MediaUrlOptions } from './session-json.js';
 import { keyedSessionsQuery, prunedSessionsQuery, type KeyedQuery } from './simple-query.js';
 
 /**
@@ -46,7 +45,13 @@ const KEYED: readonly { api: string; key: KeyedQuery; summary: string; valueText
   },
 ];
 
-export function queryRoutes(ctx: OraRouteDeps): OraRoute[] {
+/** What the query routes use (ora-routes.ts passes its OraRouteDeps). */
+export interface QueryRouteContext {
+  readonly repository: Repository;
+  readonly urls: MediaUrlOptions;
+}
+
+export function queryRoutes(ctx: QueryRouteContext): OraRoute[] {
   const answer = async (query: Result<SessionQuery, ApiFailure>) => {
     if (!query.ok) {
       return failureEnvelope(query.error);
