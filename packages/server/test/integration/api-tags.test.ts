@@ -168,6 +168,26 @@ void describe('session tags over HTTP and SQLite (issue 10)', () => {
     );
   });
 
+  void it('lets admin, api and supervisor change tags and refuses the auditor (4022)', async () => {
+    for (const role of ['admin', 'supervisor'] as const) {
+      const added = await api.postAs(role, `${MANAGE}/addSessionTag`, {
+        requestParameters: { sessionId: 'closed', tagName: `by-${role}` },
+      });
+      assert.equal(added.responseCode, 2000, role);
+      const deleted = await api.postAs(role, `${MANAGE}/deleteSessionTag`, {
+        requestParameters: { sessionId: 'closed', tagName: `by-${role}` },
+      });
+      assert.equal(deleted.responseCode, 2000, role);
+    }
+    for (const name of ['addSessionTag', 'deleteSessionTag']) {
+      const refused = await api.postAs('auditor', `${MANAGE}/${name}`, {
+        requestParameters: { sessionId: 'closed', tagName: 'x' },
+      });
+      assert.equal(refused.responseCode, 4022, name);
+    }
+    assert.equal(idsOf(await api.get(`${QUERY}/getSessionsByTag`, { value: 'by-admin' })), 2001);
+  });
+
   void it('answers 4021 without a session', async () => {
     for (const name of ['addSessionTag', 'deleteSessionTag']) {
       const answer = await api.anonymous(`${MANAGE}/${name}`, {

@@ -3,10 +3,12 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
+import { hashPassword } from '../../src/api/passwords.js';
 import { tagRoutes } from '../../src/api/tag-routes.js';
 import { openRepository } from '../../src/db/index.js';
 import type { Repository } from '../../src/db/repository.js';
 import type { VerbatimEvent } from '../../src/model/events.js';
+import type { Role } from '../../src/model/user.js';
 import { addApiUser, buildTestHttpApi } from './http-api-harness.js';
 
 /** A MediaSense envelope as a test reads it. */
@@ -45,6 +47,8 @@ export interface ApiOverSqlite {
   post(path: string, body: unknown): Promise<EnvelopeJson>;
   /** A request without the session cookie. */
   anonymous(path: string, init?: RequestInit): Promise<EnvelopeJson>;
+  /** A POST as another user (signed in for this call) of the given role. */
+  postAs(role: Role, path: string, body: unknown): Promise<EnvelopeJson>;
   close(): Promise<void>;
 }
 
@@ -91,6 +95,29 @@ export async function startApiOverSqlite(prefix: string): Promise<ApiOverSqlite>
           }),
         ),
       anonymous: async (path, init) => read(await fetch(`${base}${path}`, init)),
+      postAs: async (role, path, body) => {
+        const username = `${role}-user`;
+        if ((await repository.getUser(username)) === undefined) {
+          await repository.createUser({
+            username,
+            role,
+            passwordHash: await hashPassword('pw'),
+            createdAt: 0,
+          });
+        }
+        const signedIn = await fetch(`${base}/ora/authenticationService/authentication/signIn`, {
+          method: 'POST',
+          body: JSON.stringify({ requestParameters: { username, password: 'pw' } }),
+        });
+        const roleCookie = (signedIn.headers.get('set-cookie') ?? '').split(';')[0] ?? '';
+        return read(
+          await fetch(`${base}${path}`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json', cookie: roleCookie },
+            body: JSON.stringify(body),
+          }),
+        );
+      },
       close: async () => {
         await opened.close();
         await repository.close();
