@@ -37,7 +37,6 @@ export const RESPONSE_CODES = {
   queryMissingStartDate: 4035,
   queryInvalidConnector: 4036,
   queryInvalidPaging: 4037,
-  queryInvalidSort: 4038,
   mediaNotFound: 4040,
   /** The session (or job, or user) the request names does not exist. */
   notFound: 4041,
@@ -85,7 +84,6 @@ export const FAILURE_MESSAGES: Readonly<Record<Exclude<ResponseCode, 2000 | 2001
   4035: 'Failure: The query must include a sessionStartDate condition with the between operator.',
   4036: 'Failure: The query uses an unknown connector.',
   4037: 'Failure: The paging parameters are invalid.',
-  4038: 'Failure: The sort parameters are invalid.',
   4040: 'Failure: The requested media was not found.',
   4041: 'Failure: The requested item was not found.',
   4042: 'Failure: The request is not allowed in the current state.',

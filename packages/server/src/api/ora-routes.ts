@@ -10,6 +10,7 @@ import { openApiDocument, type DocumentedPath } from './openapi.js';
 import { registerOraRouteTable } from './ora-registrar.js';
 import type { OraRoute } from './ora-route.js';
 import type { ApiRefusalLog } from './refusal-log.js';
+import { queryRoutes } from './query-routes.js';
 import { searchRoutes } from './search-routes.js';
 import type { MediaUrlOptions } from './session-json.js';
 import { userRoutes } from './user-routes.js';
@@ -48,6 +49,7 @@ export function registerOraRoutes(app: FastifyInstance, ctx: OraRouteContext): v
     ...authRoutes(ctx),
     ...infoRoutes(ctx),
     ...searchRoutes(ctx),
+    ...queryRoutes(ctx),
     ...userRoutes(ctx),
     ...auditRoutes(ctx),
     ...ctx.extraRoutes.flatMap((build) => build(ctx)),

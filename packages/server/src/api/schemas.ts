@@ -61,6 +61,7 @@ export const SessionSchema = Type.Object({
   ccid: Type.String(),
   undecodable: Type.Optional(Type.Literal(true)),
   correlation: Type.Optional(Type.Record(Type.String(), Type.String())),
+  pruned: Type.Optional(Type.Literal(true, { description: 'Present when the media was pruned (issue 10)' })),
   health: Type.String(),
   tags: Type.Array(TagSchema),
   tracks: Type.Array(TrackSchema),

@@ -70,6 +70,8 @@ export interface SessionJson {
   undecodable?: true;
   /** Verbatim extension: the controller's identifiers of the call (docs/api.md). */
   correlation?: Readonly<Record<string, string>>;
+  /** Present (true) when the session's media was pruned; its state stays CLOSED_* (docs/api.md). */
+  pruned?: true;
   /** Verbatim extension: `degraded` when a track lost more than 1 % of its packets (docs/api.md). */
   health: SessionHealth;
   tags: TagJson[];
@@ -171,6 +173,7 @@ export function sessionJson(session: Session, options: MediaUrlOptions): Session
       ? { undecodable: true as const }
       : {}),
     ...(session.correlation === undefined ? {} : { correlation: session.correlation }),
+    ...(session.prunedAt === undefined ? {} : { pruned: true as const }),
     health: sessionHealth(session),
     tags: session.tags.map(tagJson),
     tracks: [...session.tracks]

@@ -45,7 +45,18 @@ interface FieldSpec {
   readonly operators: readonly QueryOperator[];
 }
 
-const TEXT_OPERATORS: readonly QueryOperator[] = ['equals', 'notEquals', 'contains', 'startsWith'];
+/**
+ * greaterThan and lessThan compare text lexicographically (by code point, SQLite's BINARY
+ * collation): clients send them on ccid, xRefCi and deviceRef (addendum §2.3, issue 10).
+ */
+const TEXT_OPERATORS: readonly QueryOperator[] = [
+  'equals',
+  'notEquals',
+  'contains',
+  'startsWith',
+  'greaterThan',
+  'lessThan',
+];
 
 /** Which operators each searchable field accepts (docs/api.md "Fields and operators"). */
 const FIELD_SPECS: Readonly<Record<QueryField, FieldSpec>> = {
@@ -124,10 +135,7 @@ export function translateGetSessionsBody(body: unknown): Result<SessionQuery, Qu
     return page;
   }
   const sort = translateSort(getParam(body, 'sortParameters'));
-  if (!sort.ok) {
-    return sort;
-  }
-  return { ok: true, value: { where: where.value, sort: sort.value, ...page.value } };
+  return { ok: true, value: { where: where.value, sort, ...page.value } };
 }
 
 interface Clause {
@@ -433,73 +441,69 @@ function translatePage(raw: unknown): Result<{ offset: number; limit: number }, 
       'pageParameters must be an object',
     );
   }
-  const rawOffset = getParam(raw, 'offset');
-  const offset = rawOffset === undefined ? 0 : toNonNegativeInteger(rawOffset);
-  if (offset === undefined) {
-    return fail(
-      RESPONSE_CODES.queryInvalidPaging,
-      'VERBATIM_ERR_API_QUERY_PAGING',
-      `pageParameters.offset must be a non-negative integer, got ${describeValue(rawOffset)}`,
-    );
-  }
-  const rawLimit = getParam(raw, 'limit');
-  const limit = rawLimit === undefined ? DEFAULT_PAGE_LIMIT : toNonNegativeInteger(rawLimit);
-  if (limit === undefined || limit < 1 || limit > MAX_PAGE_LIMIT) {
-    return fail(
-      RESPONSE_CODES.queryInvalidPaging,
-      'VERBATIM_ERR_API_QUERY_PAGING',
-      `pageParameters.limit must be an integer from 1 to ${MAX_PAGE_LIMIT}, got ${describeValue(rawLimit)}`,
-    );
-  }
-  return { ok: true, value: { offset, limit } };
+  const page = pageOf(getParam(raw, 'offset'), getParam(raw, 'limit'), 'pageParameters.');
+  return 'detail' in page
+    ? fail(RESPONSE_CODES.queryInvalidPaging, 'VERBATIM_ERR_API_QUERY_PAGING', page.detail)
+    : { ok: true, value: page };
 }
 
-function translateSort(raw: unknown): Result<SessionQuery['sort'], QueryError> {
-  if (raw === undefined || raw === null) {
-    return { ok: true, value: DEFAULT_SORT };
+/** A safe integer, negative ones included, as a JSON number or a numeric string. */
+function toSafeInteger(value: unknown): number | undefined {
+  const n = toFiniteNumber(value);
+  return n !== undefined && Number.isSafeInteger(n) ? n : undefined;
+}
+
+/**
+ * Offset and limit with the leniencies real clients need (docs/api.md "Leniencies"): absent or
+ * null means the default; a negative offset (a first page asked as -1) is read as 0; a limit over
+ * {@link MAX_PAGE_LIMIT} is capped at it. A limit below 1 is refused, as MediaSense refuses
+ * limit 0 ("no limit", KB853).
+ */
+export function pageOf(
+  rawOffset: unknown,
+  rawLimit: unknown,
+  prefix: string,
+): { offset: number; limit: number } | { detail: string } {
+  const offset = rawOffset === undefined || rawOffset === null ? 0 : toSafeInteger(rawOffset);
+  if (offset === undefined) {
+    return { detail: `${prefix}offset must be an integer, got ${describeValue(rawOffset)}` };
   }
+  const limit = rawLimit === undefined || rawLimit === null ? DEFAULT_PAGE_LIMIT : toSafeInteger(rawLimit);
+  if (limit === undefined || limit < 1) {
+    return {
+      detail: `${prefix}limit must be an integer from 1 to ${MAX_PAGE_LIMIT}, got ${describeValue(rawLimit)} (a larger limit is read as ${MAX_PAGE_LIMIT})`,
+    };
+  }
+  return { offset: Math.max(0, offset), limit: Math.min(limit, MAX_PAGE_LIMIT) };
+}
+
+/**
+ * The sort keys. A nonsense sort is ignored, never refused (addendum §2.1: a client sends one
+ * object with order "CLOSED_NORMAL", and its loop worked against MediaSense): an entry that is no
+ * object or names no sortable field is skipped, an unknown order means DESC, and with no usable
+ * key the default (sessionStartDate DESC) applies.
+ */
+function translateSort(raw: unknown): SessionQuery['sort'] {
   // Some clients send one object instead of an array (addendum §2.1, C-TASK).
   const rawKeys: readonly unknown[] = Array.isArray(raw) ? raw : [raw];
   const sort: { field: SortField; order: 'ASC' | 'DESC' }[] = [];
-  for (const [index, rawKey] of rawKeys.entries()) {
-    const where = `sortParameters[${index}]`;
-    if (!isJsonObject(rawKey)) {
-      return fail(
-        RESPONSE_CODES.queryInvalidSort,
-        'VERBATIM_ERR_API_QUERY_SORT',
-        `${where} must be an object`,
-      );
-    }
-    const key = translateSortKey(rawKey, where);
-    if (!key.ok) {
-      return key;
-    }
-    if (!sort.some((s) => s.field === key.value.field)) {
-      sort.push(key.value);
+  for (const rawKey of rawKeys) {
+    const key = isJsonObject(rawKey) ? translateSortKey(rawKey) : undefined;
+    if (key !== undefined && !sort.some((s) => s.field === key.field)) {
+      sort.push(key);
     }
   }
-  return { ok: true, value: sort.length === 0 ? DEFAULT_SORT : sort };
+  return sort.length === 0 ? DEFAULT_SORT : sort;
 }
 
-function translateSortKey(
-  raw: JsonObject,
-  where: string,
-): Result<{ field: SortField; order: 'ASC' | 'DESC' }, QueryError> {
+function translateSortKey(raw: JsonObject): { field: SortField; order: 'ASC' | 'DESC' } | undefined {
   const name = getParam(raw, 'byFieldName');
   const field =
-    typeof name === 'string' ? SORT_FIELDS.find((f) => f.toLowerCase() === name.toLowerCase()) : undefined;
-  if (field === undefined) {
-    return fail(
-      RESPONSE_CODES.queryInvalidSort,
-      'VERBATIM_ERR_API_QUERY_SORT',
-      `${where}.byFieldName must be one of ${SORT_FIELDS.join(', ')}, got ${describeValue(name)}`,
-    );
-  }
-  // An unknown order falls back to DESC: a client in the wild sends "CLOSED_NORMAL" there and
-  // worked against MediaSense (addendum §2.1).
+    typeof name === 'string'
+      ? SORT_FIELDS.find((f) => f.toLowerCase() === name.trim().toLowerCase())
+      : undefined;
   const order = getParam(raw, 'order');
-  return {
-    ok: true,
-    value: { field, order: typeof order === 'string' && order.toUpperCase() === 'ASC' ? 'ASC' : 'DESC' },
-  };
+  return field === undefined
+    ? undefined
+    : { field, order: typeof order === 'string' && order.trim().toUpperCase() === 'ASC' ? 'ASC' : 'DESC' };
 }

@@ -17,7 +17,7 @@ import { appendAuditRecord, queryAuditRecords } from './audit-log.js';
 import { DbError } from './errors.js';
 import * as jobQueries from './job-queries.js';
 import { migrateToLatest } from './migrations/index.js';
-import type { QueryCondition, Repository, SessionQuery, TrackPatch } from './repository.js';
+import type { QueryCondition, Repository, SessionQuery, SessionTagFilter, TrackPatch } from './repository.js';
 import {
   participantRows,
   sessionRow,
@@ -31,7 +31,7 @@ import {
 } from './row-mapping.js';
 import type { Database, SessionsTable, TagsTable, TracksTable } from './schema.js';
 import {
-  FEW_MATCHES_MAX,
+  fewMatchesCap,
   SORT_COLUMNS,
   countMatchingRows,
   indexedEqualities,
@@ -233,7 +233,8 @@ export abstract class KyselyRepository implements Repository {
       .execute(async (trx) => {
         const fewMatches = new Set<QueryCondition>();
         for (const condition of indexedEqualities(query.where)) {
-          if ((await countMatchingRows(trx, condition, FEW_MATCHES_MAX)) <= FEW_MATCHES_MAX) {
+          const cap = fewMatchesCap(condition);
+          if ((await countMatchingRows(trx, condition, cap)) <= cap) {
             fewMatches.add(condition);
           }
         }
@@ -241,6 +242,10 @@ export abstract class KyselyRepository implements Repository {
           .selectFrom('sessions')
           .selectAll()
           .where((eb) => sessionFilter(eb, query.where, { textMatch: this.#textMatch, fewMatches }));
+        if (query.prunedOnly === true) {
+          // Written as the partial index's own condition (migration 0007), so SQLite can use it.
+          select = select.where('pruned_ms', 'is not', null);
+        }
         for (const { field, order } of query.sort) {
           const column = SORT_COLUMNS[field];
           // Only the duration can be NULL (ACTIVE sessions). Engines disagree on where NULLs sort,
@@ -260,6 +265,83 @@ export abstract class KyselyRepository implements Repository {
           .execute();
         return loadSessions(trx, rows);
       });
+  }
+
+  // Tags and pruning (issue 10).
+
+  async addTrackTag(sessionId: string, trackNumber: number, tag: Tag): Promise<void> {
+    await this.#write({ missing: `track ${trackNumber} of session ${sessionId} not found` }, async (trx) => {
+      const seq = await nextTagSeq(trx, sessionId);
+      await trx
+        .insertInto('tags')
+        .values(tagRow(sessionId, seq, trackNumber, { ...tag, trackNumber }))
+        .execute();
+    });
+  }
+
+  async addSessionTagOnce(sessionId: string, tag: Tag): Promise<boolean> {
+    let added = false;
+    await this.#write({ missing: `session ${sessionId} not found` }, async (trx) => {
+      // The check and the insert share the write transaction, so two equal adds store one tag.
+      const existing = await trx
+        .selectFrom('tags')
+        .select('seq')
+        .where('session_id', '=', sessionId)
+        .where('track_number', 'is', null)
+        .where('name_lower', '=', tag.tagName.toLowerCase())
+        .where('type', '=', tag.tagType)
+        .where('offset_ms', tag.tagOffset === undefined ? 'is' : '=', tag.tagOffset ?? null)
+        .executeTakeFirst();
+      if (existing !== undefined) {
+        return;
+      }
+      const seq = await nextTagSeq(trx, sessionId);
+      await trx
+        .insertInto('tags')
+        .values(tagRow(sessionId, seq, null, tag))
+        .execute();
+      added = true;
+    });
+    return added;
+  }
+
+  async deleteSessionTags(sessionId: string, filter: SessionTagFilter): Promise<Tag[]> {
+    let deleted: Tag[] = [];
+    await this.#write({}, async (trx) => {
+      let matching = trx
+        .selectFrom('tags')
+        .selectAll()
+        .where('session_id', '=', sessionId)
+        .where('track_number', 'is', null)
+        .where('name_lower', '=', filter.tagName.toLowerCase())
+        .where('type', '=', filter.tagType);
+      if (filter.tagOffset !== undefined) {
+        matching = matching.where('offset_ms', '=', filter.tagOffset);
+      }
+      const rows = await matching.orderBy('seq').execute();
+      if (rows.length > 0) {
+        await trx
+          .deleteFrom('tags')
+          .where('session_id', '=', sessionId)
+          .where(
+            'seq',
+            'in',
+            rows.map((row) => row.seq),
+          )
+          .execute();
+      }
+      deleted = rows.map(toTag);
+    });
+    return deleted;
+  }
+
+  async markSessionPruned(sessionId: string, prunedAtMs: number): Promise<boolean> {
+    const result = await this.#open()
+      .updateTable('sessions')
+      .set((eb) => ({ pruned_ms: eb.fn.coalesce('pruned_ms', eb.val(prunedAtMs)) }))
+      .where('session_id', '=', sessionId)
+      .executeTakeFirst();
+    return result.numUpdatedRows > 0n;
   }
 
   // Users.

@@ -41,6 +41,22 @@ export interface Repository {
   /** Sessions matching a MediaSense getSessions query, sorted and paged as it asks. */
   querySessions(query: SessionQuery): Promise<Session[]>;
 
+  // Tags and pruning (issue 10).
+  /** Adds a tag to one track's tag list (track-level system tags: hold, DTMF). */
+  addTrackTag(sessionId: string, trackNumber: number, tag: Tag): Promise<void>;
+  /**
+   * Adds a tag to the session's own list unless the list already holds one of the same name
+   * (compared without regard to case), type and offset; true when it was added.
+   */
+  addSessionTagOnce(sessionId: string, tag: Tag): Promise<boolean>;
+  /** Deletes the session-list tags the filter matches (name without regard to case) and returns them. */
+  deleteSessionTags(sessionId: string, filter: SessionTagFilter): Promise<Tag[]>;
+  /**
+   * Flags a session as pruned (its media removed, its metadata kept); its state does not change.
+   * A session pruned before keeps its first time. False when there is no such session.
+   */
+  markSessionPruned(sessionId: string, prunedAtMs: number): Promise<boolean>;
+
   // Users.
   createUser(user: User): Promise<void>;
   getUser(username: string): Promise<User | undefined>;
@@ -102,6 +118,14 @@ export interface Repository {
   close(): Promise<void>;
 }
 
+/** Which tags of a session's own list deleteSessionTags removes. */
+export interface SessionTagFilter {
+  readonly tagName: string;
+  readonly tagType: Tag['tagType'];
+  /** Only the tag at this offset; absent: every tag of that name, with or without an offset. */
+  readonly tagOffset?: number;
+}
+
 export interface TrackPatch {
   readonly codec?: string;
   readonly payloadType?: number;
@@ -152,4 +176,6 @@ export interface SessionQuery {
   readonly offset: number;
   /** 1…1000. */
   readonly limit: number;
+  /** Only sessions flagged as pruned (getAllPrunedSessions). */
+  readonly prunedOnly?: boolean;
 }

@@ -20,6 +20,7 @@ export function sessionRow(session: Session): SessionsTable {
     ccid: session.ccid,
     node_id: session.nodeId,
     correlation: session.correlation === undefined ? null : JSON.stringify(session.correlation),
+    pruned_ms: session.prunedAt ?? null,
   };
 }
 
@@ -118,6 +119,7 @@ export function toSession(row: SessionsTable, tags: readonly Tag[], tracks: read
     ccid: row.ccid,
     nodeId: row.node_id,
     ...correlationOf(row.correlation),
+    ...(row.pruned_ms === null ? {} : { prunedAt: row.pruned_ms }),
     tags,
     tracks,
   };

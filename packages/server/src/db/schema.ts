@@ -35,6 +35,8 @@ export interface SessionsTable {
   node_id: string;
   /** JSON object of strings (migration 0003), or NULL. */
   correlation: string | null;
+  /** When the session's media was pruned (migration 0007); NULL while it is kept. */
+  pruned_ms: number | null;
 }
 
 export interface TracksTable {

@@ -27,7 +27,8 @@ export type VerbatimEvent =
     }
   | {
       readonly eventType: 'TAG_EVENT';
-      readonly eventAction: 'ADDED';
+      /** DELETED: deleteSessionTag removed a user tag (DG90-p45 names tag deletion events). */
+      readonly eventAction: 'ADDED' | 'DELETED';
       readonly sessionId: string;
       readonly tag: Tag;
       readonly at: number;

@@ -132,6 +132,11 @@ export interface Session {
    * vendor ids from the metadata (`ucid`, `gcid`, `extTrackingID`, …).
    */
   readonly correlation?: Readonly<Record<string, string>>;
+  /**
+   * When the session's media was pruned (epoch ms); absent while it is kept. A pruned session
+   * keeps its CLOSED_* state: pruning is a flag, not a state (getAllPrunedSessions).
+   */
+  readonly prunedAt?: number;
   readonly tags: readonly Tag[];
   readonly tracks: readonly Track[];
 }

@@ -5,7 +5,9 @@ import type { Leg, LiveSession } from './live-session.js';
  * The tags of hold and resume, from the legs' line states before and after an offer. SIPREC marks
  * a pause of the whole recording (every open stream without media) with Pause / Resume; CUBE and
  * other sources mark each track with TrackInactive / TrackActive. Offsets count from the session
- * start. Updates `session.paused`; otherwise pure.
+ * start for the session's Pause / Resume and from the track start for a track's tags. The track
+ * tags name their track, which puts them in that track's `tags` (reference §5.2), not the
+ * session's. Updates `session.paused`; otherwise pure.
  */
 export function holdTransitions(
   session: LiveSession,
@@ -13,12 +15,12 @@ export function holdTransitions(
   now: number,
   before: readonly boolean[] = legs.map(() => false),
 ): Tag[] {
-  const tag = (tagName: string, trackNumber?: number): Tag => ({
+  const tag = (tagName: string, leg?: Leg): Tag => ({
     tagName,
     tagType: 'SYSTEM_DEFINED',
     tagCreateDate: now,
-    tagOffset: Math.max(0, now - session.startMs),
-    ...(trackNumber === undefined ? {} : { trackNumber }),
+    tagOffset: Math.max(0, now - (leg?.startMs ?? session.startMs)),
+    ...(leg === undefined ? {} : { trackNumber: leg.trackNumber }),
   });
   if (session.controllerType === 'SIPREC') {
     const open = legs.filter((leg) => !leg.ended);
@@ -34,7 +36,7 @@ export function holdTransitions(
   const tags: Tag[] = [];
   for (const [i, leg] of legs.entries()) {
     if (!leg.ended && leg.inactive !== before[i]) {
-      tags.push(tag(leg.inactive ? 'TrackInactive' : 'TrackActive', leg.trackNumber));
+      tags.push(tag(leg.inactive ? 'TrackInactive' : 'TrackActive', leg));
     }
   }
   return tags;

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { MediaEngine, MediaEvent } from '../media/media-engine.js';
 import { EMPTY_TRACK_STATS, type TrackStats } from '../model/session.js';
 import type { ServerDialog } from '../sip/types.js';
+import { DtmfTagger } from './dtmf-tags.js';
 import type { LegOpener } from './leg-opener.js';
 import type { Leg, LiveSession } from './live-session.js';
 import type { SessionRegistry } from './session-registry.js';
@@ -22,6 +23,8 @@ interface SessionLifecycleDeps {
   readonly opener: LegOpener;
   readonly log: Logger;
   readonly now: () => number;
+  /** Quiet time that ends a burst of DTMF digits (dtmf-tags.ts); tests shorten it. */
+  readonly dtmfBurstGapMs?: number;
 }
 
 /**
@@ -31,9 +34,22 @@ interface SessionLifecycleDeps {
  */
 export class SessionLifecycle {
   readonly #deps: SessionLifecycleDeps;
+  readonly #dtmf: DtmfTagger;
 
   constructor(deps: SessionLifecycleDeps) {
     this.#deps = deps;
+    this.#dtmf = new DtmfTagger({
+      emit: (session, tag) => {
+        deps.writer.addTag(session, tag);
+      },
+      log: deps.log,
+      ...(deps.dtmfBurstGapMs === undefined ? {} : { gapMs: deps.dtmfBurstGapMs }),
+    });
+  }
+
+  /** DTMF digits not tagged because their session had its most DTMF tags. */
+  get droppedDtmfDigits(): number {
+    return this.#dtmf.droppedDigits;
   }
 
   /** Ends legs: their streams drain and close, their tracks get duration and statistics. */
@@ -60,6 +76,11 @@ export class SessionLifecycle {
       this.#deps.writer.enqueue(session, async () => {
         const stats = await closing;
         this.#deps.registry.streamClosed(leg.streamId);
+        // The closed stream has reported its last key press: its burst is tagged now, before the
+        // track's end and the session's close are written.
+        for (const tag of this.#dtmf.finishLeg(session, leg)) {
+          await this.#deps.writer.storeTag(session, tag);
+        }
         // A silent video line is not a failed recording (one-way video, camera off); a silent
         // audio line is: a voice is missing. One heard only while the recording was paused is not.
         if (stats.packets === 0 && (stats.paused ?? 0) === 0 && leg.video !== true) {
@@ -121,14 +142,8 @@ export class SessionLifecycle {
       case 'first-packet':
         return;
       case 'dtmf':
-        // A key press is a system tag of the session naming its track, at its offset in the call.
-        this.#deps.writer.addTag(session, {
-          tagName: `DTMF:${event.digit}`,
-          tagType: 'SYSTEM_DEFINED',
-          tagCreateDate: event.at,
-          tagOffset: Math.max(0, event.at - session.startMs),
-          trackNumber: leg.trackNumber,
-        });
+        // Key presses become one track tag per burst of digits (dtmf-tags.ts).
+        this.#dtmf.onDigit(session, leg, event.digit, event.at);
         return;
       case 'media-timeout': {
         if (leg.inactive || session.paused) {

@@ -70,8 +70,12 @@ export class SessionWriter {
       ccid: session.ccid,
       nodeId: this.#deps.nodeId,
       ...(session.correlation === undefined ? {} : { correlation: session.correlation }),
-      tags,
-      tracks,
+      // Tags naming a track (a line on hold from the start) belong to that track's list.
+      tags: tags.filter((tag) => tag.trackNumber === undefined),
+      tracks: tracks.map((track) => {
+        const own = tags.filter((tag) => tag.trackNumber === track.trackNumber);
+        return own.length === 0 ? track : { ...track, tags: [...track.tags, ...own] };
+      }),
     };
     this.enqueue(session, async () => {
       await this.#deps.repository.createSession(record);
@@ -89,15 +93,23 @@ export class SessionWriter {
   }
 
   addTag(session: LiveSession, tag: Tag): void {
-    this.enqueue(session, async () => {
-      await this.#deps.repository.addSessionTag(session.sessionId, tag);
-      this.#deps.events?.publish({
-        eventType: 'TAG_EVENT',
-        eventAction: 'ADDED',
-        sessionId: session.sessionId,
-        tag,
-        at: this.#deps.now(),
-      });
+    this.enqueue(session, () => this.storeTag(session, tag));
+  }
+
+  /**
+   * Stores a tag and announces it, inside a write the caller already queued. A tag naming a track
+   * goes in that track's tag list (reference §5.2: hold and DTMF tags), any other in the session's.
+   */
+  async storeTag(session: LiveSession, tag: Tag): Promise<void> {
+    await (tag.trackNumber === undefined
+      ? this.#deps.repository.addSessionTag(session.sessionId, tag)
+      : this.#deps.repository.addTrackTag(session.sessionId, tag.trackNumber, tag));
+    this.#deps.events?.publish({
+      eventType: 'TAG_EVENT',
+      eventAction: 'ADDED',
+      sessionId: session.sessionId,
+      tag,
+      at: this.#deps.now(),
     });
   }
 

@@ -45,7 +45,7 @@ if (existing < count) {
   );
   const insertTrack = raw.prepare(
     `insert into tracks (session_id, track_number, media_type, codec, payload_type, clock_rate_hz, start_ms, duration_ms, media_path)
-     values (?, ?, 'AUDIO', ?, 0, 8000, ?, ?, ?)`,
+     values (?, ?, ?, ?, 0, 8000, ?, ?, ?)`,
   );
   const insertParticipant = raw.prepare(
     `insert into participants (session_id, track_number, position, device_ref, device_id, xref_ci, is_conference, start_ms, duration_ms)
@@ -75,6 +75,8 @@ if (existing < count) {
         insertTrack.run(
           id,
           track,
+          // One session in a thousand has video on its far-end track.
+          track === 1 && i % 1000 === 7 ? 'VIDEO' : 'AUDIO',
           random() < 0.9 ? 'PCMU' : 'G722',
           startMs,
           durationMs,
@@ -99,6 +101,10 @@ if (existing < count) {
   for (let from = existing; from < count; from += 10_000) {
     seedBatch(from, Math.min(count, from + 10_000));
   }
+  // Pruning removes the oldest media first: the first two days are pruned.
+  raw
+    .prepare('update sessions set pruned_ms = end_ms + ? where start_ms < ? and end_ms is not null')
+    .run(30 * DAY_MS, START_MS + 2 * DAY_MS);
   raw.exec('analyze');
   console.log(`seeded ${count - existing} sessions in ${Math.round(performance.now() - seedStarted)} ms`);
 }
@@ -173,6 +179,86 @@ const queries: [string, SessionQuery][] = [
     'day, deviceRef contains',
     {
       where: and(day, { kind: 'condition', field: 'deviceRef', operator: 'contains', values: ['555123'] }),
+      sort: [],
+      offset: 0,
+      limit: 100,
+    },
+  ],
+  [
+    'month, pruned (getAllPrunedSessions), 100',
+    { where: month, sort: [], offset: 0, limit: 100, prunedOnly: true },
+  ],
+  [
+    'month, trackMediaType VIDEO (ByMediaType)',
+    {
+      where: and(month, {
+        kind: 'condition',
+        field: 'trackMediaType',
+        operator: 'equals',
+        values: ['VIDEO'],
+      }),
+      sort: [],
+      offset: 0,
+      limit: 100,
+    },
+  ],
+  [
+    'month, trackMediaType AUDIO (ByMediaType)',
+    {
+      where: and(month, {
+        kind: 'condition',
+        field: 'trackMediaType',
+        operator: 'equals',
+        values: ['AUDIO'],
+      }),
+      sort: [],
+      offset: 0,
+      limit: 100,
+    },
+  ],
+  [
+    'month, deviceRef > "2990" (text range)',
+    {
+      where: and(month, { kind: 'condition', field: 'deviceRef', operator: 'greaterThan', values: ['2990'] }),
+      sort: [],
+      offset: 0,
+      limit: 100,
+    },
+  ],
+  [
+    'month, xRefCi < "100" (text range)',
+    {
+      where: and(month, { kind: 'condition', field: 'xRefCi', operator: 'lessThan', values: ['100'] }),
+      sort: [],
+      offset: 0,
+      limit: 100,
+    },
+  ],
+  [
+    'month, ccid between by gt/lt',
+    {
+      where: and(
+        month,
+        { kind: 'condition', field: 'ccid', operator: 'greaterThan', values: ['10000100'] },
+        { kind: 'condition', field: 'ccid', operator: 'lessThan', values: ['10000200'] },
+      ),
+      sort: [],
+      offset: 0,
+      limit: 100,
+    },
+  ],
+  [
+    'month, deviceRef 3 agents OR-ed',
+    {
+      where: and(month, {
+        kind: 'or',
+        items: ['1500', '1501', '1502'].map((v) => ({
+          kind: 'condition' as const,
+          field: 'deviceRef' as const,
+          operator: 'equals' as const,
+          values: [v],
+        })),
+      }),
       sort: [],
       offset: 0,
       limit: 100,

@@ -122,6 +122,12 @@ describe(
         { startMs: BEFORE_HOLD_MS, lengthMs: HELD_MS },
       );
       const { fromMs: inactiveMs, toMs: activeMs } = hold;
+      // Hold tags are tags of the held track, not of the session (reference §5.2).
+      assert.deepEqual(
+        session.tracks.map((t) => (t.tags ?? []).map((tag) => tag.tagName)),
+        [['TrackInactive', 'TrackActive'], []],
+      );
+      assert.deepEqual(session.tags, []);
 
       const { left: held, right: other, endMs } = await stereoChannels(server, session);
       assertInterruptedTone(

@@ -70,7 +70,7 @@ void describe('deletion jobs over the HTTP API (integration)', () => {
       mediaDir,
       events: {
         publish: (event) => {
-          if (event.eventAction === 'DELETED') {
+          if (event.eventType === 'SESSION_EVENT' && event.eventAction === 'DELETED') {
             events.push(event);
             onDeleted?.(event);
           }

@@ -3,6 +3,7 @@ import type {
   QueryExpression,
   Repository,
   SessionQuery,
+  SessionTagFilter,
   TrackPatch,
 } from '../../src/db/repository.js';
 import type { AuditQuery, AuditRecord, NewAuditRecord } from '../../src/model/audit.js';
@@ -92,7 +93,9 @@ export class FakeRepository implements Repository {
 
   querySessions(query: SessionQuery): Promise<Session[]> {
     this.queries.push(query);
-    const matching = [...this.sessions.values()].filter((s) => matches(s, query.where));
+    const matching = [...this.sessions.values()].filter(
+      (s) => matches(s, query.where) && (query.prunedOnly !== true || s.prunedAt !== undefined),
+    );
     matching.sort((a, b) => {
       for (const key of query.sort) {
         const av = a[key.field] ?? 0;
@@ -104,6 +107,55 @@ export class FakeRepository implements Repository {
       return a.sessionId < b.sessionId ? -1 : 1;
     });
     return Promise.resolve(matching.slice(query.offset, query.offset + query.limit));
+  }
+
+  // Tags and pruning (issue 10).
+
+  addTrackTag(sessionId: string, trackNumber: number, tag: Tag): Promise<void> {
+    const session = this.#session(sessionId);
+    if (!session.tracks.some((t) => t.trackNumber === trackNumber)) {
+      return Promise.reject(new Error(`no track ${trackNumber} in session ${sessionId}`));
+    }
+    const tracks = session.tracks.map((t) =>
+      t.trackNumber === trackNumber ? { ...t, tags: [...t.tags, { ...tag, trackNumber }] } : t,
+    );
+    this.sessions.set(sessionId, { ...session, tracks });
+    return Promise.resolve();
+  }
+
+  addSessionTagOnce(sessionId: string, tag: Tag): Promise<boolean> {
+    const session = this.#session(sessionId);
+    const same = session.tags.some(
+      (t) =>
+        t.tagName.toLowerCase() === tag.tagName.toLowerCase() &&
+        t.tagType === tag.tagType &&
+        t.tagOffset === tag.tagOffset,
+    );
+    if (!same) {
+      this.sessions.set(sessionId, { ...session, tags: [...session.tags, tag] });
+    }
+    return Promise.resolve(!same);
+  }
+
+  deleteSessionTags(sessionId: string, filter: SessionTagFilter): Promise<Tag[]> {
+    const session = this.sessions.get(sessionId);
+    if (session === undefined) {
+      return Promise.resolve([]);
+    }
+    const matches = (t: Tag): boolean =>
+      t.tagName.toLowerCase() === filter.tagName.toLowerCase() &&
+      t.tagType === filter.tagType &&
+      (filter.tagOffset === undefined || t.tagOffset === filter.tagOffset);
+    this.sessions.set(sessionId, { ...session, tags: session.tags.filter((t) => !matches(t)) });
+    return Promise.resolve(session.tags.filter(matches));
+  }
+
+  markSessionPruned(sessionId: string, prunedAtMs: number): Promise<boolean> {
+    const session = this.sessions.get(sessionId);
+    if (session !== undefined) {
+      this.sessions.set(sessionId, { ...session, prunedAt: session.prunedAt ?? prunedAtMs });
+    }
+    return Promise.resolve(session !== undefined);
   }
 
   createUser(user: User): Promise<void> {

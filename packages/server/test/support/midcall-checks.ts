@@ -15,12 +15,18 @@ type ParticipantJson = TrackJson['participants'][number];
 /** The session object with its tags and the participants' display names (a Verbatim extension). */
 export type SessionWithTags = Omit<SessionJson, 'tracks'> & {
   tags: TagJson[];
-  tracks: (Omit<TrackJson, 'participants'> & { participants: (ParticipantJson & { name?: string })[] })[];
+  tracks: (Omit<TrackJson, 'participants'> & {
+    participants: (ParticipantJson & { name?: string })[];
+    tags?: TagJson[];
+  })[];
 };
 
-/** The session's system tags as [name, offset, trackNumber], in offset order. */
+/**
+ * The system tags of the session and of its tracks (hold tags are track tags, reference §5.2),
+ * in offset order.
+ */
 export function systemTags(session: SessionWithTags): TagJson[] {
-  return session.tags
+  return [...session.tags, ...session.tracks.flatMap((t) => t.tags ?? [])]
     .filter((t) => t.tagType === 'SYSTEM_DEFINED')
     .sort((a, b) => (a.tagOffset ?? 0) - (b.tagOffset ?? 0));
 }

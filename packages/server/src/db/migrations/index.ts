@@ -8,6 +8,7 @@ import * as m0003 from './0003-session-correlation.js';
 import * as m0004 from './0004-track-kernel-drops.js';
 import * as m0005 from './0005-track-unstored.js';
 import * as m0006 from './0006-jobs.js';
+import * as m0007 from './0007-session-pruned.js';
 import * as m0008 from './0008-audit-log.js';
 
 /**
@@ -22,6 +23,7 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = {
   '0004-track-kernel-drops': m0004,
   '0005-track-unstored': m0005,
   '0006-jobs': m0006,
+  '0007-session-pruned': m0007,
   '0008-audit-log': m0008,
 };
 

@@ -315,13 +315,19 @@ void describe('HTTP API: session queries', () => {
     assert.equal((await get(`${ACTIVE}?offset=3`)).responseCode, 2001);
   });
 
-  for (const query of ['limit=0', 'limit=1001', 'offset=-1', 'limit=ten']) {
+  // Issue 10: the getSessions leniencies apply to every GET query; limit 1001 and offset -1 are
+  // read as 1000 and 0 instead of being refused.
+  for (const query of ['limit=0', 'limit=-3', 'offset=1.5', 'limit=ten']) {
     void it(`getAllActiveSessions rejects ${query} with 4001`, async () => {
       const body = await get(`${ACTIVE}?${query}`);
       assert.equal(body.responseCode, 4001);
       assert.match(String(body.detail), /limit|offset/);
     });
   }
+
+  void it('getAllActiveSessions reads offset -1 as 0 and caps limit 1001 at 1000', async () => {
+    assert.deepEqual(ids(await get(`${ACTIVE}?offset=-1&limit=1001`)), ids(await get(ACTIVE)));
+  });
 
   const window = startedBetween(T0, T0 + 10 * MINUTE_MS);
 

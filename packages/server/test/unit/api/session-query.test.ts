@@ -202,6 +202,75 @@ void describe('getSessions body translation', () => {
     });
   });
 
+  void it('accepts greaterThan and lessThan on every text field (compared lexicographically)', () => {
+    for (const field of [
+      'ccid',
+      'xRefCi',
+      'deviceRef',
+      'deviceId',
+      'callControllerIP',
+      'callControllerType',
+      'tagName',
+      'codec',
+    ] as const) {
+      const query = translate({
+        requestParameters: [
+          { ...clause(field, 'm', 'AND', 'greaterThan') },
+          { ...clause(field, 7, 'AND', 'lessThan') },
+          dateClause,
+        ],
+      });
+      assert.deepEqual(
+        query.where,
+        {
+          kind: 'and',
+          items: [
+            { kind: 'and', items: [cond(field, 'm', 'greaterThan'), cond(field, '7', 'lessThan')] },
+            dateCondition,
+          ],
+        },
+        field,
+      );
+    }
+  });
+
+  void it('reads an OR of several equals on one field, in one clause or in adjacent clauses', () => {
+    const oneClause = translate({
+      requestParameters: [
+        {
+          fieldName: 'deviceRef',
+          fieldConditions: [
+            { fieldOperator: 'equals', fieldValues: ['1000'], fieldConnector: 'OR' },
+            { fieldOperator: 'equals', fieldValues: ['2000'], fieldConnector: 'OR' },
+            { fieldOperator: 'equals', fieldValues: [3000] },
+          ],
+          paramConnector: 'AND',
+        },
+        dateClause,
+      ],
+    });
+    const expected = {
+      kind: 'and',
+      items: [
+        {
+          kind: 'or',
+          items: [cond('deviceRef', '1000'), cond('deviceRef', '2000'), cond('deviceRef', '3000')],
+        },
+        dateCondition,
+      ],
+    };
+    assert.deepEqual(oneClause.where, expected);
+    const adjacent = translate({
+      requestParameters: [
+        clause('deviceRef', '1000', 'OR'),
+        clause('deviceRef', '2000', 'OR'),
+        clause('deviceRef', 3000, 'AND'),
+        dateClause,
+      ],
+    });
+    assert.deepEqual(adjacent.where, expected);
+  });
+
   void it('accepts a single clause object as requestParameters', () => {
     const query = translate({ requestParameters: dateClause });
     assert.deepEqual(query.where, dateCondition);
@@ -225,7 +294,8 @@ void describe('getSessions body translation', () => {
       assert.equal(translate({ requestParameters: [dateClause], pageParameters: { offset: 3 } }).limit, 1000);
     });
 
-    for (const limit of [0, 1001, -1, 1.5, 'ten', '']) {
+    // Leniency (issue 10): a limit over 1000 is capped, not refused; 0 is still refused (KB853).
+    for (const limit of [0, -1, 1.5, 'ten', '']) {
       void it(`rejects limit ${JSON.stringify(limit)} with 4037`, () => {
         const error = translateError({
           requestParameters: [dateClause],
@@ -237,13 +307,37 @@ void describe('getSessions body translation', () => {
       });
     }
 
-    void it('rejects a negative offset with 4037', () => {
-      const error = translateError({
+    void it('caps a limit over 1000 at 1000, as a number or a numeric string', () => {
+      for (const limit of [1001, '5000', Number.MAX_SAFE_INTEGER]) {
+        const query = translate({ requestParameters: [dateClause], pageParameters: { offset: 0, limit } });
+        assert.equal(query.limit, 1000, `limit ${limit}`);
+      }
+    });
+
+    void it('reads a negative offset (a first page asked as -1) as 0', () => {
+      for (const offset of [-1, '-1', -10]) {
+        const query = translate({ requestParameters: [dateClause], pageParameters: { offset, limit: 10 } });
+        assert.equal(query.offset, 0, `offset ${offset}`);
+      }
+    });
+
+    void it('reads null offset and limit as absent', () => {
+      const query = translate({
         requestParameters: [dateClause],
-        pageParameters: { offset: -10, limit: 10 },
+        pageParameters: { offset: null, limit: null },
       });
-      assert.equal(error.responseCode, 4037);
-      assert.match(error.message, /offset/);
+      assert.deepEqual([query.offset, query.limit], [0, 1000]);
+    });
+
+    void it('rejects an offset that is not an integer with 4037', () => {
+      for (const offset of [1.5, 'first', true, '']) {
+        const error = translateError({
+          requestParameters: [dateClause],
+          pageParameters: { offset, limit: 10 },
+        });
+        assert.equal(error.responseCode, 4037);
+        assert.match(error.message, /offset/);
+      }
     });
 
     void it('accepts sortParameters as an array or as a single object', () => {
@@ -273,13 +367,32 @@ void describe('getSessions body translation', () => {
       assert.deepEqual(query.sort, [{ field: 'sessionStartDate', order: 'DESC' }]);
     });
 
-    void it('rejects an unknown sort field with 4038', () => {
-      const error = translateError({
-        requestParameters: [dateClause],
-        sortParameters: [{ byFieldName: 'deviceRef' }],
-      });
-      assert.equal(error.responseCode, 4038);
-      assert.match(error.message, /deviceRef/);
+    void it('ignores a nonsense sort: unknown fields, entries that are no object, a sort that is no object', () => {
+      const byDefault = [{ field: 'sessionStartDate', order: 'DESC' }];
+      for (const sortParameters of [
+        [{ byFieldName: 'deviceRef' }],
+        { byFieldName: 'CLOSED_NORMAL', order: 'CLOSED_NORMAL' },
+        { order: 'ASC' },
+        'sessionStartDate',
+        42,
+        [null, 'x', []],
+        [],
+        {},
+      ]) {
+        assert.deepEqual(
+          translate({ requestParameters: [dateClause], sortParameters }).sort,
+          byDefault,
+          JSON.stringify(sortParameters),
+        );
+      }
+      // The usable keys of a partly nonsense sort are kept, in order.
+      assert.deepEqual(
+        translate({
+          requestParameters: [dateClause],
+          sortParameters: [{ byFieldName: 'agentId' }, 7, { byFieldName: ' ccid ', order: ' asc ' }],
+        }).sort,
+        [{ field: 'ccid', order: 'ASC' }],
+      );
     });
   });
 

@@ -94,6 +94,39 @@ void describe('getSessions query translation', () => {
     assert.deepEqual(indexedEqualities(where), [deviceRef, tagName]);
   });
 
+  void it('also lists text ranges and media types on indexed child columns, and writes a rare range as IN', () => {
+    const range: QueryCondition = {
+      kind: 'condition',
+      field: 'xRefCi',
+      operator: 'greaterThan',
+      values: ['x5'],
+    };
+    const video: QueryCondition = {
+      kind: 'condition',
+      field: 'trackMediaType',
+      operator: 'equals',
+      values: ['VIDEO'],
+    };
+    const unindexed: QueryCondition = {
+      kind: 'condition',
+      field: 'deviceId',
+      operator: 'lessThan',
+      values: ['S'],
+    };
+    assert.deepEqual(indexedEqualities({ kind: 'and', items: [range, video, unindexed] }), [range, video]);
+    const rare = compile(range, new Set([range]));
+    assert.match(
+      rare.sql,
+      /where "sessions"."session_id" in \(select "participants"."session_id" from "participants" where "participants"."xref_ci" > \?\)$/,
+    );
+    assert.deepEqual(rare.parameters, ['x5']);
+    assert.match(compile(range).sql, /where exists \(.*"participants"."xref_ci" > \?\)$/);
+    assert.match(
+      compile({ ...range, field: 'ccid', operator: 'lessThan' }).sql,
+      /where "sessions"."ccid" < \?$/,
+    );
+  });
+
   void it('lowers tag names and negates notEquals over the whole tag set', () => {
     const { sql, parameters } = compile({
       kind: 'condition',

@@ -35,7 +35,7 @@ function reInvite(
 }
 
 describe('RecordingService: CUBE hold and resume', () => {
-  it('keeps the session and tags the held track TrackInactive then TrackActive, with offsets (c=0.0.0.0 and a=inactive)', async () => {
+  it('keeps the session and tags the held track (in its own tags) TrackInactive then TrackActive, with offsets (c=0.0.0.0 and a=inactive)', async () => {
     const { service, repository, clock } = setUp();
     const call = new FakeInvite(cubeFixture('cube-nbr-invite.sip'));
     service.onInvite(call);
@@ -59,13 +59,19 @@ describe('RecordingService: CUBE hold and resume', () => {
     const session = repository.sessions.get('s1')!;
     assert.equal(session.sessionState, 'ACTIVE');
     assert.equal(repository.sessions.size, 1);
+    // Track-level system tags go in the track's own list (reference §5.2), not the session's.
+    assert.deepEqual(session.tags, []);
     assert.deepEqual(
-      session.tags.map((t) => [t.tagName, t.tagType, t.trackNumber, t.tagOffset]),
+      session.tracks.map((track) =>
+        track.tags.map((t) => [t.tagName, t.tagType, t.trackNumber, t.tagOffset]),
+      ),
       [
-        ['TrackInactive', 'SYSTEM_DEFINED', 1, 12_000],
-        ['TrackActive', 'SYSTEM_DEFINED', 1, 20_000],
-        ['TrackInactive', 'SYSTEM_DEFINED', 0, 25_000],
-        ['TrackInactive', 'SYSTEM_DEFINED', 1, 25_000],
+        [['TrackInactive', 'SYSTEM_DEFINED', 0, 25_000]],
+        [
+          ['TrackInactive', 'SYSTEM_DEFINED', 1, 12_000],
+          ['TrackActive', 'SYSTEM_DEFINED', 1, 20_000],
+          ['TrackInactive', 'SYSTEM_DEFINED', 1, 25_000],
+        ],
       ],
     );
   });
@@ -281,7 +287,7 @@ describe('RecordingService: codecs', () => {
     assert.equal(call.rejection?.status, 488);
   });
 
-  it('turns each DTMF key press into a system tag of the session naming its track and offset', async () => {
+  it('turns a burst of DTMF key presses into one system tag of its track, at the first digit, when the track ends', async () => {
     const { service, repository, media, clock, events } = setUp();
     const call = invite(
       '<sip:alice@10.0.0.9>;tag=a',
@@ -293,16 +299,25 @@ describe('RecordingService: codecs', () => {
     media.emit({ type: 'dtmf', streamId: 's1-0', digit: '5', at: startMs + 3_250, durationMs: 120 });
     media.emit({ type: 'dtmf', streamId: 's1-0', digit: '#', at: startMs + 4_000, durationMs: 100 });
     await service.settled();
+    assert.deepEqual(repository.sessions.get('s1')!.tracks[0]!.tags, [], 'the burst is still open');
+    call.delegate!.onBye!(ack(''));
+    await waitFor(() => repository.sessions.get('s1')!.sessionState !== 'ACTIVE');
+    const session = repository.sessions.get('s1')!;
+    assert.deepEqual(session.tags, []);
     assert.deepEqual(
-      repository.sessions.get('s1')!.tags.map((t) => [t.tagName, t.tagType, t.trackNumber, t.tagOffset]),
-      [
-        ['DTMF:5', 'SYSTEM_DEFINED', 0, 3_250],
-        ['DTMF:#', 'SYSTEM_DEFINED', 0, 4_000],
-      ],
+      session.tracks[0]!.tags.map((t) => [t.tagName, t.tagType, t.trackNumber, t.tagOffset]),
+      [['DTMF:5#', 'SYSTEM_DEFINED', 0, 3_250]],
     );
+    // Announced before the session's end.
     assert.deepEqual(
-      events.flatMap((e) => (e.eventType === 'TAG_EVENT' ? [e.tag.tagName] : [])),
-      ['DTMF:5', 'DTMF:#'],
+      events.flatMap((e) =>
+        e.eventType === 'TAG_EVENT'
+          ? [e.tag.tagName]
+          : e.eventType === 'SESSION_EVENT'
+            ? [e.eventAction]
+            : [],
+      ),
+      ['STARTED', 'DTMF:5#', 'ENDED'],
     );
   });
 

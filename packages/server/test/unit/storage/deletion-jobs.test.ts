@@ -64,7 +64,7 @@ describe('DeletionJobRunner', () => {
       events: {
         publish: (event) => {
           events.push(event);
-          if (event.eventAction === 'DELETED') {
+          if (event.eventType === 'SESSION_EVENT' && event.eventAction === 'DELETED') {
             onDeleted?.(event);
           }
         },
@@ -76,7 +76,9 @@ describe('DeletionJobRunner', () => {
   }
 
   function deletedEvents(): DeletedEvent[] {
-    return events.filter((e): e is DeletedEvent => e.eventAction === 'DELETED');
+    return events.filter(
+      (e): e is DeletedEvent => e.eventType === 'SESSION_EVENT' && e.eventAction === 'DELETED',
+    );
   }
 
   async function finished(jobId: number): Promise<Job> {
