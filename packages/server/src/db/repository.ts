@@ -1,21 +1,14 @@
 import type { Session, SessionState, Tag, Track, TrackStats, Participant } from '../model/session.js';
 import type { AuditQuery, AuditRecord, NewAuditRecord } from '../model/audit.js';
 import type { Role, User } from '../model/user.js';
-import type {
-  DeleteFailureReason,
-  Job,
-  JobItem,
-  JobState,
-  JobStateChange,
-  NewJob,
-  SessionDeletionOutcome,
-} from '../model/job.js';
+import type { DeletionJobStore } from '../model/job.js';
 
 /**
  * The one persistence interface of Verbatim. SQLite (better-sqlite3) and PostgreSQL (pg) implement
  * it through Kysely; app.ts chooses the backend from `--db`. Every time is epoch milliseconds.
+ * The job methods (migration 0006) are declared with the runner that uses them (model/job.ts).
  */
-export interface Repository {
+export interface Repository extends DeletionJobStore {
   /** Applies pending migrations (idempotent). */
   migrate(): Promise<void>;
 
@@ -73,47 +66,6 @@ export interface Repository {
   appendAudit(record: NewAuditRecord): Promise<void>;
   /** Newest first. */
   queryAudit(query: AuditQuery): Promise<AuditRecord[]>;
-
-  // Jobs (migration 0006): deleteSessions and the job APIs. The deletion job runner
-  // (storage/deletion-jobs.ts) is their only writer.
-  /** Stores a QUEUED job with one PENDING item per session id, in order; returns it with its new id. */
-  createJob(job: NewJob): Promise<Job>;
-  getJob(jobId: number): Promise<Job | undefined>;
-  /** QUEUED and RUNNING jobs, oldest first. */
-  listUnfinishedJobs(): Promise<Job[]>;
-  /** How many jobs are kept, and how many of them are QUEUED or RUNNING. */
-  countJobs(): Promise<{ readonly total: number; readonly unfinished: number }>;
-  /**
-   * Moves a job from one of the states `from` to `to` (a finished state also sets its end time);
-   * false when the job does not exist or is in none of them.
-   */
-  updateJobState(
-    jobId: number,
-    from: readonly JobState[],
-    to: JobState,
-    change: JobStateChange,
-  ): Promise<boolean>;
-  /** Up to `limit` PENDING items of a job after position `afterPosition` (-1: from the start), in order. */
-  pendingJobItems(jobId: number, afterPosition: number, limit: number): Promise<JobItem[]>;
-  /** Up to `limit` FAILED items of a job, in order. */
-  failedJobItems(jobId: number, limit: number): Promise<JobItem[]>;
-  /** Marks a PENDING item FAILED and counts it in its job; false when it was not PENDING. */
-  failJobItem(jobId: number, position: number, reason: DeleteFailureReason): Promise<boolean>;
-  /**
-   * In one transaction: a closed session becomes a DELETED tombstone (its session row stays; its
-   * tracks, participants and tags rows go) and the PENDING item is DONE and counted. When the
-   * session is not closed (missing, ACTIVE, DELETED) the item is FAILED instead, with that reason.
-   * An item no longer PENDING changes nothing.
-   */
-  completeSessionDeletion(
-    jobId: number,
-    position: number,
-    sessionId: string,
-  ): Promise<SessionDeletionOutcome>;
-  /** Deletes a finished job and its items; `unfinished` when it is QUEUED or RUNNING. */
-  deleteJob(jobId: number): Promise<'deleted' | 'not-found' | 'unfinished'>;
-  /** Deletes the oldest finished jobs until at most `keep` jobs remain; returns how many went. */
-  pruneFinishedJobs(keep: number): Promise<number>;
 
   close(): Promise<void>;
 }

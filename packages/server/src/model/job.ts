@@ -1,3 +1,5 @@
+import type { Session } from './session.js';
+
 /**
  * Jobs: long-running management work a MediaSense client starts and then follows (reference §6,
  * addendum §3–4). The only kind today deletes sessions (deleteSessions, createJob
@@ -82,3 +84,50 @@ export interface JobStateChange {
 
 /** What deleting one session of a job did: DELETED, why it was refused, or nothing (not PENDING). */
 export type SessionDeletionOutcome = 'DELETED' | DeleteFailureReason | 'NOT_PENDING';
+
+/**
+ * The jobs in the database (migration 0006) as the deletion job runner (storage/deletion-jobs.ts)
+ * uses them: the repository implements it, and app.ts hands the repository over, so storage/
+ * does not depend on db/. The runner is the only writer of jobs.
+ */
+export interface DeletionJobStore {
+  getSession(sessionId: string): Promise<Session | undefined>;
+  /** Stores a QUEUED job with one PENDING item per session id, in order; returns it with its new id. */
+  createJob(job: NewJob): Promise<Job>;
+  getJob(jobId: number): Promise<Job | undefined>;
+  /** QUEUED and RUNNING jobs, oldest first. */
+  listUnfinishedJobs(): Promise<Job[]>;
+  /** How many jobs are kept, and how many of them are QUEUED or RUNNING. */
+  countJobs(): Promise<{ readonly total: number; readonly unfinished: number }>;
+  /**
+   * Moves a job from one of the states `from` to `to` (a finished state also sets its end time);
+   * false when the job does not exist or is in none of them.
+   */
+  updateJobState(
+    jobId: number,
+    from: readonly JobState[],
+    to: JobState,
+    change: JobStateChange,
+  ): Promise<boolean>;
+  /** Up to `limit` PENDING items of a job after position `afterPosition` (-1: from the start), in order. */
+  pendingJobItems(jobId: number, afterPosition: number, limit: number): Promise<JobItem[]>;
+  /** Up to `limit` FAILED items of a job, in order. */
+  failedJobItems(jobId: number, limit: number): Promise<JobItem[]>;
+  /** Marks a PENDING item FAILED and counts it in its job; false when it was not PENDING. */
+  failJobItem(jobId: number, position: number, reason: DeleteFailureReason): Promise<boolean>;
+  /**
+   * In one transaction: a closed session becomes a DELETED tombstone (its session row stays; its
+   * tracks, participants and tags rows go) and the PENDING item is DONE and counted. When the
+   * session is not closed (missing, ACTIVE, DELETED) the item is FAILED instead, with that reason.
+   * An item no longer PENDING changes nothing.
+   */
+  completeSessionDeletion(
+    jobId: number,
+    position: number,
+    sessionId: string,
+  ): Promise<SessionDeletionOutcome>;
+  /** Deletes a finished job and its items; `unfinished` when it is QUEUED or RUNNING. */
+  deleteJob(jobId: number): Promise<'deleted' | 'not-found' | 'unfinished'>;
+  /** Deletes the oldest finished jobs until at most `keep` jobs remain; returns how many went. */
+  pruneFinishedJobs(keep: number): Promise<number>;
+}

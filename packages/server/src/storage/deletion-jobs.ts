@@ -4,12 +4,9 @@ import type { EventSink } from '../model/events.js';
 import {
   JOB_TYPES,
   type DeleteFailureReason,
+  type DeletionJobStore,
   type Job,
   type JobItem,
-  type JobState,
-  type JobStateChange,
-  type NewJob,
-  type SessionDeletionOutcome,
 } from '../model/job.js';
 import type { Session } from '../model/session.js';
 import { DeletedEventBatcher } from './deleted-events.js';
@@ -25,34 +22,6 @@ export const MAX_UNFINISHED_JOBS = 100;
 export const MAX_FAILED_ITEMS_REPORTED = 100;
 /** PENDING operations read from the database at a time. */
 const ITEM_PAGE = 100;
-
-/**
- * What the runner needs from the database: the repository (db/) has these methods, and app.ts
- * hands it over. Declared here, in the runner's terms, so storage/ does not depend on db/.
- */
-export interface DeletionJobStore {
-  getSession(sessionId: string): Promise<Session | undefined>;
-  createJob(job: NewJob): Promise<Job>;
-  getJob(jobId: number): Promise<Job | undefined>;
-  listUnfinishedJobs(): Promise<Job[]>;
-  countJobs(): Promise<{ readonly total: number; readonly unfinished: number }>;
-  updateJobState(
-    jobId: number,
-    from: readonly JobState[],
-    to: JobState,
-    change: JobStateChange,
-  ): Promise<boolean>;
-  pendingJobItems(jobId: number, afterPosition: number, limit: number): Promise<JobItem[]>;
-  failedJobItems(jobId: number, limit: number): Promise<JobItem[]>;
-  failJobItem(jobId: number, position: number, reason: DeleteFailureReason): Promise<boolean>;
-  completeSessionDeletion(
-    jobId: number,
-    position: number,
-    sessionId: string,
-  ): Promise<SessionDeletionOutcome>;
-  deleteJob(jobId: number): Promise<'deleted' | 'not-found' | 'unfinished'>;
-  pruneFinishedJobs(keep: number): Promise<number>;
-}
 
 export interface DeletionJobRunnerOptions {
   readonly store: DeletionJobStore;
