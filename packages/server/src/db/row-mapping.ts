@@ -52,6 +52,7 @@ type StatsColumns = Pick<
   | 'stat_kernel_dropped'
   | 'stat_unread_at_close'
   | 'stat_unstored'
+  | 'stat_paused'
   | 'stat_first_packet_ms'
   | 'stat_last_packet_ms'
 >;
@@ -69,6 +70,7 @@ export function statsColumns(stats: TrackStats): StatsColumns {
     stat_kernel_dropped: stats.kernelDropped,
     stat_unread_at_close: stats.unreadAtClose,
     stat_unstored: stats.unstored,
+    stat_paused: stats.paused ?? 0,
     stat_first_packet_ms: stats.firstPacketAt ?? null,
     stat_last_packet_ms: stats.lastPacketAt ?? null,
   };
@@ -167,6 +169,8 @@ export function toTrack(row: TracksTable, participants: readonly Participant[], 
       kernelDropped: row.stat_kernel_dropped,
       unreadAtClose: row.stat_unread_at_close,
       unstored: row.stat_unstored,
+      // Optional in the model: absent for a track that was never paused, as before it was stored.
+      ...(row.stat_paused > 0 ? { paused: row.stat_paused } : {}),
       ...(row.stat_first_packet_ms === null ? {} : { firstPacketAt: row.stat_first_packet_ms }),
       ...(row.stat_last_packet_ms === null ? {} : { lastPacketAt: row.stat_last_packet_ms }),
     },

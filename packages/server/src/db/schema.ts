@@ -63,6 +63,8 @@ export interface TracksTable {
   stat_unread_at_close: number;
   /** Packets accepted but not written to the track file (migration 0005). */
   stat_unstored: number;
+  /** Packets received while the recording was paused, never stored (migration 0009). */
+  stat_paused: number;
   stat_first_packet_ms: number | null;
   stat_last_packet_ms: number | null;
 }

@@ -75,8 +75,7 @@ export interface TrackStats {
   readonly unstored: number;
   /**
    * RTP packets received while the recording was paused (pauseRecording) and never stored: not
-   * in `packets`, and no gap in `lost`. Kept by the media engine for the streams it holds (and in
-   * `/metrics`); the database does not store it yet, so a track read back has none.
+   * in `packets`, and no gap in `lost`. Absent when no packet came during a pause.
    */
   readonly paused?: number;
   /** Wall-clock time of the first and the last stored packet (epoch ms); absent before any. */

@@ -236,6 +236,10 @@ void describe('SQLite repository: storage', () => {
     assert.equal(updated.payloadType, 8);
     assert.equal(updated.trackDuration, 1000);
     assert.deepStrictEqual(updated.stats, stats);
+    // The packets a paused recording did not store are kept with the track (migration 0009).
+    await repo.updateTrack('add-1', 0, { stats: { ...stats, paused: 120 } });
+    assert.equal((await repo.getSession('add-1'))?.tracks[0]?.stats.paused, 120);
+    await repo.updateTrack('add-1', 0, { stats });
     await repo.updateTrack('add-1', 0, {});
     await assert.rejects(repo.updateTrack('add-1', 7, { codec: 'PCMU' }), {
       code: 'VERBATIM_ERR_DB_NOT_FOUND',

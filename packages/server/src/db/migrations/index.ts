@@ -10,6 +10,7 @@ import * as m0005 from './0005-track-unstored.js';
 import * as m0006 from './0006-jobs.js';
 import * as m0007 from './0007-session-pruned.js';
 import * as m0008 from './0008-audit-log.js';
+import * as m0009 from './0009-track-paused.js';
 
 /**
  * Every migration, by name. Names sort in application order. They are imported modules rather
@@ -25,6 +26,7 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = {
   '0006-jobs': m0006,
   '0007-session-pruned': m0007,
   '0008-audit-log': m0008,
+  '0009-track-paused': m0009,
 };
 
 class InCodeMigrationProvider implements MigrationProvider {
