@@ -147,7 +147,7 @@ function readParams(
   if (first.keyword === 'required') {
     const names = (first.params as { requiredProperties?: string[] }).requiredProperties ?? [];
     const missing = names.map((name) => [...path, name].join('.')).join(', ');
-    return failure(RESPONSE_CODES.missingParameter, `${missing} is required`);
+    return failure(RESPONSE_CODES.missingParameter, `${missing} ${names.length > 1 ? 'are' : 'is'} required`);
   }
   if (path.length === 0 && first.keyword === 'type') {
     return failure(
