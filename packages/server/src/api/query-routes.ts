@@ -6,9 +6,13 @@ import { failureEnvelope, noResults, success, type ApiFailure } from './envelope
 import { oraRoute, type OraRoute } from './ora-route.js';
 import { isJsonObject, queryString, type JsonObject } from './params.js';
 import { SessionsBodySchema } from './schemas.js';
-import { SESSION_PAGE_PARAMS } from './session-paging.js';
 import { sessionJson, type MediaUrlOptions } from './session-json.js';
-import { keyedSessionsQuery, prunedSessionsQuery, type KeyedQuery } from './simple-query.js';
+import {
+  keyedSessionsQuery,
+  prunedSessionsQuery,
+  SESSION_PAGE_PARAMS,
+  type KeyedQuery,
+} from './simple-query.js';
 
 /**
  * The simple GET queries of the query service added in issue 10 (reference §4.1, addendum §3):

@@ -7,8 +7,8 @@ import { oraRoute, type OraRoute } from './ora-route.js';
 import type { ApiRefusalLog } from './refusal-log.js';
 import { SessionIdSchema, SessionsBodySchema } from './schemas.js';
 import { sessionJson, type MediaUrlOptions } from './session-json.js';
-import { SESSION_PAGE_PARAMS, sessionPage } from './session-paging.js';
 import { MAX_PAGE_LIMIT, translateGetSessionsBody } from './session-query.js';
+import { SESSION_PAGE_PARAMS, windowPageOf } from './simple-query.js';
 
 /** The session queries that existed before issue 10: by id, the active ones, and getSessions. */
 export interface SearchRouteContext {
@@ -65,10 +65,11 @@ export function searchRoutes(ctx: SearchRouteContext): OraRoute[] {
       params: SessionPageQuerySchema,
       responseBody: SessionsBodySchema,
       handler: async (params) => {
-        const page = sessionPage(params);
-        if ('responseCode' in page) {
-          return failureEnvelope(page);
+        const result = windowPageOf(params);
+        if (!result.ok) {
+          return failureEnvelope(result.error);
         }
+        const page = result.value;
         const sessions = (await ctx.repository.listActiveSessions())
           .filter((s) => s.sessionStartDate >= page.minStart && s.sessionStartDate <= page.maxStart)
           .sort((a, b) => b.sessionStartDate - a.sessionStartDate || compareIds(a, b))

@@ -3,7 +3,7 @@ import type { Result } from '../protocol/result.js';
 import { RESPONSE_CODES, type ApiFailure } from './envelope.js';
 import { describeValue, queryString, toNonNegativeInteger, type JsonObject } from './params.js';
 import { MAX_QUERY_VALUE_LENGTH, MAX_TAG_NAME_LENGTH } from './request-limits.js';
-import { pageOf } from './session-query.js';
+import { MAX_PAGE_LIMIT, pageOf } from './session-query.js';
 
 /**
  * The simple GET queries of the query service (reference §4.1, addendum §3): getAllPrunedSessions,
@@ -22,6 +22,14 @@ export interface WindowPage {
   readonly offset: number;
   readonly limit: number;
 }
+
+/** The query-string schema of these parameters (for the OpenAPI document; windowPageOf checks them). */
+export const SESSION_PAGE_PARAMS = {
+  offset: 'Rows to skip, from 0 (default 0; a negative offset reads as 0)',
+  limit: `Rows per page, 1 to ${MAX_PAGE_LIMIT} (default ${MAX_PAGE_LIMIT}; a larger limit reads as ${MAX_PAGE_LIMIT})`,
+  minSessionStartDate: 'Earliest session start, epoch ms (default 0)',
+  maxSessionStartDate: 'Latest session start, epoch ms (default: no limit)',
+} as const;
 
 const NEWEST_FIRST: SessionQuery['sort'] = [{ field: 'sessionStartDate', order: 'DESC' }];
 
