@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the real peers the tests drive when they are missing: sipp (call controller), ffmpeg/ffprobe
 # (media sender and checker), baresip (SIP over TLS with SRTP) and bcg729's headers (a test-only G.729
-# encoder, GPL: it never links into Verbatim).
+# encoder, GPL: it never links into Verbatim), and curl (an HTTP client for the API port's HTTPS and
+# plain HTTP).
 # Needs root (CI and the dev machines run as root); prints what it does.
 set -euo pipefail
 missing=()
@@ -10,6 +11,7 @@ command -v sipp >/dev/null 2>&1 || missing+=(sip-tester)
 command -v baresip >/dev/null 2>&1 || missing+=(baresip-core)
 [ -f /usr/include/bcg729/encoder.h ] || missing+=(libbcg729-dev)
 command -v gcc >/dev/null 2>&1 || missing+=(gcc libc6-dev)
+command -v curl >/dev/null 2>&1 || missing+=(curl)
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0
 fi

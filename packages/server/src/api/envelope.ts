@@ -29,6 +29,8 @@ export const RESPONSE_CODES = {
   invalidSession: 4021,
   /** Signed in, but the user's role may not make this request (docs/api.md "Roles"). */
   forbidden: 4022,
+  /** Plain HTTP while the node serves HTTPS: only getAPIVersion answers over it (reference §1). */
+  httpsRequired: 4023,
   queryUnknownField: 4030,
   queryUnknownOperator: 4031,
   queryOperatorNotAllowed: 4032,
@@ -76,6 +78,7 @@ export const FAILURE_MESSAGES: Readonly<Record<Exclude<ResponseCode, 2000 | 2001
   4020: 'Failure: Sign in failed. The username or password is incorrect.',
   4021: 'Failure: Invalid session. The session may have expired. Sign in again or enter a valid JSESSIONID.',
   4022: 'Failure: Your role does not permit this request.',
+  4023: 'Failure: This request must be made over HTTPS.',
   4030: 'Failure: The query names an unknown or unsearchable field.',
   4031: 'Failure: The query uses an unknown operator.',
   4032: 'Failure: The query uses an operator that the field does not support.',

@@ -5,12 +5,14 @@ import Fastify, {
   type FastifyReply,
   type FastifyRequest,
 } from 'fastify';
+import type https from 'node:https';
 import type { Logger } from 'pino';
 import type { Repository } from '../db/repository.js';
 import { AuthSessionStore, DEFAULT_SESSION_IDLE_MS } from './auth-sessions.js';
 import { Authenticator } from './authenticator.js';
 import { registerConcurrencyLimit } from './concurrency-limit.js';
 import { failure, RESPONSE_CODES } from './envelope.js';
+import { HttpsWithPlainServer } from './https-with-plain-server.js';
 import { parseJsonBody, type JsonBodyError } from './json-body.js';
 import { shortText, urlPath } from './params.js';
 import { MEDIA_DOCUMENTED_PATHS, registerMediaRoutes } from './media-routes.js';
@@ -19,6 +21,7 @@ import { registerOraRoutes, type ExtraOraRoutes } from './ora-routes.js';
 import { AuditTrail } from './audit-trail.js';
 import { productVersion } from '../version.js';
 import { dummyPasswordHash } from './passwords.js';
+import { registerPlainHttpPolicy } from './plain-http-policy.js';
 import { ApiRefusalLog, type ApiRefusalReason } from './refusal-log.js';
 import { MAX_BODY_BYTES, MAX_CONCURRENT_ORA_REQUESTS } from './request-limits.js';
 import { isVerbatimError, VerbatimError } from '../model/errors.js';
@@ -74,6 +77,11 @@ function clientErrorOf(error: FastifyError): { reason: ApiRefusalReason; detail:
   return { reason: 'malformed-request', detail: error.message };
 }
 
+/** A fastify option handed to the server factory, whose type it does not declare. */
+function numberOption(value: unknown): number | undefined {
+  return typeof value === 'number' ? value : undefined;
+}
+
 function isOraRequest(request: FastifyRequest): boolean {
   return request.url.startsWith('/ora/');
 }
@@ -101,13 +109,29 @@ export async function buildHttpApi(options: HttpApiOptions): Promise<FastifyInst
     // held; the error handler answers it with an envelope.
     bodyLimit: MAX_BODY_BYTES,
   };
-  // The routes use only the framework API, never the raw server, so the HTTPS instance is used
-  // through the same FastifyInstance type as the HTTP one.
-  const app = (options.https === undefined
+  // Under TLS the port also answers plain HTTP, for getAPIVersion alone (plain-http-policy.ts).
+  // The routes use only the framework API, never the raw server, so that instance is used
+  // through the same FastifyInstance type as the plain one.
+  const tls = options.https;
+  const app = (tls === undefined
     ? Fastify(common)
-    : Fastify({
+    : Fastify<https.Server>({
         ...common,
-        https: { key: options.https.key, cert: options.https.cert },
+        // Read by fastify only for the scheme of the address listen() returns; the server is ours.
+        https: { key: tls.key, cert: tls.cert },
+        serverFactory: (handler, factoryOptions) =>
+          new HttpsWithPlainServer(
+            {
+              key: tls.key,
+              cert: tls.cert,
+              http: {
+                keepAliveTimeout: numberOption(factoryOptions.keepAliveTimeout),
+                requestTimeout: numberOption(factoryOptions.requestTimeout),
+              },
+              connectionTimeout: numberOption(factoryOptions.connectionTimeout),
+            },
+            handler,
+          ) as unknown as https.Server,
       })) as unknown as FastifyInstance;
 
   // MediaSense clients do not all send `Content-Type: application/json` (and some send a charset
@@ -153,6 +177,10 @@ export async function buildHttpApi(options: HttpApiOptions): Promise<FastifyInst
       .send(failure(RESPONSE_CODES.unknownApi, `no API at ${shortText(request.method)} ${shortText(path)}`));
   });
 
+  if (tls !== undefined) {
+    // First of the onRequest hooks: a request refused for plain HTTP takes no 5042 slot.
+    registerPlainHttpPolicy(app, refusals);
+  }
   registerConcurrencyLimit(app, options.maxConcurrentRequests ?? MAX_CONCURRENT_ORA_REQUESTS, refusals);
   app.addHook('onClose', (_instance, done) => {
     refusals.close();

@@ -15,6 +15,7 @@ export const API_REFUSAL_REASONS = [
   'sign-in-refused',
   'forbidden',
   'download-unauthorized',
+  'https-required',
   'unknown-api',
 ] as const;
 

@@ -244,7 +244,10 @@ export const SERVE_OPTIONS = {
   }),
   'sip-port': port('SIP over UDP and TCP', 5060),
   'sip-tls-port': port('SIP over TLS (0 disables)', 5061),
-  'http-port': port('API and media download (HTTPS unless `--no-tls`)', 8440),
+  'http-port': port(
+    'API and media download (HTTPS unless `--no-tls`; plain HTTP on the same port reaches getAPIVersion only)',
+    8440,
+  ),
   'rtsp-port': port('RTSP (written into `rtspUrl`; the RTSP server is not built yet)', 8554),
   'rtp-ports': option<{ readonly min: number; readonly max: number }>({
     argument: 'A-B',

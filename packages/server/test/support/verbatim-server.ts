@@ -1,11 +1,13 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { freeTcpPort, freeUdpTcpPort, randomRtpRange } from './ports.js';
 import { after, before } from 'node:test';
 import { spawnTracked, stopAll, type Spawned } from './processes.js';
 import { waitFor } from './wait.js';
+import { httpsRequest } from './https-request.js';
+import { certificatePaths } from '../../src/transport/tls-certificate.js';
 
 const SERVER_ENTRY = resolve(import.meta.dirname, '../../src/main.ts');
 export const ADMIN_PASSWORD = 'correct-horse-battery';
@@ -54,6 +56,25 @@ export interface ServerOptions {
   admission?: boolean;
   /** More environment for the node (secrets such as VERBATIM_OUTBOUND_PASSWORD). */
   env?: Readonly<Record<string, string>>;
+  /**
+   * HTTPS on the API port, as a node runs by default (its generated certificate), instead of
+   * `--no-tls`; the harness then trusts that certificate alone.
+   */
+  tls?: boolean;
+}
+
+/** A JSON request to the node, over plain HTTP with fetch or over HTTPS trusting `ca`. */
+async function nodeRequest(
+  url: string,
+  init: { method: string; headers: Record<string, string>; body?: string },
+  ca: (() => Promise<string>) | undefined,
+): Promise<{ json: unknown; setCookie: string }> {
+  if (ca === undefined) {
+    const response = await fetch(url, init);
+    return { json: await response.json(), setCookie: response.headers.get('set-cookie') ?? '' };
+  }
+  const answer = await httpsRequest(url, await ca(), init);
+  return { json: JSON.parse(answer.body), setCookie: String(answer.headers['set-cookie'] ?? '') };
 }
 
 export async function startServer(options: ServerOptions = {}): Promise<RunningServer> {
@@ -69,7 +90,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       'tsx',
       SERVER_ENTRY,
       'serve',
-      '--no-tls',
+      ...(options.tls === true ? [] : ['--no-tls']),
       '--bind',
       '127.0.0.1',
       '--advertise',
@@ -92,20 +113,24 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     ],
     { env: { ...process.env, VERBATIM_ADMIN_PASSWORD: ADMIN_PASSWORD, ...options.env } },
   );
-  const baseUrl = `http://127.0.0.1:${httpPort}`;
+  const baseUrl = `${options.tls === true ? 'https' : 'http'}://127.0.0.1:${httpPort}`;
+  const ca = options.tls === true ? () => readFile(certificatePaths(dataDir).certPath, 'utf8') : undefined;
   const jsessionId = await waitFor(
     async () => {
       if (proc.child.exitCode !== null) {
         throw new Error(`server exited early:\n${proc.output()}`);
       }
-      const response = await fetch(`${baseUrl}/ora/authenticationService/authentication/signIn`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ requestParameters: { username: 'admin', password: ADMIN_PASSWORD } }),
-      });
-      const body = (await response.json()) as ApiResponse;
-      const cookie = response.headers.get('set-cookie') ?? '';
-      const match = /JSESSIONID=([^;]+)/.exec(cookie);
+      const response = await nodeRequest(
+        `${baseUrl}/ora/authenticationService/authentication/signIn`,
+        {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ requestParameters: { username: 'admin', password: ADMIN_PASSWORD } }),
+        },
+        ca,
+      );
+      const body = response.json as ApiResponse;
+      const match = /JSESSIONID=([^;]+)/.exec(response.setCookie);
       return body.responseCode === 2000 && match?.[1] !== undefined ? match[1] : undefined;
     },
     { timeoutMs: 30_000, what: 'the server to accept sign-in' },
@@ -121,15 +146,19 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     baseUrl,
     jsessionId,
     async api(path: string, body?: unknown): Promise<ApiResponse> {
-      const response = await fetch(`${baseUrl}${path}`, {
-        method: body === undefined ? 'GET' : 'POST',
-        headers: {
-          cookie: `JSESSIONID=${jsessionId}`,
-          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      const response = await nodeRequest(
+        `${baseUrl}${path}`,
+        {
+          method: body === undefined ? 'GET' : 'POST',
+          headers: {
+            cookie: `JSESSIONID=${jsessionId}`,
+            ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+          },
+          ...(body === undefined ? {} : { body: JSON.stringify(body) }),
         },
-        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-      });
-      return (await response.json()) as ApiResponse;
+        ca,
+      );
+      return response.json as ApiResponse;
     },
     async stop(stopOptions: { keepData?: boolean; signal?: NodeJS.Signals } = {}) {
       let code: number | string;
