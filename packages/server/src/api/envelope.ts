@@ -10,6 +10,13 @@ export interface Envelope {
   readonly responseMessage: string;
   readonly responseBody?: unknown;
   readonly detail?: string;
+  /**
+   * Top-level fields of the event service: the 1.0 subscribeRecordingEvent answered its id here
+   * (DG90-p43), and verifyRecordingSubscription its status (DG90-p56). Verbatim also repeats the
+   * id of subscribeToEvents here, beside `responseBody`, for clients written to either version.
+   */
+  readonly subscriptionId?: string;
+  readonly subscriptionStatus?: string;
 }
 
 /** The long success text MediaSense uses on query and info APIs (observed on 11.5 getSessions). */
@@ -21,6 +28,8 @@ export const RESPONSE_CODES = {
   success: 2000,
   /** No session matched, or paging went past the end; clients stop their paging loop on it. */
   noResults: 2001,
+  /** subscribeToEvents again with the same URI and the same filters (DG90-p46). */
+  subscriptionExists: 2005,
   malformedRequest: 4000,
   invalidParameter: 4001,
   missingParameter: 4002,
@@ -70,7 +79,7 @@ export const RESPONSE_CODES = {
 export type ResponseCode = (typeof RESPONSE_CODES)[keyof typeof RESPONSE_CODES];
 
 /** The message of every failure code; 4021 and 5042 are MediaSense's exact texts (reference §2, addendum §1). */
-export const FAILURE_MESSAGES: Readonly<Record<Exclude<ResponseCode, 2000 | 2001>, string>> = {
+export const FAILURE_MESSAGES: Readonly<Record<Exclude<ResponseCode, 2000 | 2001 | 2005>, string>> = {
   4000: 'Failure: The request is malformed.',
   4001: 'Failure: A request parameter is invalid.',
   4002: 'Failure: A mandatory request parameter is missing.',
@@ -104,6 +113,9 @@ export const FAILURE_MESSAGES: Readonly<Record<Exclude<ResponseCode, 2000 | 2001
 };
 
 export const MESSAGE_NO_RESULTS = 'Success: No matching sessions were found.';
+
+/** 2005's text; MediaSense's own is not public (its meaning is, DG90-p46). */
+export const MESSAGE_SUBSCRIPTION_EXISTS = 'Success: The subscription already exists.';
 
 export type FailureCode = keyof typeof FAILURE_MESSAGES;
 

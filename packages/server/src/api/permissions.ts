@@ -22,6 +22,8 @@ export type Permission =
   | 'control'
   /** Subscribe to events. */
   | 'subscribe'
+  /** List and remove anyone's subscriptions, read the delivery log. */
+  | 'manage-subscriptions'
   /** Create, change and remove users. */
   | 'manage-users'
   /** Read the audit trail. */
@@ -38,6 +40,7 @@ const EVERY_PERMISSION: readonly Permission[] = [
   'delete',
   'control',
   'subscribe',
+  'manage-subscriptions',
   'manage-users',
   'read-audit',
   'metrics',
@@ -47,7 +50,7 @@ const EVERY_PERMISSION: readonly Permission[] = [
 export const ROLE_PERMISSIONS: Readonly<Record<Role, ReadonlySet<Permission>>> = {
   admin: new Set(EVERY_PERMISSION),
   // Integrations (quality management, archivers, analytics, Finesse): the MediaSense API whole,
-  // but neither users nor the audit trail.
+  // but neither users, other systems' subscriptions nor the audit trail.
   api: new Set(['public', 'signed-in', 'search', 'play', 'tag', 'delete', 'control', 'subscribe', 'metrics']),
   // People who listen and mark calls; deleting, pausing and subscribing are for systems.
   supervisor: new Set(['public', 'signed-in', 'search', 'play', 'tag']),
