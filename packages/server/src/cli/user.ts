@@ -1,7 +1,5 @@
-import { userInfo } from 'node:os';
 import type { Command } from 'commander';
 import type { Config } from '../config/config.js';
-import type { NewAuditRecord } from '../model/audit.js';
 import {
   MAX_PASSWORD_LENGTH,
   MIN_PASSWORD_LENGTH,
@@ -11,6 +9,7 @@ import {
 } from '../model/user.js';
 import { CommandFailure, EXIT_OK, UsageError, type RunAction } from './command-errors.js';
 import { addDatabaseOptions, loadOrThrow } from './config-options.js';
+import { cliAuditRecord, formatTable } from './cli-output.js';
 import { withRepository } from './database.js';
 import { obtainPassword } from './password-prompt.js';
 
@@ -146,34 +145,4 @@ async function userPasswd(name: string, options: { password?: string }, command:
   });
   process.stdout.write(`changed the password of ${name}\n`);
   return EXIT_OK;
-}
-
-/**
- * The audit record of a user change made on the node's command line: the same action names as the
- * API's, the operating-system account as who, `cli` as where.
- */
-function cliAuditRecord(action: string, target: string, detail: Record<string, string>): NewAuditRecord {
-  return { at: Date.now(), username: osUserName(), action, target, outcome: 2000, source: 'cli', detail };
-}
-
-function osUserName(): string {
-  try {
-    return userInfo().username;
-  } catch {
-    // No passwd entry for the uid (some containers).
-    return `uid ${process.getuid?.() ?? '?'}`;
-  }
-}
-
-function formatTable(header: readonly string[], rows: readonly (readonly string[])[]): string {
-  const all = [header, ...rows];
-  const widths = header.map((_, column) => Math.max(...all.map((row) => (row[column] ?? '').length)));
-  return all
-    .map((row) =>
-      row
-        .map((cell, column) => (column === row.length - 1 ? cell : cell.padEnd(widths[column] ?? 0)))
-        .join('  '),
-    )
-    .map((line) => `${line}\n`)
-    .join('');
 }
