@@ -177,7 +177,8 @@ export class SubscriptionService implements EventSubscriptions {
 
 function sameFilters(existing: StoredEventSubscription, request: SubscriptionRequest): boolean {
   return (
-    existing.eventTypes.join(',') === [...request.eventTypes].join(',') &&
+    existing.eventTypes.length === new Set(request.eventTypes).size &&
+    existing.eventTypes.every((type) => request.eventTypes.includes(type)) &&
     (existing.tagNameRegEx ?? '') === (request.tagNameRegEx ?? '') &&
     // A new secret is a change the caller means: it replaces the old one.
     (existing.secret ?? '') === (request.secret ?? '')
