@@ -31,6 +31,12 @@ import { useTempDir } from '../support/temp-dir.js';
 
 const NODE = 'node-a';
 
+interface Body {
+  readonly eventType: string;
+  readonly eventAction: string;
+  readonly eventBody: Record<string, unknown>;
+}
+
 interface Received {
   readonly body: string;
   readonly headers: http.IncomingHttpHeaders;
@@ -94,7 +100,7 @@ class Receiver {
     }
   }
 
-  bodies(): { eventType: string; eventAction: string; eventBody: Record<string, unknown> }[] {
+  bodies(): Body[] {
     return this.received.map((r) => JSON.parse(r.body) as never);
   }
 }
@@ -325,7 +331,14 @@ void describe('event delivery (real receivers, real SQLite)', () => {
       'forwardedEvent',
       'eventBody',
     ]);
-    const [started, tagAdded, updated, ended, deleted, storage] = bodies;
+    const [started, tagAdded, updated, ended, deleted, storage] = bodies as [
+      Body,
+      Body,
+      Body,
+      Body,
+      Body,
+      Body,
+    ];
     assert.equal(started.eventBody.sessionId, 'call-1');
     assert.equal(started.eventBody.sessionState, 'ACTIVE');
     const startedTracks = started.eventBody.tracks as { downloadUrl?: string }[];
