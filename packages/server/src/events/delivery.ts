@@ -13,8 +13,8 @@ import type {
 
 /** Header names of a delivery (docs/api.md "Event delivery"). */
 export const SIGNATURE_HEADER = 'X-Verbatim-Signature';
-export const EVENT_ID_HEADER = 'X-Verbatim-Event-Id';
-export const SUBSCRIPTION_ID_HEADER = 'X-Verbatim-Subscription-Id';
+const EVENT_ID_HEADER = 'X-Verbatim-Event-Id';
+const SUBSCRIPTION_ID_HEADER = 'X-Verbatim-Subscription-Id';
 
 /** Outbox rows read per query; delivered one by one, in order. */
 const OUTBOX_PAGE = 50;
