@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
@@ -8,6 +8,7 @@ import { controlRoutes } from './api/control-routes.js';
 import { buildHttpApi } from './api/http-api.js';
 import { jobRoutes } from './api/job-routes.js';
 import { outboundRoutes } from './api/outbound-routes.js';
+import { sessionJson } from './api/session-json.js';
 import { tagRoutes } from './api/tag-routes.js';
 import { isTrustedAddress } from './config/cidr.js';
 import type { Config } from './config/config.js';
@@ -16,7 +17,12 @@ import type { Repository } from './db/repository.js';
 import { createMediaEngine } from './media/create-media-engine.js';
 import { LagProbe } from './media/lag-probe.js';
 import type { MediaEngine } from './media/media-engine.js';
+import { EventDelivery } from './events/delivery.js';
 import { EventBus } from './events/event-bus.js';
+import { OutboxWriter } from './events/outbox-writer.js';
+import { SubscriptionService } from './events/subscriptions.js';
+import type { EventSubscriptions } from './model/event-subscription.js';
+import { productVersion } from './version.js';
 import { RecordingService } from './recording/recording-service.js';
 import { DeletionJobRunner } from './storage/deletion-jobs.js';
 import { DiskSpaceMonitor } from './storage/disk-space.js';
@@ -34,6 +40,8 @@ export interface App {
   readonly recording: RecordingService;
   readonly repository: Repository;
   readonly events: EventBus;
+  /** Event subscriptions (subscribeToEvents and the rest; durable delivery runs after start()). */
+  readonly eventSubscriptions: EventSubscriptions;
 }
 
 export interface AppAddresses {
@@ -96,6 +104,47 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<A
         refusalLoggedAtMs.set(kind, event.at);
       }
       eventLog.info({ event }, `${event.eventType} ${event.eventAction}`);
+    });
+
+    // Subscribed events go through the outbox in the database to their receivers (events/).
+    const eventSubscriptions = new SubscriptionService({
+      store: repository,
+      onChange: () => void eventDelivery.sync(),
+    });
+    const eventDelivery = new EventDelivery({
+      store: repository,
+      nodeId: config.nodeId,
+      logger: log,
+      failingAfterMs: config.eventsFailingAfterMs,
+      ...(config.eventsCa === undefined ? {} : { extraCa: await readFile(config.eventsCa, 'utf8') }),
+      loadSubscriptions: () => eventSubscriptions.refresh(),
+      userAgent: `Verbatim/${productVersion()}`,
+    });
+    const mediaUrls = {
+      advertise: config.advertise,
+      httpPort: config.httpPort,
+      rtspPort: config.rtspPort,
+      tls: config.tls,
+    };
+    const outbox = new OutboxWriter({
+      store: repository,
+      subscriptions: eventSubscriptions,
+      payload: {
+        formatSession: (session) => sessionJson(session, mediaUrls),
+        nodeIpAddress: config.advertise,
+      },
+      nodeId: config.nodeId,
+      onWritten: (ids) => {
+        eventDelivery.wake(ids);
+      },
+      logger: log,
+    });
+    await eventSubscriptions.refresh();
+    events.subscribe(outbox.handle);
+    // Closed after recording (its last ENDED events) and before the database.
+    closers.unshift(async () => {
+      await outbox.flush();
+      await eventDelivery.stop();
     });
 
     const disk = new DiskSpaceMonitor({
@@ -171,6 +220,8 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<A
         admission: () => recording.admission(),
         mediaCounters: () => media.counters?.(),
         sipCounters: () => sip.counters(),
+        eventDelivery: () => eventDelivery.counters,
+        eventBacklog: () => repository.outboxBacklog(config.nodeId),
       },
     });
 
@@ -180,11 +231,13 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<A
       recording,
       repository,
       events,
+      eventSubscriptions,
       async start(): Promise<AppAddresses> {
         const sipPorts = await sip.start();
         started = true;
         await http.listen({ host: config.bind, port: config.httpPort });
         jobs.start();
+        await eventDelivery.start();
         const address = http.server.address();
         const httpPort = typeof address === 'object' && address !== null ? address.port : config.httpPort;
         const addresses: AppAddresses = {

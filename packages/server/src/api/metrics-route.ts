@@ -30,6 +30,9 @@ export interface MetricsSource {
    * refused, …), each transport's prefixed with its protocol. Absent: no SIP metrics.
    */
   readonly sipCounters?: () => Readonly<Record<string, number>>;
+  /** Event delivery (events/delivery.ts): attempts by outcome and this node's outbox. Absent: none. */
+  readonly eventDelivery?: () => Readonly<{ delivered: number; failed: number }>;
+  readonly eventBacklog?: () => Promise<{ readonly pending: number; readonly oldestCreatedAt?: number }>;
 }
 
 /** The SIP counters that are gauges (what the server holds now); every other one is a running total. */
@@ -230,6 +233,7 @@ export function buildNodeMetrics(source: MetricsSource, apiRefusals?: ApiRefusal
     'Media streams closed',
     () => source.mediaCounters()?.streamsClosed,
   );
+  registerEventMetrics(registry, source);
   const sipCounters = source.sipCounters;
   if (sipCounters !== undefined) {
     for (const [field, name] of Object.entries(SIP_GAUGES)) {
@@ -284,6 +288,52 @@ export function buildNodeMetrics(source: MetricsSource, apiRefusals?: ApiRefusal
       return registry.metrics();
     },
   };
+}
+
+function registerEventMetrics(registry: Registry, source: MetricsSource): void {
+  const delivery = source.eventDelivery;
+  if (delivery !== undefined) {
+    new Counter({
+      name: 'verbatim_event_deliveries_total',
+      help: 'Event delivery attempts to subscribers, by outcome (delivered: a 2xx; failed: retried later)',
+      labelNames: ['outcome'],
+      registers: [registry],
+      collect() {
+        this.reset();
+        const counters = delivery();
+        this.inc({ outcome: 'delivered' }, counters.delivered);
+        this.inc({ outcome: 'failed' }, counters.failed);
+      },
+    });
+  }
+  const backlog = source.eventBacklog;
+  if (backlog !== undefined) {
+    // One database read per scrape serves both gauges.
+    let sample: Promise<{ readonly pending: number; readonly oldestCreatedAt?: number }> | undefined;
+    const read = (): Promise<{ readonly pending: number; readonly oldestCreatedAt?: number }> => {
+      sample ??= backlog().finally(() => {
+        sample = undefined;
+      });
+      return sample;
+    };
+    new Gauge({
+      name: 'verbatim_event_outbox_pending',
+      help: 'Events written to the outbox by this node and not yet taken by their subscriber',
+      registers: [registry],
+      async collect() {
+        this.set((await read()).pending);
+      },
+    });
+    new Gauge({
+      name: 'verbatim_event_outbox_oldest_age_seconds',
+      help: "Age of the oldest event waiting in this node's outbox (0 when none waits)",
+      registers: [registry],
+      async collect() {
+        const oldest = (await read()).oldestCreatedAt;
+        this.set(oldest === undefined ? 0 : Math.max(0, (Date.now() - oldest) / 1000));
+      },
+    });
+  }
 }
 
 function msToSeconds(ms: number | undefined): number | undefined {

@@ -11,7 +11,7 @@ import { MAX_TAG_NAME_LENGTH } from './request-limits.js';
  * addSessionTag and deleteSessionTag (reference §5.4, §6): user tags on an ACTIVE or closed
  * session, never a DELETED one. Tags added here are USER_DEFINED and go in the session's own tag
  * list; names are compared without regard to case. Each change is published on the event bus as a
- * TAG_EVENT (ADDED or DELETED) once it is stored.
+ * TAG_EVENT (ADDED or DELETED) once it is stored, then as a SESSION_EVENT UPDATED.
  */
 
 export interface SessionTagDeps {
@@ -112,6 +112,7 @@ export async function addUserTag(deps: SessionTagDeps, request: TagRequest): Pro
     tag,
     at: deps.now(),
   });
+  publishUpdated(deps, request.sessionId);
   return { ok: true, value: { tags: [tag] } };
 }
 
@@ -159,5 +160,17 @@ export async function deleteUserTag(deps: SessionTagDeps, request: TagRequest): 
       at,
     });
   }
+  publishUpdated(deps, request.sessionId);
   return { ok: true, value: { tags: deleted } };
+}
+
+/** SESSION_EVENT UPDATED after the tag events of one change: its session's tag list changed. */
+function publishUpdated(deps: SessionTagDeps, sessionId: string): void {
+  deps.events?.publish({
+    eventType: 'SESSION_EVENT',
+    eventAction: 'UPDATED',
+    sessionId,
+    change: 'tags',
+    at: deps.now(),
+  });
 }

@@ -36,6 +36,10 @@ export interface Config {
   readonly apiMaxRequests: number;
   /** Storage is critical below this much free space on the media disk, in percent (0 = never). */
   readonly storageCriticalPercent: number;
+  /** PEM file of extra CAs for HTTPS event receivers (`--events-ca`). */
+  readonly eventsCa?: string;
+  /** A subscription failing this long becomes FAILING (`--events-failing-after`). */
+  readonly eventsFailingAfterMs: number;
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   /** `pretty` lines for a person, `json` for a collector, `auto`: pretty on a terminal only. */
   readonly logFormat: 'auto' | 'json' | 'pretty';

@@ -166,16 +166,19 @@ export function loadConfig(input: LoadConfigInput): Result<Config, readonly Conf
     sipInviteRate: options['sip-invite-rate'],
     apiMaxRequests: options['api-max-requests'],
     storageCriticalPercent: options['storage-critical-percent'],
+    eventsFailingAfterMs: options['events-failing-after'],
     logLevel: options['log-level'],
     logFormat: options['log-format'],
   };
   const adminPassword = options['admin-password'];
+  const eventsCa = options['events-ca'];
   const outbound = outboundConfig(options);
   return {
     ok: true,
     value: {
       ...config,
       ...(adminPassword === undefined ? {} : { adminPassword }),
+      ...(eventsCa === undefined ? {} : { eventsCa }),
       ...(outbound === undefined ? {} : { outbound }),
     },
   };

@@ -52,6 +52,9 @@ export interface ConfigHost {
   hostname(): string;
 }
 
+const DEFAULT_EVENTS_FAILING_AFTER_S = 300;
+const MAX_EVENTS_FAILING_AFTER_S = 7 * 24 * 3600;
+
 export const DEFAULT_TRUSTED_PEERS: readonly string[] = [
   '127.0.0.0/8',
   '::1/128',
@@ -449,6 +452,33 @@ export const SERVE_OPTIONS = {
       return n !== undefined && n >= 0 && n <= 100
         ? ok(n)
         : bad(`${show(value)} is not a percentage of free disk space (0-100)`);
+    },
+  }),
+  'events-ca': option<string | undefined>({
+    argument: 'FILE',
+    description:
+      'PEM file of CA certificates trusted for HTTPS event receivers, besides the built-in roots (a receiver with a private CA or a self-signed certificate)',
+    default: { value: undefined, text: 'none' },
+    isFlag: true,
+    inFile: true,
+    parse: (value, baseDir) =>
+      typeof value === 'string' && value.trim() !== ''
+        ? ok(resolve(baseDir, value))
+        : bad(`${show(value)} is not a file path`),
+  }),
+  /** Given in seconds, held in milliseconds. */
+  'events-failing-after': option<number>({
+    argument: 'SECONDS',
+    description:
+      'an event subscription whose every delivery attempt has failed for this long is marked FAILING and logged (its events are kept and retried; it is never dropped)',
+    default: { value: DEFAULT_EVENTS_FAILING_AFTER_S * 1000, text: String(DEFAULT_EVENTS_FAILING_AFTER_S) },
+    isFlag: true,
+    inFile: true,
+    parse: (value) => {
+      const seconds = numberOf(value);
+      return seconds !== undefined && seconds >= 1 && seconds <= MAX_EVENTS_FAILING_AFTER_S
+        ? ok(Math.round(seconds * 1000))
+        : bad(`${show(value)} is not a number of seconds (1-${MAX_EVENTS_FAILING_AFTER_S})`);
     },
   }),
   'log-level': option<LogLevel>({

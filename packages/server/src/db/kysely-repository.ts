@@ -13,8 +13,19 @@ import type {
   SessionDeletionOutcome,
 } from '../model/job.js';
 import type { Role, User } from '../model/user.js';
+import type {
+  DeliveryAttempt,
+  DeliveryLogQuery,
+  DeliveryResult,
+  NewOutboxEntry,
+  OutboxEntry,
+  StoredEventSubscription,
+  SubscriptionRecord,
+  SubscriptionState,
+} from '../model/event-subscription.js';
 import { appendAuditRecord, queryAuditRecords } from './audit-log.js';
 import { DbError } from './errors.js';
+import * as eventQueries from './event-queries.js';
 import * as jobQueries from './job-queries.js';
 import { migrateToLatest } from './migrations/index.js';
 import type { QueryCondition, Repository, SessionQuery, SessionTagFilter, TrackPatch } from './repository.js';
@@ -452,6 +463,62 @@ export abstract class KyselyRepository implements Repository {
 
   pruneFinishedJobs(keep: number): Promise<number> {
     return jobQueries.pruneFinishedJobs(this.#open(), keep);
+  }
+
+  // Event subscriptions (migration 0010): the statements are in event-queries.ts.
+
+  insertSubscription(record: SubscriptionRecord): Promise<boolean> {
+    return eventQueries.insertSubscription(this.#open(), record);
+  }
+
+  updateSubscription(record: SubscriptionRecord): Promise<boolean> {
+    return eventQueries.updateSubscription(this.#open(), record);
+  }
+
+  deleteSubscription(subscriptionId: string): Promise<boolean> {
+    return eventQueries.deleteSubscription(this.#open(), subscriptionId);
+  }
+
+  async getSubscription(subscriptionId: string): Promise<StoredEventSubscription | undefined> {
+    return (await eventQueries.selectSubscriptions(this.#open(), { subscriptionId }))[0];
+  }
+
+  async findSubscriptionByUri(subscriptionUri: string): Promise<StoredEventSubscription | undefined> {
+    return (await eventQueries.selectSubscriptions(this.#open(), { uri: subscriptionUri }))[0];
+  }
+
+  listSubscriptions(): Promise<StoredEventSubscription[]> {
+    return eventQueries.selectSubscriptions(this.#open(), {});
+  }
+
+  appendOutbox(entries: readonly NewOutboxEntry[]): Promise<void> {
+    return eventQueries.appendOutbox(this.#open(), entries);
+  }
+
+  pendingOutbox(subscriptionId: string, nodeId: string, limit: number): Promise<OutboxEntry[]> {
+    return eventQueries.pendingOutbox(this.#open(), subscriptionId, nodeId, limit);
+  }
+
+  recordDelivery(
+    result: DeliveryResult,
+  ): Promise<{ readonly state: SubscriptionState; readonly failingSince?: number } | undefined> {
+    return eventQueries.recordDelivery(this.#open(), result);
+  }
+
+  markSubscriptionFailing(subscriptionId: string): Promise<boolean> {
+    return eventQueries.markSubscriptionFailing(this.#open(), subscriptionId);
+  }
+
+  queryDeliveryLog(query: DeliveryLogQuery): Promise<DeliveryAttempt[]> {
+    return eventQueries.queryDeliveryLog(this.#open(), query);
+  }
+
+  pruneDeliveryLog(olderThan: number, keep: number): Promise<number> {
+    return eventQueries.pruneDeliveryLog(this.#open(), olderThan, keep);
+  }
+
+  outboxBacklog(nodeId: string): Promise<{ readonly pending: number; readonly oldestCreatedAt?: number }> {
+    return eventQueries.outboxBacklog(this.#open(), nodeId);
   }
 
   async deleteUser(username: string): Promise<boolean> {

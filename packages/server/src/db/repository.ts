@@ -2,13 +2,15 @@ import type { Session, SessionState, Tag, Track, TrackStats, Participant } from 
 import type { AuditQuery, AuditRecord, NewAuditRecord } from '../model/audit.js';
 import type { Role, User } from '../model/user.js';
 import type { DeletionJobStore } from '../model/job.js';
+import type { EventSubscriptionStore } from '../model/event-subscription.js';
 
 /**
  * The one persistence interface of Verbatim. SQLite (better-sqlite3) and PostgreSQL (pg) implement
  * it through Kysely; app.ts chooses the backend from `--db`. Every time is epoch milliseconds.
- * The job methods (migration 0006) are declared with the runner that uses them (model/job.ts).
+ * The job methods (migration 0006) are declared with the runner that uses them (model/job.ts), the
+ * event subscription methods (migration 0010) with the delivery (model/event-subscription.ts).
  */
-export interface Repository extends DeletionJobStore {
+export interface Repository extends DeletionJobStore, EventSubscriptionStore {
   /** Applies pending migrations (idempotent). */
   migrate(): Promise<void>;
 

@@ -2,6 +2,7 @@ import type { DeleteFailureReason, JobItemStatus, JobState, JobType } from '../m
 import type { Generated } from 'kysely';
 import type { CallControllerType, SessionState, TagType, TrackMediaType } from '../model/session.js';
 import type { Role } from '../model/user.js';
+import type { SubscriptionApiVersion, SubscriptionState } from '../model/event-subscription.js';
 
 /**
  * The Kysely view of the database, one interface per table. Column names are snake_case with
@@ -19,6 +20,10 @@ export interface Database {
   job_items: JobItemsTable;
   job_id_sequence: JobIdSequenceTable;
   audit_log: AuditLogTable;
+  // Event subscriptions (migration 0010).
+  event_subscriptions: EventSubscriptionsTable;
+  event_outbox: EventOutboxTable;
+  event_deliveries: EventDeliveriesTable;
 }
 
 export interface SessionsTable {
@@ -155,4 +160,41 @@ export interface AuditLogTable {
   source: string;
   /** JSON object of strings, or NULL. */
   detail: string | null;
+}
+
+// Event subscriptions (migration 0010).
+
+export interface EventSubscriptionsTable {
+  subscription_id: string;
+  uri: string;
+  /** Type names, comma-separated, in EVENT_TYPE_NAMES order. */
+  event_types: string;
+  tag_name_regex: string | null;
+  secret: string | null;
+  api_version: SubscriptionApiVersion;
+  created_ms: number;
+  created_by: string;
+  state: SubscriptionState;
+  failing_since_ms: number | null;
+}
+
+export interface EventOutboxTable {
+  /** Assigned by the database; the delivery order. */
+  id: Generated<number>;
+  subscription_id: string;
+  node_id: string;
+  event: string;
+  payload: string;
+  created_ms: number;
+}
+
+export interface EventDeliveriesTable {
+  id: Generated<number>;
+  subscription_id: string;
+  event_id: number;
+  event: string;
+  at_ms: number;
+  http_status: number | null;
+  latency_ms: number;
+  error: string | null;
 }

@@ -1,3 +1,5 @@
+import type { Session } from './session.js';
+
 /**
  * MediaSense event subscriptions (reference §8, addendum §5) and Verbatim's durable delivery of
  * them. A subscription names a receiver URL and the event types it wants; every matching event is
@@ -148,7 +150,9 @@ export function expandEventFilters(filters: readonly string[]): {
       ? (name as EventCategory)
       : undefined;
     if (category !== undefined) {
-      for (const type of CATEGORY_TYPES[category]) {wanted.add(type);}
+      for (const type of CATEGORY_TYPES[category]) {
+        wanted.add(type);
+      }
     } else if ((EVENT_TYPE_NAMES as readonly string[]).includes(name)) {
       wanted.add(name as EventTypeName);
     } else {
@@ -156,4 +160,90 @@ export function expandEventFilters(filters: readonly string[]): {
     }
   }
   return { types: EVENT_TYPE_NAMES.filter((type) => wanted.has(type)), unknown };
+}
+
+// Storage and delivery (events/, migration 0010). Added by the delivery side; the API uses the above.
+
+/** A subscription as the delivery reads it: with its HMAC key. */
+export interface StoredEventSubscription extends EventSubscription {
+  readonly secret?: string;
+}
+
+/** A subscription row to write (subscribe, replace, narrow). */
+export interface SubscriptionRecord {
+  readonly subscriptionId: string;
+  readonly subscriptionUri: string;
+  readonly eventTypes: readonly EventTypeName[];
+  readonly tagNameRegEx?: string;
+  readonly secret?: string;
+  readonly apiVersion: SubscriptionApiVersion;
+  readonly createdAt: number;
+  readonly createdBy: string;
+}
+
+/** One rendered event waiting for delivery to one subscription (the outbox). */
+export interface OutboxEntry {
+  /** Increasing over the whole outbox: the delivery order, and the X-Verbatim-Event-Id. */
+  readonly id: number;
+  readonly subscriptionId: string;
+  /** The node that wrote it and delivers it. */
+  readonly nodeId: string;
+  /** `SESSION_EVENT/STARTED`, … */
+  readonly event: string;
+  /** The JSON body, rendered once when the event happened: every retry sends the same bytes. */
+  readonly payload: string;
+  readonly createdAt: number;
+}
+
+export type NewOutboxEntry = Omit<OutboxEntry, 'id'>;
+
+/** The result of one delivery attempt, as the delivery records it. */
+export interface DeliveryResult {
+  readonly subscriptionId: string;
+  readonly eventId: number;
+  readonly event: string;
+  readonly at: number;
+  readonly httpStatus?: number;
+  readonly latencyMs: number;
+  /** Absent: delivered (a 2xx); the outbox row goes in the same transaction. */
+  readonly error?: string;
+}
+
+/**
+ * The event tables (migration 0010) as events/ uses them: the repository implements it and app.ts
+ * hands it over, so events/ does not depend on db/. Every method is safe from several nodes at
+ * once: nothing is cached in the store.
+ */
+export interface EventSubscriptionStore {
+  getSession(sessionId: string): Promise<Session | undefined>;
+  /** false when the URI already has a subscription (unique). */
+  insertSubscription(record: SubscriptionRecord): Promise<boolean>;
+  /** Rewrites the filters, the secret and the API version of a subscription; false when gone. */
+  updateSubscription(record: SubscriptionRecord): Promise<boolean>;
+  /** Deletes a subscription and its undelivered outbox rows; false when there was none. */
+  deleteSubscription(subscriptionId: string): Promise<boolean>;
+  getSubscription(subscriptionId: string): Promise<StoredEventSubscription | undefined>;
+  findSubscriptionByUri(subscriptionUri: string): Promise<StoredEventSubscription | undefined>;
+  /** Oldest first. */
+  listSubscriptions(): Promise<StoredEventSubscription[]>;
+  /** Inserts the rows of one event in one transaction, in order. */
+  appendOutbox(entries: readonly NewOutboxEntry[]): Promise<void>;
+  /** The oldest undelivered rows of a subscription written by `nodeId`, in order. */
+  pendingOutbox(subscriptionId: string, nodeId: string, limit: number): Promise<OutboxEntry[]>;
+  /**
+   * Logs an attempt; on success deletes the outbox row and clears failingSince and FAILING, on
+   * failure sets failingSince (unless set). Returns the subscription's state after it, or
+   * undefined when the subscription is gone.
+   */
+  recordDelivery(
+    result: DeliveryResult,
+  ): Promise<{ readonly state: SubscriptionState; readonly failingSince?: number } | undefined>;
+  /** Marks a subscription FAILING; false when it was already, or is gone. */
+  markSubscriptionFailing(subscriptionId: string): Promise<boolean>;
+  /** Newest first. */
+  queryDeliveryLog(query: DeliveryLogQuery): Promise<DeliveryAttempt[]>;
+  /** Deletes attempts older than `olderThan` and, per subscription, beyond the newest `keep`. */
+  pruneDeliveryLog(olderThan: number, keep: number): Promise<number>;
+  /** Undelivered rows written by `nodeId`, and the creation time of the oldest. */
+  outboxBacklog(nodeId: string): Promise<{ readonly pending: number; readonly oldestCreatedAt?: number }>;
 }

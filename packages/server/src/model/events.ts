@@ -16,6 +16,26 @@ export type VerbatimEvent =
     }
   | {
       /**
+       * A session changed after it started, while or after recording: a tag added or deleted
+       * (session or track tags: pause, resume, hold, DTMF, user tags), its participants changed
+       * (CUCM or SIPREC mid-call updates), a track added. Published once the change is stored;
+       * subscribers read the session itself (the event stays cheap to publish).
+       */
+      readonly eventType: 'SESSION_EVENT';
+      readonly eventAction: 'UPDATED';
+      readonly sessionId: string;
+      readonly change: 'tags' | 'participants' | 'tracks';
+      readonly at: number;
+    }
+  | {
+      /** Sessions whose media was pruned, batched as DELETED (nothing publishes it yet). */
+      readonly eventType: 'SESSION_EVENT';
+      readonly eventAction: 'PRUNED';
+      readonly sessionIds: readonly string[];
+      readonly at: number;
+    }
+  | {
+      /**
        * Sessions a deletion job deleted, batched (MediaSense sent DELETED progress in batches,
        * addendum §4): at most 100 ids an event, at least one event a second while a job deletes.
        */
@@ -27,8 +47,11 @@ export type VerbatimEvent =
     }
   | {
       readonly eventType: 'TAG_EVENT';
-      /** DELETED: deleteSessionTag removed a user tag (DG90-p45 names tag deletion events). */
-      readonly eventAction: 'ADDED' | 'DELETED';
+      /**
+       * DELETED: deleteSessionTag removed a user tag (DG90-p45 names tag deletion events).
+       * UPDATED: MediaSense's for a time-bound user tag changed (DG91-p147); nothing publishes it yet.
+       */
+      readonly eventAction: 'ADDED' | 'UPDATED' | 'DELETED';
       readonly sessionId: string;
       readonly tag: Tag;
       readonly at: number;

@@ -89,7 +89,10 @@ export class SessionWriter {
   }
 
   addTrack(session: LiveSession, track: Track): void {
-    this.enqueue(session, () => this.#deps.repository.addTrack(session.sessionId, track));
+    this.enqueue(session, async () => {
+      await this.#deps.repository.addTrack(session.sessionId, track);
+      this.#updated(session, 'tracks');
+    });
   }
 
   addTag(session: LiveSession, tag: Tag): void {
@@ -111,6 +114,18 @@ export class SessionWriter {
       tag,
       at: this.#deps.now(),
     });
+    this.#updated(session, 'tags');
+  }
+
+  /** SESSION_EVENT UPDATED: a stored change of a session that already started. */
+  #updated(session: LiveSession, change: 'tags' | 'participants' | 'tracks'): void {
+    this.#deps.events?.publish({
+      eventType: 'SESSION_EVENT',
+      eventAction: 'UPDATED',
+      sessionId: session.sessionId,
+      change,
+      at: this.#deps.now(),
+    });
   }
 
   /** Delayed offer: the codec of a track, known once the ACK's answer arrives. */
@@ -125,9 +140,10 @@ export class SessionWriter {
   }
 
   replaceParticipants(session: LiveSession, trackNumber: number, participants: readonly Participant[]): void {
-    this.enqueue(session, () =>
-      this.#deps.repository.replaceParticipants(session.sessionId, trackNumber, participants),
-    );
+    this.enqueue(session, async () => {
+      await this.#deps.repository.replaceParticipants(session.sessionId, trackNumber, participants);
+      this.#updated(session, 'participants');
+    });
   }
 
   /**

@@ -73,11 +73,16 @@ void describe('session tags over HTTP and SQLite (issue 10)', () => {
     );
     assert.ok(active.tags.every((t) => typeof t.tagCreateDate === 'number' && !('trackNumber' in t)));
     assert.deepEqual(
-      api.events.map((e) => (e.eventType === 'TAG_EVENT' ? [e.eventAction, e.sessionId, e.tag.tagName] : [])),
+      api.events.map((e) =>
+        e.eventType === 'TAG_EVENT' ? [e.eventAction, e.sessionId, e.tag.tagName] : [e.eventAction],
+      ),
       [
         ['ADDED', 'active', 'CCX:Escalate'],
+        ['UPDATED'],
         ['ADDED', 'active', 'CCX:Note'],
+        ['UPDATED'],
         ['ADDED', 'closed', 'Reviewed'],
+        ['UPDATED'],
       ],
     );
     assert.deepEqual(idsOf(await api.get(`${QUERY}/getSessionsByTag`, { value: 'ccx:escalate' })), [
@@ -138,12 +143,17 @@ void describe('session tags over HTTP and SQLite (issue 10)', () => {
     );
     assert.deepEqual(
       api.events.map((e) =>
-        e.eventType === 'TAG_EVENT' ? [e.eventAction, e.sessionId, e.tag.tagName, e.tag.tagOffset] : [],
+        e.eventType === 'TAG_EVENT'
+          ? [e.eventAction, e.sessionId, e.tag.tagName, e.tag.tagOffset]
+          : [e.eventAction, e.eventType === 'SESSION_EVENT' && 'sessionId' in e ? e.sessionId : ''],
       ),
       [
         ['DELETED', 'active', 'CCX:Note', 1501],
+        ['UPDATED', 'active'],
         ['DELETED', 'active', 'CCX:Note', 1500],
+        ['UPDATED', 'active'],
         ['DELETED', 'closed', 'Reviewed', 20],
+        ['UPDATED', 'closed'],
       ],
     );
     assert.equal(idsOf(await api.get(`${QUERY}/getSessionsByTag`, { value: 'reviewed' })), 2001);

@@ -20,6 +20,12 @@ import type {
   SessionDeletionOutcome,
 } from '../../src/model/job.js';
 import { FakeJobStore } from './fake-job-store.js';
+import type { EventSubscriptionStore } from '../../src/model/event-subscription.js';
+
+/** The event tables are not faked: tests of events use a real SQLite repository. */
+function notFaked(): Promise<never> {
+  return Promise.reject(new Error('event subscriptions are not in the fake repository'));
+}
 
 /**
  * An in-memory Repository for unit tests of the layers above the database. It evaluates the
@@ -244,6 +250,20 @@ export class FakeRepository implements Repository {
   pruneFinishedJobs(keep: number): Promise<number> {
     return Promise.resolve(this.#jobs.pruneFinishedJobs(keep));
   }
+
+  readonly insertSubscription: EventSubscriptionStore['insertSubscription'] = notFaked;
+  readonly updateSubscription: EventSubscriptionStore['updateSubscription'] = notFaked;
+  readonly deleteSubscription: EventSubscriptionStore['deleteSubscription'] = notFaked;
+  readonly getSubscription: EventSubscriptionStore['getSubscription'] = notFaked;
+  readonly findSubscriptionByUri: EventSubscriptionStore['findSubscriptionByUri'] = notFaked;
+  readonly listSubscriptions: EventSubscriptionStore['listSubscriptions'] = notFaked;
+  readonly appendOutbox: EventSubscriptionStore['appendOutbox'] = notFaked;
+  readonly pendingOutbox: EventSubscriptionStore['pendingOutbox'] = notFaked;
+  readonly recordDelivery: EventSubscriptionStore['recordDelivery'] = notFaked;
+  readonly markSubscriptionFailing: EventSubscriptionStore['markSubscriptionFailing'] = notFaked;
+  readonly queryDeliveryLog: EventSubscriptionStore['queryDeliveryLog'] = notFaked;
+  readonly pruneDeliveryLog: EventSubscriptionStore['pruneDeliveryLog'] = notFaked;
+  readonly outboxBacklog: EventSubscriptionStore['outboxBacklog'] = notFaked;
 
   deleteUser(username: string): Promise<boolean> {
     return Promise.resolve(this.users.delete(username));

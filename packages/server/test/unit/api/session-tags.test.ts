@@ -69,6 +69,7 @@ void describe('addSessionTag / deleteSessionTag logic', () => {
     assert.deepEqual(repository.sessions.get('s1')?.tags, [tag]);
     assert.deepEqual(events, [
       { eventType: 'TAG_EVENT', eventAction: 'ADDED', sessionId: 's1', tag, at: NOW },
+      { eventType: 'SESSION_EVENT', eventAction: 'UPDATED', sessionId: 's1', change: 'tags', at: NOW },
     ]);
   });
 
@@ -109,11 +110,10 @@ void describe('addSessionTag / deleteSessionTag logic', () => {
     const rest = await deleteUserTag(deps, request({ sessionId: 's1', tagName: 'review' }));
     assert.ok(rest.ok);
     assert.deepEqual(
-      events.map((e) => (e.eventType === 'TAG_EVENT' ? [e.eventAction, e.tag.tagName, e.tag.tagOffset] : [])),
-      [
-        ['DELETED', 'review', 50],
-        ['DELETED', 'Review', undefined],
-      ],
+      events.map((e) =>
+        e.eventType === 'TAG_EVENT' ? [e.eventAction, e.tag.tagName, e.tag.tagOffset] : [e.eventAction],
+      ),
+      [['DELETED', 'review', 50], ['UPDATED'], ['DELETED', 'Review', undefined], ['UPDATED']],
     );
     const none = await deleteUserTag(deps, request({ sessionId: 's1', tagName: 'review' }));
     assert.ok(!none.ok);

@@ -317,7 +317,7 @@ describe('RecordingService: codecs', () => {
             ? [e.eventAction]
             : [],
       ),
-      ['STARTED', 'DTMF:5#', 'ENDED'],
+      ['STARTED', 'DTMF:5#', 'UPDATED', 'ENDED'],
     );
   });
 
