@@ -21,6 +21,8 @@ import { EventDelivery } from './events/delivery.js';
 import { EventBus } from './events/event-bus.js';
 import { OutboxWriter } from './events/outbox-writer.js';
 import { SubscriptionService } from './events/subscriptions.js';
+import { parseTagNameRegEx } from './events/tag-name-regex.js';
+import { eventRoutes } from './api/event-routes.js';
 import type { EventSubscriptions } from './model/event-subscription.js';
 import { productVersion } from './version.js';
 import { RecordingService } from './recording/recording-service.js';
@@ -213,6 +215,14 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<A
         (deps) => jobRoutes({ jobs, now: deps.now }),
         () => outboundRoutes({ recorder: outbound }),
         (deps) => tagRoutes({ ...deps, events }),
+        () =>
+          eventRoutes({
+            subscriptions: eventSubscriptions,
+            checkTagNameRegEx: (source) => {
+              const parsed = parseTagNameRegEx(source);
+              return parsed.ok ? undefined : parsed.reason;
+            },
+          }),
       ],
       metrics: {
         recordingCounters: () => recording.counters,

@@ -2,12 +2,13 @@ import { Command, CommanderError } from 'commander';
 import { EXIT_OK, EXIT_USAGE, exitCodeOf } from './cli/command-errors.js';
 import { registerMigrate } from './cli/migrate.js';
 import { registerServe } from './cli/serve.js';
+import { registerSubscriptions } from './cli/subscriptions.js';
 import { registerUser } from './cli/user.js';
 import { productVersion } from './version.js';
 
 /**
  * The `verbatim` command line (DESIGN.md §1.1): commander wiring only. Each command lives in
- * cli/ (serve, user, migrate), exit codes and usage errors in cli/command-errors.ts. bin/verbatim.js
+ * cli/ (serve, user, migrate, subscriptions), exit codes and usage errors in cli/command-errors.ts. bin/verbatim.js
  * imports the compiled dist/main.js.
  */
 
@@ -24,6 +25,7 @@ async function main(argv: readonly string[]): Promise<number> {
   registerServe(program, run);
   registerUser(program, run);
   registerMigrate(program, run);
+  registerSubscriptions(program, run);
   try {
     await program.parseAsync(argv, { from: 'user' });
   } catch (error) {
