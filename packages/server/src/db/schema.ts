@@ -19,6 +19,8 @@ export interface Database {
   job_items: JobItemsTable;
   job_id_sequence: JobIdSequenceTable;
   audit_log: AuditLogTable;
+  // Agent sign-in intervals (migration 0011).
+  agent_intervals: AgentIntervalsTable;
 }
 
 export interface SessionsTable {
@@ -155,4 +157,18 @@ export interface AuditLogTable {
   source: string;
   /** JSON object of strings, or NULL. */
   detail: string | null;
+}
+
+/** One agent sign-in at an extension (migration 0011; model/agent.ts). */
+export interface AgentIntervalsTable {
+  id: Generated<number>;
+  login_id: string;
+  login_name: string;
+  first_name: string | null;
+  last_name: string | null;
+  extension: string;
+  start_ms: number;
+  last_keepalive_ms: number;
+  /** NULL while open (an open interval expires AGENT_KEEPALIVE_TIMEOUT_MS after its last keepalive). */
+  end_ms: number | null;
 }
