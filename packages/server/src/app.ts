@@ -8,6 +8,7 @@ import { controlRoutes } from './api/control-routes.js';
 import { buildHttpApi } from './api/http-api.js';
 import { jobRoutes } from './api/job-routes.js';
 import { outboundRoutes } from './api/outbound-routes.js';
+import { agentRoutes } from './api/agent-routes.js';
 import { tagRoutes } from './api/tag-routes.js';
 import { isTrustedAddress } from './config/cidr.js';
 import type { Config } from './config/config.js';
@@ -164,6 +165,7 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<A
         (deps) => jobRoutes({ jobs, now: deps.now }),
         () => outboundRoutes({ recorder: outbound }),
         (deps) => tagRoutes({ ...deps, events }),
+        (deps) => agentRoutes(deps),
       ],
       metrics: {
         recordingCounters: () => recording.counters,
