@@ -2,6 +2,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 
 import type { Session } from '../../src/model/session.js';
+import { AGENT_LIMITS } from '../../src/api/agent-routes.js';
 import { AGENT_KEEPALIVE_TIMEOUT_MS } from '../../src/model/agent.js';
 import { idsOf, startApiOverSqlite, type ApiOverSqlite, type EnvelopeJson } from '../support/api-client.js';
 import { startedBetween } from '../support/get-sessions-bodies.js';
@@ -276,11 +277,12 @@ void describe('agent information over HTTP and SQLite (issue 11)', () => {
       const cases: [Record<string, unknown>, number, RegExp][] = [
         [{ ...identity('x', '1'), loginId: 'two words' }, 4001, /loginId/],
         [{ ...identity('x', '1'), loginId: '' }, 4001, /loginId/],
-        [{ ...identity('x', '1'), loginId: 'x'.repeat(65) }, 4001, /loginId/],
-        [{ ...identity('x', '1'), loginName: 'n'.repeat(129) }, 4001, /loginName/],
+        [{ ...identity('x', '1'), loginId: 'x'.repeat(AGENT_LIMITS.loginId + 1) }, 4001, /loginId/],
+        [{ ...identity('x', '1'), loginName: 'n'.repeat(AGENT_LIMITS.loginName + 1) }, 4001, /loginName/],
         [{ ...identity('x', '1'), lastName: 'evil\u0000name' }, 4001, /lastName/],
         [{ ...identity('x', '1'), firstName: 'line\nbreak' }, 4001, /firstName/],
         [{ ...identity('x', '1'), extension: "1000' or 1=1" }, 4001, /extension/],
+        [{ ...identity('x', '1'), extension: 'e'.repeat(AGENT_LIMITS.extension + 1) }, 4001, /extension/],
         [{ ...identity('x', '1'), extension: 1000 }, 2000, /.*/],
         [{ ...identity('x', '1'), loginName: { nested: true } }, 4001, /loginName/],
         [{ loginId: 'x', loginName: 'x' }, 4002, /extension/],
