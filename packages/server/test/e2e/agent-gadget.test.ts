@@ -95,7 +95,16 @@ function containerPage(
   return `<!DOCTYPE html><html><body><script>${shim}</script>${gadgetHtml}<script>gadgets.HubSettings.onConnect();</script></body></html>`;
 }
 
-async function openGadget(prefs: Record<string, string>, agent: Record<string, string>): Promise<Page> {
+/**
+ * Opens the gadget in a new page; the proxy fails the first `failFirst` requests (the node seems
+ * down: HTTP 502 without an envelope), as Finesse's proxy answers when it cannot reach the node.
+ */
+async function openGadget(
+  prefs: Record<string, string>,
+  agent: Record<string, string>,
+  failFirst = 0,
+): Promise<Page> {
+  let failures = failFirst;
   const xml = await (await fetch(`${server.baseUrl}/ora/gadget_agentInfo/MSAgentInfoGadget.xml`)).text();
   const content = /<Content type="html"><!\[CDATA\[([\s\S]*)\]\]><\/Content>/.exec(xml)?.[1];
   assert.ok(content !== undefined, 'the gadget has HTML content');
@@ -105,6 +114,10 @@ async function openGadget(prefs: Record<string, string>, agent: Record<string, s
   await page.exposeFunction(
     'finesseProxy',
     async (url: string, method: string, headers: Record<string, string>, body: string) => {
+      if (failures > 0) {
+        failures--;
+        return { status: 502, text: 'Bad Gateway', setCookie: null };
+      }
       const response = await fetch(url, { method, headers, body });
       return {
         status: response.status,
