@@ -26,6 +26,9 @@ const GADGET_SCRIPT = String.raw`
   var base = prefs.getString('verbatimUrl').replace(/\/+$/, '');
   var periodMs = (Number(prefs.getString('keepAliveSeconds')) || ${AGENT_KEEPALIVE_INTERVAL_MS / 1000}) * 1000;
   var user = null, agent = null, jsessionId = null, timer = null, signedIn = false, halted = false;
+  // Bumped on each sign-in or sign-out: answers and timers of the previous one are ignored, so a
+  // late START answer cannot schedule a KEEPALIVE after the STOP.
+  var generation = 0;
 
   function show(text) {
     var status = document.getElementById('verbatim-agent-status');
@@ -70,39 +73,40 @@ const GADGET_SCRIPT = String.raw`
     show(text);
   }
 
-  function schedule(action) {
+  function schedule(action, gen) {
     clearTimeout(timer);
-    timer = setTimeout(function () { send(action, true); }, periodMs);
+    timer = setTimeout(function () { send(action, true, gen); }, periodMs);
   }
 
   /** Sends START, KEEPALIVE or STOP, signing in first when needed (or once more on 4021). */
-  function send(action, mayRetrySignIn) {
-    if (halted) { return; }
+  function send(action, mayRetrySignIn, gen) {
+    if (halted || gen !== generation) { return; }
+    clearTimeout(timer);
     if (!jsessionId) {
       signIn(function (ok) {
-        if (halted) { return; }
-        if (ok) { send(action, false); } else { failed(action, 'sign-in failed'); }
+        if (halted || gen !== generation) { return; }
+        if (ok) { send(action, false, gen); } else { failed(action, 'sign-in failed', gen); }
       });
       return;
     }
     var api = action === 'START' ? 'startAgentSession' : action === 'STOP' ? 'stopAgentSession' : 'keepAliveAgentSession';
     post(AGENT + api, agent, function (code, data) {
-      if (halted) { return; }
+      if (halted || gen !== generation) { return; }
       if (code === 2000) {
         if (action === 'STOP') { show('Signed out: recordings are no longer linked to ' + agent.loginId + '.'); }
-        else { show('Recordings on ' + agent.extension + ' are linked to ' + agent.loginId + '.'); schedule('KEEPALIVE'); }
+        else { show('Recordings on ' + agent.extension + ' are linked to ' + agent.loginId + '.'); schedule('KEEPALIVE', gen); }
       } else if (code === 4021 && mayRetrySignIn) {
         jsessionId = null;
-        send(action, false);
+        send(action, false, gen);
       } else {
-        failed(action, code ? code + ' ' + ((data && (data.detail || data.responseMessage)) || '') : 'no answer');
+        failed(action, code ? code + ' ' + ((data && (data.detail || data.responseMessage)) || '') : 'no answer', gen);
       }
     });
   }
 
-  function failed(action, why) {
+  function failed(action, why, gen) {
     show('Verbatim ' + action + ' failed (' + why + '); retrying in ' + Math.round(periodMs / 1000) + ' s.');
-    schedule(action);
+    schedule(action, gen);
   }
 
   function identity() {
@@ -120,10 +124,12 @@ const GADGET_SCRIPT = String.raw`
     if (isIn && (!signedIn || identity().extension !== agent.extension)) {
       signedIn = true;
       agent = identity();
-      send('START', true);
+      generation++;
+      send('START', true, generation);
     } else if (!isIn && signedIn) {
       signedIn = false;
-      send('STOP', true);
+      generation++;
+      send('STOP', true, generation);
     }
   }
 
