@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs the real peers the tests drive when they are missing: sipp (call controller), ffmpeg/ffprobe
 # (media sender and checker), baresip (SIP over TLS with SRTP) and bcg729's headers (a test-only G.729
-# encoder, GPL: it never links into Verbatim), and curl (an HTTP client for the API port's HTTPS and
-# plain HTTP).
+# encoder, GPL: it never links into Verbatim), curl (an HTTP client for the API port's HTTPS and
+# plain HTTP) and Debian's chromium (the browser playwright-core drives for the AgentInfo gadget test;
+# never `npx playwright install`).
 # Needs root (CI and the dev machines run as root); prints what it does.
 set -euo pipefail
 missing=()
@@ -12,6 +13,7 @@ command -v baresip >/dev/null 2>&1 || missing+=(baresip-core)
 [ -f /usr/include/bcg729/encoder.h ] || missing+=(libbcg729-dev)
 command -v gcc >/dev/null 2>&1 || missing+=(gcc libc6-dev)
 command -v curl >/dev/null 2>&1 || missing+=(curl)
+[ -x /usr/bin/chromium ] || missing+=(chromium)
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0
 fi

@@ -9,6 +9,7 @@ import { buildHttpApi } from './api/http-api.js';
 import { jobRoutes } from './api/job-routes.js';
 import { outboundRoutes } from './api/outbound-routes.js';
 import { sessionJson } from './api/session-json.js';
+import { agentRoutes } from './api/agent-routes.js';
 import { tagRoutes } from './api/tag-routes.js';
 import { isTrustedAddress } from './config/cidr.js';
 import type { Config } from './config/config.js';
@@ -223,6 +224,7 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<A
               return parsed.ok ? undefined : parsed.reason;
             },
           }),
+        (deps) => agentRoutes(deps),
       ],
       metrics: {
         recordingCounters: () => recording.counters,

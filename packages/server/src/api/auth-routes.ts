@@ -1,5 +1,6 @@
 import { Type } from 'typebox';
 
+import type { AgentStore } from '../model/agent.js';
 import type { Authenticator } from './authenticator.js';
 import { expiredSessionCookie, sessionCookie } from './credentials.js';
 import { failure, MESSAGE_SUCCESSFUL, RESPONSE_CODES, success } from './envelope.js';
@@ -13,6 +14,24 @@ export interface AuthRouteContext {
   readonly refusals: ApiRefusalLog;
   /** The `Secure` flag of the session cookie; false under --no-tls. */
   readonly tls: boolean;
+  /** Whether any agent has signed in, for the agent-data hint. */
+  readonly repository: Pick<AgentStore, 'hasAgentIntervals'>;
+}
+
+/**
+ * The signIn "client hints" (addendum §7): instructions to the Search and Play application, read
+ * by any client that cares; an item is omitted when false. Verbatim always searches its archive
+ * and plays in the browser; it has no CUCM line names to show; it shows agent login id and name
+ * once an agent has ever signed in through the AgentInfo gadget.
+ */
+async function clientHints(ctx: AuthRouteContext): Promise<Record<string, unknown>> {
+  return {
+    archiveSearchEnabled: true,
+    inbrowserPlaybackEnabled: true,
+    ...((await ctx.repository.hasAgentIntervals())
+      ? { agentDataDisplayConfig: { loginIdDisplayConfig: true, loginNameDisplayConfig: true } }
+      : {}),
+  };
 }
 
 const AUTH = '/ora/authenticationService/authentication';
@@ -46,7 +65,7 @@ export function authRoutes(ctx: AuthRouteContext): OraRoute[] {
         call.audit.role = session.role;
         call.request.log.info({ username: session.username }, 'API sign-in');
         void call.reply.header('set-cookie', sessionCookie(session.id, ctx.tls));
-        return success(undefined, MESSAGE_SUCCESSFUL);
+        return { ...success(undefined, MESSAGE_SUCCESSFUL), ...(await clientHints(ctx)) };
       },
     }),
     oraRoute({

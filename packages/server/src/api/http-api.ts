@@ -18,6 +18,7 @@ import { shortText, urlPath } from './params.js';
 import { MEDIA_DOCUMENTED_PATHS, registerMediaRoutes } from './media-routes.js';
 import { METRICS_DOCUMENTED_PATH, registerMetricsRoute, type MetricsSource } from './metrics-route.js';
 import { registerOraRoutes, type ExtraOraRoutes } from './ora-routes.js';
+import { registerAgentGadget } from './agent-gadget.js';
 import { AuditTrail } from './audit-trail.js';
 import { productVersion } from '../version.js';
 import { dummyPasswordHash } from './passwords.js';
@@ -226,6 +227,7 @@ export async function buildHttpApi(options: HttpApiOptions): Promise<FastifyInst
       ...(options.metrics === undefined ? [] : [METRICS_DOCUMENTED_PATH]),
     ],
   });
+  registerAgentGadget(app, urls);
   registerMediaRoutes(app, {
     repository: options.repository,
     authenticator,

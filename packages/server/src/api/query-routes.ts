@@ -16,7 +16,8 @@ import {
 
 /**
  * The simple GET queries of the query service added in issue 10 (reference §4.1, addendum §3):
- * getAllPrunedSessions, getSessionsByDeviceRef, getSessionsByMediaType, getSessionsByTag. Each is
+ * getAllPrunedSessions, getSessionsByDeviceRef, getSessionsByMediaType, getSessionsByTag (and
+ * getSessionsByLoginId, issue 11). Each is
  * translated (simple-query.ts) into a getSessions query of the repository and answered like it:
  * 2000 with `responseBody.sessions`, newest first, or 2001 when nothing matches.
  */
@@ -46,6 +47,13 @@ const KEYED: readonly { api: string; key: KeyedQuery; summary: string; valueText
     key: 'tagName',
     summary: 'Sessions with a session or track tag of this name (any case), most recent first',
     valueText: 'The tag name, at most 255 characters',
+  },
+  {
+    api: 'getSessionsByLoginId',
+    key: 'loginId',
+    summary:
+      'Sessions with a participant the agent of this Finesse login id was signed in at, most recent first',
+    valueText: 'The login id, compared exactly',
   },
 ];
 

@@ -28,6 +28,12 @@ export const ParticipantSchema = Type.Object({
   isConference: Type.Boolean(),
   participantStartDate: EpochMsSchema,
   participantDuration: Type.Optional(Type.Integer({ minimum: 0 })),
+  loginId: Type.Optional(
+    Type.String({ description: 'Finesse login id of the agent signed in at deviceRef' }),
+  ),
+  loginName: Type.Optional(Type.String({ description: 'Finesse login name of that agent' })),
+  agentFirstName: Type.Optional(Type.String({ description: 'Verbatim extension: the agent first name' })),
+  agentLastName: Type.Optional(Type.String({ description: 'Verbatim extension: the agent last name' })),
 });
 
 export const TrackSchema = Type.Object({

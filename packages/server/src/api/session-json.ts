@@ -33,6 +33,15 @@ export interface ParticipantJson {
   isConference: boolean;
   participantStartDate: number;
   participantDuration?: number;
+  /**
+   * The agent signed in at this deviceRef during the call (Finesse AgentInfo gadget): the names
+   * the signIn hints' agentDataDisplayConfig points at (addendum §7); the first and last name are
+   * Verbatim extensions. Absent when no agent was signed in there.
+   */
+  loginId?: string;
+  loginName?: string;
+  agentFirstName?: string;
+  agentLastName?: string;
 }
 
 export interface TrackJson {
@@ -133,6 +142,16 @@ function participantJson(p: Participant): ParticipantJson {
   }
   if (p.participantDuration !== undefined) {
     json.participantDuration = p.participantDuration;
+  }
+  if (p.agent !== undefined) {
+    json.loginId = p.agent.loginId;
+    json.loginName = p.agent.loginName;
+    if (p.agent.firstName !== undefined) {
+      json.agentFirstName = p.agent.firstName;
+    }
+    if (p.agent.lastName !== undefined) {
+      json.agentLastName = p.agent.lastName;
+    }
   }
   return json;
 }

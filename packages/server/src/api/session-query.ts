@@ -58,6 +58,12 @@ const TEXT_OPERATORS: readonly QueryOperator[] = [
   'lessThan',
 ];
 
+/**
+ * The agent fields take the text matches a search by agent needs; no lexicographic ranges (an
+ * interval join per row is not worth ordering login ids).
+ */
+const AGENT_OPERATORS: readonly QueryOperator[] = ['equals', 'notEquals', 'contains', 'startsWith'];
+
 /** Which operators each searchable field accepts (docs/api.md "Fields and operators"). */
 const FIELD_SPECS: Readonly<Record<QueryField, FieldSpec>> = {
   // Since 8.5(3) the only operator allowed on sessionStartDate is between (KB853).
@@ -76,6 +82,9 @@ const FIELD_SPECS: Readonly<Record<QueryField, FieldSpec>> = {
   xRefCi: { kind: 'string', operators: TEXT_OPERATORS },
   tagName: { kind: 'string', operators: TEXT_OPERATORS },
   codec: { kind: 'string', operators: TEXT_OPERATORS },
+  // The agent of a participant (AgentInfo gadget, issue 11); compared case-sensitively, as deviceRef.
+  loginId: { kind: 'string', operators: AGENT_OPERATORS },
+  loginName: { kind: 'string', operators: AGENT_OPERATORS },
 };
 
 const FIELDS_BY_LOWER_NAME: ReadonlyMap<string, QueryField> = new Map([

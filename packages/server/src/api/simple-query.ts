@@ -13,7 +13,7 @@ import { MAX_PAGE_LIMIT, pageOf } from './session-query.js';
  * case-insensitive; problems answer 4001 (4002 for a missing key) with a `detail`.
  */
 
-export type KeyedQuery = 'deviceRef' | 'mediaType' | 'tagName';
+export type KeyedQuery = 'deviceRef' | 'mediaType' | 'tagName' | 'loginId';
 
 /** The window and page every simple GET query takes (min/maxSessionStartDate, offset, limit). */
 export interface WindowPage {
@@ -88,10 +88,10 @@ export function prunedSessionsQuery(query: JsonObject): Result<SessionQuery, Api
 }
 
 /**
- * getSessionsByDeviceRef / ByMediaType / ByTag. The key is read from `value` (what MediaSense
+ * getSessionsByDeviceRef / ByMediaType / ByTag / ByLoginId. The key is read from `value` (what MediaSense
  * clients send for getSessionBySessionId, addendum §3) or from the literal name; a device matches
  * any participant of any track, a media type any track (AUDIO or VIDEO, any case), a tag name any
- * session or track tag without regard to case.
+ * session or track tag without regard to case, a login id the agent of any participant (exactly).
  */
 export function keyedSessionsQuery(kind: KeyedQuery, query: JsonObject): Result<SessionQuery, ApiFailure> {
   const raw = queryString(query, ['value', kind]);
@@ -140,11 +140,12 @@ function keyValue(kind: KeyedQuery, raw: string): string | { detail: string } {
         : {
             detail: `tagName is at most ${MAX_TAG_NAME_LENGTH} characters (MAX_TAG_NAME_LENGTH), got ${raw.length}`,
           };
+    case 'loginId':
     case 'deviceRef':
       return raw.length <= MAX_QUERY_VALUE_LENGTH
         ? raw
         : {
-            detail: `deviceRef is at most ${MAX_QUERY_VALUE_LENGTH} characters (MAX_QUERY_VALUE_LENGTH), got ${raw.length}`,
+            detail: `${kind} is at most ${MAX_QUERY_VALUE_LENGTH} characters (MAX_QUERY_VALUE_LENGTH), got ${raw.length}`,
           };
   }
 }

@@ -49,6 +49,14 @@ import {
   sessionFilter,
   type TextMatchDialect,
 } from './session-query.js';
+import {
+  hasIntervals,
+  keepAliveInterval,
+  startInterval,
+  stopInterval,
+  withAgents,
+} from './agent-intervals.js';
+import type { AgentSignIn, KeepAliveOutcome } from '../model/agent.js';
 
 /** Which integrity rule a failed statement broke, as the dialect's driver reports it. */
 export type ConstraintViolation = 'unique' | 'foreign-key';
@@ -239,6 +247,7 @@ export abstract class KyselyRepository implements Repository {
     if (query.limit === 0) {
       return [];
     }
+    const now = Date.now();
     return this.#open()
       .transaction()
       .execute(async (trx) => {
@@ -252,7 +261,7 @@ export abstract class KyselyRepository implements Repository {
         let select = trx
           .selectFrom('sessions')
           .selectAll()
-          .where((eb) => sessionFilter(eb, query.where, { textMatch: this.#textMatch, fewMatches }));
+          .where((eb) => sessionFilter(eb, query.where, { textMatch: this.#textMatch, fewMatches, now }));
         if (query.prunedOnly === true) {
           // Written as the partial index's own condition (migration 0007), so SQLite can use it.
           select = select.where('pruned_ms', 'is not', null);
@@ -526,6 +535,32 @@ export abstract class KyselyRepository implements Repository {
     return result.numDeletedRows > 0n;
   }
 
+  // Agent sign-in intervals (migration 0011).
+
+  async startAgentInterval(signIn: AgentSignIn, at: number): Promise<void> {
+    await this.#write({}, (trx) => startInterval(trx, signIn, at));
+  }
+
+  async keepAliveAgentInterval(signIn: AgentSignIn, at: number): Promise<KeepAliveOutcome> {
+    let outcome: KeepAliveOutcome = 'renewed';
+    await this.#write({}, async (trx) => {
+      outcome = await keepAliveInterval(trx, signIn, at);
+    });
+    return outcome;
+  }
+
+  async stopAgentInterval(loginId: string, at: number): Promise<number> {
+    let closed = 0;
+    await this.#write({}, async (trx) => {
+      closed = await stopInterval(trx, loginId, at);
+    });
+    return closed;
+  }
+
+  async hasAgentIntervals(): Promise<boolean> {
+    return hasIntervals(this.#open());
+  }
+
   // Audit trail.
 
   async appendAudit(record: NewAuditRecord): Promise<void> {
@@ -628,7 +663,7 @@ async function trackExists(trx: Executor, sessionId: string, trackNumber: number
   return row !== undefined;
 }
 
-/** Loads the children of a page of session rows (three queries) and assembles the sessions. */
+/** Loads the children of a page of session rows (three queries, and the agents) and assembles the sessions. */
 async function loadSessions(trx: Executor, rows: readonly SessionsTable[]): Promise<Session[]> {
   if (rows.length === 0) {
     return [];
@@ -683,9 +718,11 @@ async function loadSessions(trx: Executor, rows: readonly SessionsTable[]): Prom
       return toTrack(row, participantsByTrack.get(key) ?? [], trackTags.get(key) ?? []);
     },
   );
-  return rows.map((row) =>
+  const sessions = rows.map((row) =>
     toSession(row, sessionTags.get(row.session_id) ?? [], tracksBySession.get(row.session_id) ?? []),
   );
+  // Agents are joined on read (model/agent.ts says why), in one more query for the page.
+  return withAgents(trx, sessions, Date.now());
 }
 
 function trackKey(sessionId: string, trackNumber: number): string {

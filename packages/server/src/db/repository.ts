@@ -3,14 +3,16 @@ import type { AuditQuery, AuditRecord, NewAuditRecord } from '../model/audit.js'
 import type { Role, User } from '../model/user.js';
 import type { DeletionJobStore } from '../model/job.js';
 import type { EventSubscriptionStore } from '../model/event-subscription.js';
+import type { AgentStore } from '../model/agent.js';
 
 /**
  * The one persistence interface of Verbatim. SQLite (better-sqlite3) and PostgreSQL (pg) implement
  * it through Kysely; app.ts chooses the backend from `--db`. Every time is epoch milliseconds.
  * The job methods (migration 0006) are declared with the runner that uses them (model/job.ts), the
- * event subscription methods (migration 0010) with the delivery (model/event-subscription.ts).
+ * event subscription methods (migration 0010) with the delivery (model/event-subscription.ts), the
+ * agent interval methods (migration 0011) with the agent model (model/agent.ts).
  */
-export interface Repository extends DeletionJobStore, EventSubscriptionStore {
+export interface Repository extends DeletionJobStore, EventSubscriptionStore, AgentStore {
   /** Applies pending migrations (idempotent). */
   migrate(): Promise<void>;
 
@@ -101,7 +103,10 @@ export type QueryField =
   | 'xRefCi'
   | 'tagName'
   | 'codec'
-  | 'trackMediaType';
+  | 'trackMediaType'
+  /** The agent a participant carries (migration 0011): Finesse login id and login name. */
+  | 'loginId'
+  | 'loginName';
 
 export type QueryOperator =
   'equals' | 'notEquals' | 'between' | 'greaterThan' | 'lessThan' | 'contains' | 'startsWith';

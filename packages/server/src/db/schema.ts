@@ -24,6 +24,8 @@ export interface Database {
   event_subscriptions: EventSubscriptionsTable;
   event_outbox: EventOutboxTable;
   event_deliveries: EventDeliveriesTable;
+  // Agent sign-in intervals (migration 0011).
+  agent_intervals: AgentIntervalsTable;
 }
 
 export interface SessionsTable {
@@ -197,4 +199,18 @@ export interface EventDeliveriesTable {
   http_status: number | null;
   latency_ms: number;
   error: string | null;
+}
+
+/** One agent sign-in at an extension (migration 0011; model/agent.ts). */
+export interface AgentIntervalsTable {
+  id: Generated<number>;
+  login_id: string;
+  login_name: string;
+  first_name: string | null;
+  last_name: string | null;
+  extension: string;
+  start_ms: number;
+  last_keepalive_ms: number;
+  /** NULL while open (an open interval expires AGENT_KEEPALIVE_TIMEOUT_MS after its last keepalive). */
+  end_ms: number | null;
 }

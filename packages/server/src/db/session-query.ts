@@ -1,6 +1,7 @@
 import { sql, type Expression, type ExpressionBuilder, type Kysely, type SqlBool } from 'kysely';
 
 import type { QueryCondition, QueryExpression, QueryField, SessionQuery } from './repository.js';
+import { agentFieldExists } from './agent-intervals.js';
 import { DbError } from './errors.js';
 import type { Database } from './schema.js';
 
@@ -24,6 +25,8 @@ export interface FilterOptions {
    * `session_id IN (…)`, every other child-table test as a correlated EXISTS.
    */
   readonly fewMatches?: ReadonlySet<QueryCondition>;
+  /** The time open agent intervals are judged at (loginId, loginName); default Date.now(). */
+  readonly now?: number;
 }
 
 /**
@@ -57,6 +60,8 @@ type ChildTable = 'participants' | 'tags' | 'tracks';
 
 type FieldSpec =
   | { readonly table: 'sessions'; readonly column: string; readonly kind: 'number' | 'text' }
+  /** An agent field: tested on the intervals joined to the participants (agent-intervals.ts). */
+  | { readonly table: 'agent_intervals'; readonly column: 'login_id' | 'login_name'; readonly kind: 'text' }
   | {
       readonly table: ChildTable;
       readonly column: string;
@@ -80,6 +85,8 @@ const FIELDS: Readonly<Record<QueryField, FieldSpec>> = {
   tagName: { table: 'tags', column: 'name_lower', kind: 'text', lowercase: true, indexed: true },
   codec: { table: 'tracks', column: 'codec', kind: 'text' },
   trackMediaType: { table: 'tracks', column: 'media_type', kind: 'text', indexed: true },
+  loginId: { table: 'agent_intervals', column: 'login_id', kind: 'text' },
+  loginName: { table: 'agent_intervals', column: 'login_name', kind: 'text' },
 };
 
 type SessionsBuilder = ExpressionBuilder<Database, 'sessions'>;
@@ -162,7 +169,7 @@ function equalityListFilter(
   const spec = FIELDS[first.field];
   const values = conditions.flatMap((condition) => operands(condition, spec));
   const few = conditions.every((condition) => options.fewMatches?.has(condition) === true);
-  return fieldTest(eb, first.field, (inner, column) => inner(column, 'in', values), few);
+  return fieldTest(eb, first.field, (inner, column) => inner(column, 'in', values), few, false, options.now);
 }
 
 /** Operators an index on the column answers as one range of entries. */
@@ -183,7 +190,10 @@ export function indexedEqualities(expression: QueryExpression, depth = 0): Query
     return expression.items.flatMap((item) => indexedEqualities(item, depth + 1));
   }
   const spec = FIELDS[expression.field];
-  return INDEXED_OPERATORS.has(expression.operator) && spec.table !== 'sessions' && spec.indexed === true
+  return INDEXED_OPERATORS.has(expression.operator) &&
+    spec.table !== 'sessions' &&
+    spec.table !== 'agent_intervals' &&
+    spec.indexed === true
     ? [expression]
     : [];
 }
@@ -196,7 +206,7 @@ export async function countMatchingRows(
 ): Promise<number> {
   const spec = FIELDS[condition.field];
   const [value] = operands(condition, spec);
-  if (spec.table === 'sessions' || value === undefined) {
+  if (spec.table === 'sessions' || spec.table === 'agent_intervals' || value === undefined) {
     return 0;
   }
   const column = sql.ref<string | null>(`${spec.table}.${spec.column}`);
@@ -244,6 +254,7 @@ function conditionFilter(
     (inner, column) => compare(inner, column, operator, values, textMatch),
     options.fewMatches?.has(condition) === true,
     negate,
+    options.now,
   );
 }
 
@@ -262,8 +273,14 @@ function fieldTest(
   test: ColumnTest,
   fewMatches: boolean,
   negate = false,
+  now = Date.now(),
 ): Expression<SqlBool> {
   const spec = FIELDS[field];
+  if (spec.table === 'agent_intervals') {
+    // notEquals: no participant of the session was this agent (as for the other child fields).
+    const exists = agentFieldExists(spec.column, now, (column) => test(eb, column));
+    return negate ? eb.not(exists) : exists;
+  }
   if (spec.table === 'sessions') {
     const matches = test(eb, sql.ref<string | number | null>(`sessions.${spec.column}`));
     if (field === 'sessionDuration') {
@@ -348,7 +365,7 @@ function operands(condition: QueryCondition, spec: FieldSpec): (string | number)
       return n;
     });
   }
-  const lowercase = spec.table !== 'sessions' && spec.lowercase === true;
+  const lowercase = spec.table !== 'sessions' && spec.table !== 'agent_intervals' && spec.lowercase === true;
   return condition.values.map((value) => (lowercase ? String(value).toLowerCase() : String(value)));
 }
 

@@ -4,6 +4,8 @@
  * layer: the recording domain builds them, the repository stores them, the API serialises them.
  */
 
+import type { AgentIdentity } from './agent.js';
+
 export type SessionState = 'ACTIVE' | 'CLOSED_NORMAL' | 'CLOSED_ERROR' | 'DELETED';
 
 export const SESSION_STATES: readonly SessionState[] = ['ACTIVE', 'CLOSED_NORMAL', 'CLOSED_ERROR', 'DELETED'];
@@ -36,6 +38,11 @@ export interface Participant {
   readonly isConference: boolean;
   readonly participantStartDate: number;
   readonly participantDuration?: number;
+  /**
+   * The agent signed in at this deviceRef while the participant was in the call (AgentInfo
+   * gadget, model/agent.ts); set when the session is read, never stored with the participant.
+   */
+  readonly agent?: AgentIdentity;
 }
 
 /** Reception statistics of one track, kept by the media worker and stored with the track. */

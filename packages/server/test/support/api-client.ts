@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { hashPassword } from '../../src/api/passwords.js';
+import { agentRoutes } from '../../src/api/agent-routes.js';
 import { tagRoutes } from '../../src/api/tag-routes.js';
 import { openRepository } from '../../src/db/index.js';
 import type { Repository } from '../../src/db/repository.js';
@@ -62,7 +63,10 @@ export async function startApiOverSqlite(prefix: string): Promise<ApiOverSqlite>
   try {
     app = await buildTestHttpApi({
       repository,
-      extraRoutes: [(deps) => tagRoutes({ ...deps, events: { publish: (e) => events.push(e) } })],
+      extraRoutes: [
+        (deps) => tagRoutes({ ...deps, events: { publish: (e) => events.push(e) } }),
+        (deps) => agentRoutes(deps),
+      ],
     });
     const base = await app.listen({ host: '127.0.0.1', port: 0 });
     const signIn = await fetch(`${base}/ora/authenticationService/authentication/signIn`, {

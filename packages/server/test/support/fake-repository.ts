@@ -19,6 +19,7 @@ import type {
   NewJob,
   SessionDeletionOutcome,
 } from '../../src/model/job.js';
+import type { AgentInterval, AgentSignIn, KeepAliveOutcome } from '../../src/model/agent.js';
 import { FakeJobStore } from './fake-job-store.js';
 import type { EventSubscriptionStore } from '../../src/model/event-subscription.js';
 
@@ -287,6 +288,47 @@ export class FakeRepository implements Repository {
     return Promise.resolve(matches.reverse().slice(0, query.limit));
   }
 
+  /** Agent intervals as the routes left them (no expiry, no linking: the SQL tests cover those). */
+  readonly agentIntervals: AgentInterval[] = [];
+
+  startAgentInterval(signIn: AgentSignIn, at: number): Promise<void> {
+    this.#closeAgent(signIn.loginId, at);
+    this.agentIntervals.push({ ...signIn, startedAt: at, lastKeepAliveAt: at });
+    return Promise.resolve();
+  }
+
+  async keepAliveAgentInterval(signIn: AgentSignIn, at: number): Promise<KeepAliveOutcome> {
+    const index = this.agentIntervals.findIndex(
+      (i) => i.loginId === signIn.loginId && i.extension === signIn.extension && i.endedAt === undefined,
+    );
+    const open = this.agentIntervals[index];
+    if (open === undefined) {
+      await this.startAgentInterval(signIn, at);
+      return 'restarted';
+    }
+    this.agentIntervals[index] = { ...open, lastKeepAliveAt: at };
+    return 'renewed';
+  }
+
+  stopAgentInterval(loginId: string, at: number): Promise<number> {
+    return Promise.resolve(this.#closeAgent(loginId, at));
+  }
+
+  hasAgentIntervals(): Promise<boolean> {
+    return Promise.resolve(this.agentIntervals.length > 0);
+  }
+
+  #closeAgent(loginId: string, at: number): number {
+    let closed = 0;
+    this.agentIntervals.forEach((interval, index) => {
+      if (interval.loginId === loginId && interval.endedAt === undefined) {
+        this.agentIntervals[index] = { ...interval, endedAt: at };
+        closed++;
+      }
+    });
+    return closed;
+  }
+
   close(): Promise<void> {
     return Promise.resolve();
   }
@@ -320,6 +362,10 @@ function fieldValues(session: Session, condition: QueryCondition): (string | num
       return session.sessionDuration === undefined ? [] : [session.sessionDuration];
     case 'sessionState':
       return [session.sessionState];
+    case 'loginId':
+      return participants.flatMap((p) => (p.agent === undefined ? [] : [p.agent.loginId]));
+    case 'loginName':
+      return participants.flatMap((p) => (p.agent === undefined ? [] : [p.agent.loginName]));
     case 'ccid':
       return [session.ccid];
     case 'callControllerIP':

@@ -74,10 +74,16 @@ void describe('HTTP API: authentication', () => {
     await h.app.close();
   });
 
-  void it('signs in with 2000 "Successful" and a JSESSIONID cookie', async () => {
+  void it('signs in with 2000 "Successful", the client hints and a JSESSIONID cookie', async () => {
     const response = await signIn(h.app);
     assert.equal(response.statusCode, 200);
-    assert.deepEqual(json(response), { responseCode: 2000, responseMessage: 'Successful' });
+    // No agent has signed in (AgentInfo gadget): agentDataDisplayConfig is omitted, as false.
+    assert.deepEqual(json(response), {
+      responseCode: 2000,
+      responseMessage: 'Successful',
+      archiveSearchEnabled: true,
+      inbrowserPlaybackEnabled: true,
+    });
     assert.match(String(response.headers['set-cookie']), /^JSESSIONID=[0-9a-f]{32}; Path=\/; HttpOnly$/);
   });
 

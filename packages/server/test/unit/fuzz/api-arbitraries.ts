@@ -31,6 +31,8 @@ const FIELD_NAMES = [
   'tagName',
   'codec',
   'sessionId',
+  'loginId',
+  'loginName',
 ];
 const OPERATORS = ['equals', 'notEquals', 'between', 'greaterThan', 'lessThan', 'contains', 'startsWith'];
 const KEYWORDS = ['ACTIVE', 'CLOSED_NORMAL', 'closed_error', 'DELETED', 'AUDIO', 'video', 'PCMU', '1000'];
@@ -217,6 +219,9 @@ const VALID_FIELDS: readonly ValidField[] = [
       'xRefCi',
       'tagName',
       'codec',
+      // The agent of a participant (issue 11): the same text operators, on the interval join.
+      'loginId',
+      'loginName',
     ],
     operators: TEXT_OPERATORS,
     value: fc.oneof(queryText, fc.integer({ min: 0, max: 3000 })),
