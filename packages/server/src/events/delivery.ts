@@ -417,7 +417,14 @@ class Worker {
         if (this.#stopped()) {
           return;
         }
-        const delivered = await this.#deliverHead(entry);
+        let delivered: boolean | 'gone';
+        try {
+          delivered = await this.#deliverHead(entry);
+        } catch (error: unknown) {
+          // The database failed to record the attempt: the row stays and is tried again.
+          this.#delivery.log.error({ err: error, eventId: entry.id }, 'event delivery not recorded');
+          delivered = false;
+        }
         if (delivered === 'gone') {
           return;
         }

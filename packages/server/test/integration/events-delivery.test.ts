@@ -1,8 +1,5 @@
 import { createHmac } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
-import http from 'node:http';
-import https from 'node:https';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -21,6 +18,7 @@ import type { VerbatimEvent } from '../../src/model/events.js';
 import type { Tag } from '../../src/model/session.js';
 import { ensureCertificate } from '../../src/transport/tls-certificate.js';
 import { sampleSession } from '../support/fake-repository.js';
+import { EventReceiver, type EventEnvelope as Body } from '../support/event-receiver.js';
 import { useTempDir } from '../support/temp-dir.js';
 
 /**
@@ -30,80 +28,6 @@ import { useTempDir } from '../support/temp-dir.js';
  */
 
 const NODE = 'node-a';
-
-interface Body {
-  readonly eventType: string;
-  readonly eventAction: string;
-  readonly eventBody: Record<string, unknown>;
-}
-
-interface Received {
-  readonly body: string;
-  readonly headers: http.IncomingHttpHeaders;
-}
-
-/** A receiver that records every POST and answers `status` (a function, so tests can change it). */
-class Receiver {
-  readonly received: Received[] = [];
-  status = 200;
-  #server: http.Server | https.Server;
-  #port = 0;
-  #waiters: (() => void)[] = [];
-
-  constructor(tls?: { key: string; cert: string }) {
-    const handler = (request: http.IncomingMessage, response: http.ServerResponse): void => {
-      const chunks: Buffer[] = [];
-      request.on('data', (chunk: Buffer) => chunks.push(chunk));
-      request.on('end', () => {
-        const status = this.status;
-        if (status >= 200 && status < 300) {
-          this.received.push({ body: Buffer.concat(chunks).toString('utf8'), headers: request.headers });
-        }
-        response.writeHead(status).end(status >= 300 ? 'not now' : '');
-        for (const waiter of this.#waiters.splice(0)) {
-          waiter();
-        }
-      });
-    };
-    this.#server = tls === undefined ? http.createServer(handler) : https.createServer(tls, handler);
-  }
-
-  get url(): string {
-    return `${this.#server instanceof https.Server ? 'https' : 'http'}://127.0.0.1:${this.#port}/events`;
-  }
-
-  async listen(): Promise<void> {
-    await new Promise<void>((resolve) => this.#server.listen(this.#port, '127.0.0.1', resolve));
-    this.#port = (this.#server.address() as AddressInfo).port;
-  }
-
-  /** Stops listening (connections refused) until `listen()` again, on the same port. */
-  async close(): Promise<void> {
-    this.#server.closeAllConnections();
-    await new Promise<void>((resolve) => this.#server.close(() => resolve()));
-  }
-
-  /** Resolves once `count` events were taken. */
-  async waitFor(count: number, timeoutMs = 10_000): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (this.received.length < count) {
-      if (Date.now() > deadline) {
-        throw new Error(`receiver got ${this.received.length} events, wanted ${count}`);
-      }
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, 100);
-        this.#waiters.push(() => {
-          clearTimeout(timer);
-          resolve();
-        });
-      });
-    }
-  }
-
-  bodies(): Body[] {
-    return this.received.map((r) => JSON.parse(r.body) as never);
-  }
-}
 
 /** Polls a condition (for database state); never a fixed sleep. */
 async function until(
@@ -188,17 +112,16 @@ const ALL_TYPES: readonly EventTypeName[] = EVENT_TYPE_NAMES;
 void describe('event delivery (real receivers, real SQLite)', () => {
   const dir = useTempDir('verbatim-events-');
   let services: Services;
-  let receiver: Receiver;
+  let receiver: EventReceiver;
 
   before(async () => {
     services = await openServices(join(dir.path, 'verbatim.db'));
-    receiver = new Receiver();
-    await receiver.listen();
+    receiver = await EventReceiver.start();
   });
 
   after(async () => {
     await services.close();
-    await receiver.close();
+    await receiver.stop();
   });
 
   void it('answers created, exists and replaced by URI, with 16-character ids', async () => {
@@ -239,7 +162,7 @@ void describe('event delivery (real receivers, real SQLite)', () => {
   void it('delivers a call’s events once each, in order, in the MediaSense envelope', async () => {
     const { subscriptions, bus, repository } = services;
     const outcome = await subscriptions.subscribe({
-      subscriptionUri: receiver.url,
+      subscriptionUri: receiver.url('/events'),
       eventTypes: ALL_TYPES,
       apiVersion: '1.1',
       createdBy: 'admin',
@@ -297,7 +220,7 @@ void describe('event delivery (real receivers, real SQLite)', () => {
       percentageUtilization: 96,
       at,
     });
-    await receiver.waitFor(6);
+    await receiver.waitForCount(6);
     await until('an empty outbox', async () => (await repository.outboxBacklog(NODE)).pending === 0);
     assert.equal(receiver.received.length, 6);
     const bodies = receiver.bodies();
@@ -381,20 +304,18 @@ void describe('event delivery (real receivers, real SQLite)', () => {
 
   void it('delivers only matching tag events under tagNameRegEx, and stops after unsubscribe', async () => {
     const { subscriptions, bus } = services;
-    const filtered = new Receiver();
-    await filtered.listen();
-    const sentinel = new Receiver();
-    await sentinel.listen();
+    const filtered = await EventReceiver.start();
+    const sentinel = await EventReceiver.start();
     try {
       const regexSubscription = await subscriptions.subscribe({
-        subscriptionUri: filtered.url,
+        subscriptionUri: filtered.url('/events'),
         eventTypes: CATEGORY_TYPES.TAG_EVENTS,
         tagNameRegEx: '(?i)agent-[0-9]+',
         apiVersion: '1.1',
         createdBy: 'admin',
       });
       await subscriptions.subscribe({
-        subscriptionUri: sentinel.url,
+        subscriptionUri: sentinel.url('/events'),
         eventTypes: CATEGORY_TYPES.TAG_EVENTS,
         apiVersion: '1.1',
         createdBy: 'admin',
@@ -409,8 +330,8 @@ void describe('event delivery (real receivers, real SQLite)', () => {
           at: i,
         });
       }
-      await sentinel.waitFor(names.length);
-      await filtered.waitFor(2);
+      await sentinel.waitForCount(names.length);
+      await filtered.waitForCount(2);
       await until(
         'an empty outbox',
         async () => (await services.repository.outboxBacklog(NODE)).pending === 0,
@@ -428,7 +349,7 @@ void describe('event delivery (real receivers, real SQLite)', () => {
         tag: tag('agent-99', 9),
         at: 9,
       });
-      await sentinel.waitFor(names.length + 1);
+      await sentinel.waitForCount(names.length + 1);
       await until(
         'an empty outbox',
         async () => (await services.repository.outboxBacklog(NODE)).pending === 0,
@@ -438,8 +359,8 @@ void describe('event delivery (real receivers, real SQLite)', () => {
       for (const s of await subscriptions.list()) {
         await subscriptions.unsubscribe(s.subscriptionId);
       }
-      await filtered.close();
-      await sentinel.close();
+      await filtered.stop();
+      await sentinel.stop();
     }
   });
 });
@@ -449,12 +370,11 @@ void describe('event delivery across a receiver outage and a restart', () => {
 
   void it('loses nothing and repeats nothing, in order', async () => {
     const path = join(dir.path, 'verbatim.db');
-    const receiver = new Receiver();
-    await receiver.listen();
+    const receiver = await EventReceiver.start();
     let services = await openServices(path);
     try {
       await services.subscriptions.subscribe({
-        subscriptionUri: receiver.url,
+        subscriptionUri: receiver.url('/events'),
         eventTypes: CATEGORY_TYPES.TAG_EVENTS,
         apiVersion: '1.1',
         createdBy: 'admin',
@@ -469,9 +389,9 @@ void describe('event delivery across a receiver outage and a restart', () => {
         });
       };
       publish(0);
-      await receiver.waitFor(1);
+      await receiver.waitForCount(1);
       // The receiver goes away: events queue up, attempts fail.
-      await receiver.close();
+      await receiver.stop();
       for (let n = 1; n <= 10; n++) {
         publish(n);
       }
@@ -489,7 +409,7 @@ void describe('event delivery across a receiver outage and a restart', () => {
         async () => (await services.repository.outboxBacklog(NODE)).pending >= 15,
       );
       await receiver.listen();
-      await receiver.waitFor(16);
+      await receiver.waitForCount(16);
       await until(
         'an empty outbox',
         async () => (await services.repository.outboxBacklog(NODE)).pending === 0,
@@ -505,7 +425,7 @@ void describe('event delivery across a receiver outage and a restart', () => {
       );
     } finally {
       await services.close();
-      await receiver.close().catch(() => undefined);
+      await receiver.stop().catch(() => undefined);
     }
   });
 });
@@ -517,13 +437,12 @@ void describe('event delivery over HTTPS, signed, and the FAILING state', () => 
     const certificate = await ensureCertificate(dir.path, pino({ level: 'silent' }));
     const caFile = join(dir.path, 'receiver-ca.pem');
     await writeFile(caFile, certificate.cert);
-    const receiver = new Receiver({ key: certificate.key, cert: certificate.cert });
-    await receiver.listen();
+    const receiver = await EventReceiver.start({ key: certificate.key, cert: certificate.cert });
     const services = await openServices(join(dir.path, 'verbatim.db'), { extraCa: certificate.cert });
     try {
       const secret = 's3cret-key';
       await services.subscriptions.subscribe({
-        subscriptionUri: receiver.url,
+        subscriptionUri: receiver.url('/events'),
         eventTypes: CATEGORY_TYPES.STORAGE_EVENTS,
         secret,
         apiVersion: '1.1',
@@ -539,7 +458,7 @@ void describe('event delivery over HTTPS, signed, and the FAILING state', () => 
           at: 1,
         });
       }
-      await receiver.waitFor(2);
+      await receiver.waitForCount(2);
       for (const { body, headers } of receiver.received) {
         const header = String(headers['x-verbatim-signature']);
         const match = /^t=(\d+),v1=([0-9a-f]{64})$/.exec(header);
@@ -550,18 +469,17 @@ void describe('event delivery over HTTPS, signed, and the FAILING state', () => 
       }
     } finally {
       await services.close();
-      await receiver.close();
+      await receiver.stop();
     }
   });
 
   void it('refuses an HTTPS receiver whose certificate is not trusted', async () => {
     const certificate = await ensureCertificate(dir.path, pino({ level: 'silent' }));
-    const receiver = new Receiver({ key: certificate.key, cert: certificate.cert });
-    await receiver.listen();
+    const receiver = await EventReceiver.start({ key: certificate.key, cert: certificate.cert });
     const services = await openServices(join(dir.path, 'untrusted.db'));
     try {
       await services.subscriptions.subscribe({
-        subscriptionUri: receiver.url,
+        subscriptionUri: receiver.url('/events'),
         eventTypes: CATEGORY_TYPES.STORAGE_EVENTS,
         apiVersion: '1.1',
         createdBy: 'admin',
@@ -582,7 +500,7 @@ void describe('event delivery over HTTPS, signed, and the FAILING state', () => 
       assert.equal(receiver.received.length, 0);
     } finally {
       await services.close();
-      await receiver.close();
+      await receiver.stop();
     }
   });
 
@@ -592,13 +510,12 @@ void describe('event delivery over HTTPS, signed, and the FAILING state', () => 
       { level: 'info' },
       { write: (line: string) => void lines.push(JSON.parse(line) as { level: number; msg: string }) },
     );
-    const receiver = new Receiver();
+    const receiver = await EventReceiver.start();
     receiver.status = 503;
-    await receiver.listen();
     const services = await openServices(join(dir.path, 'failing.db'), { logger, failingAfterMs: 150 });
     try {
       const { subscription } = await services.subscriptions.subscribe({
-        subscriptionUri: receiver.url,
+        subscriptionUri: receiver.url('/events'),
         eventTypes: CATEGORY_TYPES.TAG_EVENTS,
         apiVersion: '1.1',
         createdBy: 'admin',
@@ -621,7 +538,7 @@ void describe('event delivery over HTTPS, signed, and the FAILING state', () => 
       const failedLog = await services.subscriptions.deliveryLog({ limit: 5 });
       assert.ok(failedLog.every((a) => a.httpStatus === 503 && a.error?.startsWith('HTTP 503')));
       receiver.status = 200;
-      await receiver.waitFor(1);
+      await receiver.waitForCount(1);
       await until(
         'ACTIVE',
         async () => (await services.subscriptions.get(subscription.subscriptionId))?.state === 'ACTIVE',
@@ -633,7 +550,7 @@ void describe('event delivery over HTTPS, signed, and the FAILING state', () => 
       assert.equal(lines.filter((l) => l.level === 40 && l.msg.includes('FAILING')).length, 1);
     } finally {
       await services.close();
-      await receiver.close();
+      await receiver.stop();
     }
   });
 });

@@ -7,6 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import { pino } from 'pino';
 import { openRepository } from '../../src/db/index.js';
 import type { Repository } from '../../src/db/repository.js';
+import type { VerbatimEvent } from '../../src/model/events.js';
 import { createMediaEngine, type RtpMediaEngine } from '../../src/media/create-media-engine.js';
 import { PcapReader, type PcapPacket } from '../../src/protocol/container/pcap.js';
 import { serializeRtpPacket } from '../../src/protocol/rtp/rtp-packet.js';
@@ -36,6 +37,7 @@ describe('CUBE dial-peer forking over UDP', () => {
   let repository: Repository;
   let media: RtpMediaEngine;
   let recording: RecordingService;
+  const events: VerbatimEvent[] = [];
   let sip: SipServer;
   let sipPort: number;
   let cube: Socket;
@@ -54,6 +56,7 @@ describe('CUBE dial-peer forking over UDP', () => {
     });
     recording = new RecordingService({
       repository,
+      events: { publish: (event) => events.push(event) },
       media,
       mediaDir: join(dir, 'media'),
       advertise: '127.0.0.1',
@@ -171,6 +174,18 @@ describe('CUBE dial-peer forking over UDP', () => {
         return s?.tracks[1]?.participants.some((p) => p.deviceRef === '20988');
       },
       { what: 'the transferred participant' },
+    );
+    // Announced once stored (SESSION_EVENT UPDATED, issue 11).
+    await waitFor(
+      () =>
+        events.some(
+          (e) =>
+            e.eventType === 'SESSION_EVENT' &&
+            e.eventAction === 'UPDATED' &&
+            e.sessionId === SESSION_ID &&
+            e.change === 'participants',
+        ),
+      { what: 'the UPDATED event of the transfer' },
     );
 
     await waitFor(() => media.getStats(`${SESSION_ID}-1`)?.packets === PACKETS_PER_TRACK, {

@@ -27,6 +27,8 @@ export interface EventEnvelope {
 
 export class EventReceiver {
   readonly received: ReceivedEvent[] = [];
+  /** What the receiver answers; a status outside 2xx records nothing (the node must retry). */
+  status = 200;
   #server: Server | undefined;
   #port = 0;
   readonly #tls: { key: string; cert: string } | undefined;
@@ -66,8 +68,11 @@ export class EventReceiver {
           response.writeHead(400).end();
           return;
         }
-        this.received.push({ path: request.url ?? '', headers: request.headers, body, json });
-        response.writeHead(200, { 'content-type': 'text/plain' }).end('ok');
+        const status = this.status;
+        if (status >= 200 && status < 300) {
+          this.received.push({ path: request.url ?? '', headers: request.headers, body, json });
+        }
+        response.writeHead(status, { 'content-type': 'text/plain' }).end(status < 300 ? 'ok' : 'not now');
       });
     };
     const server =
@@ -96,6 +101,19 @@ export class EventReceiver {
       server.close(() => resolve());
       server.closeAllConnections();
     });
+  }
+
+  /** Resolves once `count` events were taken, on any path. */
+  async waitForCount(count: number, timeoutMs = 10_000): Promise<void> {
+    await waitFor(() => this.received.length >= count, {
+      timeoutMs,
+      what: `${count} events at the receiver (${this.received.length} so far)`,
+    });
+  }
+
+  /** The envelopes taken, in arrival order. */
+  bodies(): EventEnvelope[] {
+    return this.received.map((event) => event.json);
   }
 
   /** The events received on `path`, in arrival order. */

@@ -9,6 +9,9 @@ import { PostgresAdapter, type Kysely } from 'kysely';
  */
 export async function up(db: Kysely<unknown>): Promise<void> {
   const postgres = db.getExecutor().adapter instanceof PostgresAdapter;
+  // SQLite numbers only an INTEGER PRIMARY KEY itself (64-bit there); PostgreSQL's integer is
+  // 32-bit, too few for every event a busy node will ever write.
+  const idType = postgres ? 'bigint' : 'integer';
   await db.schema
     .createTable('event_subscriptions')
     .addColumn('subscription_id', 'text', (c) => c.primaryKey())
@@ -26,7 +29,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
 
   await db.schema
     .createTable('event_outbox')
-    .addColumn('id', 'integer', (c) =>
+    .addColumn('id', idType, (c) =>
       postgres ? c.primaryKey().generatedAlwaysAsIdentity() : c.primaryKey().autoIncrement(),
     )
     .addColumn('subscription_id', 'text', (c) => c.notNull())
@@ -44,7 +47,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
 
   await db.schema
     .createTable('event_deliveries')
-    .addColumn('id', 'integer', (c) =>
+    .addColumn('id', idType, (c) =>
       postgres ? c.primaryKey().generatedAlwaysAsIdentity() : c.primaryKey().autoIncrement(),
     )
     .addColumn('subscription_id', 'text', (c) => c.notNull())

@@ -66,6 +66,8 @@ void describe('GET /metrics', () => {
       clientTransactions: 2,
       'udp.received': 880,
     }),
+    eventDelivery: () => ({ delivered: 7, failed: 2 }),
+    eventBacklog: () => Promise.resolve({ pending: 3, oldestCreatedAt: Date.now() - 90_000 }),
   };
 
   before(async () => {
@@ -131,9 +133,17 @@ void describe('GET /metrics', () => {
       'verbatim_media_packets_total{outcome="paused"} 250',
       'verbatim_media_streams_opened_total 40',
       'verbatim_media_streams_closed_total 36',
+      'verbatim_event_deliveries_total{outcome="delivered"} 7',
+      'verbatim_event_deliveries_total{outcome="failed"} 2',
+      'verbatim_event_outbox_pending 3',
     ]) {
       assert.ok(lines.has(line), `missing line: ${line}`);
     }
+    const oldest = /^verbatim_event_outbox_oldest_age_seconds (\S+)$/m.exec(response.body);
+    assert.ok(
+      oldest !== null && Number(oldest[1]) >= 90 && Number(oldest[1]) < 150,
+      'oldest pending event age',
+    );
     assert.match(response.body, /^process_cpu_seconds_total \d/m, "prom-client's process metrics");
     assert.match(response.body, /^nodejs_eventloop_lag_seconds \d/m);
   });

@@ -96,6 +96,7 @@ void describe('loadConfig defaults', () => {
       sipInviteRate: 500,
       apiMaxRequests: 25,
       storageCriticalPercent: 5,
+      eventsFailingAfterMs: 300_000,
       logLevel: 'info',
       logFormat: 'auto',
     });
@@ -137,6 +138,8 @@ void describe('loadConfig from flags and environment', () => {
         'admission-max-lag': '500',
         'sip-invite-rate': '0',
         'storage-critical-percent': '2.5',
+        'events-ca': 'ca/receivers.pem',
+        'events-failing-after': '60',
         'log-level': 'DEBUG',
         'log-format': 'JSON',
       },
@@ -162,8 +165,10 @@ void describe('loadConfig from flags and environment', () => {
       sipInviteRate: 0,
       apiMaxRequests: 25,
       storageCriticalPercent: 2.5,
+      eventsFailingAfterMs: 60_000,
       logLevel: 'debug',
       logFormat: 'json',
+      eventsCa: '/srv/verbatim/ca/receivers.pem',
     });
   });
 
@@ -187,6 +192,7 @@ void describe('loadConfig from flags and environment', () => {
         VERBATIM_ADMISSION: 'no',
         VERBATIM_ADMISSION_MAX_LAG: '80',
         VERBATIM_SIP_INVITE_RATE: '40',
+        VERBATIM_EVENTS_FAILING_AFTER: '1.5',
         VERBATIM_LOG_LEVEL: 'warn',
         VERBATIM_LOG_FORMAT: 'pretty',
         VERBATIM_ADMIN_PASSWORD: 'correct horse',
@@ -213,6 +219,7 @@ void describe('loadConfig from flags and environment', () => {
       sipInviteRate: 40,
       apiMaxRequests: 25,
       storageCriticalPercent: 5,
+      eventsFailingAfterMs: 1500,
       logLevel: 'warn',
       logFormat: 'pretty',
       adminPassword: 'correct horse',
