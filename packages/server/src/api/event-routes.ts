@@ -238,6 +238,18 @@ function noSuchSubscription(subscriptionId: string): Envelope {
   return failure(RESPONSE_CODES.notFound, `no subscription ${JSON.stringify(subscriptionId.slice(0, 64))}`);
 }
 
+/** Removes a subscription whole (unsubscribeRecordingEvent, removeSubscription). */
+async function removeWhole(
+  ctx: EventRouteContext,
+  subscriptionId: string,
+  call: OraCall,
+  message: string,
+): Promise<Envelope> {
+  call.audit.target = `subscription ${subscriptionId}`;
+  const outcome = await ctx.subscriptions.unsubscribe(subscriptionId);
+  return outcome.kind === 'not-found' ? noSuchSubscription(subscriptionId) : success(undefined, message);
+}
+
 const SubscribeParams = Type.Object({
   subscriptionType: Type.Optional(SubscriptionTypeSchema),
   subscriptionUri: SubscriptionUriSchema,
@@ -393,13 +405,7 @@ export function eventRoutes(ctx: EventRouteContext): OraRoute[] {
       input: 'requestParameters',
       params: Type.Object({ subscriptionId: SubscriptionIdSchema }),
       failures: [RESPONSE_CODES.notFound],
-      handler: async (params, call) => {
-        call.audit.target = `subscription ${params.subscriptionId}`;
-        const outcome = await ctx.subscriptions.unsubscribe(params.subscriptionId);
-        return outcome.kind === 'not-found'
-          ? noSuchSubscription(params.subscriptionId)
-          : success(undefined, MESSAGE_SUCCESSFUL);
-      },
+      handler: (params, call) => removeWhole(ctx, params.subscriptionId, call, MESSAGE_SUCCESSFUL),
     }),
     oraRoute({
       method: 'POST',
@@ -441,13 +447,7 @@ export function eventRoutes(ctx: EventRouteContext): OraRoute[] {
       input: 'requestParameters',
       params: Type.Object({ subscriptionId: SubscriptionIdSchema }),
       failures: [RESPONSE_CODES.notFound],
-      handler: async (params, call) => {
-        call.audit.target = `subscription ${params.subscriptionId}`;
-        const outcome = await ctx.subscriptions.unsubscribe(params.subscriptionId);
-        return outcome.kind === 'not-found'
-          ? noSuchSubscription(params.subscriptionId)
-          : success(undefined, MESSAGE_SUCCESS_LONG);
-      },
+      handler: (params, call) => removeWhole(ctx, params.subscriptionId, call, MESSAGE_SUCCESS_LONG),
     }),
     oraRoute({
       method: 'GET',
