@@ -3,6 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import { chromium, type Browser, type Page } from 'playwright-core';
 
 import { capture } from '../support/cucm-calls.js';
+import { EventReceiver } from '../support/event-receiver.js';
 import { genericSipScenario, runGenericCall } from '../support/generic-calls.js';
 import { sessionsQuery, type SessionJson } from '../support/session-api.js';
 import { serverForSuite, type RunningServer } from '../support/verbatim-server.js';
@@ -32,6 +33,7 @@ const BROWSER_ARGS = [
 let server: RunningServer;
 let work: string;
 let browser: Browser;
+let receiver: EventReceiver | undefined;
 
 interface AuditRecord {
   action: string;
@@ -147,6 +149,7 @@ void describe('the Finesse AgentInfo gadget in Chromium against a real node', { 
 
   after(async () => {
     await browser.close();
+    await receiver?.stop();
   });
 
   void it('START on sign-in, KEEPALIVE, STOP on sign-out; a call on the extension is found by login id and carries the agent', async () => {
@@ -164,6 +167,16 @@ void describe('the Finesse AgentInfo gadget in Chromium against a real node', { 
         (await auditOf(AGENT_USER)).some((r) => r.action === 'keepAliveAgentSession' && r.outcome === 2000),
       { what: 'a KEEPALIVE', timeoutMs: 10_000 },
     );
+
+    // An integrator's receiver takes the session events of the call.
+    receiver = await EventReceiver.start();
+    const subscribed = await server.api('/ora/eventService/event/subscribeToEvents', {
+      requestParameters: {
+        subscriptionUri: receiver.url('/agent'),
+        subscriptionFilters: ['RECORDING_EVENTS'],
+      },
+    });
+    assert.equal(subscribed.responseCode, 2000, JSON.stringify(subscribed));
 
     const { callId } = await runGenericCall(server, work, {
       name: 'agent-gadget',
@@ -234,6 +247,24 @@ void describe('the Finesse AgentInfo gadget in Chromium against a real node', { 
     );
     const farSide = participants.find((p) => p.deviceRef === '8005550100');
     assert.ok(farSide !== undefined && !('loginId' in farSide), 'the far end carries no agent');
+
+    // The call's events carry the agent too: STARTED came while the agent was signed in.
+    const events = await receiver.waitFor(
+      '/agent',
+      (received) =>
+        received.some((e) => e.json.eventAction === 'ENDED' && e.json.eventBody['ccid'] === callId),
+      'SESSION_EVENT ENDED of the agent call',
+    );
+    for (const action of ['STARTED', 'ENDED']) {
+      const event = events.find((e) => e.json.eventAction === action && e.json.eventBody['ccid'] === callId);
+      const tracks = (event?.json.eventBody['tracks'] ?? []) as { participants: Record<string, unknown>[] }[];
+      const agent = tracks.flatMap((t) => t.participants).find((p) => p['deviceRef'] === extension);
+      assert.deepEqual(
+        agent && [agent['loginId'], agent['loginName']],
+        [loginId, `${loginId}@example`],
+        action,
+      );
+    }
 
     // The signIn hints now show agent data.
     const signIn = await fetch(`${server.baseUrl}/ora/authenticationService/authentication/signIn`, {
