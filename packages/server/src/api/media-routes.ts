@@ -7,6 +7,7 @@ import type { Logger } from 'pino';
 import type { Repository } from '../db/repository.js';
 import type { Session, Track } from '../model/session.js';
 import { createWavExport, type WavTrackSource } from '../playback/wav-export.js';
+import { attachmentHeader, downloadFileName } from './download-names.js';
 import type { AuditTrail } from './audit-trail.js';
 import type { Authenticator, Principal } from './authenticator.js';
 import { decideByteRange } from './byte-range.js';
@@ -279,7 +280,9 @@ export function registerMediaRoutes(app: FastifyInstance, ctx: MediaRouteContext
         durationMs,
         logger: ctx.logger,
       });
-      void reply.type('audio/wav');
+      void reply
+        .type('audio/wav')
+        .header('content-disposition', attachmentHeader(downloadFileName(session, '.wav')));
       const range = applyRange(request, reply, wav.totalBytes);
       if (range === 'unsatisfiable' || request.method === 'HEAD') {
         return reply.send();
@@ -327,7 +330,7 @@ export function registerMediaRoutes(app: FastifyInstance, ctx: MediaRouteContext
         .type('application/vnd.tcpdump.pcap')
         .header(
           'content-disposition',
-          `attachment; filename="${sessionId.replace(/[^\w.-]/g, '_')}-TRACK${trackNumber}.pcap"`,
+          attachmentHeader(downloadFileName(session, `-TRACK${trackNumber}.pcap`)),
         );
       const range = applyRange(request, reply, sizeBytes);
       if (range === 'unsatisfiable' || request.method === 'HEAD') {

@@ -126,6 +126,11 @@ void describe('media downloads', () => {
       assert.equal(response.headers['content-type'], 'audio/wav');
       assert.equal(response.headers['accept-ranges'], 'bytes');
       assert.equal(response.headers['content-length'], String(WAV_TOTAL_BYTES));
+      // Saved under a name a person recognises: start (UTC), the numbers, the session id.
+      assert.match(
+        String(response.headers['content-disposition']),
+        /^attachment; filename="2023-11-14_22-13-20Z_\d+_\d+_wav01\.wav"$/,
+      );
       full = response.rawPayload;
       assert.equal(full.length, WAV_TOTAL_BYTES);
       assert.equal(full.subarray(0, 4).toString('latin1'), 'RIFF');
@@ -220,7 +225,10 @@ void describe('media downloads', () => {
       assert.equal(response.headers['content-type'], 'application/vnd.tcpdump.pcap');
       assert.equal(response.headers['content-length'], String(pcap.length));
       assert.equal(response.headers['accept-ranges'], 'bytes');
-      assert.match(String(response.headers['content-disposition']), /filename="wav01-TRACK1.pcap"/);
+      assert.match(
+        String(response.headers['content-disposition']),
+        /^attachment; filename="2023-11-14_22-13-20Z_\d+_\d+_wav01-TRACK1\.pcap"$/,
+      );
       assert.deepEqual(new Uint8Array(response.rawPayload), pcap);
     });
 
@@ -265,7 +273,7 @@ void describe('media downloads', () => {
         assert.equal(response.rawPayload.length, 24 + (n % 7), `track ${n}`);
         assert.match(
           String(response.headers['content-disposition']),
-          new RegExp(`filename="many01-TRACK${n}.pcap"`),
+          new RegExp(`_many01-TRACK${n}\\.pcap"$`),
         );
       }
     });
