@@ -12,7 +12,7 @@ import type { AuditTrail } from './audit-trail.js';
 import type { Authenticator, Principal } from './authenticator.js';
 import { decideByteRange } from './byte-range.js';
 import { failure, RESPONSE_CODES, type FailureCode } from './envelope.js';
-import { isJsonObject, queryString, shortText, urlPath } from './params.js';
+import { isJsonObject, queryString, shortText, urlPath, type JsonObject } from './params.js';
 import type { DocumentedPath } from './openapi.js';
 import { allows, rolesWith } from './permissions.js';
 import type { ApiRefusalLog } from './refusal-log.js';
@@ -240,6 +240,34 @@ async function wavSource(
   };
 }
 
+type WavChoice =
+  | { readonly kind: 'stereo' | 'mix' }
+  | { readonly kind: 'track'; readonly trackNumber: number }
+  | { readonly kind: 'invalid'; readonly detail: string };
+
+/**
+ * Which WAV a download asks for: the session in stereo (no parameter), one track in mono
+ * (`?track=N`), or both parties mixed into one channel (`?mix=1`, as the RTSP URLs will take it).
+ */
+function wavLayoutOf(query: JsonObject): WavChoice {
+  const track = queryString(query, ['track']);
+  const mix = queryString(query, ['mix']);
+  if (track !== undefined && mix !== undefined) {
+    return { kind: 'invalid', detail: 'ask for one track (track=N) or the mix (mix=1), not both' };
+  }
+  if (track !== undefined) {
+    return /^\d{1,9}$/.test(track)
+      ? { kind: 'track', trackNumber: Number(track) }
+      : { kind: 'invalid', detail: `track must be a track number, got ${JSON.stringify(shortText(track))}` };
+  }
+  if (mix !== undefined) {
+    return mix === '1' || mix.toLowerCase() === 'true'
+      ? { kind: 'mix' }
+      : { kind: 'invalid', detail: `mix must be 1, got ${JSON.stringify(shortText(mix))}` };
+  }
+  return { kind: 'stereo' };
+}
+
 export function registerMediaRoutes(app: FastifyInstance, ctx: MediaRouteContext): void {
   // HEAD is declared with GET instead of fastify's automatic HEAD route, which would produce
   // (and drain) the whole body only to discard it.
@@ -273,16 +301,42 @@ export function registerMediaRoutes(app: FastifyInstance, ctx: MediaRouteContext
           ? session.sessionDuration
           : Math.max(0, ctx.now() - session.sessionStartDate);
       const byNumber = (n: number): Track | undefined => session.tracks.find((t) => t.trackNumber === n);
-      // Track 0 is the left channel and track 1 the right (DESIGN.md §1.3).
+      const layout = wavLayoutOf(isJsonObject(request.query) ? request.query : {});
+      if (layout.kind === 'invalid') {
+        return sendFailure(reply, 400, RESPONSE_CODES.invalidParameter, layout.detail);
+      }
+      let tracks: (Track | undefined)[];
+      if (layout.kind === 'track') {
+        const track = byNumber(layout.trackNumber);
+        if (track === undefined) {
+          return sendFailure(
+            reply,
+            404,
+            RESPONSE_CODES.mediaNotFound,
+            `no track ${layout.trackNumber} in ${sessionId}`,
+          );
+        }
+        tracks = [track];
+      } else {
+        // Track 0 is the left channel and track 1 the right (DESIGN.md §1.3), or both in one.
+        tracks = [byNumber(0), byNumber(1)];
+      }
       const wav = await createWavExport({
-        tracks: [await wavSource(ctx, byNumber(0)), await wavSource(ctx, byNumber(1))],
+        tracks: await Promise.all(tracks.map((track) => wavSource(ctx, track))),
+        layout: layout.kind === 'track' ? 'mono' : layout.kind,
         sessionStartMs: session.sessionStartDate,
         durationMs,
         logger: ctx.logger,
       });
+      const suffix =
+        layout.kind === 'track'
+          ? `-TRACK${layout.trackNumber}.wav`
+          : layout.kind === 'mix'
+            ? '-mix.wav'
+            : '.wav';
       void reply
         .type('audio/wav')
-        .header('content-disposition', attachmentHeader(downloadFileName(session, '.wav')));
+        .header('content-disposition', attachmentHeader(downloadFileName(session, suffix)));
       const range = applyRange(request, reply, wav.totalBytes);
       if (range === 'unsatisfiable' || request.method === 'HEAD') {
         return reply.send();

@@ -32,9 +32,18 @@ export { WavExportError } from './playback-errors.js';
 /** A track of the file: its pcap file and codec (see TrackSource). */
 export type WavTrackSource = TrackSource;
 
+/**
+ * How the tracks become channels: `stereo` (track index 0 left, 1 right: the session WAV), `mono`
+ * (one track, one channel: a single party), or `mix` (every track summed into one channel, clipped:
+ * both parties for a player or a speech engine that takes one channel).
+ */
+export type WavLayout = 'stereo' | 'mono' | 'mix';
+
 export interface WavExportOptions {
-  /** Index 0 = left channel, 1 = right; undefined = a silent channel. */
+  /** stereo: index 0 = left channel, 1 = right; mono: one; mix: up to two. undefined = silence. */
   tracks: readonly (WavTrackSource | undefined)[];
+  /** Default `stereo`. */
+  layout?: WavLayout;
   /** Epoch ms of sample 0 of the file. */
   sessionStartMs: number;
   /** The file lasts exactly this long (the session duration, or now − start while ACTIVE). */
@@ -60,8 +69,8 @@ export interface WavExport {
 export const WAV_EXPORT_SAMPLE_RATE_HZ = 8000;
 /** No file is made at a higher rate (an L16/96000 track is resampled down). */
 export const WAV_EXPORT_MAX_SAMPLE_RATE_HZ = 48000;
-const CHANNELS = 2;
-const BYTES_PER_FRAME = CHANNELS * 2;
+/** The most tracks an export reads (stereo, or a mix of two). */
+const MAX_TRACKS = 2;
 const DEFAULT_CHUNK_DURATION_MS = 4000;
 const LITTLE_ENDIAN_HOST = endianness() === 'LE';
 
@@ -73,13 +82,16 @@ const LITTLE_ENDIAN_HOST = endianness() === 'LE';
 export async function createWavExport(options: WavExportOptions): Promise<WavExport> {
   const { sessionStartMs, durationMs } = options;
   const chunkDurationMs = options.chunkDurationMs ?? DEFAULT_CHUNK_DURATION_MS;
+  const layout = options.layout ?? 'stereo';
+  const channels = layout === 'stereo' ? 2 : 1;
+  const bytesPerFrame = channels * 2;
   if (
     !Number.isFinite(sessionStartMs) ||
     !Number.isFinite(durationMs) ||
     durationMs < 0 ||
     !Number.isFinite(chunkDurationMs) ||
     chunkDurationMs < 1 ||
-    options.tracks.length > CHANNELS
+    options.tracks.length > (layout === 'mono' ? 1 : MAX_TRACKS)
   ) {
     throw new WavExportError('VERBATIM_ERR_PLAYBACK_BAD_OPTIONS', 'invalid WAV export options');
   }
@@ -89,11 +101,14 @@ export async function createWavExport(options: WavExportOptions): Promise<WavExp
   }
   const sampleRateHz = exportSampleRateHz(tracks);
   const totalFrames = Math.round((durationMs * sampleRateHz) / 1000);
-  const dataBytes = totalFrames * BYTES_PER_FRAME;
-  const header = encodeWavHeader({ sampleRateHz, channels: CHANNELS, bitsPerSample: 16, dataBytes });
+  const dataBytes = totalFrames * bytesPerFrame;
+  const header = encodeWavHeader({ sampleRateHz, channels, bitsPerSample: 16, dataBytes });
   const totalBytes = WAV_HEADER_BYTES + dataBytes;
   const plan: ExportPlan = {
     tracks,
+    mix: layout === 'mix',
+    channels,
+    bytesPerFrame,
     header,
     sampleRateHz,
     totalFrames,
@@ -139,6 +154,10 @@ function exportSampleRateHz(tracks: readonly (PreparedTrack | undefined)[]): num
 
 interface ExportPlan {
   readonly tracks: readonly (PreparedTrack | undefined)[];
+  /** Sum the tracks into the one channel instead of giving each its own. */
+  readonly mix: boolean;
+  readonly channels: number;
+  readonly bytesPerFrame: number;
   readonly header: Uint8Array;
   readonly sampleRateHz: number;
   readonly totalFrames: number;
@@ -156,8 +175,9 @@ async function* generateBytes(plan: ExportPlan, start: number, end: number): Asy
   if (end < WAV_HEADER_BYTES) {
     return;
   }
-  const firstFrame = Math.floor((Math.max(start, WAV_HEADER_BYTES) - WAV_HEADER_BYTES) / BYTES_PER_FRAME);
-  const lastFrame = Math.floor((end - WAV_HEADER_BYTES) / BYTES_PER_FRAME);
+  const { bytesPerFrame, channels } = plan;
+  const firstFrame = Math.floor((Math.max(start, WAV_HEADER_BYTES) - WAV_HEADER_BYTES) / bytesPerFrame);
+  const lastFrame = Math.floor((end - WAV_HEADER_BYTES) / bytesPerFrame);
   const timelines: (TrackTimeline | undefined)[] = [];
   try {
     for (const track of plan.tracks) {
@@ -168,7 +188,7 @@ async function* generateBytes(plan: ExportPlan, start: number, end: number): Asy
       const wanted = windowEnd > firstFrame;
       // Buffer.alloc never slices Node's shared pool, so the zero-filled buffer starts at offset 0
       // and can be viewed as 16-bit samples that the tracks write straight into, interleaved.
-      const out = wanted ? Buffer.alloc((windowEnd - windowStart) * BYTES_PER_FRAME) : undefined;
+      const out = wanted ? Buffer.alloc((windowEnd - windowStart) * bytesPerFrame) : undefined;
       const samples =
         out === undefined ? undefined : new Int16Array(out.buffer, out.byteOffset, out.length / 2);
       // Both files are read (and decoded) at the same time, so their I/O overlaps.
@@ -177,9 +197,13 @@ async function* generateBytes(plan: ExportPlan, start: number, end: number): Asy
           timeline === undefined ? Promise.resolve() : timeline.prepare(windowEnd),
         ),
       );
-      timelines.forEach((timeline, channel) =>
-        timeline?.render(windowStart, windowEnd, samples, channel, CHANNELS),
-      );
+      if (plan.mix) {
+        mixInto(timelines, windowStart, windowEnd, samples);
+      } else {
+        timelines.forEach((timeline, channel) =>
+          timeline?.render(windowStart, windowEnd, samples, channel, channels),
+        );
+      }
       if (out === undefined) {
         continue;
       }
@@ -187,7 +211,7 @@ async function* generateBytes(plan: ExportPlan, start: number, end: number): Asy
         // WAV samples are little-endian; the typed-array view wrote host order.
         out.swap16();
       }
-      const windowByte = WAV_HEADER_BYTES + windowStart * BYTES_PER_FRAME;
+      const windowByte = WAV_HEADER_BYTES + windowStart * bytesPerFrame;
       const sliceStart = Math.max(start, windowByte) - windowByte;
       const sliceEnd = Math.min(end + 1, windowByte + out.length) - windowByte;
       yield sliceStart === 0 && sliceEnd === out.length ? out : out.subarray(sliceStart, sliceEnd);
@@ -195,6 +219,35 @@ async function* generateBytes(plan: ExportPlan, start: number, end: number): Asy
   } finally {
     for (const timeline of timelines) {
       timeline?.close();
+    }
+  }
+}
+
+/**
+ * Renders each track of a window on its own and sums them into `out` (one channel), clipped to
+ * 16 bits. Every track is rendered even when the window is not wanted (`out` undefined), as the
+ * stereo path does, so each timeline keeps its place.
+ */
+function mixInto(
+  timelines: readonly (TrackTimeline | undefined)[],
+  windowStart: number,
+  windowEnd: number,
+  out: Int16Array | undefined,
+): void {
+  const scratch = out === undefined ? undefined : new Int16Array(out.length);
+  for (const timeline of timelines) {
+    if (timeline === undefined) {
+      continue;
+    }
+    if (scratch === undefined || out === undefined) {
+      timeline.render(windowStart, windowEnd, undefined, 0, 1);
+      continue;
+    }
+    scratch.fill(0);
+    timeline.render(windowStart, windowEnd, scratch, 0, 1);
+    for (let i = 0; i < out.length; i++) {
+      const sum = (out[i] ?? 0) + (scratch[i] ?? 0);
+      out[i] = sum > 32767 ? 32767 : sum < -32768 ? -32768 : sum;
     }
   }
 }

@@ -148,6 +148,59 @@ void describe('media downloads', () => {
       assert.deepEqual(response.rawPayload, full);
     });
 
+    void it('serves one track as a mono WAV (?track=N), named after it', async () => {
+      const expected = MULAW_TO_LINEAR[encodeMulaw([SAMPLE])[0] ?? 0];
+      const left = await app.inject({ method: 'GET', url: `${url}?track=0`, headers: { cookie } });
+      assert.equal(left.statusCode, 200);
+      const mono = left.rawPayload;
+      assert.equal(mono.length, 44 + 8000 * 2);
+      assert.equal(mono.readUInt16LE(22), 1, 'one channel');
+      assert.equal(mono.readUInt32LE(28), 8000 * 2, 'byte rate of 8 kHz 16-bit mono');
+      for (const frame of [0, 100, 7999]) {
+        assert.equal(mono.readInt16LE(44 + frame * 2), expected, `sample ${frame}`);
+      }
+      assert.match(String(left.headers['content-disposition']), /_wav01-TRACK0\.wav"$/);
+      // Track 1 is G.729, which the export does not decode: a silent mono file of the same length.
+      const right = await app.inject({ method: 'GET', url: `${url}?track=1`, headers: { cookie } });
+      assert.equal(right.rawPayload.length, 44 + 8000 * 2);
+      assert.ok(right.rawPayload.subarray(44).every((byte) => byte === 0));
+    });
+
+    void it('mixes both tracks into one channel (?mix=1)', async () => {
+      const expected = MULAW_TO_LINEAR[encodeMulaw([SAMPLE])[0] ?? 0] ?? 0;
+      // live01 has two PCMU tracks of the same constant: the mix is their sum (0.5 s recorded so far).
+      const mixed = await app.inject({
+        method: 'GET',
+        url: '/recordedMedia/oramedia/wav/live01.wav?mix=1',
+        headers: { cookie },
+      });
+      assert.equal(mixed.statusCode, 200);
+      assert.equal(mixed.rawPayload.readUInt16LE(22), 1, 'one channel');
+      assert.equal(mixed.rawPayload.length, 44 + 4000 * 2);
+      for (const frame of [0, 100, 3999]) {
+        assert.equal(mixed.rawPayload.readInt16LE(44 + frame * 2), 2 * expected, `sample ${frame}`);
+      }
+      assert.match(String(mixed.headers['content-disposition']), /_live01-mix\.wav"$/);
+      // wav01's second track is silent (G.729): its mix is track 0 alone.
+      const alone = await app.inject({ method: 'GET', url: `${url}?mix=true`, headers: { cookie } });
+      const left = await app.inject({ method: 'GET', url: `${url}?track=0`, headers: { cookie } });
+      assert.deepEqual(alone.rawPayload, left.rawPayload);
+    });
+
+    for (const [query, status, code] of [
+      ['track=7', 404, 4040],
+      ['track=x', 400, 4001],
+      ['track=-1', 400, 4001],
+      ['mix=2', 400, 4001],
+      ['track=0&mix=1', 400, 4001],
+    ] as const) {
+      void it(`refuses ?${query} with ${status} / ${code}`, async () => {
+        const response = await app.inject({ method: 'GET', url: `${url}?${query}`, headers: { cookie } });
+        assert.equal(response.statusCode, status);
+        assert.equal(response.json<{ responseCode: number }>().responseCode, code);
+      });
+    }
+
     for (const [range, start, end] of [
       ['bytes=0-43', 0, 43],
       ['bytes=1000-', 1000, WAV_TOTAL_BYTES - 1],
