@@ -98,6 +98,8 @@ void describe('media engine: a paused stream', () => {
     const path = join(dir, 'paused.pcap');
     const { port } = await engine.openStream({ streamId: 'p', filePath: path });
     engine.setTelephoneEvent('p', EVENT_PT);
+    // Applied by the worker before the first datagram: a flush is answered after it.
+    await engine.flush();
     const socket = await sender();
 
     await sendAll(socket, [...range(0, 50).map(audio), ...keyPress(50)], port);

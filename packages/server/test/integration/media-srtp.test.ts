@@ -251,6 +251,10 @@ void describe('media engine: SRTP from ffmpeg and DTMF from sipp captures', () =
     const filePath = join(dir, `${streamId}.pcap`);
     const { port } = await engine.openStream({ streamId, filePath });
     engine.setTelephoneEvent(streamId, 101);
+    // The payload type reaches the worker as a control message, which it may handle after the
+    // first datagrams (it reads its sockets between control turns); a flush is answered only
+    // once every earlier message was handled.
+    await engine.flush();
     const sent = await sendDtmfCaptures(port, keys, rewrite);
     const dtmf = await waitFor(
       () => {
