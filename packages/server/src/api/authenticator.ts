@@ -8,7 +8,7 @@ export interface Principal {
   readonly username: string;
   readonly role: Role;
   /** How the request proved who it is (kept for the audit log). */
-  readonly via: 'session' | 'basic';
+  readonly via: 'session' | 'basic' | 'token';
 }
 
 /** Checks credentials against the user table and the JSESSIONIDs issued by this node. */

@@ -99,7 +99,18 @@ export async function runCucmCall(
       transport: options.transport ?? 'u1',
     });
     if (options.legsMayFail !== true) {
-      assert.equal(code, 0, `sipp ${stream} failed (exit ${code}):\n${run.sipp.output()}`);
+      // The node's own words on a refusal come first: a CI summary cuts long messages short.
+      const refusals = server.process
+        .output()
+        .split('\n')
+        .filter((line) => /refused|503/.test(line))
+        .slice(-5)
+        .join('\n');
+      assert.equal(
+        code,
+        0,
+        `sipp ${stream} failed (exit ${code}); the node's refusals: ${refusals || 'none'}\n${run.sipp.output()}`,
+      );
     }
     if (stream === 'x-nearend' && options.afterNearExit !== undefined) {
       await options.afterNearExit(refCi);
