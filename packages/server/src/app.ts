@@ -8,6 +8,7 @@ import { controlRoutes } from './api/control-routes.js';
 import { buildHttpApi } from './api/http-api.js';
 import { jobRoutes } from './api/job-routes.js';
 import { outboundRoutes } from './api/outbound-routes.js';
+import { MediaTokens } from './api/media-tokens.js';
 import { sessionJson } from './api/session-json.js';
 import { agentRoutes } from './api/agent-routes.js';
 import { tagRoutes } from './api/tag-routes.js';
@@ -123,6 +124,8 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<A
       loadSubscriptions: () => eventSubscriptions.refresh(),
       userAgent: `Verbatim/${productVersion()}`,
     });
+    // Media tokens are signed here so that the RTSP server accepts those the API hands out.
+    const mediaTokens = new MediaTokens({ repository, now: Date.now });
     const mediaUrls = {
       advertise: config.advertise,
       httpPort: config.httpPort,
@@ -211,6 +214,7 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<A
       mediaDir,
       flushMedia: () => media.flush(),
       maxConcurrentRequests: config.apiMaxRequests,
+      mediaTokens,
       extraRoutes: [
         () => controlRoutes({ recording }),
         (deps) => jobRoutes({ jobs, now: deps.now }),

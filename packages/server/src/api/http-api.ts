@@ -22,6 +22,8 @@ import { registerAgentGadget } from './agent-gadget.js';
 import { AuditTrail } from './audit-trail.js';
 import { productVersion } from '../version.js';
 import { dummyPasswordHash } from './passwords.js';
+import { MediaTokens } from './media-tokens.js';
+import type { MediaUrlOptions } from './session-json.js';
 import { registerPlainHttpPolicy } from './plain-http-policy.js';
 import { ApiRefusalLog, type ApiRefusalReason } from './refusal-log.js';
 import { MAX_BODY_BYTES, MAX_CONCURRENT_ORA_REQUESTS } from './request-limits.js';
@@ -52,6 +54,11 @@ export interface HttpApiOptions {
   extraRoutes?: readonly ExtraOraRoutes[];
   /** Most /ora requests in progress at once before 5042 (`--api-max-requests`). */
   maxConcurrentRequests?: number;
+  /**
+   * Signs the media tokens in the URLs of session objects; shared with the RTSP server, which
+   * accepts them. One with a key of its own when absent.
+   */
+  mediaTokens?: MediaTokens;
 }
 
 /** Raised by the body parser; turned into a 4000 envelope by the error handler. */
@@ -205,11 +212,13 @@ export async function buildHttpApi(options: HttpApiOptions): Promise<FastifyInst
   await dummyPasswordHash();
   const sessions = new AuthSessionStore({ idleMs: options.sessionIdleMs ?? DEFAULT_SESSION_IDLE_MS, now });
   const authenticator = new Authenticator(options.repository, sessions);
-  const urls = {
+  const mediaTokens = options.mediaTokens ?? new MediaTokens({ repository: options.repository, now });
+  const urls: MediaUrlOptions = {
     advertise: options.advertise,
     httpPort: options.httpPort,
     rtspPort: options.rtspPort,
     tls: options.tls,
+    mediaToken: (sessionId, username) => mediaTokens.issue(sessionId, username),
   };
   const audit = new AuditTrail(options.repository, options.logger, now);
   registerOraRoutes(app, {

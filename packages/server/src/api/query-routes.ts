@@ -3,7 +3,7 @@ import { Type } from 'typebox';
 import type { Repository, SessionQuery } from '../db/repository.js';
 import type { Result } from '../protocol/result.js';
 import { failureEnvelope, noResults, success, type ApiFailure } from './envelope.js';
-import { oraRoute, type OraRoute } from './ora-route.js';
+import { oraRoute, type OraCall, type OraRoute } from './ora-route.js';
 import { isJsonObject, queryString, type JsonObject } from './params.js';
 import { SessionsBodySchema } from './schemas.js';
 import { sessionJson, type MediaUrlOptions } from './session-json.js';
@@ -64,14 +64,14 @@ export interface QueryRouteContext {
 }
 
 export function queryRoutes(ctx: QueryRouteContext): OraRoute[] {
-  const answer = async (query: Result<SessionQuery, ApiFailure>) => {
+  const answer = async (query: Result<SessionQuery, ApiFailure>, call: OraCall) => {
     if (!query.ok) {
       return failureEnvelope(query.error);
     }
     const sessions = await ctx.repository.querySessions(query.value);
     return sessions.length === 0
       ? noResults()
-      : success({ sessions: sessions.map((s) => sessionJson(s, ctx.urls)) });
+      : success({ sessions: sessions.map((s) => sessionJson(s, ctx.urls, call.user)) });
   };
   const raw = (params: unknown): JsonObject => (isJsonObject(params) ? params : {});
   return [
@@ -87,7 +87,7 @@ export function queryRoutes(ctx: QueryRouteContext): OraRoute[] {
       checkedByHandler: true,
       params: Type.Object(PAGE),
       responseBody: SessionsBodySchema,
-      handler: (params) => answer(prunedSessionsQuery(raw(params))),
+      handler: (params, call) => answer(prunedSessionsQuery(raw(params)), call),
     }),
     ...KEYED.map(({ api, key, summary, valueText }) =>
       oraRoute({
@@ -106,7 +106,7 @@ export function queryRoutes(ctx: QueryRouteContext): OraRoute[] {
           if (query.ok) {
             call.audit.detail = { [key]: queryString(raw(params), ['value', key]) ?? '' };
           }
-          return answer(query);
+          return answer(query, call);
         },
       }),
     ),

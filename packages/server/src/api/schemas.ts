@@ -72,10 +72,15 @@ export const SessionSchema = Type.Object({
   tags: Type.Array(TagSchema),
   tracks: Type.Array(TrackSchema),
   urls: Type.Object({
-    rtspUrl: Type.String(),
+    rtspUrl: Type.String({
+      description: "With `?token=`, the signed-in user's media token, when answered to one",
+    }),
     wavUrl: Type.String(),
     mp4Url: Type.String(),
     httpUrl: Type.String(),
+    listenUrl: Type.Optional(
+      Type.String({ description: 'While ACTIVE, for a signed-in user: a page that plays the call live' }),
+    ),
   }),
 });
 

@@ -3,7 +3,7 @@ import { Type } from 'typebox';
 import type { Repository } from '../db/repository.js';
 import type { Session } from '../model/session.js';
 import { failure, failureEnvelope, noResults, RESPONSE_CODES, success } from './envelope.js';
-import { oraRoute, type OraRoute } from './ora-route.js';
+import { oraRoute, type OraCall, type OraRoute } from './ora-route.js';
 import type { ApiRefusalLog } from './refusal-log.js';
 import { SessionIdSchema, SessionsBodySchema } from './schemas.js';
 import { sessionJson, type MediaUrlOptions } from './session-json.js';
@@ -30,7 +30,10 @@ export const SessionPageQuerySchema = Type.Object(
 );
 
 export function searchRoutes(ctx: SearchRouteContext): OraRoute[] {
-  const toJson = (session: Session): unknown => sessionJson(session, ctx.urls);
+  const toJson =
+    (call: OraCall) =>
+    (session: Session): unknown =>
+      sessionJson(session, ctx.urls, call.user);
   return [
     oraRoute({
       method: 'GET',
@@ -52,7 +55,7 @@ export function searchRoutes(ctx: SearchRouteContext): OraRoute[] {
         }
         call.audit.target = sessionId;
         const session = await ctx.repository.getSession(sessionId);
-        return session === undefined ? noResults() : success({ sessions: [toJson(session)] });
+        return session === undefined ? noResults() : success({ sessions: [toJson(call)(session)] });
       },
     }),
     oraRoute({
@@ -64,7 +67,7 @@ export function searchRoutes(ctx: SearchRouteContext): OraRoute[] {
       input: 'query',
       params: SessionPageQuerySchema,
       responseBody: SessionsBodySchema,
-      handler: async (params) => {
+      handler: async (params, call) => {
         const result = windowPageOf(params);
         if (!result.ok) {
           return failureEnvelope(result.error);
@@ -74,7 +77,7 @@ export function searchRoutes(ctx: SearchRouteContext): OraRoute[] {
           .filter((s) => s.sessionStartDate >= page.minStart && s.sessionStartDate <= page.maxStart)
           .sort((a, b) => b.sessionStartDate - a.sessionStartDate || compareIds(a, b))
           .slice(page.offset, page.offset + page.limit);
-        return sessions.length === 0 ? noResults() : success({ sessions: sessions.map(toJson) });
+        return sessions.length === 0 ? noResults() : success({ sessions: sessions.map(toJson(call)) });
       },
     }),
     oraRoute({
@@ -130,7 +133,7 @@ export function searchRoutes(ctx: SearchRouteContext): OraRoute[] {
         const sessions = await ctx.repository.querySessions(query.value);
         call.audit.detail = { sessions: String(sessions.length) };
         // 2001 both for "nothing matched" and "paged past the end": clients stop paging on it.
-        return sessions.length === 0 ? noResults() : success({ sessions: sessions.map(toJson) });
+        return sessions.length === 0 ? noResults() : success({ sessions: sessions.map(toJson(call)) });
       },
     }),
   ];

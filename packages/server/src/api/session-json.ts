@@ -14,6 +14,17 @@ export interface MediaUrlOptions {
   readonly rtspPort: number;
   /** False under --no-tls: the URLs then use http://, the scheme actually served. */
   readonly tls: boolean;
+  /**
+   * A short-lived media token for this user and session (api/media-tokens.ts). With it, a session
+   * answered to a signed-in user carries `?token=` in `rtspUrl` and, while ACTIVE, a `listenUrl`,
+   * so that players which cannot send the cookie can open them.
+   */
+  readonly mediaToken?: (sessionId: string, username: string) => string;
+}
+
+/** Who a session object is written for: their media token goes into its URLs. */
+export interface SessionViewer {
+  readonly username: string;
 }
 
 export interface TagJson {
@@ -62,6 +73,11 @@ export interface SessionUrlsJson {
   wavUrl: string;
   mp4Url: string;
   httpUrl: string;
+  /**
+   * Verbatim extension, while ACTIVE and only for a signed-in user: a web page that plays the call
+   * live in a browser (docs/api.md "Live listening"). Carries a media token.
+   */
+  listenUrl?: string;
 }
 
 export interface SessionJson {
@@ -97,16 +113,26 @@ export function httpBaseUrl(options: MediaUrlOptions): string {
   return `${options.tls ? 'https' : 'http'}://${authority(options.advertise, options.httpPort)}`;
 }
 
-export function sessionUrls(session: Session, options: MediaUrlOptions): SessionUrlsJson {
+export function sessionUrls(
+  session: Session,
+  options: MediaUrlOptions,
+  viewer?: SessionViewer,
+): SessionUrlsJson {
   const id = encodeURIComponent(session.sessionId);
   const base = httpBaseUrl(options);
-  const rtspKind = session.sessionState === 'ACTIVE' ? 'live' : 'archive';
+  const active = session.sessionState === 'ACTIVE';
   const mp4Url = `${base}/recordedMedia/oramedia/mp4/${id}.mp4`;
+  const token =
+    viewer === undefined || options.mediaToken === undefined
+      ? undefined
+      : encodeURIComponent(options.mediaToken(session.sessionId, viewer.username));
+  const query = token === undefined ? '' : `?token=${token}`;
   return {
-    rtspUrl: `rtsp://${authority(options.advertise, options.rtspPort)}/${rtspKind}/${id}`,
+    rtspUrl: `rtsp://${authority(options.advertise, options.rtspPort)}/${active ? 'live' : 'archive'}/${id}${query}`,
     wavUrl: `${base}/recordedMedia/oramedia/wav/${id}.wav`,
     mp4Url,
     httpUrl: mp4Url,
+    ...(active && token !== undefined ? { listenUrl: `${base}/listen/${id}${query}` } : {}),
   };
 }
 
@@ -176,7 +202,7 @@ function trackJson(session: Session, track: Track, options: MediaUrlOptions): Tr
   return json;
 }
 
-export function sessionJson(session: Session, options: MediaUrlOptions): SessionJson {
+export function sessionJson(session: Session, options: MediaUrlOptions, viewer?: SessionViewer): SessionJson {
   const json: SessionJson = {
     sessionId: session.sessionId,
     sessionState: session.sessionState,
@@ -198,7 +224,7 @@ export function sessionJson(session: Session, options: MediaUrlOptions): Session
     tracks: [...session.tracks]
       .sort((a, b) => a.trackNumber - b.trackNumber)
       .map((t) => trackJson(session, t, options)),
-    urls: sessionUrls(session, options),
+    urls: sessionUrls(session, options, viewer),
   };
   return json;
 }

@@ -283,8 +283,13 @@ void describe('HTTP API: session queries', () => {
     const session = (body.responseBody as { sessions: Record<string, unknown>[] }).sessions[0];
     assert.equal(session?.sessionState, 'CLOSED_NORMAL');
     assert.equal(session.sessionDuration, 60_000);
-    assert.deepEqual(session.urls, {
-      rtspUrl: 'rtsp://192.0.2.10:8554/archive/closed01',
+    // The signed-in user's media token rides in rtspUrl, for players that cannot send the cookie.
+    const { rtspUrl, ...others } = session.urls as Record<string, string>;
+    assert.match(
+      String(rtspUrl),
+      /^rtsp:\/\/192\.0\.2\.10:8554\/archive\/closed01\?token=[0-9a-z]+\.[\w-]+\.[\w-]+$/,
+    );
+    assert.deepEqual(others, {
       wavUrl: 'http://192.0.2.10:8440/recordedMedia/oramedia/wav/closed01.wav',
       mp4Url: 'http://192.0.2.10:8440/recordedMedia/oramedia/mp4/closed01.mp4',
       httpUrl: 'http://192.0.2.10:8440/recordedMedia/oramedia/mp4/closed01.mp4',
@@ -309,7 +314,9 @@ void describe('HTTP API: session queries', () => {
       sessions.some((s) => 'sessionDuration' in s),
       false,
     );
-    assert.equal((sessions[0]?.urls as { rtspUrl: string }).rtspUrl, 'rtsp://192.0.2.10:8554/live/active03');
+    const urls = sessions[0]?.urls as { rtspUrl: string; listenUrl?: string };
+    assert.match(urls.rtspUrl, /^rtsp:\/\/192\.0\.2\.10:8554\/live\/active03\?token=[\w.-]+$/);
+    assert.match(String(urls.listenUrl), /^http:\/\/192\.0\.2\.10:8440\/listen\/active03\?token=[\w.-]+$/);
   });
 
   void it('getAllActiveSessions pages with limit and offset and filters by start date', async () => {

@@ -47,6 +47,34 @@ void describe('sessionJson (MediaSense data model §5.1–5.4)', () => {
     }
   });
 
+  void it("puts the viewer's media token into rtspUrl and, while ACTIVE, a listenUrl; none without a viewer", () => {
+    const withTokens = { ...urls, tls: false, mediaToken: (id: string, user: string) => `t.${user}.${id}` };
+    const active = sessionJson(sampleSession({ sessionState: 'ACTIVE' }), withTokens, { username: 'ann' });
+    assert.equal(
+      active.urls.rtspUrl,
+      'rtsp://192.0.2.10:8554/live/a1b2c3d4e5f60718?token=t.ann.a1b2c3d4e5f60718',
+    );
+    assert.equal(
+      active.urls.listenUrl,
+      'http://192.0.2.10:8440/listen/a1b2c3d4e5f60718?token=t.ann.a1b2c3d4e5f60718',
+    );
+    const closed = sessionJson(sampleSession({ sessionState: 'CLOSED_NORMAL' }), withTokens, {
+      username: 'ann',
+    });
+    assert.equal(
+      closed.urls.rtspUrl,
+      'rtsp://192.0.2.10:8554/archive/a1b2c3d4e5f60718?token=t.ann.a1b2c3d4e5f60718',
+    );
+    assert.equal('listenUrl' in closed.urls, false, 'nothing to listen to live once closed');
+    const anonymous = sessionJson(sampleSession({ sessionState: 'ACTIVE' }), withTokens);
+    assert.equal(
+      anonymous.urls.rtspUrl,
+      'rtsp://192.0.2.10:8554/live/a1b2c3d4e5f60718',
+      'events carry no token',
+    );
+    assert.equal('listenUrl' in anonymous.urls, false);
+  });
+
   void it('gives no downloadUrl on CLOSED_ERROR sessions or VIDEO tracks', () => {
     const base = sampleSession();
     assert.equal(
