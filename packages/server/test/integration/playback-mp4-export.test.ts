@@ -1,0 +1,121 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdir, readdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { Mp4ExportError, exportSessionMp4 } from '../../src/playback/mp4-export.js';
+import { buildPcapFile, dominantFrequencyHz, sineG711Packets } from '../support/audio.js';
+import { sampleSession } from '../support/fake-repository.js';
+import { useTempDir } from '../support/temp-dir.js';
+
+const execFileAsync = promisify(execFile);
+const START_MS = 1_700_000_000_000;
+
+/** A track file of `seconds` of a µ-law tone, arriving in real time from the session start. */
+function toneTrack(frequencyHz: number, seconds: number, ssrc: number): Uint8Array {
+  const packets = sineG711Packets({ codec: 'PCMU', frequencyHz, count: seconds * 50, ssrc });
+  return buildPcapFile(
+    packets.map((packet, i) => ({ timestampUs: (START_MS + i * 20) * 1000, datagram: packet.datagram })),
+  );
+}
+
+async function probe(path: string): Promise<{ codec: string; channels: number; durationS: number }> {
+  const { stdout } = await execFileAsync('ffprobe', [
+    '-v',
+    'error',
+    '-print_format',
+    'json',
+    '-show_streams',
+    '-show_format',
+    path,
+  ]);
+  const info = JSON.parse(stdout) as {
+    streams: { codec_type: string; codec_name: string; channels?: number }[];
+    format: { duration: string };
+  };
+  const audio = info.streams.find((s) => s.codec_type === 'audio');
+  return {
+    codec: audio?.codec_name ?? '',
+    channels: audio?.channels ?? 0,
+    durationS: Number(info.format.duration),
+  };
+}
+
+/** The MP4 decoded back to 8 kHz 16-bit PCM, one array per channel. */
+export async function decodeChannels(path: string): Promise<Int16Array[]> {
+  const { stdout } = await execFileAsync(
+    'ffmpeg',
+    ['-v', 'error', '-i', path, '-map', '0:a', '-f', 's16le', '-ar', '8000', '-ac', '2', 'pipe:1'],
+    { encoding: 'buffer', maxBuffer: 64 * 1024 * 1024 },
+  );
+  const all = new Int16Array(stdout.buffer, stdout.byteOffset, stdout.length / 2);
+  const left = new Int16Array(all.length / 2);
+  const right = new Int16Array(all.length / 2);
+  for (let i = 0; i < left.length; i++) {
+    left[i] = all[2 * i] ?? 0;
+    right[i] = all[2 * i + 1] ?? 0;
+  }
+  return [left, right];
+}
+
+describe('MP4 export of a two-track G.711 session', () => {
+  const dir = useTempDir('verbatim-mp4-');
+
+  it('writes AAC stereo with track 0 left and track 1 right, as long as the session', async () => {
+    const session = sampleSession({ sessionStartDate: START_MS, sessionDuration: 4000 });
+    const mediaDir = join(dir.path, 'media');
+    await mkdir(join(mediaDir, session.sessionId), { recursive: true });
+    await writeFile(join(mediaDir, session.sessionId, 'track-0.pcap'), toneTrack(440, 4, 1));
+    await writeFile(join(mediaDir, session.sessionId, 'track-1.pcap'), toneTrack(1000, 4, 2));
+    const outPath = join(dir.path, 'out.mp4');
+    const progress: number[] = [];
+    await exportSessionMp4({ session, mediaDir, outPath, onProgress: (f) => progress.push(f) });
+    const info = await probe(outPath);
+    assert.equal(info.codec, 'aac');
+    assert.equal(info.channels, 2);
+    assert.ok(Math.abs(info.durationS - 4) < 0.1, `duration ${info.durationS}`);
+    const [left, right] = await decodeChannels(outPath);
+    assert.ok(left !== undefined && right !== undefined);
+    const mid = 8000;
+    assert.ok(Math.abs(dominantFrequencyHz(left, 8000, mid, 8000) - 440) < 10);
+    assert.ok(Math.abs(dominantFrequencyHz(right, 8000, mid, 8000) - 1000) < 10);
+    assert.equal(progress.at(-1), 1);
+    assert.ok(
+      progress.every((f, i) => i === 0 || f >= (progress[i - 1] ?? 0)),
+      'progress never goes back',
+    );
+    // No temporary file is left beside the result.
+    assert.deepEqual(await readdir(dir.path), ['media', 'out.mp4']);
+  });
+
+  it('fails clearly and leaves no file when ffmpeg fails', async () => {
+    const session = sampleSession({ sessionStartDate: START_MS, sessionDuration: 1000 });
+    const outPath = join(dir.path, 'failed.mp4');
+    await assert.rejects(
+      exportSessionMp4({ session, mediaDir: join(dir.path, 'media'), outPath, ffmpegPath: '/bin/false' }),
+      (error: unknown) =>
+        error instanceof Mp4ExportError && error.code === 'VERBATIM_ERR_PLAYBACK_FFMPEG_FAILED',
+    );
+    assert.ok(!(await readdir(dir.path)).some((name) => name.includes('failed')));
+  });
+
+  it('stops ffmpeg and leaves no file when aborted', async () => {
+    const session = sampleSession({ sessionStartDate: START_MS, sessionDuration: 600_000 });
+    const outPath = join(dir.path, 'aborted.mp4');
+    const controller = new AbortController();
+    const done = exportSessionMp4({
+      session,
+      mediaDir: join(dir.path, 'media'),
+      outPath,
+      signal: controller.signal,
+      onProgress: (f) => {
+        if (f > 0) {
+          controller.abort(new Error('gone'));
+        }
+      },
+    });
+    await assert.rejects(done, /gone/);
+    assert.ok(!(await readdir(dir.path)).some((name) => name.includes('aborted')));
+  });
+});
