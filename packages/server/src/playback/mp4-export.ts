@@ -131,6 +131,9 @@ export async function exportSessionMp4(options: Mp4ExportOptions): Promise<void>
   const pcmBytes = wav.totalBytes - WAV_HEADER_BYTES;
   const tempPath = join(dirname(outPath), `.${basename(outPath)}.${randomBytes(4).toString('hex')}.partial`);
   const args = [
+    // The FLV's timestamps are session-timeline times: kept as they are, so video that starts
+    // later than the audio starts at its place (ffmpeg would otherwise move each input to 0).
+    ...(video === undefined ? [] : ['-copyts']),
     '-hide_banner',
     '-nostats',
     '-loglevel',
@@ -146,7 +149,8 @@ export async function exportSessionMp4(options: Mp4ExportOptions): Promise<void>
     ...(video === undefined ? [] : ['-f', 'flv', '-i', 'pipe:3']),
     '-map',
     '0:a',
-    ...(video === undefined ? [] : ['-map', '1:v', '-c:v', 'copy']),
+    // `?`: a video track without one decodable frame gives an FLV without a stream; audio only.
+    ...(video === undefined ? [] : ['-map', '1:v?', '-c:v', 'copy']),
     ...AAC_ARGS,
     // The audio sets the length: a video frame after the session's end is not kept.
     '-t',

@@ -1,11 +1,17 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { createSocket } from 'node:dgram';
 import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Mp4ExportError, exportSessionMp4 } from '../../src/playback/mp4-export.js';
-import { buildPcapFile, dominantFrequencyHz, sineG711Packets } from '../support/audio.js';
+import {
+  buildPcapFile,
+  dominantFrequencyHz,
+  sineG711Packets,
+  type CapturedDatagram,
+} from '../support/audio.js';
 import { sampleSession } from '../support/fake-repository.js';
 import { useTempDir } from '../support/temp-dir.js';
 
@@ -117,5 +123,115 @@ describe('MP4 export of a two-track G.711 session', () => {
     });
     await assert.rejects(done, /gone/);
     assert.ok(!(await readdir(dir.path)).some((name) => name.includes('aborted')));
+  });
+});
+
+/**
+ * H.264 RTP as ffmpeg sends it (libx264 baseline, 15 frames/s, FU-A for large NAL units), captured
+ * on a loopback socket with arrival times shifted so that the first packet arrives `offsetMs` after
+ * the session start.
+ */
+async function h264Capture(seconds: number, offsetMs: number): Promise<CapturedDatagram[]> {
+  const socket = createSocket({ type: 'udp4', recvBufferSize: 8 * 1024 * 1024 });
+  const received: CapturedDatagram[] = [];
+  socket.on('message', (message: Buffer) => {
+    const payloadType = (message[1] ?? 0) & 0x7f;
+    if (payloadType === 96) {
+      received.push({
+        timestampUs: Number(process.hrtime.bigint() / 1000n),
+        datagram: new Uint8Array(message),
+      });
+    }
+  });
+  await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
+  try {
+    await execFileAsync('ffmpeg', [
+      '-v',
+      'error',
+      '-re',
+      '-f',
+      'lavfi',
+      '-i',
+      `testsrc=size=320x240:rate=15:d=${seconds}`,
+      '-c:v',
+      'libx264',
+      '-profile:v',
+      'baseline',
+      '-pix_fmt',
+      'yuv420p',
+      '-g',
+      '15',
+      '-bf',
+      '0',
+      '-f',
+      'rtp',
+      '-payload_type',
+      '96',
+      `rtp://127.0.0.1:${socket.address().port}?pkt_size=1200`,
+    ]);
+  } finally {
+    socket.close();
+  }
+  const firstUs = received[0]?.timestampUs ?? 0;
+  return received.map((d) => ({ ...d, timestampUs: d.timestampUs - firstUs + (START_MS + offsetMs) * 1000 }));
+}
+
+describe('MP4 export of a session with H.264 video', () => {
+  const dir = useTempDir('verbatim-mp4-video-');
+
+  it('carries the recorded H.264 frames, at their place on the session timeline, with the audio', async () => {
+    const session = sampleSession({ sessionStartDate: START_MS, sessionDuration: 4000 });
+    const videoTrack = {
+      ...session.tracks[0]!,
+      trackNumber: 2,
+      trackMediaType: 'VIDEO' as const,
+      codec: 'H264',
+      payloadType: 96,
+      clockRateHz: 90000,
+      mediaPath: `${session.sessionId}/track-2.pcap`,
+    };
+    const withVideo = { ...session, tracks: [...session.tracks, videoTrack] };
+    const mediaDir = join(dir.path, 'media');
+    await mkdir(join(mediaDir, session.sessionId), { recursive: true });
+    await writeFile(join(mediaDir, session.sessionId, 'track-0.pcap'), toneTrack(440, 4, 1));
+    await writeFile(join(mediaDir, session.sessionId, 'track-1.pcap'), toneTrack(1000, 4, 2));
+    await writeFile(
+      join(mediaDir, session.sessionId, 'track-2.pcap'),
+      buildPcapFile(await h264Capture(2, 1000)),
+    );
+    const outPath = join(dir.path, 'video.mp4');
+    await exportSessionMp4({ session: withVideo, mediaDir, outPath });
+    const { stdout } = await execFileAsync('ffprobe', [
+      '-v',
+      'error',
+      '-count_frames',
+      '-print_format',
+      'json',
+      '-show_streams',
+      '-show_format',
+      outPath,
+    ]);
+    const info = JSON.parse(stdout) as {
+      streams: {
+        codec_type: string;
+        codec_name: string;
+        start_time: string;
+        nb_read_frames?: string;
+        width?: number;
+      }[];
+      format: { duration: string };
+    };
+    const video = info.streams.find((s) => s.codec_type === 'video');
+    const audio = info.streams.find((s) => s.codec_type === 'audio');
+    assert.equal(audio?.codec_name, 'aac');
+    assert.equal(video?.codec_name, 'h264');
+    assert.equal(video.width, 320);
+    // 2 s at 15 frames/s; a frame or two may be lost on loopback or cut at the end.
+    assert.ok(Math.abs(Number(video.nb_read_frames) - 30) <= 3, `frames ${video.nb_read_frames}`);
+    assert.ok(Math.abs(Number(video.start_time) - 1) < 0.1, `video starts at ${video.start_time}`);
+    assert.ok(Math.abs(Number(info.format.duration) - 4) < 0.15, `duration ${info.format.duration}`);
+    const [left, right] = await decodeChannels(outPath);
+    assert.ok(Math.abs(dominantFrequencyHz(left!, 8000, 8000, 8000) - 440) < 10);
+    assert.ok(Math.abs(dominantFrequencyHz(right!, 8000, 8000, 8000) - 1000) < 10);
   });
 });
