@@ -250,6 +250,7 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<A
         sipCounters: () => sip.counters(),
         eventDelivery: () => eventDelivery.counters,
         eventBacklog: () => repository.outboxBacklog(config.nodeId),
+        mp4: () => mp4.counters,
       },
     });
 
