@@ -1,14 +1,15 @@
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { rename, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, relative } from 'node:path';
-import { pipeline } from 'node:stream/promises';
-import { Readable, type Writable } from 'node:stream';
+import { availableParallelism } from 'node:os';
+import { Readable } from 'node:stream';
 import type { Logger } from 'pino';
+import { splitAdtsFrames } from '../protocol/container/adts.js';
 import { WAV_HEADER_BYTES } from '../protocol/container/wav.js';
 import type { Session, Track } from '../model/session.js';
 import { Mp4ExportError } from './playback-errors.js';
 import { createWavExport, type WavTrackSource } from './wav-export.js';
+import { runFfmpeg } from './ffmpeg-run.js';
 import { openVideoFlv } from './video-flv.js';
 
 export { Mp4ExportError } from './playback-errors.js';
@@ -21,6 +22,12 @@ export { Mp4ExportError } from './playback-errors.js';
  * stdin as s16le, so the MP4 has exactly the WAV's gap-free timeline and length. The video is
  * depacketised here (video-flv.ts) and handed over as FLV on a second pipe (fd 3): FLV carries a
  * timestamp per frame, which raw Annex-B does not, so frames keep their RTP timing.
+ *
+ * A long audio-only session (5 minutes or more) is encoded by two ffmpeg processes at once, one
+ * per half, whose AAC frames are joined where both encoded the same samples (encodeInHalves) and
+ * then muxed by a third run (`-c:a copy`): the AAC encoder is single-threaded and is most of the
+ * export's time, and a node has two cores. The joined file may end up to one AAC frame (128 ms at
+ * 8 kHz) longer than the session: the last frame's padding, which the single run trims.
  *
  * The file is written under a temporary name beside `outPath` and renamed when ffmpeg succeeded
  * (`-movflags +faststart` rewrites the file to put the index first, so it plays while it
@@ -41,6 +48,8 @@ export interface Mp4ExportOptions {
   readonly ffmpegPath?: string;
   /** Injected clock for the duration of an ACTIVE session (what was recorded so far). */
   readonly now?: () => number;
+  /** Audio-only sessions at least this long are encoded in two halves at once; default 5 min. */
+  readonly splitMinMs?: number;
 }
 
 /**
@@ -50,8 +59,15 @@ export interface Mp4ExportOptions {
  * off for speed (the native encoder is single-threaded and is most of the export's time).
  */
 const AAC_ARGS = ['-c:a', 'aac', '-b:a', '32k', '-aac_is', '0', '-aac_pns', '0', '-aac_tns', '0'];
-/** The last stderr characters kept for the error of a failed run. */
-const STDERR_TAIL_CHARS = 2000;
+const QUIET = ['-hide_banner', '-nostats', '-loglevel', 'error'];
+/** 16-bit stereo. */
+const BYTES_PER_FRAME = 4;
+/** Samples per channel in one AAC-LC frame. */
+const AAC_FRAME_SAMPLES = 1024;
+/** Calls shorter than this are encoded by one ffmpeg: two would not pay for their start. */
+const SPLIT_MIN_MS = 5 * 60_000;
+/** How long the second encoder runs before its output is used (16 AAC frames). */
+const SPLIT_PREROLL_FRAMES = 16 * AAC_FRAME_SAMPLES;
 
 /** Resolves a stored track path inside the media directory (defence against edited rows). */
 function insideMediaDir(mediaDir: string, mediaPath: string): string | undefined {
@@ -128,135 +144,87 @@ export async function exportSessionMp4(options: Mp4ExportOptions): Promise<void>
     ...(options.ffmpegPath === undefined ? {} : { ffmpegPath: options.ffmpegPath }),
   });
   const video = await videoTrackFile(session, mediaDir);
-  const pcmBytes = wav.totalBytes - WAV_HEADER_BYTES;
+  const ffmpegPath = options.ffmpegPath ?? 'ffmpeg';
+  const frames = (wav.totalBytes - WAV_HEADER_BYTES) / BYTES_PER_FRAME;
   const tempPath = join(dirname(outPath), `.${basename(outPath)}.${randomBytes(4).toString('hex')}.partial`);
-  const args = [
-    // The FLV's timestamps are session-timeline times: kept as they are, so video that starts
-    // later than the audio starts at its place (ffmpeg would otherwise move each input to 0).
-    ...(video === undefined ? [] : ['-copyts']),
-    '-hide_banner',
-    '-nostats',
-    '-loglevel',
-    'error',
-    '-f',
-    's16le',
-    '-ar',
-    String(wav.sampleRateHz),
-    '-ac',
-    '2',
-    '-i',
-    'pipe:0',
-    ...(video === undefined ? [] : ['-f', 'flv', '-i', 'pipe:3']),
-    '-map',
-    '0:a',
-    // `?`: a video track without one decodable frame gives an FLV without a stream; audio only.
-    ...(video === undefined ? [] : ['-map', '1:v?', '-c:v', 'copy']),
-    ...AAC_ARGS,
-    // The audio sets the length: a video frame after the session's end is not kept.
-    '-t',
-    (durationMs / 1000).toFixed(3),
-    '-movflags',
-    '+faststart',
-    '-f',
-    'mp4',
-    '-y',
-    tempPath,
-  ];
-  const child = spawn(options.ffmpegPath ?? 'ffmpeg', args, {
-    stdio: ['pipe', 'ignore', 'pipe', ...(video === undefined ? [] : ['pipe' as const])],
-  });
-  let stderrTail = '';
-  child.stderr?.setEncoding('utf8');
-  child.stderr?.on('data', (text: string) => {
-    stderrTail = (stderrTail + text).slice(-STDERR_TAIL_CHARS);
-  });
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; error?: Error }>(
-    (resolve) => {
-      child.once('error', (error) => resolve({ code: null, signal: null, error }));
-      child.once('close', (code, exitSignal) => resolve({ code, signal: exitSignal }));
-    },
-  );
-  const kill = (): void => {
-    if (child.exitCode === null && child.signalCode === null) {
-      child.kill('SIGKILL');
-    }
-  };
-  signal?.addEventListener('abort', kill, { once: true });
-
-  const feeds: Promise<void>[] = [];
-  let fed = 0;
-  let lastReported = -1;
-  const audio: Readable =
-    pcmBytes > 0 ? wav.open({ start: WAV_HEADER_BYTES, end: wav.totalBytes - 1 }) : Readable.from([]);
-  audio.on('data', (chunk: Buffer) => {
-    fed += chunk.length;
-    const fraction = pcmBytes === 0 ? 1 : fed / pcmBytes;
-    // Reported in steps of 1 %: a progress bar needs no more, and each call costs the caller.
-    const step = Math.floor(fraction * 100);
-    if (step !== lastReported && step < 100) {
-      lastReported = step;
-      options.onProgress?.(step / 100);
-    }
-  });
-  if (child.stdin !== null) {
-    feeds.push(feed(audio, child.stdin));
-  }
-  const videoPipe = child.stdio[3] as Writable | null | undefined;
-  if (video !== undefined && videoPipe !== null && videoPipe !== undefined) {
-    feeds.push(
-      feed(
-        openVideoFlv({
-          filePath: video.filePath,
-          payloadType: video.track.payloadType,
-          clockRateHz: video.track.clockRateHz,
-          sessionStartMs: session.sessionStartDate,
-          durationMs,
-          ...(logger === undefined ? {} : { logger }),
-        }),
-        videoPipe,
-      ),
-    );
-  }
-  // A feed fails when ffmpeg dies (EPIPE) or a track file cannot be read: ffmpeg is then killed,
-  // and its exit (or the read error) decides the outcome below.
-  const feedErrors: unknown[] = [];
-  await Promise.all(
-    feeds.map((done) =>
-      done.catch((error: unknown) => {
-        feedErrors.push(error);
-        kill();
-      }),
-    ),
-  );
-  const exit = await exited;
-  signal?.removeEventListener('abort', kill);
+  const progress = new Progress(options.onProgress);
+  const pcm = (firstFrame: number, endFrame: number): Readable =>
+    endFrame <= firstFrame
+      ? Readable.from([])
+      : progress.count(
+          wav.open({
+            start: WAV_HEADER_BYTES + firstFrame * BYTES_PER_FRAME,
+            end: WAV_HEADER_BYTES + endFrame * BYTES_PER_FRAME - 1,
+          }),
+        );
+  const pcmInput = ['-f', 's16le', '-ar', String(wav.sampleRateHz), '-ac', '2'];
+  const mp4Output = ['-movflags', '+faststart', '-f', 'mp4', '-y', tempPath];
+  const splitMinFrames = ((options.splitMinMs ?? SPLIT_MIN_MS) * wav.sampleRateHz) / 1000;
   try {
-    if (signal?.aborted === true) {
-      throw signal.reason instanceof Error
-        ? signal.reason
-        : new Mp4ExportError('VERBATIM_ERR_PLAYBACK_ABORTED', 'the MP4 export was aborted');
-    }
-    if (exit.error !== undefined) {
-      throw new Mp4ExportError(
-        'VERBATIM_ERR_PLAYBACK_FFMPEG_FAILED',
-        `ffmpeg could not start: ${exit.error.message}`,
-        {
-          cause: exit.error,
-        },
-      );
-    }
-    const readError = feedErrors.find((error) => !isPipeClosed(error));
-    if (readError !== undefined) {
-      // A track file that could not be read (WavExportError) or an unexpected stream failure.
-      throw readError instanceof Error
-        ? readError
-        : new Error('the MP4 export could not read its input', { cause: readError });
-    }
-    if (exit.code !== 0) {
-      throw new Mp4ExportError(
-        'VERBATIM_ERR_PLAYBACK_FFMPEG_FAILED',
-        `ffmpeg failed (${exit.code === null ? `signal ${exit.signal ?? '?'}` : `exit ${exit.code}`}): ${stderrTail.trim() || 'no message'}`,
-      );
+    if (video === undefined && frames >= splitMinFrames && availableParallelism() >= 2) {
+      // Two encoders on two cores (the native AAC encoder is single-threaded and is most of
+      // the export's time), each on its half, then joined (see encodeInHalves).
+      progress.total = frames + SPLIT_PREROLL_FRAMES;
+      const adts = await encodeInHalves(frames, pcm, pcmInput, ffmpegPath, signal);
+      await runFfmpeg({
+        ffmpegPath,
+        args: [
+          ...QUIET,
+          // ADTS carries no encoder delay: the first frame's priming samples are skipped by
+          // starting the input one frame early, which the MP4 keeps as an edit list.
+          '-itsoffset',
+          (-AAC_FRAME_SAMPLES / wav.sampleRateHz).toFixed(6),
+          '-f',
+          'aac',
+          '-i',
+          'pipe:0',
+          '-c:a',
+          'copy',
+          ...mp4Output,
+        ],
+        inputs: [Readable.from(adts)],
+        ...(signal === undefined ? {} : { signal }),
+      });
+    } else {
+      progress.total = frames;
+      await runFfmpeg({
+        ffmpegPath,
+        args: [
+          // The FLV's timestamps are session-timeline times: kept as they are, so video that
+          // starts later than the audio starts at its place (ffmpeg would move each input to 0).
+          ...(video === undefined ? [] : ['-copyts']),
+          ...QUIET,
+          ...pcmInput,
+          '-i',
+          'pipe:0',
+          ...(video === undefined ? [] : ['-f', 'flv', '-i', 'pipe:3']),
+          '-map',
+          '0:a',
+          // `?`: a video track without one decodable frame gives an FLV without a stream.
+          ...(video === undefined ? [] : ['-map', '1:v?', '-c:v', 'copy']),
+          ...AAC_ARGS,
+          // The audio sets the length: a video frame after the session's end is not kept.
+          '-t',
+          (durationMs / 1000).toFixed(3),
+          ...mp4Output,
+        ],
+        inputs: [
+          pcm(0, frames),
+          ...(video === undefined
+            ? []
+            : [
+                openVideoFlv({
+                  filePath: video.filePath,
+                  payloadType: video.track.payloadType,
+                  clockRateHz: video.track.clockRateHz,
+                  sessionStartMs: session.sessionStartDate,
+                  durationMs,
+                  ...(logger === undefined ? {} : { logger }),
+                }),
+              ]),
+        ],
+        ...(signal === undefined ? {} : { signal }),
+      });
     }
     await rename(tempPath, outPath);
   } catch (error) {
@@ -266,18 +234,86 @@ export async function exportSessionMp4(options: Mp4ExportOptions): Promise<void>
   options.onProgress?.(1);
 }
 
-/** Pipes a source into one of ffmpeg's input pipes; the pipe is closed at the end (EOF). */
-async function feed(source: Readable, pipe: Writable): Promise<void> {
+/**
+ * AAC for `frames` stereo frames of PCM, encoded by two ffmpeg processes at once, as one ADTS
+ * stream. The first encodes [0, S), S a whole number of AAC frames near the middle; the second
+ * starts SPLIT_PREROLL_FRAMES before S, so that its encoder has settled (rate control, and the
+ * MDCT window overlapping S) by the time its output is used. The second's first
+ * SPLIT_PREROLL_FRAMES / 1024 frames and the first's last frame are dropped, so the frame after
+ * the join is the second encoder's encoding of the same samples, and the decoder's overlap-add
+ * across the join sums two windows of the same signal: no gap, no repeat, and no click beyond
+ * the encoders' own quantisation noise (checked by the export's tests around the join).
+ */
+async function encodeInHalves(
+  frames: number,
+  pcm: (firstFrame: number, endFrame: number) => Readable,
+  pcmInput: readonly string[],
+  ffmpegPath: string,
+  signal: AbortSignal | undefined,
+): Promise<Uint8Array[]> {
+  const split = Math.floor(frames / 2 / AAC_FRAME_SAMPLES) * AAC_FRAME_SAMPLES;
+  // Either encoder failing stops the other.
+  const both = new AbortController();
+  const onAbort = (): void => both.abort(signal?.reason);
+  signal?.addEventListener('abort', onAbort, { once: true });
+  const encode = async (firstFrame: number, endFrame: number): Promise<Uint8Array[]> => {
+    const chunks: Buffer[] = [];
+    try {
+      await runFfmpeg({
+        ffmpegPath,
+        args: [...QUIET, ...pcmInput, '-i', 'pipe:0', ...AAC_ARGS, '-f', 'adts', 'pipe:1'],
+        inputs: [pcm(firstFrame, endFrame)],
+        output: (chunk) => chunks.push(chunk),
+        signal: both.signal,
+      });
+    } catch (error) {
+      both.abort(error);
+      throw error;
+    }
+    const parsed = splitAdtsFrames(Buffer.concat(chunks));
+    if (!parsed.ok) {
+      throw new Mp4ExportError(
+        'VERBATIM_ERR_PLAYBACK_FFMPEG_FAILED',
+        `ffmpeg's AAC: ${parsed.error.message}`,
+      );
+    }
+    return parsed.value;
+  };
   try {
-    await pipeline(source, pipe);
-  } catch (error) {
-    source.destroy();
-    throw error;
+    const [first, second] = await Promise.all([
+      encode(0, split),
+      encode(split - SPLIT_PREROLL_FRAMES, frames),
+    ]);
+    return [
+      ...first.slice(0, split / AAC_FRAME_SAMPLES),
+      ...second.slice(SPLIT_PREROLL_FRAMES / AAC_FRAME_SAMPLES),
+    ];
+  } finally {
+    signal?.removeEventListener('abort', onAbort);
   }
 }
 
-/** ffmpeg closed its end first: it exited, and its exit status tells why. */
-function isPipeClosed(error: unknown): boolean {
-  const code = (error as NodeJS.ErrnoException | undefined)?.code;
-  return code === 'EPIPE' || code === 'ERR_STREAM_PREMATURE_CLOSE' || code === 'ECONNRESET';
+/** Progress in whole percents of the PCM frames fed to ffmpeg. */
+class Progress {
+  total = 0;
+  #fed = 0;
+  #reported = -1;
+  readonly #report: ((fraction: number) => void) | undefined;
+
+  constructor(report: ((fraction: number) => void) | undefined) {
+    this.#report = report;
+  }
+
+  count(stream: Readable): Readable {
+    stream.on('data', (chunk: Buffer) => {
+      this.#fed += chunk.length / BYTES_PER_FRAME;
+      // Steps of 1 %: a progress bar needs no more, and each call costs the caller.
+      const step = Math.min(99, Math.floor((this.#fed / Math.max(1, this.total)) * 100));
+      if (step > this.#reported) {
+        this.#reported = step;
+        this.#report?.(step / 100);
+      }
+    });
+    return stream;
+  }
 }

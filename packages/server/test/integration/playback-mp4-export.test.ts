@@ -235,3 +235,68 @@ describe('MP4 export of a session with H.264 video', () => {
     assert.ok(Math.abs(dominantFrequencyHz(right!, 8000, 8000, 8000) - 1000) < 10);
   });
 });
+
+describe('MP4 export of a long call, encoded in two halves at once', () => {
+  const dir = useTempDir('verbatim-mp4-split-');
+
+  it('joins the halves without a gap, a repeat or a click, and keeps the length', async () => {
+    const seconds = 90;
+    const session = sampleSession({ sessionStartDate: START_MS, sessionDuration: seconds * 1000 });
+    const mediaDir = join(dir.path, 'media');
+    await mkdir(join(mediaDir, session.sessionId), { recursive: true });
+    await writeFile(join(mediaDir, session.sessionId, 'track-0.pcap'), toneTrack(440, seconds, 1));
+    await writeFile(join(mediaDir, session.sessionId, 'track-1.pcap'), toneTrack(1000, seconds, 2));
+    const outPath = join(dir.path, 'split.mp4');
+    await exportSessionMp4({ session, mediaDir, outPath, splitMinMs: 60_000 });
+    const info = await probe(outPath);
+    assert.equal(info.codec, 'aac');
+    assert.equal(info.channels, 2);
+    // Up to one AAC frame (128 ms) of padding may remain at the end of a joined file.
+    assert.ok(
+      info.durationS >= seconds - 0.01 && info.durationS <= seconds + 0.14,
+      `duration ${info.durationS}`,
+    );
+    const channels = await decodeChannels(outPath);
+    // The join is at the last whole AAC frame before the middle: 45 s, give or take 128 ms.
+    const join0 = Math.floor((seconds * 8000) / 2 / 1024) * 1024;
+    for (const [index, samples] of channels.entries()) {
+      const expectedHz = index === 0 ? 440 : 1000;
+      // 20 ms windows across the join and one second around it: the tone, at an even level.
+      const levels: number[] = [];
+      for (let at = join0 - 8000; at < join0 + 8000; at += 160) {
+        let energy = 0;
+        for (let i = at; i < at + 160; i++) {
+          energy += (samples[i] ?? 0) ** 2;
+        }
+        levels.push(Math.sqrt(energy / 160));
+      }
+      const median = [...levels].sort((a, b) => a - b)[levels.length >> 1] ?? 0;
+      assert.ok(median > 1000, `channel ${index} carries its tone`);
+      for (const [i, level] of levels.entries()) {
+        assert.ok(
+          Math.abs(level - median) < median * 0.1,
+          `channel ${index}: level ${level} vs ${median} at window ${i - 50} from the join`,
+        );
+      }
+      for (const at of [join0 - 4000, join0 - 400, join0 + 400, join0 + 4000]) {
+        assert.ok(
+          Math.abs(dominantFrequencyHz(samples, 8000, at, 800) - expectedHz) < 15,
+          `channel ${index} at ${at}`,
+        );
+      }
+      // No repeat or gap: the tone's phase runs on across the join (a shift of even one sample
+      // would show at 1000 Hz), compared with the sine the track carries.
+      let error = 0;
+      let signal = 0;
+      for (let i = join0 - 800; i < join0 + 800; i++) {
+        const expected = 8000 * Math.sin((2 * Math.PI * expectedHz * i) / 8000);
+        error += ((samples[i] ?? 0) - expected) ** 2;
+        signal += expected ** 2;
+      }
+      assert.ok(
+        10 * Math.log10(signal / error) > 15,
+        `channel ${index}: ${(10 * Math.log10(signal / error)).toFixed(1)} dB at the join`,
+      );
+    }
+  });
+});
