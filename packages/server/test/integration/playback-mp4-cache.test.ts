@@ -1,6 +1,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdir, readdir, writeFile } from 'node:fs/promises';
+import { request as httpRequest } from 'node:http';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { pino } from 'pino';
@@ -372,6 +373,39 @@ void describe('mp4Url and convertSession over HTTP (real ffmpeg)', () => {
       assert.equal(answer.json<{ responseCode: number }>().responseCode, code, JSON.stringify(params));
     }
     assert.equal(cache.counters.conversions, 2);
+  });
+
+  void it('stops the conversion when the client that asked for it hangs up', async () => {
+    const gate = new GatedConversion();
+    const gated = new Mp4Cache({
+      mediaDir: dir.path,
+      fallbackDir: dir.path,
+      logger: silent,
+      convert: gate.convert,
+    });
+    const server = await buildTestHttpApi({ repository, mediaDir: dir.path, mp4: gated });
+    try {
+      await server.listen({ host: '127.0.0.1', port: 0 });
+      const address = server.server.address();
+      const port = typeof address === 'object' && address !== null ? address.port : 0;
+      const client = httpRequest({
+        host: '127.0.0.1',
+        port,
+        path: '/recordedMedia/oramedia/mp4/err1.mp4',
+        // Basic: the cookie belongs to the other instance's sign-in.
+        headers: { authorization: `Basic ${Buffer.from('alice:pw-alice').toString('base64')}` },
+      });
+      client.on('error', () => undefined);
+      client.end();
+      await waitFor(() => gate.runs.length === 1, { what: 'the conversion started' });
+      assert.equal(gated.counters.running, 1);
+      client.destroy();
+      await waitFor(() => gated.counters.aborted === 1, { what: 'the conversion stopped' });
+      assert.equal(gate.aborted, 1);
+      assert.equal(gated.counters.running, 0);
+    } finally {
+      await server.close();
+    }
   });
 
   void it('answers 500 with a clear error and caches nothing when the conversion fails', async () => {
