@@ -2,7 +2,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import { request as httpRequest } from 'node:http';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { pino } from 'pino';
 import type { VerbatimEvent } from '../../src/model/events.js';
@@ -10,6 +10,7 @@ import type { Session } from '../../src/model/session.js';
 import { Mp4Cache } from '../../src/playback/mp4-cache.js';
 import type { Mp4ExportOptions } from '../../src/playback/mp4-export.js';
 import { convertRoutes } from '../../src/api/convert-routes.js';
+import { removeSessionMedia } from '../../src/storage/session-media.js';
 import { buildPcapFile, sineG711Packets } from '../support/audio.js';
 import { FakeRepository, sampleSession } from '../support/fake-repository.js';
 import { addApiUser, buildTestHttpApi } from '../support/http-api-harness.js';
@@ -190,6 +191,26 @@ void describe('Mp4Cache', () => {
     assert.equal(gate.aborted, 1);
   });
 
+  void it('keeps the MP4 in the session folder, so deleting the session removes it', async () => {
+    const gate = new GatedConversion();
+    const cache = new Mp4Cache({
+      mediaDir: dir.path,
+      fallbackDir: dir.path,
+      logger: silent,
+      convert: gate.convert,
+    });
+    const session = await sessionWithFiles(dir.path, 'd1');
+    const made = cache.get(session);
+    await waitFor(() => gate.runs.length === 1);
+    gate.release();
+    await (await made).file.close();
+    assert.equal(dirname(gate.runs[0]?.outPath ?? ''), join(dir.path, 'd1'));
+    const removal = await removeSessionMedia(dir.path, session);
+    assert.deepEqual(removal.failures, []);
+    await assert.rejects(readdir(join(dir.path, 'd1')), { code: 'ENOENT' });
+    assert.equal(await cache.cached(session), undefined);
+  });
+
   void it('reports a failed conversion to every waiter and tries again on the next request', async () => {
     const gate = new GatedConversion();
     const cache = new Mp4Cache({
@@ -301,6 +322,29 @@ void describe('mp4Url and convertSession over HTTP (real ffmpeg)', () => {
     const head = await app.inject({ method: 'HEAD', url, headers: { cookie } });
     assert.equal(head.headers['content-length'], String(full.length));
     assert.equal(cache.counters.conversions, 1);
+  });
+
+  void it('never serves the MP4 of a pruned session, and removes it', async () => {
+    const session = sampleSession({ sessionId: 'm1', sessionStartDate: T0, sessionDuration: 3000 });
+    assert.ok(
+      (await readdir(join(dir.path, 'm1'))).some((name) => name.endsWith('.mp4')),
+      'm1 was converted',
+    );
+    await repository.createSession({ ...session, prunedAt: T0 + 10_000 });
+    try {
+      const answer = await app.inject({
+        method: 'GET',
+        url: '/recordedMedia/oramedia/mp4/m1.mp4',
+        headers: { cookie },
+      });
+      assert.equal(answer.statusCode, 404);
+      assert.deepEqual(
+        (await readdir(join(dir.path, 'm1'))).filter((name) => name.endsWith('.mp4')),
+        [],
+      );
+    } finally {
+      await repository.createSession(session);
+    }
   });
 
   void it('refuses an ACTIVE session with 409 and a DELETED one with 404, converting nothing', async () => {
