@@ -148,12 +148,20 @@ export class Mp4Cache {
 
   async #join(session: Session, path: string, request: Mp4Request): Promise<void> {
     let conversion = this.#inFlight.get(path);
-    if (conversion === undefined) {
+    // A conversion being stopped (its last waiter just left) is not joined: a new one starts.
+    if (conversion === undefined || conversion.controller.signal.aborted) {
       const controller = new AbortController();
-      const promise = this.#convert(session, path, controller.signal).finally(() => {
-        this.#inFlight.delete(path);
-      });
-      conversion = { promise, controller, waiters: 0, kept: false };
+      const started: Conversion = {
+        promise: this.#convert(session, path, controller.signal).finally(() => {
+          if (this.#inFlight.get(path) === started) {
+            this.#inFlight.delete(path);
+          }
+        }),
+        controller,
+        waiters: 0,
+        kept: false,
+      };
+      conversion = started;
       this.#inFlight.set(path, conversion);
     }
     const joined = conversion;
