@@ -212,6 +212,8 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<A
       logger: log.child({ component: 'mp4' }),
       events,
     });
+    // Run after the HTTP server closed (closers run in reverse order of registration).
+    closers.unshift(() => mp4.close());
 
     const http: FastifyInstance = await buildHttpApi({
       repository,

@@ -140,6 +140,15 @@ export class Mp4Cache {
     return made;
   }
 
+  /** Stops every conversion (shutdown): ffmpeg killed, partial files removed. */
+  async close(): Promise<void> {
+    const running = [...this.#inFlight.values()];
+    for (const conversion of running) {
+      conversion.controller.abort(new Error('the node is shutting down'));
+    }
+    await Promise.all(running.map((conversion) => conversion.promise.catch(() => undefined)));
+  }
+
   /** Removes every cached MP4 of the session (pruned or deleted). */
   async discard(session: Session): Promise<void> {
     const path = await this.#pathOf(session);

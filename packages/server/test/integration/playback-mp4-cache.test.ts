@@ -191,6 +191,22 @@ void describe('Mp4Cache', () => {
     assert.equal(gate.aborted, 1);
   });
 
+  void it('stops every conversion when the node shuts down', async () => {
+    const gate = new GatedConversion();
+    const cache = new Mp4Cache({
+      mediaDir: dir.path,
+      fallbackDir: dir.path,
+      logger: silent,
+      convert: gate.convert,
+    });
+    const session = await sessionWithFiles(dir.path, 'z1');
+    const kept = cache.get(session, { keep: true });
+    await waitFor(() => gate.runs.length === 1);
+    await cache.close();
+    await assert.rejects(kept, /shutting down|aborted/);
+    assert.deepEqual([gate.aborted, cache.counters.aborted, cache.counters.running], [1, 1, 0]);
+  });
+
   void it('keeps the MP4 in the session folder, so deleting the session removes it', async () => {
     const gate = new GatedConversion();
     const cache = new Mp4Cache({
