@@ -38,6 +38,7 @@ import { seedSessions } from './runner/seed-sessions.js';
 import { runBaseline, type BaselineResult } from './runner/step-baseline.js';
 import { runCapacity, type CapacityResult } from './runner/step-capacity.js';
 import { runExport, type ExportResult } from './runner/step-export.js';
+import { runMp4Export, type Mp4Result } from './runner/step-mp4.js';
 import { runOverload, type OverloadResult } from './runner/step-overload.js';
 import { runQueries, type QueryResult } from './runner/step-query.js';
 import { offeredCallsFor, runSaturation, type SaturationResult } from './runner/step-saturation.js';
@@ -59,6 +60,7 @@ interface Outcomes {
   overload?: OverloadResult;
   query?: QueryResult;
   export?: ExportResult;
+  mp4?: Mp4Result;
   sipp?: SippResult;
   saturation?: SaturationResult;
 }
@@ -195,13 +197,17 @@ async function runAll(session: Session): Promise<void> {
   // Query and export share one node: a data directory seeded with N sessions plus the long call.
   const wantQuery = options.steps.has('query');
   const wantExport = options.steps.has('export');
+  const wantMp4 = options.steps.has('mp4');
   if (!wantQuery) {
     session.skip('query', 'not selected with --steps');
   }
   if (!wantExport) {
     session.skip('export', 'not selected with --steps');
   }
-  if (wantQuery || wantExport) {
+  if (!wantMp4) {
+    session.skip('mp4', 'not selected with --steps');
+  }
+  if (wantQuery || wantExport || wantMp4) {
     let archive: Recorder | undefined;
     try {
       const dataDir = await makeTempDir('verbatim-bench-archive-');
@@ -215,13 +221,14 @@ async function runAll(session: Session): Promise<void> {
         agents: 2000,
       });
       log(`query: seeded in ${seed.seconds.toFixed(1)} s`);
-      const call = wantExport
-        ? await writeSynthCall(
-            dataDir,
-            plan.export.audioSeconds,
-            nowMs - 2 * 3_600_000 - plan.export.audioSeconds * 1000,
-          )
-        : undefined;
+      const call =
+        wantExport || wantMp4
+          ? await writeSynthCall(
+              dataDir,
+              plan.export.audioSeconds,
+              nowMs - 2 * 3_600_000 - plan.export.audioSeconds * 1000,
+            )
+          : undefined;
       archive = await startRecorder({ dataDir, rtpPorts: options.rtpPorts });
       const node = archive;
       if (wantQuery) {
@@ -233,12 +240,15 @@ async function runAll(session: Session): Promise<void> {
           }),
         );
       }
-      if (call !== undefined) {
+      if (call !== undefined && wantExport) {
         await session.step('export', () => runExport(node, call, { runs: plan.export.runs }));
+      }
+      if (call !== undefined && wantMp4) {
+        await session.step('mp4', () => runMp4Export(node, call));
       }
     } catch (error) {
       // Preparing the archive node failed: both steps that needed it are failures, with the reason.
-      for (const name of ['query', 'export'] as const) {
+      for (const name of ['query', 'export', 'mp4'] as const) {
         if (options.steps.has(name) && session.steps[name] === undefined) {
           session.steps[name] = { status: 'failed', seconds: 0, reason: messageOf(error) };
         }
@@ -282,6 +292,7 @@ function computeFigures(session: Session): {
     setupMsP95: figure(o.setupRate?.setupMsP95),
     queryP95Ms: o.query !== undefined && o.query.errors === 0 ? figure(o.query.p95Ms) : null,
     exportSecondsPerHour: figure(o.export?.exportSecondsPerHour),
+    mp4ExportSecondsPerHour: figure(o.mp4?.mp4ExportSecondsPerHour),
     overloadRefusedRatio: figure(o.overload?.refusedRatio),
     overloadHeldLossRatio: figure(o.overload?.heldLoss.lossRatio),
     saturationLossRatio: figure(o.saturation?.acceptedLossRatio),
@@ -298,6 +309,7 @@ function computeFigures(session: Session): {
     setupMsP95: 'setupRate',
     queryP95Ms: 'query',
     exportSecondsPerHour: 'export',
+    mp4ExportSecondsPerHour: 'mp4',
     overloadRefusedRatio: 'overload',
     overloadHeldLossRatio: 'overload',
     saturationLossRatio: 'saturation',
@@ -347,6 +359,7 @@ function scaleNotes(session: Session): Partial<Record<FigureName, string>> {
     notes.callsPerSecond = `quick run: offers at most ${Math.max(...plan.setupRate.rates)} calls/s`;
     notes.queryP95Ms = `quick run: ${plan.query.sessions.toLocaleString('en-US')} sessions`;
     notes.exportSecondsPerHour = `quick run: scaled from ${plan.export.audioSeconds / 60} minutes`;
+    notes.mp4ExportSecondsPerHour = `quick run: scaled from ${plan.export.audioSeconds / 60} minutes`;
   }
   if (outcomes.saturation !== undefined) {
     notes.saturationLossRatio = outcomes.saturation.runs

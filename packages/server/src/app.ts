@@ -5,6 +5,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { ensureAdminUser } from './api/admin-bootstrap.js';
 import { controlRoutes } from './api/control-routes.js';
+import { convertRoutes } from './api/convert-routes.js';
 import { buildHttpApi } from './api/http-api.js';
 import { jobRoutes } from './api/job-routes.js';
 import { outboundRoutes } from './api/outbound-routes.js';
@@ -32,6 +33,7 @@ import { DeletionJobRunner } from './storage/deletion-jobs.js';
 import { DiskSpaceMonitor } from './storage/disk-space.js';
 import { recoverInterruptedSessions } from './recording/recovery.js';
 import { createSipServer, type SipServer } from './sip/sip-server.js';
+import { Mp4Cache } from './playback/mp4-cache.js';
 import { ensureCertificate } from './transport/tls-certificate.js';
 
 /**
@@ -203,6 +205,16 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<A
 
     const outbound = recording.outboundRecorder(sip, config.outbound);
 
+    // One MP4 cache for mp4Url and convertSession, so both share conversions and files.
+    const mp4 = new Mp4Cache({
+      mediaDir,
+      fallbackDir: join(config.dataDir, 'cache', 'mp4'),
+      logger: log.child({ component: 'mp4' }),
+      events,
+    });
+    // Run after the HTTP server closed (closers run in reverse order of registration).
+    closers.unshift(() => mp4.close());
+
     const http: FastifyInstance = await buildHttpApi({
       repository,
       logger: log.child({ component: 'http' }),
@@ -215,11 +227,13 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<A
       flushMedia: () => media.flush(),
       maxConcurrentRequests: config.apiMaxRequests,
       mediaTokens,
+      mp4,
       extraRoutes: [
         () => controlRoutes({ recording }),
         (deps) => jobRoutes({ jobs, now: deps.now }),
         () => outboundRoutes({ recorder: outbound }),
         (deps) => tagRoutes({ ...deps, events }),
+        (deps) => convertRoutes({ ...deps, mp4 }),
         () =>
           eventRoutes({
             subscriptions: eventSubscriptions,
@@ -238,6 +252,7 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<A
         sipCounters: () => sip.counters(),
         eventDelivery: () => eventDelivery.counters,
         eventBacklog: () => repository.outboxBacklog(config.nodeId),
+        mp4: () => mp4.counters,
       },
     });
 

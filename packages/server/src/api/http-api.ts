@@ -6,7 +6,9 @@ import Fastify, {
   type FastifyRequest,
 } from 'fastify';
 import type https from 'node:https';
+import { join } from 'node:path';
 import type { Logger } from 'pino';
+import { Mp4Cache } from '../playback/mp4-cache.js';
 import type { Repository } from '../db/repository.js';
 import { AuthSessionStore, DEFAULT_SESSION_IDLE_MS } from './auth-sessions.js';
 import { Authenticator } from './authenticator.js';
@@ -59,6 +61,11 @@ export interface HttpApiOptions {
    * accepts them. One with a key of its own when absent.
    */
   mediaTokens?: MediaTokens;
+  /**
+   * The MP4 cache of `mp4Url` (shared with convertSession, which app.ts builds); one of its own,
+   * caching beside the media directory, when absent.
+   */
+  mp4?: Mp4Cache;
 }
 
 /** Raised by the body parser; turned into a 4000 envelope by the error handler. */
@@ -246,6 +253,13 @@ export async function buildHttpApi(options: HttpApiOptions): Promise<FastifyInst
     logger: options.logger,
     refusals,
     audit,
+    mp4:
+      options.mp4 ??
+      new Mp4Cache({
+        mediaDir: options.mediaDir,
+        fallbackDir: join(options.mediaDir, '..', 'cache', 'mp4'),
+        logger: options.logger,
+      }),
   });
   if (options.metrics !== undefined) {
     registerMetricsRoute(app, {

@@ -6,6 +6,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import type { Repository } from '../db/repository.js';
 import type { Session, Track } from '../model/session.js';
+import type { CachedMp4, Mp4Cache } from '../playback/mp4-cache.js';
 import { createWavExport, type WavTrackSource } from '../playback/wav-export.js';
 import { attachmentHeader, downloadFileName } from './download-names.js';
 import type { AuditTrail } from './audit-trail.js';
@@ -33,10 +34,13 @@ export interface MediaRouteContext {
   readonly logger: Logger;
   readonly refusals: ApiRefusalLog;
   readonly audit: AuditTrail;
+  /** The MP4 of closed sessions: made on first request, cached, single-flight (playback/mp4-cache.ts). */
+  readonly mp4: Mp4Cache;
 }
 
 /** Codecs the WAV export decodes; other tracks become a silent channel. */
 const WAV_PATH = '/recordedMedia/oramedia/wav/:file';
+const MP4_PATH = '/recordedMedia/oramedia/mp4/:file';
 const EXPORT_RAW_PATH = '/mma/ExportRaw';
 const GET_AND_HEAD = ['GET', 'HEAD'];
 
@@ -67,6 +71,30 @@ export const MEDIA_DOCUMENTED_PATHS: readonly DocumentedPath[] = [
         },
         206: { description: 'The requested range' },
         ...DOWNLOAD_FAILURES,
+      },
+    },
+  },
+  {
+    path: '/recordedMedia/oramedia/mp4/{sessionId}.mp4',
+    method: 'get',
+    operation: {
+      operationId: 'downloadMp4',
+      summary:
+        'The session as an MP4 (AAC stereo, track 0 left; H.264 video when recorded): mp4Url and httpUrl',
+      description: `Roles: ${rolesWith('play').join(', ')}. Made on the first request (the answer waits for the conversion), then cached; honours a single Range. An ACTIVE session is refused (409, 4042): its WAV URL streams what was recorded so far. Audited (a request from byte 0).`,
+      tags: ['media'],
+      security: DOWNLOAD_SECURITY,
+      parameters: [{ name: 'sessionId', in: 'path', required: true, schema: { type: 'string' } }],
+      responses: {
+        200: {
+          description: 'video/mp4',
+          content: { 'video/mp4': { schema: { type: 'string', format: 'binary' } } },
+        },
+        206: { description: 'The requested range' },
+        ...DOWNLOAD_FAILURES,
+        404: { description: 'No such session, or it was deleted or its media pruned (4040)' },
+        409: { description: 'The session is still recording (4042)' },
+        500: { description: 'The conversion failed (5000); nothing is cached' },
       },
     },
   },
@@ -347,6 +375,70 @@ export function registerMediaRoutes(app: FastifyInstance, ctx: MediaRouteContext
 
   app.route({
     method: GET_AND_HEAD,
+    url: MP4_PATH,
+    handler: async (request, reply) => {
+      const principal = await authorize(ctx, request, reply);
+      if (principal === undefined) {
+        return reply;
+      }
+      const params = isJsonObject(request.params) ? request.params : {};
+      const file = typeof params.file === 'string' ? params.file : '';
+      if (!file.toLowerCase().endsWith('.mp4') || file.length <= 4) {
+        return sendFailure(reply, 404, RESPONSE_CODES.mediaNotFound, 'the MP4 URL names no session');
+      }
+      const sessionId = file.slice(0, -4);
+      const session = await ctx.repository.getSession(sessionId);
+      if (isGone(session) || session.prunedAt !== undefined) {
+        if (session !== undefined) {
+          // Never served again; removed now in case the media removal left it.
+          await ctx.mp4.discard(session);
+        }
+        await auditDownload(ctx, request, principal, 'download:mp4', sessionId, RESPONSE_CODES.mediaNotFound);
+        const why = session === undefined ? 'no session' : `the media was removed from session`;
+        return sendFailure(reply, 404, RESPONSE_CODES.mediaNotFound, `${why} ${sessionId}`);
+      }
+      if (session.sessionState === 'ACTIVE') {
+        // An MP4 is a finished file: one made now would be stale at once and could not be cached.
+        return sendFailure(
+          reply,
+          409,
+          RESPONSE_CODES.invalidState,
+          `session ${sessionId} is still recording; its MP4 is made once it ends (its WAV URL streams it now)`,
+        );
+      }
+      await auditDownload(ctx, request, principal, 'download:mp4', sessionId, RESPONSE_CODES.success);
+      let mp4: CachedMp4;
+      try {
+        mp4 = await mp4For(ctx.mp4, session, reply);
+      } catch (error) {
+        if (reply.raw.destroyed || reply.raw.writableEnded) {
+          return reply;
+        }
+        ctx.logger.error({ err: error, sessionId }, 'MP4 download failed');
+        const code = (error as { code?: unknown }).code;
+        return sendFailure(
+          reply,
+          500,
+          RESPONSE_CODES.internalError,
+          `the MP4 conversion of ${sessionId} failed${typeof code === 'string' ? ` (${code})` : ''}; the node's log has the reason`,
+        );
+      }
+      void reply
+        .type('video/mp4')
+        .header('content-disposition', attachmentHeader(downloadFileName(session, '.mp4')));
+      const range = applyRange(request, reply, mp4.sizeBytes);
+      if (range === 'unsatisfiable' || request.method === 'HEAD' || mp4.sizeBytes === 0) {
+        await mp4.file.close();
+        return reply.send();
+      }
+      const { start, end } = range ?? { start: 0, end: mp4.sizeBytes - 1 };
+      // The stream closes the handle when it ends or is destroyed (autoClose).
+      return reply.send(mp4.file.createReadStream({ start, end }));
+    },
+  });
+
+  app.route({
+    method: GET_AND_HEAD,
     url: EXPORT_RAW_PATH,
     handler: async (request, reply) => {
       const principal = await authorize(ctx, request, reply);
@@ -412,6 +504,30 @@ export function parseRecordingName(
   return sessionId === undefined || !Number.isSafeInteger(trackNumber)
     ? undefined
     : { sessionId, trackNumber };
+}
+
+/**
+ * The session's cached MP4, converting it first if needed. The client leaving while it waits
+ * (the connection closes before any answer) withdraws its interest: the conversion stops when
+ * nobody else waits for it.
+ */
+async function mp4For(cache: Mp4Cache, session: Session, reply: FastifyReply): Promise<CachedMp4> {
+  const cached = await cache.cached(session);
+  if (cached !== undefined) {
+    return cached;
+  }
+  const gone = new AbortController();
+  const onClose = (): void => {
+    if (!reply.raw.writableFinished) {
+      gone.abort(new Error('the client went away'));
+    }
+  };
+  reply.raw.once('close', onClose);
+  try {
+    return await cache.get(session, { signal: gone.signal });
+  } finally {
+    reply.raw.off('close', onClose);
+  }
 }
 
 /** The size of a media file, or undefined when it does not exist (yet). */

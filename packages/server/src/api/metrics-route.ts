@@ -33,6 +33,15 @@ export interface MetricsSource {
   /** Event delivery (events/delivery.ts): attempts by outcome and this node's outbox. Absent: none. */
   readonly eventDelivery?: () => Readonly<{ delivered: number; failed: number }>;
   readonly eventBacklog?: () => Promise<{ readonly pending: number; readonly oldestCreatedAt?: number }>;
+  /** The MP4 cache (playback/mp4-cache.ts): conversions and cache hits. Absent: none. */
+  readonly mp4?: () => Readonly<{
+    conversions: number;
+    failures: number;
+    aborted: number;
+    hits: number;
+    running: number;
+    queued: number;
+  }>;
 }
 
 /** The SIP counters that are gauges (what the server holds now); every other one is a running total. */
@@ -234,6 +243,7 @@ export function buildNodeMetrics(source: MetricsSource, apiRefusals?: ApiRefusal
     () => source.mediaCounters()?.streamsClosed,
   );
   registerEventMetrics(registry, source);
+  registerMp4Metrics(registry, source);
   const sipCounters = source.sipCounters;
   if (sipCounters !== undefined) {
     for (const [field, name] of Object.entries(SIP_GAUGES)) {
@@ -288,6 +298,44 @@ export function buildNodeMetrics(source: MetricsSource, apiRefusals?: ApiRefusal
       return registry.metrics();
     },
   };
+}
+
+function registerMp4Metrics(registry: Registry, source: MetricsSource): void {
+  const mp4 = source.mp4;
+  if (mp4 === undefined) {
+    return;
+  }
+  readCounter(
+    registry,
+    'verbatim_mp4_conversions_total',
+    'MP4 conversions started (ffmpeg runs)',
+    () => mp4().conversions,
+  );
+  readCounter(
+    registry,
+    'verbatim_mp4_conversion_failures_total',
+    'MP4 conversions that failed (nothing was cached)',
+    () => mp4().failures,
+  );
+  readCounter(
+    registry,
+    'verbatim_mp4_conversions_aborted_total',
+    'MP4 conversions stopped because every request waiting for them went away',
+    () => mp4().aborted,
+  );
+  readCounter(
+    registry,
+    'verbatim_mp4_cache_hits_total',
+    'MP4 requests answered from the cache',
+    () => mp4().hits,
+  );
+  readGauge(registry, 'verbatim_mp4_conversions_running', 'MP4 conversions running now', () => mp4().running);
+  readGauge(
+    registry,
+    'verbatim_mp4_conversions_queued',
+    'MP4 conversions waiting for a free conversion slot',
+    () => mp4().queued,
+  );
 }
 
 function registerEventMetrics(registry: Registry, source: MetricsSource): void {

@@ -24,7 +24,8 @@ export type VerbatimEvent =
       readonly eventType: 'SESSION_EVENT';
       readonly eventAction: 'UPDATED';
       readonly sessionId: string;
-      readonly change: 'tags' | 'participants' | 'tracks';
+      /** `media`: an MP4 conversion of the session became available (convertSession, mp4Url). */
+      readonly change: 'tags' | 'participants' | 'tracks' | 'media';
       readonly at: number;
     }
   | {

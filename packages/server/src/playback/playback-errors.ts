@@ -12,3 +12,8 @@ export type WavExportErrorCode =
   | 'VERBATIM_ERR_PLAYBACK_BAD_OPTIONS';
 
 export class WavExportError extends VerbatimError<WavExportErrorCode> {}
+
+export type Mp4ExportErrorCode = 'VERBATIM_ERR_PLAYBACK_FFMPEG_FAILED' | 'VERBATIM_ERR_PLAYBACK_ABORTED';
+
+/** The MP4 export's own failures: ffmpeg missing or failing, or the export aborted. */
+export class Mp4ExportError extends VerbatimError<Mp4ExportErrorCode> {}

@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
+import { promisify } from 'node:util';
 import type { SessionJson as ApiSessionJson } from '../../src/api/session-json.js';
 import { findSessionByCcid, randomCiscoGuid } from '../support/cube-calls.js';
 import { trackLayout, videoForkLayout } from '../support/cube-fixtures.js';
@@ -35,6 +37,7 @@ import { serverForSuite, type RunningServer } from '../support/verbatim-server.j
  * all as CLOSED_ERROR ("track n: no media received"), video tracks included.
  */
 
+const execFileAsync = promisify(execFile);
 const SIPP_HZ = 500;
 const FFMPEG_HZ = 1300;
 const TONE_SECONDS = 3;
@@ -231,6 +234,35 @@ describe(
           `ffprobe decodes every frame of ${what} (packetisation ${JSON.stringify(h264.packetisation)})`,
         );
       }
+
+      // The MP4 (issue 12): both audio lines as AAC stereo, and the first video track's H.264 as
+      // recorded, every frame at its place.
+      const mp4 = await fetch(session.urls.mp4Url, {
+        headers: { cookie: `JSESSIONID=${server.jsessionId}` },
+      });
+      assert.equal(mp4.status, 200, await mp4.clone().text());
+      const mp4Path = join(work, 'video-call.mp4');
+      await writeFile(mp4Path, Buffer.from(await mp4.arrayBuffer()));
+      const { stdout } = await execFileAsync('ffprobe', [
+        '-v',
+        'error',
+        '-count_frames',
+        '-print_format',
+        'json',
+        '-show_streams',
+        mp4Path,
+      ]);
+      const streams = (
+        JSON.parse(stdout) as {
+          streams: { codec_name: string; channels?: number; width?: number; nb_read_frames?: string }[];
+        }
+      ).streams;
+      assert.deepEqual(streams.map((st) => [st.codec_name, st.channels ?? st.width]).sort(), [
+        ['aac', 2],
+        ['h264', VIDEO_WIDTH],
+      ]);
+      const videoFrames = Number(streams.find((st) => st.codec_name === 'h264')?.nb_read_frames);
+      assert.equal(videoFrames, encodedFrames, 'every recorded frame is in the MP4');
     });
   },
 );

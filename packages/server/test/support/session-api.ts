@@ -17,7 +17,7 @@ export interface SessionJson {
   callControllerType: string;
   callControllerIP: string;
   ccid: string;
-  urls: { wavUrl: string; rtspUrl: string };
+  urls: { wavUrl: string; rtspUrl: string; mp4Url: string; httpUrl: string };
   tracks: {
     trackNumber: number;
     codec: string;
