@@ -11,7 +11,7 @@
 export interface ProgressStream {
   write(text: string): boolean;
   readonly isTTY?: boolean;
-  /** The terminal's width; 80 when unknown. */
+  /** The terminal's width; 80 when unknown or 0. */
   readonly columns?: number;
 }
 
@@ -173,7 +173,9 @@ export class ProgressReporter {
   }
 
   #drawBar(): void {
-    const columns = this.#stream.columns ?? DEFAULT_COLUMNS;
+    // A pseudo-terminal without a size reports 0 columns.
+    const reported = this.#stream.columns ?? 0;
+    const columns = reported > 0 ? reported : DEFAULT_COLUMNS;
     const figures = this.#figures();
     const room = columns - this.#label.length - figures.length - 6;
     const width = Math.min(MAX_BAR_WIDTH, Math.max(MIN_BAR_WIDTH, room));
