@@ -6,10 +6,11 @@ import { join, resolve } from 'node:path';
 import { downloadFileName } from '../../src/api/download-names.js';
 import { openRepository } from '../../src/db/index.js';
 import type { Session } from '../../src/model/session.js';
-import { runCli } from '../support/cli-process.js';
+import { cliFinished, runCli, startCli } from '../support/cli-process.js';
 import { assertTone, FAR_HZ, NEAR_HZ } from '../support/cucm-calls.js';
 import { probeMedia, readWavFile, seedToneSession, tonePower } from '../support/export-checks.js';
 import { spawnTracked, stopAll, waitExit } from '../support/processes.js';
+import { waitFor } from '../support/wait.js';
 
 // `verbatim export` as an operator runs it, a child process on a data directory seeded with
 // closed two-party sessions (real pcap track files of two tones), plus one still recording, one
@@ -21,6 +22,7 @@ const T0 = Date.parse(`${DAY}T10:00:00Z`);
 const MAIN = resolve(import.meta.dirname, '../../src/main.ts');
 const TSX = import.meta.resolve('tsx');
 const ESC = '\u001b';
+const MANY = 200;
 
 void describe('verbatim export', () => {
   let dir = '';
@@ -53,6 +55,10 @@ void describe('verbatim export', () => {
         'this is not a pcap capture, only some text',
       );
       await seed('exportlater006', T0 + 86_400_000);
+      // The day before: many short sessions, so a window export runs long enough to be interrupted.
+      for (let i = 0; i < MANY; i++) {
+        await seed(`exportmany${String(i).padStart(4, '0')}`, T0 - 86_400_000 + i * 60_000);
+      }
     } finally {
       await repository.close();
     }
@@ -268,6 +274,53 @@ void describe('verbatim export', () => {
     assert.match(drawings.at(-1) ?? '', /^export \[#+\] 100% {2}0:03 \/ 0:03 .*96\.0 kB/);
     assert.doesNotMatch(text, /^export: /m, 'no plain lines on a terminal');
     assert.match(text, /wrote .*tty\.wav: 96.0 kB/);
+  });
+
+  void it('stops on Ctrl-C: exit 130, every file left is complete, no partial file', async () => {
+    const out = join(dir, 'interrupted');
+    const child = startCli(
+      [
+        'export',
+        '--since',
+        '2026-11-30',
+        '--until',
+        '2026-11-30',
+        '--dir',
+        out,
+        '--track',
+        '0',
+        '--data-dir',
+        dataDir(),
+      ],
+      dir,
+    );
+    const finished = cliFinished(child);
+    let stderr = '';
+    child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    await waitFor(() => /^export: +\d+%/m.test(stderr), {
+      what: 'the first progress line',
+      timeoutMs: 30_000,
+    });
+    child.kill('SIGINT');
+    const run = await finished;
+    assert.equal(run.code, 130, run.stderr);
+    const interrupted =
+      /^interrupted: (\d+) of 200 sessions exported; the file being written was removed \(run again to resume\)$/m.exec(
+        run.stderr,
+      );
+    assert.ok(interrupted !== null, run.stderr);
+    const exported = Number(interrupted[1]);
+    assert.ok(exported >= 20 && exported < MANY, `${exported} exported before the interruption`);
+    const files = await readdir(out);
+    assert.equal(
+      files.length,
+      exported,
+      `files: ${files.filter((f) => !f.endsWith('-TRACK0.wav')).join(', ')}`,
+    );
+    for (const file of files) {
+      assert.match(file, /^2026-11-30_.*_exportmany\d{4}-TRACK0\.wav$/);
+      assert.equal((await stat(join(out, file))).size, 48_044, `${file} is complete`);
+    }
   });
 
   void it(
