@@ -1,4 +1,5 @@
-import { mkdir, rm, rename, stat } from 'node:fs/promises';
+import { rmSync } from 'node:fs';
+import { mkdir, readdir, rm, rename, stat } from 'node:fs/promises';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import { Option, type Command } from 'commander';
 import { pino, type Logger } from 'pino';
@@ -280,21 +281,72 @@ async function exists(path: string): Promise<boolean> {
   }
 }
 
-/** Ctrl-C and SIGTERM abort the export (the partial file is removed) instead of killing it. */
-function interruptSignal(): { signal: AbortSignal; release: () => void } {
+interface Interrupt {
+  readonly signal: AbortSignal;
+  /** The temporary files being written: a second Ctrl-C removes them before it exits. */
+  readonly temporaries: Set<string>;
+  release(): void;
+}
+
+/**
+ * Ctrl-C and SIGTERM abort the export (the exporter stops, the partial file is removed) instead of
+ * killing it. A second one exits at once, removing the partial file itself, so an exporter that
+ * does not stop (a stuck subprocess) never holds the terminal.
+ */
+function interruptSignal(): Interrupt {
   const controller = new AbortController();
-  const abort = (): void => {
-    controller.abort(new Error('interrupted'));
+  const temporaries = new Set<string>();
+  const onSignal = (): void => {
+    if (!controller.signal.aborted) {
+      controller.abort(new Error('interrupted'));
+      return;
+    }
+    for (const path of temporaries) {
+      rmSync(path, { force: true });
+    }
+    process.stderr.write('\ninterrupted again: stopped at once\n');
+    process.exit(EXIT_INTERRUPTED);
   };
-  process.on('SIGINT', abort);
-  process.on('SIGTERM', abort);
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
   return {
     signal: controller.signal,
+    temporaries,
     release: () => {
-      process.off('SIGINT', abort);
-      process.off('SIGTERM', abort);
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
     },
   };
+}
+
+/** A temporary name of writeSession: `.<name>.partial-<pid><ext>`. */
+const PARTIAL_NAME = /^\..+\.partial-(\d+)(\.[A-Za-z0-9]+)?$/;
+
+/**
+ * Removes the temporary files that an export killed outright (SIGKILL, a power cut) left in
+ * `dir`, those of processes that no longer run; returns how many.
+ */
+async function removeStalePartials(dir: string): Promise<number> {
+  let removed = 0;
+  for (const name of await readdir(dir)) {
+    const pid = Number(PARTIAL_NAME.exec(name)?.[1]);
+    if (Number.isSafeInteger(pid) && pid > 0 && pid !== process.pid && !processRuns(pid)) {
+      await rm(join(dir, name), { force: true });
+      removed += 1;
+    }
+  }
+  return removed;
+}
+
+function processRuns(pid: number): boolean {
+  try {
+    // Signal 0 checks that the process exists without signalling it.
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    // EPERM: it exists, as another user's.
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 /**
@@ -329,7 +381,7 @@ interface Writing {
   readonly exporter: Exporter;
   readonly channels: ChannelChoice;
   readonly mediaDir: string;
-  readonly signal: AbortSignal;
+  readonly interrupt: Interrupt;
   readonly logger: Logger;
 }
 
@@ -347,6 +399,8 @@ async function writeSession(
   const extension = extname(finalPath);
   const stem = basename(finalPath, extension);
   const temporary = join(dirname(finalPath), `.${stem}.partial-${process.pid}${extension}`);
+  const { signal, temporaries } = writing.interrupt;
+  temporaries.add(temporary);
   try {
     await writing.exporter.write({
       session,
@@ -354,14 +408,16 @@ async function writeSession(
       outPath: temporary,
       channels: writing.channels,
       onProgress,
-      signal: writing.signal,
+      signal,
       logger: writing.logger,
     });
-    writing.signal.throwIfAborted();
+    signal.throwIfAborted();
     await rename(temporary, finalPath);
   } catch (error) {
     await rm(temporary, { force: true });
     throw error;
+  } finally {
+    temporaries.delete(temporary);
   }
   return (await stat(finalPath)).size;
 }
@@ -427,7 +483,7 @@ async function exportOne(context: Context, plan: Extract<Plan, { kind: 'one' }>)
         exporter,
         channels: request.channels,
         mediaDir: join(config.dataDir, 'media'),
-        signal: interrupt.signal,
+        interrupt,
         logger: warningLogger(
           (line) => {
             progress.note(line);
@@ -517,6 +573,7 @@ async function exportWindow(context: Context, plan: Extract<Plan, { kind: 'windo
     sessionsInWindow(repository, plan.sinceMs, plan.untilMs),
   );
   await mkdir(plan.dir, { recursive: true });
+  const stale = await removeStalePartials(plan.dir);
   const skipped = new Map<string, number>();
   const skip = (reason: string): void => {
     skipped.set(reason, (skipped.get(reason) ?? 0) + 1);
@@ -545,6 +602,9 @@ async function exportWindow(context: Context, plan: Extract<Plan, { kind: 'windo
     totalMs,
     label: 'export',
   });
+  if (stale > 0) {
+    progress.note(`removed ${stale} partial file(s) left in ${plan.dir} by an export that was killed`);
+  }
   for (const note of notes) {
     progress.note(note);
   }
@@ -559,7 +619,7 @@ async function exportWindow(context: Context, plan: Extract<Plan, { kind: 'windo
     exporter,
     channels: request.channels,
     mediaDir: join(config.dataDir, 'media'),
-    signal: interrupt.signal,
+    interrupt,
     logger: warningLogger(
       (line) => {
         progress.note(line);

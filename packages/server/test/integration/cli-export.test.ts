@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdir, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
@@ -172,6 +173,13 @@ void describe('verbatim export', () => {
 
   void it('exports a window: one file per closed session, skips the rest with a note, fails one, resumes', async () => {
     const out = join(dir, 'window');
+    // What an export killed outright leaves: a temporary file of a process that no longer runs.
+    await mkdir(out);
+    const deadPid = spawnSync('true').pid;
+    await writeFile(
+      join(out, `.2026-12-01_10-00-00Z_1000_2000_exportaaaa0001.partial-${deadPid}.wav`),
+      'RIFF',
+    );
     const run = await cli(['--since', DAY, '--until', DAY, '--dir', out]);
     assert.equal(run.code, 1, 'a failed session makes exit 1');
     const expected = ['exportaaaa0001', 'exportbbbb0002'].map((id) =>
@@ -192,6 +200,7 @@ void describe('verbatim export', () => {
     assert.equal(summary[1], 'skipped 2: 1 still recording (ACTIVE), 1 media pruned');
     assert.equal(summary[2], 'failed 1:');
     assert.match(summary[3] ?? '', /^ {2}exportbroken05: .*pcap/);
+    assert.match(run.stderr, /^removed 1 partial file\(s\) left in .* by an export that was killed$/m);
     assert.match(run.stderr, /^skipped exportactive03: still recording \(ACTIVE\)$/m);
     assert.match(run.stderr, /^skipped exportpruned04: media pruned$/m);
     assert.match(run.stderr, /^failed exportbroken05: /m);
