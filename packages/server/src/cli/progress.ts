@@ -165,7 +165,10 @@ export class ProgressReporter {
     if (this.#finished || this.#doneMs >= this.#totalMs) {
       parts.push(`in ${formatElapsed(elapsedMs)}`);
     }
-    parts.push(formatBytes(this.#bytes));
+    // Some formats (MP4) know their size only at the end.
+    if (this.#bytes > 0) {
+      parts.push(formatBytes(this.#bytes));
+    }
     if (this.#detail !== '') {
       parts.push(this.#detail);
     }
