@@ -533,12 +533,15 @@ function sessionDuration(session: Session): number {
   return Math.max(0, session.sessionDuration ?? 0);
 }
 
-/** Every session whose start lies in [since, until), oldest first. */
-async function sessionsInWindow(
+/**
+ * The sessions whose start lies in [since, until), oldest first, a page at a time: a window of a
+ * year is never held in memory as whole sessions.
+ */
+async function* sessionPagesInWindow(
   repository: Repository,
   sinceMs: number,
   untilMs: number,
-): Promise<Session[]> {
+): AsyncGenerator<Session[]> {
   const where: QueryExpression = {
     kind: 'condition',
     field: 'sessionStartDate',
@@ -546,7 +549,6 @@ async function sessionsInWindow(
     // BETWEEN is inclusive at both ends; the window's end is not.
     values: [sinceMs, untilMs - 1],
   };
-  const sessions: Session[] = [];
   for (let offset = 0; ; offset += PAGE_SIZE) {
     const page = await repository.querySessions({
       where,
@@ -554,127 +556,166 @@ async function sessionsInWindow(
       offset,
       limit: PAGE_SIZE,
     });
-    sessions.push(...page);
+    yield page;
     if (page.length < PAGE_SIZE) {
-      return sessions;
+      return;
     }
   }
 }
 
+/** A session to write: what the plan needs of it (the session itself is read again to write it). */
 interface WindowJob {
-  readonly session: Session;
+  readonly sessionId: string;
   readonly path: string;
   readonly durationMs: number;
 }
 
+/** What a window holds: the sessions to write, and why the others are not written. */
+interface WindowPlan {
+  readonly listed: number;
+  readonly jobs: WindowJob[];
+  readonly skips: { readonly sessionId: string | undefined; readonly reason: string }[];
+}
+
+async function planWindow(
+  repository: Repository,
+  plan: Extract<Plan, { kind: 'window' }>,
+  request: Request,
+  exporter: Exporter,
+): Promise<WindowPlan> {
+  const jobs: WindowJob[] = [];
+  const skips: WindowPlan['skips'][number][] = [];
+  let listed = 0;
+  for await (const page of sessionPagesInWindow(repository, plan.sinceMs, plan.untilMs)) {
+    listed += page.length;
+    for (const session of page) {
+      const why = unexportable(session) ?? channelProblem(session, request.channels);
+      if (why !== undefined) {
+        skips.push({ sessionId: session.sessionId, reason: why });
+        continue;
+      }
+      const path = join(plan.dir, downloadFileName(session, exporter.suffix(request.channels)));
+      // A file under its final name was complete when it was renamed there.
+      if (!request.force && (await exists(path))) {
+        // Not noted one by one: a re-run would list every session it already wrote.
+        skips.push({ sessionId: undefined, reason: 'already exported' });
+        continue;
+      }
+      jobs.push({ sessionId: session.sessionId, path, durationMs: sessionDuration(session) });
+    }
+  }
+  return { listed, jobs, skips };
+}
+
+/**
+ * A window, one session at a time. The database stays open (read-only, outside any transaction
+ * between reads, so the recorder's checkpoints go on) and each session is read again just before
+ * it is written: one deleted or pruned by the node meanwhile is skipped, not exported half-gone.
+ */
 async function exportWindow(context: Context, plan: Extract<Plan, { kind: 'window' }>): Promise<number> {
   const { config, request, exporter } = context;
-  const sessions = await withReadOnlyRepository(config, (repository) =>
-    sessionsInWindow(repository, plan.sinceMs, plan.untilMs),
-  );
   await mkdir(plan.dir, { recursive: true });
   const stale = await removeStalePartials(plan.dir);
-  const skipped = new Map<string, number>();
-  const skip = (reason: string): void => {
-    skipped.set(reason, (skipped.get(reason) ?? 0) + 1);
-  };
-  const notes: string[] = [];
-  const jobs: WindowJob[] = [];
-  for (const session of sessions) {
-    const why = unexportable(session) ?? channelProblem(session, request.channels);
-    if (why !== undefined) {
-      notes.push(`skipped ${session.sessionId}: ${why}`);
-      skip(why);
-      continue;
-    }
-    const path = join(plan.dir, downloadFileName(session, exporter.suffix(request.channels)));
-    // A file under its final name was complete when it was renamed there.
-    if (!request.force && (await exists(path))) {
-      skip('already exported');
-      continue;
-    }
-    jobs.push({ session, path, durationMs: sessionDuration(session) });
-  }
-  let totalMs = jobs.reduce((sum, job) => sum + job.durationMs, 0);
-  const progress = new ProgressReporter({
-    stream: process.stderr,
-    mode: progressModeOf(process.stderr, request.quiet),
-    totalMs,
-    label: 'export',
-  });
-  if (stale > 0) {
-    progress.note(`removed ${stale} partial file(s) left in ${plan.dir} by an export that was killed`);
-  }
-  for (const note of notes) {
-    progress.note(note);
-  }
-  const failures: { sessionId: string; reason: string }[] = [];
-  let exported = 0;
-  let exportedMs = 0;
-  let bytes = 0;
-  let doneMs = 0;
-  let current = '';
-  const interrupt = interruptSignal();
-  const writing: Writing = {
-    exporter,
-    channels: request.channels,
-    mediaDir: join(config.dataDir, 'media'),
-    interrupt,
-    logger: warningLogger(
-      (line) => {
-        progress.note(line);
-      },
-      () => current,
-    ),
-  };
-  try {
-    for (const [index, job] of jobs.entries()) {
-      current = job.session.sessionId;
-      progress.setDetail(`session ${index + 1}/${jobs.length}`);
-      try {
-        const size = await writeSession(writing, job.session, job.path, (sessionDoneMs, sessionBytes) => {
-          progress.update(doneMs + sessionDoneMs, bytes + (sessionBytes ?? 0));
-        });
-        exported += 1;
-        exportedMs += job.durationMs;
-        bytes += size;
-        doneMs += job.durationMs;
-        progress.update(doneMs, bytes);
-      } catch (error) {
-        if (interrupt.signal.aborted) {
-          progress.abandon();
-          process.stderr.write(
-            `interrupted: ${exported} of ${jobs.length} sessions exported; the file being written was removed (run again to resume)\n`,
-          );
-          return EXIT_INTERRUPTED;
-        }
-        const reason = messageOf(error).split('\n')[0] ?? '';
-        failures.push({ sessionId: job.session.sessionId, reason });
-        progress.note(`failed ${job.session.sessionId}: ${reason}`);
-        // Its share of the job is no longer to be done.
-        totalMs -= job.durationMs;
-        progress.setTotal(totalMs);
-        progress.update(doneMs, bytes);
+  return withReadOnlyRepository(config, async (repository) => {
+    const { listed, jobs, skips } = await planWindow(repository, plan, request, exporter);
+    const skipped = new Map<string, number>();
+    let totalMs = jobs.reduce((sum, job) => sum + job.durationMs, 0);
+    const progress = new ProgressReporter({
+      stream: process.stderr,
+      mode: progressModeOf(process.stderr, request.quiet),
+      totalMs,
+      label: 'export',
+    });
+    const skip = (sessionId: string | undefined, reason: string): void => {
+      skipped.set(reason, (skipped.get(reason) ?? 0) + 1);
+      if (sessionId !== undefined) {
+        progress.note(`skipped ${sessionId}: ${reason}`);
       }
+    };
+    if (stale > 0) {
+      progress.note(`removed ${stale} partial file(s) left in ${plan.dir} by an export that was killed`);
     }
-  } finally {
-    interrupt.release();
-  }
-  progress.setDetail('');
-  progress.finish();
-  process.stdout.write(
-    summary({
-      exported,
-      of: sessions.length,
-      bytes,
-      exportedMs,
-      elapsedMs: Date.now() - context.startedAt,
-      dir: plan.dir,
-      skipped,
-      failures,
-    }),
-  );
-  return failures.length > 0 ? EXIT_FAILURE : EXIT_OK;
+    for (const { sessionId, reason } of skips) {
+      skip(sessionId, reason);
+    }
+    const failures: { sessionId: string; reason: string }[] = [];
+    let exported = 0;
+    let exportedMs = 0;
+    let bytes = 0;
+    let doneMs = 0;
+    let current = '';
+    const interrupt = interruptSignal();
+    const writing: Writing = {
+      exporter,
+      channels: request.channels,
+      mediaDir: join(config.dataDir, 'media'),
+      interrupt,
+      logger: warningLogger(
+        (line) => {
+          progress.note(line);
+        },
+        () => current,
+      ),
+    };
+    // Its share of the job is no longer to be done (skipped or failed).
+    const drop = (job: WindowJob): void => {
+      totalMs -= job.durationMs;
+      progress.setTotal(totalMs);
+      progress.update(doneMs, bytes);
+    };
+    try {
+      for (const [index, job] of jobs.entries()) {
+        current = job.sessionId;
+        progress.setDetail(`session ${index + 1}/${jobs.length}`);
+        try {
+          const session = await repository.getSession(job.sessionId);
+          const why = session === undefined ? 'deleted' : unexportable(session);
+          if (session === undefined || why !== undefined) {
+            skip(job.sessionId, `${why ?? 'deleted'} since the export began`);
+            drop(job);
+            continue;
+          }
+          const size = await writeSession(writing, session, job.path, (sessionDoneMs, sessionBytes) => {
+            progress.update(doneMs + sessionDoneMs, bytes + (sessionBytes ?? 0));
+          });
+          exported += 1;
+          exportedMs += job.durationMs;
+          bytes += size;
+          doneMs += job.durationMs;
+          progress.update(doneMs, bytes);
+        } catch (error) {
+          if (interrupt.signal.aborted) {
+            progress.abandon();
+            process.stderr.write(
+              `interrupted: ${exported} of ${jobs.length} sessions exported; the file being written was removed (run again to resume)\n`,
+            );
+            return EXIT_INTERRUPTED;
+          }
+          const reason = messageOf(error).split('\n')[0] ?? '';
+          failures.push({ sessionId: job.sessionId, reason });
+          progress.note(`failed ${job.sessionId}: ${reason}`);
+          drop(job);
+        }
+      }
+    } finally {
+      interrupt.release();
+    }
+    progress.setDetail('');
+    progress.finish();
+    process.stdout.write(
+      summary({
+        exported,
+        of: listed,
+        bytes,
+        exportedMs,
+        elapsedMs: Date.now() - context.startedAt,
+        dir: plan.dir,
+        skipped,
+        failures,
+      }),
+    );
+    return failures.length > 0 ? EXIT_FAILURE : EXIT_OK;
+  });
 }
 
 function summary(outcome: {

@@ -311,7 +311,7 @@ void describe('verbatim export', () => {
     const finished = cliFinished(child);
     let stderr = '';
     child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    await waitFor(() => /^export: +\d+%/m.test(stderr), {
+    await waitFor(() => /^export: +\d+%/m.test(stderr) || child.exitCode !== null, {
       what: 'the first progress line',
       timeoutMs: 30_000,
     });
@@ -350,7 +350,7 @@ void describe('verbatim export', () => {
       const finished = cliFinished(child);
       let stderr = '';
       child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-      await waitFor(() => /^export: +\d+%/m.test(stderr), {
+      await waitFor(() => /^export: +\d+%/m.test(stderr) || child.exitCode !== null, {
         what: 'the first progress line',
         timeoutMs: 30_000,
       });
