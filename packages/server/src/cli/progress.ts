@@ -44,6 +44,8 @@ const DEFAULT_REDRAW_INTERVAL_MS = 100;
 const DEFAULT_COLUMNS = 80;
 const MIN_BAR_WIDTH = 10;
 const MAX_BAR_WIDTH = 40;
+/** Room kept after the bar for the figures (`100%  1:02:03 / 1:02:03  120x real time  ETA …`). */
+const FIGURES_ROOM = 70;
 /** Erases from the cursor to the end of the line (ECMA-48 EL). */
 const ERASE_LINE = '\x1b[K';
 
@@ -146,7 +148,7 @@ export class ProgressReporter {
     return this.#totalMs === 0 ? 1 : this.#doneMs / this.#totalMs;
   }
 
-  /** `45%  0:27 / 1:00  120× real time  ETA 0:01  3.1 MB` (and the detail). */
+  /** `45%  0:27 / 1:00  120x real time  ETA 0:01  3.1 MB` (and the detail). */
   #figures(): string {
     const percent = Math.floor(this.#fraction() * 100);
     const elapsedMs = this.#now() - this.#startedAt;
@@ -179,11 +181,14 @@ export class ProgressReporter {
     // A pseudo-terminal without a size reports 0 columns.
     const reported = this.#stream.columns ?? 0;
     const columns = reported > 0 ? reported : DEFAULT_COLUMNS;
-    const figures = this.#figures();
-    const room = columns - this.#label.length - figures.length - 6;
-    const width = Math.min(MAX_BAR_WIDTH, Math.max(MIN_BAR_WIDTH, room));
+    // The bar keeps one width while the figures after it grow (speed and time left appear after a
+    // moment), so it does not jump.
+    const width = Math.min(
+      MAX_BAR_WIDTH,
+      Math.max(MIN_BAR_WIDTH, columns - this.#label.length - 4 - FIGURES_ROOM),
+    );
     const filled = Math.round(this.#fraction() * width);
-    let line = `${this.#label} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${figures}`;
+    let line = `${this.#label} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${this.#figures()}`;
     // A line longer than the terminal wraps, and `\r` would then redraw only its last part.
     if (line.length > columns - 1) {
       line = line.slice(0, Math.max(0, columns - 1));
@@ -233,10 +238,10 @@ export function formatBytes(bytes: number): string {
   return `${(bytes / 1e9).toFixed(2)} GB`;
 }
 
-/** `120×`, `2.5×`, `0.80×`: media time done per wall-clock time. */
+/** `120x`, `2.5x`, `0.80x`: media time done per wall-clock time (ASCII, for logs and cron mail). */
 function formatSpeed(speed: number): string {
   if (speed >= 10) {
-    return `${Math.round(speed)}×`;
+    return `${Math.round(speed)}x`;
   }
-  return speed >= 1 ? `${speed.toFixed(1)}×` : `${speed.toFixed(2)}×`;
+  return speed >= 1 ? `${speed.toFixed(1)}x` : `${speed.toFixed(2)}x`;
 }

@@ -47,7 +47,7 @@ void describe('export progress on a terminal', () => {
     const line = written[0] ?? '';
     assert.ok(line.startsWith('\rexport ['), JSON.stringify(line));
     assert.ok(line.endsWith(`${ESC}[K`), JSON.stringify(line));
-    assert.match(line, /\] {2}25% {2}0:15 \/ 1:00 {2}15× real time {2}ETA 0:03 {2}240\.0 kB/);
+    assert.match(line, /\] {2}25% {2}0:15 \/ 1:00 {2}15x real time {2}ETA 0:03 {2}240\.0 kB/);
     assert.ok(line.length - 1 - `${ESC}[K`.length <= 99, 'fits the terminal width');
   });
 
@@ -104,7 +104,7 @@ void describe('export progress in a log (not a terminal)', () => {
     assert.ok(written.every((line) => line.endsWith('\n') && !line.includes('\r') && !line.includes(ESC)));
     assert.match(
       written.at(-1) ?? '',
-      /^export: 100% {2}1:40 \/ 1:40 {2}24× real time {2}in 4\.1 s {2}100\.0 kB\n$/,
+      /^export: 100% {2}1:40 \/ 1:40 {2}24x real time {2}in 4\.1 s {2}100\.0 kB\n$/,
     );
   });
 
