@@ -78,6 +78,29 @@ void describe('verbatim export', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
+  void it('is described by verbatim --help and verbatim export --help', async () => {
+    const top = await runCli(['--help'], dir);
+    assert.equal(top.code, 0, top.stderr);
+    assert.match(top.stdout, /^ {2}export \[options\] \[sessionId\] +write recordings to files, offline/m);
+    const help = await runCli(['export', '--help'], dir);
+    assert.equal(help.code, 0, help.stderr);
+    for (const option of [
+      '--format <FORMAT>',
+      '--track <N>',
+      '--mix',
+      '-o, --output <FILE>',
+      '--since <DATE>',
+      '--until <DATE>',
+      '--dir <DIR>',
+      '--force',
+      '--quiet',
+      '--data-dir <DIR>',
+    ]) {
+      assert.ok(help.stdout.includes(`  ${option}`), `${option} in:\n${help.stdout}`);
+    }
+    assert.match(help.stdout, /Exit codes: 0 done, 1 a session could not be exported/);
+  });
+
   void it('writes one session as a stereo WAV: near tone left, far tone right, with progress lines', async () => {
     const out = join(dir, 'one.wav');
     const run = await cli(['exportaaaa0001', '-o', out]);
