@@ -1,6 +1,6 @@
 import { rmSync } from 'node:fs';
 import { mkdir, readdir, rm, rename, stat } from 'node:fs/promises';
-import { basename, dirname, extname, join, resolve } from 'node:path';
+import { basename, dirname, extname, isAbsolute, join, relative, resolve } from 'node:path';
 import { Option, type Command } from 'commander';
 import { pino, type Logger } from 'pino';
 import { downloadFileName } from '../api/download-names.js';
@@ -430,6 +430,13 @@ async function exportCommand(
   const startedAt = Date.now();
   const request = requestOf(sessionId, options, startedAt);
   const config = loadOrThrow(command);
+  // Never into the node's media store: its deletion and pruning own every file there.
+  const mediaDir = resolve(config.dataDir, 'media');
+  const target = request.plan.kind === 'one' ? request.plan.outPath : request.plan.dir;
+  const fromMedia = relative(mediaDir, target);
+  if (fromMedia === '' || (!fromMedia.startsWith('..') && !isAbsolute(fromMedia))) {
+    throw new UsageError([`${target} is inside the media directory ${mediaDir}: export somewhere else`]);
+  }
   // Loaded only to run: --help and usage errors stay fast.
   const { EXPORTERS } = await import('./exporters.js');
   const exporter = EXPORTERS[request.format];

@@ -209,6 +209,12 @@ void describe('verbatim export', () => {
     ]);
     assert.equal(mp4Track.code, 2);
     assert.equal(mp4Track.stderr, 'error: --track and --mix apply to WAV only, not mp4\n');
+    const intoMedia = await cli(['--since', DAY, '--dir', join(dataDir(), 'media', 'exports')]);
+    assert.equal(intoMedia.code, 2);
+    assert.match(
+      intoMedia.stderr,
+      /^error: .*media\/exports is inside the media directory .*: export somewhere else\n$/,
+    );
     const nothing = await cli([]);
     assert.equal(nothing.code, 2);
     assert.match(nothing.stderr, /name a session/);
