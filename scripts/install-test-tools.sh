@@ -3,7 +3,8 @@
 # (media sender and checker), baresip (SIP over TLS with SRTP) and bcg729's headers (a test-only G.729
 # encoder, GPL: it never links into Verbatim), curl (an HTTP client for the API port's HTTPS and
 # plain HTTP) and Debian's chromium (the browser playwright-core drives for the AgentInfo gadget test;
-# never `npx playwright install`).
+# never `npx playwright install`), and script(1) from bsdutils (runs `verbatim export` on a
+# pseudo-terminal to see its progress bar; essential in Debian, but slim images may lack it).
 # Needs root (CI and the dev machines run as root); prints what it does.
 set -euo pipefail
 missing=()
@@ -14,6 +15,7 @@ command -v baresip >/dev/null 2>&1 || missing+=(baresip-core)
 command -v gcc >/dev/null 2>&1 || missing+=(gcc libc6-dev)
 command -v curl >/dev/null 2>&1 || missing+=(curl)
 [ -x /usr/bin/chromium ] || missing+=(chromium)
+command -v script >/dev/null 2>&1 || missing+=(bsdutils)
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0
 fi

@@ -10,6 +10,8 @@ export type DbErrorCode =
   | 'VERBATIM_ERR_DB_QUERY_INVALID'
   /** A migration failed; the database is left at the last migration that succeeded. */
   | 'VERBATIM_ERR_DB_MIGRATION'
+  /** A database opened read-only lacks migrations this build needs (run `verbatim migrate`). */
+  | 'VERBATIM_ERR_DB_OUTDATED'
   /** The configured database kind (PostgreSQL) is not supported by this version. */
   | 'VERBATIM_ERR_DB_UNSUPPORTED'
   /** The repository was used after close(). */

@@ -33,3 +33,40 @@ export async function openRepository(
       );
   }
 }
+
+/**
+ * Opens the configured database for reading only, without creating or migrating it (the offline
+ * `verbatim export`, which may run beside a recording node). Fails with VERBATIM_ERR_DB_OUTDATED
+ * when the database lacks migrations this build needs to read it.
+ */
+export async function openRepositoryReadOnly(
+  db: DatabaseConfig,
+  options: { readonly logger?: Logger } = {},
+): Promise<Repository> {
+  const logger = (options.logger ?? pino({ level: 'silent' })).child({ component: 'db' });
+  switch (db.kind) {
+    case 'sqlite': {
+      const repository = SqliteRepository.openReadOnly(db.path, logger);
+      let pending: string[];
+      try {
+        pending = await repository.pendingMigrations();
+      } catch (error) {
+        await repository.close();
+        throw error;
+      }
+      if (pending.length > 0) {
+        await repository.close();
+        throw new DbError(
+          'VERBATIM_ERR_DB_OUTDATED',
+          `the database lacks ${pending.length} migration(s) (${pending.join(', ')}): run verbatim migrate, or start verbatim serve once`,
+        );
+      }
+      return repository;
+    }
+    case 'postgres':
+      throw new DbError(
+        'VERBATIM_ERR_DB_UNSUPPORTED',
+        'PostgreSQL support is not available yet: use a sqlite: database (--db sqlite:<file>) for now',
+      );
+  }
+}

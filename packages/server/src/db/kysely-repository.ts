@@ -27,7 +27,7 @@ import { appendAuditRecord, queryAuditRecords } from './audit-log.js';
 import { DbError } from './errors.js';
 import * as eventQueries from './event-queries.js';
 import * as jobQueries from './job-queries.js';
-import { migrateToLatest } from './migrations/index.js';
+import { migrateToLatest, pendingMigrations } from './migrations/index.js';
 import type { QueryCondition, Repository, SessionQuery, SessionTagFilter, TrackPatch } from './repository.js';
 import {
   participantRows,
@@ -92,6 +92,11 @@ export abstract class KyselyRepository implements Repository {
   async migrate(): Promise<void> {
     // Migrations are written against no particular schema type.
     await migrateToLatest(this.#open() as unknown as Kysely<unknown>, this.logger);
+  }
+
+  /** The migrations not applied yet (a read-only connection cannot apply them). */
+  async pendingMigrations(): Promise<string[]> {
+    return pendingMigrations(this.#open() as unknown as Kysely<unknown>);
   }
 
   // Sessions.

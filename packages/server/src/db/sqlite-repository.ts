@@ -59,6 +59,22 @@ export class SqliteRepository extends KyselyRepository {
     return new SqliteRepository(sqlite, logger);
   }
 
+  /**
+   * Opens an existing file for reading only (the offline `verbatim export`), so a node recording
+   * into it meanwhile is never disturbed: no pragma that writes (journal mode, optimize), no
+   * migration, and SQLite refuses any write on this connection. WAL readers never block the
+   * writer (https://sqlite.org/wal.html#concurrency).
+   */
+  static openReadOnly(path: string, logger: Logger): SqliteRepository {
+    const sqlite = new BetterSqlite3(path, {
+      readonly: true,
+      fileMustExist: true,
+      timeout: SQLITE_BUSY_TIMEOUT_MS,
+    });
+    logger.debug({ path }, 'sqlite database opened read-only');
+    return new SqliteRepository(sqlite, logger);
+  }
+
   protected override constraintViolation(error: unknown): ConstraintViolation | undefined {
     if (!(error instanceof BetterSqlite3.SqliteError)) {
       return undefined;
@@ -75,8 +91,11 @@ export class SqliteRepository extends KyselyRepository {
   }
 
   protected override beforeClose(): Promise<void> {
-    // Records statistics the planner learned from this connection's queries.
-    this.#sqlite.pragma('optimize');
+    // Records statistics the planner learned from this connection's queries (a write: not on a
+    // read-only connection).
+    if (!this.#sqlite.readonly) {
+      this.#sqlite.pragma('optimize');
+    }
     return Promise.resolve();
   }
 }

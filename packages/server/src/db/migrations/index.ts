@@ -39,6 +39,16 @@ class InCodeMigrationProvider implements MigrationProvider {
   }
 }
 
+/**
+ * The names of the migrations this build knows that the database has not applied. Reads only
+ * (Kysely's getMigrations creates no table), so it suits a read-only connection.
+ */
+export async function pendingMigrations(db: Kysely<unknown>): Promise<string[]> {
+  const migrator = new Migrator({ db, provider: new InCodeMigrationProvider() });
+  const all = await migrator.getMigrations();
+  return all.filter((migration) => migration.executedAt === undefined).map((m) => m.name);
+}
+
 /** Applies every pending migration; a second call finds none and changes nothing. */
 export async function migrateToLatest(db: Kysely<unknown>, logger: Logger): Promise<void> {
   // Migrations are numbered when a change is begun, and parallel changes may land in another
