@@ -440,10 +440,6 @@ async function exportCommand(
   // Loaded only to run: --help and usage errors stay fast.
   const { EXPORTERS } = await import('./exporters.js');
   const exporter = EXPORTERS[request.format];
-  const unavailable = exporter.unavailable();
-  if (unavailable !== undefined) {
-    throw new CommandFailure(unavailable);
-  }
   const context: Context = { config, request, exporter, startedAt };
   return request.plan.kind === 'one' ? exportOne(context, request.plan) : exportWindow(context, request.plan);
 }

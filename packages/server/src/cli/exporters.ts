@@ -6,7 +6,7 @@ import type { Logger } from 'pino';
 import { resolveMediaPath } from '../api/media-routes.js';
 import type { Session, Track } from '../model/session.js';
 import { createWavExport, type WavTrackSource } from '../playback/wav-export.js';
-import { mp4ExportFunction } from './mp4-exporter.js';
+import { exportSessionMp4 } from '../playback/mp4-export.js';
 
 /**
  * The formats of `verbatim export`, one entry each: how a session becomes a file of that format.
@@ -37,8 +37,6 @@ export interface ExportJob {
 }
 
 export interface Exporter {
-  /** Why this build cannot write the format, or undefined when it can. */
-  unavailable(): string | undefined;
   /** --track and --mix apply. */
   readonly choosesChannels: boolean;
   /** How the file name ends (after downloadFileName's parts), as the HTTP downloads name it. */
@@ -88,7 +86,6 @@ async function isFile(path: string): Promise<boolean> {
 }
 
 const wavExporter: Exporter = {
-  unavailable: () => undefined,
   choosesChannels: true,
   suffix: (channels) =>
     channels.kind === 'track'
@@ -126,15 +123,9 @@ const wavExporter: Exporter = {
 };
 
 const mp4Exporter: Exporter = {
-  unavailable: () =>
-    mp4ExportFunction() === undefined ? 'MP4 export is not available in this build' : undefined,
   choosesChannels: false,
   suffix: () => '.mp4',
   async write(job) {
-    const exportSessionMp4 = mp4ExportFunction();
-    if (exportSessionMp4 === undefined) {
-      throw new Error('MP4 export is not available in this build');
-    }
     const durationMs = sessionDurationMs(job.session);
     await exportSessionMp4({
       session: job.session,

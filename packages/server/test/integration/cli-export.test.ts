@@ -386,49 +386,41 @@ void describe('verbatim export', () => {
     }
   });
 
-  void it(
-    'stops an MP4 conversion on Ctrl-C: exit 130, no file, no temporary file',
-    { todo: 'needs playback/mp4-export.ts (cli/mp4-exporter.ts points at it at the merge)' },
-    async () => {
-      const out = join(dir, 'mp4-interrupted');
-      await mkdir(out);
-      const child = startCli(
-        ['export', 'exportlong0007', '-o', join(out, 'long.mp4'), '--data-dir', dataDir()],
-        dir,
-      );
-      const finished = cliFinished(child);
-      let stderr = '';
-      child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-      await waitFor(() => /^export: +\d+%/m.test(stderr) || child.exitCode !== null, {
-        what: 'the first progress line',
-        timeoutMs: 30_000,
-      });
-      child.kill('SIGINT');
-      const run = await finished;
-      assert.equal(run.code, 130, run.stderr);
-      assert.match(run.stderr, /^interrupted: .*long\.mp4 was not written$/m);
-      assert.deepEqual(await readdir(out), []);
-    },
-  );
+  void it('stops an MP4 conversion on Ctrl-C: exit 130, no file, no temporary file', async () => {
+    const out = join(dir, 'mp4-interrupted');
+    await mkdir(out);
+    const child = startCli(
+      ['export', 'exportlong0007', '-o', join(out, 'long.mp4'), '--data-dir', dataDir()],
+      dir,
+    );
+    const finished = cliFinished(child);
+    let stderr = '';
+    child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    await waitFor(() => /^export: +\d+%/m.test(stderr) || child.exitCode !== null, {
+      what: 'the first progress line',
+      timeoutMs: 30_000,
+    });
+    child.kill('SIGINT');
+    const run = await finished;
+    assert.equal(run.code, 130, run.stderr);
+    assert.match(run.stderr, /^interrupted: .*long\.mp4 was not written$/m);
+    assert.deepEqual(await readdir(out), []);
+  });
 
-  void it(
-    'writes one session as MP4: AAC stereo with the duration of the session',
-    { todo: 'needs playback/mp4-export.ts (cli/mp4-exporter.ts points at it at the merge)' },
-    async () => {
-      const out = join(dir, 'one.mp4');
-      const run = await cli(['exportaaaa0001', '-o', out]);
-      assert.equal(run.code, 0, run.stderr);
-      const probe = await probeMedia(out);
-      assert.match(probe.formatName, /mp4/);
-      assert.deepEqual(
-        probe.streams.map((s) => [s.codecType, s.codecName, s.channels]),
-        [['audio', 'aac', 2]],
-      );
-      assert.ok(Math.abs(probe.durationSeconds - 3) < 0.1, `duration ${probe.durationSeconds} s`);
-      assert.deepEqual(
-        (await readdir(dir)).filter((name) => name.includes('.partial')),
-        [],
-      );
-    },
-  );
+  void it('writes one session as MP4: AAC stereo with the duration of the session', async () => {
+    const out = join(dir, 'one.mp4');
+    const run = await cli(['exportaaaa0001', '-o', out]);
+    assert.equal(run.code, 0, run.stderr);
+    const probe = await probeMedia(out);
+    assert.match(probe.formatName, /mp4/);
+    assert.deepEqual(
+      probe.streams.map((s) => [s.codecType, s.codecName, s.channels]),
+      [['audio', 'aac', 2]],
+    );
+    assert.ok(Math.abs(probe.durationSeconds - 3) < 0.1, `duration ${probe.durationSeconds} s`);
+    assert.deepEqual(
+      (await readdir(dir)).filter((name) => name.includes('.partial')),
+      [],
+    );
+  });
 });
