@@ -196,7 +196,7 @@ void describe('media engine: tapping a stream', () => {
     const sessions = { watchSession: registry.watch.bind(registry) };
     const feed = new LiveFeedService({ sessions, media, log: pino({ level: 'silent' }) });
     const session = registry.create({
-      controllerType: 'CUCM',
+      controllerType: 'Cisco-CUCM',
       controllerIp: '127.0.0.1',
       ccid: '1',
       expectedLegs: 2,

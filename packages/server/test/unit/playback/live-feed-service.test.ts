@@ -86,7 +86,7 @@ function setup(): { registry: SessionRegistry; taps: FakeTaps; feed: LiveFeedSer
 
 function newSession(registry: SessionRegistry): ReturnType<SessionRegistry['create']> {
   return registry.create({
-    controllerType: 'CUBE',
+    controllerType: 'Cisco-SIPGateway',
     controllerIp: '192.0.2.1',
     ccid: '7',
     expectedLegs: 1,
