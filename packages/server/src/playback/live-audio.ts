@@ -205,6 +205,10 @@ export class LiveAudioStream {
           continue; // Late or repeated: its place has been played.
         }
       }
+      const last = timestamps.at(-1);
+      if (last !== undefined && ((header.timestamp - last) | 0) <= 0) {
+        continue; // Repeated or reordered within the batch.
+      }
       arrivalMs ??= packet.arrivalMs;
       payloads.push(packet.rtp.subarray(header.payloadOffset, header.payloadOffset + header.payloadLength));
       timestamps.push(header.timestamp);
