@@ -50,6 +50,11 @@ interface Refusal {
   readonly reason: string;
   /** Who asked, once known (a listen to a session that is not live is audited). */
   readonly principal?: Principal;
+  /**
+   * No credentials at all: the page answers with a Basic challenge, so a browser asks for a
+   * password. A bad token gets none: its holder is told why instead.
+   */
+  readonly challenge?: true;
 }
 
 type Admission = { readonly ok: true; readonly principal: Principal; readonly session: Session } | Refusal;
@@ -84,6 +89,7 @@ async function admit(
         status: 401,
         code: RESPONSE_CODES.invalidSession,
         reason: 'sign in, give API credentials, or open the listenUrl of the session (it carries a token)',
+        challenge: true,
       };
     }
   }
@@ -131,7 +137,7 @@ export function registerListenRoutes(app: FastifyInstance, ctx: ListenRouteConte
     const result = await admit(ctx, request, sessionIdOf(request));
     void reply.header('cache-control', 'no-store');
     if (!('ok' in result)) {
-      if (result.status === 401) {
+      if (result.challenge === true) {
         void reply.header('www-authenticate', 'Basic realm="Verbatim"');
       }
       return reply.code(result.status).type('text/html; charset=utf-8').send(refusalPage(result));

@@ -153,6 +153,10 @@ void describe('live listening routes', () => {
     const page = await app.inject({ method: 'GET', url: '/listen/live01' });
     assert.equal(page.statusCode, 401);
     assert.equal(page.headers['www-authenticate'], 'Basic realm="Verbatim"');
+    const badTokenPage = await app.inject({ method: 'GET', url: '/listen/live01?token=1.YQ.xyz' });
+    assert.equal(badTokenPage.statusCode, 401);
+    assert.equal(badTokenPage.headers['www-authenticate'], undefined, 'a token holder is told why, not asked');
+    assert.match(badTokenPage.body, /invalid or has expired/);
     const closedPage = await app.inject({
       method: 'GET',
       url: '/listen/done01',
