@@ -11,6 +11,11 @@ import { serializeRtpPacket } from '../../src/protocol/rtp/rtp-packet.js';
 import { FakeRepository, sampleSession } from '../support/fake-repository.js';
 import { addApiUser, buildTestHttpApi } from '../support/http-api-harness.js';
 import { waitFor } from '../support/wait.js';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { ensureCertificate } from '../../src/transport/tls-certificate.js';
 
 /**
  * The live-listening routes over a real socket with a real WebSocket client (ws), a fake live
@@ -59,9 +64,10 @@ interface Received {
 function connect(
   url: string,
   headers: Record<string, string> = {},
+  ca?: string,
 ): Promise<{ socket: WebSocket; got: Received }> {
   return new Promise((resolve, reject) => {
-    const socket = new WebSocket(url, { headers });
+    const socket = new WebSocket(url, { headers, ...(ca === undefined ? {} : { ca }) });
     const got: Received = { texts: [], frames: [] };
     socket.on('message', (data, isBinary) => {
       const bytes = Buffer.isBuffer(data) ? data : Buffer.concat(data as Buffer[]);
@@ -155,7 +161,11 @@ void describe('live listening routes', () => {
     assert.equal(page.headers['www-authenticate'], 'Basic realm="Verbatim"');
     const badTokenPage = await app.inject({ method: 'GET', url: '/listen/live01?token=1.YQ.xyz' });
     assert.equal(badTokenPage.statusCode, 401);
-    assert.equal(badTokenPage.headers['www-authenticate'], undefined, 'a token holder is told why, not asked');
+    assert.equal(
+      badTokenPage.headers['www-authenticate'],
+      undefined,
+      'a token holder is told why, not asked',
+    );
     assert.match(badTokenPage.body, /invalid or has expired/);
     const closedPage = await app.inject({
       method: 'GET',
@@ -260,5 +270,57 @@ void describe('live listening routes', () => {
     await waitFor(() => got.close !== undefined);
     assert.equal(got.close?.code, 4404);
     assert.equal(got.texts.at(-1)?.type, 'error');
+  });
+});
+
+void describe('live listening over TLS (wss)', () => {
+  const repository = new FakeRepository();
+  const feed = new FakeLiveFeed();
+  const tokens = new MediaTokens({ repository, now: Date.now });
+  let app: FastifyInstance;
+  let dir: string;
+  let cert: string;
+  let port: number;
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'verbatim-listen-tls-'));
+    const certificate = await ensureCertificate(dir, pino({ level: 'silent' }), {
+      commonName: 'localhost',
+      ipAddresses: ['127.0.0.1'],
+    });
+    cert = certificate.cert;
+    await addApiUser(repository, 'alice', 'pw-alice');
+    await repository.createSession(sampleSession({ sessionId: 'live01', sessionState: 'ACTIVE' }));
+    app = await buildTestHttpApi({
+      repository,
+      tls: true,
+      https: certificate,
+      mediaTokens: tokens,
+      liveFeed: feed,
+    });
+    await app.listen({ host: '127.0.0.1', port: 0 });
+    port = (app.server.address() as AddressInfo).port;
+  });
+  after(async () => {
+    await app.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  void it('upgrades over HTTPS on the API port, and ends with the call', async () => {
+    const token = tokens.issue('live01', 'alice');
+    const { got } = await connect(`wss://127.0.0.1:${port}/listen/live01/ws?token=${token}`, {}, cert);
+    await waitFor(() => got.texts.length > 0 && feed.listeners.has('live01'));
+    assert.equal(got.texts[0]?.type, 'start');
+    feed.listeners.get('live01')?.packets(0, pcmuPackets(0, 2, SAMPLE_LEFT, 1));
+    feed.listeners.get('live01')?.ended();
+    await waitFor(() => got.close !== undefined);
+    assert.equal(got.close?.code, 1000);
+    assert.equal(got.frames.length, 1);
+  });
+
+  void it('refuses the WebSocket over plain HTTP there', async () => {
+    const token = tokens.issue('live01', 'alice');
+    const refused = await refusal(`ws://127.0.0.1:${port}/listen/live01/ws?token=${token}`);
+    assert.ok(refused.status >= 300, `refused with ${refused.status}`);
   });
 });
