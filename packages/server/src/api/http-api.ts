@@ -20,7 +20,7 @@ import { MEDIA_DOCUMENTED_PATHS, registerMediaRoutes } from './media-routes.js';
 import { METRICS_DOCUMENTED_PATH, registerMetricsRoute, type MetricsSource } from './metrics-route.js';
 import { registerOraRoutes, type ExtraOraRoutes } from './ora-routes.js';
 import { registerAgentGadget } from './agent-gadget.js';
-import { registerListenRoutes } from './listen-routes.js';
+import { LISTEN_DOCUMENTED_PATHS, registerListenRoutes } from './listen-routes.js';
 import type { LiveFeed } from '../playback/live-feed.js';
 import { AuditTrail } from './audit-trail.js';
 import { productVersion } from '../version.js';
@@ -247,6 +247,7 @@ export async function buildHttpApi(options: HttpApiOptions): Promise<FastifyInst
     extraRoutes: options.extraRoutes ?? [],
     documentedPaths: [
       ...MEDIA_DOCUMENTED_PATHS,
+      ...(options.liveFeed === undefined ? [] : LISTEN_DOCUMENTED_PATHS),
       ...(options.metrics === undefined ? [] : [METRICS_DOCUMENTED_PATH]),
     ],
   });

@@ -12,6 +12,7 @@ import type { Authenticator, Principal } from './authenticator.js';
 import { failure, RESPONSE_CODES, type FailureCode } from './envelope.js';
 import { LISTEN_PAGE_HTML } from './listen-page.js';
 import type { MediaTokens } from './media-tokens.js';
+import type { DocumentedPath } from './openapi.js';
 import { isJsonObject, queryString } from './params.js';
 import { allows, rolesWith } from './permissions.js';
 import type { ApiRefusalLog } from './refusal-log.js';
@@ -43,6 +44,53 @@ export interface ListenRouteContext {
 const MAX_BUFFERED_BYTES = 96 * 1024;
 /** Closed with this code when the session is not being recorded on this node (after the checks). */
 const CLOSE_NOT_LIVE = 4404;
+
+const LISTEN_PARAMETERS = [
+  { name: 'sessionId', in: 'path', required: true, schema: { type: 'string' } },
+  {
+    name: 'token',
+    in: 'query',
+    required: false,
+    description: "The media token of the session's listenUrl (else the API session or Basic)",
+    schema: { type: 'string' },
+  },
+];
+const LISTEN_FAILURES = {
+  401: { description: 'No credentials, or a bad or expired token (4021); the reason in `detail`' },
+  403: { description: 'The role may not play recordings (4022)' },
+  404: { description: 'No such session, or it is not ACTIVE (4040); the reason in `detail`' },
+};
+const LISTEN_SECURITY = [{ basic: [] }, { jsessionCookie: [] }, { jsessionHeader: [] }];
+
+/** The live-listening routes in the OpenAPI document (they answer a page and a WebSocket). */
+export const LISTEN_DOCUMENTED_PATHS: readonly DocumentedPath[] = [
+  {
+    path: '/listen/{sessionId}',
+    method: 'get',
+    operation: {
+      operationId: 'listenPage',
+      summary: 'A web page that plays an ACTIVE session live (the listenUrl of the session)',
+      description: `Roles: ${rolesWith('play').join(', ')}. See docs/api.md "Live listening".`,
+      tags: ['media'],
+      security: LISTEN_SECURITY,
+      parameters: LISTEN_PARAMETERS,
+      responses: { 200: { description: 'text/html' }, ...LISTEN_FAILURES },
+    },
+  },
+  {
+    path: '/listen/{sessionId}/ws',
+    method: 'get',
+    operation: {
+      operationId: 'listenWebSocket',
+      summary: 'WebSocket: an ACTIVE session as PCM frames per channel, then an end message',
+      description: `Roles: ${rolesWith('play').join(', ')}. Audited (listen:live). Messages: docs/api.md "Live listening".`,
+      tags: ['media'],
+      security: LISTEN_SECURITY,
+      parameters: LISTEN_PARAMETERS,
+      responses: { 101: { description: 'Switching to the WebSocket protocol' }, ...LISTEN_FAILURES },
+    },
+  },
+];
 
 interface Refusal {
   readonly status: 401 | 403 | 404;

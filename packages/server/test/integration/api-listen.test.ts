@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
+import { Validator } from '@seriousme/openapi-schema-validator';
 import type { FastifyInstance } from 'fastify';
 import { WebSocket } from 'ws';
 import { MediaTokens } from '../../src/api/media-tokens.js';
@@ -175,6 +176,15 @@ void describe('live listening routes', () => {
     assert.equal(closedPage.statusCode, 404);
     assert.match(closedPage.body, /not ACTIVE/);
     assert.equal(feed.listeners.size, 0, 'nobody was subscribed');
+  });
+
+  void it('documents both routes in a valid OpenAPI document', async () => {
+    const answer = await app.inject({ method: 'GET', url: '/ora/openapi.json' });
+    const document = JSON.parse(answer.body) as { paths: Record<string, Record<string, unknown>> };
+    const result = await new Validator().validate(document);
+    assert.equal(result.valid, true, JSON.stringify({ errors: result.errors }).slice(0, 2000));
+    assert.ok(document.paths['/listen/{sessionId}']?.get);
+    assert.ok(document.paths['/listen/{sessionId}/ws']?.get);
   });
 
   void it('serves the page to a token holder', async () => {
