@@ -2,8 +2,8 @@
 # Installs the real peers the tests drive when they are missing: sipp (call controller), ffmpeg/ffprobe
 # (media sender and checker), baresip (SIP over TLS with SRTP) and bcg729's headers (a test-only G.729
 # encoder, GPL: it never links into Verbatim), curl (an HTTP client for the API port's HTTPS and
-# plain HTTP) and Debian's chromium (the browser playwright-core drives for the AgentInfo gadget test;
-# never `npx playwright install`).
+# plain HTTP) and Debian's chromium (the browser playwright-core drives for the AgentInfo gadget and
+# live-listening tests; never `npx playwright install`).
 # Needs root (CI and the dev machines run as root); prints what it does.
 set -euo pipefail
 missing=()
