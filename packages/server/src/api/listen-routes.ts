@@ -330,8 +330,11 @@ function serveListener(
     ended = true;
     subscription?.close();
     audio.close();
-    if (droppedFrames > 0) {
-      log.info({ droppedFrames }, 'live listener too slow: frames dropped');
+    if (droppedFrames > 0 || audio.droppedBatches > 0) {
+      log.info(
+        { droppedFrames, undecodedBatches: audio.droppedBatches },
+        'live listener too slow: audio dropped',
+      );
     }
   });
   socket.on('error', (error) => {

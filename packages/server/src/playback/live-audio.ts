@@ -92,6 +92,12 @@ export interface LiveAudioOptions {
   readonly now?: () => number;
 }
 
+/**
+ * The most batches of one track waiting to be decoded (some 2 s at the 40 ms tap tick): a decoder
+ * slower than the call (G.729 through ffmpeg on a loaded machine) drops batches rather than
+ * holding ever more of them and falling ever further behind.
+ */
+const MAX_PENDING_BATCHES = 50;
 /** How often the codec of a track not known yet is looked up again. */
 const CODEC_RETRY_MS = 500;
 /** A timestamp jump up to this long (in seconds) is a loss, filled with silence; more, a restart. */
@@ -108,6 +114,8 @@ interface ChannelState {
   ssrc: number | undefined;
   /** RTP timestamp the next packet should carry, once one was decoded. */
   nextTimestamp: number | undefined;
+  /** Batches pushed and not yet decoded. */
+  pending: number;
 }
 
 /**
@@ -119,6 +127,7 @@ export class LiveAudioStream {
   readonly #now: () => number;
   readonly #channels = new Map<number, ChannelState>();
   #closed = false;
+  #droppedBatches = 0;
 
   constructor(options: LiveAudioOptions) {
     this.#options = options;
@@ -145,15 +154,29 @@ export class LiveAudioStream {
         codecAskedAtMs: -Infinity,
         ssrc: undefined,
         nextTimestamp: undefined,
+        pending: 0,
       };
       this.#channels.set(channel, state);
     }
     const current = state;
+    if (current.pending >= MAX_PENDING_BATCHES) {
+      this.#droppedBatches++;
+      return;
+    }
+    current.pending++;
     current.chain = current.chain
       .then(() => this.#decode(current, packets))
       .catch((error: unknown) => {
         this.#options.logger?.debug({ err: error, track: trackNumber }, 'live audio batch not decoded');
+      })
+      .finally(() => {
+        current.pending--;
       });
+  }
+
+  /** Batches dropped because the decoder fell behind (see MAX_PENDING_BATCHES). */
+  get droppedBatches(): number {
+    return this.#droppedBatches;
   }
 
   /** Resolves once every batch pushed so far was decoded and sent. */
