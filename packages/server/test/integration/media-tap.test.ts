@@ -6,6 +6,8 @@ import { after, afterEach, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 
 import type { RtpMediaEngine } from '../../src/media/create-media-engine.js';
+import { startRtpWorker } from '../../src/media/worker-launcher.js';
+import type { FromWorker } from '../../src/media/worker-messages.js';
 import type { TappedPacket } from '../../src/media/media-engine.js';
 import { createSrtpKeyAndSalt, SrtpSendContext } from '../../src/media/srtp.js';
 import { parseRtpHeader, serializeRtpPacket } from '../../src/protocol/rtp/rtp-packet.js';
@@ -182,6 +184,54 @@ void describe('media engine: tapping a stream', () => {
     assert.ok(thrown > 0);
     const stats = await media.closeStream('u');
     assert.equal(stats.packets, 10);
+  });
+
+  it('sends the main thread nothing for a stream nobody taps, and stops when the last tap goes', async () => {
+    let tapped = 0;
+    // Read through a function: TypeScript would keep a narrowing across the awaits.
+    const tappedMessages = (): number => tapped;
+    const started = await loopbackMediaEngine({
+      launchWorker: (settings) => {
+        const worker = startRtpWorker(settings);
+        worker.on('message', (message: FromWorker) => {
+          if (message.type === 'tapped') {
+            tapped++;
+          }
+        });
+        return worker;
+      },
+    });
+    const media = started.engine;
+    engines.push(media);
+    const { port } = await media.openStream({ streamId: 'n', filePath: join(dir, 'n.pcap') });
+    await applied(media);
+    const socket = await sender();
+    for (const seq of range(0, 20)) {
+      await sendUdp(socket, audio(seq), port);
+    }
+    await statsReach(media, 'n', (s) => s.packets === 20);
+    await media.flush();
+    await new Promise((resolve) => setTimeout(resolve, 100)); // Two tap ticks.
+    assert.equal(tappedMessages(), 0, 'an untapped stream sends no packets');
+
+    const got: TappedPacket[] = [];
+    const untap = media.tap('n', (packets) => got.push(...packets));
+    await applied(media);
+    for (const seq of range(20, 40)) {
+      await sendUdp(socket, audio(seq), port);
+    }
+    await waitFor(() => got.length === 20);
+    assert.ok(tappedMessages() > 0 && tappedMessages() < 20, `${tappedMessages()} messages for 20 packets`);
+    untap();
+    await applied(media);
+    const after = tappedMessages();
+    for (const seq of range(40, 60)) {
+      await sendUdp(socket, audio(seq), port);
+    }
+    await statsReach(media, 'n', (s) => s.packets === 60);
+    await media.flush();
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    assert.equal(tappedMessages(), after, 'nothing once untapped');
   });
 
   it('ignores a tap of a stream it does not hold', async () => {
