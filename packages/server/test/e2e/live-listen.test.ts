@@ -92,7 +92,7 @@ void describe('live listening in the browser', () => {
     let heard: { left: number; right: number; leftRms: number; rightRms: number } | undefined;
     let observed: ListenStatus | undefined;
 
-    await runCucmCall(server, work, {
+    const refCi = await runCucmCall(server, work, {
       near: { pcapPath: near, holdMs: CALL_MS },
       far: { pcapPath: far, holdMs: CALL_MS },
       duringCall: async (refCi) => {
@@ -175,6 +175,17 @@ void describe('live listening in the browser', () => {
 
     assert.equal(await page.locator('#state').textContent(), 'ended');
     await page.close();
+
+    // Listening took nothing from the recording.
+    const recorded = await findSessionByRefCi(server, refCi, (s) => s.sessionState === 'CLOSED_NORMAL');
+    for (const track of recorded.tracks) {
+      assert.equal(track.stats.lost, 0, `track ${track.trackNumber} lost nothing`);
+      assert.equal(track.stats.dropped, 0, `track ${track.trackNumber} dropped nothing`);
+      assert.ok(
+        track.stats.packets >= (CALL_MS / 20) * 0.9,
+        `track ${track.trackNumber}: ${track.stats.packets} packets`,
+      );
+    }
   });
 
   void it('refuses a bad token with 401 and the reason, on the page', async () => {
