@@ -70,12 +70,22 @@ export interface RtpMediaEngine extends MediaEngine {
   setTelephoneEvent(streamId: string, payloadType: number | undefined, clockRateHz?: number): void;
   /** Ports allocated now (streams opening or open), for leak checks. */
   readonly portsInUse: number;
-  tap(streamId: string, onPackets: (packets: readonly TappedPacket[]) => void): () => void;
+  tap(
+    streamId: string,
+    onPackets: (packets: readonly TappedPacket[]) => void,
+    onEnd?: () => void,
+  ): () => void;
   load(): MediaLoad;
   counters(): MediaCounters;
 }
 
 type TapListener = (packets: readonly TappedPacket[]) => void;
+
+/** One tap of a stream (MediaEngine.tap). */
+interface Tap {
+  readonly onPackets: TapListener;
+  readonly onEnd: (() => void) | undefined;
+}
 
 const DEFAULT_CLOCK_RATE_HZ = 8000;
 const TIMEOUT_CHECK_INTERVAL_MS = 250;
@@ -150,7 +160,7 @@ interface StreamEntry {
   /** Set once the stream ended (closed, failed or lost with its worker). */
   final: TrackStats | undefined;
   /** Who receives the stream's copies (MediaEngine.tap); the worker copies while it is non-empty. */
-  readonly taps: Set<TapListener>;
+  readonly taps: Set<Tap>;
 }
 
 /**
@@ -265,6 +275,12 @@ class WorkerMediaEngine implements RtpMediaEngine {
     } catch (error: unknown) {
       this.#streams.delete(spec.streamId);
       this.#streamsOfWorker[worker]?.delete(spec.streamId);
+      for (const tap of entry.taps) {
+        if (tap.onEnd !== undefined) {
+          this.#tapEnded(spec.streamId, tap.onEnd);
+        }
+      }
+      entry.taps.clear();
       throw error;
     }
     return { port: entry.port ?? 0 };
@@ -329,25 +345,36 @@ class WorkerMediaEngine implements RtpMediaEngine {
     return entry.closing;
   }
 
-  tap(streamId: string, onPackets: TapListener): () => void {
+  tap(streamId: string, onPackets: TapListener, onEnd?: () => void): () => void {
     const entry = this.#streams.get(streamId);
-    if (entry === undefined || entry.final !== undefined || entry.closing !== undefined) {
+    if (entry === undefined || entry.final !== undefined) {
+      // Nothing more will come: the end is told at once, but never from inside this call.
+      if (onEnd !== undefined) {
+        queueMicrotask(() => this.#tapEnded(streamId, onEnd));
+      }
       return () => undefined;
     }
-    // A listener of its own, so the same function tapping twice is two taps.
-    const listener: TapListener = (packets) => {
-      onPackets(packets);
-    };
-    entry.taps.add(listener);
-    if (entry.taps.size === 1) {
+    // An object of its own, so the same function tapping twice is two taps.
+    const tap: Tap = { onPackets, onEnd };
+    entry.taps.add(tap);
+    // A closing stream copies nothing more (the worker refuses), but its end is still told.
+    if (entry.taps.size === 1 && entry.closing === undefined) {
       this.#sendWhenOpen(streamId, { type: 'tap', streamId, on: true });
     }
     return () => {
-      if (!entry.taps.delete(listener) || entry.taps.size > 0 || entry.final !== undefined) {
+      if (!entry.taps.delete(tap) || entry.taps.size > 0 || entry.final !== undefined) {
         return;
       }
       this.#sendWhenOpen(streamId, { type: 'tap', streamId, on: false });
     };
+  }
+
+  #tapEnded(streamId: string, onEnd: () => void): void {
+    try {
+      onEnd();
+    } catch (error: unknown) {
+      this.#log.error({ err: error, streamId }, 'media tap listener threw');
+    }
   }
 
   getStats(streamId: string): TrackStats | undefined {
@@ -471,7 +498,14 @@ class WorkerMediaEngine implements RtpMediaEngine {
     }
     entry.final = stats;
     entry.stats = stats;
+    // The worker sent the stream's last copies before it answered the close: they were delivered.
+    const taps = [...entry.taps];
     entry.taps.clear();
+    for (const tap of taps) {
+      if (tap.onEnd !== undefined) {
+        this.#tapEnded(entry.streamId, tap.onEnd);
+      }
+    }
     if (entry.port !== undefined) {
       this.#endedTotals = addTotals(this.#endedTotals, totalsOf(stats));
       this.#streamsClosed++;
@@ -602,9 +636,9 @@ class WorkerMediaEngine implements RtpMediaEngine {
       const end = batch.offsets[i + 1] ?? start;
       packets.push({ arrivalMs: batch.arrivalMs[i] ?? 0, rtp: batch.bytes.subarray(start, end) });
     }
-    for (const listener of [...entry.taps]) {
+    for (const tap of [...entry.taps]) {
       try {
-        listener(packets);
+        tap.onPackets(packets);
       } catch (error: unknown) {
         this.#log.error({ err: error, streamId: batch.streamId }, 'media tap listener threw');
       }

@@ -64,10 +64,16 @@ export interface MediaEngine {
    * received while paused; SRTP decrypted), in batches of one tap tick (tens of milliseconds), on
    * the main thread. Returns the function that stops it (idempotent); the stream stops being
    * copied when its last tap stops, or when it ends. A stream nobody taps costs nothing more.
-   * Tapping a stream that is not open returns a function that does nothing.
+   * `onEnd` runs once when the stream has ended (closed, after its last packets were handed over;
+   * failed; lost with its worker), unless the tap was stopped first; for a stream that is not open
+   * it runs at once (in a microtask) and the returned function does nothing.
    * Optional: an engine without workers has nothing to copy.
    */
-  tap?(streamId: string, onPackets: (packets: readonly TappedPacket[]) => void): () => void;
+  tap?(
+    streamId: string,
+    onPackets: (packets: readonly TappedPacket[]) => void,
+    onEnd?: () => void,
+  ): () => void;
   /** The latest statistics snapshot (at most a second old), or undefined for an unknown stream. */
   getStats(streamId: string): TrackStats | undefined;
   /** Pushes every buffered packet of every stream to disk (used before exporting an ACTIVE session). */

@@ -14,12 +14,21 @@ export interface LiveFeedServiceOptions {
   /** The engine's tap; an engine without one yields subscriptions that only ever end. */
   readonly media: Pick<MediaEngine, 'tap'>;
   readonly log: Logger;
+  /**
+   * How long, once the session closed, the listener may wait for its streams' last packets before
+   * `ended()` anyway (a stream drains for BYE_DRAIN_MS, then its file is synced). Default 3000.
+   */
+  readonly endWaitMs?: number;
 }
+
+const DEFAULT_END_WAIT_MS = 3000;
 
 /**
  * The LiveFeed over the node's recording: a subscription watches the session's legs (those of
- * now and those a re-INVITE adds later) and taps each leg's media stream in the worker; the
- * session closing ends it. Every subscriber taps on its own (the engine counts its taps per
+ * now and those a re-INVITE adds later) and taps each leg's media stream in the worker. When the
+ * session closes (its last leg ended) its streams are still draining what the phones sent before
+ * hanging up: the subscription delivers that too, and calls `ended()` once every tapped stream has
+ * ended (or after `endWaitMs`), so a listener hears the call to its last packet. Every subscriber taps on its own (the engine counts its taps per
  * stream, and the worker copies a stream once however many listen).
  *
  * Nothing a listener does reaches the recording: its exceptions are caught and logged here (the
@@ -47,9 +56,12 @@ class Subscription implements SessionObserver, LiveSubscription {
   readonly #sessionId: string;
   readonly #listener: LiveFeedListener;
   readonly #options: LiveFeedServiceOptions;
-  /** The stop function of each tapped stream. */
+  /** The stop function of each tapped stream that has not ended. */
   readonly #untaps = new Map<string, () => void>();
   #watch: SessionWatch | undefined;
+  /** The session closed: `ended()` follows once the streams have. */
+  #closing = false;
+  #endTimer: NodeJS.Timeout | undefined;
   #done = false;
   #listenerErrors = 0;
 
@@ -67,14 +79,34 @@ class Subscription implements SessionObserver, LiveSubscription {
   }
 
   legAttached(leg: Leg): void {
-    if (this.#done || this.#untaps.has(leg.streamId) || this.#options.media.tap === undefined) {
+    const tap = this.#options.media.tap;
+    if (this.#done || this.#closing || this.#untaps.has(leg.streamId) || tap === undefined) {
       return;
     }
+    const streamId = leg.streamId;
     const trackNumber = leg.trackNumber;
-    const untap = this.#options.media.tap(leg.streamId, (packets: readonly TappedPacket[]) => {
-      this.#deliver(trackNumber, packets);
-    });
-    this.#untaps.set(leg.streamId, untap);
+    // Set before tapping: the engine tells the end of a stream that is not open in a microtask.
+    this.#untaps.set(streamId, () => undefined);
+    const untap = tap.call(
+      this.#options.media,
+      streamId,
+      (packets: readonly TappedPacket[]) => {
+        this.#deliver(trackNumber, packets);
+      },
+      () => {
+        this.#streamEnded(streamId);
+      },
+    );
+    if (this.#untaps.has(streamId)) {
+      this.#untaps.set(streamId, untap);
+    }
+  }
+
+  #streamEnded(streamId: string): void {
+    this.#untaps.delete(streamId);
+    if (this.#closing && this.#untaps.size === 0) {
+      this.#finish();
+    }
   }
 
   legDetached(leg: Leg): void {
@@ -84,6 +116,22 @@ class Subscription implements SessionObserver, LiveSubscription {
   }
 
   closed(): void {
+    if (this.#done || this.#closing) {
+      return;
+    }
+    this.#closing = true;
+    this.#watch?.unwatch();
+    if (this.#untaps.size === 0) {
+      this.#finish();
+      return;
+    }
+    this.#endTimer = setTimeout(() => {
+      this.#finish();
+    }, this.#options.endWaitMs ?? DEFAULT_END_WAIT_MS);
+    this.#endTimer.unref();
+  }
+
+  #finish(): void {
     if (this.#done) {
       return;
     }
@@ -103,6 +151,7 @@ class Subscription implements SessionObserver, LiveSubscription {
 
   #stop(): void {
     this.#done = true;
+    clearTimeout(this.#endTimer);
     this.#watch?.unwatch();
     for (const untap of this.#untaps.values()) {
       untap();

@@ -234,9 +234,17 @@ void describe('media engine: tapping a stream', () => {
     assert.equal(tappedMessages(), after, 'nothing once untapped');
   });
 
-  it('ignores a tap of a stream it does not hold', async () => {
+  it('ignores a tap of a stream it does not hold, telling its end', async () => {
     const media = await engine();
-    const untap = media.tap('nobody', () => assert.fail('no packets'));
+    let ends = 0;
+    const untap = media.tap(
+      'nobody',
+      () => assert.fail('no packets'),
+      () => ends++,
+    );
+    assert.equal(ends, 0, 'never from inside the call');
+    await Promise.resolve();
+    assert.equal(ends, 1, 'its end is told at once');
     untap();
   });
 
@@ -295,17 +303,20 @@ void describe('media engine: tapping a stream', () => {
     });
     assert.deepEqual(sequenceNumbers(received.get(1) ?? []), range(1000, 1010));
 
+    // Both legs hung up: the session closes while its streams still drain what was sent before.
     registry.forget(session);
     registry.forget(session);
-    assert.equal(ended, 1, 'ended exactly once');
-    subscription.close();
-    await applied(media);
     for (const seq of range(10, 20)) {
       await sendUdp(socket, audio(seq, 0xa), zero.port);
     }
     await statsReach(media, 'live-1-0', (s) => s.packets === 20);
-    await media.flush();
-    await new Promise((resolve) => setTimeout(resolve, 100));
-    assert.equal(received.get(0)?.length, 10, 'nothing after the end');
+    assert.equal(ended, 0, 'not before the streams ended');
+    await media.closeStream('live-1-0');
+    assert.equal(ended, 0, 'one stream is still open');
+    await media.closeStream('live-1-1');
+    assert.equal(ended, 1, 'ended once both streams have');
+    assert.deepEqual(sequenceNumbers(received.get(0) ?? []), range(0, 20), 'to the last packet');
+    subscription.close();
+    assert.equal(ended, 1, 'ended exactly once');
   });
 });

@@ -7,16 +7,24 @@ import { LiveFeedService } from '../../../src/playback/live-feed-service.js';
 import type { LiveFeedListener } from '../../../src/playback/live-feed.js';
 import type { Leg } from '../../../src/recording/live-session.js';
 import { SessionRegistry } from '../../../src/recording/session-registry.js';
+import { waitFor } from '../../support/wait.js';
 
 /** The live feed's fan-out over a real session registry and a fake media engine's taps. */
 
 class FakeTaps {
-  readonly taps = new Map<string, Set<(packets: readonly TappedPacket[]) => void>>();
+  readonly taps = new Map<
+    string,
+    Set<{ onPackets: (p: readonly TappedPacket[]) => void; onEnd?: () => void }>
+  >();
 
-  tap = (streamId: string, onPackets: (packets: readonly TappedPacket[]) => void): (() => void) => {
+  tap = (
+    streamId: string,
+    onPackets: (packets: readonly TappedPacket[]) => void,
+    onEnd?: () => void,
+  ): (() => void) => {
     const set = this.taps.get(streamId) ?? new Set();
     this.taps.set(streamId, set);
-    const own = (packets: readonly TappedPacket[]): void => onPackets(packets);
+    const own = { onPackets, ...(onEnd === undefined ? {} : { onEnd }) };
     set.add(own);
     return () => {
       set.delete(own);
@@ -28,8 +36,17 @@ class FakeTaps {
   }
 
   send(streamId: string, ...bytes: number[]): void {
-    for (const listener of this.taps.get(streamId) ?? []) {
-      listener(bytes.map((b) => ({ arrivalMs: 1000 + b, rtp: new Uint8Array([b]) })));
+    for (const tap of this.taps.get(streamId) ?? []) {
+      tap.onPackets(bytes.map((b) => ({ arrivalMs: 1000 + b, rtp: new Uint8Array([b]) })));
+    }
+  }
+
+  /** The stream closed: its taps hear of it and are gone. */
+  end(streamId: string): void {
+    const set = this.taps.get(streamId) ?? new Set();
+    this.taps.delete(streamId);
+    for (const tap of set) {
+      tap.onEnd?.();
     }
   }
 }
@@ -69,7 +86,12 @@ function recorder(): { listener: LiveFeedListener; heard: Heard } {
   };
 }
 
-function setup(): { registry: SessionRegistry; taps: FakeTaps; feed: LiveFeedService; errors: unknown[] } {
+function setup(endWaitMs?: number): {
+  registry: SessionRegistry;
+  taps: FakeTaps;
+  feed: LiveFeedService;
+  errors: unknown[];
+} {
   const errors: unknown[] = [];
   const registry = new SessionRegistry(
     () => 'abc',
@@ -80,6 +102,7 @@ function setup(): { registry: SessionRegistry; taps: FakeTaps; feed: LiveFeedSer
     sessions: { watchSession: (id, observer) => registry.watch(id, observer) },
     media: { tap: taps.tap },
     log: pino({ level: 'silent' }),
+    ...(endWaitMs === undefined ? {} : { endWaitMs }),
   });
   return { registry, taps, feed, errors };
 }
@@ -121,9 +144,36 @@ void describe('LiveFeedService', () => {
     assert.deepEqual(b.heard.packets, a.heard.packets);
     registry.forget(session);
     registry.forget(session);
+    // The streams drain what the phones sent before hanging up: delivered, then the end.
+    assert.equal(a.heard.ended, 0, 'not before the streams ended');
+    taps.send('s-2', 10);
+    taps.end('s-0');
+    assert.equal(a.heard.ended, 0);
+    taps.end('s-2');
+    assert.deepEqual(a.heard.packets.at(-1), [2, [10]]);
     assert.equal(a.heard.ended, 1);
     assert.equal(b.heard.ended, 1);
     assert.equal(taps.count('s-0') + taps.count('s-2'), 0, 'every tap stopped');
+  });
+
+  it('ends once after endWaitMs when a stream never says it ended, and at once with no stream', async () => {
+    const { registry, taps, feed } = setup(20);
+    const session = newSession(registry);
+    registry.attach(session, leg(0));
+    const a = recorder();
+    feed.subscribe('abc', a.listener);
+    registry.forget(session);
+    await waitFor(() => a.heard.ended === 1);
+    assert.equal(taps.count('s-0'), 0);
+    taps.end('s-0');
+    assert.equal(a.heard.ended, 1);
+
+    const empty = setup();
+    const bare = newSession(empty.registry);
+    const b = recorder();
+    empty.feed.subscribe('abc', b.listener);
+    empty.registry.forget(bare);
+    assert.equal(b.heard.ended, 1);
   });
 
   it('close() stops the copy without ending, and a detached leg is no longer tapped', () => {
@@ -161,6 +211,7 @@ void describe('LiveFeedService', () => {
     feed.subscribe('abc', good.listener);
     taps.send('s-0', 3);
     registry.forget(session);
+    taps.end('s-0');
     assert.deepEqual(good.heard, { packets: [[0, [3]]], ended: 1 });
     assert.deepEqual(errors, [], 'the feed caught them itself');
   });
