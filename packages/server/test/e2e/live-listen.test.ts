@@ -5,7 +5,7 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { capture, FAR_HZ, findSessionByRefCi, NEAR_HZ, runCucmCall } from '../support/cucm-calls.js';
 import { dominantFrequencyHz, rmsLevel } from '../support/audio.js';
 import type { SessionJson } from '../support/session-api.js';
-import { serverForSuite, type RunningServer } from '../support/verbatim-server.js';
+import { serverForSuite, startServer, type RunningServer } from '../support/verbatim-server.js';
 import { waitFor } from '../support/wait.js';
 
 /**
@@ -58,6 +58,25 @@ function status(page: Page): Promise<ListenStatus> {
   });
 }
 
+/** The call's ACTIVE session's listenUrl, as getSessionBySessionId gives it to a signed-in user. */
+async function listenUrlOf(node: RunningServer, refCi: string): Promise<string> {
+  const found = await findSessionByRefCi(
+    node,
+    refCi,
+    (s) => s.sessionState === 'ACTIVE' && s.tracks.length === 2,
+  );
+  const answer = await node.api(`/ora/queryService/query/getSessionBySessionId?value=${found.sessionId}`);
+  const session = (answer.responseBody as { sessions: (SessionJson & { urls: { listenUrl?: string } })[] })
+    .sessions[0];
+  const listenUrl = session?.urls.listenUrl;
+  assert.ok(
+    listenUrl !== undefined,
+    `an ACTIVE session carries a listenUrl: ${JSON.stringify(session?.urls)}`,
+  );
+  assert.match(listenUrl, new RegExp(`/listen/${found.sessionId}\\?token=`));
+  return listenUrl;
+}
+
 /** The last `seconds` of PCM the page scheduled on a channel. */
 async function lastSamples(page: Page, channel: number, seconds: number, rate: number): Promise<Int16Array> {
   const all = await page.evaluate(
@@ -96,24 +115,7 @@ void describe('live listening in the browser', () => {
       near: { pcapPath: near, holdMs: CALL_MS },
       far: { pcapPath: far, holdMs: CALL_MS },
       duringCall: async (refCi) => {
-        const found = await findSessionByRefCi(
-          server,
-          refCi,
-          (s) => s.sessionState === 'ACTIVE' && s.tracks.length === 2,
-        );
-        const answer = await server.api(
-          `/ora/queryService/query/getSessionBySessionId?value=${found.sessionId}`,
-        );
-        const session = (
-          answer.responseBody as { sessions: (SessionJson & { urls: { listenUrl?: string } })[] }
-        ).sessions[0];
-        const listenUrl = session?.urls.listenUrl;
-        assert.ok(
-          listenUrl !== undefined,
-          `an ACTIVE session carries a listenUrl: ${JSON.stringify(session?.urls)}`,
-        );
-        assert.match(listenUrl, new RegExp(`/listen/${found.sessionId}\\?token=`));
-
+        const listenUrl = await listenUrlOf(server, refCi);
         await page.goto(listenUrl);
         await waitFor(async () => (await status(page)).state === 'live', { what: 'the page to go live' });
         // Three seconds of audio on both channels.
@@ -185,6 +187,41 @@ void describe('live listening in the browser', () => {
         track.stats.packets >= (CALL_MS / 20) * 0.9,
         `track ${track.trackNumber}: ${track.stats.packets} packets`,
       );
+    }
+  });
+
+  void it('ends the listening cleanly when the recorder shuts down during the call', async () => {
+    const near = capture(work, 'near-stop', 'PCMU', NEAR_HZ, 20);
+    const far = capture(work, 'far-stop', 'PCMU', FAR_HZ, 20);
+    const node = await startServer({ mediaTimeoutSeconds: 30 });
+    const page = await browser.newPage();
+    let stoppedWith: number | string = '';
+    try {
+      await runCucmCall(node, work, {
+        // The node sends BYE on both legs when it stops, which SIPp answers.
+        near: { pcapPath: near, holdMs: 20_000, ending: 'await-bye' },
+        far: { pcapPath: far, holdMs: 20_000, ending: 'await-bye' },
+        duringCall: async (refCi) => {
+          await page.goto(await listenUrlOf(node, refCi));
+          await waitFor(
+            async () => {
+              const s = await status(page);
+              return s.frames[0]! >= 10 && s.frames[1]! >= 10;
+            },
+            { what: 'the page to play both parties' },
+          );
+          stoppedWith = await node.stop();
+        },
+      });
+      assert.equal(stoppedWith, 0, `the node shut down cleanly:\n${node.process.output()}`);
+      const s = await status(page);
+      assert.equal(s.state, 'ended', `the page ended, not failed: ${s.detail}`);
+      assert.equal(await page.locator('#state').textContent(), 'ended');
+    } finally {
+      await page.close();
+      if (node.process.child.exitCode === null) {
+        await node.stop();
+      }
     }
   });
 
