@@ -2,9 +2,10 @@
 # Installs the real peers the tests drive when they are missing: sipp (call controller), ffmpeg/ffprobe
 # (media sender and checker), baresip (SIP over TLS with SRTP) and bcg729's headers (a test-only G.729
 # encoder, GPL: it never links into Verbatim), curl (an HTTP client for the API port's HTTPS and
-# plain HTTP) and Debian's chromium (the browser playwright-core drives for the AgentInfo gadget test;
-# never `npx playwright install`), and script(1) from bsdutils (runs `verbatim export` on a
-# pseudo-terminal to see its progress bar; essential in Debian, but slim images may lack it).
+# plain HTTP), Debian's chromium (the browser playwright-core drives for the AgentInfo gadget, MP4 and
+# live-listening tests; never `npx playwright install`), and script(1) from bsdutils (runs
+# `verbatim export` on a pseudo-terminal to see its progress bar; essential in Debian, but slim
+# images may lack it).
 # Needs root (CI and the dev machines run as root); prints what it does.
 set -euo pipefail
 missing=()

@@ -28,6 +28,7 @@ import { parseTagNameRegEx } from './events/tag-name-regex.js';
 import { eventRoutes } from './api/event-routes.js';
 import type { EventSubscriptions } from './model/event-subscription.js';
 import { productVersion } from './version.js';
+import { LiveFeedService } from './playback/live-feed-service.js';
 import { RecordingService } from './recording/recording-service.js';
 import { DeletionJobRunner } from './storage/deletion-jobs.js';
 import { DiskSpaceMonitor } from './storage/disk-space.js';
@@ -190,6 +191,14 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<A
       newSessionId: () => randomBytes(8).toString('hex'),
     });
 
+    // A copy of ACTIVE sessions' packets, taken in the media workers only while somebody listens
+    // (live listening here; the RTSP server's /live/ uses the same feed).
+    const liveFeed = new LiveFeedService({
+      sessions: recording,
+      media,
+      log: log.child({ component: 'live-feed' }),
+    });
+
     const sip: SipServer = createSipServer({
       bind: config.bind,
       udpTcpPort: config.sipPort,
@@ -228,6 +237,7 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<A
       maxConcurrentRequests: config.apiMaxRequests,
       mediaTokens,
       mp4,
+      liveFeed,
       extraRoutes: [
         () => controlRoutes({ recording }),
         (deps) => jobRoutes({ jobs, now: deps.now }),

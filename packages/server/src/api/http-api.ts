@@ -1,3 +1,4 @@
+import websocket from '@fastify/websocket';
 import Fastify, {
   LogController,
   type FastifyError,
@@ -21,6 +22,8 @@ import { MEDIA_DOCUMENTED_PATHS, registerMediaRoutes } from './media-routes.js';
 import { METRICS_DOCUMENTED_PATH, registerMetricsRoute, type MetricsSource } from './metrics-route.js';
 import { registerOraRoutes, type ExtraOraRoutes } from './ora-routes.js';
 import { registerAgentGadget } from './agent-gadget.js';
+import { LISTEN_DOCUMENTED_PATHS, registerListenRoutes } from './listen-routes.js';
+import type { LiveFeed } from '../playback/live-feed.js';
 import { AuditTrail } from './audit-trail.js';
 import { productVersion } from '../version.js';
 import { dummyPasswordHash } from './passwords.js';
@@ -66,6 +69,11 @@ export interface HttpApiOptions {
    * caching beside the media directory, when absent.
    */
   mp4?: Mp4Cache;
+  /**
+   * An ACTIVE session's packets as they arrive, for live listening (`/listen/<sessionId>`, a
+   * WebSocket); without it those routes do not exist.
+   */
+  liveFeed?: LiveFeed;
 }
 
 /** Raised by the body parser; turned into a 4000 envelope by the error handler. */
@@ -148,6 +156,12 @@ export async function buildHttpApi(options: HttpApiOptions): Promise<FastifyInst
             handler,
           ) as unknown as https.Server,
       })) as unknown as FastifyInstance;
+
+  if (options.liveFeed !== undefined) {
+    // Registered before every route, as the plugin requires. Clients send nothing that matters
+    // on the live-listening socket: a small maximum message keeps what they can make us hold small.
+    await app.register(websocket, { options: { maxPayload: 4096 } });
+  }
 
   // MediaSense clients do not all send `Content-Type: application/json` (and some send a charset
   // fastify's parser rejects), so every body is read as JSON text; an empty body is no body.
@@ -240,6 +254,7 @@ export async function buildHttpApi(options: HttpApiOptions): Promise<FastifyInst
     extraRoutes: options.extraRoutes ?? [],
     documentedPaths: [
       ...MEDIA_DOCUMENTED_PATHS,
+      ...(options.liveFeed === undefined ? [] : LISTEN_DOCUMENTED_PATHS),
       ...(options.metrics === undefined ? [] : [METRICS_DOCUMENTED_PATH]),
     ],
   });
@@ -261,6 +276,17 @@ export async function buildHttpApi(options: HttpApiOptions): Promise<FastifyInst
         logger: options.logger,
       }),
   });
+  if (options.liveFeed !== undefined) {
+    registerListenRoutes(app, {
+      repository: options.repository,
+      authenticator,
+      mediaTokens,
+      liveFeed: options.liveFeed,
+      refusals,
+      audit,
+      logger: options.logger.child({ component: 'listen' }),
+    });
+  }
   if (options.metrics !== undefined) {
     registerMetricsRoute(app, {
       source: options.metrics,

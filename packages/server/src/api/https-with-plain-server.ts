@@ -72,16 +72,16 @@ export class HttpsWithPlainServer extends net.Server {
     // fastify answers malformed and timed-out requests through the server's 'clientError'
     // listeners; those requests reach the inner servers. Forwarded once someone listens here, so
     // that until then Node's own answers (400, 408) apply.
-    let forwarding = false;
+    // 'upgrade' (a WebSocket, live listening) is forwarded the same way: an HTTP server with no
+    // 'upgrade' listener destroys such a connection, which is the right answer until one is here.
+    const forwarding = new Set<string>();
     this.on('newListener', (event: string | symbol) => {
-      if (event !== 'clientError' || forwarding) {
+      if ((event !== 'clientError' && event !== 'upgrade') || forwarding.has(event)) {
         return;
       }
-      forwarding = true;
+      forwarding.add(event);
       for (const inner of [this.#plain, this.#secure]) {
-        inner.on('clientError', (error: Error, socket: net.Socket) =>
-          this.emit('clientError', error, socket),
-        );
+        inner.on(event, (...args: unknown[]) => this.emit(event, ...args));
       }
     });
     // Node's HTTP server starts tracking its connections on its own 'listening' event: the

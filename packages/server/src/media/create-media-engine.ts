@@ -14,6 +14,7 @@ import type {
   MediaEvent,
   MediaLoad,
   StreamSpec,
+  TappedPacket,
 } from './media-engine.js';
 import {
   MEDIA_ERR_ENGINE_CLOSED,
@@ -25,7 +26,7 @@ import {
 } from './media-errors.js';
 import { checkSrtpParams, type SrtpParams } from './srtp.js';
 import { startRtpWorker, type RtpWorkerLauncher } from './worker-launcher.js';
-import type { RtpWorkerSettings, ToWorker } from './worker-messages.js';
+import type { RtpWorkerSettings, TapBatch, ToWorker } from './worker-messages.js';
 import { RtpWorkerPool, type WorkerNotice } from './worker-pool.js';
 
 export interface MediaEngineOptions {
@@ -46,6 +47,8 @@ export interface MediaEngineOptions {
   readonly statsIntervalMs?: number;
   /** Longest time a stored packet waits in memory before it is written. Default 200. */
   readonly flushIntervalMs?: number;
+  /** How often the copies of tapped streams reach the main thread (MediaEngine.tap). Default 40. */
+  readonly tapIntervalMs?: number;
   /** How often each worker reports its lag and pending writes for `load()`. Default 250. */
   readonly loadIntervalMs?: number;
   /**
@@ -67,8 +70,21 @@ export interface RtpMediaEngine extends MediaEngine {
   setTelephoneEvent(streamId: string, payloadType: number | undefined, clockRateHz?: number): void;
   /** Ports allocated now (streams opening or open), for leak checks. */
   readonly portsInUse: number;
+  tap(
+    streamId: string,
+    onPackets: (packets: readonly TappedPacket[]) => void,
+    onEnd?: () => void,
+  ): () => void;
   load(): MediaLoad;
   counters(): MediaCounters;
+}
+
+type TapListener = (packets: readonly TappedPacket[]) => void;
+
+/** One tap of a stream (MediaEngine.tap). */
+interface Tap {
+  readonly onPackets: TapListener;
+  readonly onEnd: (() => void) | undefined;
 }
 
 const DEFAULT_CLOCK_RATE_HZ = 8000;
@@ -143,6 +159,8 @@ interface StreamEntry {
   closing: Promise<TrackStats> | undefined;
   /** Set once the stream ended (closed, failed or lost with its worker). */
   final: TrackStats | undefined;
+  /** Who receives the stream's copies (MediaEngine.tap); the worker copies while it is non-empty. */
+  readonly taps: Set<Tap>;
 }
 
 /**
@@ -193,6 +211,7 @@ class WorkerMediaEngine implements RtpMediaEngine {
       timeoutCheckIntervalMs: Math.min(TIMEOUT_CHECK_INTERVAL_MS, options.mediaTimeoutMs),
       bufferBytes: 4096,
       flushRecords: 10,
+      tapIntervalMs: options.tapIntervalMs ?? 40,
       writeBacklogBytes: Math.floor(
         (options.writeBacklogBytes ?? writeBacklogCapBytes(totalmem())) / workerCount,
       ),
@@ -246,6 +265,7 @@ class WorkerMediaEngine implements RtpMediaEngine {
       opened: Promise.resolve(),
       closing: undefined,
       final: undefined,
+      taps: new Set(),
     };
     this.#streams.set(spec.streamId, entry);
     this.#streamsOfWorker[worker]?.add(spec.streamId);
@@ -255,6 +275,12 @@ class WorkerMediaEngine implements RtpMediaEngine {
     } catch (error: unknown) {
       this.#streams.delete(spec.streamId);
       this.#streamsOfWorker[worker]?.delete(spec.streamId);
+      for (const tap of entry.taps) {
+        if (tap.onEnd !== undefined) {
+          this.#tapEnded(spec.streamId, tap.onEnd);
+        }
+      }
+      entry.taps.clear();
       throw error;
     }
     return { port: entry.port ?? 0 };
@@ -317,6 +343,38 @@ class WorkerMediaEngine implements RtpMediaEngine {
     }
     entry.closing ??= this.#close(entry);
     return entry.closing;
+  }
+
+  tap(streamId: string, onPackets: TapListener, onEnd?: () => void): () => void {
+    const entry = this.#streams.get(streamId);
+    if (entry === undefined || entry.final !== undefined) {
+      // Nothing more will come: the end is told at once, but never from inside this call.
+      if (onEnd !== undefined) {
+        queueMicrotask(() => this.#tapEnded(streamId, onEnd));
+      }
+      return () => undefined;
+    }
+    // An object of its own, so the same function tapping twice is two taps.
+    const tap: Tap = { onPackets, onEnd };
+    entry.taps.add(tap);
+    // A closing stream copies nothing more (the worker refuses), but its end is still told.
+    if (entry.taps.size === 1 && entry.closing === undefined) {
+      this.#sendWhenOpen(streamId, { type: 'tap', streamId, on: true });
+    }
+    return () => {
+      if (!entry.taps.delete(tap) || entry.taps.size > 0 || entry.final !== undefined) {
+        return;
+      }
+      this.#sendWhenOpen(streamId, { type: 'tap', streamId, on: false });
+    };
+  }
+
+  #tapEnded(streamId: string, onEnd: () => void): void {
+    try {
+      onEnd();
+    } catch (error: unknown) {
+      this.#log.error({ err: error, streamId }, 'media tap listener threw');
+    }
   }
 
   getStats(streamId: string): TrackStats | undefined {
@@ -440,6 +498,14 @@ class WorkerMediaEngine implements RtpMediaEngine {
     }
     entry.final = stats;
     entry.stats = stats;
+    // The worker sent the stream's last copies before it answered the close: they were delivered.
+    const taps = [...entry.taps];
+    entry.taps.clear();
+    for (const tap of taps) {
+      if (tap.onEnd !== undefined) {
+        this.#tapEnded(entry.streamId, tap.onEnd);
+      }
+    }
     if (entry.port !== undefined) {
       this.#endedTotals = addTotals(this.#endedTotals, totalsOf(stats));
       this.#streamsClosed++;
@@ -507,6 +573,11 @@ class WorkerMediaEngine implements RtpMediaEngine {
       case 'event':
         this.#emit(notice.event);
         return;
+      case 'tapped':
+        for (const batch of notice.batches) {
+          this.#deliverTapped(batch);
+        }
+        return;
       case 'failed': {
         const entry = this.#streams.get(notice.streamId);
         this.#log.error({ streamId: notice.streamId, error: notice.message }, 'media stream failed');
@@ -547,6 +618,30 @@ class WorkerMediaEngine implements RtpMediaEngine {
       }
       this.#retire(entry, entry.stats);
       this.#emit({ type: 'stream-error', streamId, message: failure.message });
+    }
+  }
+
+  /**
+   * Hands a tapped stream's batch to its listeners. The packets are views into the transferred
+   * buffer (no copy); a listener that throws is logged and the others still get the batch.
+   */
+  #deliverTapped(batch: TapBatch): void {
+    const entry = this.#streams.get(batch.streamId);
+    if (entry === undefined || entry.taps.size === 0) {
+      return;
+    }
+    const packets: TappedPacket[] = [];
+    for (let i = 0; i < batch.count; i++) {
+      const start = batch.offsets[i] ?? 0;
+      const end = batch.offsets[i + 1] ?? start;
+      packets.push({ arrivalMs: batch.arrivalMs[i] ?? 0, rtp: batch.bytes.subarray(start, end) });
+    }
+    for (const tap of [...entry.taps]) {
+      try {
+        tap.onPackets(packets);
+      } catch (error: unknown) {
+        this.#log.error({ err: error, streamId: batch.streamId }, 'media tap listener threw');
+      }
     }
   }
 

@@ -59,6 +59,21 @@ export interface MediaEngine {
    * after a hold (when its silence was expected) must send again within the timeout.
    */
   rearmTimeout?(streamId: string): void;
+  /**
+   * Copies the stream's packets to `onPackets` from now on, as they are stored (never those
+   * received while paused; SRTP decrypted), in batches of one tap tick (tens of milliseconds), on
+   * the main thread. Returns the function that stops it (idempotent); the stream stops being
+   * copied when its last tap stops, or when it ends. A stream nobody taps costs nothing more.
+   * `onEnd` runs once when the stream has ended (closed, after its last packets were handed over;
+   * failed; lost with its worker), unless the tap was stopped first; for a stream that is not open
+   * it runs at once (in a microtask) and the returned function does nothing.
+   * Optional: an engine without workers has nothing to copy.
+   */
+  tap?(
+    streamId: string,
+    onPackets: (packets: readonly TappedPacket[]) => void,
+    onEnd?: () => void,
+  ): () => void;
   /** The latest statistics snapshot (at most a second old), or undefined for an unknown stream. */
   getStats(streamId: string): TrackStats | undefined;
   /** Pushes every buffered packet of every stream to disk (used before exporting an ACTIVE session). */
@@ -76,6 +91,14 @@ export interface MediaEngine {
   counters?(): MediaCounters;
   /** Closes every stream (flushing files) and stops the workers. */
   close(): Promise<void>;
+}
+
+/** A copy of one stored RTP packet (see MediaEngine.tap). */
+export interface TappedPacket {
+  /** Arrival at the recorder, epoch ms (the worker's arrival clock, as in the track file). */
+  readonly arrivalMs: number;
+  /** The whole RTP packet, header and payload, decrypted. */
+  readonly rtp: Uint8Array;
 }
 
 /** The media path's headroom signals (see MediaEngine.load). */

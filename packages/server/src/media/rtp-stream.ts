@@ -9,9 +9,11 @@ import type { ArrivalClock } from './arrival-clock.js';
 import { DtmfDetector, type DtmfDetection } from './dtmf-detector.js';
 import { estimateQueuedDatagrams, type UdpSocketState } from './kernel-udp.js';
 import type { ExpectedSource } from './media-engine.js';
+import type { TapBatch } from './worker-messages.js';
 import { SourcePolicy } from './source-policy.js';
 import { SRTP_DROP_AUTH, SrtpReceiveContext, type SrtpParams } from './srtp.js';
 import { StreamStatistics } from './stream-stats.js';
+import { TapBuffer } from './tap-buffer.js';
 import { TrackWriter, type TrackWriterOptions } from './track-writer.js';
 
 export interface RtpStreamSpec {
@@ -87,6 +89,11 @@ export class RtpStream {
    * counted, but neither stored nor looked at for DTMF.
    */
   #paused: boolean;
+  /**
+   * The copies for live listeners (MediaEngine.tap), or undefined: an untapped stream pays one
+   * test per stored packet and nothing else.
+   */
+  #tap: TapBuffer | undefined;
 
   private constructor(
     spec: RtpStreamSpec,
@@ -182,6 +189,24 @@ export class RtpStream {
    */
   setPaused(paused: boolean): void {
     this.#paused = paused;
+  }
+
+  /** Starts or stops copying the stored packets for the main thread (see MediaEngine.tap). */
+  setTapped(on: boolean): void {
+    if (!on) {
+      this.#tap = undefined;
+    } else {
+      this.#tap ??= new TapBuffer();
+    }
+  }
+
+  get tapped(): boolean {
+    return this.#tap !== undefined;
+  }
+
+  /** The packets copied since the last call, for the worker's tap tick. */
+  takeTapped(): TapBatch | undefined {
+    return this.#tap?.take(this.streamId);
   }
 
   /** See MediaEngine.setTelephoneEvent. */
@@ -388,6 +413,10 @@ export class RtpStream {
       rtp,
       header.payloadLength,
     );
+    if (this.#tap !== undefined) {
+      // The packet as stored (after the pause test, decrypted), copied into the tap's batch.
+      this.#tap.push(arrivalUs / 1000, rtp);
+    }
     this.#timeoutReported = false;
     if (first) {
       this.#host.onFirstPacket(this, Math.floor(arrivalUs / 1000));

@@ -8,6 +8,8 @@ import { RtpStream, type RtpStreamHost } from './rtp-stream.js';
 import { LagProbe } from './lag-probe.js';
 import type { FromWorker, RtpWorkerSettings, ToWorker } from './worker-messages.js';
 import { WriteBacklog } from './write-backlog.js';
+import { transferList } from './tap-buffer.js';
+import type { TapBatch } from './worker-messages.js';
 
 /**
  * Entry point of a media worker thread. It owns the RTP sockets and track files of its streams
@@ -21,6 +23,9 @@ if (port === null) {
 }
 const settings = workerData as RtpWorkerSettings;
 const streams = new Map<string, RtpStream>();
+/** Streams whose packets are copied to the main thread (open or still closing). */
+const tapped = new Set<RtpStream>();
+let tapTimer: NodeJS.Timeout | undefined;
 /** Streams that are closing: they still read their sockets until drained (RtpStream.close). */
 const closing = new Set<RtpStream>();
 const lag = new LagProbe();
@@ -81,6 +86,46 @@ function post(message: FromWorker): void {
   port?.postMessage(message);
 }
 
+/**
+ * One message for every tapped stream's packets since the last tick, their buffers transferred.
+ * The timer runs only while a stream is tapped.
+ */
+function sendTapped(): void {
+  const batches: TapBatch[] = [];
+  for (const stream of tapped) {
+    const batch = stream.takeTapped();
+    if (batch !== undefined) {
+      batches.push(batch);
+    }
+  }
+  if (batches.length > 0) {
+    const message: FromWorker = { type: 'tapped', batches };
+    port?.postMessage(message, transferList(batches));
+  }
+}
+
+function setTapped(stream: RtpStream, on: boolean): void {
+  stream.setTapped(on);
+  if (on) {
+    tapped.add(stream);
+    tapTimer ??= setInterval(sendTapped, settings.tapIntervalMs);
+  } else {
+    tapped.delete(stream);
+    if (tapped.size === 0 && tapTimer !== undefined) {
+      clearInterval(tapTimer);
+      tapTimer = undefined;
+    }
+  }
+}
+
+/** A stream that ended: what it copied last goes out now, then it is no longer tapped. */
+function untapEnded(stream: RtpStream): void {
+  if (tapped.has(stream)) {
+    sendTapped();
+    setTapped(stream, false);
+  }
+}
+
 function errorCode(error: unknown): string {
   if (typeof error === 'object' && error !== null && 'code' in error && typeof error.code === 'string') {
     return error.code;
@@ -104,6 +149,7 @@ const host: RtpStreamHost = {
     if (streams.get(stream.streamId) === stream) {
       streams.delete(stream.streamId);
     }
+    untapEnded(stream);
     post({ type: 'failed', streamId: stream.streamId, stats: stream.snapshot(), message: error.message });
   },
   readSocketTable,
@@ -150,6 +196,7 @@ function handle(message: ToWorker): void {
       closing.add(stream);
       void stream.close().then(({ stats, error }) => {
         closing.delete(stream);
+        untapEnded(stream);
         if (error === undefined) {
           post({ type: 'closed', requestId: message.requestId, stats });
         } else {
@@ -202,6 +249,15 @@ function handle(message: ToWorker): void {
     case 'rearm-timeout':
       streams.get(message.streamId)?.rearmTimeout(Date.now());
       return;
+    case 'tap': {
+      // A closing stream still drains its socket: a listener that stops meanwhile stops its copy.
+      const stream =
+        streams.get(message.streamId) ?? [...closing].find((s) => s.streamId === message.streamId);
+      if (stream !== undefined && (!message.on || !closing.has(stream))) {
+        setTapped(stream, message.on);
+      }
+      return;
+    }
     case 'srtp':
       streams.get(message.streamId)?.setSrtp(message.srtp);
       return;

@@ -4,7 +4,8 @@ import type { SrtpParams } from './srtp.js';
 
 /**
  * The messages between the media engine (main thread) and an RTP worker. Only control traffic
- * and once-a-second statistics cross this boundary, never packets (DESIGN.md §2 "Hot path").
+ * and once-a-second statistics cross this boundary, never packets (DESIGN.md §2 "Hot path"),
+ * except the copies of tapped streams (MediaEngine.tap), in one message per tap tick.
  * Requests that expect an answer carry a `requestId` that the reply repeats.
  */
 
@@ -26,6 +27,11 @@ export interface RtpWorkerSettings {
   readonly timeoutCheckIntervalMs: number;
   readonly bufferBytes: number;
   readonly flushRecords: number;
+  /**
+   * How often the copies of tapped streams are sent to the main thread (one 'tapped' message
+   * for all of them): the delay a live listener gets from the batching, at most.
+   */
+  readonly tapIntervalMs: number;
   /**
    * The most bytes of stored packets the worker's track writers may hold for the disk together
    * (its share of the node's cap, see create-media-engine.ts): past it, packets are not stored
@@ -63,6 +69,8 @@ export type ToWorker =
     }
   | { readonly type: 'clock-rate'; readonly streamId: string; readonly clockRateHz: number }
   | { readonly type: 'rearm-timeout'; readonly streamId: string }
+  /** Starts (true) or stops copying the stream's stored packets to the main thread. */
+  | { readonly type: 'tap'; readonly streamId: string; readonly on: boolean }
   | {
       readonly type: 'srtp';
       readonly streamId: string;
@@ -115,6 +123,8 @@ export type FromWorker =
       readonly pendingWriteBytes: number;
     }
   | { readonly type: 'event'; readonly event: MediaEvent }
+  /** The packets tapped streams received since the last 'tapped', one batch per stream. */
+  | { readonly type: 'tapped'; readonly batches: readonly TapBatch[] }
   /** A stream the worker closed by itself after an I/O error; the engine emits 'stream-error'. */
   | {
       readonly type: 'failed';
@@ -128,3 +138,17 @@ export type FromWorker =
       readonly message: string;
       readonly fields: Readonly<Record<string, unknown>>;
     };
+
+/**
+ * One tapped stream's packets of one tap tick, packed for transfer (the three buffers move to the
+ * main thread without a copy): packet i is `bytes[offsets[i] .. offsets[i + 1])`, it arrived at
+ * `arrivalMs[i]` (epoch ms, the worker's arrival clock).
+ */
+export interface TapBatch {
+  readonly streamId: string;
+  readonly count: number;
+  readonly arrivalMs: Float64Array;
+  /** count + 1 entries. */
+  readonly offsets: Uint32Array;
+  readonly bytes: Uint8Array;
+}

@@ -23,9 +23,13 @@ type WithoutRequestId<Message> = Message extends { readonly requestId: number }
 export type WorkerReply = Extract<FromWorker, { readonly requestId: number }>;
 
 /**
- * What a worker sends unasked: statistics, its load, events, a stream it had to close.
+ * What a worker sends unasked: statistics, its load, events, a stream it had to close, the copies
+ * of tapped streams.
  */
-export type WorkerNotice = Extract<FromWorker, { readonly type: 'stats' | 'load' | 'event' | 'failed' }>;
+export type WorkerNotice = Extract<
+  FromWorker,
+  { readonly type: 'stats' | 'load' | 'event' | 'failed' | 'tapped' }
+>;
 
 export interface WorkerPoolOptions {
   readonly settings: RtpWorkerSettings;
@@ -187,6 +191,7 @@ export class RtpWorkerPool {
       case 'load':
       case 'event':
       case 'failed':
+      case 'tapped':
         this.#options.onNotice(message, slot.index);
         return;
       case 'log':

@@ -33,7 +33,7 @@ import { OutboundRecorder } from './outbound-recording.js';
 import { ParticipantUpdates } from './participant-updates.js';
 import { pauseTag, RecordingControl, type ControlResult } from './recording-control.js';
 import { SessionLifecycle } from './session-lifecycle.js';
-import { SessionRegistry } from './session-registry.js';
+import { SessionRegistry, type SessionObserver, type SessionWatch } from './session-registry.js';
 import { SessionWriter } from './session-writer.js';
 
 export type { RecordingCounters } from './live-session.js';
@@ -103,7 +103,9 @@ export class RecordingService implements SipServerDelegate {
     const { media } = options;
     const now = this.#now;
     const counters = this.#counters;
-    this.#registry = new SessionRegistry(options.newSessionId);
+    this.#registry = new SessionRegistry(options.newSessionId, (error) => {
+      this.#log.error({ err: error }, 'a session observer threw');
+    });
     this.#writer = new SessionWriter({
       repository: options.repository,
       events: options.events,
@@ -161,6 +163,14 @@ export class RecordingService implements SipServerDelegate {
   /** resumeRecording: the session's streams are stored again; a `Resume` tag marks it. */
   resumeRecording(sessionId: string): Promise<ControlResult> {
     return this.#control.resume(sessionId);
+  }
+
+  /**
+   * Follows an ACTIVE session's legs (tracks and media streams) until it closes, for the live
+   * feed; undefined when the session is not being recorded on this node. See SessionRegistry.watch.
+   */
+  watchSession(sessionId: string, observer: SessionObserver): SessionWatch | undefined {
+    return this.#registry.watch(sessionId, observer);
   }
 
   get counters(): Readonly<RecordingCounters> {

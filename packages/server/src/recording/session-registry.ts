@@ -1,6 +1,23 @@
 import type { CallControllerType } from '../model/session.js';
 import type { Leg, LiveSession } from './live-session.js';
 
+/** Who follows one session's legs as they come and go (the live feed, playback/). */
+export interface SessionObserver {
+  /** A leg joined the session (a track added by a re-INVITE, the second leg of a CUCM call). */
+  legAttached(leg: Leg): void;
+  /** A leg was taken back before it was answered (CANCEL won the race). */
+  legDetached(leg: Leg): void;
+  /** The session closed (or was never answered): called once, the observer is then dropped. */
+  closed(): void;
+}
+
+/** An ACTIVE session's legs now, and the observer's registration (see SessionRegistry.watch). */
+export interface SessionWatch {
+  readonly legs: readonly Leg[];
+  /** Stops observing; idempotent. */
+  unwatch(): void;
+}
+
 /**
  * The sessions being recorded on this node, found three ways: by session id, by CUCM pairing key
  * (the second INVITE of a CUCM call joins the first one's session) and by media stream (the
@@ -18,9 +35,55 @@ export class SessionRegistry {
   readonly #pausedCalls = new Map<string, number>();
   /** The pairing key of each session remembered there, for a resumeRecording naming it. */
   readonly #pausedCallKeys = new Map<string, string>();
+  /** Observers by session id; only sessions somebody watches have an entry. */
+  readonly #observers = new Map<string, Set<SessionObserver>>();
+  readonly #onObserverError: (error: unknown) => void;
 
-  constructor(newSessionId: () => string) {
+  /** `onObserverError`: an observer threw (it is reported there and the recording goes on). */
+  constructor(newSessionId: () => string, onObserverError: (error: unknown) => void = () => undefined) {
     this.#newSessionId = newSessionId;
+    this.#onObserverError = onObserverError;
+  }
+
+  /**
+   * Observes an ACTIVE session's legs until it closes: its legs now, then every change. Undefined
+   * when no session with this id is being recorded here (or it is closing).
+   */
+  watch(sessionId: string, observer: SessionObserver): SessionWatch | undefined {
+    const session = this.#sessions.get(sessionId);
+    if (session === undefined || session.closing) {
+      return undefined;
+    }
+    let observers = this.#observers.get(sessionId);
+    if (observers === undefined) {
+      observers = new Set();
+      this.#observers.set(sessionId, observers);
+    }
+    observers.add(observer);
+    return {
+      legs: [...session.legs.values()],
+      unwatch: () => {
+        const current = this.#observers.get(sessionId);
+        current?.delete(observer);
+        if (current?.size === 0) {
+          this.#observers.delete(sessionId);
+        }
+      },
+    };
+  }
+
+  #notify(sessionId: string, call: (observer: SessionObserver) => void): void {
+    const observers = this.#observers.get(sessionId);
+    if (observers === undefined) {
+      return;
+    }
+    for (const observer of [...observers]) {
+      try {
+        call(observer);
+      } catch (error: unknown) {
+        this.#onObserverError(error);
+      }
+    }
   }
 
   get size(): number {
@@ -77,9 +140,22 @@ export class SessionRegistry {
 
   /** The session takes no more INVITEs or media events (it is closing, or was never answered). */
   forget(session: LiveSession): void {
+    if (this.#sessions.get(session.sessionId) !== session) {
+      return;
+    }
     this.#sessions.delete(session.sessionId);
     if (session.cucmKey !== undefined && this.#cucmSessions.get(session.cucmKey) === session) {
       this.#cucmSessions.delete(session.cucmKey);
+    }
+    // Its observers hear of it once: the entry goes before they are called.
+    const observers = this.#observers.get(session.sessionId);
+    this.#observers.delete(session.sessionId);
+    for (const observer of observers ?? []) {
+      try {
+        observer.closed();
+      } catch (error: unknown) {
+        this.#onObserverError(error);
+      }
     }
   }
 
@@ -117,12 +193,14 @@ export class SessionRegistry {
     session.legs.set(leg.trackNumber, leg);
     session.reservedTracks.delete(leg.trackNumber);
     this.#legsByStream.set(leg.streamId, { session, leg });
+    this.#notify(session.sessionId, (observer) => observer.legAttached(leg));
   }
 
   /** Undoes attach, for an INVITE whose answer lost the race against its CANCEL. */
   detach(session: LiveSession, leg: Leg): void {
     session.legs.delete(leg.trackNumber);
     this.#legsByStream.delete(leg.streamId);
+    this.#notify(session.sessionId, (observer) => observer.legDetached(leg));
   }
 
   /** The stream is closed: its late events are ignored. */

@@ -46,6 +46,7 @@ const SETTINGS: RtpWorkerSettings = {
   mediaTimeoutMs: 1000,
   defaultClockRateHz: 8000,
   flushIntervalMs: 200,
+  tapIntervalMs: 40,
   statsIntervalMs: 1000,
   loadIntervalMs: 250,
   socketTableIntervalMs: 250,
