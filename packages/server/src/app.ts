@@ -9,6 +9,10 @@ import { buildHttpApi } from './api/http-api.js';
 import { jobRoutes } from './api/job-routes.js';
 import { outboundRoutes } from './api/outbound-routes.js';
 import { MediaTokens } from './api/media-tokens.js';
+import { AuditTrail } from './api/audit-trail.js';
+import { ApiRtspAccess } from './api/rtsp-access.js';
+import type { LiveFeed } from './playback/live-feed.js';
+import { createRtspServer, type RtspServer } from './playback/rtsp/rtsp-server.js';
 import { sessionJson } from './api/session-json.js';
 import { agentRoutes } from './api/agent-routes.js';
 import { tagRoutes } from './api/tag-routes.js';
@@ -51,10 +55,14 @@ export interface App {
 export interface AppAddresses {
   readonly sip: { readonly udp: number; readonly tcp: number; readonly tls?: number };
   readonly http: number;
+  /** Absent when `--rtsp-port 0` turned the RTSP server off. */
+  readonly rtsp?: number;
 }
 
 export interface AppDependencies {
   readonly logger: Logger;
+  /** Live monitoring for RTSP `/live/`; without it live URLs answer 503. */
+  readonly liveFeed?: LiveFeed;
 }
 
 export async function buildApp(config: Config, deps: AppDependencies): Promise<App> {
@@ -203,6 +211,24 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<A
 
     const outbound = recording.outboundRecorder(sip, config.outbound);
 
+    // RTSP playback and live monitoring (docs/api.md "RTSP"): it only reads the database and the
+    // track files. Port 0 turns it off.
+    const rtsp: RtspServer | undefined =
+      config.rtspPort > 0
+        ? createRtspServer({
+            repository,
+            mediaDir,
+            access: new ApiRtspAccess({
+              repository,
+              mediaTokens,
+              audit: new AuditTrail(repository, log, Date.now),
+              now: Date.now,
+            }),
+            ...(deps.liveFeed === undefined ? {} : { liveFeed: deps.liveFeed }),
+            logger: log,
+          })
+        : undefined;
+
     const http: FastifyInstance = await buildHttpApi({
       repository,
       logger: log.child({ component: 'http' }),
@@ -238,6 +264,7 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<A
         sipCounters: () => sip.counters(),
         eventDelivery: () => eventDelivery.counters,
         eventBacklog: () => repository.outboxBacklog(config.nodeId),
+        ...(rtsp === undefined ? {} : { rtspCounters: () => ({ ...rtsp.counters() }) }),
       },
     });
 
@@ -252,6 +279,7 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<A
         const sipPorts = await sip.start();
         started = true;
         await http.listen({ host: config.bind, port: config.httpPort });
+        const rtspPort = rtsp === undefined ? undefined : await rtsp.listen(config.bind, config.rtspPort);
         jobs.start();
         await eventDelivery.start();
         const address = http.server.address();
@@ -263,6 +291,7 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<A
             ...(sipPorts.tlsPort === undefined ? {} : { tls: sipPorts.tlsPort }),
           },
           http: httpPort,
+          ...(rtspPort === undefined ? {} : { rtsp: rtspPort }),
         };
         log.info(
           { ...addresses, advertise: config.advertise, dataDir: config.dataDir, tls: config.tls },
@@ -276,7 +305,9 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<A
         }
         closed = true;
         log.info('shutting down: ending active recordings');
-        // Recording first: it still needs SIP (BYE), the media engine (flush) and the database.
+        // Players first: they only read, and must not hold the media files being finished.
+        await rtsp?.close();
+        // Then recording: it still needs SIP (BYE), the media engine (flush) and the database.
         await recording.close();
         await http.close();
         if (started) {

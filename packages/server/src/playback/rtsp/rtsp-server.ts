@@ -1,0 +1,778 @@
+import { randomBytes } from 'node:crypto';
+import { createServer, type Server, type Socket } from 'node:net';
+import type { Logger } from 'pino';
+import type { Repository } from '../../db/repository.js';
+import { describeSdp } from '../../protocol/rtsp/describe.js';
+import { MAX_RTSP_HEADER_BYTES, RtspErrorCode } from '../../protocol/rtsp/errors.js';
+import { RtspStreamFramer } from '../../protocol/rtsp/framer.js';
+import {
+  formatNptRange,
+  parseRange,
+  parseSessionHeader,
+  parseTransport,
+  type TransportSpec,
+} from '../../protocol/rtsp/headers.js';
+import {
+  cseqOfHead,
+  header,
+  interleavedFrame,
+  parseRtspRequest,
+  serializeRtspResponse,
+  type RtspRequest,
+} from '../../protocol/rtsp/message.js';
+import { encodeUtf8 } from '../../protocol/text.js';
+import type { LiveFeed } from '../live-feed.js';
+import { RtspPlaySession } from './play-session.js';
+import {
+  aggregateControlUrl,
+  describedTracks,
+  loadPresentation,
+  parseRtspTarget,
+  streamControlUrl,
+  type Presentation,
+  type RtspTarget,
+} from './presentation.js';
+import type { RtspAccess, RtspUser } from './rtsp-access.js';
+import {
+  bindUdpPair,
+  interleavedSink,
+  OutputStream,
+  recordedSsrc,
+  udpSink,
+  type PacketSink,
+} from './stream-output.js';
+
+/**
+ * The RTSP server (RFC 2326, with what RFC 7826-era clients expect) on `--rtsp-port`: playback of
+ * recorded sessions and live monitoring for standard players (ffmpeg, GStreamer, VLC). It reads
+ * the database and the track files and never writes either: whatever a client does, the
+ * recording is not touched, and every connection is bounded (request size, request rate,
+ * connections, sessions, send buffer).
+ */
+
+export interface RtspServerOptions {
+  readonly repository: Pick<Repository, 'getSession'>;
+  /** Track `mediaPath` values are relative to this directory. */
+  readonly mediaDir: string;
+  readonly access: RtspAccess;
+  /** Live monitoring (`/live/`); without it live URLs answer 503. */
+  readonly liveFeed?: LiveFeed;
+  readonly logger: Logger;
+  readonly now?: () => number;
+  readonly limits?: Partial<RtspLimits>;
+}
+
+export interface RtspLimits {
+  /** RTSP session timeout, announced in the Session header (RFC 2326 §12.37). */
+  readonly sessionTimeoutS: number;
+  readonly maxConnections: number;
+  readonly maxSessions: number;
+  /** Requests a connection may send in one second before it is closed as a flood. */
+  readonly maxRequestsPerSecond: number;
+  /** Bytes queued to a slow client before packets are dropped (a client never buffers the node). */
+  readonly maxSendBufferBytes: number;
+}
+
+export const DEFAULT_RTSP_LIMITS: RtspLimits = {
+  sessionTimeoutS: 60,
+  maxConnections: 256,
+  maxSessions: 512,
+  maxRequestsPerSecond: 50,
+  maxSendBufferBytes: 1024 * 1024,
+};
+
+/** The counters /metrics shows (running totals, except the gauges named in the comment). */
+export interface RtspCounters {
+  /** Gauges: open connections, RTSP sessions, sessions playing. */
+  connections: number;
+  sessions: number;
+  playing: number;
+  connectionsAccepted: number;
+  connectionsRefused: number;
+  requests: number;
+  malformed: number;
+  unauthorized: number;
+  forbidden: number;
+  floodClosed: number;
+  sessionsTimedOut: number;
+  plays: number;
+  packetsSent: number;
+  packetsDropped: number;
+}
+
+export interface RtspServer {
+  listen(host: string, port: number): Promise<number>;
+  close(): Promise<void>;
+  counters(): Readonly<RtspCounters>;
+}
+
+const SERVER_NAME = 'Verbatim';
+const PUBLIC_METHODS = 'OPTIONS, DESCRIBE, SETUP, PLAY, PAUSE, TEARDOWN, GET_PARAMETER';
+/** Streams a session may set up (two parties and video with room). */
+const MAX_STREAMS_PER_SESSION = 8;
+
+export function createRtspServer(options: RtspServerOptions): RtspServer {
+  return new RtspServerImpl(options);
+}
+
+class RtspServerImpl implements RtspServer {
+  readonly #options: RtspServerOptions;
+  readonly #limits: RtspLimits;
+  readonly #log: Logger;
+  readonly #now: () => number;
+  readonly #server: Server;
+  readonly #connections = new Set<RtspConnection>();
+  readonly #sessions = new Map<string, RtspPlaySession>();
+  readonly #counters = {
+    connectionsAccepted: 0,
+    connectionsRefused: 0,
+    requests: 0,
+    malformed: 0,
+    unauthorized: 0,
+    forbidden: 0,
+    floodClosed: 0,
+    sessionsTimedOut: 0,
+    plays: 0,
+    packetsSent: 0,
+    packetsDropped: 0,
+  };
+  /** A per-node CNAME: every track of a replay shares it, so clients sync them (RFC 3550 §6.5.1). */
+  readonly #cname = `verbatim-${randomBytes(4).toString('hex')}`;
+
+  constructor(options: RtspServerOptions) {
+    this.#options = options;
+    this.#limits = { ...DEFAULT_RTSP_LIMITS, ...options.limits };
+    this.#log = options.logger.child({ component: 'rtsp' });
+    this.#now = options.now ?? Date.now;
+    this.#server = createServer((socket) => {
+      this.#accept(socket);
+    });
+    this.#server.on('error', (error) => {
+      this.#log.error({ err: error }, 'RTSP listener error');
+    });
+  }
+
+  listen(host: string, port: number): Promise<number> {
+    return new Promise((resolve, reject) => {
+      const onError = (error: Error): void => {
+        reject(error);
+      };
+      this.#server.once('error', onError);
+      this.#server.listen({ host, port }, () => {
+        this.#server.off('error', onError);
+        const address = this.#server.address();
+        const bound = typeof address === 'object' && address !== null ? address.port : port;
+        this.#log.info({ port: bound }, 'RTSP server listening');
+        resolve(bound);
+      });
+    });
+  }
+
+  async close(): Promise<void> {
+    for (const session of [...this.#sessions.values()]) {
+      this.removeSession(session);
+    }
+    for (const connection of [...this.#connections]) {
+      connection.destroy();
+    }
+    if (this.#server.listening) {
+      await new Promise<void>((resolve) => {
+        this.#server.close(() => {
+          resolve();
+        });
+      });
+    }
+  }
+
+  counters(): Readonly<RtspCounters> {
+    let sent = this.#counters.packetsSent;
+    let dropped = this.#counters.packetsDropped;
+    let playing = 0;
+    for (const session of this.#sessions.values()) {
+      playing += session.state === 'playing' ? 1 : 0;
+      for (const stream of session.streams.values()) {
+        sent += stream.counters.packets;
+        dropped += stream.counters.dropped;
+      }
+    }
+    return {
+      ...this.#counters,
+      connections: this.#connections.size,
+      sessions: this.#sessions.size,
+      playing,
+      packetsSent: sent,
+      packetsDropped: dropped,
+    };
+  }
+
+  #accept(socket: Socket): void {
+    if (this.#connections.size >= this.#limits.maxConnections) {
+      this.#counters.connectionsRefused += 1;
+      socket.destroy();
+      return;
+    }
+    this.#counters.connectionsAccepted += 1;
+    const connection = new RtspConnection(this, socket, this.#limits, this.#log);
+    this.#connections.add(connection);
+    socket.once('close', () => {
+      this.#connections.delete(connection);
+      // An RTSP session dies with the connection that made it: a player that vanished stops
+      // costing anything at once, not after the session timeout (docs/api.md "RTSP").
+      for (const session of [...this.#sessions.values()]) {
+        if (session.owner === connection) {
+          this.removeSession(session);
+        }
+      }
+    });
+  }
+
+  count(name: 'malformed' | 'unauthorized' | 'forbidden' | 'floodClosed' | 'requests'): void {
+    this.#counters[name] += 1;
+  }
+
+  session(id: string): RtspPlaySession | undefined {
+    return this.#sessions.get(id);
+  }
+
+  removeSession(session: RtspPlaySession): void {
+    if (this.#sessions.get(session.id) !== session) {
+      return;
+    }
+    this.#sessions.delete(session.id);
+    for (const stream of session.streams.values()) {
+      this.#counters.packetsSent += stream.counters.packets;
+      this.#counters.packetsDropped += stream.counters.dropped;
+    }
+    session.close();
+    this.#log.info(
+      {
+        rtspSession: session.id,
+        sessionId: session.presentation.session.sessionId,
+        user: session.user.username,
+      },
+      'RTSP session closed',
+    );
+  }
+
+  /** Handles one parsed request; the connection writes the answer. */
+  async handle(connection: RtspConnection, request: RtspRequest): Promise<Reply> {
+    const sessionHeader = header(request, 'session');
+    let session: RtspPlaySession | undefined;
+    if (sessionHeader !== undefined) {
+      const id = parseSessionHeader(sessionHeader);
+      session = id.ok ? this.#sessions.get(id.value) : undefined;
+      if (session === undefined) {
+        if (!id.ok) {
+          this.#counters.malformed += 1;
+        }
+        return { status: 454 };
+      }
+      session.touch();
+    }
+    switch (request.method) {
+      case 'OPTIONS':
+        return { status: 200, headers: [['Public', PUBLIC_METHODS]], session };
+      case 'GET_PARAMETER':
+        // A keep-alive (RFC 2326 §10.8: an empty body is a ping); parameters are not served.
+        return { status: 200, session };
+      case 'SET_PARAMETER':
+        return { status: 451, session };
+      case 'DESCRIBE':
+        return this.#describe(connection, request);
+      case 'SETUP':
+        return this.#setup(connection, request, session);
+      case 'PLAY':
+        return session === undefined ? { status: 454 } : this.#play(connection, request, session);
+      case 'PAUSE': {
+        if (session === undefined) {
+          return { status: 454 };
+        }
+        const refused = session.pause();
+        return refused === undefined || refused.ok
+          ? {
+              status: 200,
+              session,
+              headers: session.live ? [] : [['Range', formatNptRange(session.positionS)]],
+            }
+          : { status: refused.status, reason: refused.reason, session };
+      }
+      case 'TEARDOWN':
+        if (session === undefined) {
+          return { status: 454 };
+        }
+        this.removeSession(session);
+        return { status: 200 };
+      case 'ANNOUNCE':
+      case 'RECORD':
+      case 'REDIRECT':
+        // Recording over RTSP is not served: this is a player-facing server.
+        return { status: 405, headers: [['Allow', PUBLIC_METHODS]] };
+      default:
+        return { status: 501 };
+    }
+  }
+
+  /** Who asks, for DESCRIBE and the first SETUP; a reply when refused. */
+  async #authorize(
+    connection: RtspConnection,
+    request: RtspRequest,
+    target: RtspTarget,
+  ): Promise<RtspUser | Reply> {
+    const authorization = header(request, 'authorization');
+    const decision = await this.#options.access.authorize({
+      method: request.method,
+      uri: request.uri,
+      sessionId: target.sessionId,
+      source: connection.remoteAddress,
+      ...(authorization === undefined ? {} : { authorization }),
+      ...(target.token === undefined ? {} : { token: target.token }),
+    });
+    switch (decision.kind) {
+      case 'allowed':
+        return decision.user;
+      case 'unauthorized':
+        this.#counters.unauthorized += 1;
+        return {
+          status: 401,
+          headers: decision.challenges.map((challenge) => ['WWW-Authenticate', challenge] as const),
+        };
+      case 'forbidden':
+        this.#counters.forbidden += 1;
+        return { status: 403, reason: `Forbidden (${decision.message})` };
+    }
+  }
+
+  async #presentationFor(
+    connection: RtspConnection,
+    request: RtspRequest,
+  ): Promise<{ user: RtspUser; presentation: Presentation } | Reply> {
+    const target = parseRtspTarget(request.uri);
+    if (target === undefined) {
+      return { status: 404, reason: 'Not Found (URLs are /archive/<sessionId> and /live/<sessionId>)' };
+    }
+    const user = await this.#authorize(connection, request, target);
+    if ('status' in user) {
+      return user;
+    }
+    if (target.kind === 'live' && this.#options.liveFeed === undefined) {
+      return { status: 503, reason: 'Service Unavailable (live monitoring is not available on this node)' };
+    }
+    const loaded = await loadPresentation(this.#options.repository, this.#options.mediaDir, target);
+    if (!loaded.ok) {
+      if (request.method === 'DESCRIBE') {
+        await this.#options.access.played({
+          user,
+          sessionId: target.sessionId,
+          what: whatOf(target),
+          source: connection.remoteAddress,
+          found: false,
+        });
+      }
+      return { status: loaded.status, reason: loaded.reason };
+    }
+    return { user, presentation: loaded.presentation };
+  }
+
+  async #describe(connection: RtspConnection, request: RtspRequest): Promise<Reply> {
+    const found = await this.#presentationFor(connection, request);
+    if ('status' in found) {
+      return found;
+    }
+    const { presentation } = found;
+    const { target, session } = presentation;
+    const sdp = describeSdp({
+      originId: String(this.#now()),
+      address: connection.localAddress,
+      name: `Verbatim ${target.kind} ${session.sessionId}`,
+      control: aggregateControlUrl(target),
+      ...(presentation.durationS === undefined ? {} : { durationS: presentation.durationS }),
+      tracks: describedTracks(presentation),
+    });
+    return {
+      status: 200,
+      headers: [
+        ['Content-Type', 'application/sdp'],
+        ['Content-Base', `${target.base}/`],
+      ],
+      body: encodeUtf8(sdp),
+    };
+  }
+
+  async #setup(
+    connection: RtspConnection,
+    request: RtspRequest,
+    existing: RtspPlaySession | undefined,
+  ): Promise<Reply> {
+    const target = parseRtspTarget(request.uri);
+    if (target === undefined) {
+      return { status: 404 };
+    }
+    let session = existing;
+    let presentation: Presentation;
+    if (session === undefined) {
+      const found = await this.#presentationFor(connection, request);
+      if ('status' in found) {
+        return found;
+      }
+      presentation = found.presentation;
+      if (this.#sessions.size >= this.#limits.maxSessions) {
+        return { status: 453, reason: 'Not Enough Bandwidth (too many RTSP sessions on this node)' };
+      }
+      session = new RtspPlaySession({
+        id: randomBytes(8).toString('hex'),
+        presentation,
+        user: found.user,
+        liveFeed: this.#options.liveFeed,
+        logger: this.#log,
+        now: this.#now,
+        timeoutMs: this.#limits.sessionTimeoutS * 1000,
+        onExpired: (expired) => {
+          this.#counters.sessionsTimedOut += 1;
+          this.removeSession(expired);
+        },
+      });
+      session.owner = connection;
+    } else {
+      presentation = session.presentation;
+      const same =
+        presentation.target.kind === target.kind &&
+        presentation.target.sessionId === target.sessionId &&
+        presentation.target.mix === target.mix;
+      if (!same) {
+        return { status: 459, session };
+      }
+      if (session.state === 'playing') {
+        return { status: 455, session };
+      }
+    }
+    const fresh = existing === undefined;
+    const streamId =
+      target.streamId ?? (presentation.streams.length === 1 ? presentation.streams[0]?.streamId : undefined);
+    const stream = presentation.streams.find((s) => s.streamId === streamId);
+    if (stream === undefined) {
+      if (fresh) {
+        session.close();
+      }
+      return streamId === undefined ? { status: 460 } : { status: 404, reason: 'Not Found (no such track)' };
+    }
+    if (session.streams.has(stream.streamId) || session.streams.size >= MAX_STREAMS_PER_SESSION) {
+      return { status: 455, session };
+    }
+    const transports = parseTransport(header(request, 'transport') ?? '');
+    if (!transports.ok) {
+      this.#counters.malformed += 1;
+      if (fresh) {
+        session.close();
+      }
+      return { status: 461, reason: `Unsupported Transport (${transports.error.message})` };
+    }
+    let sink: PacketSink | undefined;
+    try {
+      sink = await this.#sinkFor(connection, session, transports.value);
+    } catch (error) {
+      this.#log.warn({ err: error }, 'RTSP: no UDP ports for a stream');
+      if (fresh) {
+        session.close();
+      }
+      return { status: 453, reason: 'Not Enough Bandwidth (no UDP ports)' };
+    }
+    if (sink === undefined) {
+      if (fresh) {
+        session.close();
+      }
+      return { status: 461, reason: 'Unsupported Transport (RTP/AVP unicast over UDP or TCP is served)' };
+    }
+    const ssrc =
+      presentation.mixSources !== undefined
+        ? undefined
+        : await recordedSsrc(stream.filePath, stream.payloadType);
+    const output = new OutputStream({
+      streamId: stream.streamId,
+      payloadType: stream.payloadType,
+      clockRateHz: stream.clockRateHz,
+      ssrc: ssrc ?? (await recordedSsrc(undefined, stream.payloadType)),
+      sink,
+      cname: this.#cname,
+    });
+    session.streams.set(stream.streamId, output);
+    if (fresh) {
+      this.#sessions.set(session.id, session);
+      this.#log.info(
+        {
+          rtspSession: session.id,
+          sessionId: presentation.session.sessionId,
+          user: session.user.username,
+          kind: target.kind,
+        },
+        'RTSP session set up',
+      );
+    }
+    return {
+      status: 200,
+      session,
+      headers: [
+        ['Transport', `${sink.transport};ssrc=${output.ssrc.toString(16).toUpperCase().padStart(8, '0')}`],
+      ],
+    };
+  }
+
+  /** The first offered transport the server serves: RTP/AVP unicast, interleaved or UDP, for play. */
+  async #sinkFor(
+    connection: RtspConnection,
+    session: RtspPlaySession,
+    offered: readonly TransportSpec[],
+  ): Promise<PacketSink | undefined> {
+    for (const spec of offered) {
+      if (spec.profile !== 'RTP/AVP' || !spec.unicast || (spec.mode !== 'play' && spec.mode !== '')) {
+        continue;
+      }
+      if (spec.lowerTransport === 'TCP') {
+        const used = new Set([...session.streams.values()].flatMap((s) => channelsOf(s.sink.transport)));
+        let channels = spec.interleaved;
+        if (channels === undefined || used.has(channels[0]) || used.has(channels[1])) {
+          let first = 0;
+          while (used.has(first) || used.has(first + 1)) {
+            first += 2;
+          }
+          channels = [first, first + 1];
+        }
+        return interleavedSink(connection, channels);
+      }
+      if (spec.clientPort !== undefined) {
+        const pair = await bindUdpPair(connection.localAddress);
+        // RTCP receiver reports from the client keep its session alive (RFC 2326 §12.37).
+        pair.rtcp.on('message', (_message, remote) => {
+          if (remote.address === connection.remoteAddress) {
+            session.touch();
+          }
+        });
+        return udpSink(pair, connection.remoteAddress, spec.clientPort);
+      }
+    }
+    return undefined;
+  }
+
+  async #play(connection: RtspConnection, request: RtspRequest, session: RtspPlaySession): Promise<Reply> {
+    if (session.streams.size === 0) {
+      return { status: 455, session };
+    }
+    const rangeHeader = header(request, 'range');
+    const range = rangeHeader === undefined ? undefined : parseRange(rangeHeader);
+    if (range !== undefined && !range.ok) {
+      this.#counters.malformed += 1;
+      return { status: 457, reason: `Invalid Range (${range.error.message})`, session };
+    }
+    const firstPlay = !playedSessions.has(session);
+    const outcome = session.play(range?.value);
+    if (!outcome.ok) {
+      return { status: outcome.status, reason: outcome.reason, session };
+    }
+    if (firstPlay) {
+      playedSessions.add(session);
+      this.#counters.plays += 1;
+      await this.#options.access.played({
+        user: session.user,
+        sessionId: session.presentation.session.sessionId,
+        what: whatOf(session.presentation.target),
+        source: connection.remoteAddress,
+        found: true,
+      });
+    }
+    const { target } = session.presentation;
+    const rtpInfo = outcome.rtpInfo
+      .map((info) => `url=${streamControlUrl(target, info.streamId)};seq=${info.seq};rtptime=${info.rtptime}`)
+      .join(',');
+    return {
+      status: 200,
+      session,
+      headers: [
+        ['Range', formatNptRange(outcome.startS, outcome.endS)],
+        ['RTP-Info', rtpInfo],
+      ],
+    };
+  }
+
+  get sessionTimeoutS(): number {
+    return this.#limits.sessionTimeoutS;
+  }
+}
+
+/** Sessions whose playback has been audited (one record per RTSP session, not per PAUSE/PLAY). */
+const playedSessions = new WeakSet<RtspPlaySession>();
+
+function whatOf(target: RtspTarget): string {
+  return `${target.kind}${target.mix ? '-mix' : ''}`;
+}
+
+function channelsOf(transport: string): number[] {
+  const match = /interleaved=(\d+)-(\d+)/.exec(transport);
+  return match === null ? [] : [Number(match[1]), Number(match[2])];
+}
+
+interface Reply {
+  readonly status: number;
+  readonly reason?: string;
+  readonly headers?: readonly (readonly [string, string])[];
+  readonly body?: Uint8Array;
+  readonly session?: RtspPlaySession | undefined;
+}
+
+/** One TCP connection: framing, requests answered in order, interleaved packets out. */
+class RtspConnection {
+  readonly #server: RtspServerImpl;
+  readonly #socket: Socket;
+  readonly #limits: RtspLimits;
+  readonly #log: Logger;
+  readonly #framer = new RtspStreamFramer();
+  /** Requests are answered in order: each waits for the one before (RFC 2326 §12.17). */
+  #queue: Promise<void> = Promise.resolve();
+  #windowStartMs = 0;
+  #windowRequests = 0;
+  #closed = false;
+  /** The RTSP sessions this connection was answered about, for RTCP proof of life. */
+  readonly #sessionIds = new Set<string>();
+  readonly remoteAddress: string;
+  readonly localAddress: string;
+
+  constructor(server: RtspServerImpl, socket: Socket, limits: RtspLimits, log: Logger) {
+    this.#server = server;
+    this.#socket = socket;
+    this.#limits = limits;
+    this.#log = log;
+    this.remoteAddress = normaliseAddress(socket.remoteAddress ?? '');
+    this.localAddress = normaliseAddress(socket.localAddress ?? '127.0.0.1');
+    socket.setNoDelay(true);
+    // A connection that says nothing for two session timeouts (no keep-alive, no RTCP) is gone.
+    socket.setTimeout(limits.sessionTimeoutS * 2000, () => {
+      socket.destroy();
+    });
+    socket.on('data', (chunk: Buffer) => {
+      this.#onData(chunk);
+    });
+    socket.on('error', () => {
+      // ECONNRESET from a player that vanished: 'close' follows and cleans up.
+    });
+    socket.once('close', () => {
+      this.#closed = true;
+    });
+  }
+
+  destroy(): void {
+    this.#socket.destroy();
+  }
+
+  writeFrame(channel: number, packet: Uint8Array): boolean {
+    if (this.#closed || this.#socket.writableLength > this.#limits.maxSendBufferBytes) {
+      return false;
+    }
+    this.#socket.write(interleavedFrame(channel, packet));
+    return true;
+  }
+
+  #onData(chunk: Buffer): void {
+    for (const item of this.#framer.push(chunk)) {
+      switch (item.kind) {
+        case 'interleaved':
+          // RTCP receiver reports from the client: proof of life for its sessions.
+          for (const id of this.#sessionIds) {
+            this.#server.session(id)?.touch();
+          }
+          break;
+        case 'error': {
+          this.#server.count('malformed');
+          const cseq = item.head === undefined ? undefined : cseqOfHead(item.head);
+          this.#enqueue(() => {
+            this.#write({ status: 413 }, cseq);
+            this.#socket.end();
+            return Promise.resolve();
+          });
+          return;
+        }
+        case 'request': {
+          if (!this.#admit()) {
+            return;
+          }
+          const parsed = parseRtspRequest(item.head, item.body);
+          if (!parsed.ok) {
+            this.#server.count('malformed');
+            const cseq = cseqOfHead(item.head.subarray(0, MAX_RTSP_HEADER_BYTES));
+            const status = parsed.error.code === RtspErrorCode.Version ? 505 : 400;
+            this.#enqueue(() => {
+              this.#write(
+                {
+                  status,
+                  reason: `${status === 505 ? 'RTSP Version Not Supported' : 'Bad Request'} (${parsed.error.message})`,
+                },
+                cseq,
+              );
+              return Promise.resolve();
+            });
+            break;
+          }
+          const request = parsed.value;
+          this.#enqueue(async () => {
+            const reply = await this.#server.handle(this, request).catch((error: unknown) => {
+              this.#log.error({ err: error, method: request.method }, 'RTSP request failed');
+              return { status: 500 } satisfies Reply;
+            });
+            this.#write(reply, request.cseq);
+          });
+          break;
+        }
+      }
+    }
+  }
+
+  /** Counts the request against the flood limit; closes the connection beyond it. */
+  #admit(): boolean {
+    this.#server.count('requests');
+    const now = Date.now();
+    if (now - this.#windowStartMs >= 1000) {
+      this.#windowStartMs = now;
+      this.#windowRequests = 0;
+    }
+    this.#windowRequests += 1;
+    if (this.#windowRequests > this.#limits.maxRequestsPerSecond) {
+      this.#server.count('floodClosed');
+      this.#log.warn({ remote: this.remoteAddress }, 'RTSP connection closed: request flood');
+      this.#socket.destroy();
+      return false;
+    }
+    return true;
+  }
+
+  #enqueue(task: () => Promise<void>): void {
+    this.#queue = this.#queue.then(task).catch((error: unknown) => {
+      this.#log.error({ err: error }, 'RTSP connection task failed');
+    });
+  }
+
+  #write(reply: Reply, cseq: number | undefined): void {
+    if (this.#closed) {
+      return;
+    }
+    const headers: (readonly [string, string])[] = [];
+    if (cseq !== undefined) {
+      headers.push(['CSeq', String(cseq)]);
+    }
+    headers.push(['Server', SERVER_NAME], ['Date', new Date().toUTCString()]);
+    if (reply.session !== undefined) {
+      this.#sessionIds.add(reply.session.id);
+      headers.push(['Session', `${reply.session.id};timeout=${this.#server.sessionTimeoutS}`]);
+    }
+    headers.push(...(reply.headers ?? []));
+    this.#socket.write(
+      serializeRtspResponse({
+        status: reply.status,
+        ...(reply.reason === undefined ? {} : { reason: reply.reason }),
+        headers,
+        ...(reply.body === undefined ? {} : { body: reply.body }),
+      }),
+    );
+  }
+}
+
+/** `::ffff:127.0.0.1` → `127.0.0.1`, so UDP sends go to the address family the sockets use. */
+function normaliseAddress(address: string): string {
+  return address.startsWith('::ffff:') ? address.slice(7) : address;
+}
