@@ -1,0 +1,361 @@
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pino from 'pino';
+import { digestHa1 } from '../../src/api/digest-ha1.js';
+import { hashPassword } from '../../src/api/passwords.js';
+import { ApiRtspAccess } from '../../src/api/rtsp-access.js';
+import type { Principal } from '../../src/api/authenticator.js';
+import type { AuditEntry } from '../../src/api/audit-trail.js';
+import type { Session } from '../../src/model/session.js';
+import type { User } from '../../src/model/user.js';
+import type { LiveFeed, LiveFeedListener, LiveSubscription } from '../../src/playback/live-feed.js';
+import { createRtspServer, type RtspServer } from '../../src/playback/rtsp/rtsp-server.js';
+import {
+  buildPcapFile,
+  dominantFrequencyHz,
+  goertzelPower,
+  sineG711Packets,
+  type CapturedDatagram,
+} from '../support/audio.js';
+import { sampleSession } from '../support/fake-repository.js';
+import { stopAll } from '../support/processes.js';
+import { pullWithFfmpeg, rawRtsp, responseHeaders } from '../support/rtsp-client.js';
+import { waitFor } from '../support/wait.js';
+
+/**
+ * The RTSP server over loopback against fixture track files, with ffmpeg as the client: a 3 s
+ * two-track PCMU session whose track 0 changes tone half way (500 Hz, then 700 Hz) and whose
+ * track 1 is 1300 Hz throughout.
+ */
+
+const START_MS = 1_700_000_000_000;
+const PASSWORD = 'rtsp-secret-1';
+const SESSION_ID = 'a1b2c3d4e5f60718';
+const LIVE_ID = 'feedfeedfeedfeed';
+
+function trackCapture(parts: readonly { hz: number; packets: number }[], ssrc: number): Uint8Array {
+  const datagrams: CapturedDatagram[] = [];
+  let index = 0;
+  for (const part of parts) {
+    for (const packet of sineG711Packets({
+      codec: 'PCMU',
+      frequencyHz: part.hz,
+      count: part.packets,
+      ssrc,
+      firstSequenceNumber: 1000 + index,
+      firstTimestamp: 160_000 + index * 160,
+      firstSampleIndex: index * 160,
+    })) {
+      // Arrivals 20 ms apart with a few ms of jitter, as a network delivers them.
+      datagrams.push({
+        timestampUs: (START_MS + index * 20 + (index % 3)) * 1000,
+        datagram: packet.datagram,
+      });
+      index++;
+    }
+  }
+  return buildPcapFile(datagrams);
+}
+
+/** A live feed that plays 1300 Hz packets in real time for `seconds`, then ends the call. */
+class FakeLiveFeed implements LiveFeed {
+  subscriptions = 0;
+
+  subscribe(sessionId: string, listener: LiveFeedListener): LiveSubscription | undefined {
+    if (sessionId !== LIVE_ID) {
+      return undefined;
+    }
+    this.subscriptions++;
+    const packets = sineG711Packets({ codec: 'PCMU', frequencyHz: 1300, count: 100, ssrc: 0x77 });
+    let next = 0;
+    const timer = setInterval(() => {
+      const packet = packets[next++];
+      if (packet === undefined) {
+        clearInterval(timer);
+        listener.ended();
+        return;
+      }
+      listener.packets(0, [{ arrivalMs: Date.now(), rtp: packet.datagram }]);
+    }, 20);
+    return {
+      close: () => {
+        clearInterval(timer);
+      },
+    };
+  }
+}
+
+void describe('RTSP server over loopback with ffmpeg', () => {
+  let dir = '';
+  let server: RtspServer | undefined;
+  let port = 0;
+  const audits: AuditEntry[] = [];
+  const users = new Map<string, User>();
+  const sessions = new Map<string, Session>();
+  const liveFeed = new FakeLiveFeed();
+  const base = (): string => `rtsp://127.0.0.1:${port}`;
+  const withCredentials = (path: string, password = PASSWORD): string =>
+    `rtsp://admin:${password}@127.0.0.1:${port}${path}`;
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'verbatim-rtsp-'));
+    const mediaDir = join(dir, 'media');
+    await mkdir(join(mediaDir, SESSION_ID), { recursive: true });
+    await writeFile(
+      join(mediaDir, SESSION_ID, 'track-0.pcap'),
+      trackCapture(
+        [
+          { hz: 500, packets: 75 },
+          { hz: 700, packets: 75 },
+        ],
+        0xaaaa0000,
+      ),
+    );
+    await writeFile(
+      join(mediaDir, SESSION_ID, 'track-1.pcap'),
+      trackCapture([{ hz: 1300, packets: 150 }], 0xbbbb0000),
+    );
+    sessions.set(
+      SESSION_ID,
+      sampleSession({ sessionId: SESSION_ID, sessionStartDate: START_MS, sessionDuration: 3000 }),
+    );
+    const live = sampleSession({ sessionId: LIVE_ID, sessionState: 'ACTIVE', sessionStartDate: Date.now() });
+    sessions.set(LIVE_ID, { ...live, tracks: live.tracks.slice(0, 1) });
+    users.set('admin', {
+      username: 'admin',
+      role: 'admin',
+      passwordHash: await hashPassword(PASSWORD),
+      digestHa1: digestHa1('admin', PASSWORD),
+      createdAt: 0,
+    });
+    users.set('legacy', {
+      username: 'legacy',
+      role: 'auditor',
+      passwordHash: await hashPassword(PASSWORD),
+      createdAt: 0,
+    });
+    const repository = {
+      getSession: (id: string) => Promise.resolve(sessions.get(id)),
+      getUser: (name: string) => Promise.resolve(users.get(name)),
+      updateUser: (name: string, patch: { digestHa1?: string }) => {
+        const user = users.get(name);
+        if (user !== undefined) {
+          users.set(name, { ...user, ...patch });
+        }
+        return Promise.resolve(user !== undefined);
+      },
+    };
+    const tokens = {
+      verify: (token: string, sessionId: string): Promise<Principal | undefined> =>
+        Promise.resolve(
+          token === 'good-token' && sessionId === SESSION_ID
+            ? { username: 'admin', role: 'admin', via: 'token' }
+            : undefined,
+        ),
+    };
+    server = createRtspServer({
+      repository,
+      mediaDir,
+      access: new ApiRtspAccess({
+        repository,
+        mediaTokens: tokens,
+        audit: {
+          record: (entry) => {
+            audits.push(entry);
+            return Promise.resolve();
+          },
+        },
+        now: Date.now,
+      }),
+      liveFeed,
+      logger: pino({ level: 'silent' }),
+      limits: { maxRequestsPerSecond: 20 },
+    });
+    port = await server.listen('127.0.0.1', 0);
+  });
+
+  after(async () => {
+    await stopAll();
+    await server?.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  void it('replays both tracks over TCP with their tones and original timing (Digest, ffmpeg)', async () => {
+    const pull = await pullWithFfmpeg(withCredentials(`/archive/${SESSION_ID}`), {
+      transport: 'tcp',
+      audioStreams: [0, 1],
+      work: dir,
+      name: 'tcp',
+    });
+    assert.equal(pull.code, 0, pull.process.output());
+    const [near, far] = pull.wavs;
+    assert.ok(near !== undefined && far !== undefined);
+    const nearSamples = near.channelSamples[0] ?? new Int16Array(0);
+    const farSamples = far.channelSamples[0] ?? new Int16Array(0);
+    assert.ok(Math.abs(nearSamples.length / 8000 - 3) < 0.3, `track 0 lasts ${nearSamples.length / 8000} s`);
+    assert.equal(Math.round(dominantFrequencyHz(nearSamples, 8000, 2000, 4000) / 10) * 10, 500);
+    assert.equal(Math.round(dominantFrequencyHz(nearSamples, 8000, 16000, 4000) / 10) * 10, 700);
+    assert.equal(Math.round(dominantFrequencyHz(farSamples, 8000, 4000, 8000) / 10) * 10, 1300);
+    // Paced by the recording's own timing, not sent as fast as the socket takes it.
+    assert.ok(pull.elapsedMs > 2500, `the 3 s replay took ${pull.elapsedMs} ms`);
+    assert.ok(
+      audits.some(
+        (a) => a.action === 'rtsp:archive' && a.target === SESSION_ID && a.detail?.via === 'digest',
+      ),
+    );
+  });
+
+  void it('replays over UDP unicast from the server side ports', async () => {
+    const pull = await pullWithFfmpeg(withCredentials(`/archive/${SESSION_ID}`), {
+      transport: 'udp',
+      audioStreams: [1],
+      work: dir,
+      name: 'udp',
+    });
+    assert.equal(pull.code, 0, pull.process.output());
+    const far = pull.wavs[0]?.channelSamples[0] ?? new Int16Array(0);
+    assert.ok(far.length > 8000 * 2.5, `got ${far.length / 8000} s`);
+    assert.equal(Math.round(dominantFrequencyHz(far, 8000, 4000, 8000) / 10) * 10, 1300);
+  });
+
+  void it('seeks with Range: npt= (ffmpeg -ss 2 hears only the second tone)', async () => {
+    const pull = await pullWithFfmpeg(withCredentials(`/archive/${SESSION_ID}`), {
+      transport: 'tcp',
+      audioStreams: [0],
+      seekS: 2,
+      work: dir,
+      name: 'seek',
+    });
+    assert.equal(pull.code, 0, pull.process.output());
+    const near = pull.wavs[0]?.channelSamples[0] ?? new Int16Array(0);
+    assert.ok(near.length < 8000 * 1.5, `after a seek to 2 s of 3 s, got ${near.length / 8000} s`);
+    assert.ok(near.length > 8000 * 0.5, `after a seek to 2 s of 3 s, got ${near.length / 8000} s`);
+    assert.equal(Math.round(dominantFrequencyHz(near, 8000) / 10) * 10, 700);
+    assert.ok(pull.elapsedMs < 2500, `a 1 s remainder took ${pull.elapsedMs} ms`);
+  });
+
+  void it('serves ?mix=1 as one PCMU track carrying both parties', async () => {
+    const pull = await pullWithFfmpeg(withCredentials(`/archive/${SESSION_ID}?mix=1`), {
+      transport: 'tcp',
+      audioStreams: [0],
+      work: dir,
+      name: 'mix',
+    });
+    assert.equal(pull.code, 0, pull.process.output());
+    const mix = pull.wavs[0]?.channelSamples[0] ?? new Int16Array(0);
+    const noise = goertzelPower(mix, 8000, 1000, 4000, 4000);
+    assert.ok(goertzelPower(mix, 8000, 500, 4000, 4000) > 100 * noise, 'the near party is in the mix');
+    assert.ok(goertzelPower(mix, 8000, 1300, 4000, 4000) > 100 * noise, 'the far party is in the mix');
+  });
+
+  void it('accepts the media token of rtspUrl instead of a password', async () => {
+    const pull = await pullWithFfmpeg(`${base()}/archive/${SESSION_ID}?token=good-token`, {
+      transport: 'tcp',
+      audioStreams: [1],
+      seekS: 2.5,
+      work: dir,
+      name: 'token',
+    });
+    assert.equal(pull.code, 0, pull.process.output());
+    assert.ok(audits.some((a) => a.detail?.via === 'token'));
+  });
+
+  void it('forwards a live session and ends cleanly with the call (RTCP BYE)', async () => {
+    const pull = await pullWithFfmpeg(withCredentials(`/live/${LIVE_ID}`), {
+      transport: 'tcp',
+      audioStreams: [0],
+      work: dir,
+      name: 'live',
+      timeoutMs: 15_000,
+    });
+    assert.equal(pull.code, 0, pull.process.output());
+    const heard = pull.wavs[0]?.channelSamples[0] ?? new Int16Array(0);
+    assert.ok(heard.length > 8000, `heard ${heard.length / 8000} s of a 2 s call`);
+    assert.equal(
+      Math.round(dominantFrequencyHz(heard, 8000, 0, Math.min(heard.length, 8000)) / 10) * 10,
+      1300,
+    );
+    assert.equal(liveFeed.subscriptions, 1);
+  });
+
+  void it('answers 401 with Basic and Digest challenges, and ffmpeg fails on a wrong password', async () => {
+    const describeRequest = `DESCRIBE ${base()}/archive/${SESSION_ID} RTSP/1.0\r\nCSeq: 2\r\n\r\n`;
+    const { text } = await rawRtsp(port, describeRequest);
+    assert.match(text, /^RTSP\/1\.0 401 Unauthorized\r\n/);
+    assert.match(text, /\r\nCSeq: 2\r\n/);
+    const challenges = responseHeaders(text, 'WWW-Authenticate');
+    assert.ok(
+      challenges.some((c) => /^Basic realm="Verbatim"$/.test(c)),
+      challenges.join(' | '),
+    );
+    assert.ok(challenges.some((c) => /^Digest realm="Verbatim", nonce="[^"]+", algorithm=MD5/.test(c)));
+    const wrong = await pullWithFfmpeg(withCredentials(`/archive/${SESSION_ID}`, 'not-the-password'), {
+      transport: 'tcp',
+      audioStreams: [0],
+      work: dir,
+      name: 'wrong',
+    });
+    assert.notEqual(wrong.code, 0);
+    assert.match(wrong.process.output(), /401/);
+  });
+
+  void it('takes Basic credentials and stores HA1 for a user whose password predates it', async () => {
+    const basic = (user: string): string => Buffer.from(`${user}:${PASSWORD}`).toString('base64');
+    const describeWith = (user: string): string =>
+      `DESCRIBE ${base()}/archive/${SESSION_ID} RTSP/1.0\r\nCSeq: 3\r\nAuthorization: Basic ${basic(user)}\r\n\r\n`;
+    const answered = await rawRtsp(port, describeWith('legacy'), (t) =>
+      /\r\n\r\n[\s\S]*m=audio[\s\S]*m=audio[^\r]*\r\n[\s\S]*control:[^\r]*\r\n$/.test(t),
+    );
+    assert.match(answered.text, /^RTSP\/1\.0 200 OK\r\n/);
+    assert.equal(responseHeaders(answered.text, 'Content-Type')[0], 'application/sdp');
+    assert.match(answered.text, /a=rtpmap:0 PCMU\/8000/);
+    assert.match(
+      answered.text,
+      new RegExp(`a=control:rtsp://127\\.0\\.0\\.1:${port}/archive/${SESSION_ID}/trackID=1`),
+    );
+    assert.match(answered.text, /a=range:npt=0-3\.000/);
+    assert.equal(users.get('legacy')?.digestHa1, digestHa1('legacy', PASSWORD));
+  });
+
+  void it('answers malformed requests with 400, keeps the connection, and closes on an oversized head', async () => {
+    const bad = await rawRtsp(
+      port,
+      `NOT A REQUEST\r\nCSeq: 4\r\n\r\nOPTIONS * RTSP/1.0\r\nCSeq: 5\r\n\r\n`,
+      (t) => /CSeq: 5/.test(t),
+    );
+    assert.match(bad.text, /^RTSP\/1\.0 400 Bad Request/);
+    assert.match(
+      bad.text,
+      /RTSP\/1\.0 200 OK\r\nCSeq: 5\r\n[\s\S]*Public: OPTIONS, DESCRIBE, SETUP, PLAY, PAUSE, TEARDOWN, GET_PARAMETER/,
+    );
+    const version = await rawRtsp(port, `OPTIONS * RTSP/2.0\r\nCSeq: 1\r\n\r\n`);
+    assert.match(version.text, /^RTSP\/1\.0 505 /);
+    const huge = await rawRtsp(port, `OPTIONS * RTSP/1.0\r\nX: ${'a'.repeat(10_000)}\r\n\r\n`, () => false);
+    assert.match(huge.text, /^RTSP\/1\.0 413 /);
+    assert.equal(huge.closed, true);
+    const unknownSession = await rawRtsp(
+      port,
+      `PLAY ${base()}/archive/${SESSION_ID} RTSP/1.0\r\nCSeq: 6\r\nSession: 0000000000000000\r\n\r\n`,
+    );
+    assert.match(unknownSession.text, /^RTSP\/1\.0 454 Session Not Found/);
+    const notFound = await rawRtsp(
+      port,
+      `DESCRIBE ${base()}/archive/ffffffffffffffff RTSP/1.0\r\nCSeq: 7\r\nAuthorization: Basic ${Buffer.from(`admin:${PASSWORD}`).toString('base64')}\r\n\r\n`,
+    );
+    assert.match(notFound.text, /^RTSP\/1\.0 404 /);
+  });
+
+  void it('closes a connection that floods requests, and keeps serving others', async () => {
+    const flood = Array.from({ length: 100 }, (_, i) => `OPTIONS * RTSP/1.0\r\nCSeq: ${i}\r\n\r\n`).join('');
+    const flooded = await rawRtsp(port, flood, () => false);
+    assert.equal(flooded.closed, true);
+    assert.ok((server?.counters().floodClosed ?? 0) >= 1);
+    const fine = await rawRtsp(port, `OPTIONS * RTSP/1.0\r\nCSeq: 1\r\n\r\n`);
+    assert.match(fine.text, /^RTSP\/1\.0 200 OK/);
+    await waitFor(() => server?.counters().connections === 0, { what: 'every test connection to close' });
+    assert.equal(server?.counters().sessions, 0);
+  });
+});
