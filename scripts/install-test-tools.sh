@@ -2,8 +2,9 @@
 # Installs the real peers the tests drive when they are missing: sipp (call controller), ffmpeg/ffprobe
 # (media sender and checker), baresip (SIP over TLS with SRTP) and bcg729's headers (a test-only G.729
 # encoder, GPL: it never links into Verbatim), curl (an HTTP client for the API port's HTTPS and
-# plain HTTP) and Debian's chromium (the browser playwright-core drives for the AgentInfo gadget test;
-# never `npx playwright install`).
+# plain HTTP), Debian's chromium (the browser playwright-core drives for the AgentInfo gadget test;
+# never `npx playwright install`) and GStreamer's gst-launch with rtspsrc (a second RTSP client,
+# besides ffmpeg, for the RTSP playback tests).
 # Needs root (CI and the dev machines run as root); prints what it does.
 set -euo pipefail
 missing=()
@@ -14,6 +15,9 @@ command -v baresip >/dev/null 2>&1 || missing+=(baresip-core)
 command -v gcc >/dev/null 2>&1 || missing+=(gcc libc6-dev)
 command -v curl >/dev/null 2>&1 || missing+=(curl)
 [ -x /usr/bin/chromium ] || missing+=(chromium)
+{ command -v gst-launch-1.0 >/dev/null 2>&1 && gst-inspect-1.0 rtspsrc >/dev/null 2>&1 \
+  && gst-inspect-1.0 wavenc >/dev/null 2>&1; } ||
+  missing+=(gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good)
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0
 fi
