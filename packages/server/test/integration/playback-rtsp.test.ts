@@ -12,7 +12,12 @@ import type { AuditEntry } from '../../src/api/audit-trail.js';
 import type { Session } from '../../src/model/session.js';
 import type { User } from '../../src/model/user.js';
 import type { LiveFeed, LiveFeedListener, LiveSubscription } from '../../src/playback/live-feed.js';
-import { createRtspServer, type RtspServer } from '../../src/playback/rtsp/rtsp-server.js';
+import {
+  createRtspServer,
+  type RtspServer,
+  type RtspServerOptions,
+} from '../../src/playback/rtsp/rtsp-server.js';
+import { parseRtpHeader, serializeRtpPacket } from '../../src/protocol/rtp/rtp-packet.js';
 import {
   buildPcapFile,
   dominantFrequencyHz,
@@ -22,7 +27,13 @@ import {
 } from '../support/audio.js';
 import { sampleSession } from '../support/fake-repository.js';
 import { stopAll } from '../support/processes.js';
-import { pullWithFfmpeg, rawRtsp, responseHeaders } from '../support/rtsp-client.js';
+import {
+  pullWithFfmpeg,
+  RawRtspClient,
+  rawRtsp,
+  responseHeaders,
+  type ReceivedFrame,
+} from '../support/rtsp-client.js';
 import { waitFor } from '../support/wait.js';
 
 /**
@@ -35,6 +46,27 @@ const START_MS = 1_700_000_000_000;
 const PASSWORD = 'rtsp-secret-1';
 const SESSION_ID = 'a1b2c3d4e5f60718';
 const LIVE_ID = 'feedfeedfeedfeed';
+const VIDEO_ID = 'cafecafecafecafe';
+/** Stand-ins for H.264 RTP payloads (a NAL header byte, then a counter): replayed as stored. */
+const VIDEO_PAYLOADS = Array.from({ length: 30 }, (_, i) => Uint8Array.of(0x65, i, 0xaa, 0x55, i));
+
+function videoCapture(): Uint8Array {
+  return buildPcapFile(
+    VIDEO_PAYLOADS.map((payload, i) => ({
+      timestampUs: (START_MS + i * 33) * 1000,
+      datagram: serializeRtpPacket(
+        {
+          marker: i % 3 === 2,
+          payloadType: 96,
+          sequenceNumber: 500 + i,
+          timestamp: 9000 + i * 3000,
+          ssrc: 0xcccc0000,
+        },
+        payload,
+      ),
+    })),
+  );
+}
 
 function trackCapture(parts: readonly { hz: number; packets: number }[], ssrc: number): Uint8Array {
   const datagrams: CapturedDatagram[] = [];
@@ -58,6 +90,21 @@ function trackCapture(parts: readonly { hz: number; packets: number }[], ssrc: n
     }
   }
   return buildPcapFile(datagrams);
+}
+
+/** An RTP packet's fields and payload; fails the test when it is not RTP. */
+function expectRtp(bytes: Uint8Array): {
+  sequenceNumber: number;
+  timestamp: number;
+  ssrc: number;
+  marker: boolean;
+  payloadType: number;
+  payload: Uint8Array;
+} {
+  const header = parseRtpHeader(bytes);
+  assert.ok(header.ok, 'an RTP packet');
+  const { payloadOffset, payloadLength } = header.value;
+  return { ...header.value, payload: bytes.subarray(payloadOffset, payloadOffset + payloadLength) };
 }
 
 /** A live feed that plays 1300 Hz packets in real time for `seconds`, then ends the call. */
@@ -91,6 +138,7 @@ class FakeLiveFeed implements LiveFeed {
 void describe('RTSP server over loopback with ffmpeg', () => {
   let dir = '';
   let server: RtspServer | undefined;
+  let serverOptions: RtspServerOptions | undefined;
   let port = 0;
   const audits: AuditEntry[] = [];
   const users = new Map<string, User>();
@@ -124,6 +172,25 @@ void describe('RTSP server over loopback with ffmpeg', () => {
     );
     const live = sampleSession({ sessionId: LIVE_ID, sessionState: 'ACTIVE', sessionStartDate: Date.now() });
     sessions.set(LIVE_ID, { ...live, tracks: live.tracks.slice(0, 1) });
+    await mkdir(join(mediaDir, VIDEO_ID), { recursive: true });
+    await writeFile(join(mediaDir, VIDEO_ID, 'track-1.pcap'), videoCapture());
+    await writeFile(
+      join(mediaDir, VIDEO_ID, 'track-0.pcap'),
+      trackCapture([{ hz: 500, packets: 50 }], 0xdddd0000),
+    );
+    const videoSession = sampleSession({
+      sessionId: VIDEO_ID,
+      sessionStartDate: START_MS,
+      sessionDuration: 1000,
+    });
+    sessions.set(VIDEO_ID, {
+      ...videoSession,
+      tracks: videoSession.tracks.map((t) =>
+        t.trackNumber === 1
+          ? { ...t, trackMediaType: 'VIDEO', codec: 'H264', payloadType: 96, clockRateHz: 90000 }
+          : t,
+      ),
+    });
     users.set('admin', {
       username: 'admin',
       role: 'admin',
@@ -156,7 +223,7 @@ void describe('RTSP server over loopback with ffmpeg', () => {
             : undefined,
         ),
     };
-    server = createRtspServer({
+    serverOptions = {
       repository,
       mediaDir,
       access: new ApiRtspAccess({
@@ -173,7 +240,8 @@ void describe('RTSP server over loopback with ffmpeg', () => {
       liveFeed,
       logger: pino({ level: 'silent' }),
       limits: { maxRequestsPerSecond: 20 },
-    });
+    };
+    server = createRtspServer(serverOptions);
     port = await server.listen('127.0.0.1', 0);
   });
 
@@ -279,6 +347,143 @@ void describe('RTSP server over loopback with ffmpeg', () => {
       1300,
     );
     assert.equal(liveFeed.subscriptions, 1);
+  });
+
+  const basicHeader = { Authorization: `Basic ${Buffer.from(`admin:${PASSWORD}`).toString('base64')}` };
+
+  void it('describes and replays an H.264 video track as stored, beside its audio', async () => {
+    const client = await RawRtspClient.open(port);
+    try {
+      const url = `${base()}/archive/${VIDEO_ID}`;
+      const described = await client.request('DESCRIBE', url, basicHeader);
+      assert.equal(described.status, 200);
+      assert.match(described.body, /m=audio 0 RTP\/AVP 0\r\na=rtpmap:0 PCMU\/8000\r\n/);
+      assert.match(
+        described.body,
+        /m=video 0 RTP\/AVP 96\r\na=rtpmap:96 H264\/90000\r\na=fmtp:96 packetization-mode=1\r\n/,
+      );
+      const setup = await client.request('SETUP', `${url}/trackID=1`, {
+        ...basicHeader,
+        Transport: 'RTP/AVP/TCP;unicast;interleaved=4-5',
+      });
+      assert.equal(setup.status, 200);
+      assert.match(
+        setup.headers.get('transport')?.[0] ?? '',
+        /^RTP\/AVP\/TCP;unicast;interleaved=4-5;ssrc=CCCC0000$/,
+      );
+      const session = (setup.headers.get('session')?.[0] ?? '').split(';')[0] ?? '';
+      assert.match(setup.headers.get('session')?.[0] ?? '', /;timeout=60$/);
+      const play = await client.request('PLAY', url, { Session: session, Range: 'npt=0-' });
+      assert.equal(play.status, 200);
+      const rtpInfo = play.headers.get('rtp-info')?.[0] ?? '';
+      const seq = Number(/seq=(\d+)/.exec(rtpInfo)?.[1]);
+      const rtptime = Number(/rtptime=(\d+)/.exec(rtpInfo)?.[1]);
+      assert.match(rtpInfo, new RegExp(`^url=${url}/trackID=1;`));
+      await waitFor(() => client.frames.filter((f) => f.channel === 4).length === VIDEO_PAYLOADS.length, {
+        what: 'every video packet',
+      });
+      const video = client.frames.filter((f) => f.channel === 4).map((f) => expectRtp(f.packet));
+      video.forEach((packet, i) => {
+        assert.deepEqual([...packet.payload], [...(VIDEO_PAYLOADS[i] ?? [])], `payload ${i} as stored`);
+        assert.equal(packet.ssrc, 0xcccc0000, 'the recorded SSRC');
+        assert.equal(packet.sequenceNumber, (seq + i) & 0xffff, 'continuous sequence numbers from RTP-Info');
+        assert.equal(
+          packet.timestamp,
+          (rtptime + i * 3000) >>> 0,
+          'recorded timestamp spacing from RTP-Info',
+        );
+        assert.equal(packet.marker, i % 3 === 2);
+        assert.equal(packet.payloadType, 96);
+      });
+      const sr = client.frames.find((f) => f.channel === 5);
+      assert.ok(sr !== undefined, 'an RTCP sender report on the RTCP channel');
+      assert.equal(sr.packet[1], 200);
+      assert.equal(Buffer.from(sr.packet).readUInt32BE(4), 0xcccc0000);
+      await waitFor(() => client.frames.some((f) => f.channel === 5 && f.packet.includes(203)), {
+        what: 'RTCP BYE at the end of the range',
+      });
+      assert.equal((await client.request('TEARDOWN', url, { Session: session })).status, 200);
+    } finally {
+      client.destroy();
+    }
+  });
+
+  void it('pauses and resumes where it paused, with continuous sequence numbers and timestamps', async () => {
+    const client = await RawRtspClient.open(port);
+    try {
+      const url = `${base()}/archive/${SESSION_ID}`;
+      const setup = await client.request('SETUP', `${url}/trackID=0`, {
+        ...basicHeader,
+        Transport: 'RTP/AVP/TCP;unicast;interleaved=0-1',
+      });
+      const session = (setup.headers.get('session')?.[0] ?? '').split(';')[0] ?? '';
+      assert.equal((await client.request('PLAY', url, { Session: session, Range: 'npt=0-' })).status, 200);
+      const audio = (): ReceivedFrame[] => client.frames.filter((f) => f.channel === 0);
+      await waitFor(() => audio().length >= 25, { what: '0.5 s of audio' });
+      const paused = await client.request('PAUSE', url, { Session: session });
+      assert.equal(paused.status, 200);
+      const pausedAt = Number(/npt=([\d.]+)-/.exec(paused.headers.get('range')?.[0] ?? '')?.[1]);
+      const countAtPause = audio().length;
+      assert.ok(
+        Math.abs(pausedAt - countAtPause * 0.02) < 0.1,
+        `paused at ${pausedAt} s after ${countAtPause} packets`,
+      );
+      assert.equal((await client.request('GET_PARAMETER', url, { Session: session })).status, 200);
+      await new Promise((resolve) => setTimeout(resolve, 400));
+      assert.equal(audio().length, countAtPause, 'nothing is sent while paused');
+      const resumed = await client.request('PLAY', url, { Session: session });
+      assert.equal(resumed.status, 200);
+      assert.match(resumed.headers.get('range')?.[0] ?? '', /^npt=\d+\.\d{3}-3\.000$/);
+      await waitFor(() => audio().length >= countAtPause + 10, { what: 'audio after resuming' });
+      const packets = audio().map((f) => expectRtp(f.packet));
+      for (let i = 1; i < packets.length; i++) {
+        assert.equal(packets[i]?.sequenceNumber, ((packets[i - 1]?.sequenceNumber ?? 0) + 1) & 0xffff);
+        assert.equal(packets[i]?.timestamp, ((packets[i - 1]?.timestamp ?? 0) + 160) >>> 0, `timestamp ${i}`);
+      }
+      assert.equal(packets[0]?.ssrc, 0xaaaa0000);
+    } finally {
+      client.destroy();
+    }
+  });
+
+  void it('forgets a session whose client vanished mid-replay, and one that stopped talking', async () => {
+    const before = server?.counters().sessions ?? 0;
+    const vanishing = await RawRtspClient.open(port);
+    const url = `${base()}/archive/${SESSION_ID}`;
+    const setup = await vanishing.request('SETUP', `${url}/trackID=1`, {
+      ...basicHeader,
+      Transport: 'RTP/AVP/TCP;unicast;interleaved=0-1',
+    });
+    const id = (setup.headers.get('session')?.[0] ?? '').split(';')[0] ?? '';
+    await vanishing.request('PLAY', url, { Session: id });
+    await waitFor(() => vanishing.frames.length > 5, { what: 'the replay to start' });
+    vanishing.destroy();
+    await waitFor(() => server?.counters().sessions === before, {
+      what: 'the vanished client session to go',
+    });
+
+    // A session that is neither renewed nor torn down ends after its timeout.
+    assert.ok(serverOptions !== undefined);
+    const short = createRtspServer({ ...serverOptions, limits: { sessionTimeoutS: 1 } });
+    const shortPort = await short.listen('127.0.0.1', 0);
+    const silent = await RawRtspClient.open(shortPort);
+    try {
+      const shortUrl = `rtsp://127.0.0.1:${shortPort}/archive/${SESSION_ID}`;
+      const answer = await silent.request('SETUP', `${shortUrl}/trackID=0`, {
+        ...basicHeader,
+        Transport: 'RTP/AVP/TCP;unicast;interleaved=0-1',
+      });
+      assert.match(answer.headers.get('session')?.[0] ?? '', /;timeout=1$/);
+      await waitFor(() => short.counters().sessionsTimedOut === 1, {
+        what: 'the session timeout',
+        timeoutMs: 5000,
+      });
+      const sessionId = (answer.headers.get('session')?.[0] ?? '').split(';')[0] ?? '';
+      assert.equal((await silent.request('PLAY', shortUrl, { Session: sessionId })).status, 454);
+    } finally {
+      silent.destroy();
+      await short.close();
+    }
   });
 
   void it('answers 401 with Basic and Digest challenges, and ffmpeg fails on a wrong password', async () => {

@@ -143,3 +143,125 @@ export function responseHeaders(text: string, name: string): string[] {
     .filter((line) => line.toLowerCase().startsWith(`${name.toLowerCase()}:`))
     .map((line) => line.slice(name.length + 1).trim());
 }
+
+/** An RTSP response as a raw client reads it. */
+export interface RawResponse {
+  readonly status: number;
+  readonly headers: ReadonlyMap<string, string[]>;
+  readonly body: string;
+}
+
+/** An interleaved frame received, with when it arrived. */
+export interface ReceivedFrame {
+  readonly channel: number;
+  readonly packet: Uint8Array;
+  readonly atMs: number;
+}
+
+/**
+ * A minimal RTSP client on one TCP connection: requests in order (CSeq counted), responses
+ * parsed, interleaved frames collected. For the exchanges a player hides (PAUSE timing, the bytes
+ * of each packet, the RTCP).
+ */
+export class RawRtspClient {
+  readonly frames: ReceivedFrame[] = [];
+  #buffer = Buffer.alloc(0);
+  #cseq = 0;
+  #waiting: ((response: RawResponse) => void) | undefined;
+  #closed = false;
+  readonly #socket;
+
+  private constructor(port: number) {
+    this.#socket = connect({ host: '127.0.0.1', port });
+    this.#socket.on('data', (chunk: Buffer) => {
+      this.#buffer = Buffer.concat([this.#buffer, chunk]);
+      this.#drain();
+    });
+    this.#socket.on('close', () => {
+      this.#closed = true;
+    });
+    this.#socket.on('error', () => undefined);
+  }
+
+  static async open(port: number): Promise<RawRtspClient> {
+    const client = new RawRtspClient(port);
+    await new Promise<void>((resolve, reject) => {
+      client.#socket.once('connect', resolve);
+      client.#socket.once('error', reject);
+    });
+    return client;
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  request(method: string, url: string, headers: Record<string, string> = {}): Promise<RawResponse> {
+    this.#cseq += 1;
+    const lines = [`${method} ${url} RTSP/1.0`, `CSeq: ${this.#cseq}`];
+    for (const [name, value] of Object.entries(headers)) {
+      lines.push(`${name}: ${value}`);
+    }
+    const answer = new Promise<RawResponse>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        reject(new Error(`no answer to ${method} within 5 s`));
+      }, 5000);
+      this.#waiting = (response) => {
+        clearTimeout(timer);
+        resolve(response);
+      };
+    });
+    this.#socket.write(`${lines.join('\r\n')}\r\n\r\n`);
+    return answer;
+  }
+
+  /** Closes the connection abruptly, as a player that crashed. */
+  destroy(): void {
+    this.#socket.destroy();
+  }
+
+  #drain(): void {
+    for (;;) {
+      if (this.#buffer.length === 0) {
+        return;
+      }
+      if (this.#buffer[0] === 0x24) {
+        if (this.#buffer.length < 4) {
+          return;
+        }
+        const length = this.#buffer.readUInt16BE(2);
+        if (this.#buffer.length < 4 + length) {
+          return;
+        }
+        this.frames.push({
+          channel: this.#buffer[1] ?? 0,
+          packet: new Uint8Array(this.#buffer.subarray(4, 4 + length)),
+          atMs: Date.now(),
+        });
+        this.#buffer = this.#buffer.subarray(4 + length);
+        continue;
+      }
+      const end = this.#buffer.indexOf('\r\n\r\n');
+      if (end < 0) {
+        return;
+      }
+      const head = this.#buffer.subarray(0, end).toString('latin1').split('\r\n');
+      const headers = new Map<string, string[]>();
+      for (const line of head.slice(1)) {
+        const colon = line.indexOf(':');
+        const name = line.slice(0, colon).trim().toLowerCase();
+        headers.set(name, [...(headers.get(name) ?? []), line.slice(colon + 1).trim()]);
+      }
+      const length = Number(headers.get('content-length')?.[0] ?? '0');
+      if (this.#buffer.length < end + 4 + length) {
+        return;
+      }
+      const body = this.#buffer.subarray(end + 4, end + 4 + length).toString('utf8');
+      this.#buffer = this.#buffer.subarray(end + 4 + length);
+      const status = Number(/^RTSP\/1\.0 (\d{3})/.exec(head[0] ?? '')?.[1] ?? '0');
+      const waiting = this.#waiting;
+      this.#waiting = undefined;
+      waiting?.({ status, headers, body });
+    }
+  }
+}
