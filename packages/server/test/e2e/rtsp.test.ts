@@ -5,13 +5,20 @@ import { dominantFrequencyHz, goertzelPower, sineG711Packets, type WavSamples } 
 import {
   FAR_HZ,
   NEAR_HZ,
+  assertPartyTones,
   assertTone,
   capture,
   findSessionByRefCi,
   runCucmCall,
 } from '../support/cucm-calls.js';
 import { failWithOutputs } from '../support/processes.js';
-import { pullPcmuWithGstreamer, pullWithFfmpeg, rawRtsp, responseHeaders } from '../support/rtsp-client.js';
+import {
+  RawRtspClient,
+  pullPcmuWithGstreamer,
+  pullWithFfmpeg,
+  rawRtsp,
+  responseHeaders,
+} from '../support/rtsp-client.js';
 import type { SessionJson } from '../support/session-api.js';
 import { writeSippRtpPcap } from '../support/sipp-pcap.js';
 import { ADMIN_PASSWORD, serverForSuite, type RunningServer } from '../support/verbatim-server.js';
@@ -180,5 +187,62 @@ void describe('RTSP playback of a recorded call (ffmpeg and GStreamer as clients
     });
     assert.notEqual(pull.code, 0);
     assert.match(pull.process.output(), /401 Unauthorized/);
+  });
+
+  void it('hostile and vanishing RTSP clients during a call leave its recording intact', async () => {
+    const port = server.rtspPort;
+    const archiveUrl = `rtsp://127.0.0.1:${port}/archive/${recorded.sessionId}`;
+    const basic = `Basic ${Buffer.from(`admin:${ADMIN_PASSWORD}`).toString('base64')}`;
+    const refCi = await runCucmCall(server, work, {
+      near: { pcapPath: capture(work, 'near-hostile', 'PCMU', NEAR_HZ, 3) },
+      far: { pcapPath: capture(work, 'far-hostile', 'PCMU', FAR_HZ, 3) },
+      duringCall: async () => {
+        const garbage = Array.from({ length: 20 }, () =>
+          rawRtsp(
+            port,
+            Buffer.from(Array.from({ length: 600 }, (_, i) => (i * 37) % 256)),
+            () => false,
+            3000,
+          ).catch(() => undefined),
+        );
+        const flood = rawRtsp(port, 'OPTIONS * RTSP/1.0\r\nCSeq: 1\r\n\r\n'.repeat(200), () => false, 3000);
+        const oversized = rawRtsp(
+          port,
+          `OPTIONS * RTSP/1.0\r\nX: ${'a'.repeat(20_000)}\r\n\r\n`,
+          () => false,
+          3000,
+        );
+        // A player that starts a replay and disappears without TEARDOWN.
+        const vanishing = await RawRtspClient.open(port);
+        const setup = await vanishing.request('SETUP', `${archiveUrl}/trackID=0`, {
+          Authorization: basic,
+          Transport: 'RTP/AVP/TCP;unicast;interleaved=0-1',
+        });
+        const session = (setup.headers.get('session')?.[0] ?? '').split(';')[0] ?? '';
+        await vanishing.request('PLAY', archiveUrl, { Session: session });
+        vanishing.destroy();
+        const [flooded, refused] = await Promise.all([flood, oversized, ...garbage]);
+        assert.equal(flooded.closed, true, 'the flood is cut off');
+        assert.match(refused.text, /^RTSP\/1\.0 413 /);
+      },
+    });
+    const session = await findSessionByRefCi(
+      server,
+      refCi,
+      (s) => s.sessionState !== 'ACTIVE' && s.tracks.length === 2,
+    );
+    await assertPartyTones(server, session, {
+      nearHz: NEAR_HZ,
+      farHz: FAR_HZ,
+      label: 'recorded under RTSP abuse: ',
+    });
+    const options = await rawRtsp(port, 'OPTIONS * RTSP/1.0\r\nCSeq: 9\r\n\r\n');
+    assert.match(options.text, /^RTSP\/1\.0 200 OK\r\nCSeq: 9\r\n/);
+    const metrics = await (
+      await fetch(`${server.baseUrl}/metrics`, { headers: { authorization: basic } })
+    ).text();
+    assert.match(metrics, /verbatim_rtsp_events_total\{event="floodClosed"\} [1-9]/);
+    assert.match(metrics, /verbatim_rtsp_events_total\{event="plays"\} [1-9]/);
+    assert.match(metrics, /verbatim_rtsp_events_total\{event="malformed"\} [1-9]/);
   });
 });
