@@ -3,26 +3,19 @@ import { createServer, type Server, type Socket } from 'node:net';
 import type { Logger } from 'pino';
 import type { Repository } from '../../db/repository.js';
 import { describeSdp } from '../../protocol/rtsp/describe.js';
-import { MAX_RTSP_HEADER_BYTES, RtspErrorCode } from '../../protocol/rtsp/errors.js';
-import { RtspStreamFramer } from '../../protocol/rtsp/framer.js';
 import {
   formatNptRange,
   parseRange,
   parseSessionHeader,
   parseTransport,
-  type TransportSpec,
 } from '../../protocol/rtsp/headers.js';
-import {
-  cseqOfHead,
-  header,
-  interleavedFrame,
-  parseRtspRequest,
-  serializeRtspResponse,
-  type RtspRequest,
-} from '../../protocol/rtsp/message.js';
+import { header, type RtspRequest } from '../../protocol/rtsp/message.js';
 import { encodeUtf8 } from '../../protocol/text.js';
 import type { LiveFeed } from '../live-feed.js';
 import { RtspPlaySession } from './play-session.js';
+import { RtspConnection, type Reply, type RtspConnectionHost } from './rtsp-connection.js';
+import { DEFAULT_RTSP_LIMITS, type RtspCounters, type RtspLimits } from './rtsp-limits.js';
+import { chooseSink } from './transports.js';
 import {
   aggregateControlUrl,
   describedTracks,
@@ -33,14 +26,7 @@ import {
   type RtspTarget,
 } from './presentation.js';
 import type { RtspAccess, RtspUser } from './rtsp-access.js';
-import {
-  bindUdpPair,
-  interleavedSink,
-  OutputStream,
-  recordedSsrc,
-  udpSink,
-  type PacketSink,
-} from './stream-output.js';
+import { OutputStream, recordedSsrc, type PacketSink } from './stream-output.js';
 
 /**
  * The RTSP server (RFC 2326, with what RFC 7826-era clients expect) on `--rtsp-port`: playback of
@@ -62,51 +48,12 @@ export interface RtspServerOptions {
   readonly limits?: Partial<RtspLimits>;
 }
 
-export interface RtspLimits {
-  /** RTSP session timeout, announced in the Session header (RFC 2326 §12.37). */
-  readonly sessionTimeoutS: number;
-  readonly maxConnections: number;
-  readonly maxSessions: number;
-  /** Requests a connection may send in one second before it is closed as a flood. */
-  readonly maxRequestsPerSecond: number;
-  /** Bytes queued to a slow client before packets are dropped (a client never buffers the node). */
-  readonly maxSendBufferBytes: number;
-}
-
-export const DEFAULT_RTSP_LIMITS: RtspLimits = {
-  sessionTimeoutS: 60,
-  maxConnections: 256,
-  maxSessions: 512,
-  maxRequestsPerSecond: 50,
-  maxSendBufferBytes: 1024 * 1024,
-};
-
-/** The counters /metrics shows (running totals, except the gauges named in the comment). */
-export interface RtspCounters {
-  /** Gauges: open connections, RTSP sessions, sessions playing. */
-  connections: number;
-  sessions: number;
-  playing: number;
-  connectionsAccepted: number;
-  connectionsRefused: number;
-  requests: number;
-  malformed: number;
-  unauthorized: number;
-  forbidden: number;
-  floodClosed: number;
-  sessionsTimedOut: number;
-  plays: number;
-  packetsSent: number;
-  packetsDropped: number;
-}
-
 export interface RtspServer {
   listen(host: string, port: number): Promise<number>;
   close(): Promise<void>;
   counters(): Readonly<RtspCounters>;
 }
 
-const SERVER_NAME = 'Verbatim';
 const PUBLIC_METHODS = 'OPTIONS, DESCRIBE, SETUP, PLAY, PAUSE, TEARDOWN, GET_PARAMETER';
 /** Streams a session may set up (two parties and video with room). */
 const MAX_STREAMS_PER_SESSION = 8;
@@ -115,7 +62,7 @@ export function createRtspServer(options: RtspServerOptions): RtspServer {
   return new RtspServerImpl(options);
 }
 
-class RtspServerImpl implements RtspServer {
+class RtspServerImpl implements RtspServer, RtspConnectionHost {
   readonly #options: RtspServerOptions;
   readonly #limits: RtspLimits;
   readonly #log: Logger;
@@ -468,7 +415,7 @@ class RtspServerImpl implements RtspServer {
     }
     let sink: PacketSink | undefined;
     try {
-      sink = await this.#sinkFor(connection, session, transports.value);
+      sink = await chooseSink(connection, session, transports.value);
     } catch (error) {
       this.#log.warn({ err: error }, 'RTSP: no UDP ports for a stream');
       if (fresh) {
@@ -514,42 +461,6 @@ class RtspServerImpl implements RtspServer {
         ['Transport', `${sink.transport};ssrc=${output.ssrc.toString(16).toUpperCase().padStart(8, '0')}`],
       ],
     };
-  }
-
-  /** The first offered transport the server serves: RTP/AVP unicast, interleaved or UDP, for play. */
-  async #sinkFor(
-    connection: RtspConnection,
-    session: RtspPlaySession,
-    offered: readonly TransportSpec[],
-  ): Promise<PacketSink | undefined> {
-    for (const spec of offered) {
-      if (spec.profile !== 'RTP/AVP' || !spec.unicast || (spec.mode !== 'play' && spec.mode !== '')) {
-        continue;
-      }
-      if (spec.lowerTransport === 'TCP') {
-        const used = new Set([...session.streams.values()].flatMap((s) => channelsOf(s.sink.transport)));
-        let channels = spec.interleaved;
-        if (channels === undefined || used.has(channels[0]) || used.has(channels[1])) {
-          let first = 0;
-          while (used.has(first) || used.has(first + 1)) {
-            first += 2;
-          }
-          channels = [first, first + 1];
-        }
-        return interleavedSink(connection, channels);
-      }
-      if (spec.clientPort !== undefined) {
-        const pair = await bindUdpPair(connection.localAddress);
-        // RTCP receiver reports from the client keep its session alive (RFC 2326 §12.37).
-        pair.rtcp.on('message', (_message, remote) => {
-          if (remote.address === connection.remoteAddress) {
-            session.touch();
-          }
-        });
-        return udpSink(pair, connection.remoteAddress, spec.clientPort);
-      }
-    }
-    return undefined;
   }
 
   async #play(connection: RtspConnection, request: RtspRequest, session: RtspPlaySession): Promise<Reply> {
@@ -602,177 +513,4 @@ const playedSessions = new WeakSet<RtspPlaySession>();
 
 function whatOf(target: RtspTarget): string {
   return `${target.kind}${target.mix ? '-mix' : ''}`;
-}
-
-function channelsOf(transport: string): number[] {
-  const match = /interleaved=(\d+)-(\d+)/.exec(transport);
-  return match === null ? [] : [Number(match[1]), Number(match[2])];
-}
-
-interface Reply {
-  readonly status: number;
-  readonly reason?: string;
-  readonly headers?: readonly (readonly [string, string])[];
-  readonly body?: Uint8Array;
-  readonly session?: RtspPlaySession | undefined;
-}
-
-/** One TCP connection: framing, requests answered in order, interleaved packets out. */
-class RtspConnection {
-  readonly #server: RtspServerImpl;
-  readonly #socket: Socket;
-  readonly #limits: RtspLimits;
-  readonly #log: Logger;
-  readonly #framer = new RtspStreamFramer();
-  /** Requests are answered in order: each waits for the one before (RFC 2326 §12.17). */
-  #queue: Promise<void> = Promise.resolve();
-  #windowStartMs = 0;
-  #windowRequests = 0;
-  #closed = false;
-  /** The RTSP sessions this connection was answered about, for RTCP proof of life. */
-  readonly #sessionIds = new Set<string>();
-  readonly remoteAddress: string;
-  readonly localAddress: string;
-
-  constructor(server: RtspServerImpl, socket: Socket, limits: RtspLimits, log: Logger) {
-    this.#server = server;
-    this.#socket = socket;
-    this.#limits = limits;
-    this.#log = log;
-    this.remoteAddress = normaliseAddress(socket.remoteAddress ?? '');
-    this.localAddress = normaliseAddress(socket.localAddress ?? '127.0.0.1');
-    socket.setNoDelay(true);
-    // A connection that says nothing for two session timeouts (no keep-alive, no RTCP) is gone.
-    socket.setTimeout(limits.sessionTimeoutS * 2000, () => {
-      socket.destroy();
-    });
-    socket.on('data', (chunk: Buffer) => {
-      this.#onData(chunk);
-    });
-    socket.on('error', () => {
-      // ECONNRESET from a player that vanished: 'close' follows and cleans up.
-    });
-    socket.once('close', () => {
-      this.#closed = true;
-    });
-  }
-
-  destroy(): void {
-    this.#socket.destroy();
-  }
-
-  writeFrame(channel: number, packet: Uint8Array): boolean {
-    if (this.#closed || this.#socket.writableLength > this.#limits.maxSendBufferBytes) {
-      return false;
-    }
-    this.#socket.write(interleavedFrame(channel, packet));
-    return true;
-  }
-
-  #onData(chunk: Buffer): void {
-    for (const item of this.#framer.push(chunk)) {
-      switch (item.kind) {
-        case 'interleaved':
-          // RTCP receiver reports from the client: proof of life for its sessions.
-          for (const id of this.#sessionIds) {
-            this.#server.session(id)?.touch();
-          }
-          break;
-        case 'error': {
-          this.#server.count('malformed');
-          const cseq = item.head === undefined ? undefined : cseqOfHead(item.head);
-          this.#enqueue(() => {
-            this.#write({ status: 413 }, cseq);
-            this.#socket.end();
-            return Promise.resolve();
-          });
-          return;
-        }
-        case 'request': {
-          if (!this.#admit()) {
-            return;
-          }
-          const parsed = parseRtspRequest(item.head, item.body);
-          if (!parsed.ok) {
-            this.#server.count('malformed');
-            const cseq = cseqOfHead(item.head.subarray(0, MAX_RTSP_HEADER_BYTES));
-            const status = parsed.error.code === RtspErrorCode.Version ? 505 : 400;
-            this.#enqueue(() => {
-              this.#write(
-                {
-                  status,
-                  reason: `${status === 505 ? 'RTSP Version Not Supported' : 'Bad Request'} (${parsed.error.message})`,
-                },
-                cseq,
-              );
-              return Promise.resolve();
-            });
-            break;
-          }
-          const request = parsed.value;
-          this.#enqueue(async () => {
-            const reply = await this.#server.handle(this, request).catch((error: unknown) => {
-              this.#log.error({ err: error, method: request.method }, 'RTSP request failed');
-              return { status: 500 } satisfies Reply;
-            });
-            this.#write(reply, request.cseq);
-          });
-          break;
-        }
-      }
-    }
-  }
-
-  /** Counts the request against the flood limit; closes the connection beyond it. */
-  #admit(): boolean {
-    this.#server.count('requests');
-    const now = Date.now();
-    if (now - this.#windowStartMs >= 1000) {
-      this.#windowStartMs = now;
-      this.#windowRequests = 0;
-    }
-    this.#windowRequests += 1;
-    if (this.#windowRequests > this.#limits.maxRequestsPerSecond) {
-      this.#server.count('floodClosed');
-      this.#log.warn({ remote: this.remoteAddress }, 'RTSP connection closed: request flood');
-      this.#socket.destroy();
-      return false;
-    }
-    return true;
-  }
-
-  #enqueue(task: () => Promise<void>): void {
-    this.#queue = this.#queue.then(task).catch((error: unknown) => {
-      this.#log.error({ err: error }, 'RTSP connection task failed');
-    });
-  }
-
-  #write(reply: Reply, cseq: number | undefined): void {
-    if (this.#closed) {
-      return;
-    }
-    const headers: (readonly [string, string])[] = [];
-    if (cseq !== undefined) {
-      headers.push(['CSeq', String(cseq)]);
-    }
-    headers.push(['Server', SERVER_NAME], ['Date', new Date().toUTCString()]);
-    if (reply.session !== undefined) {
-      this.#sessionIds.add(reply.session.id);
-      headers.push(['Session', `${reply.session.id};timeout=${this.#server.sessionTimeoutS}`]);
-    }
-    headers.push(...(reply.headers ?? []));
-    this.#socket.write(
-      serializeRtspResponse({
-        status: reply.status,
-        ...(reply.reason === undefined ? {} : { reason: reply.reason }),
-        headers,
-        ...(reply.body === undefined ? {} : { body: reply.body }),
-      }),
-    );
-  }
-}
-
-/** `::ffff:127.0.0.1` → `127.0.0.1`, so UDP sends go to the address family the sockets use. */
-function normaliseAddress(address: string): string {
-  return address.startsWith('::ffff:') ? address.slice(7) : address;
 }
