@@ -1,4 +1,4 @@
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Repository } from '../db/repository.js';
 import { ROLES, type Role } from '../model/user.js';
 import type {
@@ -31,6 +31,19 @@ import { RESPONSE_CODES } from './envelope.js';
 
 const NONCE_TTL_S = 600;
 const NONCE_MAC_BYTES = 16;
+/**
+ * Basic credentials run scrypt (tens of ms, 16 MiB, on libuv's thread pool, which the disk writes
+ * of the recording share): at most this many at once, and a few waiting; beyond, 503 at once, so
+ * a flood of guesses cannot queue up work or starve the recorder's file I/O.
+ */
+const MAX_PASSWORD_CHECKS = 2;
+const MAX_WAITING_CHECKS = 8;
+/**
+ * A player sends the same Basic credentials on DESCRIBE and each SETUP: once proved, they are
+ * remembered (by a SHA-256 of the header value, never the password) for this long.
+ */
+const PROVED_BASIC_TTL_MS = 60_000;
+const MAX_PROVED_BASIC = 256;
 
 export interface RtspAccessOptions {
   readonly repository: Pick<Repository, 'getUser' | 'updateUser'>;
@@ -45,6 +58,9 @@ export class ApiRtspAccess implements RtspAccess {
   readonly #audit: Pick<AuditTrail, 'record'>;
   readonly #now: () => number;
   readonly #nonceKey = randomBytes(32);
+  readonly #provedBasic = new Map<string, { user: RtspUser; expiresAt: number }>();
+  #checksRunning = 0;
+  readonly #checksWaiting: (() => void)[] = [];
 
   constructor(options: RtspAccessOptions) {
     this.#repository = options.repository;
@@ -67,7 +83,11 @@ export class ApiRtspAccess implements RtspAccess {
       const parsed = parseAuthorization(request.authorization);
       const credentials = parsed.ok ? parsed.value : undefined;
       if (credentials?.scheme === 'basic') {
-        user = await this.#basic(credentials.token);
+        const proved = await this.#provedOrChecked(credentials.token);
+        if (proved === 'busy') {
+          return { kind: 'busy' };
+        }
+        user = proved;
       } else if (credentials?.scheme === 'digest') {
         const checked = await this.#digest(request, credentials.digest);
         user = checked.user;
@@ -105,6 +125,46 @@ export class ApiRtspAccess implements RtspAccess {
       `Basic realm="${RTSP_DIGEST_REALM}"`,
       `Digest realm="${RTSP_DIGEST_REALM}", nonce="${this.#nonce()}", algorithm=MD5, qop="auth"${stale ? ', stale=true' : ''}`,
     ];
+  }
+
+  /** Basic credentials from the cache of proved ones, or checked within the password-check budget. */
+  async #provedOrChecked(token: string): Promise<RtspUser | undefined | 'busy'> {
+    const key = createHash('sha256').update(token).digest('base64');
+    const now = this.#now();
+    const cached = this.#provedBasic.get(key);
+    if (cached !== undefined && cached.expiresAt > now) {
+      return cached.user;
+    }
+    this.#provedBasic.delete(key);
+    if (this.#checksRunning >= MAX_PASSWORD_CHECKS) {
+      if (this.#checksWaiting.length >= MAX_WAITING_CHECKS) {
+        return 'busy';
+      }
+      // The slot is handed over by the check that finishes (it does not decrement the count).
+      await new Promise<void>((resolve) => {
+        this.#checksWaiting.push(resolve);
+      });
+    } else {
+      this.#checksRunning += 1;
+    }
+    try {
+      const user = await this.#basic(token);
+      if (user !== undefined) {
+        if (this.#provedBasic.size >= MAX_PROVED_BASIC) {
+          this.#provedBasic.clear();
+        }
+        // A role change or a removed user is seen within the cache's lifetime.
+        this.#provedBasic.set(key, { user, expiresAt: now + PROVED_BASIC_TTL_MS });
+      }
+      return user;
+    } finally {
+      const next = this.#checksWaiting.shift();
+      if (next === undefined) {
+        this.#checksRunning -= 1;
+      } else {
+        next();
+      }
+    }
   }
 
   async #basic(token: string): Promise<RtspUser | undefined> {

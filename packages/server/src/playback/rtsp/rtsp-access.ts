@@ -31,7 +31,9 @@ export type RtspAccessDecision =
   /** No or wrong credentials: answer 401 with these WWW-Authenticate values, one header each. */
   | { readonly kind: 'unauthorized'; readonly challenges: readonly string[] }
   /** Valid credentials, but the role may not play recordings: 403. */
-  | { readonly kind: 'forbidden'; readonly message: string };
+  | { readonly kind: 'forbidden'; readonly message: string }
+  /** Too many password checks at once (each is an scrypt run): 503, the client retries. */
+  | { readonly kind: 'busy' };
 
 export interface RtspPlayRecord {
   readonly user: RtspUser;

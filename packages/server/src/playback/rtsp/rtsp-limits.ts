@@ -31,6 +31,8 @@ export interface RtspCounters {
   malformed: number;
   unauthorized: number;
   forbidden: number;
+  /** Requests answered 503 because too many password checks were running. */
+  busy: number;
   floodClosed: number;
   sessionsTimedOut: number;
   plays: number;

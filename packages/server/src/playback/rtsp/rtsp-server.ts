@@ -77,6 +77,7 @@ class RtspServerImpl implements RtspServer, RtspConnectionHost {
     malformed: 0,
     unauthorized: 0,
     forbidden: 0,
+    busy: 0,
     floodClosed: 0,
     sessionsTimedOut: 0,
     plays: 0,
@@ -286,6 +287,9 @@ class RtspServerImpl implements RtspServer, RtspConnectionHost {
       case 'forbidden':
         this.#counters.forbidden += 1;
         return { status: 403, reason: `Forbidden (${decision.message})` };
+      case 'busy':
+        this.#counters.busy += 1;
+        return { status: 503, reason: 'Service Unavailable (too many password checks at once)' };
     }
   }
 
