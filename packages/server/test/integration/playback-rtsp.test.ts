@@ -267,7 +267,8 @@ void describe('RTSP server over loopback with ffmpeg', () => {
     assert.equal(Math.round(dominantFrequencyHz(nearSamples, 8000, 2000, 4000) / 10) * 10, 500);
     assert.equal(Math.round(dominantFrequencyHz(nearSamples, 8000, 16000, 4000) / 10) * 10, 700);
     assert.equal(Math.round(dominantFrequencyHz(farSamples, 8000, 4000, 8000) / 10) * 10, 1300);
-    // Paced by the recording's own timing, not sent as fast as the socket takes it.
+    // Paced by the recording's own timing, not sent as fast as the socket takes it (a lower
+    // bound: a loaded machine can only make it slower).
     assert.ok(pull.elapsedMs > 2500, `the 3 s replay took ${pull.elapsedMs} ms`);
     assert.ok(
       audits.some(
@@ -302,7 +303,6 @@ void describe('RTSP server over loopback with ffmpeg', () => {
     assert.ok(near.length < 8000 * 1.5, `after a seek to 2 s of 3 s, got ${near.length / 8000} s`);
     assert.ok(near.length > 8000 * 0.5, `after a seek to 2 s of 3 s, got ${near.length / 8000} s`);
     assert.equal(Math.round(dominantFrequencyHz(near, 8000) / 10) * 10, 700);
-    assert.ok(pull.elapsedMs < 2500, `a 1 s remainder took ${pull.elapsedMs} ms`);
   });
 
   void it('serves ?mix=1 as one PCMU track carrying both parties', async () => {
