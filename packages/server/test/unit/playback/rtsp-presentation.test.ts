@@ -63,11 +63,7 @@ void describe('RTSP presentations from Track rows', () => {
       }
       const parsed = parseRtspTarget(target);
       assert.ok(parsed !== undefined);
-      return await loadPresentation(
-        { getSession: () => Promise.resolve(session) },
-        dir,
-        parsed as RtspTarget,
-      );
+      return await loadPresentation({ getSession: () => Promise.resolve(session) }, dir, parsed);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
