@@ -34,7 +34,7 @@ export type PlayOutcome =
         readonly rtptime: number;
       }[];
     }
-  | { readonly ok: false; readonly status: 457 | 455; readonly reason: string };
+  | { readonly ok: false; readonly status: 404 | 455 | 457; readonly reason: string };
 
 export interface PlaySessionOptions {
   readonly id: string;
@@ -279,8 +279,13 @@ export class RtspPlaySession {
         },
       });
       if (subscription === undefined) {
+        // Ended since SETUP, or recorded by another node: there is nothing to forward here.
         this.#liveCallEnded();
-        return { ok: false, status: 455, reason: 'Method Not Valid in This State (the call has ended)' };
+        return {
+          ok: false,
+          status: 404,
+          reason: 'Not Found (the session is not being recorded on this node)',
+        };
       }
       this.#subscription = subscription;
     }
