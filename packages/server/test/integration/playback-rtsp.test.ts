@@ -47,6 +47,8 @@ const PASSWORD = 'rtsp-secret-1';
 const SESSION_ID = 'a1b2c3d4e5f60718';
 const LIVE_ID = 'feedfeedfeedfeed';
 const VIDEO_ID = 'cafecafecafecafe';
+/** ACTIVE in the database, but not recorded by this node (the live feed has nothing). */
+const ELSEWHERE_ID = 'beefbeefbeefbeef';
 /** Stand-ins for H.264 RTP payloads (a NAL header byte, then a counter): replayed as stored. */
 const VIDEO_PAYLOADS = Array.from({ length: 30 }, (_, i) => Uint8Array.of(0x65, i, 0xaa, 0x55, i));
 
@@ -172,6 +174,7 @@ void describe('RTSP server over loopback with ffmpeg', () => {
     );
     const live = sampleSession({ sessionId: LIVE_ID, sessionState: 'ACTIVE', sessionStartDate: Date.now() });
     sessions.set(LIVE_ID, { ...live, tracks: live.tracks.slice(0, 1) });
+    sessions.set(ELSEWHERE_ID, { ...live, sessionId: ELSEWHERE_ID });
     await mkdir(join(mediaDir, VIDEO_ID), { recursive: true });
     await writeFile(join(mediaDir, VIDEO_ID, 'track-1.pcap'), videoCapture());
     await writeFile(
@@ -483,6 +486,41 @@ void describe('RTSP server over loopback with ffmpeg', () => {
     } finally {
       silent.destroy();
       await short.close();
+    }
+  });
+
+  void it('answers 404 to PLAY of a live session this node does not record, and 503 without a live feed', async () => {
+    const client = await RawRtspClient.open(port);
+    try {
+      const url = `${base()}/live/${ELSEWHERE_ID}`;
+      const setup = await client.request('SETUP', `${url}/trackID=0`, {
+        ...basicHeader,
+        Transport: 'RTP/AVP/TCP;unicast;interleaved=0-1',
+      });
+      assert.equal(setup.status, 200);
+      const session = (setup.headers.get('session')?.[0] ?? '').split(';')[0] ?? '';
+      assert.equal((await client.request('PLAY', url, { Session: session })).status, 404);
+      const archive = await client.request('DESCRIBE', `${base()}/archive/${ELSEWHERE_ID}`, basicHeader);
+      assert.equal(archive.status, 404, 'an ACTIVE session has no archive yet');
+    } finally {
+      client.destroy();
+    }
+    assert.ok(serverOptions !== undefined);
+    const plain = createRtspServer({
+      repository: serverOptions.repository,
+      mediaDir: serverOptions.mediaDir,
+      access: serverOptions.access,
+      logger: serverOptions.logger,
+    });
+    const plainPort = await plain.listen('127.0.0.1', 0);
+    try {
+      const { text } = await rawRtsp(
+        plainPort,
+        `DESCRIBE rtsp://127.0.0.1:${plainPort}/live/${LIVE_ID} RTSP/1.0\r\nCSeq: 1\r\nAuthorization: ${basicHeader.Authorization}\r\n\r\n`,
+      );
+      assert.match(text, /^RTSP\/1\.0 503 /);
+    } finally {
+      await plain.close();
     }
   });
 
