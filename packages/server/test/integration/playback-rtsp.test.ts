@@ -599,6 +599,23 @@ void describe('RTSP server over loopback with ffmpeg', () => {
     const fine = await rawRtsp(port, `OPTIONS * RTSP/1.0\r\nCSeq: 1\r\n\r\n`);
     assert.match(fine.text, /^RTSP\/1\.0 200 OK/);
     await waitFor(() => server?.counters().connections === 0, { what: 'every test connection to close' });
+    // One address cannot take every connection.
+    assert.ok(serverOptions !== undefined);
+    const narrow = createRtspServer({ ...serverOptions, limits: { maxConnectionsPerAddress: 2 } });
+    const narrowPort = await narrow.listen('127.0.0.1', 0);
+    const held = [await RawRtspClient.open(narrowPort), await RawRtspClient.open(narrowPort)];
+    try {
+      await waitFor(() => narrow.counters().connections === 2, { what: 'two connections held' });
+      const third = await rawRtsp(narrowPort, 'OPTIONS * RTSP/1.0\r\nCSeq: 1\r\n\r\n', () => false);
+      assert.equal(third.closed, true);
+      assert.equal(third.text, '');
+      assert.equal(narrow.counters().connectionsRefused, 1);
+    } finally {
+      held.forEach((client) => {
+        client.destroy();
+      });
+      await narrow.close();
+    }
     assert.equal(server?.counters().sessions, 0);
   });
 });

@@ -4,6 +4,8 @@ export interface RtspLimits {
   /** RTSP session timeout, announced in the Session header (RFC 2326 §12.37). */
   readonly sessionTimeoutS: number;
   readonly maxConnections: number;
+  /** Connections from one address, so that one client cannot take every connection. */
+  readonly maxConnectionsPerAddress: number;
   readonly maxSessions: number;
   /** Requests a connection may send in one second before it is closed as a flood. */
   readonly maxRequestsPerSecond: number;
@@ -14,6 +16,7 @@ export interface RtspLimits {
 export const DEFAULT_RTSP_LIMITS: RtspLimits = {
   sessionTimeoutS: 60,
   maxConnections: 256,
+  maxConnectionsPerAddress: 32,
   maxSessions: 512,
   maxRequestsPerSecond: 50,
   maxSendBufferBytes: 1024 * 1024,

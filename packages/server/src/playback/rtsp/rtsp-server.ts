@@ -69,6 +69,8 @@ class RtspServerImpl implements RtspServer, RtspConnectionHost {
   readonly #now: () => number;
   readonly #server: Server;
   readonly #connections = new Set<RtspConnection>();
+  /** Open connections by remote address. */
+  readonly #perAddress = new Map<string, number>();
   readonly #sessions = new Map<string, RtspPlaySession>();
   readonly #counters = {
     connectionsAccepted: 0,
@@ -154,16 +156,28 @@ class RtspServerImpl implements RtspServer, RtspConnectionHost {
   }
 
   #accept(socket: Socket): void {
-    if (this.#connections.size >= this.#limits.maxConnections) {
+    const address = socket.remoteAddress ?? '';
+    const fromAddress = this.#perAddress.get(address) ?? 0;
+    if (
+      this.#connections.size >= this.#limits.maxConnections ||
+      fromAddress >= this.#limits.maxConnectionsPerAddress
+    ) {
       this.#counters.connectionsRefused += 1;
       socket.destroy();
       return;
     }
+    this.#perAddress.set(address, fromAddress + 1);
     this.#counters.connectionsAccepted += 1;
     const connection = new RtspConnection(this, socket, this.#limits, this.#log);
     this.#connections.add(connection);
     socket.once('close', () => {
       this.#connections.delete(connection);
+      const left = (this.#perAddress.get(address) ?? 1) - 1;
+      if (left > 0) {
+        this.#perAddress.set(address, left);
+      } else {
+        this.#perAddress.delete(address);
+      }
       // An RTSP session dies with the connection that made it: a player that vanished stops
       // costing anything at once, not after the session timeout (docs/api.md "RTSP").
       for (const session of [...this.#sessions.values()]) {
