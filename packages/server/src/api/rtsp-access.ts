@@ -59,6 +59,7 @@ export class ApiRtspAccess implements RtspAccess {
   readonly #now: () => number;
   readonly #nonceKey = randomBytes(32);
   readonly #provedBasic = new Map<string, { user: RtspUser; expiresAt: number }>();
+  readonly #checking = new Map<string, Promise<RtspUser | undefined | 'busy'>>();
   #checksRunning = 0;
   readonly #checksWaiting: (() => void)[] = [];
 
@@ -136,6 +137,21 @@ export class ApiRtspAccess implements RtspAccess {
       return cached.user;
     }
     this.#provedBasic.delete(key);
+    // Players started together with the same credentials share one check.
+    const running = this.#checking.get(key);
+    if (running !== undefined) {
+      return running;
+    }
+    const check = this.#check(key, token, now);
+    this.#checking.set(key, check);
+    try {
+      return await check;
+    } finally {
+      this.#checking.delete(key);
+    }
+  }
+
+  async #check(key: string, token: string, now: number): Promise<RtspUser | undefined | 'busy'> {
     if (this.#checksRunning >= MAX_PASSWORD_CHECKS) {
       if (this.#checksWaiting.length >= MAX_WAITING_CHECKS) {
         return 'busy';

@@ -411,6 +411,67 @@ void describe('RTSP server over loopback with ffmpeg', () => {
     }
   });
 
+  void it('serves many clients of one session at once, each with sender reports that line its tracks up', async () => {
+    const url = `${base()}/archive/${VIDEO_ID}`;
+    const clients = await Promise.all(Array.from({ length: 12 }, () => RawRtspClient.open(port)));
+    try {
+      await Promise.all(
+        clients.map(async (client) => {
+          const first = await client.request('SETUP', `${url}/trackID=0`, {
+            ...basicHeader,
+            Transport: 'RTP/AVP/TCP;unicast;interleaved=0-1',
+          });
+          assert.equal(first.status, 200);
+          const session = (first.headers.get('session')?.[0] ?? '').split(';')[0] ?? '';
+          const second = await client.request('SETUP', `${url}/trackID=1`, {
+            Session: session,
+            Transport: 'RTP/AVP/TCP;unicast;interleaved=2-3',
+          });
+          assert.equal(second.status, 200);
+          assert.equal(
+            (await client.request('PLAY', url, { Session: session, Range: 'npt=0-' })).status,
+            200,
+          );
+        }),
+      );
+      const ended = (client: RawRtspClient): boolean =>
+        [1, 3].every((channel) => client.frames.some((f) => f.channel === channel && f.packet.includes(203)));
+      await waitFor(() => clients.every(ended), { what: 'every client to reach the end', timeoutMs: 10_000 });
+      for (const client of clients) {
+        assert.equal(client.frames.filter((f) => f.channel === 0).length, 50, 'every audio packet');
+        assert.equal(
+          client.frames.filter((f) => f.channel === 2).length,
+          VIDEO_PAYLOADS.length,
+          'every video packet',
+        );
+        // Each stream's first sender report: NTP time and RTP time of one instant. Both map to
+        // the same presentation time (within a millisecond), which is what lets a player sync them.
+        const sr = (channel: number): { ntpMs: number; rtp: number } => {
+          const frame = client.frames.find((f) => f.channel === channel && f.packet[1] === 200);
+          assert.ok(frame !== undefined);
+          const view = Buffer.from(frame.packet);
+          const ntpMs = (view.readUInt32BE(8) - 2208988800) * 1000 + (view.readUInt32BE(12) / 2 ** 32) * 1000;
+          return { ntpMs, rtp: view.readUInt32BE(16) };
+        };
+        const firstRtp = (channel: number): number =>
+          expectRtp(client.frames.find((f) => f.channel === channel)?.packet ?? new Uint8Array(0)).timestamp;
+        const audio = sr(1);
+        const video = sr(3);
+        // Presentation time of the report = report wall clock − (packet 0's RTP time − report's) / clock.
+        const audioStartMs = audio.ntpMs - (((audio.rtp - firstRtp(0)) | 0) / 8000) * 1000;
+        const videoStartMs = video.ntpMs - (((video.rtp - firstRtp(2)) | 0) / 90000) * 1000;
+        assert.ok(
+          Math.abs(audioStartMs - videoStartMs) < 5,
+          `tracks start ${audioStartMs - videoStartMs} ms apart`,
+        );
+      }
+    } finally {
+      for (const client of clients) {
+        client.destroy();
+      }
+    }
+  });
+
   void it('pauses and resumes where it paused, with continuous sequence numbers and timestamps', async () => {
     const client = await RawRtspClient.open(port);
     try {
