@@ -205,7 +205,10 @@ export function aggregateControlUrl(target: RtspTarget): string {
   return `${target.base}${target.query}`;
 }
 
-/** The absolute path of a track file, refusing one that would leave the media directory. */
+/**
+ * The absolute path of a track file, refusing one that would leave the media directory (the rule of
+ * api/media-routes.ts resolveMediaPath, which playback/ cannot import).
+ */
 function resolveMediaPath(mediaDir: string, mediaPath: string): string | undefined {
   if (mediaPath === '' || isAbsolute(mediaPath)) {
     return undefined;
