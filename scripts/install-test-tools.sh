@@ -3,7 +3,8 @@
 # (media sender and checker), baresip (SIP over TLS with SRTP) and bcg729's headers (a test-only G.729
 # encoder, GPL: it never links into Verbatim), curl (an HTTP client for the API port's HTTPS and
 # plain HTTP), Debian's chromium (the browser playwright-core drives for the AgentInfo gadget, MP4 and
-# live-listening tests; never `npx playwright install`), and script(1) from bsdutils (runs
+# live-listening tests; never `npx playwright install`), GStreamer's gst-launch with rtspsrc (a
+# second RTSP client, besides ffmpeg, for the RTSP playback tests) and script(1) from bsdutils (runs
 # `verbatim export` on a pseudo-terminal to see its progress bar; essential in Debian, but slim
 # images may lack it).
 # Needs root (CI and the dev machines run as root); prints what it does.
@@ -17,6 +18,9 @@ command -v gcc >/dev/null 2>&1 || missing+=(gcc libc6-dev)
 command -v curl >/dev/null 2>&1 || missing+=(curl)
 [ -x /usr/bin/chromium ] || missing+=(chromium)
 command -v script >/dev/null 2>&1 || missing+=(bsdutils)
+{ command -v gst-launch-1.0 >/dev/null 2>&1 && gst-inspect-1.0 rtspsrc >/dev/null 2>&1 \
+  && gst-inspect-1.0 wavenc >/dev/null 2>&1; } ||
+  missing+=(gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good)
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0
 fi

@@ -10,6 +10,9 @@ import { buildHttpApi } from './api/http-api.js';
 import { jobRoutes } from './api/job-routes.js';
 import { outboundRoutes } from './api/outbound-routes.js';
 import { MediaTokens } from './api/media-tokens.js';
+import { AuditTrail } from './api/audit-trail.js';
+import { ApiRtspAccess } from './api/rtsp-access.js';
+import { createRtspServer, type RtspServer } from './playback/rtsp/rtsp-server.js';
 import { sessionJson } from './api/session-json.js';
 import { agentRoutes } from './api/agent-routes.js';
 import { tagRoutes } from './api/tag-routes.js';
@@ -54,6 +57,8 @@ export interface App {
 export interface AppAddresses {
   readonly sip: { readonly udp: number; readonly tcp: number; readonly tls?: number };
   readonly http: number;
+  /** Absent when `--rtsp-port 0` turned the RTSP server off. */
+  readonly rtsp?: number;
 }
 
 export interface AppDependencies {
@@ -223,6 +228,23 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<A
     });
     // Run after the HTTP server closed (closers run in reverse order of registration).
     closers.unshift(() => mp4.close());
+    // RTSP playback and live monitoring (docs/api.md "RTSP"): it only reads the database and the
+    // track files. Port 0 turns it off.
+    const rtsp: RtspServer | undefined =
+      config.rtspPort > 0
+        ? createRtspServer({
+            repository,
+            mediaDir,
+            access: new ApiRtspAccess({
+              repository,
+              mediaTokens,
+              audit: new AuditTrail(repository, log, Date.now),
+              now: Date.now,
+            }),
+            liveFeed,
+            logger: log,
+          })
+        : undefined;
 
     const http: FastifyInstance = await buildHttpApi({
       repository,
@@ -263,6 +285,7 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<A
         eventDelivery: () => eventDelivery.counters,
         eventBacklog: () => repository.outboxBacklog(config.nodeId),
         mp4: () => mp4.counters,
+        ...(rtsp === undefined ? {} : { rtspCounters: () => ({ ...rtsp.counters() }) }),
       },
     });
 
@@ -277,6 +300,7 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<A
         const sipPorts = await sip.start();
         started = true;
         await http.listen({ host: config.bind, port: config.httpPort });
+        const rtspPort = rtsp === undefined ? undefined : await rtsp.listen(config.bind, config.rtspPort);
         jobs.start();
         await eventDelivery.start();
         const address = http.server.address();
@@ -288,6 +312,7 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<A
             ...(sipPorts.tlsPort === undefined ? {} : { tls: sipPorts.tlsPort }),
           },
           http: httpPort,
+          ...(rtspPort === undefined ? {} : { rtsp: rtspPort }),
         };
         log.info(
           { ...addresses, advertise: config.advertise, dataDir: config.dataDir, tls: config.tls },
@@ -301,7 +326,9 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<A
         }
         closed = true;
         log.info('shutting down: ending active recordings');
-        // Recording first: it still needs SIP (BYE), the media engine (flush) and the database.
+        // Players first: they only read, and must not hold the media files being finished.
+        await rtsp?.close();
+        // Then recording: it still needs SIP (BYE), the media engine (flush) and the database.
         await recording.close();
         await http.close();
         if (started) {

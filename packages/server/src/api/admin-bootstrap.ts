@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Repository } from '../db/repository.js';
 import { hashPassword } from './passwords.js';
+import { digestHa1 } from './digest-ha1.js';
 
 export const ADMIN_USERNAME = 'admin';
 
@@ -23,6 +24,7 @@ export async function ensureAdminUser(
     username: ADMIN_USERNAME,
     role: 'admin',
     passwordHash: await hashPassword(password),
+    digestHa1: digestHa1(ADMIN_USERNAME, password),
     createdAt: Date.now(),
   });
   return given === undefined ? { created: true, generatedPassword: password } : { created: true };

@@ -1,5 +1,6 @@
 import type { Repository } from '../db/repository.js';
-import type { Role } from '../model/user.js';
+import type { Role, User } from '../model/user.js';
+import { digestHa1 } from './digest-ha1.js';
 import type { AuthSession, AuthSessionStore } from './auth-sessions.js';
 import { basicCredentials, sessionIdCandidates, type RequestHeaders } from './credentials.js';
 import { dummyPasswordHash, verifyPassword } from './passwords.js';
@@ -9,6 +10,21 @@ export interface Principal {
   readonly role: Role;
   /** How the request proved who it is (kept for the audit log). */
   readonly via: 'session' | 'basic' | 'token';
+}
+
+/**
+ * A proved password gives the RTSP Digest HA1 (db migration 0012) of a user who has none yet (a
+ * password set before it existed). A failed write only delays Digest for that user.
+ */
+export async function storeDigestHa1(
+  repository: Pick<Repository, 'updateUser'>,
+  user: User,
+  password: string,
+): Promise<void> {
+  const ha1 = digestHa1(user.username, password);
+  if (user.digestHa1 !== ha1) {
+    await repository.updateUser(user.username, { digestHa1: ha1 }).catch(() => false);
+  }
 }
 
 /** Checks credentials against the user table and the JSESSIONIDs issued by this node. */
@@ -28,7 +44,11 @@ export class Authenticator {
   ): Promise<{ username: string; role: Role } | undefined> {
     const user = await this.#repository.getUser(username);
     const matches = await verifyPassword(password, user?.passwordHash ?? (await dummyPasswordHash()));
-    return user !== undefined && matches ? { username: user.username, role: user.role } : undefined;
+    if (user === undefined || !matches) {
+      return undefined;
+    }
+    await storeDigestHa1(this.#repository, user, password);
+    return { username: user.username, role: user.role };
   }
 
   async signIn(username: string, password: string): Promise<AuthSession | undefined> {

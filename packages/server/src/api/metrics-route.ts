@@ -42,7 +42,19 @@ export interface MetricsSource {
     running: number;
     queued: number;
   }>;
+  /**
+   * The RTSP server's counters (playback/rtsp/rtsp-server.ts RtspCounters): the gauges of
+   * RTSP_GAUGES and running totals. Absent: no RTSP server on this node.
+   */
+  readonly rtspCounters?: () => Readonly<Record<string, number>>;
 }
+
+/** The RTSP counters that are gauges; every other one is a running total. */
+const RTSP_GAUGES = {
+  connections: 'verbatim_rtsp_connections',
+  sessions: 'verbatim_rtsp_sessions',
+  playing: 'verbatim_rtsp_sessions_playing',
+} as const;
 
 /** The SIP counters that are gauges (what the server holds now); every other one is a running total. */
 const SIP_GAUGES = {
@@ -273,6 +285,26 @@ export function buildNodeMetrics(source: MetricsSource, apiRefusals?: ApiRefusal
         const counters = sipCounters();
         for (const [reason, field] of Object.entries(SIP_REFUSALS)) {
           this.inc({ reason }, counters[field] ?? 0);
+        }
+      },
+    });
+  }
+  const rtspCounters = source.rtspCounters;
+  if (rtspCounters !== undefined) {
+    for (const [field, name] of Object.entries(RTSP_GAUGES)) {
+      readGauge(registry, name, `RTSP ${field} now`, () => rtspCounters()[field]);
+    }
+    new Counter({
+      name: 'verbatim_rtsp_events_total',
+      help: 'What the RTSP server saw and did, by event (connectionsAccepted, malformed, unauthorized, floodClosed, plays, packetsSent, packetsDropped, …)',
+      labelNames: ['event'],
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const [event, value] of Object.entries(rtspCounters())) {
+          if (!(event in RTSP_GAUGES)) {
+            this.inc({ event }, value);
+          }
         }
       },
     });

@@ -12,6 +12,7 @@ import type { Authenticator } from './authenticator.js';
 import { failure, MESSAGE_SUCCESSFUL, RESPONSE_CODES, success } from './envelope.js';
 import { oraRoute, type OraRoute } from './ora-route.js';
 import { hashPassword } from './passwords.js';
+import { digestHa1 } from './digest-ha1.js';
 
 export interface UserRouteContext {
   readonly repository: Repository;
@@ -77,6 +78,7 @@ export function userRoutes(ctx: UserRouteContext): OraRoute[] {
           username: params.username,
           role: params.role,
           passwordHash: await hashPassword(params.password),
+          digestHa1: digestHa1(params.username, params.password),
           createdAt: ctx.now(),
         });
         return success(undefined, MESSAGE_SUCCESSFUL);
@@ -114,7 +116,9 @@ export function userRoutes(ctx: UserRouteContext): OraRoute[] {
         const passwordHash = params.password === undefined ? undefined : await hashPassword(params.password);
         const updated = await ctx.repository.updateUser(params.username, {
           ...(role === undefined ? {} : { role }),
-          ...(passwordHash === undefined ? {} : { passwordHash }),
+          ...(passwordHash === undefined || params.password === undefined
+            ? {}
+            : { passwordHash, digestHa1: digestHa1(params.username, params.password) }),
         });
         if (!updated) {
           return failure(RESPONSE_CODES.notFound, `no user ${params.username}`);

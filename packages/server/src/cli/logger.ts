@@ -14,6 +14,8 @@ const REDACT = [
   '*.adminPassword',
   'passwordHash',
   '*.passwordHash',
+  'digestHa1',
+  '*.digestHa1',
 ];
 
 function usesPrettyLogs(format: Config['logFormat'], stdoutIsTerminal: boolean): boolean {

@@ -58,14 +58,19 @@ function checkPassword(password: string): string[] {
   return [];
 }
 
-async function newPasswordHash(given: string | undefined): Promise<string> {
+/** The scrypt hash and the RTSP Digest HA1 (api/digest-ha1.ts) of a new password for `username`. */
+async function newPasswordHash(
+  username: string,
+  given: string | undefined,
+): Promise<{ passwordHash: string; digestHa1: string }> {
   const password = await obtainPassword(given, checkPassword);
   const problems = checkPassword(password);
   if (problems.length > 0) {
     throw new UsageError(problems);
   }
   const { hashPassword } = await import('../api/passwords.js');
-  return hashPassword(password);
+  const { digestHa1 } = await import('../api/digest-ha1.js');
+  return { passwordHash: await hashPassword(password), digestHa1: digestHa1(username, password) };
 }
 
 async function userAdd(
@@ -101,11 +106,11 @@ async function userAdd(
         `user '${name}' already exists; change its password with: verbatim user passwd ${name}`,
       );
     }
-    const passwordHash = await newPasswordHash(options.password);
+    const secrets = await newPasswordHash(name, options.password);
     await repository.createUser({
       username: name,
       role: role satisfies Role,
-      passwordHash,
+      ...secrets,
       createdAt: Date.now(),
     });
     await repository.appendAudit(cliAuditRecord('addUser', name, { role }));
@@ -137,8 +142,8 @@ async function userPasswd(name: string, options: { password?: string }, command:
     if ((await repository.getUser(name)) === undefined) {
       throw new CommandFailure(`no user '${name}' (see: verbatim user list)`);
     }
-    const passwordHash = await newPasswordHash(options.password);
-    if (!(await repository.updateUser(name, { passwordHash }))) {
+    const secrets = await newPasswordHash(name, options.password);
+    if (!(await repository.updateUser(name, secrets))) {
       throw new CommandFailure(`no user '${name}' (see: verbatim user list)`);
     }
     await repository.appendAudit(cliAuditRecord('updateUser', name, { password: 'changed' }));

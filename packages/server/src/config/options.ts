@@ -251,7 +251,7 @@ export const SERVE_OPTIONS = {
     'API and media download (HTTPS unless `--no-tls`; plain HTTP on the same port reaches getAPIVersion only)',
     8440,
   ),
-  'rtsp-port': port('RTSP (written into `rtspUrl`; the RTSP server is not built yet)', 8554),
+  'rtsp-port': port('RTSP playback and live monitoring (`rtspUrl`); 0 turns the RTSP server off', 8554),
   'rtp-ports': option<{ readonly min: number; readonly max: number }>({
     argument: 'A-B',
     description: 'UDP range for received media (starts on an even port)',

@@ -380,6 +380,7 @@ export abstract class KyselyRepository implements Repository {
           role: user.role,
           password_hash: user.passwordHash,
           created_ms: user.createdAt,
+          digest_ha1: user.digestHa1 ?? null,
         })
         .execute();
     });
@@ -410,10 +411,16 @@ export abstract class KyselyRepository implements Repository {
 
   async updateUser(
     username: string,
-    patch: { readonly passwordHash?: string; readonly role?: Role },
+    patch: { readonly passwordHash?: string; readonly role?: Role; readonly digestHa1?: string },
   ): Promise<boolean> {
     const set = {
       ...(patch.passwordHash === undefined ? {} : { password_hash: patch.passwordHash }),
+      // A new password without its HA1 leaves none (the old one would accept the old password).
+      ...(patch.digestHa1 !== undefined
+        ? { digest_ha1: patch.digestHa1 }
+        : patch.passwordHash !== undefined
+          ? { digest_ha1: null }
+          : {}),
       ...(patch.role === undefined ? {} : { role: patch.role }),
     };
     const db = this.#open();
@@ -748,11 +755,18 @@ function groupBy<R, V>(rows: readonly R[], key: (row: R) => string, value: (row:
   return groups;
 }
 
-function toUser(row: { username: string; role: Role; password_hash: string; created_ms: number }): User {
+function toUser(row: {
+  username: string;
+  role: Role;
+  password_hash: string;
+  created_ms: number;
+  digest_ha1: string | null;
+}): User {
   return {
     username: row.username,
     role: row.role,
     passwordHash: row.password_hash,
     createdAt: row.created_ms,
+    ...(row.digest_ha1 === null ? {} : { digestHa1: row.digest_ha1 }),
   };
 }

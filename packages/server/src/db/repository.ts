@@ -61,7 +61,7 @@ export interface Repository extends DeletionJobStore, EventSubscriptionStore, Ag
   countUsers(): Promise<number>;
   updateUser(
     username: string,
-    patch: { readonly passwordHash?: string; readonly role?: Role },
+    patch: { readonly passwordHash?: string; readonly role?: Role; readonly digestHa1?: string },
   ): Promise<boolean>;
   /** Removes a user; false when there was none of that name. */
   deleteUser(username: string): Promise<boolean>;

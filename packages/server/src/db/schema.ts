@@ -116,6 +116,8 @@ export interface UsersTable {
   role: Role;
   password_hash: string;
   created_ms: number;
+  /** Migration 0012: MD5(username:realm:password) for RTSP Digest; null until known. */
+  digest_ha1: string | null;
 }
 
 // Jobs (migration 0006).

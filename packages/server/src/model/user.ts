@@ -8,6 +8,11 @@ export interface User {
   readonly role: Role;
   /** Self-describing password hash (see api/passwords.ts); never the password. */
   readonly passwordHash: string;
+  /**
+   * HA1 = MD5(username:realm:password) for RTSP Digest (api/digest-ha1.ts), set when the password
+   * is set or proved; absent for a user whose password predates it and who has not signed in since.
+   */
+  readonly digestHa1?: string;
   readonly createdAt: number;
 }
 

@@ -187,13 +187,18 @@ export class FakeRepository implements Repository {
 
   updateUser(
     username: string,
-    patch: { readonly passwordHash?: string; readonly role?: Role },
+    patch: { readonly passwordHash?: string; readonly role?: Role; readonly digestHa1?: string },
   ): Promise<boolean> {
     const user = this.users.get(username);
     if (user === undefined) {
       return Promise.resolve(false);
     }
-    this.users.set(username, { ...user, ...patch });
+    // As the database does: a new password without its HA1 leaves none.
+    const next: { -readonly [K in keyof User]: User[K] } = { ...user, ...patch };
+    if (patch.passwordHash !== undefined && patch.digestHa1 === undefined) {
+      delete next.digestHa1;
+    }
+    this.users.set(username, next);
     return Promise.resolve(true);
   }
 

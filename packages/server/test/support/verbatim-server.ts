@@ -19,6 +19,8 @@ export const ADMIN_PASSWORD = 'correct-horse-battery';
 export interface RunningServer {
   readonly sipPort: number;
   readonly httpPort: number;
+  /** The RTSP server's port (a free one, so that nodes of parallel test files do not collide). */
+  readonly rtspPort: number;
   readonly dataDir: string;
   readonly rtpRange: { readonly min: number; readonly max: number };
   readonly process: Spawned;
@@ -81,6 +83,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'verbatim-e2e-')));
   const sipPort = await freeUdpTcpPort();
   const httpPort = await freeTcpPort();
+  const rtspPort = await freeTcpPort();
   const rtp = options.rtpRange ?? randomRtpRange(options.rtpPortCount);
   const proc = spawnTracked(
     'verbatim serve',
@@ -101,6 +104,8 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       '0',
       '--http-port',
       String(httpPort),
+      '--rtsp-port',
+      String(rtspPort),
       '--rtp-ports',
       `${rtp.min}-${rtp.max}`,
       '--data-dir',
@@ -140,6 +145,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   return {
     sipPort,
     httpPort,
+    rtspPort,
     dataDir,
     rtpRange: rtp,
     process: proc,

@@ -7,6 +7,7 @@ import { byteRangeProperties, byteRangeReplays } from './byte-range.js';
 import { containerProperties, containerReplays } from './container.js';
 import { multipartProperties, multipartReplays } from './multipart.js';
 import { rtpProperties, rtpReplays } from './rtp.js';
+import { rtspProperties, rtspReplays } from './rtsp.js';
 import { sdpProperties, sdpReplays } from './sdp.js';
 import { sipProperties, sipReplays } from './sip.js';
 import { siprecProperties, siprecReplays } from './siprec.js';
@@ -19,6 +20,7 @@ export const ALL_PROPERTIES: readonly AnyFuzzProperty[] = [
   ...multipartProperties,
   ...siprecProperties,
   ...byteRangeProperties,
+  ...rtspProperties,
 ];
 
 type Replay = (bytes: Uint8Array) => void;
@@ -34,6 +36,7 @@ export const ALL_REPLAYS: ReadonlyMap<string, readonly Replay[]> = (() => {
     multipartReplays,
     siprecReplays,
     byteRangeReplays,
+    rtspReplays,
   ]) {
     for (const [corpus, replay] of Object.entries(family)) {
       replays.set(corpus, [...(replays.get(corpus) ?? []), replay]);
