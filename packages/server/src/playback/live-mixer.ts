@@ -9,8 +9,11 @@ import type { LiveAudioFrame } from './live-audio.js';
  * audio is placed by its arrival at the recorder, but arrival times carry the network's jitter,
  * so within a run of contiguous audio (live-audio.ts fills lost packets) the samples keep their
  * own spacing (RTP timestamps) and arrivals only anchor the run: a frame whose arrival puts it
- * further than `slackMs` from where the run puts it starts a new run at its arrival (the sender
- * restarted, paused without a timestamp jump, or its clock drifts). The anchor is the arrival of
+ * more than `earlySlackMs` before, or `lateSlackMs` after, where the run puts it starts a new run
+ * at its arrival (the sender restarted, paused without a timestamp jump, or its clock drifts).
+ * The two differ because jitter only ever delays: a frame later than its run predicts keeps its
+ * place as long as it can still be played (re-anchoring would glitch for nothing), while a run
+ * ahead of the arrivals holds audio back, which is the delay that must not grow. The anchor is the arrival of
  * the frame's LAST packet: a burst after a stall is then placed where its newest audio belongs,
  * its older part falls before the playout point and is dropped, so a late party never piles up
  * delay. The driver takes samples `delay` behind the wall clock (play-session.ts), and what is
@@ -25,8 +28,13 @@ export const MIX_RATE_HZ = 8000;
 export interface LiveMixerOptions {
   /** Wall-clock instant of mixer sample 0 (epoch ms). */
   readonly originMs: number;
-  /** How far a frame may stray from its run's placement before the run is re-anchored. Default 60. */
-  readonly slackMs?: number;
+  /** How far a run may place a frame after its arrival before it is re-anchored. Default 60. */
+  readonly earlySlackMs?: number;
+  /**
+   * How far a frame may arrive after where its run places it before the run is re-anchored: keep
+   * it below the playout delay, beyond which the frame would be dropped anyway. Default 100.
+   */
+  readonly lateSlackMs?: number;
   /** How far ahead of the playout point audio is kept. Default 2000. */
   readonly capacityMs?: number;
 }
@@ -47,7 +55,8 @@ interface Party {
 
 export class LiveMixer {
   readonly #originMs: number;
-  readonly #slackSamples: number;
+  readonly #earlySlack: number;
+  readonly #lateSlack: number;
   readonly #capacity: number;
   readonly #parties = new Map<number, Party>();
   /** Next mixer sample to take (the playout point). */
@@ -60,7 +69,8 @@ export class LiveMixer {
 
   constructor(options: LiveMixerOptions) {
     this.#originMs = options.originMs;
-    this.#slackSamples = Math.round(((options.slackMs ?? 60) * MIX_RATE_HZ) / 1000);
+    this.#earlySlack = ((options.earlySlackMs ?? 60) * MIX_RATE_HZ) / 1000;
+    this.#lateSlack = ((options.lateSlackMs ?? 100) * MIX_RATE_HZ) / 1000;
     this.#capacity = Math.max(
       MIX_RATE_HZ / 10,
       Math.round(((options.capacityMs ?? 2000) * MIX_RATE_HZ) / 1000),
@@ -95,7 +105,8 @@ export class LiveMixer {
     let run = party.run;
     if (run !== undefined && placement.continuous && run.rateHz === rate) {
       const runStart = run.start + (run.pushed * MIX_RATE_HZ) / rate;
-      if (Math.abs(arrivalStart - runStart) > this.#slackSamples) {
+      const late = arrivalStart - runStart;
+      if (late > this.#lateSlack || -late > this.#earlySlack) {
         run = undefined;
       }
     } else {

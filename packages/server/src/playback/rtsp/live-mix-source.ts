@@ -55,7 +55,11 @@ export class LiveMixSource {
   constructor(options: LiveMixSourceOptions) {
     this.#options = options;
     this.#delayMs = options.delayMs ?? LIVE_MIX_DELAY_MS;
-    this.#mixer = new LiveMixer({ originMs: options.originMs });
+    // Audio later than its place by most of the delay would be dropped: re-anchor it instead.
+    this.#mixer = new LiveMixer({
+      originMs: options.originMs,
+      lateSlackMs: Math.max(PACKET_MS, this.#delayMs - 3 * PACKET_MS),
+    });
     this.#rtpOrigin = Math.round(((options.originMs - options.sessionStartMs) * MIX_RATE_HZ) / 1000);
     this.#audio = new LiveAudioStream({
       codecOf: options.codecOf,
