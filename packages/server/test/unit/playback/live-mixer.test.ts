@@ -56,7 +56,10 @@ function schedule(): Scheduled[] {
   return out.sort((a, b) => a.arrivalMs - b.arrivalMs);
 }
 
-async function mixOnVirtualClock(): Promise<{ mixed: Int16Array; mixer: LiveMixer }> {
+async function mixOnVirtualClock(
+  packets: readonly Scheduled[] = schedule(),
+  callMs = CALL_MS,
+): Promise<{ mixed: Int16Array; mixer: LiveMixer }> {
   const mixer = new LiveMixer({ originMs: T0 });
   const audio = new LiveAudioStream({
     codecOf: () => Promise.resolve({ codec: 'PCMU', clockRateHz: 8000, payloadType: 0 }),
@@ -65,11 +68,10 @@ async function mixOnVirtualClock(): Promise<{ mixed: Int16Array; mixer: LiveMixe
     },
     now: () => 0,
   });
-  const packets = schedule();
   const taken: Int16Array[] = [];
   let next = 0;
   let sent = 0;
-  const totalPackets = CALL_MS / 20;
+  const totalPackets = callMs / 20;
   // The tap hands over what arrived every 40 ms; the pacer takes what is due every 20 ms.
   for (let now = T0; sent < totalPackets; now += 20) {
     if ((now - T0) % 40 === 0) {
@@ -147,6 +149,26 @@ void describe('LiveMixer', () => {
     assert.ok(
       blocks(mixed, FAR_HZ, 1.3, 1.5).every((p) => p < quiet),
       'the stalled stretch is not played late',
+    );
+  });
+
+  void it('follows a party that paused without moving its timestamps on (placed by its arrival)', async () => {
+    // 0.5 s of 700 Hz, nothing for 0.5 s, then 1 s more whose timestamps continue the first.
+    const tone = sineG711Packets({ codec: 'PCMU', frequencyHz: 700, count: 75, ssrc: 0x33 });
+    const packets = tone.map((packet, i) => ({
+      track: 0,
+      arrivalMs: T0 + (i < 25 ? i * 20 : 1000 + (i - 25) * 20) + jitterMs(i),
+      rtp: packet.datagram,
+    }));
+    const { mixed } = await mixOnVirtualClock(packets, 2400);
+    const heard = blocks(mixed, 700, 1.1, 1.9);
+    assert.ok(
+      heard.every((p) => p > 1e6),
+      `heard after the pause: ${heard.map((p) => p.toExponential(1)).join(' ')}`,
+    );
+    assert.ok(
+      blocks(mixed, 700, 0.6, 0.9).every((p) => p < 1e4),
+      'silent during the pause',
     );
   });
 
