@@ -15,8 +15,8 @@ import type { OutputStream } from './stream-output.js';
  * paced by a timer against the wall clock (a packet leaves when the time since PLAY reaches its
  * arrival time since the session start, never all at once); a live session forwards the live
  * feed's packets as they come, or mixes them into one PCMU stream (`?mix=1`, live-mix-source.ts).
- * Either way each stream's packets keep continuous sequence numbers,
- * and RTCP sender reports go out at PLAY and every few seconds.
+ * Either way each stream's packets keep continuous sequence numbers, and RTCP sender reports go
+ * out at PLAY and every few seconds.
  */
 
 /** RFC 3550 §6.2 suggests 5 s as the minimum report interval; one report per stream each time. */
