@@ -5,7 +5,12 @@ import type { WebSocket } from 'ws';
 import type {} from '@fastify/websocket';
 import type { Repository } from '../db/repository.js';
 import type { Session } from '../model/session.js';
-import { encodeLiveFrame, LIVE_CHANNEL_TRACKS, LiveAudioStream } from '../playback/live-audio.js';
+import {
+  encodeLiveFrame,
+  LIVE_CHANNEL_TRACKS,
+  LiveAudioStream,
+  liveTrackCodecs,
+} from '../playback/live-audio.js';
 import type { LiveFeed } from '../playback/live-feed.js';
 import type { AuditTrail } from './audit-trail.js';
 import type { Authenticator, Principal } from './authenticator.js';
@@ -255,33 +260,9 @@ function serveListener(
 ): void {
   const log = ctx.logger.child({ sessionId: session.sessionId, username: principal.username });
   let droppedFrames = 0;
-  const codecs = new Map<number, Session['tracks'][number]>();
-  for (const track of session.tracks) {
-    codecs.set(track.trackNumber, track);
-  }
   const audio = new LiveAudioStream({
     logger: log,
-    // The codec from the metadata read at admission, read again while it is not known (delayed
-    // offer: written from the ACK) or for a track added since.
-    codecOf: async (trackNumber) => {
-      let track = codecs.get(trackNumber);
-      if (track === undefined || track.codec === '' || track.payloadType < 0) {
-        const fresh = await ctx.repository.getSession(session.sessionId);
-        track = fresh?.tracks.find((t) => t.trackNumber === trackNumber);
-        if (track !== undefined) {
-          codecs.set(trackNumber, track);
-        }
-      }
-      if (
-        track === undefined ||
-        track.codec === '' ||
-        track.payloadType < 0 ||
-        track.trackMediaType !== 'AUDIO'
-      ) {
-        return undefined;
-      }
-      return { codec: track.codec, clockRateHz: track.clockRateHz, payloadType: track.payloadType };
-    },
+    codecOf: liveTrackCodecs(ctx.repository, session),
     send: (frame) => {
       if (socket.readyState !== socket.OPEN) {
         return;

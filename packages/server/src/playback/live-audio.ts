@@ -1,4 +1,6 @@
 import type { Logger } from 'pino';
+import type { Repository } from '../db/repository.js';
+import type { Session, Track } from '../model/session.js';
 import { parseRtpHeader } from '../protocol/rtp/rtp-packet.js';
 import { createTrackDecoder } from './decoders/registry.js';
 import type { TrackCodec, TrackDecoder } from './decoders/track-decoder.js';
@@ -37,6 +39,20 @@ export interface LiveAudioFrame {
   readonly sampleRateHz: number;
   readonly arrivalMs: number;
   readonly pcm: Int16Array;
+  /**
+   * Where the frame sits in its track's time (not sent on the wire: the RTSP live mix places
+   * frames on a common clock with it, playback/live-mixer.ts).
+   */
+  readonly placement?: LiveFramePlacement;
+}
+
+export interface LiveFramePlacement {
+  /** pcm[0] follows the channel's previous frame without a break (lost packets filled). */
+  readonly continuous: boolean;
+  /** Index in pcm where the batch's last packet's audio starts. */
+  readonly lastOffset: number;
+  /** Arrival of that last packet (epoch ms): the latest and so least stale anchor of the batch. */
+  readonly lastArrivalMs: number;
 }
 
 export function encodeLiveFrame(frame: LiveAudioFrame): Uint8Array {
@@ -78,6 +94,40 @@ export function decodeLiveFrame(bytes: Uint8Array): LiveAudioFrame | undefined {
 /** A track's codec as the session's metadata says, with the payload type its audio uses. */
 export interface LiveTrackCodec extends TrackCodec {
   readonly payloadType: number;
+}
+
+/**
+ * `codecOf` for a session's live audio: the codec from the metadata read when the listener was
+ * admitted, read again while it is not known (delayed offer: written from the ACK) or for a
+ * track added since. Only audio tracks are decoded.
+ */
+export function liveTrackCodecs(
+  repository: Pick<Repository, 'getSession'>,
+  session: Session,
+): (trackNumber: number) => Promise<LiveTrackCodec | undefined> {
+  const tracks = new Map<number, Track>();
+  for (const track of session.tracks) {
+    tracks.set(track.trackNumber, track);
+  }
+  return async (trackNumber) => {
+    let track = tracks.get(trackNumber);
+    if (track === undefined || track.codec === '' || track.payloadType < 0) {
+      const fresh = await repository.getSession(session.sessionId);
+      track = fresh?.tracks.find((t) => t.trackNumber === trackNumber);
+      if (track !== undefined) {
+        tracks.set(trackNumber, track);
+      }
+    }
+    if (
+      track === undefined ||
+      track.codec === '' ||
+      track.payloadType < 0 ||
+      track.trackMediaType !== 'AUDIO'
+    ) {
+      return undefined;
+    }
+    return { codec: track.codec, clockRateHz: track.clockRateHz, payloadType: track.payloadType };
+  };
 }
 
 export interface LiveAudioOptions {
@@ -208,6 +258,7 @@ export class LiveAudioStream {
     }
     const payloads: Uint8Array[] = [];
     const timestamps: number[] = [];
+    const arrivals: number[] = [];
     let arrivalMs: number | undefined;
     for (const packet of packets) {
       const parsed = parseRtpHeader(packet.rtp);
@@ -235,6 +286,7 @@ export class LiveAudioStream {
       arrivalMs ??= packet.arrivalMs;
       payloads.push(packet.rtp.subarray(header.payloadOffset, header.payloadOffset + header.payloadLength));
       timestamps.push(header.timestamp);
+      arrivals.push(packet.arrivalMs);
     }
     if (payloads.length === 0 || arrivalMs === undefined) {
       return;
@@ -248,15 +300,26 @@ export class LiveAudioStream {
     }
     const ratio = decoder.sampleRateHz / decoder.rtpClockRateHz;
     const pieces: Int16Array[] = [];
+    let length = 0;
+    let continuous = false;
+    let lastOffset = 0;
     decoded.forEach((pcm, i) => {
       const timestamp = timestamps[i] ?? 0;
       if (state.nextTimestamp !== undefined) {
         const gap = (timestamp - state.nextTimestamp) | 0;
-        if (gap > 0 && gap <= MAX_GAP_S * decoder.rtpClockRateHz) {
-          pieces.push(new Int16Array(Math.round(gap * ratio)));
+        const filled = gap > 0 && gap <= MAX_GAP_S * decoder.rtpClockRateHz;
+        if (filled) {
+          const fill = new Int16Array(Math.round(gap * ratio));
+          pieces.push(fill);
+          length += fill.length;
+        }
+        if (i === 0) {
+          continuous = filled || gap === 0;
         }
       }
+      lastOffset = length;
       pieces.push(pcm);
+      length += pcm.length;
       state.nextTimestamp = (timestamp + Math.round(pcm.length / ratio)) >>> 0;
     });
     this.#options.send({
@@ -265,6 +328,7 @@ export class LiveAudioStream {
       sampleRateHz: decoder.sampleRateHz,
       arrivalMs,
       pcm: concat(pieces),
+      placement: { continuous, lastOffset, lastArrivalMs: arrivals.at(-1) ?? arrivalMs },
     });
   }
 

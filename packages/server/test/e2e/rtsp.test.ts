@@ -246,9 +246,12 @@ void describe('RTSP playback of a recorded call (ffmpeg and GStreamer as clients
     assert.match(metrics, /verbatim_rtsp_events_total\{event="malformed"\} [1-9]/);
   });
 
-  void it('forwards a call in progress at /live/ and ends when the call ends', async () => {
+  void it('forwards a call in progress at /live/ and ends when the call ends (also mixed, ?mix=1)', async () => {
     // Set by the callback during the call.
-    const outcome: { pulled?: Awaited<ReturnType<typeof pullWithFfmpeg>> } = {};
+    const outcome: {
+      pulled?: Awaited<ReturnType<typeof pullWithFfmpeg>>;
+      mixed?: Awaited<ReturnType<typeof pullWithFfmpeg>>;
+    } = {};
     await runCucmCall(server, work, {
       near: { pcapPath: capture(work, 'near-live', 'PCMU', NEAR_HZ, 6), holdMs: 6300 },
       far: { pcapPath: capture(work, 'far-live', 'PCMU', FAR_HZ, 6), holdMs: 6300 },
@@ -260,15 +263,19 @@ void describe('RTSP playback of a recorded call (ffmpeg and GStreamer as clients
             s.sessionState === 'ACTIVE' && s.tracks.length === 2 && s.tracks.every((k) => k.codec !== ''),
         );
         const live = `/live/${active.sessionId}`;
-        outcome.pulled = await pullWithFfmpeg(url(live), {
-          transport: 'tcp',
-          audioStreams: [0, 1],
-          work,
-          name: 'live',
-        });
+        // Two players at once: each track as it comes, and both parties in one PCMU track.
+        [outcome.pulled, outcome.mixed] = await Promise.all([
+          pullWithFfmpeg(url(live), { transport: 'tcp', audioStreams: [0, 1], work, name: 'live' }),
+          pullWithFfmpeg(url(`${live}?mix=1`), {
+            transport: 'tcp',
+            audioStreams: [0],
+            work,
+            name: 'live-mix',
+          }),
+        ]);
       },
     });
-    const { pulled } = outcome;
+    const { pulled, mixed } = outcome;
     assert.ok(pulled !== undefined);
     assert.equal(pulled.code, 0, `ffmpeg ends by itself when the call ends: ${pulled.process.output()}`);
     const near = samplesOf(pulled.wavs[0]);
@@ -276,5 +283,16 @@ void describe('RTSP playback of a recorded call (ffmpeg and GStreamer as clients
     assert.ok(near.length > 8000 * 2, `heard ${near.length / 8000} s of the near end`);
     assert.equal(toneAt(near, 0.5, 1), NEAR_HZ, 'track 0 carries the near end live');
     assert.equal(toneAt(far, 0.5, 1), FAR_HZ, 'track 1 carries the far end live');
+    assert.ok(mixed !== undefined);
+    assert.equal(
+      mixed.code,
+      0,
+      `ffmpeg ends the mix by itself when the call ends: ${mixed.process.output()}`,
+    );
+    const mix = samplesOf(mixed.wavs[0]);
+    assert.ok(mix.length > 8000 * 2, `heard ${mix.length / 8000} s of the live mix`);
+    const noise = goertzelPower(mix, 8000, 1000, 4000, 8000);
+    assert.ok(goertzelPower(mix, 8000, NEAR_HZ, 4000, 8000) > 100 * noise, 'the near end is in the live mix');
+    assert.ok(goertzelPower(mix, 8000, FAR_HZ, 4000, 8000) > 100 * noise, 'the far end is in the live mix');
   });
 });

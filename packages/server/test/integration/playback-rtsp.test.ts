@@ -46,6 +46,8 @@ const START_MS = 1_700_000_000_000;
 const PASSWORD = 'rtsp-secret-1';
 const SESSION_ID = 'a1b2c3d4e5f60718';
 const LIVE_ID = 'feedfeedfeedfeed';
+/** ACTIVE with both parties talking: the live mix. */
+const LIVE_MIX_ID = 'f00df00df00df00d';
 const VIDEO_ID = 'cafecafecafecafe';
 /** ACTIVE in the database, but not recorded by this node (the live feed has nothing). */
 const ELSEWHERE_ID = 'beefbeefbeefbeef';
@@ -114,6 +116,10 @@ class FakeLiveFeed implements LiveFeed {
   subscriptions = 0;
 
   subscribe(sessionId: string, listener: LiveFeedListener): LiveSubscription | undefined {
+    if (sessionId === LIVE_MIX_ID) {
+      this.subscriptions++;
+      return twoPartyFeed(listener);
+    }
     if (sessionId !== LIVE_ID) {
       return undefined;
     }
@@ -135,6 +141,48 @@ class FakeLiveFeed implements LiveFeed {
       },
     };
   }
+}
+
+/**
+ * Both parties of a 2 s call as the media workers' tap hands them over: batches every 40 ms, each
+ * packet arriving 0-29 ms late; track 0 is 500 Hz from the start, track 1 1300 Hz from 0.4 s.
+ */
+function twoPartyFeed(listener: LiveFeedListener): LiveSubscription {
+  const near = sineG711Packets({ codec: 'PCMU', frequencyHz: 500, count: 100, ssrc: 0x81 });
+  const far = sineG711Packets({
+    codec: 'PCMU',
+    frequencyHz: 1300,
+    count: 80,
+    ssrc: 0x82,
+    firstTimestamp: 777,
+  });
+  const startMs = Date.now();
+  const due = [
+    ...near.map((p, i) => ({ track: 0, atMs: i * 20 + ((i * 7919) % 30), rtp: p.datagram })),
+    ...far.map((p, i) => ({ track: 1, atMs: 400 + i * 20 + ((i * 104729) % 30), rtp: p.datagram })),
+  ].sort((a, b) => a.atMs - b.atMs);
+  let next = 0;
+  const timer = setInterval(() => {
+    const elapsed = Date.now() - startMs;
+    const batches = new Map<number, { arrivalMs: number; rtp: Uint8Array }[]>();
+    for (let packet = due[next]; packet !== undefined && packet.atMs <= elapsed; packet = due[++next]) {
+      const batch = batches.get(packet.track) ?? [];
+      batch.push({ arrivalMs: startMs + packet.atMs, rtp: packet.rtp });
+      batches.set(packet.track, batch);
+    }
+    for (const [track, batch] of batches) {
+      listener.packets(track, batch);
+    }
+    if (next >= due.length) {
+      clearInterval(timer);
+      listener.ended();
+    }
+  }, 40);
+  return {
+    close: () => {
+      clearInterval(timer);
+    },
+  };
 }
 
 void describe('RTSP server over loopback with ffmpeg', () => {
@@ -175,6 +223,7 @@ void describe('RTSP server over loopback with ffmpeg', () => {
     const live = sampleSession({ sessionId: LIVE_ID, sessionState: 'ACTIVE', sessionStartDate: Date.now() });
     sessions.set(LIVE_ID, { ...live, tracks: live.tracks.slice(0, 1) });
     sessions.set(ELSEWHERE_ID, { ...live, sessionId: ELSEWHERE_ID });
+    sessions.set(LIVE_MIX_ID, { ...live, sessionId: LIVE_MIX_ID });
     await mkdir(join(mediaDir, VIDEO_ID), { recursive: true });
     await writeFile(join(mediaDir, VIDEO_ID, 'track-1.pcap'), videoCapture());
     await writeFile(
@@ -353,6 +402,71 @@ void describe('RTSP server over loopback with ffmpeg', () => {
   });
 
   const basicHeader = { Authorization: `Basic ${Buffer.from(`admin:${PASSWORD}`).toString('base64')}` };
+
+  void it('mixes both parties of a live call into one PCMU track (?mix=1), paced, ended by the call', async () => {
+    const client = await RawRtspClient.open(port);
+    try {
+      const url = `${base()}/live/${LIVE_MIX_ID}?mix=1`;
+      const described = await client.request('DESCRIBE', url, basicHeader);
+      assert.equal(described.status, 200);
+      assert.equal((described.body.match(/^m=/gm) ?? []).length, 1, described.body);
+      assert.match(described.body, /m=audio 0 RTP\/AVP 0\r\na=rtpmap:0 PCMU\/8000\r\n/);
+      const setup = await client.request('SETUP', `${base()}/live/${LIVE_MIX_ID}/trackID=0?mix=1`, {
+        ...basicHeader,
+        Transport: 'RTP/AVP/TCP;unicast;interleaved=0-1',
+      });
+      assert.equal(setup.status, 200);
+      const session = (setup.headers.get('session')?.[0] ?? '').split(';')[0] ?? '';
+      const playSentMs = Date.now();
+      const play = await client.request('PLAY', url, { ...basicHeader, Session: session });
+      assert.equal(play.status, 200);
+      await waitFor(() => client.frames.some((f) => f.channel === 1 && f.packet.includes(203)), {
+        what: 'RTCP BYE once the call ended',
+        timeoutMs: 10_000,
+      });
+      const rtp = client.frames.filter((f) => f.channel === 0).map((f) => ({ ...f, ...expectRtp(f.packet) }));
+      // 2 s of call: about 100 packets of 20 ms (the feed started before PLAY answered).
+      assert.ok(rtp.length >= 80 && rtp.length <= 125, `${rtp.length} packets`);
+      const rtpInfo = play.headers.get('rtp-info')?.[0] ?? '';
+      assert.match(rtpInfo, new RegExp(`seq=${rtp[0]?.sequenceNumber};rtptime=${rtp[0]?.timestamp}$`));
+      rtp.forEach((packet, i) => {
+        assert.equal(packet.payloadType, 0);
+        assert.equal(packet.payload.length, 160);
+        if (i > 0) {
+          const previous = rtp[i - 1];
+          assert.equal(packet.sequenceNumber, ((previous?.sequenceNumber ?? 0) + 1) & 0xffff);
+          assert.equal(packet.timestamp, ((previous?.timestamp ?? 0) + 160) >>> 0);
+        }
+      });
+      // Paced in real time, 160 ms behind: packet i is never sent before 160 + 20 (i + 1) ms after
+      // PLAY (a loaded machine can only make it later).
+      rtp.forEach((packet, i) => {
+        const early = playSentMs + 160 + (i + 1) * 20 - packet.atMs;
+        assert.ok(early <= 2, `packet ${i} came ${early} ms before its time`);
+      });
+      assert.equal(client.frames.at(-1)?.channel, 1, 'BYE comes after the last packet');
+      await client.request('TEARDOWN', url, { ...basicHeader, Session: session });
+    } finally {
+      client.destroy();
+    }
+    const pull = await pullWithFfmpeg(withCredentials(`/live/${LIVE_MIX_ID}?mix=1`), {
+      transport: 'tcp',
+      audioStreams: [0],
+      work: dir,
+      name: 'live-mix',
+      timeoutMs: 15_000,
+    });
+    // ffmpeg ends by itself: the server sends BYE once the call ended and its last audio went out.
+    assert.equal(pull.code, 0, pull.process.output());
+    const mix = pull.wavs[0]?.channelSamples[0] ?? new Int16Array(0);
+    assert.ok(mix.length > 8000 * 1.2 && mix.length < 8000 * 3, `heard ${mix.length / 8000} s of a 2 s call`);
+    // From 0.5 s (both parties talk) on.
+    const noise = goertzelPower(mix, 8000, 1000, 4000, mix.length - 4000 - 800);
+    const power = (hz: number): number => goertzelPower(mix, 8000, hz, 4000, mix.length - 4000 - 800);
+    assert.ok(power(500) > 100 * noise, 'the near party is in the mix');
+    assert.ok(power(1300) > 100 * noise, 'the far party is in the mix');
+    assert.ok(audits.some((a) => a.action === 'rtsp:live-mix' && a.target === LIVE_MIX_ID));
+  });
 
   void it('describes and replays an H.264 video track as stored, beside its audio', async () => {
     const client = await RawRtspClient.open(port);

@@ -1,7 +1,9 @@
 import type { Logger } from 'pino';
 import { parseRtpHeader } from '../../protocol/rtp/rtp-packet.js';
 import type { NptRange } from '../../protocol/rtsp/headers.js';
+import type { LiveTrackCodec } from '../live-audio.js';
 import type { LiveFeed, LivePacket, LiveSubscription } from '../live-feed.js';
+import { LiveMixSource } from './live-mix-source.js';
 import { MixPacketQueue, PcapPacketQueue, type PacketQueue } from './packet-queues.js';
 import type { Presentation } from './presentation.js';
 import type { RtspUser } from './rtsp-access.js';
@@ -12,8 +14,9 @@ import type { OutputStream } from './stream-output.js';
  * streams a client set up, and what feeds them. An archive is replayed with its original timing,
  * paced by a timer against the wall clock (a packet leaves when the time since PLAY reaches its
  * arrival time since the session start, never all at once); a live session forwards the live
- * feed's packets as they come. Either way each stream's packets keep continuous sequence numbers,
- * and RTCP sender reports go out at PLAY and every few seconds.
+ * feed's packets as they come, or mixes them into one PCMU stream (`?mix=1`, live-mix-source.ts).
+ * Either way each stream's packets keep continuous sequence numbers, and RTCP sender reports go
+ * out at PLAY and every few seconds.
  */
 
 /** RFC 3550 §6.2 suggests 5 s as the minimum report interval; one report per stream each time. */
@@ -41,6 +44,8 @@ export interface PlaySessionOptions {
   readonly presentation: Presentation;
   readonly user: RtspUser;
   readonly liveFeed: LiveFeed | undefined;
+  /** The codec of a track of the live session (the live mix decodes them). */
+  readonly liveCodecs?: (trackNumber: number) => Promise<LiveTrackCodec | undefined>;
   readonly logger: Logger;
   readonly now: () => number;
   readonly timeoutMs: number;
@@ -56,6 +61,7 @@ export class RtspPlaySession {
   /** The connection that made it (TCP-interleaved streams die with it). */
   owner: object | undefined;
   readonly #liveFeed: LiveFeed | undefined;
+  readonly #liveCodecs: ((trackNumber: number) => Promise<LiveTrackCodec | undefined>) | undefined;
   readonly #log: Logger;
   readonly #now: () => number;
   readonly #timeoutMs: number;
@@ -71,12 +77,14 @@ export class RtspPlaySession {
   #expiry: NodeJS.Timeout | undefined;
   #subscription: LiveSubscription | undefined;
   #liveEnded = false;
+  #liveMix: LiveMixSource | undefined;
 
   constructor(options: PlaySessionOptions) {
     this.id = options.id;
     this.presentation = options.presentation;
     this.user = options.user;
     this.#liveFeed = options.liveFeed;
+    this.#liveCodecs = options.liveCodecs;
     this.#log = options.logger;
     this.#now = options.now;
     this.#timeoutMs = options.timeoutMs;
@@ -268,17 +276,30 @@ export class RtspPlaySession {
     if (this.#liveEnded) {
       return { ok: false, status: 455, reason: 'Method Not Valid in This State (the call has ended)' };
     }
-    const nowS = (this.#now() - this.presentation.session.sessionStartDate) / 1000;
+    const nowMs = this.#now();
+    const sessionStartMs = this.presentation.session.sessionStartDate;
+    const nowS = (nowMs - sessionStartMs) / 1000;
     if (this.#subscription === undefined) {
+      const mix = this.presentation.target.mix ? this.#startLiveMix(nowMs) : undefined;
       const subscription = this.#liveFeed?.subscribe(this.presentation.session.sessionId, {
         packets: (trackNumber, packets) => {
-          this.#forward(trackNumber, packets);
+          if (mix === undefined) {
+            this.#forward(trackNumber, packets);
+          } else {
+            mix.packets(trackNumber, packets);
+          }
         },
         ended: () => {
-          this.#liveCallEnded();
+          if (mix === undefined) {
+            this.#liveCallEnded();
+          } else {
+            // The mix ends once its last audio, `delay` behind, has been sent.
+            mix.end();
+          }
         },
       });
       if (subscription === undefined) {
+        this.#stopLiveMix();
         // Ended since SETUP, or recorded by another node: there is nothing to forward here.
         this.#liveCallEnded();
         return {
@@ -288,6 +309,7 @@ export class RtspPlaySession {
         };
       }
       this.#subscription = subscription;
+      this.#liveMix?.start();
     }
     this.#state = 'playing';
     for (const stream of this.streams.values()) {
@@ -300,6 +322,37 @@ export class RtspPlaySession {
     }));
     this.#scheduleLiveReports(0);
     return { ok: true, startS: nowS, rtpInfo };
+  }
+
+  /** The live mix of this PLAY: its packet k carries the audio captured 20k ms after `originMs`. */
+  #startLiveMix(originMs: number): LiveMixSource {
+    const stream = this.streams.get(0);
+    const mix = new LiveMixSource({
+      codecOf: this.#liveCodecs ?? (() => Promise.resolve(undefined)),
+      sessionStartMs: this.presentation.session.sessionStartDate,
+      originMs,
+      now: this.#now,
+      logger: this.#log,
+      send: (packet) => {
+        if (this.#state === 'playing') {
+          stream?.send(packet);
+        }
+      },
+      onEnd: () => {
+        this.#liveCallEnded();
+      },
+    });
+    this.#liveMix = mix;
+    return mix;
+  }
+
+  #stopLiveMix(): void {
+    const mix = this.#liveMix;
+    if (mix !== undefined) {
+      this.#liveMix = undefined;
+      mix.close();
+      this.#log.debug({ rtspSession: this.id, ...mix.counters }, 'RTSP live mix stopped');
+    }
   }
 
   /** Live: a report now (after the PLAY answer) and then every REPORT_INTERVAL_MS. */
@@ -340,6 +393,7 @@ export class RtspPlaySession {
     }
     this.#liveEnded = true;
     this.#subscription = undefined;
+    this.#stopLiveMix();
     if (this.#state === 'closed') {
       return;
     }
@@ -362,6 +416,7 @@ export class RtspPlaySession {
       if (this.live) {
         this.#subscription?.close();
         this.#subscription = undefined;
+        this.#stopLiveMix();
         clearTimeout(this.#timer);
       } else {
         const npt = this.#playStartS + (this.#now() - this.#playWallMs) / 1000;
@@ -389,6 +444,7 @@ export class RtspPlaySession {
     clearTimeout(this.#expiry);
     this.#subscription?.close();
     this.#subscription = undefined;
+    this.#stopLiveMix();
     for (const stream of this.streams.values()) {
       stream.sink.close();
     }

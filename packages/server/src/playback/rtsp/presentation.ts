@@ -90,7 +90,7 @@ export interface Presentation {
   readonly streams: readonly PresentationStream[];
   /** Archive: the session's length in seconds. Live: undefined. */
   readonly durationS?: number;
-  /** The mix reads tracks 0 and 1 (archive only). */
+  /** The mix reads tracks 0 and 1 (archive: from these files; live: from the live feed). */
   readonly mixSources?: readonly { readonly track: Track; readonly filePath: string }[];
 }
 
@@ -144,11 +144,9 @@ export async function loadPresentation(
     target.kind === 'archive' ? Math.max(0, (session.sessionDuration ?? 0) / 1000) : undefined;
   const base = { target, session, ...(durationS === undefined ? {} : { durationS }) };
   if (target.mix) {
+    // Live, the parties are tracks 0 and 1 as the live feed gives them (live-audio.ts); their
+    // codecs are looked up as their packets come (a delayed offer learns them from the ACK).
     const audio = withFiles.filter((t) => t.track.trackMediaType === 'AUDIO').slice(0, 2);
-    if (target.kind === 'live') {
-      // Mixing live needs the decoders on the hot path: not served (docs/api.md "RTSP").
-      return { ok: false, status: 404, reason: 'Not Found (mix=1 is served for archives)' };
-    }
     return { ok: true, presentation: { ...base, streams: [MIX_STREAM], mixSources: audio } };
   }
   if (withFiles.length === 0) {

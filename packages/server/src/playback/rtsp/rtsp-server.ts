@@ -11,6 +11,7 @@ import {
 } from '../../protocol/rtsp/headers.js';
 import { header, type RtspRequest } from '../../protocol/rtsp/message.js';
 import { encodeUtf8 } from '../../protocol/text.js';
+import { liveTrackCodecs } from '../live-audio.js';
 import type { LiveFeed } from '../live-feed.js';
 import { RtspPlaySession } from './play-session.js';
 import { RtspConnection, type Reply, type RtspConnectionHost } from './rtsp-connection.js';
@@ -388,6 +389,7 @@ class RtspServerImpl implements RtspServer, RtspConnectionHost {
         presentation,
         user: found.user,
         liveFeed: this.#options.liveFeed,
+        liveCodecs: liveTrackCodecs(this.#options.repository, presentation.session),
         logger: this.#log,
         now: this.#now,
         timeoutMs: this.#limits.sessionTimeoutS * 1000,

@@ -147,7 +147,6 @@ void describe('RTSP presentations from Track rows', () => {
       [{ ...closed, sessionState: 'DELETED' }, 'rtsp://n/archive/s1', ['s1/track-0.pcap']],
       [{ ...closed, prunedAt: 5 }, 'rtsp://n/archive/s1', ['s1/track-0.pcap']],
       [closed, 'rtsp://n/archive/s1', []],
-      [active, 'rtsp://n/live/s1?mix=1', []],
     ];
     for (const [session, url, files] of cases) {
       const loaded = await withMedia(session, url, files);
@@ -157,5 +156,11 @@ void describe('RTSP presentations from Track rows', () => {
     const live = await withMedia(active, 'rtsp://n/live/s1', []);
     assert.ok(live.ok, 'a live track is served before its file exists');
     assert.equal(live.presentation.durationS, undefined);
+    const liveMix = await withMedia(active, 'rtsp://n/live/s1?mix=1', []);
+    assert.ok(liveMix.ok, 'the live mix is served before the track files exist');
+    assert.deepEqual(
+      describedTracks(liveMix.presentation).map((t) => `${t.encoding}/${t.clockRateHz} ${t.payloadType}`),
+      ['PCMU/8000 0'],
+    );
   });
 });
