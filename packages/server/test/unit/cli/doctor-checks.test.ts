@@ -82,7 +82,7 @@ void describe('doctor checks', () => {
       undefined,
     );
     assert.equal(foreign[1]?.status, 'warning');
-    assert.match(foreign[1]?.message ?? '', /20010/);
+    assert.match(foreign[1].message, /20010/);
     const node = checkRtpRange(
       { min: 20000, max: 20099, portsInUse: [20010], maxSessions: 10 },
       { productVersion: '1' },
@@ -98,10 +98,10 @@ void describe('doctor checks', () => {
     assert.equal(disk(74)[0]?.status, 'ok');
     const low = disk(75)[0];
     assert.equal(low?.status, 'warning');
-    assert.match(low?.message ?? '', /LOW threshold \(75 % used\)/);
+    assert.match(low.message, /LOW threshold \(75 % used\)/);
     const critical = disk(92)[0];
     assert.equal(critical?.status, 'problem');
-    assert.match(critical?.message ?? '', /CRITICAL threshold \(90 % used\)/);
+    assert.match(critical.message, /CRITICAL threshold \(90 % used\)/);
     assert.match(disk(99.5)[0]?.message ?? '', /EMERGENCY threshold \(99 % used\)/);
     assert.match(disk(99.5)[0]?.message ?? '', /512\.0 KiB free of 100\.0 MiB/);
   });
@@ -109,7 +109,7 @@ void describe('doctor checks', () => {
   void it('inodes are judged like space; a file system without an inode count is ok', () => {
     const inodes = disk(10, 95)[1];
     assert.equal(inodes?.status, 'problem');
-    assert.match(inodes?.message ?? '', /inodes: 50 free of 1000/);
+    assert.match(inodes.message, /inodes: 50 free of 1000/);
     const btrfs = checkDisk({
       path: '/',
       totalBytes: 100,
@@ -124,7 +124,7 @@ void describe('doctor checks', () => {
   void it('free space below --storage-critical-percent is a problem even under the thresholds', () => {
     const refused = disk(60, 1, 50)[0];
     assert.equal(refused?.status, 'problem');
-    assert.match(refused?.message ?? '', /--storage-critical-percent 50 % free/);
+    assert.match(refused.message, /--storage-critical-percent 50 % free/);
   });
 
   void it('an unreadable partition is a problem', () => {
@@ -221,11 +221,11 @@ void describe('doctor checks', () => {
     assert.ok(checkCertificate(read, NOW).every((r) => r.status === 'ok'));
     const expired = checkCertificate({ ...read, notAfterMs: NOW - DAY }, NOW)[0];
     assert.equal(expired?.status, 'problem');
-    assert.match(expired?.message ?? '', /expired on 2026-12-03/);
+    assert.match(expired.message, /expired on 2026-12-03/);
     assert.equal(checkCertificate({ ...read, notBeforeMs: NOW + DAY }, NOW)[0]?.status, 'problem');
     const soon = checkCertificate({ ...read, notAfterMs: NOW + 10 * DAY }, NOW)[0];
     assert.equal(soon?.status, 'warning');
-    assert.match(soon?.message ?? '', /in 10 day/);
+    assert.match(soon.message, /in 10 day/);
     const mismatch = checkCertificate({ ...read, keyMatches: false }, NOW);
     assert.equal(mismatch.find((r) => r.id === 'tls.key')?.status, 'problem');
     const names = checkCertificate({ ...read, namesAdvertise: false }, NOW);
