@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { closeSync, openSync, writeSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import BetterSqlite3 from 'better-sqlite3';
 import { generate } from 'selfsigned';
-import { runCli, type CliRun } from '../support/cli-process.js';
+import { cliFinished, runCli, type CliRun } from '../support/cli-process.js';
 import { freeTcpPort, freeUdpTcpPort, randomRtpRange } from '../support/ports.js';
 import { useTempDir } from '../support/temp-dir.js';
 import { startServer, type RunningServer } from '../support/verbatim-server.js';
@@ -24,6 +24,8 @@ interface JsonReport {
 }
 
 const DAY_MS = 86_400_000;
+const MAIN = resolve(import.meta.dirname, '../../src/main.ts');
+const TSX = import.meta.resolve('tsx');
 
 void describe('verbatim doctor', () => {
   const temp = useTempDir('verbatim-cli-doctor-');
@@ -53,6 +55,16 @@ void describe('verbatim doctor', () => {
       '20',
     ];
     return { args, httpPort, sipPort };
+  }
+
+  /** `verbatim doctor ARGS` started by prlimit with the open-file limit SOFT:HARD. */
+  function underLimit(limit: string, args: readonly string[]): Promise<CliRun> {
+    const child = spawn(
+      'prlimit',
+      [`--nofile=${limit}`, process.execPath, '--import', TSX, MAIN, 'doctor', ...args],
+      { cwd: temp.path, env: { PATH: process.env.PATH ?? '' }, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    return cliFinished(child);
   }
 
   function freshDataDir(): string {
@@ -207,7 +219,27 @@ void describe('verbatim doctor', () => {
       // Its live database, read beside it.
       assert.match(run.stdout, /^ok {7}database .*: opens, migrations up to date$/m);
       assert.match(run.stdout, /^ok {7}TLS certificate: not used/m);
+      // And the node said at start how many calls its open-file limit allows.
+      assert.match(node.process.output(), /the open-file limit allows \d+ concurrent calls/);
     });
+  });
+
+  void it('reports the limit serve runs under: Node raises the soft limit to the hard one', async () => {
+    // prlimit starts doctor with soft 1024 and hard 4096: Node raises its soft limit at start.
+    const { args } = await portArgs();
+    const raised = await underLimit('1024:4096', ['--data-dir', freshDataDir(), ...args, '--json']);
+    assert.equal(raised.code, 0, raised.stdout + raised.stderr);
+    const fd = check(JSON.parse(raised.stdout) as JsonReport, 'fd.limit');
+    assert.equal(fd.status, 'ok');
+    assert.match(fd.message, /soft 4096, hard 4096 .* 640 concurrent calls fit/);
+
+    const low = await underLimit('512:512', ['--data-dir', freshDataDir(), ...args, '--max-sessions', '100']);
+    assert.equal(low.code, 0, low.stdout + low.stderr);
+    assert.match(
+      low.stdout,
+      /^warning {2}open-file limit: soft 512, hard 512 .* 42 concurrent calls fit .* fewer than --max-sessions 100$/m,
+    );
+    assert.match(low.stdout, /fix: raise the hard limit: LimitNOFILE=65536/);
   });
 
   void describe('certificates', () => {
