@@ -54,11 +54,14 @@ export interface PortFact {
   readonly detail?: string;
   /** The option that sets it, for the fix. */
   readonly option: string;
+  /** When in use: how the Verbatim node holding it named itself (`Verbatim/0.1.0`). */
+  readonly heldBy?: string;
 }
 
 /** A Verbatim node that answered getAPIVersion on the HTTP port. */
 export interface RunningNode {
-  readonly productVersion: string;
+  /** `Verbatim/<version>`. */
+  readonly identity: string;
 }
 
 export function checkPort(fact: PortFact, node: RunningNode | undefined): CheckResult {
@@ -70,14 +73,19 @@ export function checkPort(fact: PortFact, node: RunningNode | undefined): CheckR
   switch (fact.outcome) {
     case 'free':
       return ok(id, `${what}: free`);
-    case 'in-use':
+    case 'in-use': {
+      if (fact.heldBy !== undefined) {
+        return ok(id, `${what}: in use by the running Verbatim node (${fact.heldBy})`);
+      }
+      const fix = `stop that program (ss -lnp 'sport = :${fact.port}' names it) or choose another port with ${fact.option}`;
       return node === undefined
-        ? problem(
+        ? problem(id, `${what}: in use by another program`, fix)
+        : warning(
             id,
-            `${what}: in use by another program`,
-            `stop that program (ss -lnp 'sport = :${fact.port}' names it) or choose another port with ${fact.option}`,
-          )
-        : ok(id, `${what}: in use by the running Verbatim node (${node.productVersion})`);
+            `${what}: in use, and it did not answer as Verbatim although a Verbatim node (${node.identity}) holds the HTTP port`,
+            `if that node does not use this port, ${fix}`,
+          );
+    }
     case 'no-permission':
       return problem(
         id,

@@ -3,7 +3,6 @@ import { X509Certificate, createPrivateKey } from 'node:crypto';
 import { createSocket } from 'node:dgram';
 import { constants } from 'node:fs';
 import { access, readFile, stat, statfs } from 'node:fs/promises';
-import { get } from 'node:http';
 import { createServer, isIP } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { Option, type Command } from 'commander';
@@ -12,6 +11,7 @@ import type { Config } from '../config/config.js';
 import { CONFIG_OPTION_NAMES, optionSpec } from '../config/options.js';
 import { parseOpenFilesLimit, type OpenFilesLimit } from '../media/fd-budget.js';
 import { certificatePaths } from '../transport/tls-certificate.js';
+import { identifyVerbatim, type ProbeKind } from './doctor-probes.js';
 import { messageOf, type RunAction } from './command-errors.js';
 import { configOption, loadOrThrow } from './config-options.js';
 import {
@@ -42,11 +42,9 @@ import {
  * prints one line per check (ok, warning, problem) with what to fix. It changes nothing: ports are
  * bound and released at once, the database is opened read-only, nothing is created. So it runs
  * before the first start as well as beside a running node, whose ports it recognises by asking
- * the HTTP port for getAPIVersion. Exit 0 when nothing is a problem (warnings included), 1 when
+ * each one who holds it (doctor-probes.ts). Exit 0 when nothing is a problem (warnings included), 1 when
  * something is, 2 on bad usage.
  */
-
-const PROBE_TIMEOUT_MS = 2000;
 
 export function registerDoctor(program: Command, run: RunAction): void {
   const command = program
@@ -103,8 +101,8 @@ async function runChecks(config: Config): Promise<CheckResult[]> {
   results.push(checkDataDir(await dataDirFact(dataDir)));
 
   const ports = await portFacts(config);
-  const httpBusy = ports.find((p) => p.id === 'http')?.outcome === 'in-use';
-  const node = httpBusy ? await runningNode(config) : undefined;
+  const nodeIdentity = ports.find((p) => p.id === 'http')?.heldBy;
+  const node: RunningNode | undefined = nodeIdentity === undefined ? undefined : { identity: nodeIdentity };
   for (const fact of ports) {
     results.push(checkPort(fact, node));
   }
@@ -179,7 +177,7 @@ async function nearestExisting(path: string): Promise<string> {
 // Ports.
 
 async function portFacts(config: Config): Promise<PortFact[]> {
-  const specs: Omit<PortFact, 'outcome' | 'bind'>[] = [
+  const specs: (Omit<PortFact, 'outcome' | 'bind'> & { id: ProbeKind })[] = [
     { id: 'sip-udp', label: 'SIP', protocol: 'udp', port: config.sipPort, option: '--sip-port' },
     { id: 'sip-tcp', label: 'SIP', protocol: 'tcp', port: config.sipPort, option: '--sip-port' },
     { id: 'sip-tls', label: 'SIP TLS', protocol: 'tcp', port: config.sipTlsPort, option: '--sip-tls-port' },
@@ -193,7 +191,9 @@ async function portFacts(config: Config): Promise<PortFact[]> {
       continue;
     }
     const tried = await tryBind(spec.protocol, config.bind, spec.port);
-    facts.push({ ...spec, bind: config.bind, ...tried });
+    const heldBy =
+      tried.outcome === 'in-use' ? await identifyVerbatim(spec.id, config.bind, spec.port) : undefined;
+    facts.push({ ...spec, bind: config.bind, ...tried, ...(heldBy === undefined ? {} : { heldBy }) });
   }
   return facts;
 }
@@ -236,54 +236,6 @@ function tryBind(
         server.close(() => resolvePort({ outcome: 'free' }));
       });
     }
-  });
-}
-
-/**
- * The Verbatim node on the HTTP port, if one answers getAPIVersion. Plain HTTP works under TLS
- * too: the port answers this one call over either (docs/api.md "Plain HTTP").
- */
-function runningNode(config: Config): Promise<RunningNode | undefined> {
-  const host = config.bind === '0.0.0.0' ? '127.0.0.1' : config.bind === '::' ? '::1' : config.bind;
-  return new Promise((resolveNode) => {
-    const request = get(
-      {
-        host,
-        port: config.httpPort,
-        path: '/ora/infoService/info/getAPIVersion',
-        timeout: PROBE_TIMEOUT_MS,
-      },
-      (response) => {
-        let body = '';
-        response.setEncoding('utf8');
-        response.on('data', (chunk: string) => {
-          if (body.length < 65_536) {
-            body += chunk;
-          }
-        });
-        response.on('end', () => {
-          try {
-            const parsed = JSON.parse(body) as {
-              responseBody?: { productName?: unknown; productVersion?: unknown };
-            };
-            const info = parsed.responseBody;
-            resolveNode(
-              info?.productName === 'Verbatim'
-                ? {
-                    productVersion:
-                      typeof info.productVersion === 'string' ? info.productVersion : 'unknown version',
-                  }
-                : undefined,
-            );
-          } catch {
-            resolveNode(undefined);
-          }
-        });
-        response.on('error', () => resolveNode(undefined));
-      },
-    );
-    request.on('timeout', () => request.destroy());
-    request.on('error', () => resolveNode(undefined));
   });
 }
 

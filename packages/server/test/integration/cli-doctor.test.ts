@@ -175,8 +175,11 @@ void describe('verbatim doctor', () => {
 
   void describe('beside a running node', () => {
     let server: RunningServer | undefined;
+    let sipTlsPort = 0;
     before(async () => {
-      server = await startServer();
+      sipTlsPort = await freeTcpPort();
+      // HTTPS and SIP over TLS as a node runs by default, so that every probe is exercised.
+      server = await startServer({ tls: true, extraArgs: ['--sip-tls-port', String(sipTlsPort)] });
     });
     after(async () => {
       await server?.stop();
@@ -189,7 +192,6 @@ void describe('verbatim doctor', () => {
           'doctor',
           '--data-dir',
           node.dataDir,
-          '--no-tls',
           '--bind',
           '127.0.0.1',
           '--advertise',
@@ -197,7 +199,7 @@ void describe('verbatim doctor', () => {
           '--sip-port',
           String(node.sipPort),
           '--sip-tls-port',
-          '0',
+          String(sipTlsPort),
           '--http-port',
           String(node.httpPort),
           '--rtsp-port',
@@ -210,15 +212,23 @@ void describe('verbatim doctor', () => {
         temp.path,
       );
       assert.equal(run.code, 0, run.stdout + run.stderr);
-      for (const label of ['SIP port UDP', 'SIP port TCP', 'HTTP API port TCP', 'RTSP port TCP']) {
+      for (const label of [
+        'SIP port UDP',
+        'SIP port TCP',
+        'SIP TLS port TCP',
+        'HTTP API port TCP',
+        'RTSP port TCP',
+      ]) {
         assert.match(
           run.stdout,
-          new RegExp(`^ok {7}${label} .*: in use by the running Verbatim node \\(`, 'm'),
+          new RegExp(`^ok {7}${label} .*: in use by the running Verbatim node \\(Verbatim`, 'm'),
         );
       }
       // Its live database, read beside it.
       assert.match(run.stdout, /^ok {7}database .*: opens, migrations up to date$/m);
-      assert.match(run.stdout, /^ok {7}TLS certificate: not used/m);
+      // The certificate the node generated, naming --advertise.
+      assert.match(run.stdout, /^ok {7}TLS certificate .*server\.crt: valid until /m);
+      assert.match(run.stdout, /^ok {7}TLS certificate names the advertised address 127\.0\.0\.1$/m);
       // And the node said at start how many calls its open-file limit allows.
       assert.match(node.process.output(), /the open-file limit allows \d+ concurrent calls/);
     });

@@ -54,9 +54,13 @@ void describe('doctor checks', () => {
   });
 
   void it('a port held by the running Verbatim node is ok and says so', () => {
-    const held = checkPort(sipUdp('in-use'), { productVersion: '0.1.0' });
+    const held = checkPort({ ...sipUdp('in-use'), heldBy: 'Verbatim/0.1.0' }, { identity: 'Verbatim/0.1.0' });
     assert.equal(held.status, 'ok');
-    assert.match(held.message, /running Verbatim node \(0\.1\.0\)/);
+    assert.match(held.message, /running Verbatim node \(Verbatim\/0\.1\.0\)/);
+    // A node runs, but this port answered as something else: maybe another program.
+    const other = checkPort(sipUdp('in-use'), { identity: 'Verbatim/0.1.0' });
+    assert.equal(other.status, 'warning');
+    assert.match(other.message, /did not answer as Verbatim/);
   });
 
   void it('no permission, a foreign address and a turned-off service', () => {
@@ -85,7 +89,7 @@ void describe('doctor checks', () => {
     assert.match(foreign[1].message, /20010/);
     const node = checkRtpRange(
       { min: 20000, max: 20099, portsInUse: [20010], maxSessions: 10 },
-      { productVersion: '1' },
+      { identity: 'Verbatim/1' },
     );
     assert.equal(node[1]?.status, 'ok');
     assert.equal(
