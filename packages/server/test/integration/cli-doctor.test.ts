@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { closeSync, openSync, writeSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
+import { createSocket } from 'node:dgram';
 import { createServer, type Server } from 'node:net';
 import { join, resolve } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -170,6 +171,28 @@ void describe('verbatim doctor', () => {
         ),
       );
       assert.match(run.stdout, /fix: stop that program .* or choose another port with --http-port/);
+    });
+
+    void it('takes the port from the --config file as serve does (a UDP SIP port held here)', async () => {
+      const { args, sipPort } = await portArgs();
+      const udp = createSocket('udp4');
+      await new Promise<void>((resolve) => udp.bind(sipPort, '127.0.0.1', resolve));
+      try {
+        const config = join(temp.path, 'doctor-config.yaml');
+        await writeFile(config, `sip-port: ${sipPort}\n`);
+        const flags = args.filter((_, i) => args[i] !== '--sip-port' && args[i - 1] !== '--sip-port');
+        const run = await runCli(
+          ['doctor', '--config', config, '--data-dir', freshDataDir(), ...flags],
+          temp.path,
+        );
+        assert.equal(run.code, 1, run.stdout);
+        assert.match(
+          run.stdout,
+          new RegExp(`^problem {2}SIP port UDP 127\\.0\\.0\\.1:${sipPort}: in use by another program$`, 'm'),
+        );
+      } finally {
+        udp.close();
+      }
     });
   });
 
@@ -353,7 +376,7 @@ void describe('verbatim doctor', () => {
     });
   });
 
-  void describe('a media partition filled past CRITICAL', () => {
+  void describe('file systems made for the test (tmpfs)', () => {
     let mounted = '';
     after(() => {
       if (mounted !== '') {
@@ -383,6 +406,27 @@ void describe('verbatim doctor', () => {
         run.stdout,
         /^problem {2}media partition \(.*media\): .* free of 4\.0 MiB, 9\d\.\d % used: at or above the CRITICAL threshold \(90 % used\)$/m,
       );
+    });
+
+    void it('a data directory on a read-only mount is a problem', async (t) => {
+      const dataDir = freshDataDir();
+      await mkdir(dataDir, { recursive: true });
+      const mount = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=1m,ro', 'tmpfs', dataDir], {
+        encoding: 'utf8',
+      });
+      if (mount.status !== 0) {
+        t.skip(
+          `cannot mount a tmpfs here (tests must run as root with CAP_SYS_ADMIN): ${mount.stderr.trim()}`,
+        );
+        return;
+      }
+      try {
+        const run = await doctor(dataDir);
+        assert.equal(run.code, 1, run.stdout + run.stderr);
+        assert.match(run.stdout, /^problem {2}data directory .*: not writable \(EROFS\)$/m);
+      } finally {
+        execFileSync('umount', [dataDir]);
+      }
     });
   });
 });
