@@ -1,7 +1,9 @@
+import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import type { Logger } from 'pino';
 import type { Config } from '../config/config.js';
 import { envNameOf, CONFIG_OPTION_NAMES, optionSpec } from '../config/options.js';
+import { callsAllowedBy, FDS_PER_AUDIO_CALL, parseOpenFilesLimit } from '../media/fd-budget.js';
 import { CommandFailure, EXIT_FAILURE, EXIT_OK, type RunAction } from './command-errors.js';
 import { configOption, loadOrThrow } from './config-options.js';
 import { createLogger } from './logger.js';
@@ -58,6 +60,7 @@ async function serve(command: Command): Promise<number> {
     const { buildApp } = await import('../app.js');
     app = await buildApp(config, { logger });
     await app.start();
+    await logOpenFilesLimit(config, logger);
   } catch (error) {
     logger.debug({ err: error }, 'start failed');
     if (app !== undefined) {
@@ -81,6 +84,42 @@ async function serve(command: Command): Promise<number> {
     process.on('SIGTERM', onSignal);
     process.on('SIGINT', onSignal);
   });
+}
+
+/**
+ * Says at start how many calls the open-file limit allows (issue 13 point 3). Node itself raises
+ * its soft RLIMIT_NOFILE to the hard limit when it starts (PlatformInit in node.cc; Node has no
+ * setrlimit to do more), so the limit read here is already the highest this process may have: only
+ * the hard limit (LimitNOFILE=, ulimit -Hn) can give more.
+ */
+async function logOpenFilesLimit(config: Config, logger: Logger): Promise<void> {
+  let text: string;
+  try {
+    text = await readFile('/proc/self/limits', 'utf8');
+  } catch {
+    logger.debug('no /proc/self/limits: the open-file limit is not known');
+    return;
+  }
+  const limit = parseOpenFilesLimit(text);
+  if (limit === undefined) {
+    return;
+  }
+  const callsAllowed = callsAllowedBy(limit.soft);
+  const fields = {
+    openFilesSoft: Number.isFinite(limit.soft) ? limit.soft : 'unlimited',
+    openFilesHard: Number.isFinite(limit.hard) ? limit.hard : 'unlimited',
+    fdsPerCall: FDS_PER_AUDIO_CALL,
+    callsAllowed: Number.isFinite(callsAllowed) ? callsAllowed : 'unlimited',
+    maxSessions: config.maxSessions,
+  };
+  if (callsAllowed < config.maxSessions) {
+    logger.warn(
+      fields,
+      `the open-file limit allows ${callsAllowed} concurrent calls, fewer than --max-sessions: raise LimitNOFILE= (verbatim doctor)`,
+    );
+  } else {
+    logger.info(fields, `the open-file limit allows ${String(fields.callsAllowed)} concurrent calls`);
+  }
 }
 
 /** Resolves 0 after a clean close, 1 when close fails or outlasts the guard. */
