@@ -39,6 +39,7 @@ import {
   toTag,
   toTrack,
   trackRow,
+  digestColumns,
 } from './row-mapping.js';
 import type { Database, SessionsTable, TagsTable, TracksTable } from './schema.js';
 import {
@@ -139,6 +140,7 @@ export abstract class KyselyRepository implements Repository {
       ...(patch.clockRateHz === undefined ? {} : { clock_rate_hz: patch.clockRateHz }),
       ...(patch.trackDuration === undefined ? {} : { duration_ms: patch.trackDuration }),
       ...(patch.stats === undefined ? {} : statsColumns(patch.stats)),
+      ...(patch.digest === undefined ? {} : digestColumns(patch.digest)),
     };
     await this.#write({}, async (trx) => {
       const found =

@@ -1,4 +1,4 @@
-import type { Session, SessionState, Tag, Track, TrackStats, Participant } from '../model/session.js';
+import type { Session, SessionState, Tag, Track, TrackDigest, TrackStats, Participant } from '../model/session.js';
 import type { AuditQuery, AuditRecord, NewAuditRecord } from '../model/audit.js';
 import type { Role, User } from '../model/user.js';
 import type { DeletionJobStore } from '../model/job.js';
@@ -88,6 +88,8 @@ export interface TrackPatch {
   readonly clockRateHz?: number;
   readonly trackDuration?: number;
   readonly stats?: TrackStats;
+  /** The digest of the finished file (migration 0015). */
+  readonly digest?: TrackDigest;
 }
 
 /** Fields a getSessions query may test (docs/api.md lists the operators each accepts). */
