@@ -1,4 +1,12 @@
-import type { Session, SessionState, Tag, Track, TrackDigest, TrackStats, Participant } from '../model/session.js';
+import type {
+  Session,
+  SessionState,
+  Tag,
+  Track,
+  TrackDigest,
+  TrackStats,
+  Participant,
+} from '../model/session.js';
 import type { AuditQuery, AuditRecord, NewAuditRecord } from '../model/audit.js';
 import type { Role, User } from '../model/user.js';
 import type { DeletionJobStore } from '../model/job.js';

@@ -172,8 +172,8 @@ export function toTrack(row: TracksTable, participants: readonly Participant[], 
       : {
           mediaDigest: {
             sha256: row.media_sha256,
-            bytes: Number(row.media_bytes),
-            digestedAt: Number(row.media_digested_ms ?? 0),
+            bytes: row.media_bytes,
+            digestedAt: row.media_digested_ms ?? 0,
           },
         }),
     participants,
