@@ -1,19 +1,13 @@
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import type { Repository } from '../db/repository.js';
 import { EXIT_FAILURE, EXIT_OK, UsageError } from './command-errors.js';
 import { addDatabaseOptions, loadOrThrow } from './config-options.js';
 import { withReadOnlyRepository } from './database.js';
 import { parseWhen } from './export.js';
 import { formatBytes, formatElapsed, ProgressReporter, progressModeOf } from './progress.js';
-import {
-  PROBLEM_KINDS,
-  verifyMedia,
-  type Finding,
-  type FindingKind,
-  type VerifyReport,
-  type VerifyStore,
-} from '../storage/media-verify.js';
+import { FINDING_KINDS, problemCount, type Finding, type VerifyReport } from '../model/media-integrity.js';
+import { verifyMedia } from '../storage/media-verify.js';
+import { verifyStoreOf } from '../db/verify-store.js';
 
 /**
  * `verbatim verify`: checks the media store against the database (issue 13). Every track file of
@@ -145,26 +139,6 @@ async function verifyCommand(options: VerifyOptions, command: Command): Promise<
   return problemCount(report) > 0 ? EXIT_FAILURE : EXIT_OK;
 }
 
-/** The repository as the check reads it (storage/ cannot import db/). */
-export function verifyStoreOf(repository: Repository): VerifyStore {
-  return {
-    getSession: (sessionId) => repository.getSession(sessionId),
-    sessionsStartedIn: (sinceMs, untilMs, offset, limit) =>
-      repository.querySessions({
-        // BETWEEN is inclusive at both ends; the window's end is not.
-        where: {
-          kind: 'condition',
-          field: 'sessionStartDate',
-          operator: 'between',
-          values: [sinceMs, untilMs - 1],
-        },
-        sort: [{ field: 'sessionStartDate', order: 'ASC' }],
-        offset,
-        limit,
-      }),
-  };
-}
-
 /** `altered  2026-12-03/5a13…/track1.pcap  session 5a13… track 1  SHA-256 …, stored …`. */
 export function formatFinding(finding: Finding): string {
   const owner =
@@ -174,13 +148,8 @@ export function formatFinding(finding: Finding): string {
   return `${finding.kind.padEnd(12)}  ${finding.path}${owner}  ${finding.detail}`;
 }
 
-export function problemCount(report: VerifyReport): number {
-  return PROBLEM_KINDS.reduce((sum, kind) => sum + report.counts[kind], 0);
-}
-
 function summaryOf(report: VerifyReport, elapsedMs: number): string {
-  const kinds: FindingKind[] = ['missing', 'truncated', 'altered', 'unreadable', 'orphaned', 'not-digested'];
-  const parts = kinds.map((kind) => `${String(report.counts[kind])} ${kind}`);
+  const parts = FINDING_KINDS.map((kind) => `${String(report.counts[kind])} ${kind}`);
   const verdict = problemCount(report) > 0 ? 'PROBLEMS FOUND' : 'all intact';
   return (
     `verify: ${verdict}: ${String(report.tracks)} track(s) of ${String(report.sessions)} session(s) checked, ` +

@@ -141,6 +141,9 @@ export interface JobsTable {
   operations_done: number;
   operations_failed: number;
   error_reason: string | null;
+  /** VERIFY_MEDIA (migration 0015): its window and its result, JSON; NULL for other jobs. */
+  parameters: string | null;
+  result: string | null;
 }
 
 export interface JobItemsTable {

@@ -2,6 +2,13 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
+import type {
+  Finding,
+  FindingKind,
+  VerifyReport,
+  VerifyStore,
+  VerifyWindow,
+} from '../model/media-integrity.js';
 import type { Session, Track, TrackDigest } from '../model/session.js';
 import { PcapReader } from '../protocol/container/pcap.js';
 
@@ -12,28 +19,6 @@ import { PcapReader } from '../protocol/container/pcap.js';
  * for files that no track row names. Read-only: nothing is written, neither to the database nor
  * to the files, so it runs beside a node that is recording.
  */
-
-export type FindingKind = 'missing' | 'truncated' | 'altered' | 'unreadable' | 'not-digested' | 'orphaned';
-
-/** Problems a cron job acts on; `not-digested` (recorded before digests existed) is not one. */
-export const PROBLEM_KINDS: readonly FindingKind[] = [
-  'missing',
-  'truncated',
-  'altered',
-  'unreadable',
-  'orphaned',
-];
-
-export interface Finding {
-  readonly kind: FindingKind;
-  /** Relative to the media directory. */
-  readonly path: string;
-  /** Absent for an orphaned file. */
-  readonly sessionId?: string;
-  readonly trackNumber?: number;
-  /** What was found, in words (sizes, the system's error code). */
-  readonly detail: string;
-}
 
 /** What reading one track file found. */
 export type Observed =
@@ -99,24 +84,9 @@ export function isCacheOrTemporary(name: string): boolean {
   return /\.[0-9a-f]{16}\.mp4$/.test(name);
 }
 
-/**
- * What the check reads of the database (the repository, adapted by its caller: storage/ sits
- * below db/). Sessions come a page at a time, oldest first, so a year is never held in memory.
- */
-export interface VerifyStore {
-  getSession(sessionId: string): Promise<Session | undefined>;
-  /** Sessions that started in [sinceMs, untilMs), by start then id, `limit` from `offset`. */
-  sessionsStartedIn(sinceMs: number, untilMs: number, offset: number, limit: number): Promise<Session[]>;
-}
-
-export interface VerifyOptions {
+export interface VerifyOptions extends VerifyWindow {
   readonly repository: VerifyStore;
   readonly mediaDir: string;
-  /** Sessions that started in [sinceMs, untilMs). */
-  readonly sinceMs: number;
-  readonly untilMs: number;
-  /** The window was chosen (--since/--until): only the day folders it spans are walked for orphans. */
-  readonly windowed: boolean;
   /** Called before the sessions are read (the media duration to check) and after each track. */
   readonly onPlan?: (plan: { readonly tracks: number; readonly mediaMs: number }) => void;
   readonly onProgress?: (done: {
@@ -126,17 +96,6 @@ export interface VerifyOptions {
   }) => void;
   readonly onFinding?: (finding: Finding) => void;
   readonly signal?: AbortSignal;
-}
-
-export interface VerifyReport {
-  readonly sessions: number;
-  readonly tracks: number;
-  readonly intact: number;
-  /** Sessions still recording (ACTIVE), deleted or pruned: their files are not judged. */
-  readonly skippedSessions: number;
-  readonly bytesRead: number;
-  readonly counts: Readonly<Record<FindingKind, number>>;
-  readonly findings: readonly Finding[];
 }
 
 const PAGE_SIZE = 1000;

@@ -1,3 +1,4 @@
+import type { VerifyReport } from '../../src/model/media-integrity.js';
 import type {
   QueryCondition,
   QueryExpression,
@@ -206,6 +207,16 @@ export class FakeRepository implements Repository {
 
   createJob(job: NewJob): Promise<Job> {
     return Promise.resolve(this.#jobs.createJob(job));
+  }
+
+  setJobProgress(jobId: number, total: number, completed: number, failed: number): Promise<void> {
+    this.#jobs.setJobProgress(jobId, total, completed, failed);
+    return Promise.resolve();
+  }
+
+  setJobResult(jobId: number, result: VerifyReport): Promise<void> {
+    this.#jobs.setJobResult(jobId, result);
+    return Promise.resolve();
   }
 
   getJob(jobId: number): Promise<Job | undefined> {
