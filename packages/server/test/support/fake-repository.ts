@@ -59,7 +59,13 @@ export class FakeRepository implements Repository {
 
   updateTrack(sessionId: string, trackNumber: number, patch: TrackPatch): Promise<void> {
     const session = this.#session(sessionId);
-    const tracks = session.tracks.map((t) => (t.trackNumber === trackNumber ? { ...t, ...patch } : t));
+    // The digest is stored as the track's mediaDigest, as the SQL repository reads it back.
+    const { digest, ...rest } = patch;
+    const tracks = session.tracks.map((t) =>
+      t.trackNumber === trackNumber
+        ? { ...t, ...rest, ...(digest === undefined ? {} : { mediaDigest: digest }) }
+        : t,
+    );
     this.sessions.set(sessionId, { ...session, tracks });
     return Promise.resolve();
   }
