@@ -38,12 +38,19 @@ export async function recoverInterruptedSessions(
         }
         const last = scan.stats.lastPacketAt ?? track.trackStartDate;
         lastPacketMs = Math.max(lastPacketMs, last);
-        // Digested after the cut: the digest describes the file as it stays (issue 13).
-        const digest = await digestTrackFile(path, now());
+        // Digested after the cut: the digest describes the file as it stays (issue 13). A digest
+        // that cannot be taken leaves the track without one (verify reports it), not unrecovered.
+        const digest = await digestTrackFile(path, now()).catch((error: unknown) => {
+          logger.warn(
+            { err: error, sessionId: session.sessionId, track: track.trackNumber },
+            'recovered track could not be digested',
+          );
+          return undefined;
+        });
         await repository.updateTrack(session.sessionId, track.trackNumber, {
           stats: scan.stats,
           trackDuration: Math.max(0, last - track.trackStartDate),
-          digest,
+          ...(digest === undefined ? {} : { digest }),
         });
       } catch (error) {
         logger.warn(
