@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { openRepository } from '../../src/db/index.js';
 import type { Session } from '../../src/model/session.js';
 import { runCli } from '../support/cli-process.js';
+import { spawnTracked, stopAll, waitExit } from '../support/processes.js';
 import { seedDamagedStore, seedDigested, VERIFY_DAY, VERIFY_T0 } from '../support/verify-seed.js';
 
 // `verbatim verify` as cron runs it: a child process on a data directory seeded with closed
@@ -16,6 +17,8 @@ import { seedDamagedStore, seedDigested, VERIFY_DAY, VERIFY_T0 } from '../suppor
 const DAY = VERIFY_DAY;
 const T0 = VERIFY_T0;
 const ESC = '\u001b';
+const MAIN = resolve(import.meta.dirname, '../../src/main.ts');
+const TSX = import.meta.resolve('tsx');
 
 /** `kind path` of each finding line, sorted. */
 function findingsOf(stdout: string): string[] {
@@ -64,6 +67,7 @@ void describe('verbatim verify', () => {
   });
 
   after(async () => {
+    await stopAll();
     await rm(dir, { recursive: true, force: true });
   });
 
@@ -94,6 +98,31 @@ void describe('verbatim verify', () => {
     assert.equal(run.code, 0, `${run.stdout}\n${run.stderr}`);
     assert.match(run.stdout, /^verify: all intact: 4 track\(s\) of 2 session\(s\) checked, 4 intact;/m);
     assert.equal(run.stderr, '');
+  });
+
+  void it('draws a bar on a terminal, the findings on lines of their own above it', async () => {
+    // script(1) runs the command on a pseudo-terminal, as an operator's shell would.
+    const command = [process.execPath, '--import', TSX, MAIN, 'verify', '--since', DAY, '--until', DAY]
+      .concat(['--data-dir', dataDir('damaged')])
+      .map((arg) => `'${arg}'`)
+      .join(' ');
+    const script = spawnTracked('script', 'script', ['-qefc', command, '/dev/null'], {
+      cwd: dir,
+      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', COLUMNS: '120' },
+    });
+    const output: string[] = [];
+    script.child.stdout?.on('data', (d: Buffer) => output.push(d.toString()));
+    assert.equal(await waitExit(script, 30_000), 1, script.output());
+    const lines = output.join('').split(/\r?\n/);
+    // A finding erases the bar first (carriage return, erase to the end of the line), if one is drawn.
+    const findings = lines
+      .map((line) => (line.split('\r').at(-1) ?? '').replace(`${ESC}[K`, ''))
+      .filter((line) => /^(missing|truncated|altered|unreadable|orphaned|not-digested) /.test(line))
+      .map((line) => line.split(/\s+/).slice(0, 2).join(' '));
+    assert.deepEqual(findings.sort(), expected);
+    const bar = lines.find((line) => /verify \[#+\] 100%/.test(line));
+    assert.ok(bar !== undefined, JSON.stringify(lines));
+    assert.doesNotMatch(output.join(''), /^verify: {1,3}\d+%/m, 'no plain progress lines on a terminal');
   });
 
   void it('exits 2 on a date it cannot read', async () => {
