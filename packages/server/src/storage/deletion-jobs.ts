@@ -78,7 +78,8 @@ interface RunTally {
 }
 
 /**
- * Runs deletion jobs (deleteSessions, createJob DELETE_SESSIONS) one at a time, one session at a
+ * Runs the node's jobs one at a time: VERIFY_MEDIA checks (verifyMedia, #runVerify) and deletion
+ * jobs (deleteSessions, createJob DELETE_SESSIONS), the latter one session at a
  * time, yielding to the event loop between sessions so that SIP, RTP control and the API keep
  * their turn while a 10,000-session job runs.
  *
