@@ -98,6 +98,25 @@ void describe('VERIFY_MEDIA jobs', () => {
     assert.equal(canceled.job.verifyResult, undefined);
   });
 
+  void it('runs again from the start a job a stop left RUNNING', async () => {
+    const left = await repository.createJob({
+      jobType: 'VERIFY_MEDIA',
+      createdAt: 1,
+      sessionIds: [],
+      verifyWindow: window,
+    });
+    await repository.updateJobState(left.jobId, ['QUEUED'], 'RUNNING', { at: 2 });
+    await repository.setJobProgress(left.jobId, 6, 2, 0);
+    const jobs = start();
+    jobs.start();
+    const job = await waitFor(async () => {
+      const report = await jobs.getJob(left.jobId);
+      return report?.job.jobState === 'COMPLETED' && report.job;
+    });
+    assert.equal(job.operationsCompleted, 6);
+    assert.equal(job.verifyResult?.tracks, 6);
+  });
+
   void it('refuses a job when the node cannot verify', async () => {
     runner = new DeletionJobRunner({
       store: repository,
