@@ -10,7 +10,7 @@ import type { TrackDigest } from '../model/session.js';
 const CHUNK_BYTES = 1 << 20;
 
 /** SHA-256 and length of a file's bytes, read as a stream (never whole into memory). */
-export async function digestFile(path: string): Promise<{ readonly sha256: string; readonly bytes: number }> {
+async function digestFile(path: string): Promise<{ readonly sha256: string; readonly bytes: number }> {
   const hash = createHash('sha256');
   let bytes = 0;
   for await (const chunk of createReadStream(path, { highWaterMark: CHUNK_BYTES }) as AsyncIterable<Buffer>) {

@@ -241,29 +241,20 @@ async function observe(path: string, pcap: boolean): Promise<Observed> {
  */
 async function orphans(options: VerifyOptions): Promise<string[]> {
   const { mediaDir, repository } = options;
-  const firstDay = dayOf(options.sinceMs);
-  const lastDay = dayOf(options.untilMs - 1);
   const candidates: string[] = [];
-  const named = new Map<string, Set<string>>();
-  const namesOf = async (sessionId: string): Promise<Set<string>> => {
-    let names = named.get(sessionId);
-    if (names === undefined) {
-      const session = await repository.getSession(sessionId);
-      names = new Set(session?.tracks.map((t) => t.mediaPath) ?? []);
-      named.set(sessionId, names);
-    }
-    return names;
-  };
-  for (const path of await walk(mediaDir, mediaDir, options)) {
-    const parts = path.split(sep);
-    const day = parts[0] ?? '';
-    if (options.windowed && (!DAY_FOLDER.test(day) || day < firstDay || day > lastDay)) {
-      continue;
-    }
+  // The walk is depth-first in name order, so a session folder's files come together: only the
+  // names of the session being looked at are kept, never those of the whole store.
+  let named: { readonly sessionId: string; readonly paths: ReadonlySet<string> } | undefined;
+  for await (const path of walk(mediaDir, mediaDir, options)) {
     options.signal?.throwIfAborted();
+    const parts = path.split(sep);
     const sessionId = parts.length === 3 ? parts[1] : undefined;
     const rel = parts.join('/');
-    if (sessionId === undefined || !(await namesOf(sessionId)).has(rel)) {
+    if (sessionId !== undefined && named?.sessionId !== sessionId) {
+      const session = await repository.getSession(sessionId);
+      named = { sessionId, paths: new Set(session?.tracks.map((t) => t.mediaPath) ?? []) };
+    }
+    if (sessionId === undefined || named?.paths.has(rel) !== true) {
       candidates.push(rel);
     }
   }
@@ -279,31 +270,32 @@ async function orphans(options: VerifyOptions): Promise<string[]> {
   return confirmed;
 }
 
-/** Every regular file under `dir`, relative to `root`, but the MP4 cache and temporary files. */
-async function walk(root: string, dir: string, options: VerifyOptions): Promise<string[]> {
+/**
+ * Every regular file under `dir`, relative to `root`, but the MP4 cache and temporary files,
+ * depth-first in name order. With a window, only the day folders it spans are entered, and
+ * nothing else at the top (files outside the `<day>/<sessionId>/` layout belong to no window).
+ */
+async function* walk(root: string, dir: string, options: VerifyOptions): AsyncGenerator<string> {
   let entries;
   try {
     entries = await readdir(dir, { withFileTypes: true });
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
-      return [];
+      return;
     }
     throw error;
   }
-  const files: string[] = [];
-  for (const entry of entries.sort((a, b) => a.name.localeCompare(b.name))) {
+  for (const entry of entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
+    if (options.windowed && dir === root && !(entry.isDirectory() && inWindowDay(entry.name, options))) {
+      continue;
+    }
     const full = join(dir, entry.name);
     if (entry.isDirectory()) {
-      // With a window, a day folder outside it is not entered at all.
-      if (options.windowed && dir === root && !inWindowDay(entry.name, options)) {
-        continue;
-      }
-      files.push(...(await walk(root, full, options)));
+      yield* walk(root, full, options);
     } else if (entry.isFile() && !isCacheOrTemporary(entry.name)) {
-      files.push(relative(root, full));
+      yield relative(root, full);
     }
   }
-  return files;
 }
 
 function inWindowDay(name: string, options: VerifyOptions): boolean {
