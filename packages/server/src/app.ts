@@ -20,6 +20,7 @@ import { isTrustedAddress } from './config/cidr.js';
 import type { Config } from './config/config.js';
 import { openRepository } from './db/index.js';
 import type { Repository } from './db/repository.js';
+import { verifyStoreOf } from './db/verify-store.js';
 import { createMediaEngine } from './media/create-media-engine.js';
 import { LagProbe } from './media/lag-probe.js';
 import type { MediaEngine } from './media/media-engine.js';
@@ -175,7 +176,14 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<A
     });
 
     // Deletion jobs resume in start(), after the sessions a crash left ACTIVE were closed above.
-    const jobs = new DeletionJobRunner({ store: repository, mediaDir, events, logger: log });
+    const jobs = new DeletionJobRunner({
+      store: repository,
+      mediaDir,
+      events,
+      logger: log,
+      // verifyMedia (issue 13): VERIFY_MEDIA jobs run in the same queue as the deletions.
+      verify: { store: repository, sessions: verifyStoreOf(repository) },
+    });
     closers.unshift(() => jobs.close());
 
     const recording = new RecordingService({

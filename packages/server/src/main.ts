@@ -6,11 +6,12 @@ import { registerMigrate } from './cli/migrate.js';
 import { registerServe } from './cli/serve.js';
 import { registerSubscriptions } from './cli/subscriptions.js';
 import { registerUser } from './cli/user.js';
+import { registerVerify } from './cli/verify.js';
 import { productVersion } from './version.js';
 
 /**
  * The `verbatim` command line (DESIGN.md §1.1): commander wiring only. Each command lives in
- * cli/ (serve, user, migrate, subscriptions, export, doctor), exit codes and usage errors in cli/command-errors.ts. bin/verbatim.js
+ * cli/ (serve, user, migrate, subscriptions, export, doctor, verify), exit codes and usage errors in cli/command-errors.ts. bin/verbatim.js
  * imports the compiled dist/main.js.
  */
 
@@ -30,6 +31,7 @@ async function main(argv: readonly string[]): Promise<number> {
   registerSubscriptions(program, run);
   registerExport(program, run);
   registerDoctor(program, run);
+  registerVerify(program, run);
   try {
     await program.parseAsync(argv, { from: 'user' });
   } catch (error) {

@@ -2,14 +2,18 @@ import { Type, type Static } from 'typebox';
 
 import {
   FINISHED_JOB_STATES,
+  JOB_TYPES,
   UNFINISHED_JOB_STATES,
+  type JobType,
   type DeleteFailureReason,
   type Job,
   type JobItem,
   type JobState,
 } from '../model/job.js';
+import { FINDING_KINDS, type FindingKind } from '../model/media-integrity.js';
 import {
   MAX_FAILED_ITEMS_REPORTED,
+  MAX_FINDINGS_REPORTED,
   MAX_SESSIONS_PER_JOB,
   type CreateJobResult,
   type DeletionJobRunner,
@@ -25,7 +29,10 @@ import { EpochMsSchema, SessionIdSchema } from './schemas.js';
  */
 
 /** What the routes use of the runner. */
-export type JobService = Pick<DeletionJobRunner, 'createDeleteJob' | 'getJob' | 'cancel' | 'deleteJob'>;
+export type JobService = Pick<
+  DeletionJobRunner,
+  'createDeleteJob' | 'createVerifyJob' | 'getJob' | 'cancel' | 'deleteJob'
+>;
 
 export interface JobRouteContext {
   readonly jobs: JobService;
@@ -62,8 +69,37 @@ const JobIdSchema = Type.Integer({
   description: 'A job id, as deleteSessions or createJob gave it',
 });
 
+const FindingKindSchema = Type.Unsafe<FindingKind>({ type: 'string', enum: [...FINDING_KINDS] });
+
+const VerifyResultSchema = Type.Object(
+  {
+    sessions: Type.Integer({ minimum: 0, description: 'Sessions whose tracks were checked' }),
+    tracks: Type.Integer({ minimum: 0, description: 'Track files checked' }),
+    intact: Type.Integer({ minimum: 0, description: 'Track files equal to their digest' }),
+    skippedSessions: Type.Integer({
+      minimum: 0,
+      description: 'Sessions not judged: still recording (ACTIVE), deleted or pruned',
+    }),
+    bytesRead: Type.Integer({ minimum: 0 }),
+    counts: Type.Record(Type.String(), Type.Integer({ minimum: 0 }), {
+      description: 'Findings of each kind (whole, even when the list is cut)',
+    }),
+    findings: Type.Array(
+      Type.Object({
+        kind: FindingKindSchema,
+        path: Type.String({ description: 'Relative to the media directory' }),
+        sessionId: Type.Optional(Type.String()),
+        trackNumber: Type.Optional(Type.Integer({ minimum: 0 })),
+        detail: Type.String(),
+      }),
+      { description: `The first ${MAX_FINDINGS_REPORTED} findings` },
+    ),
+  },
+  { description: 'Verbatim extension, VERIFY_MEDIA once COMPLETED: what the check found (docs/media.md)' },
+);
+
 const JobSchema = Type.Object({
-  jobType: Type.Literal(DELETE_SESSIONS_JOB_TYPE),
+  jobType: Type.Unsafe<JobType>({ type: 'string', enum: [...JOB_TYPES] }),
   jobDuration: Type.Integer({ minimum: 0, description: 'ms from jobStartTime to the end, or to now' }),
   jobStartTime: EpochMsSchema,
   jobId: Type.Integer({ minimum: 1 }),
@@ -90,6 +126,13 @@ const JobSchema = Type.Object({
   ),
   jobEndTime: Type.Optional(EpochMsSchema),
   errorReason: Type.Optional(Type.String({ description: 'Why the job ended in ERROR' })),
+  verifyWindow: Type.Optional(
+    Type.Object(
+      { since: EpochMsSchema, until: EpochMsSchema },
+      { description: 'Verbatim extension, VERIFY_MEDIA: sessions that started in [since, until)' },
+    ),
+  ),
+  verifyResult: Type.Optional(VerifyResultSchema),
 });
 
 const JobsBodySchema = Type.Object({ jobs: Type.Array(JobSchema) });
@@ -115,6 +158,18 @@ export function jobJson(job: Job, failed: readonly JobItem[], now: number): JobJ
     })),
     ...(job.endedAt === undefined ? {} : { jobEndTime: job.endedAt }),
     ...(job.errorReason === undefined ? {} : { errorReason: job.errorReason }),
+    ...(job.verifyWindow === undefined
+      ? {}
+      : { verifyWindow: { since: job.verifyWindow.sinceMs, until: job.verifyWindow.untilMs } }),
+    ...(job.verifyResult === undefined
+      ? {}
+      : {
+          verifyResult: {
+            ...job.verifyResult,
+            counts: { ...job.verifyResult.counts },
+            findings: [...job.verifyResult.findings],
+          },
+        }),
   };
 }
 
@@ -139,6 +194,7 @@ async function startDeletion(
       // The node's own "try again later", as for too many requests at once.
       return failure(RESPONSE_CODES.tooManyRequests, result.detail);
     case 'closed':
+    case 'unavailable':
       return failure(RESPONSE_CODES.internalError, result.detail);
     case 'no-sessions':
     case 'too-many-sessions':
@@ -188,6 +244,46 @@ export function jobRoutes(ctx: JobRouteContext): OraRoute[] {
           );
         }
         return startDeletion(ctx, params.jobParameters.sessionIds, call);
+      },
+    }),
+    oraRoute({
+      method: 'POST',
+      path: `${MANAGE}/verifyMedia`,
+      summary: 'Verbatim extension: start a job that checks every track file against its stored SHA-256',
+      description:
+        'The check of `verbatim verify` as a job (docs/media.md "Integrity"): each track file of the ' +
+        'sessions that started in [since, until) (default: every session) is read and compared with ' +
+        'the digest stored when it was finished, and the media directory is walked for files no track ' +
+        'names. Answers at once with the job id; getJobById shows the progress (operations are ' +
+        'tracks; operationsFailed counts the problems) and, once COMPLETED, `verifyResult`.',
+      permission: 'read-audit',
+      audit: true,
+      input: 'requestParameters',
+      params: Type.Object({
+        since: Type.Optional(EpochMsSchema),
+        until: Type.Optional(EpochMsSchema),
+      }),
+      responseBody: Type.Object({ jobId: Type.Integer({ minimum: 1 }) }),
+      failures: [RESPONSE_CODES.tooManyRequests],
+      handler: async (params, call) => {
+        const sinceMs = params.since ?? 0;
+        const untilMs = params.until ?? ctx.now() + 1;
+        if (sinceMs >= untilMs) {
+          return failure(
+            RESPONSE_CODES.invalidParameter,
+            `requestParameters.since (${sinceMs}) must be before until (${untilMs})`,
+          );
+        }
+        call.audit.detail = { since: String(sinceMs), until: String(untilMs) };
+        const windowed = params.since !== undefined || params.until !== undefined;
+        const result = await ctx.jobs.createVerifyJob({ sinceMs, untilMs, windowed });
+        if (!result.ok) {
+          return result.reason === 'too-many-jobs'
+            ? failure(RESPONSE_CODES.tooManyRequests, result.detail)
+            : failure(RESPONSE_CODES.internalError, result.detail);
+        }
+        call.audit.target = `job ${result.job.jobId}`;
+        return success({ jobId: result.job.jobId }, MESSAGE_SUCCESSFUL);
       },
     }),
     oraRoute({

@@ -122,6 +122,18 @@ export class ProgressReporter {
     }
   }
 
+  /**
+   * Runs `write` (a line to another stream: `verbatim verify` prints its findings on stdout) with
+   * the bar taken off the terminal first and drawn again after, so the two never share a line.
+   */
+  above(write: () => void): void {
+    this.#eraseBar();
+    write();
+    if (this.#mode === 'bar' && !this.#finished) {
+      this.#drawBar();
+    }
+  }
+
   /** The job is done: the bar at 100 % (then a new line), or the end line. */
   finish(): void {
     if (this.#finished) {

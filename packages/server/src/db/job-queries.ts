@@ -12,6 +12,7 @@ import {
   type NewJob,
   type SessionDeletionOutcome,
 } from '../model/job.js';
+import type { VerifyReport } from '../model/media-integrity.js';
 import type { Database, JobItemsTable, JobsTable } from './schema.js';
 
 /**
@@ -50,6 +51,8 @@ export async function insertJob(db: Kysely<Database>, job: NewJob): Promise<Job>
       operations_done: 0,
       operations_failed: 0,
       error_reason: null,
+      parameters: job.verifyWindow === undefined ? null : JSON.stringify(job.verifyWindow),
+      result: null,
     };
     await trx.insertInto('jobs').values(row).execute();
     for (let start = 0; start < job.sessionIds.length; start += ITEM_INSERT_CHUNK) {
@@ -277,7 +280,49 @@ function toJob(row: JobsTable): Job {
     operationsCompleted: row.operations_done,
     operationsFailed: row.operations_failed,
     ...(row.error_reason === null ? {} : { errorReason: row.error_reason }),
+    ...jsonField('verifyWindow', row.parameters),
+    ...jsonField('verifyResult', row.result),
   };
+}
+
+/**
+ * A JSON column of a job as a field of the model, or nothing when it is NULL or unreadable (a
+ * hand-edited row must not make getJobById fail: the job's state and counters still answer).
+ */
+function jsonField<K extends 'verifyWindow' | 'verifyResult'>(
+  key: K,
+  text: string | null,
+): Partial<Pick<Job, K>> {
+  if (text === null) {
+    return {};
+  }
+  try {
+    return { [key]: JSON.parse(text) as Job[K] } as Partial<Pick<Job, K>>;
+  } catch {
+    return {};
+  }
+}
+
+export async function setJobProgress(
+  db: Executor,
+  jobId: number,
+  total: number,
+  completed: number,
+  failed: number,
+): Promise<void> {
+  await db
+    .updateTable('jobs')
+    .set({ operations_total: total, operations_done: completed, operations_failed: failed })
+    .where('job_id', '=', jobId)
+    .execute();
+}
+
+export async function setJobResult(db: Executor, jobId: number, result: VerifyReport): Promise<void> {
+  await db
+    .updateTable('jobs')
+    .set({ result: JSON.stringify(result) })
+    .where('job_id', '=', jobId)
+    .execute();
 }
 
 function toJobItem(row: JobItemsTable): JobItem {

@@ -27,6 +27,7 @@ import { appendAuditRecord, queryAuditRecords } from './audit-log.js';
 import { DbError } from './errors.js';
 import * as eventQueries from './event-queries.js';
 import * as jobQueries from './job-queries.js';
+import type { VerifyReport } from '../model/media-integrity.js';
 import { migrateToLatest, pendingMigrations } from './migrations/index.js';
 import type { QueryCondition, Repository, SessionQuery, SessionTagFilter, TrackPatch } from './repository.js';
 import {
@@ -39,6 +40,7 @@ import {
   toTag,
   toTrack,
   trackRow,
+  digestColumns,
 } from './row-mapping.js';
 import type { Database, SessionsTable, TagsTable, TracksTable } from './schema.js';
 import {
@@ -139,6 +141,7 @@ export abstract class KyselyRepository implements Repository {
       ...(patch.clockRateHz === undefined ? {} : { clock_rate_hz: patch.clockRateHz }),
       ...(patch.trackDuration === undefined ? {} : { duration_ms: patch.trackDuration }),
       ...(patch.stats === undefined ? {} : statsColumns(patch.stats)),
+      ...(patch.digest === undefined ? {} : digestColumns(patch.digest)),
     };
     await this.#write({}, async (trx) => {
       const found =
@@ -435,6 +438,14 @@ export abstract class KyselyRepository implements Repository {
 
   createJob(job: NewJob): Promise<Job> {
     return jobQueries.insertJob(this.#open(), job);
+  }
+
+  setJobProgress(jobId: number, total: number, completed: number, failed: number): Promise<void> {
+    return jobQueries.setJobProgress(this.#open(), jobId, total, completed, failed);
+  }
+
+  setJobResult(jobId: number, result: VerifyReport): Promise<void> {
+    return jobQueries.setJobResult(this.#open(), jobId, result);
   }
 
   getJob(jobId: number): Promise<Job | undefined> {

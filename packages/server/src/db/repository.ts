@@ -1,7 +1,15 @@
-import type { Session, SessionState, Tag, Track, TrackStats, Participant } from '../model/session.js';
+import type {
+  Session,
+  SessionState,
+  Tag,
+  Track,
+  TrackDigest,
+  TrackStats,
+  Participant,
+} from '../model/session.js';
 import type { AuditQuery, AuditRecord, NewAuditRecord } from '../model/audit.js';
 import type { Role, User } from '../model/user.js';
-import type { DeletionJobStore } from '../model/job.js';
+import type { DeletionJobStore, VerifyJobStore } from '../model/job.js';
 import type { EventSubscriptionStore } from '../model/event-subscription.js';
 import type { AgentStore } from '../model/agent.js';
 
@@ -12,7 +20,7 @@ import type { AgentStore } from '../model/agent.js';
  * event subscription methods (migration 0010) with the delivery (model/event-subscription.ts), the
  * agent interval methods (migration 0011) with the agent model (model/agent.ts).
  */
-export interface Repository extends DeletionJobStore, EventSubscriptionStore, AgentStore {
+export interface Repository extends DeletionJobStore, VerifyJobStore, EventSubscriptionStore, AgentStore {
   /** Applies pending migrations (idempotent). */
   migrate(): Promise<void>;
 
@@ -88,6 +96,8 @@ export interface TrackPatch {
   readonly clockRateHz?: number;
   readonly trackDuration?: number;
   readonly stats?: TrackStats;
+  /** The digest of the finished file (migration 0015). */
+  readonly digest?: TrackDigest;
 }
 
 /** Fields a getSessions query may test (docs/api.md lists the operators each accepts). */

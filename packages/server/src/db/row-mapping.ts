@@ -1,4 +1,4 @@
-import type { Participant, Session, Tag, Track, TrackStats } from '../model/session.js';
+import type { Participant, Session, Tag, Track, TrackDigest, TrackStats } from '../model/session.js';
 import type { ParticipantsTable, SessionsTable, TagsTable, TracksTable } from './schema.js';
 
 /**
@@ -36,6 +36,7 @@ export function trackRow(sessionId: string, track: Track): TracksTable {
     duration_ms: track.trackDuration ?? null,
     media_path: track.mediaPath,
     ...statsColumns(track.stats),
+    ...digestColumns(track.mediaDigest),
   };
 }
 
@@ -73,6 +74,17 @@ export function statsColumns(stats: TrackStats): StatsColumns {
     stat_paused: stats.paused ?? 0,
     stat_first_packet_ms: stats.firstPacketAt ?? null,
     stat_last_packet_ms: stats.lastPacketAt ?? null,
+  };
+}
+
+/** The digest columns of a track (migration 0015): all NULL while it has none. */
+export function digestColumns(
+  digest: TrackDigest | undefined,
+): Pick<TracksTable, 'media_sha256' | 'media_bytes' | 'media_digested_ms'> {
+  return {
+    media_sha256: digest?.sha256 ?? null,
+    media_bytes: digest?.bytes ?? null,
+    media_digested_ms: digest?.digestedAt ?? null,
   };
 }
 
@@ -155,6 +167,15 @@ export function toTrack(row: TracksTable, participants: readonly Participant[], 
     trackStartDate: row.start_ms,
     ...(row.duration_ms === null ? {} : { trackDuration: row.duration_ms }),
     mediaPath: row.media_path,
+    ...(row.media_sha256 === null || row.media_bytes === null
+      ? {}
+      : {
+          mediaDigest: {
+            sha256: row.media_sha256,
+            bytes: row.media_bytes,
+            digestedAt: row.media_digested_ms ?? 0,
+          },
+        }),
     participants,
     tags,
     stats: {

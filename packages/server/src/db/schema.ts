@@ -74,6 +74,13 @@ export interface TracksTable {
   stat_paused: number;
   stat_first_packet_ms: number | null;
   stat_last_packet_ms: number | null;
+  /**
+   * SHA-256 (lower-case hex) of the finished track file, its length in bytes and when it was
+   * computed (migration 0015); NULL until the file is final, and for tracks recorded before.
+   */
+  media_sha256: string | null;
+  media_bytes: number | null;
+  media_digested_ms: number | null;
 }
 
 export interface ParticipantsTable {
@@ -134,6 +141,9 @@ export interface JobsTable {
   operations_done: number;
   operations_failed: number;
   error_reason: string | null;
+  /** VERIFY_MEDIA (migration 0015): its window and its result, JSON; NULL for other jobs. */
+  parameters: string | null;
+  result: string | null;
 }
 
 export interface JobItemsTable {

@@ -1,3 +1,4 @@
+import type { VerifyReport, VerifyWindow } from './media-integrity.js';
 import type { Session } from './session.js';
 
 /**
@@ -7,9 +8,13 @@ import type { Session } from './session.js';
  * restart of the node. Every time is epoch milliseconds.
  */
 
-export type JobType = 'DELETE_SESSIONS';
+export type JobType = 'DELETE_SESSIONS' | 'VERIFY_MEDIA';
 
-export const JOB_TYPES: readonly JobType[] = ['DELETE_SESSIONS'];
+/**
+ * VERIFY_MEDIA (issue 13, verifyMedia) is a Verbatim job: it checks the track files of a window
+ * against their digests (storage/media-verify.ts) and keeps its findings as the job's result.
+ */
+export const JOB_TYPES: readonly JobType[] = ['DELETE_SESSIONS', 'VERIFY_MEDIA'];
 
 /**
  * RUNNING, COMPLETED, CANCELED and ERROR are MediaSense's states (addendum §4). MediaSense had one
@@ -44,6 +49,10 @@ export interface Job {
   readonly operationsFailed: number;
   /** Why the job ended in ERROR. */
   readonly errorReason?: string;
+  /** VERIFY_MEDIA: the window it checks. */
+  readonly verifyWindow?: VerifyWindow;
+  /** VERIFY_MEDIA: what it found, once COMPLETED (the findings capped, the counts whole). */
+  readonly verifyResult?: VerifyReport;
 }
 
 /** What became of one operation of a job (one session of a DELETE_SESSIONS job). */
@@ -73,8 +82,9 @@ export interface JobItem {
 export interface NewJob {
   readonly jobType: JobType;
   readonly createdAt: number;
-  /** Distinct ids, in the order given. */
+  /** Distinct ids, in the order given (none for VERIFY_MEDIA). */
   readonly sessionIds: readonly string[];
+  readonly verifyWindow?: VerifyWindow;
 }
 
 export interface JobStateChange {
@@ -130,4 +140,12 @@ export interface DeletionJobStore {
   deleteJob(jobId: number): Promise<'deleted' | 'not-found' | 'unfinished'>;
   /** Deletes the oldest finished jobs until at most `keep` jobs remain; returns how many went. */
   pruneFinishedJobs(keep: number): Promise<number>;
+}
+
+/** What a VERIFY_MEDIA job writes besides its state (migration 0015); the repository implements it. */
+export interface VerifyJobStore {
+  /** Sets a job's counters: tracks to check, checked, and found with a problem. */
+  setJobProgress(jobId: number, total: number, completed: number, failed: number): Promise<void>;
+  /** Stores what the job found. */
+  setJobResult(jobId: number, result: VerifyReport): Promise<void>;
 }

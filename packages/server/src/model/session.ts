@@ -104,6 +104,18 @@ export const EMPTY_TRACK_STATS: TrackStats = {
   unstored: 0,
 };
 
+/**
+ * What a finished track file was when it became final (issue 13, `verbatim verify`): its SHA-256
+ * and its length, so a later check tells a truncated file from an altered one.
+ */
+export interface TrackDigest {
+  /** Lower-case hex. */
+  readonly sha256: string;
+  readonly bytes: number;
+  /** When it was computed (epoch ms). */
+  readonly digestedAt: number;
+}
+
 export interface Track {
   readonly trackNumber: number;
   readonly trackMediaType: TrackMediaType;
@@ -116,6 +128,8 @@ export interface Track {
   readonly trackDuration?: number;
   /** Path of the track's pcap file, relative to the media directory of the data dir. */
   readonly mediaPath: string;
+  /** The digest of the finished track file (absent while recording, and for older recordings). */
+  readonly mediaDigest?: TrackDigest;
   readonly participants: readonly Participant[];
   readonly tags: readonly Tag[];
   readonly stats: TrackStats;

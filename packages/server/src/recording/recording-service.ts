@@ -113,6 +113,7 @@ export class RecordingService implements SipServerDelegate {
       log: this.#log,
       now,
       counters,
+      mediaDir: options.mediaDir,
     });
     this.#admission = new AdmissionController({
       options: options.admission ?? { enabled: false, maxLagMs: Infinity },

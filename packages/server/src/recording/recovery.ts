@@ -7,18 +7,20 @@ import { VerbatimError } from '../model/errors.js';
 import { EMPTY_TRACK_STATS, type TrackStats } from '../model/session.js';
 import { PcapReader } from '../protocol/container/pcap.js';
 import { parseRtpHeader } from '../protocol/rtp/rtp-packet.js';
+import { digestTrackFile } from './track-digest.js';
 
 /**
  * Sessions still ACTIVE in the database when a node starts were cut off by a crash or a kill -9
  * of the previous run. What reached their track files is kept: each file is scanned, a record
  * torn by the crash is cut off (DESIGN.md §2: "a torn tail after a crash is detected by record
- * length and cut on recovery"), the track gets the statistics and duration of what it holds, and
+ * length and cut on recovery"), the track gets the statistics and duration of what it holds and the digest of the file as cut, and
  * the session is closed as CLOSED_ERROR, ending at its last stored packet.
  */
 export async function recoverInterruptedSessions(
   repository: Repository,
   mediaDir: string,
   logger: Logger,
+  now: () => number = Date.now,
 ): Promise<number> {
   const stale = await repository.listActiveSessions();
   for (const session of stale) {
@@ -36,9 +38,19 @@ export async function recoverInterruptedSessions(
         }
         const last = scan.stats.lastPacketAt ?? track.trackStartDate;
         lastPacketMs = Math.max(lastPacketMs, last);
+        // Digested after the cut: the digest describes the file as it stays (issue 13). A digest
+        // that cannot be taken leaves the track without one (verify reports it), not unrecovered.
+        const digest = await digestTrackFile(path, now()).catch((error: unknown) => {
+          logger.warn(
+            { err: error, sessionId: session.sessionId, track: track.trackNumber },
+            'recovered track could not be digested',
+          );
+          return undefined;
+        });
         await repository.updateTrack(session.sessionId, track.trackNumber, {
           stats: scan.stats,
           trackDuration: Math.max(0, last - track.trackStartDate),
+          ...(digest === undefined ? {} : { digest }),
         });
       } catch (error) {
         logger.warn(

@@ -1,9 +1,11 @@
+import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { Repository } from '../db/repository.js';
 import type { EventSink, VerbatimEvent } from '../model/events.js';
-import type { Participant, Session, Tag, Track, TrackStats } from '../model/session.js';
+import type { Participant, Session, Tag, Track, TrackDigest, TrackStats } from '../model/session.js';
 import type { MediaCodec } from '../protocol/sdp/sdp.js';
-import type { Leg, LiveSession, RecordingCounters } from './live-session.js';
+import { mediaPath, type Leg, type LiveSession, type RecordingCounters } from './live-session.js';
+import { digestTrackFile } from './track-digest.js';
 
 interface SessionWriterDeps {
   readonly repository: Repository;
@@ -12,6 +14,11 @@ interface SessionWriterDeps {
   readonly log: Logger;
   readonly now: () => number;
   readonly counters: RecordingCounters;
+  /**
+   * Directory that track `mediaPath`s are relative to: each finished track file is digested
+   * (SHA-256, issue 13) there. Absent: no digest is taken (tests with an in-memory media engine).
+   */
+  readonly mediaDir?: string;
 }
 
 /**
@@ -151,9 +158,11 @@ export class SessionWriter {
    * still on it. Runs inside the session's queue (the caller enqueues it after its stream closed).
    */
   async writeEndedTrack(session: LiveSession, leg: Leg, endMs: number, stats: TrackStats): Promise<void> {
+    const digest = await this.#digest(session, leg);
     await this.#deps.repository.updateTrack(session.sessionId, leg.trackNumber, {
       trackDuration: Math.max(0, endMs - leg.startMs),
       stats,
+      ...(digest === undefined ? {} : { digest }),
     });
     if (leg.participants.length > 0) {
       const ended = leg.participants.map((p) => ({
@@ -162,6 +171,29 @@ export class SessionWriter {
         participantDuration: p.participantDuration ?? Math.max(0, endMs - p.participantStartDate),
       }));
       await this.#deps.repository.replaceParticipants(session.sessionId, leg.trackNumber, ended);
+    }
+  }
+
+  /**
+   * The SHA-256 of a track whose stream has closed: the media engine has written, synced and
+   * closed its file, so nothing changes it any more. The file is streamed through the hash with
+   * asynchronous reads (track-digest.ts), between which the event loop serves everything else.
+   * A file that cannot be read (never created, removed) gets no digest: `verbatim verify` reports
+   * the track, which is the point.
+   */
+  async #digest(session: LiveSession, leg: Leg): Promise<TrackDigest | undefined> {
+    const { mediaDir } = this.#deps;
+    if (mediaDir === undefined) {
+      return undefined;
+    }
+    try {
+      return await digestTrackFile(join(mediaDir, mediaPath(session, leg.trackNumber)), this.#deps.now());
+    } catch (error: unknown) {
+      this.#deps.log.warn(
+        { err: error, sessionId: session.sessionId, track: leg.trackNumber },
+        'track file could not be digested',
+      );
+      return undefined;
     }
   }
 

@@ -7,9 +7,13 @@ import {
   type DeletionJobStore,
   type Job,
   type JobItem,
+  type NewJob,
+  type VerifyJobStore,
 } from '../model/job.js';
+import { PROBLEM_KINDS, type VerifyStore, type VerifyWindow } from '../model/media-integrity.js';
 import type { Session } from '../model/session.js';
 import { DeletedEventBatcher } from './deleted-events.js';
+import { verifyMedia } from './media-verify.js';
 import { removeSessionMedia } from './session-media.js';
 
 /** Most session ids one job may hold (deleteSessions, createJob); more is refused, not cut. */
@@ -20,6 +24,10 @@ export const MAX_JOBS_KEPT = 1_000;
 export const MAX_UNFINISHED_JOBS = 100;
 /** FAILED operations a job report lists (the count is always whole). */
 export const MAX_FAILED_ITEMS_REPORTED = 100;
+/** Findings a VERIFY_MEDIA job keeps in its result (the counts are always whole). */
+export const MAX_FINDINGS_REPORTED = 1_000;
+/** A VERIFY_MEDIA job stores its progress at most this often (ms). */
+const PROGRESS_WRITE_MS = 500;
 /** PENDING operations read from the database at a time. */
 const ITEM_PAGE = 100;
 
@@ -30,6 +38,8 @@ export interface DeletionJobRunnerOptions {
   readonly events: EventSink;
   readonly logger: Logger;
   readonly now?: () => number;
+  /** VERIFY_MEDIA jobs (verifyMedia): where they read sessions and write their result. */
+  readonly verify?: { readonly store: VerifyJobStore; readonly sessions: VerifyStore };
 }
 
 /** A job and the first of its failed operations, as getJobById reports it. */
@@ -42,7 +52,7 @@ export type CreateJobResult =
   | { readonly ok: true; readonly job: Job }
   | {
       readonly ok: false;
-      readonly reason: 'no-sessions' | 'too-many-sessions' | 'too-many-jobs' | 'closed';
+      readonly reason: 'no-sessions' | 'too-many-sessions' | 'too-many-jobs' | 'closed' | 'unavailable';
       readonly detail: string;
     };
 
@@ -68,7 +78,8 @@ interface RunTally {
 }
 
 /**
- * Runs deletion jobs (deleteSessions, createJob DELETE_SESSIONS) one at a time, one session at a
+ * Runs the node's jobs one at a time: VERIFY_MEDIA checks (verifyMedia, #runVerify) and deletion
+ * jobs (deleteSessions, createJob DELETE_SESSIONS), the latter one session at a
  * time, yielding to the event loop between sessions so that SIP, RTP control and the API keep
  * their turn while a 10,000-session job runs.
  *
@@ -88,6 +99,7 @@ export class DeletionJobRunner {
   readonly #events: EventSink;
   readonly #log: Logger;
   readonly #now: () => number;
+  readonly #verify: DeletionJobRunnerOptions['verify'];
   #serial: Promise<unknown> = Promise.resolve();
   #current: CurrentJob | undefined;
   #loop: Promise<void> | undefined;
@@ -101,6 +113,7 @@ export class DeletionJobRunner {
     this.#events = options.events;
     this.#log = options.logger.child({ component: 'jobs' });
     this.#now = options.now ?? Date.now;
+    this.#verify = options.verify;
   }
 
   /** Starts running jobs: first a job left RUNNING by the previous run, then the QUEUED ones. */
@@ -131,6 +144,35 @@ export class DeletionJobRunner {
     }
     // A session listed twice is one operation: the second could only fail as ALREADY_DELETED.
     const distinct = [...new Set(sessionIds)];
+    return this.#create({ jobType: 'DELETE_SESSIONS', createdAt: this.#now(), sessionIds: distinct });
+  }
+
+  /**
+   * A VERIFY_MEDIA job (issue 13): checks the track files of the sessions that started in the
+   * window against their digests, and the media directory for orphans, like `verbatim verify`.
+   * It queues behind deletions (one job at a time: a deletion running beside it would make its
+   * files look missing) and keeps its findings as the job's result.
+   */
+  async createVerifyJob(window: VerifyWindow): Promise<CreateJobResult> {
+    if (this.#closing) {
+      return { ok: false, reason: 'closed', detail: 'the node is shutting down' };
+    }
+    if (this.#verify === undefined) {
+      return {
+        ok: false,
+        reason: 'unavailable',
+        detail: 'media verification is not configured on this node',
+      };
+    }
+    return this.#create({
+      jobType: 'VERIFY_MEDIA',
+      createdAt: this.#now(),
+      sessionIds: [],
+      verifyWindow: window,
+    });
+  }
+
+  async #create(newJob: NewJob): Promise<CreateJobResult> {
     const result = await this.#locked(async (): Promise<CreateJobResult> => {
       const { unfinished } = await this.#store.countJobs();
       if (unfinished >= MAX_UNFINISHED_JOBS) {
@@ -144,15 +186,14 @@ export class DeletionJobRunner {
       if (pruned > 0) {
         this.#log.info({ pruned, kept: MAX_JOBS_KEPT }, 'oldest finished jobs removed to keep the job limit');
       }
-      const job = await this.#store.createJob({
-        jobType: 'DELETE_SESSIONS',
-        createdAt: this.#now(),
-        sessionIds: distinct,
-      });
+      const job = await this.#store.createJob(newJob);
       return { ok: true, job };
     });
     if (result.ok) {
-      this.#log.info({ jobId: result.job.jobId, sessions: distinct.length }, 'deletion job created');
+      this.#log.info(
+        { jobId: result.job.jobId, jobType: newJob.jobType, sessions: newJob.sessionIds.length },
+        'job created',
+      );
       this.#kick();
     }
     return result;
@@ -281,6 +322,10 @@ export class DeletionJobRunner {
     if (current === undefined) {
       return;
     }
+    if (job.jobType === 'VERIFY_MEDIA') {
+      await this.#runVerify(job, current);
+      return;
+    }
     const batcher = new DeletedEventBatcher(this.#events, job.jobId, this.#now);
     const tally: RunTally = {
       deleted: 0,
@@ -347,6 +392,92 @@ export class DeletionJobRunner {
       { jobId, ...tally },
       end === 'CANCELED' ? 'deletion job canceled' : 'deletion job completed',
     );
+  }
+
+  /**
+   * Runs a VERIFY_MEDIA job from its start (a check only reads: one interrupted by a stop simply
+   * runs again at the next start). Its counters are tracks: to check, checked, with a problem.
+   */
+  async #runVerify(job: Job, current: CurrentJob): Promise<void> {
+    const abort = new AbortController();
+    let end: 'COMPLETED' | 'CANCELED' | 'STOPPED' | { readonly error: unknown } = 'COMPLETED';
+    let planned = 0;
+    let checked = 0;
+    let problems = 0;
+    let savedAt = this.#now();
+    let saving: Promise<void> = Promise.resolve();
+    const tally: RunTally = {
+      deleted: 0,
+      refused: 0,
+      filesRemoved: 0,
+      filesAlreadyGone: 0,
+      mediaFailures: 0,
+    };
+    try {
+      const verify = this.#verify;
+      const window = job.verifyWindow;
+      if (verify === undefined || window === undefined) {
+        throw new Error('the job has no window, or this node cannot verify media');
+      }
+      const report = await verifyMedia({
+        repository: verify.sessions,
+        mediaDir: this.#mediaDir,
+        ...window,
+        signal: abort.signal,
+        onPlan: (plan) => {
+          planned = plan.tracks;
+        },
+        onFinding: (finding) => {
+          if (PROBLEM_KINDS.includes(finding.kind)) {
+            problems++;
+          }
+        },
+        onProgress: () => {
+          checked++;
+          if (current.cancelRequested || this.#closing) {
+            abort.abort();
+          }
+          // getJobById shows the progress: written as the job goes, at most twice a second.
+          if (this.#now() - savedAt >= PROGRESS_WRITE_MS) {
+            savedAt = this.#now();
+            const [total, done, failed] = [planned, checked, problems];
+            saving = saving
+              .then(() => verify.store.setJobProgress(job.jobId, total, done, failed))
+              .catch((error: unknown) => {
+                this.#log.warn({ err: error, jobId: job.jobId }, 'verification progress not stored');
+              });
+          }
+        },
+      });
+      await saving;
+      await verify.store.setJobProgress(job.jobId, Math.max(planned, report.tracks), report.tracks, problems);
+      await verify.store.setJobResult(job.jobId, {
+        ...report,
+        findings: report.findings.slice(0, MAX_FINDINGS_REPORTED),
+      });
+      this.#log.info(
+        { jobId: job.jobId, tracks: report.tracks, problems, counts: report.counts },
+        problems > 0 ? 'media verification found problems' : 'media verification found every file intact',
+      );
+    } catch (error) {
+      if (abort.signal.aborted) {
+        end = current.cancelRequested ? 'CANCELED' : 'STOPPED';
+        await saving;
+        await this.#verify?.store
+          .setJobProgress(job.jobId, planned, checked, problems)
+          .catch(() => undefined);
+      } else {
+        end = { error };
+      }
+    }
+    await this.#locked(async () => {
+      try {
+        await this.#finish(job.jobId, end, tally);
+      } finally {
+        this.#current = undefined;
+        current.markStopped();
+      }
+    });
   }
 
   /** One operation: refused (not closed), media removed then the tombstone written, or failed. */

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import assert from 'node:assert/strict';
 import { closeSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
@@ -90,6 +91,15 @@ describe('recoverInterruptedSessions', () => {
         [100, 100 * 160, 120 + 99 * 20],
       ],
     );
+    // Each track is digested as it stays on disk: after the torn record was cut.
+    for (const track of closed.tracks) {
+      const bytes = await readFile(join(mediaDir, track.mediaPath));
+      assert.deepEqual(
+        [track.mediaDigest?.sha256, track.mediaDigest?.bytes],
+        [createHash('sha256').update(bytes).digest('hex'), bytes.length],
+      );
+    }
+    assert.equal(closed.tracks[0]?.mediaDigest?.bytes, nearWhole);
   });
 
   it('counts every packet a live writer handed to its file before a kill -9, not the stale row', async () => {

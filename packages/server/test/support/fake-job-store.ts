@@ -1,3 +1,4 @@
+import type { VerifyReport } from '../../src/model/media-integrity.js';
 import {
   isFinishedJobState,
   type DeleteFailureReason,
@@ -30,6 +31,7 @@ export class FakeJobStore {
       operationsTotal: job.sessionIds.length,
       operationsCompleted: 0,
       operationsFailed: 0,
+      ...(job.verifyWindow === undefined ? {} : { verifyWindow: job.verifyWindow }),
     };
     this.#jobs.set(created.jobId, created);
     this.#items.set(
@@ -42,6 +44,25 @@ export class FakeJobStore {
       })),
     );
     return created;
+  }
+
+  setJobProgress(jobId: number, total: number, completed: number, failed: number): void {
+    const job = this.#jobs.get(jobId);
+    if (job !== undefined) {
+      this.#jobs.set(jobId, {
+        ...job,
+        operationsTotal: total,
+        operationsCompleted: completed,
+        operationsFailed: failed,
+      });
+    }
+  }
+
+  setJobResult(jobId: number, result: VerifyReport): void {
+    const job = this.#jobs.get(jobId);
+    if (job !== undefined) {
+      this.#jobs.set(jobId, { ...job, verifyResult: result });
+    }
   }
 
   getJob(jobId: number): Job | undefined {

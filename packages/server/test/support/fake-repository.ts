@@ -1,3 +1,4 @@
+import type { VerifyReport } from '../../src/model/media-integrity.js';
 import type {
   QueryCondition,
   QueryExpression,
@@ -58,7 +59,13 @@ export class FakeRepository implements Repository {
 
   updateTrack(sessionId: string, trackNumber: number, patch: TrackPatch): Promise<void> {
     const session = this.#session(sessionId);
-    const tracks = session.tracks.map((t) => (t.trackNumber === trackNumber ? { ...t, ...patch } : t));
+    // The digest is stored as the track's mediaDigest, as the SQL repository reads it back.
+    const { digest, ...rest } = patch;
+    const tracks = session.tracks.map((t) =>
+      t.trackNumber === trackNumber
+        ? { ...t, ...rest, ...(digest === undefined ? {} : { mediaDigest: digest }) }
+        : t,
+    );
     this.sessions.set(sessionId, { ...session, tracks });
     return Promise.resolve();
   }
@@ -206,6 +213,16 @@ export class FakeRepository implements Repository {
 
   createJob(job: NewJob): Promise<Job> {
     return Promise.resolve(this.#jobs.createJob(job));
+  }
+
+  setJobProgress(jobId: number, total: number, completed: number, failed: number): Promise<void> {
+    this.#jobs.setJobProgress(jobId, total, completed, failed);
+    return Promise.resolve();
+  }
+
+  setJobResult(jobId: number, result: VerifyReport): Promise<void> {
+    this.#jobs.setJobResult(jobId, result);
+    return Promise.resolve();
   }
 
   getJob(jobId: number): Promise<Job | undefined> {
