@@ -34,7 +34,9 @@ import { productVersion } from './version.js';
 import { LiveFeedService } from './playback/live-feed-service.js';
 import { RecordingService } from './recording/recording-service.js';
 import { DeletionJobRunner } from './storage/deletion-jobs.js';
-import { DiskSpaceMonitor } from './storage/disk-space.js';
+import { StorageAgent } from './storage/storage-agent.js';
+import { thresholdsFor } from './storage/storage-thresholds.js';
+import { storageRoutes } from './api/storage-routes.js';
 import { recoverInterruptedSessions } from './recording/recovery.js';
 import { createSipServer, type SipServer } from './sip/sip-server.js';
 import { Mp4Cache } from './playback/mp4-cache.js';
@@ -161,16 +163,19 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<A
       await eventDelivery.stop();
     });
 
-    const disk = new DiskSpaceMonitor({
+    // The storage agent: MediaSense's thresholds on the media partition, with
+    // --storage-critical-percent as the critical one (storage/storage-thresholds.ts).
+    const storage = new StorageAgent({
       path: mediaDir,
-      criticalPercent: config.storageCriticalPercent,
+      thresholds: thresholdsFor(config.storageCriticalPercent),
       nodeId: config.nodeId,
+      intervalMs: config.storageIntervalMs,
       logger: log,
       events,
     });
-    await disk.start();
+    await storage.start();
     closers.unshift(() => {
-      disk.close();
+      storage.close();
       return Promise.resolve();
     });
 
@@ -181,7 +186,7 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<A
     const recording = new RecordingService({
       repository,
       events,
-      storageCritical: () => disk.critical,
+      storageCritical: () => storage.critical,
       media,
       mediaDir,
       advertise: config.advertise,
@@ -275,6 +280,7 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<A
             },
           }),
         (deps) => agentRoutes(deps),
+        () => storageRoutes({ storage: () => storage.status(), nodeId: config.nodeId }),
       ],
       metrics: {
         recordingCounters: () => recording.counters,
@@ -285,6 +291,7 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<A
         eventDelivery: () => eventDelivery.counters,
         eventBacklog: () => repository.outboxBacklog(config.nodeId),
         mp4: () => mp4.counters,
+        storage: () => storage.status(),
         ...(rtsp === undefined ? {} : { rtspCounters: () => ({ ...rtsp.counters() }) }),
       },
     });
