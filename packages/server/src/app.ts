@@ -36,6 +36,8 @@ import { RecordingService } from './recording/recording-service.js';
 import { DeletionJobRunner } from './storage/deletion-jobs.js';
 import { StorageAgent } from './storage/storage-agent.js';
 import { thresholdsFor } from './storage/storage-thresholds.js';
+import { RetentionService } from './storage/retention.js';
+import type { Session } from './model/session.js';
 import { storageRoutes } from './api/storage-routes.js';
 import { recoverInterruptedSessions } from './recording/recovery.js';
 import { createSipServer, type SipServer } from './sip/sip-server.js';
@@ -179,14 +181,41 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<A
       return Promise.resolve();
     });
 
+    // The retention policy (storage/retention.ts): pruning, and what the storage level refuses.
+    // Built before the recording service, which asks it whether to refuse; it ends recordings
+    // through the service, handed over once that exists.
+    const late: {
+      endAllRecordings?: (reason: string) => Promise<number>;
+      discardMp4?: (session: Session) => Promise<void>;
+    } = {};
+    const retention = new RetentionService({
+      store: repository,
+      mediaDir,
+      storage,
+      endAllRecordings: (reason) => late.endAllRecordings?.(reason) ?? Promise.resolve(0),
+      discardMp4: (session) => late.discardMp4?.(session) ?? Promise.resolve(),
+      events,
+      logger: log,
+    });
+    closers.unshift(() => retention.close());
+
     // Deletion jobs resume in start(), after the sessions a crash left ACTIVE were closed above.
-    const jobs = new DeletionJobRunner({ store: repository, mediaDir, events, logger: log });
+    const jobs = new DeletionJobRunner({
+      store: repository,
+      mediaDir,
+      events,
+      logger: log,
+      legalHold: {
+        tag: () => retention.policy.legalHoldTag,
+        tagged: (ids, tag) => repository.sessionsTagged(ids, tag),
+      },
+    });
     closers.unshift(() => jobs.close());
 
     const recording = new RecordingService({
       repository,
       events,
-      storageCritical: () => storage.critical,
+      storageCritical: () => retention.refusesNewCalls(),
       media,
       mediaDir,
       advertise: config.advertise,
@@ -200,6 +229,8 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<A
       logger: log,
       newSessionId: () => randomBytes(8).toString('hex'),
     });
+
+    late.endAllRecordings = (reason) => recording.endAllRecordings(reason);
 
     // A copy of ACTIVE sessions' packets, taken in the media workers only while somebody listens
     // (live listening here; the RTSP server's /live/ uses the same feed).
@@ -233,6 +264,7 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<A
     });
     // Run after the HTTP server closed (closers run in reverse order of registration).
     closers.unshift(() => mp4.close());
+    late.discardMp4 = (session) => mp4.discard(session);
     // RTSP playback and live monitoring (docs/api.md "RTSP"): it only reads the database and the
     // track files. Port 0 turns it off.
     const rtsp: RtspServer | undefined =
@@ -280,7 +312,13 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<A
             },
           }),
         (deps) => agentRoutes(deps),
-        () => storageRoutes({ storage: () => storage.status(), nodeId: config.nodeId }),
+        () =>
+          storageRoutes({
+            storage: () => storage.status(),
+            retention,
+            refusingCalls: () => retention.refusesNewCalls(),
+            nodeId: config.nodeId,
+          }),
       ],
       metrics: {
         recordingCounters: () => recording.counters,
@@ -292,6 +330,7 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<A
         eventBacklog: () => repository.outboxBacklog(config.nodeId),
         mp4: () => mp4.counters,
         storage: () => storage.status(),
+        retention: () => retention.counters,
         ...(rtsp === undefined ? {} : { rtspCounters: () => ({ ...rtsp.counters() }) }),
       },
     });
@@ -309,6 +348,7 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<A
         await http.listen({ host: config.bind, port: config.httpPort });
         const rtspPort = rtsp === undefined ? undefined : await rtsp.listen(config.bind, config.rtspPort);
         jobs.start();
+        await retention.start();
         await eventDelivery.start();
         const address = http.server.address();
         const httpPort = typeof address === 'object' && address !== null ? address.port : config.httpPort;

@@ -3,13 +3,14 @@ import { EXIT_OK, EXIT_USAGE, exitCodeOf } from './cli/command-errors.js';
 import { registerExport } from './cli/export.js';
 import { registerMigrate } from './cli/migrate.js';
 import { registerServe } from './cli/serve.js';
+import { registerStorage } from './cli/storage.js';
 import { registerSubscriptions } from './cli/subscriptions.js';
 import { registerUser } from './cli/user.js';
 import { productVersion } from './version.js';
 
 /**
  * The `verbatim` command line (DESIGN.md §1.1): commander wiring only. Each command lives in
- * cli/ (serve, user, migrate, subscriptions, export), exit codes and usage errors in cli/command-errors.ts. bin/verbatim.js
+ * cli/ (serve, user, migrate, subscriptions, export, storage), exit codes and usage errors in cli/command-errors.ts. bin/verbatim.js
  * imports the compiled dist/main.js.
  */
 
@@ -28,6 +29,7 @@ async function main(argv: readonly string[]): Promise<number> {
   registerMigrate(program, run);
   registerSubscriptions(program, run);
   registerExport(program, run);
+  registerStorage(program, run);
   try {
     await program.parseAsync(argv, { from: 'user' });
   } catch (error) {

@@ -10,6 +10,7 @@ import { allows, rolesWith } from './permissions.js';
 import { failure, RESPONSE_CODES } from './envelope.js';
 import type { ApiRefusalReason } from './refusal-log.js';
 import type { StorageStatus } from '../storage/storage-agent.js';
+import type { RetentionCounters } from '../storage/retention.js';
 import { STORAGE_LEVELS } from '../storage/storage-thresholds.js';
 
 /**
@@ -51,6 +52,8 @@ export interface MetricsSource {
   readonly rtspCounters?: () => Readonly<Record<string, number>>;
   /** The storage agent (storage/storage-agent.ts): level, usage, crossings. Absent: none. */
   readonly storage?: () => StorageStatus;
+  /** The retention policy at work (storage/retention.ts). Absent: none. */
+  readonly retention?: () => Readonly<RetentionCounters>;
 }
 
 /** The RTSP counters that are gauges; every other one is a running total. */
@@ -393,6 +396,28 @@ function registerStorageMetrics(registry: Registry, source: MetricsSource): void
     'verbatim_storage_sample_failures_total',
     'Samples of the media partition that failed',
     () => storage().sampleFailures,
+  );
+  const retention = source.retention;
+  if (retention === undefined) {
+    return;
+  }
+  readCounter(
+    registry,
+    'verbatim_sessions_pruned_total',
+    'Sessions whose media the retention policy pruned',
+    () => retention().pruned,
+  );
+  readCounter(
+    registry,
+    'verbatim_prune_failures_total',
+    'Sessions pruning could not remove the media of (kept)',
+    () => retention().failures,
+  );
+  readCounter(
+    registry,
+    'verbatim_storage_recordings_ended_total',
+    'Recordings ended at the storage emergency (retention priority)',
+    () => retention().recordingsEnded,
   );
 }
 

@@ -11,6 +11,7 @@ import {
 import type { Session } from '../model/session.js';
 import { DeletedEventBatcher } from './deleted-events.js';
 import { removeSessionMedia } from './session-media.js';
+import { isOnLegalHold } from '../model/storage-policy.js';
 
 /** Most session ids one job may hold (deleteSessions, createJob); more is refused, not cut. */
 export const MAX_SESSIONS_PER_JOB = 10_000;
@@ -30,7 +31,19 @@ export interface DeletionJobRunnerOptions {
   readonly events: EventSink;
   readonly logger: Logger;
   readonly now?: () => number;
+  /** Legal hold (the retention policy's tag): sessions carrying it are never deleted. Absent: none. */
+  readonly legalHold?: LegalHoldCheck;
 }
+
+export interface LegalHoldCheck {
+  /** The tag of the current policy. */
+  tag(): string;
+  /** Which of these sessions carry the tag (case-insensitively). */
+  tagged(sessionIds: readonly string[], tag: string): Promise<string[]>;
+}
+
+/** Session ids a legal-hold refusal names in its detail. */
+const HELD_IDS_SHOWN = 20;
 
 /** A job and the first of its failed operations, as getJobById reports it. */
 export interface JobReport {
@@ -44,6 +57,13 @@ export type CreateJobResult =
       readonly ok: false;
       readonly reason: 'no-sessions' | 'too-many-sessions' | 'too-many-jobs' | 'closed';
       readonly detail: string;
+    }
+  | {
+      readonly ok: false;
+      readonly reason: 'legal-hold';
+      readonly detail: string;
+      /** The sessions on hold (all of them). */
+      readonly sessionIds: readonly string[];
     };
 
 export type CancelJobResult =
@@ -88,6 +108,7 @@ export class DeletionJobRunner {
   readonly #events: EventSink;
   readonly #log: Logger;
   readonly #now: () => number;
+  readonly #options: DeletionJobRunnerOptions;
   #serial: Promise<unknown> = Promise.resolve();
   #current: CurrentJob | undefined;
   #loop: Promise<void> | undefined;
@@ -96,6 +117,7 @@ export class DeletionJobRunner {
   #closing = false;
 
   constructor(options: DeletionJobRunnerOptions) {
+    this.#options = options;
     this.#store = options.store;
     this.#mediaDir = options.mediaDir;
     this.#events = options.events;
@@ -131,6 +153,23 @@ export class DeletionJobRunner {
     }
     // A session listed twice is one operation: the second could only fail as ALREADY_DELETED.
     const distinct = [...new Set(sessionIds)];
+    // Legal hold refuses the whole request, so that a caller never believes a held session went.
+    const hold = this.#options.legalHold;
+    if (hold !== undefined) {
+      const tag = hold.tag();
+      const held = await hold.tagged(distinct, tag);
+      if (held.length > 0) {
+        const shown = held.slice(0, HELD_IDS_SHOWN).join(', ');
+        return {
+          ok: false,
+          reason: 'legal-hold',
+          sessionIds: held,
+          detail:
+            `${held.length} of the sessions carry the legal hold tag '${tag}' and cannot be deleted until it ` +
+            `is removed: ${shown}${held.length > HELD_IDS_SHOWN ? ', …' : ''}; nothing was deleted`,
+        };
+      }
+    }
     const result = await this.#locked(async (): Promise<CreateJobResult> => {
       const { unfinished } = await this.#store.countJobs();
       if (unfinished >= MAX_UNFINISHED_JOBS) {
@@ -355,6 +394,13 @@ export class DeletionJobRunner {
     const refusal = refusalFor(session);
     if (refusal !== undefined || session === undefined) {
       await this.#store.failJobItem(item.jobId, item.position, refusal ?? 'NOT_FOUND');
+      tally.refused++;
+      return;
+    }
+    // Tagged for legal hold after the job was created: checked again right before the files go.
+    const hold = this.#options.legalHold;
+    if (hold !== undefined && isOnLegalHold(session, hold.tag())) {
+      await this.#store.failJobItem(item.jobId, item.position, 'LEGAL_HOLD');
       tally.refused++;
       return;
     }

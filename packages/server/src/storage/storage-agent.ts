@@ -16,8 +16,8 @@ import {
  * The storage agent of a node (MediaSense had one on every node): samples the media partition
  * every few seconds, keeps the threshold state of storage-thresholds.ts, and on each crossing, up
  * or down, logs it and publishes a STORAGE_THRESHOLD_EVENT (delivered to subscribers by the
- * outbox). From CRITICAL up the recording service refuses new calls with 503; the retention
- * policy (retention.ts) listens to the level changes to prune or to end recordings.
+ * outbox). The retention policy (retention.ts) reads the level after each sample: it decides
+ * when new calls get 503, prunes, or ends recordings.
  */
 
 /** What statfs tells; `bfree` counts the blocks reserved for root too (absent: same as bavail). */
@@ -65,14 +65,15 @@ export interface StorageStatus {
   readonly sampleFailures: number;
 }
 
-export type LevelListener = (level: StorageLevel, previous: StorageLevel, sample: StorageSample) => void;
+/** Told after every sample that read the partition, once its crossings were published. */
+export type SampleListener = (sample: StorageSample, level: StorageLevel, previous: StorageLevel) => void;
 
 export class StorageAgent {
   readonly #options: StorageAgentOptions;
   readonly #log: Logger;
   readonly #sampler: FileSystemSampler;
   readonly #now: () => number;
-  readonly #listeners: LevelListener[] = [];
+  readonly #listeners: SampleListener[] = [];
   readonly #crossings: Partial<Record<StorageThresholdAction, number>> = {};
   #flags: ThresholdFlags = NO_THRESHOLDS;
   #levelSince: number;
@@ -93,7 +94,7 @@ export class StorageAgent {
     return levelOf(this.#flags);
   }
 
-  /** True from CRITICAL up: new calls get 503. */
+  /** True from CRITICAL up. */
   get critical(): boolean {
     return levelAtLeast(this.level, 'CRITICAL');
   }
@@ -102,8 +103,8 @@ export class StorageAgent {
     return this.#sample;
   }
 
-  /** Called after every sample that changed the level (after its events were published). */
-  onLevelChange(listener: LevelListener): void {
+  /** Called after every sample (the retention policy acts on the level and its changes). */
+  onSample(listener: SampleListener): void {
     this.#listeners.push(listener);
   }
 
@@ -162,12 +163,12 @@ export class StorageAgent {
     const level = this.level;
     if (level !== previous) {
       this.#levelSince = sample.sampledAt;
-      for (const listener of this.#listeners) {
-        try {
-          listener(level, previous, sample);
-        } catch (error) {
-          this.#log.error({ err: error }, 'a storage level listener failed');
-        }
+    }
+    for (const listener of this.#listeners) {
+      try {
+        listener(sample, level, previous);
+      } catch (error) {
+        this.#log.error({ err: error }, 'a storage sample listener failed');
       }
     }
     return sample;

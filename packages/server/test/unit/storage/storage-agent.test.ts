@@ -92,7 +92,11 @@ describe('StorageAgent', () => {
           : Promise.resolve({ blocks: 1000, bfree: 1000 - used * 10, bavail: 1000 - used * 10, bsize: 4096 });
       },
     });
-    storage.onLevelChange((level, previous) => levels.push(`${previous}>${level}`));
+    storage.onSample((_sample, level, previous) => {
+      if (level !== previous) {
+        levels.push(`${previous}>${level}`);
+      }
+    });
     return { storage, events, levels };
   }
 
