@@ -19,7 +19,7 @@ import { levelAtLeast, type StorageLevel } from './storage-thresholds.js';
  *
  * Recording priority: sessions older than `maxAgeDays` are pruned (at start, every hour and when the
  * policy changes), and while the storage agent is at CRITICAL or above the oldest closed sessions
- * are pruned, a few at a time with a new sample in between, until the level falls below CRITICAL
+ * are pruned, one at a time with a new sample in between, until the level falls below CRITICAL
  * (85 % used by default: the threshold's exit). New calls are refused only at EMERGENCY: recording
  * comes first, pruning makes room.
  *
@@ -63,7 +63,7 @@ export interface RetentionOptions {
   readonly ageIntervalMs?: number;
   /** How often the stored policy is read again, for changes made by the command line (default 30 s). */
   readonly policyRefreshMs?: number;
-  /** Sessions per batch (one PRUNED event each): default 100 for age, 5 under pressure. */
+  /** Sessions per batch: default 100 for age (one PRUNED event each), 1 under pressure (a sample after each). */
   readonly ageBatch?: number;
   readonly pressureBatch?: number;
 }
@@ -80,6 +80,9 @@ export interface RetentionCounters {
 }
 
 const DAY_MS = 24 * 60 * 60 * 1000;
+/** Most session ids in one PRUNED event, and the longest a pruned id waits for its event (as DELETED). */
+const PRUNED_EVENT_MAX_IDS = 100;
+const PRUNED_EVENT_MAX_WAIT_MS = 1000;
 
 export class RetentionService {
   readonly #options: RetentionOptions;
@@ -275,9 +278,12 @@ export class RetentionService {
       const batch = this.#options.ageBatch ?? 100;
       let total = 0;
       for (;;) {
-        const { pruned, selected } = await this.#pruneBatch(policy, startedBefore, batch);
-        total += pruned;
-        if (selected < batch || pruned === 0 || this.#closing) {
+        const ids = await this.#pruneOldest(policy, startedBefore, batch);
+        if (ids.length > 0) {
+          this.#publishPruned(ids);
+        }
+        total += ids.length;
+        if (ids.length === 0 || this.#closing) {
           break;
         }
       }
@@ -289,11 +295,20 @@ export class RetentionService {
       }
       return;
     }
+    // One session at a time, each followed by a fresh sample, so that no more is pruned than the
+    // level needs; the ids still go out in batches (at 100, after a second, at the end).
     let total = 0;
+    let waiting: string[] = [];
+    let firstWaitingAt = 0;
+    const publish = (): void => {
+      if (waiting.length > 0) {
+        this.#publishPruned(waiting);
+        waiting = [];
+      }
+    };
     while (!this.#closing && levelAtLeast(this.#options.storage.level, 'CRITICAL')) {
-      const { pruned } = await this.#pruneBatch(policy, undefined, this.#options.pressureBatch ?? 5);
-      total += pruned;
-      if (pruned === 0) {
+      const ids = await this.#pruneOldest(policy, undefined, this.#options.pressureBatch ?? 1);
+      if (ids.length === 0) {
         if (this.#stuckLogged) {
           break;
         }
@@ -304,9 +319,20 @@ export class RetentionService {
         );
         break;
       }
-      // A fresh sample says whether that made enough room.
+      total += ids.length;
+      if (waiting.length === 0) {
+        firstWaitingAt = this.#now();
+      }
+      waiting.push(...ids);
+      if (
+        waiting.length >= PRUNED_EVENT_MAX_IDS ||
+        this.#now() - firstWaitingAt >= PRUNED_EVENT_MAX_WAIT_MS
+      ) {
+        publish();
+      }
       await this.#options.storage.check();
     }
+    publish();
     if (total > 0) {
       this.#log.warn(
         { pruned: total, level: this.#options.storage.level },
@@ -315,12 +341,21 @@ export class RetentionService {
     }
   }
 
-  /** Prunes up to `limit` of the oldest candidates; one PRUNED event for those it pruned. */
-  async #pruneBatch(
+  #publishPruned(sessionIds: readonly string[]): void {
+    this.#options.events.publish({
+      eventType: 'SESSION_EVENT',
+      eventAction: 'PRUNED',
+      sessionIds,
+      at: this.#now(),
+    });
+  }
+
+  /** Prunes up to `limit` of the oldest candidates; the ids of those it pruned. */
+  async #pruneOldest(
     policy: StoragePolicy,
     startedBefore: number | undefined,
     limit: number,
-  ): Promise<{ pruned: number; selected: number }> {
+  ): Promise<string[]> {
     const candidates = (
       await this.#store.listPruneCandidates({
         ...(startedBefore === undefined ? {} : { startedBefore }),
@@ -341,15 +376,7 @@ export class RetentionService {
       // A turn of the event loop between sessions: SIP, RTP control and the API go first.
       await new Promise<void>((resolve) => setImmediate(resolve));
     }
-    if (pruned.length > 0) {
-      this.#options.events.publish({
-        eventType: 'SESSION_EVENT',
-        eventAction: 'PRUNED',
-        sessionIds: pruned,
-        at: this.#now(),
-      });
-    }
-    return { pruned: pruned.length, selected: candidates.length };
+    return pruned;
   }
 
   async #pruneOne(sessionId: string, policy: StoragePolicy): Promise<boolean> {
