@@ -215,3 +215,110 @@ describe('retention on a full partition with real calls', () => {
     assert.match(node().process.output(), /storage critically full/);
   });
 });
+
+/**
+ * Retention priority at EMERGENCY with a call in progress, on an 8 MiB tmpfs (1 % of it is room
+ * for a few seconds of the call's writes, so the end comes from the storage agent, not from a
+ * failed write): the recording is ended cleanly, CLOSED_ERROR, with what was written kept and the
+ * ENDED event sent.
+ */
+describe('retention priority ends recordings at EMERGENCY', () => {
+  let dataDir: string;
+  let work: string;
+  let server: RunningServer | undefined;
+  let receiver: EventReceiver | undefined;
+  const emergencyMount = { tmpfs: undefined as Tmpfs | undefined, skip: '' };
+
+  function node(): RunningServer {
+    assert.ok(server !== undefined);
+    return server;
+  }
+
+  before(async () => {
+    dataDir = await mkdtemp(join(tmpdir(), 'verbatim-emergency-e2e-'));
+    work = await mkdtemp(join(tmpdir(), 'verbatim-emergency-work-'));
+    const mounted = await mountTmpfs(join(dataDir, 'media'), 8 * SIZE);
+    if (typeof mounted === 'string') {
+      emergencyMount.skip = mounted;
+      return;
+    }
+    emergencyMount.tmpfs = mounted;
+    server = await startServer({ dataDir, extraArgs: ['--storage-interval', '0.2'] });
+    receiver = await EventReceiver.start();
+    const subscribed = await node().api('/ora/eventService/event/subscribeToEvents', {
+      requestParameters: {
+        subscriptionUri: receiver.url('/ended'),
+        subscriptionFilters: ['SESSION_ENDED_EVENT'],
+      },
+    });
+    assert.equal(subscribed.responseCode, 2000, JSON.stringify(subscribed));
+    const set = await node().api('/ora/storageService/storage/setStoragePolicy', {
+      requestParameters: { mode: 'RETENTION_PRIORITY' },
+    });
+    assert.equal(set.responseCode, 2000, JSON.stringify(set));
+  });
+
+  after(async () => {
+    await server?.stop({ keepData: true });
+    await receiver?.stop();
+    await stopAll();
+    await emergencyMount.tmpfs?.unmount();
+    await rm(dataDir, { recursive: true, force: true });
+    await rm(work, { recursive: true, force: true });
+  });
+
+  it('ends the call being recorded as CLOSED_ERROR, keeps what was written and sends ENDED', async (t) => {
+    if (emergencyMount.tmpfs === undefined) {
+      t.skip(emergencyMount.skip);
+      return;
+    }
+    let sessionId = '';
+    const refCi = await runCucmCall(node(), work, {
+      near: { pcapPath: capture(work, 'near-long', 'PCMU', NEAR_HZ, 8), holdMs: 8300 },
+      far: { pcapPath: capture(work, 'far-long', 'PCMU', FAR_HZ, 8), holdMs: 8300 },
+      // The node ends the call with its own BYE: the legs' scenarios do not expect it.
+      legsMayFail: true,
+      duringCall: async (ci) => {
+        const active = await findSessionByRefCi(node(), ci, (s) => s.sessionState === 'ACTIVE');
+        sessionId = active.sessionId;
+        // About a second of the call on disk (both track files), then the partition at 99.3 %.
+        const day = new Date(active.sessionStartDate).toISOString().slice(0, 10);
+        const folder = join(dataDir, 'media', day, sessionId);
+        await waitFor(async () => (await exists(folder)) && (await footprint(folder)) >= 24 * 1024, {
+          what: 'a second of the call on disk',
+          timeoutMs: 6000,
+        });
+        const fs = await statfs(join(dataDir, 'media'));
+        const used = (fs.blocks - fs.bfree) * fs.bsize;
+        const target = Math.ceil((fs.blocks * fs.bsize * 0.993) / PAGE) * PAGE;
+        await appendFile(
+          join(dataDir, 'media', 'filler.bin'),
+          Buffer.alloc(Math.max(0, target - used), 0x55),
+        );
+      },
+    });
+    const ended = await findSessionByRefCi(node(), refCi, (s) => s.sessionState !== 'ACTIVE');
+    assert.equal(ended.sessionId, sessionId);
+    assert.equal(ended.sessionState, 'CLOSED_ERROR');
+    assert.ok((ended.sessionDuration ?? 0) < 8000, `ended before the call did (${ended.sessionDuration} ms)`);
+    for (const track of ended.tracks) {
+      assert.ok(track.stats.packets >= 50, `track ${track.trackNumber} kept ${track.stats.packets} packets`);
+    }
+    const answer = await node().api('/ora/storageService/storage/getStorageStatus');
+    const status = answer.responseBody as unknown as StorageStatus & { recordingsEnded: number };
+    assert.equal(status.level, 'EMERGENCY');
+    assert.equal(status.recordingsEnded, 1);
+    assert.match(
+      node().process.output(),
+      /storage emergency: the media partition is full \(retention priority\)/,
+    );
+    assert.ok(receiver !== undefined);
+    const endedEvents = await receiver.waitFor(
+      '/ended',
+      (received) => received.some((e) => e.json.eventBody.sessionId === sessionId),
+      'the ENDED event',
+    );
+    const body = endedEvents.find((e) => e.json.eventBody.sessionId === sessionId)?.json.eventBody;
+    assert.equal(body?.sessionState, 'CLOSED_ERROR');
+  });
+});
