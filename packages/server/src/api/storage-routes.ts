@@ -191,7 +191,8 @@ export function storageRoutes(ctx: StorageRouteContext): OraRoute[] {
       description:
         '`mode` RECORDING_PRIORITY or RETENTION_PRIORITY, `maxAgeDays` 1-3650, `deleteMetadata`, ' +
         '`legalHoldTag` (compared without case, as tags are). Answers the whole policy. The audit ' +
-        'record names each changed field, `before -> after`. 4001 for a value out of range.',
+        'record names each changed field, `before -> after`. 4001 for a value out of range, 4002 when ' +
+        'no field is given.',
       permission: 'manage-storage',
       audit: true,
       input: 'requestParameters',
@@ -210,6 +211,12 @@ export function storageRoutes(ctx: StorageRouteContext): OraRoute[] {
           ...(params.deleteMetadata === undefined ? {} : { deleteMetadata: params.deleteMetadata }),
           ...(params.legalHoldTag === undefined ? {} : { legalHoldTag: params.legalHoldTag }),
         };
+        if (Object.keys(change).length === 0) {
+          return failure(
+            RESPONSE_CODES.missingParameter,
+            'give at least one of mode, maxAgeDays, deleteMetadata, legalHoldTag',
+          );
+        }
         const result = await ctx.retention.setPolicy(change, call.user?.username ?? '?');
         if (!result.ok) {
           return failure(RESPONSE_CODES.invalidParameter, result.detail);
