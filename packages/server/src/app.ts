@@ -198,6 +198,8 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<A
       logger: log,
     });
     closers.unshift(() => retention.close());
+    // The stored mode decides what the storage level refuses from the first INVITE on.
+    await retention.refreshPolicy();
 
     // Deletion jobs resume in start(), after the sessions a crash left ACTIVE were closed above.
     const jobs = new DeletionJobRunner({
