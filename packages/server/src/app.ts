@@ -35,7 +35,11 @@ import { productVersion } from './version.js';
 import { LiveFeedService } from './playback/live-feed-service.js';
 import { RecordingService } from './recording/recording-service.js';
 import { DeletionJobRunner } from './storage/deletion-jobs.js';
-import { DiskSpaceMonitor } from './storage/disk-space.js';
+import { StorageAgent } from './storage/storage-agent.js';
+import { thresholdsFor } from './storage/storage-thresholds.js';
+import { RetentionService } from './storage/retention.js';
+import type { Session } from './model/session.js';
+import { storageRoutes } from './api/storage-routes.js';
 import { recoverInterruptedSessions } from './recording/recovery.js';
 import { createSipServer, type SipServer } from './sip/sip-server.js';
 import { Mp4Cache } from './playback/mp4-cache.js';
@@ -162,18 +166,41 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<A
       await eventDelivery.stop();
     });
 
-    const disk = new DiskSpaceMonitor({
+    // The storage agent: MediaSense's thresholds on the media partition, with
+    // --storage-critical-percent as the critical one (storage/storage-thresholds.ts).
+    const storage = new StorageAgent({
       path: mediaDir,
-      criticalPercent: config.storageCriticalPercent,
+      thresholds: thresholdsFor(config.storageCriticalPercent),
       nodeId: config.nodeId,
+      intervalMs: config.storageIntervalMs,
       logger: log,
       events,
     });
-    await disk.start();
+    await storage.start();
     closers.unshift(() => {
-      disk.close();
+      storage.close();
       return Promise.resolve();
     });
+
+    // The retention policy (storage/retention.ts): pruning, and what the storage level refuses.
+    // Built before the recording service, which asks it whether to refuse; it ends recordings
+    // through the service, handed over once that exists.
+    const late: {
+      endAllRecordings?: (reason: string) => Promise<number>;
+      discardMp4?: (session: Session) => Promise<void>;
+    } = {};
+    const retention = new RetentionService({
+      store: repository,
+      mediaDir,
+      storage,
+      endAllRecordings: (reason) => late.endAllRecordings?.(reason) ?? Promise.resolve(0),
+      discardMp4: (session) => late.discardMp4?.(session) ?? Promise.resolve(),
+      events,
+      logger: log,
+    });
+    closers.unshift(() => retention.close());
+    // The stored mode decides what the storage level refuses from the first INVITE on.
+    await retention.refreshPolicy();
 
     // Deletion jobs resume in start(), after the sessions a crash left ACTIVE were closed above.
     const jobs = new DeletionJobRunner({
@@ -183,13 +210,17 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<A
       logger: log,
       // verifyMedia (issue 13): VERIFY_MEDIA jobs run in the same queue as the deletions.
       verify: { store: repository, sessions: verifyStoreOf(repository) },
+      legalHold: {
+        tag: () => retention.policy.legalHoldTag,
+        tagged: (ids, tag) => repository.sessionsTagged(ids, tag),
+      },
     });
     closers.unshift(() => jobs.close());
 
     const recording = new RecordingService({
       repository,
       events,
-      storageCritical: () => disk.critical,
+      storageCritical: () => retention.refusesNewCalls(),
       media,
       mediaDir,
       advertise: config.advertise,
@@ -203,6 +234,8 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<A
       logger: log,
       newSessionId: () => randomBytes(8).toString('hex'),
     });
+
+    late.endAllRecordings = (reason) => recording.endAllRecordings(reason);
 
     // A copy of ACTIVE sessions' packets, taken in the media workers only while somebody listens
     // (live listening here; the RTSP server's /live/ uses the same feed).
@@ -236,6 +269,7 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<A
     });
     // Run after the HTTP server closed (closers run in reverse order of registration).
     closers.unshift(() => mp4.close());
+    late.discardMp4 = (session) => mp4.discard(session);
     // RTSP playback and live monitoring (docs/api.md "RTSP"): it only reads the database and the
     // track files. Port 0 turns it off.
     const rtsp: RtspServer | undefined =
@@ -283,6 +317,13 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<A
             },
           }),
         (deps) => agentRoutes(deps),
+        () =>
+          storageRoutes({
+            storage: () => storage.status(),
+            retention,
+            refusingCalls: () => retention.refusesNewCalls(),
+            nodeId: config.nodeId,
+          }),
       ],
       metrics: {
         recordingCounters: () => recording.counters,
@@ -293,6 +334,8 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<A
         eventDelivery: () => eventDelivery.counters,
         eventBacklog: () => repository.outboxBacklog(config.nodeId),
         mp4: () => mp4.counters,
+        storage: () => storage.status(),
+        retention: () => retention.counters,
         ...(rtsp === undefined ? {} : { rtspCounters: () => ({ ...rtsp.counters() }) }),
       },
     });
@@ -310,6 +353,7 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<A
         await http.listen({ host: config.bind, port: config.httpPort });
         const rtspPort = rtsp === undefined ? undefined : await rtsp.listen(config.bind, config.rtspPort);
         jobs.start();
+        await retention.start();
         await eventDelivery.start();
         const address = http.server.address();
         const httpPort = typeof address === 'object' && address !== null ? address.port : config.httpPort;

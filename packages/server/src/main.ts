@@ -4,6 +4,7 @@ import { registerDoctor } from './cli/doctor.js';
 import { registerExport } from './cli/export.js';
 import { registerMigrate } from './cli/migrate.js';
 import { registerServe } from './cli/serve.js';
+import { registerStorage } from './cli/storage.js';
 import { registerSubscriptions } from './cli/subscriptions.js';
 import { registerUser } from './cli/user.js';
 import { registerVerify } from './cli/verify.js';
@@ -11,7 +12,7 @@ import { productVersion } from './version.js';
 
 /**
  * The `verbatim` command line (DESIGN.md §1.1): commander wiring only. Each command lives in
- * cli/ (serve, user, migrate, subscriptions, export, doctor, verify), exit codes and usage errors in cli/command-errors.ts. bin/verbatim.js
+ * cli/ (serve, user, migrate, subscriptions, export, doctor, verify, storage), exit codes and usage errors in cli/command-errors.ts. bin/verbatim.js
  * imports the compiled dist/main.js.
  */
 
@@ -32,6 +33,7 @@ async function main(argv: readonly string[]): Promise<number> {
   registerExport(program, run);
   registerDoctor(program, run);
   registerVerify(program, run);
+  registerStorage(program, run);
   try {
     await program.parseAsync(argv, { from: 'user' });
   } catch (error) {

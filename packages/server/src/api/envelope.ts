@@ -55,6 +55,8 @@ export const RESPONSE_CODES = {
   invalidState: 4042,
   /** The request would create what already exists (a user name taken, …). */
   alreadyExists: 4043,
+  /** deleteSessions names sessions on legal hold (the retention policy's tag): nothing is deleted. */
+  legalHold: 4044,
   /** Direct outbound recording (startRecording): the node has no `--outbound-proxy`. */
   outboundNotConfigured: 4070,
   /** The outbound call's outcome: the device busy (486, 600). */
@@ -100,6 +102,7 @@ export const FAILURE_MESSAGES: Readonly<Record<Exclude<ResponseCode, 2000 | 2001
   4041: 'Failure: The requested item was not found.',
   4042: 'Failure: The request is not allowed in the current state.',
   4043: 'Failure: The item already exists.',
+  4044: 'Failure: A session is under legal hold and cannot be deleted.',
   4070: 'Failure: Direct outbound recording is not configured on this node.',
   4072: 'Failure: The device is busy.',
   4073: 'Failure: The device did not answer.',

@@ -196,6 +196,13 @@ async function startDeletion(
     case 'closed':
     case 'unavailable':
       return failure(RESPONSE_CODES.internalError, result.detail);
+    case 'legal-hold':
+      call.audit.detail = {
+        ...call.audit.detail,
+        refused: 'legal hold',
+        held: result.sessionIds.slice(0, AUDITED_SESSION_IDS).join(','),
+      };
+      return failure(RESPONSE_CODES.legalHold, result.detail);
     case 'no-sessions':
     case 'too-many-sessions':
       return failure(RESPONSE_CODES.invalidParameter, result.detail);
@@ -212,14 +219,16 @@ export function jobRoutes(ctx: JobRouteContext): OraRoute[] {
         'Answers at once with the job id; follow the job with getJobById. Each listed session that ' +
         'is closed loses its media files and becomes a `DELETED` tombstone; an ACTIVE, unknown or ' +
         'already deleted session is a failed operation of the job. Progress is published as batched ' +
-        '`SESSION_EVENT` `DELETED` events.',
+        '`SESSION_EVENT` `DELETED` events. 4044 when any listed session carries the legal hold tag of ' +
+        'the retention policy: no job is created, the detail names the sessions; a session tagged ' +
+        'after the job was created fails as `LEGAL_HOLD`.',
       permission: 'delete',
       audit: true,
       bodyLimit: JOB_BODY_LIMIT_BYTES,
       input: 'requestParameters',
       params: Type.Object({ sessionIds: SessionIdsSchema }),
       responseBody: Type.Object({ jobId: Type.Integer({ minimum: 1 }) }),
-      failures: [RESPONSE_CODES.tooManyRequests],
+      failures: [RESPONSE_CODES.tooManyRequests, RESPONSE_CODES.legalHold],
       handler: (params, call) => startDeletion(ctx, params.sessionIds, call),
     }),
     oraRoute({
@@ -235,7 +244,7 @@ export function jobRoutes(ctx: JobRouteContext): OraRoute[] {
         jobParameters: Type.Object({ sessionIds: SessionIdsSchema }),
       }),
       responseBody: Type.Object({ jobId: Type.Integer({ minimum: 1 }) }),
-      failures: [RESPONSE_CODES.tooManyRequests],
+      failures: [RESPONSE_CODES.tooManyRequests, RESPONSE_CODES.legalHold],
       handler: async (params, call) => {
         if (params.jobType.toUpperCase() !== DELETE_SESSIONS_JOB_TYPE) {
           return failure(

@@ -9,6 +9,9 @@ import type { DocumentedPath } from './openapi.js';
 import { allows, rolesWith } from './permissions.js';
 import { failure, RESPONSE_CODES } from './envelope.js';
 import type { ApiRefusalReason } from './refusal-log.js';
+import type { StorageStatus } from '../storage/storage-agent.js';
+import type { RetentionCounters } from '../storage/retention.js';
+import { STORAGE_LEVELS } from '../storage/storage-thresholds.js';
 
 /**
  * `GET /metrics` on the API port: the node's counters in the Prometheus text format (prom-client),
@@ -47,6 +50,10 @@ export interface MetricsSource {
    * RTSP_GAUGES and running totals. Absent: no RTSP server on this node.
    */
   readonly rtspCounters?: () => Readonly<Record<string, number>>;
+  /** The storage agent (storage/storage-agent.ts): level, usage, crossings. Absent: none. */
+  readonly storage?: () => StorageStatus;
+  /** The retention policy at work (storage/retention.ts). Absent: none. */
+  readonly retention?: () => Readonly<RetentionCounters>;
 }
 
 /** The RTSP counters that are gauges; every other one is a running total. */
@@ -256,6 +263,7 @@ export function buildNodeMetrics(source: MetricsSource, apiRefusals?: ApiRefusal
   );
   registerEventMetrics(registry, source);
   registerMp4Metrics(registry, source);
+  registerStorageMetrics(registry, source);
   const sipCounters = source.sipCounters;
   if (sipCounters !== undefined) {
     for (const [field, name] of Object.entries(SIP_GAUGES)) {
@@ -330,6 +338,87 @@ export function buildNodeMetrics(source: MetricsSource, apiRefusals?: ApiRefusal
       return registry.metrics();
     },
   };
+}
+
+function registerStorageMetrics(registry: Registry, source: MetricsSource): void {
+  const storage = source.storage;
+  if (storage === undefined) {
+    return;
+  }
+  new Gauge({
+    name: 'verbatim_storage_level',
+    help: 'Storage threshold level of the media partition: 1 for the current one (NORMAL, LOW, CRITICAL, EMERGENCY)',
+    labelNames: ['level'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      const current = storage().level;
+      for (const level of STORAGE_LEVELS) {
+        this.set({ level }, level === current ? 1 : 0);
+      }
+    },
+  });
+  readGauge(
+    registry,
+    'verbatim_storage_used_ratio',
+    'Share of the media partition in use at the last sample (0-1)',
+    () => {
+      const sample = storage().sample;
+      return sample === undefined ? undefined : sample.percentUsed / 100;
+    },
+  );
+  readGauge(
+    registry,
+    'verbatim_storage_free_bytes',
+    'Bytes of the media partition available to the node at the last sample',
+    () => storage().sample?.freeBytes,
+  );
+  readGauge(
+    registry,
+    'verbatim_storage_size_bytes',
+    'Size of the media partition',
+    () => storage().sample?.totalBytes,
+  );
+  new Counter({
+    name: 'verbatim_storage_threshold_crossings_total',
+    help: 'Storage threshold crossings, by STORAGE_THRESHOLD_EVENT action',
+    labelNames: ['action'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const [action, count] of Object.entries(storage().crossings)) {
+        this.inc({ action }, count);
+      }
+    },
+  });
+  readCounter(
+    registry,
+    'verbatim_storage_sample_failures_total',
+    'Samples of the media partition that failed',
+    () => storage().sampleFailures,
+  );
+  const retention = source.retention;
+  if (retention === undefined) {
+    return;
+  }
+  readCounter(
+    registry,
+    'verbatim_sessions_pruned_total',
+    'Sessions whose media the retention policy pruned',
+    () => retention().pruned,
+  );
+  readCounter(
+    registry,
+    'verbatim_prune_failures_total',
+    'Sessions pruning could not remove the media of (kept)',
+    () => retention().failures,
+  );
+  readCounter(
+    registry,
+    'verbatim_storage_recordings_ended_total',
+    'Recordings ended at the storage emergency (retention priority)',
+    () => retention().recordingsEnded,
+  );
 }
 
 function registerMp4Metrics(registry: Registry, source: MetricsSource): void {

@@ -28,6 +28,10 @@ export type Permission =
   | 'manage-users'
   /** Read the audit trail. */
   | 'read-audit'
+  /** Read the storage state and the retention policy. */
+  | 'read-storage'
+  /** Change the retention policy. */
+  | 'manage-storage'
   /** Scrape /metrics. */
   | 'metrics';
 
@@ -43,6 +47,8 @@ const EVERY_PERMISSION: readonly Permission[] = [
   'manage-subscriptions',
   'manage-users',
   'read-audit',
+  'read-storage',
+  'manage-storage',
   'metrics',
 ];
 
@@ -55,7 +61,7 @@ export const ROLE_PERMISSIONS: Readonly<Record<Role, ReadonlySet<Permission>>> =
   // People who listen and mark calls; deleting, pausing and subscribing are for systems.
   supervisor: new Set(['public', 'signed-in', 'search', 'play', 'tag']),
   // Compliance review: read everything, change nothing, and read who did what.
-  auditor: new Set(['public', 'signed-in', 'search', 'play', 'read-audit']),
+  auditor: new Set(['public', 'signed-in', 'search', 'play', 'read-audit', 'read-storage']),
 };
 
 export function allows(role: Role, permission: Permission): boolean {

@@ -34,8 +34,10 @@ export interface Config {
   readonly sipInviteRate: number;
   /** `/ora` requests in progress at once before 5042. */
   readonly apiMaxRequests: number;
-  /** Storage is critical below this much free space on the media disk, in percent (0 = never). */
+  /** The storage agent's CRITICAL threshold as free space on the media partition, in percent (0 = never). */
   readonly storageCriticalPercent: number;
+  /** How often the storage agent samples the media partition. */
+  readonly storageIntervalMs: number;
   /** PEM file of extra CAs for HTTPS event receivers (`--events-ca`). */
   readonly eventsCa?: string;
   /** A subscription failing this long becomes FAILING (`--events-failing-after`). */

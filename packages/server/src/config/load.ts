@@ -166,6 +166,7 @@ export function loadConfig(input: LoadConfigInput): Result<Config, readonly Conf
     sipInviteRate: options['sip-invite-rate'],
     apiMaxRequests: options['api-max-requests'],
     storageCriticalPercent: options['storage-critical-percent'],
+    storageIntervalMs: options['storage-interval'],
     eventsFailingAfterMs: options['events-failing-after'],
     logLevel: options['log-level'],
     logFormat: options['log-format'],

@@ -443,8 +443,8 @@ export const SERVE_OPTIONS = {
   'storage-critical-percent': option<number>({
     argument: 'P',
     description:
-      'the media disk is critical below P % free (checked every 5 s, left again 5 points higher): new calls get 503 with `Retry-After` and a `STORAGE_THRESHOLD_EVENT` is logged; 0 disables',
-    default: { value: 5 },
+      "the storage agent's CRITICAL threshold, as free space: CRITICAL from (100 - P) % of the media partition used, left 5 points lower (default 10: MediaSense's 90/85; LOW 75/70 and EMERGENCY 99/97 are fixed). From CRITICAL up new calls get 503 with `Retry-After`; each crossing is a `STORAGE_THRESHOLD_EVENT`. 0 turns CRITICAL off",
+    default: { value: 10 },
     isFlag: true,
     inFile: true,
     parse: (value) => {
@@ -452,6 +452,20 @@ export const SERVE_OPTIONS = {
       return n !== undefined && n >= 0 && n <= 100
         ? ok(n)
         : bad(`${show(value)} is not a percentage of free disk space (0-100)`);
+    },
+  }),
+  /** Given in seconds, held in milliseconds. */
+  'storage-interval': option<number>({
+    argument: 'SECONDS',
+    description: 'how often the storage agent samples the media partition (0.1-3600)',
+    default: { value: 5000, text: '5' },
+    isFlag: true,
+    inFile: true,
+    parse: (value) => {
+      const seconds = numberOf(value);
+      return seconds !== undefined && seconds >= 0.1 && seconds <= 3600
+        ? ok(Math.round(seconds * 1000))
+        : bad(`${show(value)} is not a number of seconds (0.1-3600)`);
     },
   }),
   'events-ca': option<string | undefined>({

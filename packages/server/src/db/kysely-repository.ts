@@ -13,6 +13,7 @@ import type {
   SessionDeletionOutcome,
 } from '../model/job.js';
 import type { Role, User } from '../model/user.js';
+import type { PruneCandidate, PruneCandidateQuery, StoragePolicy } from '../model/storage-policy.js';
 import type {
   DeliveryAttempt,
   DeliveryLogQuery,
@@ -28,6 +29,7 @@ import { DbError } from './errors.js';
 import * as eventQueries from './event-queries.js';
 import * as jobQueries from './job-queries.js';
 import type { VerifyReport } from '../model/media-integrity.js';
+import * as storagePolicyQueries from './storage-policy-queries.js';
 import { migrateToLatest, pendingMigrations } from './migrations/index.js';
 import type { QueryCondition, Repository, SessionQuery, SessionTagFilter, TrackPatch } from './repository.js';
 import {
@@ -361,6 +363,33 @@ export abstract class KyselyRepository implements Repository {
       deleted = rows.map(toTag);
     });
     return deleted;
+  }
+
+  // The retention policy and pruning (migration 0013).
+
+  getStoragePolicy(): Promise<StoragePolicy | undefined> {
+    return storagePolicyQueries.getStoragePolicy(this.#open());
+  }
+
+  setStoragePolicy(policy: StoragePolicy): Promise<void> {
+    return storagePolicyQueries.setStoragePolicy(this.#open(), policy);
+  }
+
+  listPruneCandidates(query: PruneCandidateQuery): Promise<PruneCandidate[]> {
+    return storagePolicyQueries.listPruneCandidates(this.#open(), query);
+  }
+
+  deletePrunedSessionMetadata(sessionId: string, prunedAtMs: number, legalHoldTag: string): Promise<boolean> {
+    return storagePolicyQueries.deletePrunedSessionMetadata(
+      this.#open(),
+      sessionId,
+      prunedAtMs,
+      legalHoldTag,
+    );
+  }
+
+  sessionsTagged(sessionIds: readonly string[], tagName: string): Promise<string[]> {
+    return storagePolicyQueries.sessionsTagged(this.#open(), sessionIds, tagName);
   }
 
   async markSessionPruned(sessionId: string, prunedAtMs: number): Promise<boolean> {

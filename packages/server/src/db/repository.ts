@@ -12,6 +12,7 @@ import type { Role, User } from '../model/user.js';
 import type { DeletionJobStore, VerifyJobStore } from '../model/job.js';
 import type { EventSubscriptionStore } from '../model/event-subscription.js';
 import type { AgentStore } from '../model/agent.js';
+import type { StoragePolicyStore } from '../model/storage-policy.js';
 
 /**
  * The one persistence interface of Verbatim. SQLite (better-sqlite3) and PostgreSQL (pg) implement
@@ -20,7 +21,8 @@ import type { AgentStore } from '../model/agent.js';
  * event subscription methods (migration 0010) with the delivery (model/event-subscription.ts), the
  * agent interval methods (migration 0011) with the agent model (model/agent.ts).
  */
-export interface Repository extends DeletionJobStore, VerifyJobStore, EventSubscriptionStore, AgentStore {
+export interface Repository
+  extends DeletionJobStore, VerifyJobStore, EventSubscriptionStore, AgentStore, StoragePolicyStore {
   /** Applies pending migrations (idempotent). */
   migrate(): Promise<void>;
 

@@ -26,6 +26,19 @@ export interface Database {
   event_deliveries: EventDeliveriesTable;
   // Agent sign-in intervals (migration 0011).
   agent_intervals: AgentIntervalsTable;
+  // The retention policy (migration 0013).
+  storage_policy: StoragePolicyTable;
+}
+
+export interface StoragePolicyTable {
+  id: number;
+  mode: string;
+  max_age_days: number;
+  /** 0 or 1. */
+  delete_metadata: number;
+  legal_hold_tag: string;
+  updated_ms: number;
+  updated_by: string;
 }
 
 export interface SessionsTable {

@@ -95,9 +95,15 @@ export type VerbatimEvent =
       readonly at: number;
     }
   | {
-      /** The media disk crossed the critical threshold (MediaSense's storageThresholdEvent). */
+      /** The media partition crossed a threshold (MediaSense's storageThresholdEvent, storage/storage-thresholds.ts). */
       readonly eventType: 'STORAGE_THRESHOLD_EVENT';
-      readonly eventAction: 'ENTER_CRITICAL_STORAGE_SPACE' | 'EXIT_CRITICAL_STORAGE_SPACE';
+      readonly eventAction:
+        | 'ENTER_LOW_STORAGE_SPACE'
+        | 'EXIT_LOW_STORAGE_SPACE'
+        | 'ENTER_CRITICAL_STORAGE_SPACE'
+        | 'EXIT_CRITICAL_STORAGE_SPACE'
+        | 'ENTER_EMERGENCY_STORAGE_SPACE'
+        | 'EXIT_EMERGENCY_STORAGE_SPACE';
       readonly nodeId: string;
       readonly partition: string;
       readonly percentageUtilization: number;

@@ -67,7 +67,9 @@ export type DeleteFailureReason =
   /** The session was deleted before (by another job, or listed twice across jobs). */
   | 'ALREADY_DELETED'
   /** A media file or folder could not be removed (permissions, I/O): the session is kept. */
-  | 'MEDIA_NOT_REMOVED';
+  | 'MEDIA_NOT_REMOVED'
+  /** The session was tagged for legal hold after the job was created: it is kept. */
+  | 'LEGAL_HOLD';
 
 export interface JobItem {
   readonly jobId: number;

@@ -482,6 +482,21 @@ export class RecordingService implements SipServerDelegate {
   }
 
   /**
+   * Ends every recording in progress as on shutdown (BYE every open leg, flush and close every
+   * track, the session CLOSED_ERROR with `reason`, ENDED published), while the node stays up: the
+   * storage agent's emergency in retention-priority mode (storage/retention.ts). Answers how many
+   * sessions it ended, once their closing writes were attempted.
+   */
+  async endAllRecordings(reason: string): Promise<number> {
+    const sessions = this.#registry.all();
+    for (const session of sessions) {
+      this.#lifecycle.failSession(session, reason);
+    }
+    await this.#writer.settled(sessions);
+    return sessions.length;
+  }
+
+  /**
    * Shutdown: BYE every open leg, flush and close every track, and close every session as
    * CLOSED_ERROR (the call went on without being recorded). New INVITEs get 503 from now on.
    */

@@ -15,6 +15,7 @@ import type { Session } from '../model/session.js';
 import { DeletedEventBatcher } from './deleted-events.js';
 import { verifyMedia } from './media-verify.js';
 import { removeSessionMedia } from './session-media.js';
+import { isOnLegalHold } from '../model/storage-policy.js';
 
 /** Most session ids one job may hold (deleteSessions, createJob); more is refused, not cut. */
 export const MAX_SESSIONS_PER_JOB = 10_000;
@@ -40,7 +41,19 @@ export interface DeletionJobRunnerOptions {
   readonly now?: () => number;
   /** VERIFY_MEDIA jobs (verifyMedia): where they read sessions and write their result. */
   readonly verify?: { readonly store: VerifyJobStore; readonly sessions: VerifyStore };
+  /** Legal hold (the retention policy's tag): sessions carrying it are never deleted. Absent: none. */
+  readonly legalHold?: LegalHoldCheck;
 }
+
+export interface LegalHoldCheck {
+  /** The tag of the current policy. */
+  tag(): string;
+  /** Which of these sessions carry the tag (case-insensitively). */
+  tagged(sessionIds: readonly string[], tag: string): Promise<string[]>;
+}
+
+/** Session ids a legal-hold refusal names in its detail. */
+const HELD_IDS_SHOWN = 20;
 
 /** A job and the first of its failed operations, as getJobById reports it. */
 export interface JobReport {
@@ -54,6 +67,13 @@ export type CreateJobResult =
       readonly ok: false;
       readonly reason: 'no-sessions' | 'too-many-sessions' | 'too-many-jobs' | 'closed' | 'unavailable';
       readonly detail: string;
+    }
+  | {
+      readonly ok: false;
+      readonly reason: 'legal-hold';
+      readonly detail: string;
+      /** The sessions on hold (all of them). */
+      readonly sessionIds: readonly string[];
     };
 
 export type CancelJobResult =
@@ -100,6 +120,7 @@ export class DeletionJobRunner {
   readonly #log: Logger;
   readonly #now: () => number;
   readonly #verify: DeletionJobRunnerOptions['verify'];
+  readonly #options: DeletionJobRunnerOptions;
   #serial: Promise<unknown> = Promise.resolve();
   #current: CurrentJob | undefined;
   #loop: Promise<void> | undefined;
@@ -108,6 +129,7 @@ export class DeletionJobRunner {
   #closing = false;
 
   constructor(options: DeletionJobRunnerOptions) {
+    this.#options = options;
     this.#store = options.store;
     this.#mediaDir = options.mediaDir;
     this.#events = options.events;
@@ -144,6 +166,23 @@ export class DeletionJobRunner {
     }
     // A session listed twice is one operation: the second could only fail as ALREADY_DELETED.
     const distinct = [...new Set(sessionIds)];
+    // Legal hold refuses the whole request, so that a caller never believes a held session went.
+    const hold = this.#options.legalHold;
+    if (hold !== undefined) {
+      const tag = hold.tag();
+      const held = await hold.tagged(distinct, tag);
+      if (held.length > 0) {
+        const shown = held.slice(0, HELD_IDS_SHOWN).join(', ');
+        return {
+          ok: false,
+          reason: 'legal-hold',
+          sessionIds: held,
+          detail:
+            `${held.length} of the sessions carry the legal hold tag '${tag}' and cannot be deleted until it ` +
+            `is removed: ${shown}${held.length > HELD_IDS_SHOWN ? ', …' : ''}; nothing was deleted`,
+        };
+      }
+    }
     return this.#create({ jobType: 'DELETE_SESSIONS', createdAt: this.#now(), sessionIds: distinct });
   }
 
@@ -486,6 +525,13 @@ export class DeletionJobRunner {
     const refusal = refusalFor(session);
     if (refusal !== undefined || session === undefined) {
       await this.#store.failJobItem(item.jobId, item.position, refusal ?? 'NOT_FOUND');
+      tally.refused++;
+      return;
+    }
+    // Tagged for legal hold after the job was created: checked again right before the files go.
+    const hold = this.#options.legalHold;
+    if (hold !== undefined && isOnLegalHold(session, hold.tag())) {
+      await this.#store.failJobItem(item.jobId, item.position, 'LEGAL_HOLD');
       tally.refused++;
       return;
     }

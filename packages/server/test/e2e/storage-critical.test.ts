@@ -10,10 +10,12 @@ import { refused503Scenario } from '../support/sipp-scenarios.js';
 import { startServer, type RunningServer } from '../support/verbatim-server.js';
 
 /**
- * Issue 4 point 7: while the media disk is critically full, INVITEs get 503 with Retry-After so
- * that the controller records on another node. `--storage-critical-percent 100` makes any real
- * disk critical (less than 100 % of it is free), so the node's own free-space check is exercised
- * on the real file system; sipp plays the call controller and must see the 503.
+ * Issue 4 point 7, issue 13: while the media disk is critically full in retention priority,
+ * INVITEs get 503 with Retry-After so that the controller records on another node.
+ * `--storage-critical-percent 100` makes any real disk critical (CRITICAL from 0 % used), so the
+ * storage agent is exercised on the real file system; sipp plays the call controller and must see
+ * the 503. (In recording priority, the default, calls are still taken at CRITICAL: pruning makes
+ * room; see test/e2e/storage-retention.test.ts.)
  */
 
 describe('storage critical', () => {
@@ -23,6 +25,10 @@ describe('storage critical', () => {
   before(async () => {
     work = await mkdtemp(join(tmpdir(), 'verbatim-storage-'));
     server = await startServer({ extraArgs: ['--storage-critical-percent', '100'] });
+    const set = await server.api('/ora/storageService/storage/setStoragePolicy', {
+      requestParameters: { mode: 'RETENTION_PRIORITY' },
+    });
+    assert.equal(set.responseCode, 2000, JSON.stringify(set));
   });
 
   after(async () => {

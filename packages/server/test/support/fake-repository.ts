@@ -22,6 +22,12 @@ import type {
 } from '../../src/model/job.js';
 import type { AgentInterval, AgentSignIn, KeepAliveOutcome } from '../../src/model/agent.js';
 import { FakeJobStore } from './fake-job-store.js';
+import {
+  isOnLegalHold,
+  type PruneCandidate,
+  type PruneCandidateQuery,
+  type StoragePolicy,
+} from '../../src/model/storage-policy.js';
 import type { EventSubscriptionStore } from '../../src/model/event-subscription.js';
 
 /** The event tables are not faked: tests of events use a real SQLite repository. */
@@ -162,6 +168,61 @@ export class FakeRepository implements Repository {
       (filter.tagOffset === undefined || t.tagOffset === filter.tagOffset);
     this.sessions.set(sessionId, { ...session, tags: session.tags.filter((t) => !matches(t)) });
     return Promise.resolve(session.tags.filter(matches));
+  }
+
+  storagePolicy: StoragePolicy | undefined;
+
+  getStoragePolicy(): Promise<StoragePolicy | undefined> {
+    return Promise.resolve(this.storagePolicy);
+  }
+
+  setStoragePolicy(policy: StoragePolicy): Promise<void> {
+    this.storagePolicy = policy;
+    return Promise.resolve();
+  }
+
+  listPruneCandidates(query: PruneCandidateQuery): Promise<PruneCandidate[]> {
+    const candidates = [...this.sessions.values()]
+      .filter(
+        (s) =>
+          (s.sessionState === 'CLOSED_NORMAL' || s.sessionState === 'CLOSED_ERROR') &&
+          s.prunedAt === undefined &&
+          !isOnLegalHold(s, query.legalHoldTag) &&
+          (query.startedBefore === undefined || s.sessionStartDate < query.startedBefore),
+      )
+      .sort((a, b) => a.sessionStartDate - b.sessionStartDate || (a.sessionId < b.sessionId ? -1 : 1))
+      .slice(0, query.limit);
+    return Promise.resolve(
+      candidates.map((s) => ({ sessionId: s.sessionId, sessionStartDate: s.sessionStartDate })),
+    );
+  }
+
+  deletePrunedSessionMetadata(sessionId: string, prunedAtMs: number, legalHoldTag: string): Promise<boolean> {
+    const session = this.sessions.get(sessionId);
+    if (
+      session === undefined ||
+      (session.sessionState !== 'CLOSED_NORMAL' && session.sessionState !== 'CLOSED_ERROR') ||
+      isOnLegalHold(session, legalHoldTag)
+    ) {
+      return Promise.resolve(false);
+    }
+    this.sessions.set(sessionId, {
+      ...session,
+      sessionState: 'DELETED',
+      tracks: [],
+      tags: [],
+      prunedAt: session.prunedAt ?? prunedAtMs,
+    });
+    return Promise.resolve(true);
+  }
+
+  sessionsTagged(sessionIds: readonly string[], tagName: string): Promise<string[]> {
+    return Promise.resolve(
+      sessionIds.filter((id) => {
+        const session = this.sessions.get(id);
+        return session !== undefined && isOnLegalHold(session, tagName);
+      }),
+    );
   }
 
   markSessionPruned(sessionId: string, prunedAtMs: number): Promise<boolean> {

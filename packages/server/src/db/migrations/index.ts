@@ -14,6 +14,7 @@ import * as m0009 from './0009-track-paused.js';
 import * as m0010 from './0010-event-subscriptions.js';
 import * as m0011 from './0011-agent-intervals.js';
 import * as m0012 from './0012-user-digest-ha1.js';
+import * as m0013 from './0013-storage-policy.js';
 import * as m0015 from './0015-track-digest.js';
 
 /**
@@ -34,6 +35,7 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = {
   '0010-event-subscriptions': m0010,
   '0011-agent-intervals': m0011,
   '0012-user-digest-ha1': m0012,
+  '0013-storage-policy': m0013,
   '0015-track-digest': m0015,
 };
 
