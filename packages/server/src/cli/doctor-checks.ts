@@ -1,3 +1,9 @@
+import {
+  MEDIASENSE_THRESHOLDS,
+  thresholdsFor,
+  type StorageThresholds,
+  type ThresholdName,
+} from '../storage/storage-thresholds.js';
 import { callsAllowedBy, FD_RESERVE, FDS_PER_AUDIO_CALL, type OpenFilesLimit } from '../media/fd-budget.js';
 
 /**
@@ -157,12 +163,41 @@ export function checkRtpRange(fact: RtpRangeFact, node: RunningNode | undefined)
 
 // Disk.
 
-/** MediaSense's storage thresholds, in percent of the media partition used (issue 13 point 1). */
-export const STORAGE_THRESHOLDS = [
-  { name: 'EMERGENCY', percent: 99, status: 'problem' },
-  { name: 'CRITICAL', percent: 90, status: 'problem' },
-  { name: 'LOW', percent: 75, status: 'warning' },
-] as const;
+interface ThresholdCheck {
+  readonly name: ThresholdName;
+  readonly percent: number;
+  readonly status: 'problem' | 'warning';
+  /** What the node does there (storage/storage-agent.ts, retention.ts). */
+  readonly effect: string;
+}
+
+/**
+ * The storage agent's thresholds (storage/storage-thresholds.ts), highest first, in percent of the
+ * media partition used: the node's own, so doctor judges the disk exactly as serve will.
+ */
+function thresholdChecks(thresholds: StorageThresholds): ThresholdCheck[] {
+  return [
+    {
+      name: 'EMERGENCY',
+      percent: thresholds.EMERGENCY.enter,
+      status: 'problem',
+      effect: 'new calls are refused',
+    },
+    {
+      name: 'CRITICAL',
+      percent: thresholds.CRITICAL.enter,
+      status: 'problem',
+      effect:
+        'the oldest recordings are pruned (recording priority) or new calls refused (retention priority)',
+    },
+    {
+      name: 'LOW',
+      percent: thresholds.LOW.enter,
+      status: 'warning',
+      effect: 'a STORAGE_THRESHOLD_EVENT is sent',
+    },
+  ];
+}
 
 export interface DiskFact {
   /** The directory measured (the media directory, or its nearest existing parent). */
@@ -172,7 +207,7 @@ export interface DiskFact {
   readonly availableBytes: number;
   readonly totalInodes: number;
   readonly freeInodes: number;
-  /** `--storage-critical-percent`: serve refuses calls below this much free space. */
+  /** `--storage-critical-percent`: the CRITICAL threshold, in percent free (0: none). */
   readonly criticalFreePercent: number;
 }
 
@@ -183,21 +218,16 @@ export function checkDisk(fact: DiskFact | { readonly path: string; readonly err
   const usedPercent =
     fact.totalBytes > 0 ? (100 * (fact.totalBytes - fact.availableBytes)) / fact.totalBytes : 100;
   const space = `${formatSize(fact.availableBytes)} free of ${formatSize(fact.totalBytes)}, ${usedPercent.toFixed(1)} % used`;
+  // --storage-critical-percent (free space) is the critical threshold (100 - P % used).
   const results: CheckResult[] = [
-    judgeUse('disk.space', `media partition (${fact.path}): ${space}`, usedPercent, 'space'),
-  ];
-  const freePercent = 100 - usedPercent;
-  if (
-    fact.criticalFreePercent > 0 &&
-    freePercent < fact.criticalFreePercent &&
-    results[0]?.status !== 'problem'
-  ) {
-    results[0] = problem(
+    judgeUse(
       'disk.space',
-      `media partition (${fact.path}): ${space}, below --storage-critical-percent ${fact.criticalFreePercent} % free: serve refuses calls`,
-      'free space on the partition (remove or move old recordings) or enlarge it',
-    );
-  }
+      `media partition (${fact.path}): ${space}`,
+      usedPercent,
+      'space',
+      thresholdsFor(fact.criticalFreePercent),
+    ),
+  ];
   if (fact.totalInodes === 0) {
     // Some file systems (btrfs) report no inode count: nothing to run out of.
     results.push(ok('disk.inodes', 'media partition inodes: not limited by this file system'));
@@ -209,18 +239,26 @@ export function checkDisk(fact: DiskFact | { readonly path: string; readonly err
         `media partition inodes: ${fact.freeInodes} free of ${fact.totalInodes}, ${inodePercent.toFixed(1)} % used`,
         inodePercent,
         'inodes',
+        MEDIASENSE_THRESHOLDS,
       ),
     );
   }
   return results;
 }
 
-function judgeUse(id: string, message: string, usedPercent: number, what: 'space' | 'inodes'): CheckResult {
-  const threshold = STORAGE_THRESHOLDS.find((t) => usedPercent >= t.percent);
+function judgeUse(
+  id: string,
+  message: string,
+  usedPercent: number,
+  what: 'space' | 'inodes',
+  thresholds: StorageThresholds,
+): CheckResult {
+  const checks = thresholdChecks(thresholds);
+  const threshold = checks.find((t) => usedPercent >= t.percent);
   if (threshold === undefined) {
-    return ok(id, `${message} (below the LOW threshold, 75 %)`);
+    return ok(id, `${message} (below the LOW threshold, ${thresholds.LOW.enter} %)`);
   }
-  const text = `${message}: at or above the ${threshold.name} threshold (${threshold.percent} % used)`;
+  const text = `${message}: at or above the ${threshold.name} threshold (${threshold.percent} % used): ${threshold.effect}`;
   const fix =
     what === 'space'
       ? 'free space on the media partition (remove or move old recordings) or enlarge it'

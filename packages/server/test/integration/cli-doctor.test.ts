@@ -404,7 +404,7 @@ void describe('verbatim doctor', () => {
       assert.equal(run.code, 1, run.stdout + run.stderr);
       assert.match(
         run.stdout,
-        /^problem {2}media partition \(.*media\): .* free of 4\.0 MiB, 9\d\.\d % used: at or above the CRITICAL threshold \(90 % used\)$/m,
+        /^problem {2}media partition \(.*media\): .* free of 4\.0 MiB, 9\d\.\d % used: at or above the CRITICAL threshold \(90 % used\): the oldest recordings are pruned/m,
       );
     });
 

@@ -33,7 +33,7 @@ const sipUdp = (outcome: PortFact['outcome'], port = 5060): PortFact => ({
   option: '--sip-port',
 });
 
-function disk(usedPercent: number, inodeUsedPercent = 1, criticalFreePercent = 0): CheckResult[] {
+function disk(usedPercent: number, inodeUsedPercent = 1, criticalFreePercent = 10): CheckResult[] {
   return checkDisk({
     path: '/srv/media',
     totalBytes: 100 * MIB,
@@ -125,10 +125,12 @@ void describe('doctor checks', () => {
     assert.equal(btrfs[1]?.status, 'ok');
   });
 
-  void it('free space below --storage-critical-percent is a problem even under the thresholds', () => {
+  void it('--storage-critical-percent moves the CRITICAL threshold, as it does in serve; 0 turns it off', () => {
     const refused = disk(60, 1, 50)[0];
     assert.equal(refused?.status, 'problem');
-    assert.match(refused.message, /--storage-critical-percent 50 % free/);
+    assert.match(refused.message, /CRITICAL threshold \(50 % used\): the oldest recordings are pruned/);
+    assert.equal(disk(95, 1, 0)[0]?.status, 'warning', 'no CRITICAL: LOW until EMERGENCY');
+    assert.equal(disk(99.5, 1, 0)[0]?.status, 'problem');
   });
 
   void it('an unreadable partition is a problem', () => {
