@@ -10,6 +10,7 @@ import { buildHttpApi } from './api/http-api.js';
 import { jobRoutes } from './api/job-routes.js';
 import { outboundRoutes } from './api/outbound-routes.js';
 import { MediaTokens } from './api/media-tokens.js';
+import { OpenFilesGate, softOpenFilesLimit } from './media/open-files-gate.js';
 import { AuditTrail } from './api/audit-trail.js';
 import { ApiRtspAccess } from './api/rtsp-access.js';
 import { createRtspServer, type RtspServer } from './playback/rtsp/rtsp-server.js';
@@ -217,10 +218,20 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<A
     });
     closers.unshift(() => jobs.close());
 
-    const recording = new RecordingService({
+    // New calls are refused before the process would run out of file descriptors (issue 13).
+    const openFiles: OpenFilesGate = new OpenFilesGate({
+      limit: await softOpenFilesLimit(),
+      activeSessions: (): number => recording.activeSessionCount,
+    });
+    closers.unshift(() => {
+      openFiles.stop();
+      return Promise.resolve();
+    });
+    const recording: RecordingService = new RecordingService({
       repository,
       events,
       storageCritical: () => retention.refusesNewCalls(),
+      openFilesFull: (): boolean => openFiles.full(),
       media,
       mediaDir,
       advertise: config.advertise,
@@ -327,7 +338,7 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<A
       ],
       metrics: {
         recordingCounters: () => recording.counters,
-        activeSessions: () => recording.activeSessionCount,
+        activeSessions: (): number => recording.activeSessionCount,
         admission: () => recording.admission(),
         mediaCounters: () => media.counters?.(),
         sipCounters: () => sip.counters(),
@@ -348,6 +359,7 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<A
       events,
       eventSubscriptions,
       async start(): Promise<AppAddresses> {
+        await openFiles.start();
         const sipPorts = await sip.start();
         started = true;
         await http.listen({ host: config.bind, port: config.httpPort });

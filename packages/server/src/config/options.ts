@@ -443,7 +443,7 @@ export const SERVE_OPTIONS = {
   'storage-critical-percent': option<number>({
     argument: 'P',
     description:
-      "the storage agent's CRITICAL threshold, as free space: CRITICAL from (100 - P) % of the media partition used, left 5 points lower (default 10: MediaSense's 90/85; LOW 75/70 and EMERGENCY 99/97 are fixed). From CRITICAL up new calls get 503 with `Retry-After`; each crossing is a `STORAGE_THRESHOLD_EVENT`. 0 turns CRITICAL off",
+      "the storage agent's CRITICAL threshold, as free space: CRITICAL from (100 - P) % of the media partition used, left 5 points lower (default 10: MediaSense's 90/85; LOW 75/70 and EMERGENCY 99/97 are fixed). From CRITICAL up the oldest recordings are pruned (recording priority, the default) or new calls get 503 with `Retry-After` (retention priority); from EMERGENCY new calls get 503 in both modes; each crossing is a `STORAGE_THRESHOLD_EVENT`. 0 turns CRITICAL off",
     default: { value: 10 },
     isFlag: true,
     inFile: true,

@@ -34,6 +34,7 @@ export const REFUSAL_REASONS = [
   'ramp-limit',
   'max-sessions',
   'storage-critical',
+  'open-files',
   'no-media-port',
   'partner-refused',
   'shutdown',
@@ -44,6 +45,7 @@ export type RefusalReason =
   | 'ramp-limit'
   | 'max-sessions'
   | 'storage-critical'
+  | 'open-files'
   | 'no-media-port'
   | 'partner-refused'
   | 'shutdown'
@@ -246,7 +248,12 @@ export class AdmissionController {
 }
 
 function isHeadroomRefusal(reason: RefusalReason): boolean {
-  return !['max-sessions', 'storage-critical', 'no-media-port', 'partner-refused', 'shutdown'].includes(
-    reason,
-  );
+  return ![
+    'max-sessions',
+    'storage-critical',
+    'open-files',
+    'no-media-port',
+    'partner-refused',
+    'shutdown',
+  ].includes(reason);
 }

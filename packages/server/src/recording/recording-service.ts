@@ -67,6 +67,11 @@ export interface RecordingServiceOptions {
   /** True while the media disk is critically full: new calls then get 503 (the storage agent). */
   readonly storageCritical?: () => boolean;
   /**
+   * True when one more call would run the process out of file descriptors
+   * (media/open-files-gate.ts): new calls then get 503.
+   */
+  readonly openFilesFull?: () => boolean;
+  /**
    * Admission control by the node's headroom (admission.ts): new calls get 503 before the calls in
    * progress would lose packets. Absent: off (only --max-sessions and storage refuse); app.ts
    * turns it on from the configuration.
@@ -345,6 +350,10 @@ export class RecordingService implements SipServerDelegate {
       this.#refuseNew(invite, 'storage-critical', STORAGE_RETRY_AFTER_S, cucm);
       return true;
     }
+    if (this.#options.openFilesFull?.() === true) {
+      this.#refuseNew(invite, 'open-files', CAPACITY_RETRY_AFTER_S, cucm);
+      return true;
+    }
     const verdict = this.#admission.admit();
     if (!verdict.admit) {
       this.#refuseNew(invite, verdict.reason, verdict.retryAfterSeconds, cucm);
@@ -540,6 +549,8 @@ function refusalText(reason: Exclude<RefusalReason, 'invalid-request'>): string 
       return 'at --max-sessions capacity';
     case 'storage-critical':
       return 'storage critically full';
+    case 'open-files':
+      return 'too few file descriptors left for another call (open-file limit)';
     case 'no-media-port':
       return 'no free media port';
     case 'partner-refused':

@@ -56,6 +56,8 @@ export interface ServerOptions {
    * about something else would see its calls refused now and then. Tests of admission turn it on.
    */
   admission?: boolean;
+  /** Run under this open-file limit (soft and hard, with prlimit from util-linux). */
+  openFilesLimit?: number;
   /** More environment for the node (secrets such as VERBATIM_OUTBOUND_PASSWORD). */
   env?: Readonly<Record<string, string>>;
   /**
@@ -85,10 +87,16 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   const httpPort = await freeTcpPort();
   const rtspPort = await freeTcpPort();
   const rtp = options.rtpRange ?? randomRtpRange(options.rtpPortCount);
+  // prlimit execs the node process in its place: the same pid, signals and exit code.
+  const limited =
+    options.openFilesLimit === undefined
+      ? []
+      : [`--nofile=${options.openFilesLimit}:${options.openFilesLimit}`, '--', process.execPath];
   const proc = spawnTracked(
     'verbatim serve',
-    process.execPath,
+    limited.length === 0 ? process.execPath : 'prlimit',
     [
+      ...limited,
       '--import',
       'tsx',
       SERVER_ENTRY,
