@@ -104,10 +104,14 @@ describe('a deletion job across restarts of verbatim serve', { timeout: 300_000 
     const seeding = await openRepository({ kind: 'sqlite', path: join(dataDir, 'verbatim.db') });
     await seeding.migrate();
     const seeded: SeededSession[] = [];
+    // Recorded yesterday: well inside the default retention (60 days), so that no pruning by age
+    // at the node's start takes files away from the job under test.
+    const startMs = Date.now() - 24 * 3600_000;
     for (let i = 0; i < SEEDED; i++) {
       seeded.push(
         await seedRecordedSession(seeding, join(dataDir, 'media'), `seed${String(i).padStart(5, '0')}`, {
           packets: 3,
+          startMs: startMs + i,
         }),
       );
     }

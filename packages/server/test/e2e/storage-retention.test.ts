@@ -36,6 +36,12 @@ interface StorageStatus {
 const mount = { tmpfs: undefined as Tmpfs | undefined, skip: '' };
 
 /** Bytes a folder takes on tmpfs: each file rounded up to whole pages. */
+/** The pcap global header, and one record of a 20 ms PCMU packet (record header, IPv4, UDP, RTP). */
+const PCAP_HEADER_BYTES = 24;
+const PCMU_RECORD_BYTES = 16 + 20 + 8 + 12 + 160;
+/** A second of a party: on disk before the partition fills, so the ended session must keep it. */
+const KEPT_PACKETS = 50;
+
 async function footprint(folder: string): Promise<number> {
   let total = 0;
   for (const entry of await readdir(folder, { withFileTypes: true })) {
@@ -281,13 +287,24 @@ describe('retention priority ends recordings at EMERGENCY', () => {
       duringCall: async (ci) => {
         const active = await findSessionByRefCi(node(), ci, (s) => s.sessionState === 'ACTIVE');
         sessionId = active.sessionId;
-        // About a second of the call on disk (both track files), then the partition at 99.3 %.
+        // A second of each party on disk (each track file, as the worker writes it in batches),
+        // then the partition at 99.3 %.
         const day = new Date(active.sessionStartDate).toISOString().slice(0, 10);
         const folder = join(dataDir, 'media', day, sessionId);
-        await waitFor(async () => (await exists(folder)) && (await footprint(folder)) >= 24 * 1024, {
-          what: 'a second of the call on disk',
-          timeoutMs: 6000,
-        });
+        await waitFor(
+          async () => {
+            const sizes = await Promise.all(
+              [0, 1].map((n) =>
+                stat(join(folder, `track${n}.pcap`)).then(
+                  (s) => s.size,
+                  () => 0,
+                ),
+              ),
+            );
+            return sizes.every((size) => size >= PCAP_HEADER_BYTES + KEPT_PACKETS * PCMU_RECORD_BYTES);
+          },
+          { what: 'a second of each party on disk', timeoutMs: 6000 },
+        );
         const fs = await statfs(join(dataDir, 'media'));
         const used = (fs.blocks - fs.bfree) * fs.bsize;
         const target = Math.ceil((fs.blocks * fs.bsize * 0.993) / PAGE) * PAGE;
@@ -302,7 +319,10 @@ describe('retention priority ends recordings at EMERGENCY', () => {
     assert.equal(ended.sessionState, 'CLOSED_ERROR');
     assert.ok((ended.sessionDuration ?? 0) < 8000, `ended before the call did (${ended.sessionDuration} ms)`);
     for (const track of ended.tracks) {
-      assert.ok(track.stats.packets >= 50, `track ${track.trackNumber} kept ${track.stats.packets} packets`);
+      assert.ok(
+        track.stats.packets >= KEPT_PACKETS,
+        `track ${track.trackNumber} kept ${track.stats.packets} packets, ${KEPT_PACKETS} were on disk`,
+      );
     }
     const answer = await node().api('/ora/storageService/storage/getStorageStatus');
     const status = answer.responseBody as unknown as StorageStatus & { recordingsEnded: number };
