@@ -4,7 +4,7 @@
  * RFC 7616 §3.4). Each reader returns a typed error, never throws.
  */
 import { err, ok, type Result } from '../result.js';
-import { isTokenChar, readQuotedString, skipWhitespace } from '../sip/syntax.js';
+import { readAuthParams } from '../sip/syntax.js';
 import { RtspErrorCode } from './errors.js';
 
 /** One transport a client offers in SETUP. */
@@ -231,7 +231,7 @@ export function parseAuthorization(value: string): Result<RtspAuthorization> {
   if (digest === null) {
     return err(RtspErrorCode.Authorization, 'only Basic and Digest credentials are accepted');
   }
-  const params = readAuthParams(value, digest[0].length);
+  const params = readAuthParams(value, digest[0].length, RtspErrorCode.Authorization, 'to-comma');
   if (!params.ok) {
     return params;
   }
@@ -272,50 +272,6 @@ export function parseAuthorization(value: string): Result<RtspAuthorization> {
       ...optional('opaque'),
     },
   });
-}
-
-/** `name=value` pairs separated by commas; quoted values unescaped, names lower-cased. */
-function readAuthParams(text: string, start: number): Result<Map<string, string>> {
-  const params = new Map<string, string>();
-  let index = skipWhitespace(text, start);
-  while (index < text.length) {
-    const nameStart = index;
-    while (index < text.length && isTokenChar(text[index] ?? '')) {
-      index += 1;
-    }
-    const name = text.slice(nameStart, index).toLowerCase();
-    index = skipWhitespace(text, index);
-    if (name === '' || text[index] !== '=') {
-      return err(RtspErrorCode.Authorization, 'expected name=value', index);
-    }
-    index = skipWhitespace(text, index + 1);
-    let value: string;
-    if (text[index] === '"') {
-      const quoted = readQuotedString(text, index);
-      if (!quoted.ok) {
-        return err(RtspErrorCode.Authorization, `parameter "${name}": unterminated quoted value`, index);
-      }
-      value = quoted.value.value;
-      index = quoted.value.end;
-    } else {
-      const valueStart = index;
-      while (index < text.length && text[index] !== ',' && text[index] !== ' ' && text[index] !== '\t') {
-        index += 1;
-      }
-      value = text.slice(valueStart, index);
-    }
-    if (!params.has(name)) {
-      params.set(name, value);
-    }
-    index = skipWhitespace(text, index);
-    if (index < text.length) {
-      if (text[index] !== ',') {
-        return err(RtspErrorCode.Authorization, 'parameters must be separated by commas', index);
-      }
-      index = skipWhitespace(text, index + 1);
-    }
-  }
-  return ok(params);
 }
 
 /** The hash Digest uses: lower-case hex MD5 of the UTF-8 text (handed in: protocol/ has no crypto). */

@@ -5,7 +5,7 @@
  * SHA-256 from node:crypto in sip/, the same in the tests), so this file needs no Node module.
  */
 import { err, ok, type Result } from '../result.js';
-import { isTokenChar, quoteString, readQuotedString, skipWhitespace } from './syntax.js';
+import { quoteString, readAuthParams } from './syntax.js';
 
 /** Error codes of the digest challenge reader (listed in docs/errors.md). */
 export const DigestErrorCode = {
@@ -49,7 +49,7 @@ export function parseDigestChallenge(text: string): Result<DigestChallenge> {
   if (scheme === null) {
     return err(DigestErrorCode.Syntax, 'not a Digest challenge');
   }
-  const params = readParams(text, scheme[0].length);
+  const params = readAuthParams(text, scheme[0].length, DigestErrorCode.Syntax, 'token');
   if (!params.ok) {
     return params;
   }
@@ -147,51 +147,4 @@ export function digestAuthorization(
 /** nc: eight hex digits (RFC 2617 §3.2.2). */
 function nc(count: number): string {
   return count.toString(16).padStart(8, '0');
-}
-
-/** `name=value` pairs separated by commas; quoted values are unescaped, names lower-cased. */
-function readParams(text: string, start: number): Result<Map<string, string>> {
-  const params = new Map<string, string>();
-  let index = skipWhitespace(text, start);
-  while (index < text.length) {
-    const nameStart = index;
-    while (index < text.length && isTokenChar(text[index] ?? '')) {
-      index += 1;
-    }
-    const name = text.slice(nameStart, index).toLowerCase();
-    index = skipWhitespace(text, index);
-    if (name === '' || text[index] !== '=') {
-      return err(DigestErrorCode.Syntax, 'expected name=value', index);
-    }
-    index = skipWhitespace(text, index + 1);
-    let value: string;
-    if (text[index] === '"') {
-      const quoted = readQuotedString(text, index);
-      if (!quoted.ok) {
-        return err(DigestErrorCode.Syntax, `parameter "${name}": unterminated quoted value`, index);
-      }
-      value = quoted.value.value;
-      index = quoted.value.end;
-    } else {
-      const valueStart = index;
-      while (index < text.length && isTokenChar(text[index] ?? '')) {
-        index += 1;
-      }
-      value = text.slice(valueStart, index);
-      if (value === '') {
-        return err(DigestErrorCode.Syntax, `parameter "${name}" has an empty value`, valueStart);
-      }
-    }
-    if (!params.has(name)) {
-      params.set(name, value);
-    }
-    index = skipWhitespace(text, index);
-    if (index < text.length) {
-      if (text[index] !== ',') {
-        return err(DigestErrorCode.Syntax, 'parameters must be separated by commas', index);
-      }
-      index = skipWhitespace(text, index + 1);
-    }
-  }
-  return ok(params);
 }

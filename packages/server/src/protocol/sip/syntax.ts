@@ -221,3 +221,65 @@ export function serializeParams(params: ReadonlyMap<string, string | null>): str
 export function quoteString(value: string): string {
   return `"${value.replace(/[\\"]/g, (ch) => `\\${ch}`)}"`;
 }
+
+/**
+ * The `name=value, name="value"` list of an HTTP-style Authorization or WWW-Authenticate header
+ * (RFC 7235 auth-params, as SIP digest and RTSP use them) from `start`: names lower-cased, quoted
+ * values unescaped, the first of a repeated name kept. An unquoted value is a token (`'token'`,
+ * SIP: empty refused) or runs to the next comma or space (`'to-comma'`, RTSP: what players send
+ * unquoted, such as a `uri` with `/`). Errors carry `code`.
+ */
+export function readAuthParams(
+  text: string,
+  start: number,
+  code: string,
+  unquoted: 'token' | 'to-comma',
+): Result<Map<string, string>> {
+  const params = new Map<string, string>();
+  let index = skipWhitespace(text, start);
+  while (index < text.length) {
+    const nameStart = index;
+    while (index < text.length && isTokenChar(text[index] ?? '')) {
+      index += 1;
+    }
+    const name = text.slice(nameStart, index).toLowerCase();
+    index = skipWhitespace(text, index);
+    if (name === '' || text[index] !== '=') {
+      return err(code, 'expected name=value', index);
+    }
+    index = skipWhitespace(text, index + 1);
+    let value: string;
+    if (text[index] === '"') {
+      const quoted = readQuotedString(text, index);
+      if (!quoted.ok) {
+        return err(code, `parameter "${name}": unterminated quoted value`, index);
+      }
+      value = quoted.value.value;
+      index = quoted.value.end;
+    } else {
+      const valueStart = index;
+      const inValue =
+        unquoted === 'token'
+          ? (ch: string): boolean => isTokenChar(ch)
+          : (ch: string): boolean => ch !== ',' && ch !== ' ' && ch !== '\t';
+      while (index < text.length && inValue(text[index] ?? '')) {
+        index += 1;
+      }
+      value = text.slice(valueStart, index);
+      if (value === '' && unquoted === 'token') {
+        return err(code, `parameter "${name}" has an empty value`, valueStart);
+      }
+    }
+    if (!params.has(name)) {
+      params.set(name, value);
+    }
+    index = skipWhitespace(text, index);
+    if (index < text.length) {
+      if (text[index] !== ',') {
+        return err(code, 'parameters must be separated by commas', index);
+      }
+      index = skipWhitespace(text, index + 1);
+    }
+  }
+  return ok(params);
+}
