@@ -296,6 +296,15 @@ function wavLayoutOf(query: JsonObject): WavChoice {
   return { kind: 'stereo' };
 }
 
+/** The session id of a `<sessionId><extension>` file in the URL (any case of the extension). */
+function sessionIdOfFile(request: FastifyRequest, extension: string): string | undefined {
+  const params = isJsonObject(request.params) ? request.params : {};
+  const file = typeof params.file === 'string' ? params.file : '';
+  return file.length > extension.length && file.toLowerCase().endsWith(extension)
+    ? file.slice(0, -extension.length)
+    : undefined;
+}
+
 export function registerMediaRoutes(app: FastifyInstance, ctx: MediaRouteContext): void {
   // HEAD is declared with GET instead of fastify's automatic HEAD route, which would produce
   // (and drain) the whole body only to discard it.
@@ -307,12 +316,10 @@ export function registerMediaRoutes(app: FastifyInstance, ctx: MediaRouteContext
       if (principal === undefined) {
         return reply;
       }
-      const params = isJsonObject(request.params) ? request.params : {};
-      const file = typeof params.file === 'string' ? params.file : '';
-      if (!file.toLowerCase().endsWith('.wav') || file.length <= 4) {
+      const sessionId = sessionIdOfFile(request, '.wav');
+      if (sessionId === undefined) {
         return sendFailure(reply, 404, RESPONSE_CODES.mediaNotFound, 'the WAV URL names no session');
       }
-      const sessionId = file.slice(0, -4);
       const session = await ctx.repository.getSession(sessionId);
       if (isGone(session)) {
         await auditDownload(ctx, request, principal, 'download:wav', sessionId, RESPONSE_CODES.mediaNotFound);
@@ -381,12 +388,10 @@ export function registerMediaRoutes(app: FastifyInstance, ctx: MediaRouteContext
       if (principal === undefined) {
         return reply;
       }
-      const params = isJsonObject(request.params) ? request.params : {};
-      const file = typeof params.file === 'string' ? params.file : '';
-      if (!file.toLowerCase().endsWith('.mp4') || file.length <= 4) {
+      const sessionId = sessionIdOfFile(request, '.mp4');
+      if (sessionId === undefined) {
         return sendFailure(reply, 404, RESPONSE_CODES.mediaNotFound, 'the MP4 URL names no session');
       }
-      const sessionId = file.slice(0, -4);
       const session = await ctx.repository.getSession(sessionId);
       if (isGone(session) || session.prunedAt !== undefined) {
         if (session !== undefined) {
