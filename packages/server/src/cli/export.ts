@@ -150,21 +150,7 @@ function requestOf(sessionId: string | undefined, options: ExportOptions, nowMs:
     }
     const sinceMs = options.since === undefined ? undefined : parseWhen(options.since, 'since');
     const untilMs = options.until === undefined ? nowMs : parseWhen(options.until, 'until');
-    for (const [flag, value, parsed] of [
-      ['--since', options.since, sinceMs],
-      ['--until', options.until, untilMs],
-    ] as const) {
-      if (value !== undefined && parsed === undefined) {
-        problems.push(
-          `${flag} '${value}' is not a date: use 2026-12-03, 2026-12-03T08:00:00, 2026-12-03T08:00:00+01:00 or epoch milliseconds`,
-        );
-      }
-    }
-    if (sinceMs !== undefined && untilMs !== undefined && sinceMs >= untilMs) {
-      problems.push(
-        `the window is empty: --since (${new Date(sinceMs).toISOString()}) is not before --until (${new Date(untilMs).toISOString()})`,
-      );
-    }
+    problems.push(...windowProblems(options, sinceMs, untilMs));
     if (options.dir !== undefined && sinceMs !== undefined && untilMs !== undefined) {
       plan = { kind: 'window', sinceMs, untilMs, dir: resolve(options.dir) };
     }
@@ -184,6 +170,34 @@ const DATE_TIME =
  * depend on the machine's time zone), or epoch milliseconds (what the API answers). A date alone
  * is its midnight; as `until` it is the midnight after, so `--since D --until D` is the day D.
  */
+/**
+ * What is wrong with a `--since`/`--until` window (export and verify read them alike): a value
+ * that is no date, or an empty window. `sinceMs`/`untilMs` are the parsed values (or defaults).
+ */
+export function windowProblems(
+  given: { readonly since?: string | undefined; readonly until?: string | undefined },
+  sinceMs: number | undefined,
+  untilMs: number | undefined,
+): string[] {
+  const problems: string[] = [];
+  for (const [flag, value, parsed] of [
+    ['--since', given.since, sinceMs],
+    ['--until', given.until, untilMs],
+  ] as const) {
+    if (value !== undefined && parsed === undefined) {
+      problems.push(
+        `${flag} '${value}' is not a date: use 2026-12-03, 2026-12-03T08:00:00, 2026-12-03T08:00:00+01:00 or epoch milliseconds`,
+      );
+    }
+  }
+  if (sinceMs !== undefined && untilMs !== undefined && sinceMs >= untilMs) {
+    problems.push(
+      `the window is empty: --since (${new Date(sinceMs).toISOString()}) is not before --until (${new Date(untilMs).toISOString()})`,
+    );
+  }
+  return problems;
+}
+
 export function parseWhen(text: string, edge: 'since' | 'until'): number | undefined {
   const trimmed = text.trim();
   if (/^\d{1,15}$/.test(trimmed)) {

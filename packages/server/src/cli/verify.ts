@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { EXIT_FAILURE, EXIT_OK, UsageError } from './command-errors.js';
 import { addDatabaseOptions, loadOrThrow } from './config-options.js';
 import { withReadOnlyRepository } from './database.js';
-import { parseWhen } from './export.js';
+import { parseWhen, windowProblems } from './export.js';
 import { formatBytes, formatElapsed, ProgressReporter, progressModeOf } from './progress.js';
 import { FINDING_KINDS, problemCount, type Finding, type VerifyReport } from '../model/media-integrity.js';
 import { verifyMedia } from '../storage/media-verify.js';
@@ -74,25 +74,10 @@ export function windowOf(
   options: { readonly since?: string; readonly until?: string },
   nowMs: number,
 ): Window {
-  const problems: string[] = [];
   const sinceMs = options.since === undefined ? 0 : parseWhen(options.since, 'since');
   // The whole store also holds calls that start while the check runs: they are ACTIVE, skipped.
   const untilMs = options.until === undefined ? nowMs + 1 : parseWhen(options.until, 'until');
-  for (const [flag, value, parsed] of [
-    ['--since', options.since, sinceMs],
-    ['--until', options.until, untilMs],
-  ] as const) {
-    if (value !== undefined && parsed === undefined) {
-      problems.push(
-        `${flag} '${value}' is not a date: use 2026-12-03, 2026-12-03T08:00:00, 2026-12-03T08:00:00+01:00 or epoch milliseconds`,
-      );
-    }
-  }
-  if (sinceMs !== undefined && untilMs !== undefined && sinceMs >= untilMs) {
-    problems.push(
-      `the window is empty: --since (${new Date(sinceMs).toISOString()}) is not before --until (${new Date(untilMs).toISOString()})`,
-    );
-  }
+  const problems = windowProblems(options, sinceMs, untilMs);
   if (problems.length > 0 || sinceMs === undefined || untilMs === undefined) {
     throw new UsageError(problems);
   }
