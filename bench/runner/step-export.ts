@@ -30,7 +30,12 @@ export interface ExportResult {
 const WAV_HEADER_BYTES = 44;
 const BYTES_PER_SECOND = 8000 * 2 * 2;
 
-async function wavUrlOf(recorder: Recorder, call: SynthCall): Promise<string> {
+/** A media URL (`wavUrl`, `mp4Url`) of the export call, found as a client finds it (getSessions). */
+export async function sessionUrlOf(
+  recorder: Recorder,
+  call: SynthCall,
+  key: 'wavUrl' | 'mp4Url',
+): Promise<string> {
   const answer = await recorder.api('/ora/queryService/query/getSessions', {
     requestParameters: [
       {
@@ -45,11 +50,11 @@ async function wavUrlOf(recorder: Recorder, call: SynthCall): Promise<string> {
   });
   const sessions = answer.responseBody?.sessions;
   const session = Array.isArray(sessions)
-    ? (sessions[0] as { urls?: { wavUrl?: unknown } } | undefined)
+    ? (sessions[0] as { urls?: Record<string, unknown> } | undefined)
     : undefined;
-  const url = session?.urls?.wavUrl;
+  const url = session?.urls?.[key];
   if (typeof url !== 'string') {
-    throw new Error(`getSessions did not return the export call with a wavUrl (${answer.responseCode})`);
+    throw new Error(`getSessions did not return the export call with its ${key} (${answer.responseCode})`);
   }
   return url;
 }
@@ -78,7 +83,7 @@ export async function runExport(
   call: SynthCall,
   plan: ExportPlan,
 ): Promise<ExportResult> {
-  const url = await wavUrlOf(recorder, call);
+  const url = await sessionUrlOf(recorder, call, 'wavUrl');
   const expectedBytes = WAV_HEADER_BYTES + (call.durationMs / 1000) * BYTES_PER_SECOND;
   const runs: ExportRun[] = [];
   for (let i = 0; i < plan.runs; i++) {

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { makeTempDir } from './processes.js';
 import type { Recorder } from './recorder.js';
+import { sessionUrlOf } from './step-export.js';
 import type { SynthCall } from './synth-call.js';
 
 /**
@@ -28,30 +29,6 @@ export interface Mp4Result {
 
 const execFileAsync = promisify(execFile);
 
-async function mp4UrlOf(recorder: Recorder, call: SynthCall): Promise<string> {
-  const answer = await recorder.api('/ora/queryService/query/getSessions', {
-    requestParameters: [
-      {
-        fieldName: 'sessionStartDate',
-        fieldConditions: [
-          { fieldOperator: 'between', fieldValues: [call.startMs - 1000, call.startMs + 1000] },
-        ],
-        paramConnector: 'AND',
-      },
-      { fieldName: 'ccid', fieldConditions: [{ fieldOperator: 'equals', fieldValues: [call.ccid] }] },
-    ],
-  });
-  const sessions = answer.responseBody?.sessions;
-  const session = Array.isArray(sessions)
-    ? (sessions[0] as { urls?: { mp4Url?: unknown } } | undefined)
-    : undefined;
-  const url = session?.urls?.mp4Url;
-  if (typeof url !== 'string') {
-    throw new Error(`getSessions did not return the export call with an mp4Url (${answer.responseCode})`);
-  }
-  return url;
-}
-
 async function timedDownload(url: string, jsessionId: string): Promise<{ seconds: number; body: Buffer }> {
   const started = performance.now();
   const response = await fetch(url, { headers: { cookie: `JSESSIONID=${jsessionId}` } });
@@ -63,7 +40,7 @@ async function timedDownload(url: string, jsessionId: string): Promise<{ seconds
 }
 
 export async function runMp4Export(recorder: Recorder, call: SynthCall): Promise<Mp4Result> {
-  const url = await mp4UrlOf(recorder, call);
+  const url = await sessionUrlOf(recorder, call, 'mp4Url');
   const first = await timedDownload(url, recorder.jsessionId);
   const cached = await timedDownload(url, recorder.jsessionId);
   if (!first.body.equals(cached.body)) {
