@@ -10,7 +10,8 @@ import { buildHttpApi } from './api/http-api.js';
 import { jobRoutes } from './api/job-routes.js';
 import { outboundRoutes } from './api/outbound-routes.js';
 import { MediaTokens } from './api/media-tokens.js';
-import { OpenFilesGate, softOpenFilesLimit } from './media/open-files-gate.js';
+import { OpenFilesGate } from './media/open-files-gate.js';
+import { callsAllowedBy } from './media/fd-budget.js';
 import { AuditTrail } from './api/audit-trail.js';
 import { ApiRtspAccess } from './api/rtsp-access.js';
 import { createRtspServer, type RtspServer } from './playback/rtsp/rtsp-server.js';
@@ -220,8 +221,21 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<A
 
     // New calls are refused before the process would run out of file descriptors (issue 13).
     const openFiles: OpenFilesGate = new OpenFilesGate({
-      limit: await softOpenFilesLimit(),
       activeSessions: (): number => recording.activeSessionCount,
+      // `verbatim serve` logs the limit it starts under; a change on the running process is news.
+      onLimit: (limit, previous) => {
+        if (previous !== undefined) {
+          const callsAllowed = callsAllowedBy(limit);
+          log.warn(
+            {
+              openFilesSoft: Number.isFinite(limit) ? limit : 'unlimited',
+              previous: Number.isFinite(previous) ? previous : 'unlimited',
+              callsAllowed: Number.isFinite(callsAllowed) ? callsAllowed : 'unlimited',
+            },
+            `the open-file limit is now ${Number.isFinite(limit) ? String(limit) : 'unlimited'}`,
+          );
+        }
+      },
     });
     closers.unshift(() => {
       openFiles.stop();

@@ -10,6 +10,9 @@ import { FDS_PER_AUDIO_CALL, parseOpenFilesLimit } from './fd-budget.js';
  * SIP path), and the calls admitted since that count are assumed to hold FDS_PER_AUDIO_CALL each,
  * so a burst of INVITEs between two counts cannot overshoot. A margin is kept for what is not a
  * call (API and RTSP clients, ffmpeg pipes, log and database files).
+ *
+ * The limit itself is read again at each count: an operator who raises it on the running process
+ * (`prlimit --pid`) gets the calls it allows without a restart, and one who lowers it is obeyed.
  */
 
 /** Descriptors always kept free for everything but calls. */
@@ -17,8 +20,10 @@ export const OPEN_FILES_MARGIN = 64;
 const SAMPLE_INTERVAL_MS = 1000;
 
 export interface OpenFilesGateOptions {
-  /** The soft RLIMIT_NOFILE the process runs under; Infinity: no gate. */
-  readonly limit: number;
+  /** The soft RLIMIT_NOFILE the process runs under now; Infinity: no gate. */
+  readonly readLimit?: () => Promise<number>;
+  /** Told when a count finds a limit other than the last one (the first count included). */
+  readonly onLimit?: (limit: number, previous: number | undefined) => void;
   /** Sessions recorded now (the registry's size). */
   readonly activeSessions: () => number;
   /** Descriptors open now, or undefined when it cannot be told (no /proc). */
@@ -26,7 +31,11 @@ export interface OpenFilesGateOptions {
 }
 
 export class OpenFilesGate {
-  readonly #limit: number;
+  /** Infinity until the first count: no refusal on a guess. */
+  #limit = Number.POSITIVE_INFINITY;
+  #limitKnown = false;
+  readonly #readLimit: () => Promise<number>;
+  readonly #onLimit: ((limit: number, previous: number | undefined) => void) | undefined;
   readonly #activeSessions: () => number;
   readonly #countOpen: () => Promise<number | undefined>;
   #sampledOpen: number | undefined;
@@ -34,16 +43,14 @@ export class OpenFilesGate {
   #timer: NodeJS.Timeout | undefined;
 
   constructor(options: OpenFilesGateOptions) {
-    this.#limit = options.limit;
+    this.#readLimit = options.readLimit ?? softOpenFilesLimit;
+    this.#onLimit = options.onLimit;
     this.#activeSessions = options.activeSessions;
     this.#countOpen = options.countOpen ?? countOpenDescriptors;
   }
 
-  /** Takes a first count, then one a second. Nothing to do without a finite limit. */
+  /** Takes a first count, then one a second (an unlimited process may be given a limit later). */
   async start(): Promise<void> {
-    if (!Number.isFinite(this.#limit)) {
-      return;
-    }
     await this.sample();
     this.#timer = setInterval(() => void this.sample(), SAMPLE_INTERVAL_MS);
     this.#timer.unref();
@@ -55,6 +62,17 @@ export class OpenFilesGate {
   }
 
   async sample(): Promise<void> {
+    const limit = await this.#readLimit().catch(() => Number.POSITIVE_INFINITY);
+    if (!this.#limitKnown || limit !== this.#limit) {
+      const previous = this.#limitKnown ? this.#limit : undefined;
+      this.#limit = limit;
+      this.#limitKnown = true;
+      this.#onLimit?.(limit, previous);
+    }
+    if (!Number.isFinite(limit)) {
+      this.#sampledOpen = undefined;
+      return;
+    }
     const sessions = this.#activeSessions();
     const open = await this.#countOpen().catch(() => undefined);
     this.#sampledOpen = open;

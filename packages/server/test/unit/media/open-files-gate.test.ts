@@ -11,7 +11,7 @@ describe('OpenFilesGate', () => {
   it('refuses the call that would leave less than the margin, counting calls admitted since the count', async () => {
     let sessions = 0;
     const gate = new OpenFilesGate({
-      limit: 100 + OPEN_FILES_MARGIN + 2 * FDS_PER_AUDIO_CALL,
+      readLimit: () => Promise.resolve(100 + OPEN_FILES_MARGIN + 2 * FDS_PER_AUDIO_CALL),
       activeSessions: () => sessions,
       countOpen: () => Promise.resolve(100),
     });
@@ -36,7 +36,7 @@ describe('OpenFilesGate', () => {
 
   it('never refuses without a limit or without a count', async () => {
     const unlimited = new OpenFilesGate({
-      limit: Infinity,
+      readLimit: () => Promise.resolve(Infinity),
       activeSessions: () => 1e6,
       countOpen: () => Promise.resolve(1e6),
     });
@@ -44,19 +44,52 @@ describe('OpenFilesGate', () => {
     assert.equal(unlimited.full(), false);
     unlimited.stop();
     const blind = new OpenFilesGate({
-      limit: 10,
+      readLimit: () => Promise.resolve(10),
       activeSessions: () => 5,
       countOpen: () => Promise.resolve(undefined),
     });
     await blind.sample();
     assert.equal(blind.full(), false);
     const failing = new OpenFilesGate({
-      limit: 10,
+      readLimit: () => Promise.resolve(10),
       activeSessions: () => 5,
       countOpen: () => Promise.reject(new Error('EACCES')),
     });
     await failing.sample();
     assert.equal(failing.full(), false);
+  });
+
+  it('follows a limit changed on the running process, and says so', async () => {
+    let limit = Infinity;
+    const changes: (readonly [number, number | undefined])[] = [];
+    const gate = new OpenFilesGate({
+      readLimit: () => Promise.resolve(limit),
+      onLimit: (now, previous) => changes.push([now, previous]),
+      activeSessions: () => 0,
+      countOpen: () => Promise.resolve(100),
+    });
+    await gate.sample();
+    assert.equal(gate.full(), false, 'unlimited');
+    limit = 100 + OPEN_FILES_MARGIN;
+    await gate.sample();
+    assert.equal(gate.limit, limit);
+    assert.equal(gate.full(), true, 'lowered under what one more call needs');
+    await gate.sample();
+    limit = 100 + OPEN_FILES_MARGIN + FDS_PER_AUDIO_CALL;
+    await gate.sample();
+    assert.equal(gate.full(), false, 'raised: room for one call');
+    assert.deepEqual(changes, [
+      [Infinity, undefined],
+      [100 + OPEN_FILES_MARGIN, Infinity],
+      [100 + OPEN_FILES_MARGIN + FDS_PER_AUDIO_CALL, 100 + OPEN_FILES_MARGIN],
+    ]);
+    const unreadable = new OpenFilesGate({
+      readLimit: () => Promise.reject(new Error('ENOENT')),
+      activeSessions: () => 1e6,
+      countOpen: () => Promise.resolve(1e6),
+    });
+    await unreadable.sample();
+    assert.equal(unreadable.full(), false, 'a limit that cannot be read is no limit');
   });
 
   it("counts this process's descriptors on Linux", async () => {
