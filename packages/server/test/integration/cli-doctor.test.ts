@@ -9,7 +9,7 @@ import { after, before, describe, it } from 'node:test';
 import BetterSqlite3 from 'better-sqlite3';
 import { generate } from 'selfsigned';
 import { cliFinished, runCli, type CliRun } from '../support/cli-process.js';
-import { freeTcpPort, freeUdpTcpPort, randomRtpRange } from '../support/ports.js';
+import { freeTcpPort, freeUdpTcpPort, claimRtpRange } from '../support/ports.js';
 import { useTempDir } from '../support/temp-dir.js';
 import { startServer, type RunningServer } from '../support/verbatim-server.js';
 
@@ -36,7 +36,7 @@ void describe('verbatim doctor', () => {
   async function portArgs(): Promise<{ args: string[]; httpPort: number; sipPort: number }> {
     const sipPort = await freeUdpTcpPort();
     const httpPort = await freeTcpPort();
-    const rtp = randomRtpRange(200);
+    const rtp = claimRtpRange(200);
     const args = [
       '--bind',
       '127.0.0.1',

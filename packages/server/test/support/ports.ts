@@ -1,4 +1,7 @@
 import { createSocket } from 'node:dgram';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createServer } from 'node:net';
 
 /** A port free for both UDP and TCP on 127.0.0.1 right now (SIP listens on both). */
@@ -75,8 +78,121 @@ function udpPortFree(port: number): Promise<boolean> {
  */
 export const FLOOD_RTP_RANGE = { min: 61000, max: 64999 } as const;
 
-/** A random even-aligned block of UDP ports for RTP, away from the ephemeral range. */
-export function randomRtpRange(size = 200): { min: number; max: number } {
-  const min = 20000 + 2 * Math.floor(Math.random() * 5000);
-  return { min, max: min + size - 1 };
+/**
+ * RTP ranges for the nodes the tests start: blocks of RTP_BLOCK ports in 20000-31999, above the
+ * SIPp media ports and below the kernel's ephemeral range. Test files run two at a time, and a
+ * node taking calls binds ports all over its range (the allocator goes round), so two nodes
+ * whose ranges overlap take each other's ports: a busy one can leave the other none ("no free
+ * RTP port", 503). Each block is therefore claimed across processes with a file made with O_EXCL
+ * in a shared folder, holding the claimant's pid; a claim whose process is gone is stale and
+ * taken over. A process keeps its blocks until it exits (a node restarted on the same range
+ * keeps it), and reuses the blocks of the nodes it stopped (releaseRtpRange).
+ */
+const RTP_FIRST_PORT = 20000;
+const RTP_BLOCK = 200;
+const RTP_BLOCKS = 60;
+const claimFolder = join(tmpdir(), 'verbatim-test-rtp-blocks');
+/** Blocks this process holds on disk. */
+const heldHere = new Set<number>();
+/** Of those, the ones no running node of this process uses. */
+const spareHere = new Set<number>();
+
+export interface RtpRange {
+  readonly min: number;
+  readonly max: number;
+}
+
+/** A range of at least `size` ports (even-aligned), overlapping no other test process's range. */
+export function claimRtpRange(size = RTP_BLOCK): RtpRange {
+  const count = Math.ceil(size / RTP_BLOCK);
+  const starts = Array.from({ length: RTP_BLOCKS - count + 1 }, (_, i) => i);
+  // This process's spare blocks first, then the others from a random place (less contention).
+  const offset = Math.floor(Math.random() * starts.length);
+  const rotated = [...starts.slice(offset), ...starts.slice(0, offset)];
+  const allSpare = (start: number): boolean =>
+    Array.from({ length: count }, (_, k) => start + k).every((block) => spareHere.has(block));
+  for (const start of [...rotated.filter(allSpare), ...rotated]) {
+    const taken: number[] = [];
+    for (let block = start; block < start + count; block++) {
+      if (!takeBlock(block)) {
+        break;
+      }
+      taken.push(block);
+    }
+    if (taken.length === count) {
+      const min = RTP_FIRST_PORT + start * RTP_BLOCK;
+      return { min, max: min + size - 1 };
+    }
+    for (const block of taken) {
+      spareHere.add(block);
+    }
+  }
+  throw new Error(`no ${count} free RTP block(s) of ${RTP_BLOCK} ports left in ${claimFolder}`);
+}
+
+/** Gives a range back to this process's spare blocks, for its next node. */
+export function releaseRtpRange(range: RtpRange): void {
+  for (let block = blockOf(range.min); block <= blockOf(range.max); block++) {
+    if (heldHere.has(block)) {
+      spareHere.add(block);
+    }
+  }
+}
+
+function blockOf(port: number): number {
+  return Math.floor((port - RTP_FIRST_PORT) / RTP_BLOCK);
+}
+
+function takeBlock(block: number): boolean {
+  if (spareHere.delete(block)) {
+    return true;
+  }
+  if (heldHere.has(block)) {
+    return false;
+  }
+  mkdirSync(claimFolder, { recursive: true });
+  const path = join(claimFolder, String(block));
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      writeFileSync(path, String(process.pid), { flag: 'wx' });
+      heldHere.add(block);
+      if (heldHere.size === 1) {
+        process.once('exit', releaseClaims);
+      }
+      return true;
+    } catch (error: unknown) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST' || !claimIsStale(path)) {
+        return false;
+      }
+      rmSync(path, { force: true });
+    }
+  }
+  return false;
+}
+
+/** A claim whose process no longer runs (a test process killed before its exit handler). */
+function claimIsStale(path: string): boolean {
+  let pid: number;
+  try {
+    pid = Number(readFileSync(path, 'utf8'));
+  } catch {
+    return false;
+  }
+  if (!Number.isInteger(pid) || pid <= 0) {
+    return true;
+  }
+  try {
+    process.kill(pid, 0);
+    return false;
+  } catch (error: unknown) {
+    return (error as NodeJS.ErrnoException).code === 'ESRCH';
+  }
+}
+
+function releaseClaims(): void {
+  for (const block of heldHere) {
+    rmSync(join(claimFolder, String(block)), { force: true });
+  }
+  heldHere.clear();
+  spareHere.clear();
 }

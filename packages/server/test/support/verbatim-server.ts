@@ -1,13 +1,17 @@
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { freeTcpPort, freeUdpTcpPort, randomRtpRange } from './ports.js';
+import { promisify } from 'node:util';
+import { claimRtpRange, freeTcpPort, freeUdpTcpPort, releaseRtpRange } from './ports.js';
 import { after, before } from 'node:test';
 import { spawnTracked, stopAll, type Spawned } from './processes.js';
 import { waitFor } from './wait.js';
 import { httpsRequest } from './https-request.js';
 import { certificatePaths } from '../../src/transport/tls-certificate.js';
+
+const execFileAsync = promisify(execFile);
 
 const SERVER_ENTRY = resolve(import.meta.dirname, '../../src/main.ts');
 export const ADMIN_PASSWORD = 'correct-horse-battery';
@@ -46,8 +50,9 @@ export interface ServerOptions {
   /** How many RTP ports the node gets (200 unless given: two per track, so 50 two-party calls). */
   rtpPortCount?: number;
   /**
-   * The node's RTP range, instead of a random block of `rtpPortCount` among the other tests'
-   * (for a test that holds thousands of ports: see FLOOD_RTP_RANGE in ports.ts).
+   * The node's RTP range, instead of `rtpPortCount` ports claimed apart from every other test
+   * process's (claimRtpRange): the range of the node a restarted one replaces, or for the test
+   * that holds thousands of ports, FLOOD_RTP_RANGE in ports.ts.
    */
   rtpRange?: { min: number; max: number };
   /**
@@ -56,7 +61,11 @@ export interface ServerOptions {
    * about something else would see its calls refused now and then. Tests of admission turn it on.
    */
   admission?: boolean;
-  /** Run under this open-file limit (soft and hard, with prlimit from util-linux). */
+  /**
+   * Lower the node's open-file limit (soft and hard) to this once it has started, with prlimit
+   * from util-linux, and wait for the node to say it works to it. Set after start: loading the
+   * modules opens files in parallel, as many as the loader likes, which is not what is tested.
+   */
   openFilesLimit?: number;
   /** More environment for the node (secrets such as VERBATIM_OUTBOUND_PASSWORD). */
   env?: Readonly<Record<string, string>>;
@@ -81,22 +90,26 @@ async function nodeRequest(
   return { json: JSON.parse(answer.body), setCookie: String(answer.headers['set-cookie'] ?? '') };
 }
 
+async function lowerOpenFilesLimit(proc: Spawned, limit: number): Promise<void> {
+  const pid = proc.child.pid;
+  assert.ok(pid !== undefined, 'the node has a pid');
+  await execFileAsync('prlimit', ['--pid', String(pid), `--nofile=${limit}:${limit}`]);
+  await waitFor(() => proc.output().includes(`"the open-file limit is now ${limit}"`), {
+    timeoutMs: 10_000,
+    what: `the node to work to an open-file limit of ${limit}`,
+  });
+}
+
 export async function startServer(options: ServerOptions = {}): Promise<RunningServer> {
   const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'verbatim-e2e-')));
   const sipPort = await freeUdpTcpPort();
   const httpPort = await freeTcpPort();
   const rtspPort = await freeTcpPort();
-  const rtp = options.rtpRange ?? randomRtpRange(options.rtpPortCount);
-  // prlimit execs the node process in its place: the same pid, signals and exit code.
-  const limited =
-    options.openFilesLimit === undefined
-      ? []
-      : [`--nofile=${options.openFilesLimit}:${options.openFilesLimit}`, '--', process.execPath];
+  const rtp = options.rtpRange ?? claimRtpRange(options.rtpPortCount);
   const proc = spawnTracked(
     'verbatim serve',
-    limited.length === 0 ? process.execPath : 'prlimit',
+    process.execPath,
     [
-      ...limited,
       '--import',
       'tsx',
       SERVER_ENTRY,
@@ -150,6 +163,9 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   ).catch((error: unknown) => {
     throw new Error(`${String(error)}\nserver output:\n${proc.output()}`);
   });
+  if (options.openFilesLimit !== undefined) {
+    await lowerOpenFilesLimit(proc, options.openFilesLimit);
+  }
   return {
     sipPort,
     httpPort,
@@ -184,6 +200,10 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       }
       if (stopOptions.keepData !== true) {
         await rm(dataDir, { recursive: true, force: true });
+      }
+      // A node stopped to be started again on its data keeps its range for the restart.
+      if (options.rtpRange === undefined && stopOptions.keepData !== true) {
+        releaseRtpRange(rtp);
       }
       return code;
     },
