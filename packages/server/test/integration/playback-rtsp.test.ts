@@ -492,6 +492,7 @@ void describe('RTSP server over loopback with ffmpeg', () => {
       assert.match(setup.headers.get('session')?.[0] ?? '', /;timeout=60$/);
       const play = await client.request('PLAY', url, { Session: session, Range: 'npt=0-' });
       assert.equal(play.status, 200);
+      assert.equal(play.headers.get('range')?.[0], 'npt=0.000-', 'played to the end: no end named');
       const rtpInfo = play.headers.get('rtp-info')?.[0] ?? '';
       const seq = Number(/seq=(\d+)/.exec(rtpInfo)?.[1]);
       const rtptime = Number(/rtptime=(\d+)/.exec(rtpInfo)?.[1]);
@@ -595,7 +596,9 @@ void describe('RTSP server over loopback with ffmpeg', () => {
         Transport: 'RTP/AVP/TCP;unicast;interleaved=0-1',
       });
       const session = (setup.headers.get('session')?.[0] ?? '').split(';')[0] ?? '';
-      assert.equal((await client.request('PLAY', url, { Session: session, Range: 'npt=0-' })).status, 200);
+      const play = await client.request('PLAY', url, { Session: session, Range: 'npt=0-2.5' });
+      assert.equal(play.status, 200);
+      assert.equal(play.headers.get('range')?.[0], 'npt=0.000-2.500', 'the end asked for is named');
       const audio = (): ReceivedFrame[] => client.frames.filter((f) => f.channel === 0);
       await waitFor(() => audio().length >= 25, { what: '0.5 s of audio' });
       const paused = await client.request('PAUSE', url, { Session: session });
@@ -611,7 +614,7 @@ void describe('RTSP server over loopback with ffmpeg', () => {
       assert.equal(audio().length, countAtPause, 'nothing is sent while paused');
       const resumed = await client.request('PLAY', url, { Session: session });
       assert.equal(resumed.status, 200);
-      assert.match(resumed.headers.get('range')?.[0] ?? '', /^npt=\d+\.\d{3}-3\.000$/);
+      assert.match(resumed.headers.get('range')?.[0] ?? '', /^npt=\d+\.\d{3}-$/);
       await waitFor(() => audio().length >= countAtPause + 10, { what: 'audio after resuming' });
       const packets = audio().map((f) => expectRtp(f.packet));
       for (let i = 1; i < packets.length; i++) {

@@ -30,6 +30,7 @@ export type PlayOutcome =
   | {
       readonly ok: true;
       readonly startS: number;
+      /** Where the play stops, when before the end of the recording (a Range with an end). */
       readonly endS?: number;
       readonly rtpInfo: readonly {
         readonly streamId: number;
@@ -160,7 +161,11 @@ export class RtspPlaySession {
       queue.refill();
     }
     this.#schedule(0);
-    return { ok: true, startS, endS, rtpInfo };
+    // The answer's Range names an end only when the client asked to stop early. An end that is
+    // the recording's own makes GStreamer's jitter buffer arm an end-of-stream timer that races
+    // the EOS our RTCP BYE brings, and now and then rtspsrc never finishes (GStreamer 1.22);
+    // the length is in the SDP's a=range for players that show it.
+    return { ok: true, startS, ...(endS < duration ? { endS } : {}), rtpInfo };
   }
 
   #openQueues(startS: number, endS: number): void {
