@@ -113,7 +113,11 @@ void describe('RTSP playback of a recorded call (ffmpeg and GStreamer as clients
       assert.equal(toneAt(near, 1.8, 1), NEAR_LATER_HZ, `${label} track 0 (near end), second half`);
       assertTone(far, FAR_HZ, 3, `${label} track 1 (far end)`);
     }
-    assert.equal(gstreamer.code, 0, `gst-launch: ${gstreamer.process.output()}`);
+    assert.equal(
+      gstreamer.code,
+      0,
+      `gst-launch: ${gstreamer.process.output()}\nthe node:\n${server.process.output().slice(-6000)}`,
+    );
     const mix = gstreamer.wav?.channelSamples[0] ?? new Int16Array(0);
     const rate = gstreamer.wav?.sampleRateHz ?? 8000;
     assert.ok(mix.length > rate * 2, `GStreamer got ${mix.length / rate} s`);

@@ -99,6 +99,10 @@ export class RtspConnection {
           break;
         case 'error': {
           this.#server.count('malformed');
+          this.#log.warn(
+            { remote: this.remoteAddress, reason: item.error.message },
+            'RTSP connection closed: a request the stream cannot be read past',
+          );
           const cseq = item.head === undefined ? undefined : cseqOfHead(item.head);
           this.#enqueue(() => {
             this.#write({ status: 413 }, cseq);
