@@ -148,6 +148,19 @@ describe('retention on a full partition with real calls', () => {
     });
     assert.equal(tagged.responseCode, 2000, JSON.stringify(tagged));
 
+    // The oldest call is converted to MP4 first: pruning removes the cached MP4 with the tracks.
+    const converted = await node().api('/ora/managementService/manage/convertSession', {
+      requestParameters: { sessionId: oldest.sessionId, conversionFormat: 'mp4' },
+    });
+    assert.equal(converted.responseCode, 2000, JSON.stringify(converted));
+    const mp4Files = async (): Promise<string[]> =>
+      (await readdir(folderOf(oldest)).catch(() => [] as string[])).filter((name) => name.endsWith('.mp4'));
+    assert.equal((await mp4Files()).length, 1, 'the MP4 is cached in the session folder');
+    const mp4Url = oldest.urls.mp4Url;
+    const mp4Before = await fetch(mp4Url, { headers: { cookie: `JSESSIONID=${node().jsessionId}` } });
+    assert.equal(mp4Before.status, 200);
+    await mp4Before.arrayBuffer();
+
     // One session's media must be enough to leave CRITICAL (85 %) from 90.5 %.
     const size = await footprint(folderOf(oldest));
     assert.ok(size > SIZE * 0.06, `a session takes ${size} bytes on the partition`);
@@ -165,6 +178,9 @@ describe('retention on a full partition with real calls', () => {
     );
     await waitFor(async () => (await status()).level === 'LOW', { what: 'the level to fall to LOW' });
     assert.equal(await exists(folderOf(oldest)), false, 'the pruned session folder is gone');
+    assert.deepEqual(await mp4Files(), [], 'its cached MP4 with it');
+    const mp4After = await fetch(mp4Url, { headers: { cookie: `JSESSIONID=${node().jsessionId}` } });
+    assert.equal(mp4After.status, 404, 'the MP4 of a pruned session is not served');
     assert.equal(await exists(folderOf(held)), true, 'the session on legal hold is kept');
     assert.equal(await exists(folderOf(newest)), true, 'the newer session is kept');
 
