@@ -56,10 +56,40 @@ async function serve(command: Command): Promise<number> {
   });
 
   let app: { start(): Promise<unknown>; close(): Promise<void> } | undefined;
-  try {
+  const ready = (async (): Promise<void> => {
     const { buildApp } = await import('../app.js');
     app = await buildApp(config, { logger });
     await app.start();
+  })();
+  // The handlers are in place before the start is done (nothing above waited): the API may answer,
+  // and a supervisor send SIGTERM, before start() returns; the signal then closes cleanly once the
+  // start is done. A start that fails is reported below, which closes what was started.
+  let resolveExit: (code: number) => void = () => undefined;
+  const exited = new Promise<number>((resolve) => {
+    resolveExit = resolve;
+  });
+  let stopping = false;
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (stopping) {
+      logger.warn({ signal }, 'second signal: exiting without waiting');
+      process.exit(signal === 'SIGINT' ? 130 : 143);
+    }
+    stopping = true;
+    logger.info({ signal }, 'signal received: shutting down');
+    void ready.then(
+      async () => {
+        if (app !== undefined) {
+          resolveExit(await closeWithGuard(app, logger));
+        }
+      },
+      () => undefined,
+    );
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+
+  try {
+    await ready;
     await logOpenFilesLimit(config, logger);
   } catch (error) {
     logger.debug({ err: error }, 'start failed');
@@ -68,22 +98,7 @@ async function serve(command: Command): Promise<number> {
     }
     throw new CommandFailure(describeStartError(error, config), { cause: error });
   }
-
-  const started = app;
-  return new Promise<number>((resolveExit) => {
-    let stopping = false;
-    const onSignal = (signal: NodeJS.Signals): void => {
-      if (stopping) {
-        logger.warn({ signal }, 'second signal: exiting without waiting');
-        process.exit(signal === 'SIGINT' ? 130 : 143);
-      }
-      stopping = true;
-      logger.info({ signal }, 'signal received: shutting down');
-      void closeWithGuard(started, logger).then(resolveExit);
-    };
-    process.on('SIGTERM', onSignal);
-    process.on('SIGINT', onSignal);
-  });
+  return exited;
 }
 
 /**

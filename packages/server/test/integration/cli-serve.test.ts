@@ -182,6 +182,38 @@ void describe('verbatim serve: running', () => {
     );
   });
 
+  void it('closes cleanly on a SIGTERM that comes while it is still starting', async () => {
+    const httpPort = await freeTcpPort();
+    child = startCli([...baseArgs(httpPort), '--sip-port', '0', '--no-tls', '--data-dir', 'early'], dir, {
+      env: { VERBATIM_ADMIN_PASSWORD: 'admin-password' },
+    });
+    const starting = child;
+    const done = cliFinished(starting);
+    // The first line the app writes while it is being built, well before start() returns.
+    await new Promise<void>((resolve) => {
+      const watch = (chunk: string): void => {
+        if (chunk.includes('media engine started')) {
+          starting.stdout?.off('data', watch);
+          resolve();
+        }
+      };
+      starting.stdout?.on('data', watch);
+    });
+    starting.kill('SIGTERM');
+    const run = await done;
+    child = undefined;
+    assert.equal(run.code, 0, `${run.stdout}\n${run.stderr}`);
+    const messages = run.stdout
+      .split('\n')
+      .filter((line) => line.startsWith('{'))
+      .map((line) => (JSON.parse(line) as { msg?: string }).msg);
+    assert.ok(messages.includes('signal received: shutting down'), run.stdout);
+    assert.ok(
+      messages.indexOf('Verbatim is recording') < messages.indexOf('shutting down: ending active recordings'),
+      'the start finishes, then the node closes',
+    );
+  });
+
   void it('prints readable lines, not JSON, with --log-format pretty', async () => {
     const run = await serveUntilAnsweringThenStop(['--data-dir', 'pretty', '--log-format', 'pretty']);
     assert.equal(run.code, 0, run.stderr);
