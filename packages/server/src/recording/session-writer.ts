@@ -210,6 +210,7 @@ export class SessionWriter {
         session.sessionId,
         state,
         Math.max(0, endMs - session.startMs),
+        session.errorReason,
       );
       this.#deps.events?.publish({
         eventType: 'SESSION_EVENT',
