@@ -27,7 +27,7 @@ function session(sessionId: string, tags: readonly Tag[] = []): Session {
     sessionState: 'ACTIVE',
     sessionStartDate: 1_700_000_000_000,
     callControllerIP: '192.0.2.1',
-    callControllerType: 'CUCM',
+    callControllerType: 'Cisco-CUCM',
     ccid: '1',
     nodeId: 'node-1',
     tags,
@@ -39,7 +39,7 @@ function session(sessionId: string, tags: readonly Tag[] = []): Session {
 function bulkyTags(): Tag[] {
   return Array.from({ length: 40 }, (_, i) => ({
     tagName: `${'x'.repeat(400)}${i}`,
-    tagType: 'CUSTOM' as const,
+    tagType: 'USER_DEFINED' as const,
     tagCreateDate: 1_700_000_000_000,
   }));
 }
@@ -108,8 +108,9 @@ describe('SQLite on a full partition', () => {
     await repo.createSession(session('during', bulkyTags()));
     await repo.closeSession('before', 'CLOSED_ERROR', 5, 'disk-full');
     const closed = await repo.getSession('before');
-    assert.equal(closed?.sessionState, 'CLOSED_ERROR');
-    assert.equal(closed?.closeReason, 'disk-full');
+    assert.ok(closed !== undefined);
+    assert.equal(closed.sessionState, 'CLOSED_ERROR');
+    assert.equal(closed.closeReason, 'disk-full');
     assert.equal((await repo.getSession('during'))?.tags.length, 40);
   });
 });
