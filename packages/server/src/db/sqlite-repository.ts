@@ -105,7 +105,12 @@ export class SqliteRepository extends KyselyRepository {
     // Records statistics the planner learned from this connection's queries (a write: not on a
     // read-only connection).
     if (!this.#sqlite.readonly) {
-      this.#sqlite.pragma('optimize');
+      try {
+        this.#sqlite.pragma('optimize');
+      } catch (error: unknown) {
+        // Statistics only: a full or failing disk must not make the shutdown fail.
+        this.logger.warn({ err: error }, 'could not record the query planner statistics at close');
+      }
     }
     return Promise.resolve();
   }
