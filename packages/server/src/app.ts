@@ -165,7 +165,12 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<A
     events.subscribe(outbox.handle);
     // Closed after recording (its last ENDED events) and before the database.
     closers.unshift(async () => {
+      // An outbox write failing for the disk is retried for a while, then given up.
+      const giveUp = setTimeout(() => {
+        outbox.stop();
+      }, 10_000);
       await outbox.flush();
+      clearTimeout(giveUp);
       await eventDelivery.stop();
     });
 

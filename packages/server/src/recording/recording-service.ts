@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { Repository } from '../db/repository.js';
 import type { MediaEngine } from '../media/media-engine.js';
 import type { EventSink } from '../model/events.js';
+import { errorCodeOf } from '../model/storage-failure.js';
 import type { Track } from '../model/session.js';
 import { isUndecodableCodec } from '../protocol/codec/codec-support.js';
 import type { SipHeader } from '../protocol/sip/message.js';
@@ -619,11 +620,7 @@ function refusalText(reason: Exclude<RefusalReason, 'invalid-request'>): string 
 
 /** The errno code of a disk failure behind a media error (its cause), if that is what it is. */
 function diskErrorCode(error: unknown): string | undefined {
-  const cause = error instanceof Error ? error.cause : undefined;
-  const code =
-    typeof cause === 'object' && cause !== null && 'code' in cause && typeof cause.code === 'string'
-      ? cause.code
-      : undefined;
+  const code = errorCodeOf(error instanceof Error ? error.cause : undefined);
   return code !== undefined && ['ENOSPC', 'EDQUOT', 'EIO', 'EROFS'].includes(code) ? code : undefined;
 }
 

@@ -7,7 +7,8 @@ import type { Participant, Session, Tag, Track, TrackDigest, TrackStats } from '
 import type { MediaCodec } from '../protocol/sdp/sdp.js';
 import { mediaPath, type Leg, type LiveSession, type RecordingCounters } from './live-session.js';
 import { digestTrackFile } from './track-digest.js';
-import { databaseFailureReason, isStorageFailure, type WriteHealth } from './write-health.js';
+import { isStorageFailure } from '../model/storage-failure.js';
+import { databaseFailureReason, type WriteHealth } from './write-health.js';
 
 interface SessionWriterDeps {
   readonly repository: Repository;

@@ -2,13 +2,15 @@ import { randomBytes } from 'node:crypto';
 import { open, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
+import { errorCodeOf } from '../model/storage-failure.js';
 
 /**
  * Whether the node can write what it records (issue 13, "Full disks and I/O errors"). A track
  * write or a database write that fails for lack of space or an I/O error marks its target
  * failing; the node then refuses new calls (503, `storage-unwritable`) until it can write again:
  * for the database, when the write that failed (retried by the session writer) succeeds; for the
- * media partition, when a probe write succeeds. The probe runs every second while the media
+ * media partition, when a probe write succeeds. Which database errors are the disk's:
+ * model/storage-failure.ts. The probe runs every second while the media
  * partition is failing, and writes a file of PROBE_BYTES (then removes it), so that a partition
  * with a few blocks freed is not taken for one with room for calls.
  */
@@ -180,34 +182,8 @@ export function trackWriteFailureReason(code: string): string {
   return code === 'ENOSPC' || code === 'EDQUOT' ? 'disk-full' : `write-failed: ${code}`;
 }
 
-/**
- * Whether a database error is the disk's (space or I/O), so that the write is worth retrying once
- * the disk recovers: SQLite's SQLITE_FULL, SQLITE_IOERR (and its extended codes), SQLITE_READONLY
- * (a remount read-only) and SQLITE_CANTOPEN (its journal cannot be created), or an errno of the
- * same kind. Constraint violations and other logic errors are not: retrying cannot help them.
- */
-export function isStorageFailure(error: unknown): boolean {
-  const code =
-    typeof error === 'object' && error !== null && 'code' in error && typeof error.code === 'string'
-      ? error.code
-      : undefined;
-  if (code === undefined) {
-    return false;
-  }
-  return (
-    code === 'SQLITE_FULL' ||
-    code.startsWith('SQLITE_IOERR') ||
-    code.startsWith('SQLITE_READONLY') ||
-    code.startsWith('SQLITE_CANTOPEN') ||
-    ['ENOSPC', 'EDQUOT', 'EIO', 'EROFS'].includes(code)
-  );
-}
-
 /** The reason a failing database write marks the database with. */
 export function databaseFailureReason(error: unknown): string {
-  const code =
-    typeof error === 'object' && error !== null && 'code' in error && typeof error.code === 'string'
-      ? error.code
-      : 'unknown';
+  const code = errorCodeOf(error) ?? 'unknown';
   return code === 'SQLITE_FULL' || code === 'ENOSPC' ? 'disk-full' : `write-failed: ${code}`;
 }

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { pino } from 'pino';
+import { isStorageFailure } from '../../../src/model/storage-failure.js';
 import {
   databaseFailureReason,
-  isStorageFailure,
   trackWriteFailureReason,
   WriteHealth,
 } from '../../../src/recording/write-health.js';
