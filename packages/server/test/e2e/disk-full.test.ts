@@ -19,6 +19,7 @@ import { stopAll } from '../support/processes.js';
 import { downloadWav, type SessionJson } from '../support/session-api.js';
 import { runSippToEnd } from '../support/sipp-process.js';
 import { refused503Scenario } from '../support/sipp-scenarios.js';
+import { mountExt4Image, type Ext4Image } from '../support/ext4-image.js';
 import { mountTmpfs, type Tmpfs } from '../support/tmpfs.js';
 import { startServer, type RunningServer } from '../support/verbatim-server.js';
 import { waitFor } from '../support/wait.js';
@@ -33,8 +34,7 @@ import { waitFor } from '../support/wait.js';
  *
  * The storage agent samples only at start (`--storage-interval 3600`): at EMERGENCY the default
  * retention would prune the oldest session, and this test is about the failed writes themselves.
- * A read-only remount (`mount -o remount,ro`) is not tested here: Linux refuses it (EBUSY) while
- * the node holds files open for writing, which it always does.
+ * The second suite is the I/O error case: a media partition the kernel turns read-only mid-call.
  */
 
 const SIZE = 16 * 1024 * 1024;
@@ -72,6 +72,120 @@ async function fillUp(path: string): Promise<void> {
   }
 }
 
+async function storageStatus(server: RunningServer): Promise<StorageStatusJson> {
+  const answer = await server.api('/ora/storageService/storage/getStorageStatus');
+  assert.equal(answer.responseCode, 2000, JSON.stringify(answer));
+  return answer.responseBody as StorageStatusJson;
+}
+
+async function metrics(server: RunningServer): Promise<string> {
+  const response = await fetch(`${server.baseUrl}/metrics`, {
+    headers: { cookie: `JSESSIONID=${server.jsessionId}` },
+  });
+  assert.equal(response.status, 200);
+  return response.text();
+}
+
+/** Waits until each party's track file holds a second of packets (KEPT_PACKETS). */
+async function secondOnDisk(mediaDir: string, session: SessionJson): Promise<void> {
+  const day = new Date(session.sessionStartDate).toISOString().slice(0, 10);
+  const folder = join(mediaDir, day, session.sessionId);
+  await waitFor(
+    async () => {
+      const sizes = await Promise.all(
+        [0, 1].map((n) =>
+          stat(join(folder, `track${n}.pcap`)).then(
+            (s) => s.size,
+            () => 0,
+          ),
+        ),
+      );
+      return sizes.every((size) => size >= PCAP_HEADER_BYTES + KEPT_PACKETS * PCMU_RECORD_BYTES);
+    },
+    { what: 'a second of each party on disk', timeoutMs: 6000 },
+  );
+}
+
+/**
+ * The session the disk cut short: CLOSED_ERROR with `reason`, ended before its call did, each
+ * track keeping at least the second that was on disk, and its WAV playing both tones without a gap.
+ */
+async function assertCutShort(server: RunningServer, session: SessionJson, reason: string): Promise<void> {
+  assert.equal(session.sessionState, 'CLOSED_ERROR');
+  assert.equal((session as SessionJson & { closeReason?: string }).closeReason, reason);
+  assert.ok(
+    (session.sessionDuration ?? 0) < 8000,
+    `ended before the call did (${session.sessionDuration} ms)`,
+  );
+  for (const track of session.tracks) {
+    assert.ok(
+      track.stats.packets >= KEPT_PACKETS,
+      `track ${track.trackNumber} kept ${track.stats.packets} packets, ${KEPT_PACKETS} were on disk`,
+    );
+  }
+  const { wav } = await downloadWav(server, session);
+  for (const [index, hz] of [NEAR_HZ, FAR_HZ].entries()) {
+    const channel = analyseChannel(wav.channelSamples[index]!);
+    const label = `channel ${index} of the session cut short (${reason})`;
+    assert.ok(channel.firstMs >= 0, `${label}: no sound at all`);
+    assert.deepEqual(channel.gaps, [], `${label}: silent windows at ${channel.gaps.join(', ')} ms`);
+    assert.ok(
+      channel.lastMs - channel.firstMs >= 900,
+      `${label}: ${channel.lastMs - channel.firstMs} ms of sound`,
+    );
+    assertTonesNear(channel.tones, hz, label);
+  }
+}
+
+/** While the node cannot write: it says why, and a new INVITE gets 503, counted by its reason. */
+async function assertRefusing(
+  server: RunningServer,
+  work: string,
+  target: string,
+  reason: string,
+): Promise<void> {
+  await waitFor(async () => (await storageStatus(server)).writable === false, {
+    what: 'the node to report it cannot write',
+  });
+  const status = await storageStatus(server);
+  assert.equal(status.refusingCalls, true);
+  assert.ok(
+    status.writeFailures?.some((f) => f.target === target && f.reason === reason),
+    JSON.stringify(status.writeFailures),
+  );
+  const refused = await runSippToEnd('sipp 503 while unwritable', server, refused503Scenario(), {
+    work,
+    timeoutSeconds: 20,
+    exitWithinMs: 25_000,
+  });
+  assert.equal(refused.code, 0, refused.run.sipp.output());
+  const scraped = await metrics(server);
+  assert.match(scraped, /verbatim_invites_refused_total\{reason="storage-unwritable"\} [1-9]/);
+  assert.match(scraped, /verbatim_storage_writable 0/);
+}
+
+/** A long call (8 s) during which `cut` runs once a second of each party is on disk. */
+function callCutShort(
+  server: RunningServer,
+  work: string,
+  mediaDir: string,
+  cut: () => Promise<void>,
+): Promise<{ refCi: string; sessionId: string }> {
+  let sessionId = '';
+  return runCucmCall(server, work, {
+    near: { pcapPath: capture(work, 'near-long', 'PCMU', NEAR_HZ, 8), holdMs: 8300 },
+    far: { pcapPath: capture(work, 'far-long', 'PCMU', FAR_HZ, 8), holdMs: 8300 },
+    // The node ends the call with its own BYE: the legs' scenarios do not expect it.
+    legsMayFail: true,
+    duringCall: async (ci) => {
+      const session = await findSessionByRefCi(server, ci, (s) => s.sessionState === 'ACTIVE');
+      sessionId = session.sessionId;
+      await secondOnDisk(mediaDir, session);
+      await cut();
+    },
+  }).then((refCi) => ({ refCi, sessionId }));
+}
+
 describe('a disk that fills mid-call, with the database on it', { timeout: 120_000 }, () => {
   let dataDir: string;
   let work: string;
@@ -102,20 +216,6 @@ describe('a disk that fills mid-call, with the database on it', { timeout: 120_0
     await rm(work, { recursive: true, force: true });
   });
 
-  async function storageStatus(): Promise<StorageStatusJson> {
-    const answer = await node().api('/ora/storageService/storage/getStorageStatus');
-    assert.equal(answer.responseCode, 2000, JSON.stringify(answer));
-    return answer.responseBody as StorageStatusJson;
-  }
-
-  async function metrics(): Promise<string> {
-    const response = await fetch(`${node().baseUrl}/metrics`, {
-      headers: { cookie: `JSESSIONID=${node().jsessionId}` },
-    });
-    assert.equal(response.status, 200);
-    return response.text();
-  }
-
   async function storedSession(sessionId: string): Promise<Session> {
     const repository = await openRepositoryReadOnly({ kind: 'sqlite', path: join(dataDir, 'verbatim.db') });
     try {
@@ -141,91 +241,29 @@ describe('a disk that fills mid-call, with the database on it', { timeout: 120_0
     const earlier = await findSessionByRefCi(node(), earlierRefCi, (s) => s.sessionState === 'CLOSED_NORMAL');
 
     const filler = join(dataDir, 'filler.bin');
-    let active: SessionJson | undefined;
-    const refCi = await runCucmCall(node(), work, {
-      near: { pcapPath: capture(work, 'near-long', 'PCMU', NEAR_HZ, 8), holdMs: 8300 },
-      far: { pcapPath: capture(work, 'far-long', 'PCMU', FAR_HZ, 8), holdMs: 8300 },
-      // The node ends the call with its own BYE: the legs' scenarios do not expect it.
-      legsMayFail: true,
-      duringCall: async (ci) => {
-        const session = await findSessionByRefCi(node(), ci, (s) => s.sessionState === 'ACTIVE');
-        active = session;
-        const day = new Date(session.sessionStartDate).toISOString().slice(0, 10);
-        const folder = join(dataDir, 'media', day, session.sessionId);
-        await waitFor(
-          async () => {
-            const sizes = await Promise.all(
-              [0, 1].map((n) =>
-                stat(join(folder, `track${n}.pcap`)).then(
-                  (s) => s.size,
-                  () => 0,
-                ),
-              ),
-            );
-            return sizes.every((size) => size >= PCAP_HEADER_BYTES + KEPT_PACKETS * PCMU_RECORD_BYTES);
-          },
-          { what: 'a second of each party on disk', timeoutMs: 6000 },
-        );
-        await fillUp(filler);
-      },
-    });
-    assert.ok(active !== undefined);
-    const sessionId = active.sessionId;
+    const { refCi, sessionId } = await callCutShort(node(), work, join(dataDir, 'media'), () =>
+      fillUp(filler),
+    );
 
     // While the disk is full: the node refuses new calls with 503 and says why; the API answers.
-    await waitFor(async () => (await storageStatus()).writable === false, {
-      what: 'the node to report it cannot write',
-    });
-    const status = await storageStatus();
-    assert.equal(status.refusingCalls, true);
-    assert.ok(
-      status.writeFailures?.some((f) => f.target === 'media' && f.reason === 'disk-full'),
-      JSON.stringify(status.writeFailures),
-    );
-    const refused = await runSippToEnd('sipp 503 while full', node(), refused503Scenario(), {
-      work,
-      timeoutSeconds: 20,
-      exitWithinMs: 25_000,
-    });
-    assert.equal(refused.code, 0, refused.run.sipp.output());
-    assert.match(await metrics(), /verbatim_invites_refused_total\{reason="storage-unwritable"\} [1-9]/);
-    assert.match(await metrics(), /verbatim_storage_writable 0/);
+    await assertRefusing(node(), work, 'media', 'disk-full');
     const earlierWhileFull = await findSessionByRefCi(node(), earlierRefCi, () => true);
     assert.equal(earlierWhileFull.sessionState, 'CLOSED_NORMAL');
 
-    // Space returns: the node probes, takes calls again, and the session's writes are stored.
+    // Space returns: the node probes, takes calls again, and the session's writes are stored
+    // (the database shares the disk: its close may have waited for the space).
     await unlink(filler);
-    await waitFor(async () => (await storageStatus()).writable === true, {
+    await waitFor(async () => (await storageStatus(node())).writable === true, {
       what: 'the node to find it can write again',
       timeoutMs: 15_000,
     });
     const ended = await findSessionByRefCi(node(), refCi, (s) => s.sessionState !== 'ACTIVE');
     assert.equal(ended.sessionId, sessionId);
-    assert.equal(ended.sessionState, 'CLOSED_ERROR');
-    assert.equal((ended as SessionJson & { closeReason?: string }).closeReason, 'disk-full');
-    assert.ok((ended.sessionDuration ?? 0) < 8000, `ended before the call did (${ended.sessionDuration} ms)`);
-    for (const track of ended.tracks) {
-      assert.ok(
-        track.stats.packets >= KEPT_PACKETS,
-        `track ${track.trackNumber} kept ${track.stats.packets} packets, ${KEPT_PACKETS} were on disk`,
-      );
-    }
-    // Its statistics and digests are stored, and what was written plays: both tones, no gap.
+    await assertCutShort(node(), ended, 'disk-full');
+    // Its statistics and digests are stored.
     const stored = await storedSession(sessionId);
     for (const track of stored.tracks) {
       assert.ok(track.mediaDigest !== undefined, `track ${track.trackNumber} was digested`);
-    }
-    const { wav } = await downloadWav(node(), ended);
-    for (const [index, hz] of [NEAR_HZ, FAR_HZ].entries()) {
-      const channel = analyseChannel(wav.channelSamples[index]!);
-      const label = `channel ${index} of the session cut by the full disk`;
-      assert.ok(channel.firstMs >= 0, `${label}: no sound at all`);
-      assert.deepEqual(channel.gaps, [], `${label}: silent windows at ${channel.gaps.join(', ')} ms`);
-      assert.ok(
-        channel.lastMs - channel.firstMs >= 900,
-        `${label}: ${channel.lastMs - channel.firstMs} ms of sound`,
-      );
-      assertTonesNear(channel.tones, hz, label);
     }
 
     // A new call is recorded cleanly, and the first session is as it was.
@@ -241,5 +279,72 @@ describe('a disk that fills mid-call, with the database on it', { timeout: 120_0
     );
     await assertPartyTones(node(), earlierAfter, { nearHz: NEAR_HZ, farHz: FAR_HZ, label: 'earlier call: ' });
     assert.match(node().process.output(), /track write failed: ending the session/);
+  });
+});
+
+/**
+ * The media partition turning read-only mid-call (EROFS), as the kernel remounts an ext4 file
+ * system after a disk error: a 32 MiB ext4 image loop-mounted with `errors=remount-ro` is the
+ * media directory (the database is on the ordinary disk, so its writes go on). The call ends
+ * CLOSED_ERROR `write-failed: EROFS` at once, keeping what was written, new calls get 503 as long
+ * as the partition stays read-only (here, for good: ext4 stays read-only until it is unmounted and
+ * checked), and the session recorded before is untouched.
+ */
+describe('a media partition that turns read-only mid-call', { timeout: 120_000 }, () => {
+  let dataDir: string;
+  let work: string;
+  let server: RunningServer | undefined;
+  const ext4 = { image: undefined as Ext4Image | undefined, skip: '' };
+
+  function node(): RunningServer {
+    assert.ok(server !== undefined);
+    return server;
+  }
+
+  before(async () => {
+    dataDir = await mkdtemp(join(tmpdir(), 'verbatim-read-only-'));
+    work = await mkdtemp(join(tmpdir(), 'verbatim-read-only-work-'));
+    const mounted = await mountExt4Image(join(dataDir, 'media'), join(work, 'media.ext4'), 32 * 1024 * 1024);
+    if (typeof mounted === 'string') {
+      ext4.skip = mounted;
+      return;
+    }
+    ext4.image = mounted;
+    server = await startServer({ dataDir, extraArgs: ['--storage-interval', '3600'] });
+  });
+
+  after(async () => {
+    await server?.stop({ keepData: true });
+    await stopAll();
+    await ext4.image?.unmount();
+    await rm(dataDir, { recursive: true, force: true });
+    await rm(work, { recursive: true, force: true });
+  });
+
+  it('ends the call CLOSED_ERROR write-failed: EROFS keeping what was written, and refuses calls', async (t) => {
+    const image = ext4.image;
+    if (image === undefined) {
+      t.skip(ext4.skip);
+      return;
+    }
+    const near = capture(work, 'near', 'PCMU', NEAR_HZ, 3);
+    const far = capture(work, 'far', 'PCMU', FAR_HZ, 3);
+    const earlierRefCi = await runCucmCall(node(), work, {
+      near: { pcapPath: near },
+      far: { pcapPath: far },
+    });
+    await findSessionByRefCi(node(), earlierRefCi, (s) => s.sessionState === 'CLOSED_NORMAL');
+
+    const { refCi, sessionId } = await callCutShort(node(), work, join(dataDir, 'media'), () =>
+      image.failToReadOnly(),
+    );
+    const ended = await findSessionByRefCi(node(), refCi, (s) => s.sessionState !== 'ACTIVE');
+    assert.equal(ended.sessionId, sessionId);
+    await assertCutShort(node(), ended, 'write-failed: EROFS');
+    await assertRefusing(node(), work, 'media', 'write-failed: EROFS');
+
+    const earlier = await findSessionByRefCi(node(), earlierRefCi, () => true);
+    assert.equal(earlier.sessionState, 'CLOSED_NORMAL');
+    await assertPartyTones(node(), earlier, { nearHz: NEAR_HZ, farHz: FAR_HZ, label: 'earlier call: ' });
   });
 });
