@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 
+import BetterSqlite3 from 'better-sqlite3';
 import pino from 'pino';
 
 import { SqliteRepository } from '../../src/db/sqlite-repository.js';
@@ -112,5 +113,24 @@ describe('SQLite on a full partition', () => {
     assert.equal(closed.sessionState, 'CLOSED_ERROR');
     assert.equal(closed.closeReason, 'disk-full');
     assert.equal((await repo.getSession('during'))?.tags.length, 40);
+  });
+
+  it('rolls back a transaction a failure left open before the next write, so the connection stays usable', async () => {
+    const sqlite = new BetterSqlite3(join(dir, 'left-open.db'));
+    const own = new SqliteRepository(sqlite, pino({ level: 'silent' }));
+    try {
+      await own.migrate();
+      await own.createSession(session('kept'));
+      // What a ROLLBACK that failed leaves behind: a transaction still open on the connection,
+      // holding a write nobody will commit.
+      sqlite.exec("BEGIN; UPDATE sessions SET ccid = 'stray' WHERE session_id = 'kept'");
+      assert.equal(sqlite.inTransaction, true);
+      await own.createSession(session('next'));
+      assert.equal(sqlite.inTransaction, false);
+      assert.equal((await own.getSession('next'))?.sessionState, 'ACTIVE');
+      assert.equal((await own.getSession('kept'))?.ccid, '1', 'the stray write was rolled back');
+    } finally {
+      await own.close();
+    }
   });
 });
