@@ -6,7 +6,8 @@
 # live-listening tests; never `npx playwright install`), GStreamer's gst-launch with rtspsrc (a
 # second RTSP client, besides ffmpeg, for the RTSP playback tests) and script(1) from bsdutils (runs
 # `verbatim export` on a pseudo-terminal to see its progress bar; essential in Debian, but slim
-# images may lack it).
+# images may lack it), mkfs.ext4 from e2fsprogs and findmnt from util-linux (the I/O error test
+# loop-mounts a small ext4 image and turns it read-only mid-call).
 # Needs root (CI and the dev machines run as root); prints what it does.
 set -euo pipefail
 missing=()
@@ -18,6 +19,8 @@ command -v gcc >/dev/null 2>&1 || missing+=(gcc libc6-dev)
 command -v curl >/dev/null 2>&1 || missing+=(curl)
 [ -x /usr/bin/chromium ] || missing+=(chromium)
 command -v script >/dev/null 2>&1 || missing+=(bsdutils)
+command -v mkfs.ext4 >/dev/null 2>&1 || missing+=(e2fsprogs)
+command -v findmnt >/dev/null 2>&1 || missing+=(util-linux)
 { command -v gst-launch-1.0 >/dev/null 2>&1 && gst-inspect-1.0 rtspsrc >/dev/null 2>&1 \
   && gst-inspect-1.0 wavenc >/dev/null 2>&1; } ||
   missing+=(gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good)

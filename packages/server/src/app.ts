@@ -36,6 +36,7 @@ import type { EventSubscriptions } from './model/event-subscription.js';
 import { productVersion } from './version.js';
 import { LiveFeedService } from './playback/live-feed-service.js';
 import { RecordingService } from './recording/recording-service.js';
+import { PROBE_BYTES, WriteHealth } from './recording/write-health.js';
 import { DeletionJobRunner } from './storage/deletion-jobs.js';
 import { StorageAgent } from './storage/storage-agent.js';
 import { thresholdsFor } from './storage/storage-thresholds.js';
@@ -164,7 +165,12 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<A
     events.subscribe(outbox.handle);
     // Closed after recording (its last ENDED events) and before the database.
     closers.unshift(async () => {
+      // An outbox write failing for the disk is retried for a while, then given up.
+      const giveUp = setTimeout(() => {
+        outbox.stop();
+      }, 10_000);
       await outbox.flush();
+      clearTimeout(giveUp);
       await eventDelivery.stop();
     });
 
@@ -241,11 +247,21 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<A
       openFiles.stop();
       return Promise.resolve();
     });
+    // Whether the node can write (issue 13, full disks and I/O errors): a failed track or database
+    // write, or the agent seeing less free space than the probe writes, refuses new calls until a
+    // probe write in the media directory succeeds (recording/write-health.ts).
+    const writeHealth = new WriteHealth({ mediaDir, log });
+    storage.onSample((sample) => {
+      if (sample.freeBytes < PROBE_BYTES) {
+        writeHealth.noteFailure('media', 'partition full');
+      }
+    });
     const recording: RecordingService = new RecordingService({
       repository,
       events,
       storageCritical: () => retention.refusesNewCalls(),
       openFilesFull: (): boolean => openFiles.full(),
+      writeHealth,
       media,
       mediaDir,
       advertise: config.advertise,
@@ -346,8 +362,9 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<A
           storageRoutes({
             storage: () => storage.status(),
             retention,
-            refusingCalls: () => retention.refusesNewCalls(),
+            refusingCalls: () => retention.refusesNewCalls() || !writeHealth.writable,
             nodeId: config.nodeId,
+            writeHealth: () => writeHealth.status(),
           }),
       ],
       metrics: {
@@ -361,6 +378,7 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<A
         mp4: () => mp4.counters,
         storage: () => storage.status(),
         retention: () => retention.counters,
+        writeHealth: () => writeHealth.status(),
         ...(rtsp === undefined ? {} : { rtspCounters: () => ({ ...rtsp.counters() }) }),
       },
     });

@@ -4,6 +4,7 @@ import type { MediaCounters } from '../media/media-engine.js';
 import type { AdmissionLevel } from '../recording/admission.js';
 import { REFUSAL_REASONS, type AdmissionSnapshot } from '../recording/admission-controller.js';
 import type { RecordingCounters } from '../recording/live-session.js';
+import type { WriteHealthStatus } from '../recording/write-health.js';
 import type { Authenticator } from './authenticator.js';
 import type { DocumentedPath } from './openapi.js';
 import { allows, rolesWith } from './permissions.js';
@@ -54,6 +55,8 @@ export interface MetricsSource {
   readonly storage?: () => StorageStatus;
   /** The retention policy at work (storage/retention.ts). Absent: none. */
   readonly retention?: () => Readonly<RetentionCounters>;
+  /** Whether the node can write its tracks and database (recording/write-health.ts). Absent: none. */
+  readonly writeHealth?: () => WriteHealthStatus;
 }
 
 /** The RTSP counters that are gauges; every other one is a running total. */
@@ -264,6 +267,7 @@ export function buildNodeMetrics(source: MetricsSource, apiRefusals?: ApiRefusal
   registerEventMetrics(registry, source);
   registerMp4Metrics(registry, source);
   registerStorageMetrics(registry, source);
+  registerWriteHealthMetrics(registry, source);
   const sipCounters = source.sipCounters;
   if (sipCounters !== undefined) {
     for (const [field, name] of Object.entries(SIP_GAUGES)) {
@@ -338,6 +342,37 @@ export function buildNodeMetrics(source: MetricsSource, apiRefusals?: ApiRefusal
       return registry.metrics();
     },
   };
+}
+
+function registerWriteHealthMetrics(registry: Registry, source: MetricsSource): void {
+  const health = source.writeHealth;
+  if (health === undefined) {
+    return;
+  }
+  readGauge(
+    registry,
+    'verbatim_storage_writable',
+    '1 while the node can write its tracks and database; 0 after a write failed for the disk (new calls get 503)',
+    () => (health().writable ? 1 : 0),
+  );
+  new Counter({
+    name: 'verbatim_storage_write_failures_total',
+    help: 'Times the media partition or the database went from writable to failing (full disk, I/O error)',
+    labelNames: ['target'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const [target, count] of Object.entries(health().failures)) {
+        this.inc({ target }, count);
+      }
+    },
+  });
+  readCounter(
+    registry,
+    'verbatim_database_write_retries_total',
+    'Database writes of the recorder retried after failing for the disk',
+    () => health().databaseRetries,
+  );
 }
 
 function registerStorageMetrics(registry: Registry, source: MetricsSource): void {

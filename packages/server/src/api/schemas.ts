@@ -68,6 +68,9 @@ export const SessionSchema = Type.Object({
   undecodable: Type.Optional(Type.Literal(true)),
   correlation: Type.Optional(Type.Record(Type.String(), Type.String())),
   pruned: Type.Optional(Type.Literal(true, { description: 'Present when the media was pruned (issue 10)' })),
+  closeReason: Type.Optional(
+    Type.String({ description: 'Why a CLOSED_ERROR session ended (`disk-full`, `write-failed: EIO`, …)' }),
+  ),
   health: Type.String(),
   tags: Type.Array(TagSchema),
   tracks: Type.Array(TrackSchema),

@@ -97,6 +97,11 @@ export interface SessionJson {
   correlation?: Readonly<Record<string, string>>;
   /** Present (true) when the session's media was pruned; its state stays CLOSED_* (docs/api.md). */
   pruned?: true;
+  /**
+   * Verbatim extension: why a CLOSED_ERROR session ended (`disk-full`, `write-failed: EIO`, a
+   * media timeout, a shutdown; docs/api.md).
+   */
+  closeReason?: string;
   /** Verbatim extension: `degraded` when a track lost more than 1 % of its packets (docs/api.md). */
   health: SessionHealth;
   tags: TagJson[];
@@ -219,6 +224,9 @@ export function sessionJson(session: Session, options: MediaUrlOptions, viewer?:
       : {}),
     ...(session.correlation === undefined ? {} : { correlation: session.correlation }),
     ...(session.prunedAt === undefined ? {} : { pruned: true as const }),
+    ...(session.sessionState === 'CLOSED_ERROR' && session.closeReason !== undefined
+      ? { closeReason: session.closeReason }
+      : {}),
     health: sessionHealth(session),
     tags: session.tags.map(tagJson),
     tracks: [...session.tracks]

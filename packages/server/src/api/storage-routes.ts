@@ -9,6 +9,7 @@ import {
   type StoragePolicy,
   type StoragePolicyChange,
 } from '../model/storage-policy.js';
+import type { WriteHealthStatus } from '../recording/recording-service.js';
 import type { RetentionCounters } from '../storage/retention.js';
 import type { StorageStatus } from '../storage/storage-agent.js';
 import { STORAGE_LEVELS, THRESHOLD_NAMES } from '../storage/storage-thresholds.js';
@@ -41,6 +42,8 @@ export interface StorageRouteContext {
   /** Whether new calls are refused for storage now (the retention service decides). */
   readonly refusingCalls: () => boolean;
   readonly nodeId: string;
+  /** Whether the node can write its tracks and database (recording/write-health.ts). */
+  readonly writeHealth?: () => WriteHealthStatus;
 }
 
 const ModeSchema = Type.Union([Type.Literal('RECORDING_PRIORITY'), Type.Literal('RETENTION_PRIORITY')], {
@@ -96,6 +99,23 @@ const StorageStatusSchema = Type.Object({
   refusingCalls: Type.Boolean({ description: 'whether new calls get 503 for storage now' }),
   pruned: Type.Integer({ description: 'sessions pruned since the node started' }),
   recordingsEnded: Type.Integer({ description: 'recordings ended at EMERGENCY since the node started' }),
+  writable: Type.Optional(
+    Type.Boolean({
+      description:
+        'false while a track or database write failed for the disk (full, I/O error, read-only) and ' +
+        'nothing was written since: new calls then get 503',
+    }),
+  ),
+  writeFailures: Type.Optional(
+    Type.Array(
+      Type.Object({
+        target: Type.Union([Type.Literal('media'), Type.Literal('database')]),
+        reason: Type.String({ description: '`disk-full`, `write-failed: EIO`, `partition full`, …' }),
+        since: Type.Integer({ description: 'epoch ms' }),
+      }),
+      { description: 'what cannot be written now, and why (empty when writable)' },
+    ),
+  ),
 });
 
 /** The status as the API shows it (also used by tests and the CLI). */
@@ -161,17 +181,22 @@ export function storageRoutes(ctx: StorageRouteContext): OraRoute[] {
       input: 'query',
       params: Type.Object({}),
       responseBody: StorageStatusSchema,
-      handler: () =>
-        Promise.resolve(
+      handler: () => {
+        const health = ctx.writeHealth?.();
+        return Promise.resolve(
           success(
-            storageStatusJson(ctx.storage(), ctx.nodeId, {
-              mode: ctx.retention.policy.mode,
-              refusing: ctx.refusingCalls(),
-              counters: ctx.retention.counters,
-            }),
+            {
+              ...storageStatusJson(ctx.storage(), ctx.nodeId, {
+                mode: ctx.retention.policy.mode,
+                refusing: ctx.refusingCalls(),
+                counters: ctx.retention.counters,
+              }),
+              ...(health === undefined ? {} : { writable: health.writable, writeFailures: health.failing }),
+            },
             MESSAGE_SUCCESS_LONG,
           ),
-        ),
+        );
+      },
     }),
     oraRoute({
       method: 'GET',

@@ -201,6 +201,7 @@ export abstract class KyselyRepository implements Repository {
     sessionId: string,
     state: Exclude<SessionState, 'ACTIVE'>,
     sessionDurationMs: number,
+    closeReason?: string,
   ): Promise<void> {
     const result = await this.#open()
       .updateTable('sessions')
@@ -208,6 +209,7 @@ export abstract class KyselyRepository implements Repository {
         state,
         duration_ms: sessionDurationMs,
         end_ms: eb('start_ms', '+', sessionDurationMs),
+        close_reason: closeReason ?? null,
       }))
       .where('session_id', '=', sessionId)
       .executeTakeFirst();

@@ -37,11 +37,12 @@ export interface Repository
     participants: readonly Participant[],
   ): Promise<void>;
   addSessionTag(sessionId: string, tag: Tag): Promise<void>;
-  /** Sets the final state and duration of a session. */
+  /** Sets the final state and duration of a session, and why it ended in error. */
   closeSession(
     sessionId: string,
     state: Exclude<SessionState, 'ACTIVE'>,
     sessionDurationMs: number,
+    closeReason?: string,
   ): Promise<void>;
   getSession(sessionId: string): Promise<Session | undefined>;
   listActiveSessions(): Promise<Session[]>;

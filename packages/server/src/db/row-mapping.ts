@@ -21,6 +21,7 @@ export function sessionRow(session: Session): SessionsTable {
     node_id: session.nodeId,
     correlation: session.correlation === undefined ? null : JSON.stringify(session.correlation),
     pruned_ms: session.prunedAt ?? null,
+    close_reason: session.closeReason ?? null,
   };
 }
 
@@ -134,6 +135,7 @@ export function toSession(row: SessionsTable, tags: readonly Tag[], tracks: read
     nodeId: row.node_id,
     ...correlationOf(row.correlation),
     ...(row.pruned_ms === null ? {} : { prunedAt: row.pruned_ms }),
+    ...(row.close_reason === null ? {} : { closeReason: row.close_reason }),
     tags,
     tracks,
   };

@@ -57,6 +57,8 @@ export interface SessionsTable {
   correlation: string | null;
   /** When the session's media was pruned (migration 0007); NULL while it is kept. */
   pruned_ms: number | null;
+  /** Why a CLOSED_ERROR session ended (migration 0017); NULL otherwise. */
+  close_reason: string | null;
 }
 
 export interface TracksTable {

@@ -1,5 +1,14 @@
 import BetterSqlite3 from 'better-sqlite3';
-import { Kysely, SqliteDialect, sql, type SqlBool } from 'kysely';
+import {
+  Kysely,
+  SqliteDialect,
+  SqliteDriver,
+  sql,
+  type DatabaseConnection,
+  type Driver,
+  type SqlBool,
+  type SqliteDialectConfig,
+} from 'kysely';
 import type { Logger } from 'pino';
 
 import { KyselyRepository, type ConstraintViolation } from './kysely-repository.js';
@@ -30,7 +39,9 @@ export class SqliteRepository extends KyselyRepository {
 
   constructor(sqlite: BetterSqlite3.Database, logger: Logger) {
     super(
-      new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) }),
+      new Kysely<Database>({
+        dialect: new FailureSafeSqliteDialect({ database: withStatementCache(sqlite) }, sqlite, logger),
+      }),
       SQLITE_TEXT_MATCH,
       logger,
     );
@@ -94,9 +105,77 @@ export class SqliteRepository extends KyselyRepository {
     // Records statistics the planner learned from this connection's queries (a write: not on a
     // read-only connection).
     if (!this.#sqlite.readonly) {
-      this.#sqlite.pragma('optimize');
+      try {
+        this.#sqlite.pragma('optimize');
+      } catch (error: unknown) {
+        // Statistics only: a full or failing disk must not make the shutdown fail.
+        this.logger.warn({ err: error }, 'could not record the query planner statistics at close');
+      }
     }
     return Promise.resolve();
+  }
+}
+
+/**
+ * SQLite's dialect with transactions that survive a failing disk. When a statement fails with
+ * SQLITE_FULL, SQLITE_IOERR, SQLITE_NOMEM or SQLITE_BUSY, SQLite may already have rolled the whole
+ * transaction back by itself (https://sqlite.org/lang_transaction.html, "Response To Errors Within
+ * A Transaction"). Kysely then sends its own ROLLBACK, which fails with "cannot rollback - no
+ * transaction is active", and throws that error instead of the cause: the caller saw SQLITE_ERROR
+ * where it needed SQLITE_FULL to know that the write is worth retrying once space returns (issue
+ * 13, reproduced on a full tmpfs). Here ROLLBACK is sent only while a transaction is open, a
+ * ROLLBACK that fails is logged rather than thrown (the cause is what the caller must see), and a
+ * transaction left open by such a failure is rolled back before the next one begins, so that the
+ * connection, the node's only one, never stays unusable.
+ */
+class FailureSafeSqliteDialect extends SqliteDialect {
+  readonly #config: SqliteDialectConfig;
+  readonly #sqlite: BetterSqlite3.Database;
+  readonly #logger: Logger;
+
+  constructor(config: SqliteDialectConfig, sqlite: BetterSqlite3.Database, logger: Logger) {
+    super(config);
+    this.#config = config;
+    this.#sqlite = sqlite;
+    this.#logger = logger;
+  }
+
+  override createDriver(): Driver {
+    return new FailureSafeSqliteDriver(this.#config, this.#sqlite, this.#logger);
+  }
+}
+
+class FailureSafeSqliteDriver extends SqliteDriver {
+  readonly #sqlite: BetterSqlite3.Database;
+  readonly #logger: Logger;
+
+  constructor(config: SqliteDialectConfig, sqlite: BetterSqlite3.Database, logger: Logger) {
+    super(config);
+    this.#sqlite = sqlite;
+    this.#logger = logger;
+  }
+
+  override async beginTransaction(connection: DatabaseConnection): Promise<void> {
+    if (this.#sqlite.inTransaction) {
+      // A transaction whose ROLLBACK failed earlier (its caller was told it failed): end it now.
+      this.#logger.warn('rolling back a transaction a failed write left open');
+      await super.rollbackTransaction(connection);
+    }
+    await super.beginTransaction(connection);
+  }
+
+  override async rollbackTransaction(connection: DatabaseConnection): Promise<void> {
+    if (!this.#sqlite.inTransaction) {
+      return; // SQLite already rolled it back after the error.
+    }
+    try {
+      await super.rollbackTransaction(connection);
+    } catch (error: unknown) {
+      this.#logger.error(
+        { err: error },
+        'rollback after a failed write failed; retried before the next write',
+      );
+    }
   }
 }
 

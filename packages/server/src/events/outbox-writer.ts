@@ -1,7 +1,9 @@
+import { setTimeout as delay } from 'node:timers/promises';
 import type { Logger } from 'pino';
 
 import type { EventSubscriptionStore, NewOutboxEntry } from '../model/event-subscription.js';
 import type { VerbatimEvent } from '../model/events.js';
+import { isStorageFailure } from '../model/storage-failure.js';
 import {
   eventLabelOf,
   eventTypeNameOf,
@@ -22,7 +24,11 @@ export interface OutboxWriterOptions {
   readonly onWritten: (subscriptionIds: readonly string[]) => void;
   readonly logger: Logger;
   readonly now?: () => number;
+  /** Retry delays of an outbox write that failed for the disk: the first, doubled up to the last (ms). */
+  readonly retryDelayMs?: { readonly first: number; readonly max: number };
 }
+
+const DEFAULT_RETRY_DELAY_MS = { first: 100, max: 5000 };
 
 /**
  * Turns bus events into outbox rows. The bus is synchronous and the database is not: `handle`
@@ -30,6 +36,11 @@ export interface OutboxWriterOptions {
  * queues the write; writes run one at a time in publish order, so the outbox ids, and with them
  * every subscription's delivery order, follow the order the events happened in. A payload is
  * rendered once, here (reading the session for STARTED, UPDATED and ENDED), and stored as bytes.
+ *
+ * A write that fails because the disk is full or failing (SQLITE_FULL, SQLITE_IOERR, …; issue 13)
+ * is retried with a growing delay until it is stored, the later events waiting behind it: the
+ * storage events of a full disk are the ones an operator must not miss. `stop` (shutdown) ends
+ * the retries; any other failure loses the event, counted and logged.
  */
 export class OutboxWriter {
   readonly #options: OutboxWriterOptions;
@@ -38,6 +49,7 @@ export class OutboxWriter {
   #tail: Promise<void> = Promise.resolve();
   #queued = 0;
   #failed = 0;
+  readonly #stopping = new AbortController();
 
   constructor(options: OutboxWriterOptions) {
     this.#options = options;
@@ -77,6 +89,11 @@ export class OutboxWriter {
     return this.#failed;
   }
 
+  /** Shutdown: a write failing for the disk is not retried any more. */
+  stop(): void {
+    this.#stopping.abort();
+  }
+
   /** Resolves once every event handled so far is written (or failed). */
   async flush(): Promise<void> {
     await this.#tail;
@@ -94,7 +111,29 @@ export class OutboxWriter {
       payload,
       createdAt,
     }));
-    await this.#options.store.appendOutbox(entries);
+    await this.#append(entries);
     this.#options.onWritten(subscriptionIds);
+  }
+
+  async #append(entries: readonly NewOutboxEntry[]): Promise<void> {
+    const { first, max } = this.#options.retryDelayMs ?? DEFAULT_RETRY_DELAY_MS;
+    for (let delayMs = first, attempt = 1; ; delayMs = Math.min(max, delayMs * 2), attempt++) {
+      try {
+        await this.#options.store.appendOutbox(entries);
+        return;
+      } catch (error: unknown) {
+        if (!isStorageFailure(error) || this.#stopping.signal.aborted) {
+          throw error;
+        }
+        if (attempt === 1) {
+          this.#log.warn({ err: error }, 'outbox write failed for the disk: retrying');
+        }
+        try {
+          await delay(delayMs, undefined, { signal: this.#stopping.signal });
+        } catch {
+          throw error; // Stopped while waiting.
+        }
+      }
+    }
   }
 }

@@ -451,7 +451,15 @@ class WorkerMediaEngine implements RtpMediaEngine {
         throw Object.assign(new Error(reply.message), { code: 'EADDRINUSE' });
       }
       const detail = reply.type === 'open-failed' ? `${reply.code}: ${reply.message}` : reply.type;
-      throw new MediaError(MEDIA_ERR_OPEN_FAILED, `cannot open stream ${spec.streamId}: ${detail}`);
+      // The errno code stays readable as the cause's: ENOSPC or EROFS creating the file tells
+      // the recording domain that the disk, not the call, is the problem.
+      const cause =
+        reply.type === 'open-failed'
+          ? Object.assign(new Error(reply.message), { code: reply.code })
+          : undefined;
+      throw new MediaError(MEDIA_ERR_OPEN_FAILED, `cannot open stream ${spec.streamId}: ${detail}`, {
+        cause,
+      });
     });
     entry.port = port;
     entry.fd = fd;
@@ -476,7 +484,12 @@ class WorkerMediaEngine implements RtpMediaEngine {
       stats = reply.stats ?? entry.final ?? entry.stats;
       if (reply.error !== undefined) {
         this.#log.error({ streamId: entry.streamId, error: reply.error }, 'track tail not made durable');
-        this.#emit({ type: 'stream-error', streamId: entry.streamId, message: reply.error });
+        this.#emit({
+          type: 'stream-error',
+          streamId: entry.streamId,
+          message: reply.error,
+          ...(reply.code === undefined ? {} : { code: reply.code }),
+        });
       }
     } catch (error: unknown) {
       // The worker died while closing: #onWorkerCrash has already retired the stream.
@@ -584,7 +597,12 @@ class WorkerMediaEngine implements RtpMediaEngine {
         if (entry !== undefined) {
           this.#retire(entry, notice.stats);
         }
-        this.#emit({ type: 'stream-error', streamId: notice.streamId, message: notice.message });
+        this.#emit({
+          type: 'stream-error',
+          streamId: notice.streamId,
+          message: notice.message,
+          ...(notice.code === undefined ? {} : { code: notice.code }),
+        });
         return;
       }
     }

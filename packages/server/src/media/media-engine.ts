@@ -198,5 +198,14 @@ export type MediaEvent =
       readonly at: number;
       readonly durationMs: number;
     }
-  /** Writing the track failed (disk full, I/O error): the stream is closed. */
-  | { readonly type: 'stream-error'; readonly streamId: string; readonly message: string };
+  /**
+   * The stream failed and is closed: writing the track failed (disk full, I/O error), a socket
+   * failed, or its worker died. `code` is the errno code (ENOSPC, EIO, EROFS, …) when the track
+   * file could not be written, absent otherwise.
+   */
+  | {
+      readonly type: 'stream-error';
+      readonly streamId: string;
+      readonly message: string;
+      readonly code?: string;
+    };

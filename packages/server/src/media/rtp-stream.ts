@@ -37,8 +37,11 @@ export interface RtpStreamHost {
   readonly clock: ArrivalClock;
   /** The first RTP packet was stored, at `atMs` (epoch ms). */
   onFirstPacket(stream: RtpStream, atMs: number): void;
-  /** A socket or the file failed: the stream has closed itself. */
-  onFailure(stream: RtpStream, error: Error): void;
+  /**
+   * A socket or the file failed: the stream has closed itself. `fileErrorCode` is the errno code
+   * (ENOSPC, EIO, EROFS, …) when writing the track file failed, absent for a socket error.
+   */
+  onFailure(stream: RtpStream, error: Error, fileErrorCode?: string): void;
   /** One RFC 4733 DTMF key press is over. */
   onDtmf(stream: RtpStream, detection: DtmfDetection): void;
   /**
@@ -142,7 +145,7 @@ export class RtpStream {
     try {
       const writer = await TrackWriter.create(spec.filePath, destination, spec.writer, (error) => {
         if (stream !== undefined) {
-          stream.#fail(error);
+          stream.#fail(error, errnoCode(error) ?? 'EIO');
         }
       });
       stream = new RtpStream(spec, host, { rtp, rtcp }, writer);
@@ -469,20 +472,32 @@ export class RtpStream {
     this.#fail(error);
   };
 
-  #fail(error: Error): void {
+  #fail(error: Error, fileErrorCode?: string): void {
     if (this.#closed) {
       return;
     }
     this.#closed = true;
     const done = Promise.all([closeSocket(this.#rtp), closeSocket(this.#rtcp), this.#writer.close(false)]);
     done.then(
-      () => this.#host.onFailure(this, error),
+      () => this.#host.onFailure(this, error, fileErrorCode),
       (closeError: unknown) => {
         const message = closeError instanceof Error ? closeError.message : String(closeError);
-        this.#host.onFailure(this, new Error(`${error.message}; closing the track also failed: ${message}`));
+        this.#host.onFailure(
+          this,
+          new Error(`${error.message}; closing the track also failed: ${message}`),
+          fileErrorCode,
+        );
       },
     );
   }
+}
+
+/** The errno code of a failed file operation (ENOSPC, EIO, EROFS, …), if it has one. */
+export function errnoCode(error: unknown): string | undefined {
+  if (typeof error === 'object' && error !== null && 'code' in error && typeof error.code === 'string') {
+    return error.code;
+  }
+  return undefined;
 }
 
 /** What a stored packet's `bytes` (its payload) leaves out of the datagram: the RTP header. */

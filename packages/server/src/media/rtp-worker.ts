@@ -4,7 +4,7 @@ import type { TrackStats } from '../model/session.js';
 import { ArrivalClock } from './arrival-clock.js';
 import { ControlInbox } from './control-inbox.js';
 import { UdpSocketTable, type UdpSocketState } from './kernel-udp.js';
-import { RtpStream, type RtpStreamHost } from './rtp-stream.js';
+import { errnoCode, RtpStream, type RtpStreamHost } from './rtp-stream.js';
 import { LagProbe } from './lag-probe.js';
 import type { FromWorker, RtpWorkerSettings, ToWorker } from './worker-messages.js';
 import { WriteBacklog } from './write-backlog.js';
@@ -145,12 +145,18 @@ const host: RtpStreamHost = {
   onDtmf(stream, detection) {
     post({ type: 'event', event: { type: 'dtmf', streamId: stream.streamId, ...detection } });
   },
-  onFailure(stream, error) {
+  onFailure(stream, error, fileErrorCode) {
     if (streams.get(stream.streamId) === stream) {
       streams.delete(stream.streamId);
     }
     untapEnded(stream);
-    post({ type: 'failed', streamId: stream.streamId, stats: stream.snapshot(), message: error.message });
+    post({
+      type: 'failed',
+      streamId: stream.streamId,
+      stats: stream.snapshot(),
+      message: error.message,
+      ...(fileErrorCode === undefined ? {} : { code: fileErrorCode }),
+    });
   },
   readSocketTable,
 };
@@ -200,7 +206,13 @@ function handle(message: ToWorker): void {
         if (error === undefined) {
           post({ type: 'closed', requestId: message.requestId, stats });
         } else {
-          post({ type: 'closed', requestId: message.requestId, stats, error: error.message });
+          post({
+            type: 'closed',
+            requestId: message.requestId,
+            stats,
+            error: error.message,
+            code: errnoCode(error) ?? 'EIO',
+          });
         }
         if (stream.malformedEvents > 0) {
           post({

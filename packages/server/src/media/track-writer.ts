@@ -1,4 +1,4 @@
-import { close, fdatasync, mkdir, open, write } from 'node:fs';
+import { close, fdatasync, ftruncate, mkdir, open, write } from 'node:fs';
 import { dirname } from 'node:path';
 import { promisify } from 'node:util';
 
@@ -13,6 +13,7 @@ import { WriteBacklog } from './write-backlog.js';
 const openAsync = promisify(open);
 const closeAsync = promisify(close);
 const fdatasyncAsync = promisify(fdatasync);
+const ftruncateAsync = promisify(ftruncate);
 const mkdirAsync = promisify(mkdir);
 
 export interface TrackWriterOptions {
@@ -50,9 +51,11 @@ interface PendingWrite {
  *
  * Every record buffered or queued holds its bytes in the worker's `WriteBacklog`, given back when
  * it is written. A record that would put the backlog over its limit (the disk fell behind) is not
- * stored. A write error fails the writer: what is still buffered or queued is discarded, later
- * appends are refused, and `onError` runs once. Every record not stored for either reason is
- * counted in `unstored`.
+ * stored. A write error fails the writer: the file is cut back to the end of the last batch
+ * written whole (a full disk may have taken part of the failed one), so it stays a valid capture
+ * of everything stored before; what is still buffered or queued is discarded, later appends are
+ * refused, and `onError` runs once. Every record not stored for either reason is counted in
+ * `unstored`.
  */
 export class TrackWriter {
   readonly #fd: number;
@@ -69,6 +72,8 @@ export class TrackWriter {
   /** Bytes of the queued buffers, written or being written. */
   #queuedBytes = 0;
   #writing = false;
+  /** Bytes of the file written whole: the global header and every batch whose write completed. */
+  #writtenBytes: number;
   #failed: Error | undefined;
   #closed = false;
   #closing: Promise<void> | undefined;
@@ -80,11 +85,13 @@ export class TrackWriter {
 
   private constructor(
     fd: number,
+    headerBytes: number,
     destination: { readonly address: string; readonly port: number },
     options: TrackWriterOptions,
     onError: (error: Error) => void,
   ) {
     this.#fd = fd;
+    this.#writtenBytes = headerBytes;
     this.#bufferBytes = options.bufferBytes ?? DEFAULT_BUFFER_BYTES;
     this.#flushRecords = options.flushRecords ?? DEFAULT_FLUSH_RECORDS;
     this.#onError = onError;
@@ -128,8 +135,8 @@ export class TrackWriter {
     options: TrackWriterOptions,
     onError: (error: Error) => void,
   ): Promise<TrackWriter> {
+    const header = encodePcapGlobalHeader();
     try {
-      const header = encodePcapGlobalHeader();
       await writeFully(
         fd,
         Buffer.from(header.buffer, header.byteOffset, header.byteLength),
@@ -139,7 +146,7 @@ export class TrackWriter {
       await closeAsync(fd);
       throw error;
     }
-    return new TrackWriter(fd, destination, options, onError);
+    return new TrackWriter(fd, header.byteLength, destination, options, onError);
   }
 
   get fd(): number {
@@ -299,6 +306,7 @@ export class TrackWriter {
     writeFully(this.#fd, next.buffer, next.length).then(
       () => {
         this.#queue.shift();
+        this.#writtenBytes += next.length;
         this.#queuedBytes -= next.length;
         this.#backlog.release(next.length);
         if (next.buffer.length === this.#bufferBytes && this.#spare === undefined) {
@@ -307,10 +315,17 @@ export class TrackWriter {
         this.#writeNext();
       },
       (error: unknown) => {
-        this.#failed = toError(error);
-        this.#discardUnwritten();
-        this.#writeNext();
-        this.#onError(this.#failed);
+        const failure = toError(error);
+        this.#failed = failure;
+        // Best effort: a read-only file system refuses this too, and the reader cuts the torn
+        // record itself (PcapReader). The descriptor stays open until it is done (#writing).
+        ftruncateAsync(this.#fd, this.#writtenBytes)
+          .catch(() => undefined)
+          .finally(() => {
+            this.#discardUnwritten();
+            this.#writeNext();
+            this.#onError(failure);
+          });
       },
     );
   }

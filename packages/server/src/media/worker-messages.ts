@@ -94,12 +94,16 @@ export type FromWorker =
       readonly code: string;
       readonly message: string;
     }
-  /** `error` is set when the final write or fdatasync failed: the file may miss its tail. */
+  /**
+   * `error` is set when the final write or fdatasync failed: the file may miss its tail. `code`
+   * is then its errno code.
+   */
   | {
       readonly type: 'closed';
       readonly requestId: number;
       readonly stats: TrackStats | undefined;
       readonly error?: string;
+      readonly code?: string;
     }
   | { readonly type: 'flushed'; readonly requestId: number }
   /**
@@ -131,6 +135,8 @@ export type FromWorker =
       readonly streamId: string;
       readonly stats: TrackStats;
       readonly message: string;
+      /** The errno code when writing the track file failed (ENOSPC, EIO, EROFS); absent for a socket. */
+      readonly code?: string;
     }
   | {
       readonly type: 'log';

@@ -157,6 +157,11 @@ export interface Session {
    * keeps its CLOSED_* state: pruning is a flag, not a state (getAllPrunedSessions).
    */
   readonly prunedAt?: number;
+  /**
+   * Why the session ended CLOSED_ERROR (`disk-full`, `write-failed: EIO`, `track 1: media
+   * stopped`, …); absent for CLOSED_NORMAL and for sessions closed before it was stored.
+   */
+  readonly closeReason?: string;
   readonly tags: readonly Tag[];
   readonly tracks: readonly Track[];
 }

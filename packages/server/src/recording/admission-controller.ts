@@ -34,6 +34,7 @@ export const REFUSAL_REASONS = [
   'ramp-limit',
   'max-sessions',
   'storage-critical',
+  'storage-unwritable',
   'open-files',
   'no-media-port',
   'partner-refused',
@@ -45,6 +46,7 @@ export type RefusalReason =
   | 'ramp-limit'
   | 'max-sessions'
   | 'storage-critical'
+  | 'storage-unwritable'
   | 'open-files'
   | 'no-media-port'
   | 'partner-refused'
@@ -251,6 +253,7 @@ function isHeadroomRefusal(reason: RefusalReason): boolean {
   return ![
     'max-sessions',
     'storage-critical',
+    'storage-unwritable',
     'open-files',
     'no-media-port',
     'partner-refused',

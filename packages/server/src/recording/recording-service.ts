@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { Repository } from '../db/repository.js';
 import type { MediaEngine } from '../media/media-engine.js';
 import type { EventSink } from '../model/events.js';
+import { errorCodeOf } from '../model/storage-failure.js';
 import type { Track } from '../model/session.js';
 import { isUndecodableCodec } from '../protocol/codec/codec-support.js';
 import type { SipHeader } from '../protocol/sip/message.js';
@@ -35,10 +36,12 @@ import { pauseTag, RecordingControl, type ControlResult } from './recording-cont
 import { SessionLifecycle } from './session-lifecycle.js';
 import { SessionRegistry, type SessionObserver, type SessionWatch } from './session-registry.js';
 import { SessionWriter } from './session-writer.js';
+import { trackWriteFailureReason, WriteHealth, type WriteHealthStatus } from './write-health.js';
 
 export type { RecordingCounters } from './live-session.js';
 export type { AdmissionSnapshot } from './admission-controller.js';
 export type { ControlRefusal, ControlResult } from './recording-control.js';
+export type { WriteHealthStatus } from './write-health.js';
 
 /**
  * The recording domain: turns INVITE dialogs into sessions of tracks (DESIGN.md §1.2).
@@ -72,6 +75,11 @@ export interface RecordingServiceOptions {
    */
   readonly openFilesFull?: () => boolean;
   /**
+   * Whether the node can write its tracks and database (write-health.ts): while it cannot, new
+   * calls get 503. Absent: the service makes its own, probing `mediaDir`.
+   */
+  readonly writeHealth?: WriteHealth;
+  /**
    * Admission control by the node's headroom (admission.ts): new calls get 503 before the calls in
    * progress would lose packets. Absent: off (only --max-sessions and storage refuse); app.ts
    * turns it on from the configuration.
@@ -92,6 +100,7 @@ export class RecordingService implements SipServerDelegate {
   readonly #dialogs: DialogHandler;
   readonly #admission: AdmissionController;
   readonly #control: RecordingControl;
+  readonly #health: WriteHealth;
   #outbound: OutboundRecorder | undefined;
   /** Malformed or unrecordable INVITEs: one warn line per kind a second (a peer may send many). */
   readonly #invalidLog: RateLimitedLog;
@@ -108,6 +117,8 @@ export class RecordingService implements SipServerDelegate {
     const { media } = options;
     const now = this.#now;
     const counters = this.#counters;
+    this.#health =
+      options.writeHealth ?? new WriteHealth({ mediaDir: options.mediaDir, log: this.#log, now });
     this.#registry = new SessionRegistry(options.newSessionId, (error) => {
       this.#log.error({ err: error }, 'a session observer threw');
     });
@@ -119,6 +130,7 @@ export class RecordingService implements SipServerDelegate {
       now,
       counters,
       mediaDir: options.mediaDir,
+      health: this.#health,
     });
     this.#admission = new AdmissionController({
       options: options.admission ?? { enabled: false, maxLagMs: Infinity },
@@ -154,6 +166,9 @@ export class RecordingService implements SipServerDelegate {
       now,
     });
     media.onEvent((event) => {
+      if (event.type === 'stream-error' && event.code !== undefined) {
+        this.#health.noteFailure('media', trackWriteFailureReason(event.code));
+      }
       this.#lifecycle.onMediaEvent(event);
     });
   }
@@ -185,6 +200,11 @@ export class RecordingService implements SipServerDelegate {
 
   get activeSessionCount(): number {
     return this.#registry.size;
+  }
+
+  /** Whether the node can write its tracks and database now, and what failed (for /metrics and the API). */
+  writeHealth(): WriteHealthStatus {
+    return this.#health.status();
   }
 
   /** The admission state, its latest signals and the refusals by reason (for /metrics). */
@@ -257,9 +277,15 @@ export class RecordingService implements SipServerDelegate {
     );
     if (!result.ok) {
       await this.#lifecycle.abandon(session, result.opened, trackNumbers);
-      this.#refuseNew(invite, 'no-media-port', CAPACITY_RETRY_AFTER_S, cucmLegKey(plan), {
-        error: result.error instanceof Error ? result.error.message : String(result.error),
-      });
+      const error = result.error instanceof Error ? result.error.message : String(result.error);
+      // The track file could not be created on a full or failing disk: the node cannot write.
+      const diskCode = diskErrorCode(result.error);
+      if (diskCode !== undefined) {
+        this.#health.noteFailure('media', trackWriteFailureReason(diskCode));
+        this.#refuseNew(invite, 'storage-unwritable', UNWRITABLE_RETRY_AFTER_S, cucmLegKey(plan), { error });
+        return;
+      }
+      this.#refuseNew(invite, 'no-media-port', CAPACITY_RETRY_AFTER_S, cucmLegKey(plan), { error });
       return;
     }
     const opened = result.legs;
@@ -348,6 +374,12 @@ export class RecordingService implements SipServerDelegate {
     if (this.#options.storageCritical?.() === true) {
       this.#counters.storageRefused++;
       this.#refuseNew(invite, 'storage-critical', STORAGE_RETRY_AFTER_S, cucm);
+      return true;
+    }
+    if (!this.#health.writable) {
+      this.#refuseNew(invite, 'storage-unwritable', UNWRITABLE_RETRY_AFTER_S, cucm, {
+        failing: this.#health.status().failing,
+      });
       return true;
     }
     if (this.#options.openFilesFull?.() === true) {
@@ -479,6 +511,9 @@ export class RecordingService implements SipServerDelegate {
         if (this.#registry.size >= (this.#options.maxSessions ?? Infinity)) {
           return 'at --max-sessions capacity';
         }
+        if (!this.#health.writable) {
+          return refusalText('storage-unwritable');
+        }
         return this.#options.storageCritical?.() === true ? 'storage critically full' : undefined;
       },
     });
@@ -516,17 +551,31 @@ export class RecordingService implements SipServerDelegate {
     this.#closed = true;
     this.#outbound?.close();
     this.#admission.close();
+    this.#health.close();
     this.#invalidLog.flush(this.#now(), true);
     this.#participants.flushLog();
     const sessions = this.#registry.all();
     for (const session of sessions) {
       this.#lifecycle.failSession(session, 'recorder shut down');
     }
+    // A write still failing for the disk is retried for a while, then left to recovery.
+    const retrying = setTimeout(() => {
+      this.#writer.stop();
+    }, SHUTDOWN_WRITE_RETRY_MS);
     await this.#writer.settled(sessions);
+    clearTimeout(retrying);
+    this.#writer.stop();
   }
 }
 
 const SHUTDOWN_RETRY_AFTER_S = 30;
+/**
+ * How long shutdown keeps retrying writes that fail for the disk before it leaves them to recovery
+ * (recovery.ts closes an ACTIVE session from its files at the next start).
+ */
+const SHUTDOWN_WRITE_RETRY_MS = 10_000;
+/** The disk could not be written: the probe retries every second, space may take longer. */
+const UNWRITABLE_RETRY_AFTER_S = 30;
 /** --max-sessions and an exhausted RTP port range: a call ending frees a place. */
 const CAPACITY_RETRY_AFTER_S = 5;
 const STORAGE_RETRY_AFTER_S = 60;
@@ -551,6 +600,8 @@ function refusalText(reason: Exclude<RefusalReason, 'invalid-request'>): string 
       return 'storage critically full';
     case 'open-files':
       return 'too few file descriptors left for another call (open-file limit)';
+    case 'storage-unwritable':
+      return 'storage cannot be written (disk full or I/O error)';
     case 'no-media-port':
       return 'no free media port';
     case 'partner-refused':
@@ -565,6 +616,12 @@ function refusalText(reason: Exclude<RefusalReason, 'invalid-request'>): string 
     case 'memory':
       return `no headroom: ${HEADROOM_TEXT[reason]} (${reason})`;
   }
+}
+
+/** The errno code of a disk failure behind a media error (its cause), if that is what it is. */
+function diskErrorCode(error: unknown): string | undefined {
+  const code = errorCodeOf(error instanceof Error ? error.cause : undefined);
+  return code !== undefined && ['ENOSPC', 'EDQUOT', 'EIO', 'EROFS'].includes(code) ? code : undefined;
 }
 
 function cucmLegKey(plan: InvitePlan): CucmLegKey | undefined {

@@ -8,6 +8,7 @@ import type { LegOpener } from './leg-opener.js';
 import type { Leg, LiveSession } from './live-session.js';
 import type { SessionRegistry } from './session-registry.js';
 import type { SessionWriter } from './session-writer.js';
+import { trackWriteFailureReason } from './write-health.js';
 
 /**
  * After a BYE the leg's socket stays open this long before its track is closed: the last RTP
@@ -167,13 +168,21 @@ export class SessionLifecycle {
         this.failSession(session, `track ${leg.trackNumber}: ${reason}`);
         return;
       }
-      case 'stream-error':
+      case 'stream-error': {
+        // The track file could not be written (disk full, I/O error, read-only remount): the
+        // session ends CLOSED_ERROR with the disk's reason, keeping what was written
+        // (docs/media.md "When the disk fails").
+        const reason =
+          event.code === undefined
+            ? `track ${leg.trackNumber}: ${event.message}`
+            : trackWriteFailureReason(event.code);
         this.#deps.log.error(
-          { sessionId: session.sessionId, track: leg.trackNumber, message: event.message },
-          'track write failed',
+          { sessionId: session.sessionId, track: leg.trackNumber, message: event.message, reason },
+          'track write failed: ending the session',
         );
-        this.failSession(session, `track ${leg.trackNumber}: ${event.message}`);
+        this.failSession(session, reason);
         return;
+      }
     }
   }
 }

@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import type { Repository } from '../db/repository.js';
 import type { EventSink, VerbatimEvent } from '../model/events.js';
@@ -6,6 +7,8 @@ import type { Participant, Session, Tag, Track, TrackDigest, TrackStats } from '
 import type { MediaCodec } from '../protocol/sdp/sdp.js';
 import { mediaPath, type Leg, type LiveSession, type RecordingCounters } from './live-session.js';
 import { digestTrackFile } from './track-digest.js';
+import { isStorageFailure } from '../model/storage-failure.js';
+import { databaseFailureReason, type WriteHealth } from './write-health.js';
 
 interface SessionWriterDeps {
   readonly repository: Repository;
@@ -19,21 +22,80 @@ interface SessionWriterDeps {
    * (SHA-256, issue 13) there. Absent: no digest is taken (tests with an in-memory media engine).
    */
   readonly mediaDir?: string;
+  /**
+   * Told of every database write that fails for lack of space or an I/O error and of the next that
+   * succeeds (new calls are refused in between). Absent: retries still happen, untold.
+   */
+  readonly health?: WriteHealth;
+  /** Retry delays of such a write: the first, doubled each time up to the last (ms). */
+  readonly retryDelayMs?: { readonly first: number; readonly max: number };
 }
+
+const DEFAULT_RETRY_DELAY_MS = { first: 100, max: 5000 };
 
 /**
  * Everything the recording domain writes: the database, through one queue of writes per session
  * (a track cannot be added before its session), and the events of the node's event bus, each
  * published once its write is stored. A failed write is logged and counted, never thrown: the
  * call goes on being recorded.
+ *
+ * A write that fails because the disk is full or failing (SQLITE_FULL, SQLITE_IOERR, …; the
+ * database may share the media partition) is not lost: each repository call is one transaction
+ * that SQLite rolled back whole, so it is retried as it is, with a growing delay, until it is
+ * stored. The session's later writes wait behind it in its queue, so its rows never run ahead of
+ * each other (a session is not CLOSED before its tracks' statistics are stored) and none stays
+ * ACTIVE once space returns. Only `stop` (shutdown) ends the retries: what is still unwritten then
+ * is what recovery finds at the next start (an ACTIVE session, closed CLOSED_ERROR from its files).
  */
 export class SessionWriter {
   readonly #deps: SessionWriterDeps;
   /** Writes queued and not yet done, over every session: a headroom signal of admission control. */
   #pending = 0;
+  /** Set by stop(): writes that fail are no longer retried. */
+  readonly #stopping = new AbortController();
 
   constructor(deps: SessionWriterDeps) {
     this.#deps = deps;
+  }
+
+  /** Shutdown: a write that fails for the disk is not retried any more (see the class comment). */
+  stop(): void {
+    this.#stopping.abort();
+  }
+
+  /**
+   * Runs one repository write (one transaction), retrying it while it fails for the disk. Every
+   * write of the session writer goes through here.
+   */
+  async #store<T>(sessionId: string, write: () => Promise<T>): Promise<T> {
+    const { first, max } = this.#deps.retryDelayMs ?? DEFAULT_RETRY_DELAY_MS;
+    let delayMs = first;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const result = await write();
+        if (attempt > 1) {
+          this.#deps.log.info({ sessionId, attempts: attempt }, 'database write stored after retries');
+        }
+        this.#deps.health?.noteSuccess('database');
+        return result;
+      } catch (error: unknown) {
+        if (!isStorageFailure(error) || this.#stopping.signal.aborted) {
+          throw error;
+        }
+        this.#deps.health?.noteFailure('database', databaseFailureReason(error));
+        this.#deps.health?.noteDatabaseRetry();
+        // One line at the first failure of a write, then quiet: the health change is logged once.
+        if (attempt === 1) {
+          this.#deps.log.warn({ err: error, sessionId }, 'database write failed for the disk: retrying');
+        }
+        try {
+          await delay(delayMs, undefined, { signal: this.#stopping.signal });
+        } catch {
+          throw error; // Stopped while waiting.
+        }
+        delayMs = Math.min(max, delayMs * 2);
+      }
+    }
   }
 
   /** Publishes an event that no write waits for (refusals, undecodable codecs). */
@@ -85,7 +147,7 @@ export class SessionWriter {
       }),
     };
     this.enqueue(session, async () => {
-      await this.#deps.repository.createSession(record);
+      await this.#store(session.sessionId, () => this.#deps.repository.createSession(record));
       this.#deps.events?.publish({
         eventType: 'SESSION_EVENT',
         eventAction: 'STARTED',
@@ -97,7 +159,7 @@ export class SessionWriter {
 
   addTrack(session: LiveSession, track: Track): void {
     this.enqueue(session, async () => {
-      await this.#deps.repository.addTrack(session.sessionId, track);
+      await this.#store(session.sessionId, () => this.#deps.repository.addTrack(session.sessionId, track));
       this.#updated(session, 'tracks');
     });
   }
@@ -111,9 +173,11 @@ export class SessionWriter {
    * goes in that track's tag list (reference §5.2: hold and DTMF tags), any other in the session's.
    */
   async storeTag(session: LiveSession, tag: Tag): Promise<void> {
-    await (tag.trackNumber === undefined
-      ? this.#deps.repository.addSessionTag(session.sessionId, tag)
-      : this.#deps.repository.addTrackTag(session.sessionId, tag.trackNumber, tag));
+    await this.#store(session.sessionId, () =>
+      tag.trackNumber === undefined
+        ? this.#deps.repository.addSessionTag(session.sessionId, tag)
+        : this.#deps.repository.addTrackTag(session.sessionId, tag.trackNumber, tag),
+    );
     this.#deps.events?.publish({
       eventType: 'TAG_EVENT',
       eventAction: 'ADDED',
@@ -138,17 +202,21 @@ export class SessionWriter {
   /** Delayed offer: the codec of a track, known once the ACK's answer arrives. */
   setCodec(session: LiveSession, trackNumber: number, codec: MediaCodec): void {
     this.enqueue(session, () =>
-      this.#deps.repository.updateTrack(session.sessionId, trackNumber, {
-        codec: codec.encodingName,
-        payloadType: codec.payloadType,
-        clockRateHz: codec.clockRateHz,
-      }),
+      this.#store(session.sessionId, () =>
+        this.#deps.repository.updateTrack(session.sessionId, trackNumber, {
+          codec: codec.encodingName,
+          payloadType: codec.payloadType,
+          clockRateHz: codec.clockRateHz,
+        }),
+      ),
     );
   }
 
   replaceParticipants(session: LiveSession, trackNumber: number, participants: readonly Participant[]): void {
     this.enqueue(session, async () => {
-      await this.#deps.repository.replaceParticipants(session.sessionId, trackNumber, participants);
+      await this.#store(session.sessionId, () =>
+        this.#deps.repository.replaceParticipants(session.sessionId, trackNumber, participants),
+      );
       this.#updated(session, 'participants');
     });
   }
@@ -159,18 +227,22 @@ export class SessionWriter {
    */
   async writeEndedTrack(session: LiveSession, leg: Leg, endMs: number, stats: TrackStats): Promise<void> {
     const digest = await this.#digest(session, leg);
-    await this.#deps.repository.updateTrack(session.sessionId, leg.trackNumber, {
-      trackDuration: Math.max(0, endMs - leg.startMs),
-      stats,
-      ...(digest === undefined ? {} : { digest }),
-    });
+    await this.#store(session.sessionId, () =>
+      this.#deps.repository.updateTrack(session.sessionId, leg.trackNumber, {
+        trackDuration: Math.max(0, endMs - leg.startMs),
+        stats,
+        ...(digest === undefined ? {} : { digest }),
+      }),
+    );
     if (leg.participants.length > 0) {
       const ended = leg.participants.map((p) => ({
         ...p,
         // A participant that left mid-call (CUBE transfer) keeps the duration it got then.
         participantDuration: p.participantDuration ?? Math.max(0, endMs - p.participantStartDate),
       }));
-      await this.#deps.repository.replaceParticipants(session.sessionId, leg.trackNumber, ended);
+      await this.#store(session.sessionId, () =>
+        this.#deps.repository.replaceParticipants(session.sessionId, leg.trackNumber, ended),
+      );
     }
   }
 
@@ -206,10 +278,13 @@ export class SessionWriter {
       } else {
         this.#deps.counters.sessionsClosedError++;
       }
-      await this.#deps.repository.closeSession(
-        session.sessionId,
-        state,
-        Math.max(0, endMs - session.startMs),
+      await this.#store(session.sessionId, () =>
+        this.#deps.repository.closeSession(
+          session.sessionId,
+          state,
+          Math.max(0, endMs - session.startMs),
+          session.errorReason,
+        ),
       );
       this.#deps.events?.publish({
         eventType: 'SESSION_EVENT',

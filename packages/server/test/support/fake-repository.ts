@@ -97,9 +97,15 @@ export class FakeRepository implements Repository {
     sessionId: string,
     state: Exclude<SessionState, 'ACTIVE'>,
     sessionDurationMs: number,
+    closeReason?: string,
   ): Promise<void> {
     const session = this.#session(sessionId);
-    this.sessions.set(sessionId, { ...session, sessionState: state, sessionDuration: sessionDurationMs });
+    this.sessions.set(sessionId, {
+      ...session,
+      sessionState: state,
+      sessionDuration: sessionDurationMs,
+      ...(closeReason === undefined ? {} : { closeReason }),
+    });
     return Promise.resolve();
   }
 

@@ -16,6 +16,7 @@ import { encodeUtf8 } from '../../src/protocol/text.js';
 import type { AdmissionOptions } from '../../src/recording/admission-controller.js';
 import type { HostProbe } from '../../src/recording/admission-sampler.js';
 import { RecordingService } from '../../src/recording/recording-service.js';
+import type { WriteHealth } from '../../src/recording/write-health.js';
 import type { DialogDelegate, IncomingInvite, ServerDialog, SipBody } from '../../src/sip/types.js';
 import { FakeRepository } from './fake-repository.js';
 import { waitFor } from './wait.js';
@@ -226,6 +227,8 @@ export interface SetUpOptions {
   readonly admission?: AdmissionOptions;
   /** Silent unless given. */
   readonly logger?: Logger;
+  /** Whether the node can write (the service makes its own, probing /data/media, unless given). */
+  readonly writeHealth?: WriteHealth;
 }
 
 /** A recording service over the fakes, as each unit test of the recording domain starts one. */
@@ -249,6 +252,7 @@ export function setUp(options: SetUpOptions = {}): RecordingSetUp {
     ...(options.maxSessions === undefined ? {} : { maxSessions: options.maxSessions }),
     ...(options.storageCritical === undefined ? {} : { storageCritical: options.storageCritical }),
     ...(options.admission === undefined ? {} : { admission: options.admission }),
+    ...(options.writeHealth === undefined ? {} : { writeHealth: options.writeHealth }),
   });
   return { service, media, repository, clock, events };
 }
