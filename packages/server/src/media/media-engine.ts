@@ -60,6 +60,11 @@ export interface MediaEngine {
    */
   rearmTimeout?(streamId: string): void;
   /**
+   * The line went on hold (true: a re-offer without media) or resumed (false). The stream goes
+   * on as before; only its gap count stops while on hold (docs/media.md "Gaps and silence").
+   */
+  setHeld?(streamId: string, held: boolean): void;
+  /**
    * Copies the stream's packets to `onPackets` from now on, as they are stored (never those
    * received while paused; SRTP decrypted), in batches of one tap tick (tens of milliseconds), on
    * the main thread. Returns the function that stops it (idempotent); the stream stops being

@@ -16,6 +16,7 @@ import { TrackWriter } from '../../src/media/track-writer.js';
 import { EMPTY_TRACK_STATS } from '../../src/model/session.js';
 import { serializeRtpPacket } from '../../src/protocol/rtp/rtp-packet.js';
 import { recoverInterruptedSessions } from '../../src/recording/recovery.js';
+import { createRecordCounter } from '../../src/media/record-counter.js';
 import { FakeRepository, sampleSession } from '../support/fake-repository.js';
 
 /** Track files as a crash leaves them, recovered at the next start. */
@@ -71,7 +72,12 @@ describe('recoverInterruptedSessions', () => {
     const nearWhole = await writeTrack(join(mediaDir, near.mediaPath), start + 100, 50, true);
     const farWhole = await writeTrack(join(mediaDir, far.mediaPath), start + 120, 100, false);
 
-    const recovered = await recoverInterruptedSessions(repository, mediaDir, pino({ level: 'silent' }));
+    const recovered = await recoverInterruptedSessions(
+      repository,
+      mediaDir,
+      pino({ level: 'silent' }),
+      createRecordCounter,
+    );
 
     assert.equal(recovered, 1);
     assert.equal((await stat(join(mediaDir, near.mediaPath))).size, nearWhole, 'the torn record was cut off');
@@ -152,7 +158,12 @@ describe('recoverInterruptedSessions', () => {
       }
 
       // The node is killed here: no close, no fdatasync; the written records are in the page cache.
-      const recovered = await recoverInterruptedSessions(repository, mediaDir, pino({ level: 'silent' }));
+      const recovered = await recoverInterruptedSessions(
+        repository,
+        mediaDir,
+        pino({ level: 'silent' }),
+        createRecordCounter,
+      );
 
       assert.equal(recovered, 1);
       const closed = await repository.getSession(session.sessionId);
@@ -181,7 +192,7 @@ describe('recoverInterruptedSessions', () => {
     const repository = new FakeRepository();
     const session = sampleSession({ sessionId: 'c0ffee0000000002', sessionState: 'ACTIVE' });
     await repository.createSession(session);
-    await recoverInterruptedSessions(repository, mediaDir, pino({ level: 'silent' }));
+    await recoverInterruptedSessions(repository, mediaDir, pino({ level: 'silent' }), createRecordCounter);
     assert.equal((await repository.getSession(session.sessionId))?.sessionState, 'CLOSED_ERROR');
   });
 });
