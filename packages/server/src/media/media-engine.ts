@@ -60,8 +60,9 @@ export interface MediaEngine {
    */
   rearmTimeout?(streamId: string): void;
   /**
-   * The line went on hold (true: a re-offer without media) or resumed (false). The stream goes
-   * on as before; only its gap count stops while on hold (docs/media.md "Gaps and silence").
+   * The line went on hold (true: a re-offer without media, or the call's BYE, after which the
+   * stream only drains) or resumed (false). The stream goes on as before; only its gap count
+   * stops while held, a silence up to now still counting (docs/media.md "Gaps and silence").
    */
   setHeld?(streamId: string, held: boolean): void;
   /**
