@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 
-import { AudioContentCheck, SILENCE_MEAN_MAGNITUDE } from '../../../src/media/audio-content.js';
+import { AudioContentCheck } from '../../../src/media/audio-content.js';
 import { createRecordCounter } from '../../../src/media/record-counter.js';
 import { StreamStatistics } from '../../../src/media/stream-stats.js';
 import { encodeAlaw, encodeMulaw } from '../../../src/protocol/codec/g711.js';
@@ -105,9 +105,10 @@ void describe('silence check of G.711 (AudioContentCheck)', () => {
       // About -20 dBFS: quiet speech.
       assert.equal(check(pt, encode(sine(3000))).content, 'audio');
     }
-    // The threshold is a mean magnitude: a sine whose mean magnitude is just above it is audio.
-    const justAbove = Math.ceil((SILENCE_MEAN_MAGNITUDE * Math.PI) / 2) + 40;
-    assert.equal(check(0, encodeMulaw(sine(justAbove))).content, 'audio');
+    // About -30 dBFS, a soft voice: clearly above the -40 dBFS threshold (a mean magnitude of 328).
+    assert.equal(check(0, encodeMulaw(sine(1000))).content, 'audio');
+    // About -46 dBFS: below it.
+    assert.equal(check(0, encodeMulaw(sine(250))).content, 'silence');
   });
 
   void it('checks nothing but PCMU and PCMA, and keeps audio once heard', () => {
