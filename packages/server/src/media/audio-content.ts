@@ -21,6 +21,19 @@ export const SILENCE_MEAN_MAGNITUDE = 328;
 /** RFC 3551 static payload types: 0 PCMU (µ-law), 8 PCMA (A-law). */
 const PT_PCMU = 0;
 const PT_PCMA = 8;
+/** RFC 3551: 13 comfort noise (RFC 3389), 18 G.729, whose 2-byte frames are Annex B SIDs. */
+const PT_CN = 13;
+const PT_G729 = 18;
+const G729_SID_BYTES = 2;
+
+/**
+ * Whether a packet announces silence: comfort noise, or a G.729 Annex B silence descriptor. A
+ * sender with voice activity detection sends one and then nothing until the voice comes back.
+ * Two integer compares for an ordinary voice packet.
+ */
+export function announcesSilence(payloadType: number, payloadLength: number): boolean {
+  return payloadType === PT_CN || (payloadType === PT_G729 && payloadLength === G729_SID_BYTES);
+}
 
 function magnitudes(table: Int16Array): Uint16Array {
   const out = new Uint16Array(256);

@@ -1,5 +1,6 @@
 import type { TrackStats } from '../model/session.js';
 import { parseRtpHeader } from '../protocol/rtp/rtp-packet.js';
+import { announcesSilence } from './audio-content.js';
 import { StreamStatistics } from './stream-stats.js';
 
 /** Counts the records of a track file again (recording/recovery.ts, after a crash). */
@@ -25,6 +26,9 @@ export function createRecordCounter(clockRateHz: number): RecordCounter {
       }
       const header = parsed.value;
       stats.onPacket(header.ssrc, header.sequenceNumber, header.timestamp, header.payloadLength, arrivalUs);
+      if (announcesSilence(header.payloadType, header.payloadLength)) {
+        stats.onSilenceAnnounced();
+      }
       if (!stats.audio.heardAudio) {
         stats.audio.onPayload(header.payloadType, rtp, header.payloadOffset, header.payloadLength);
       }

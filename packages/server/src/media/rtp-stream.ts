@@ -12,7 +12,7 @@ import type { ExpectedSource } from './media-engine.js';
 import type { TapBatch } from './worker-messages.js';
 import { SourcePolicy } from './source-policy.js';
 import { SRTP_DROP_AUTH, SrtpReceiveContext, type SrtpParams } from './srtp.js';
-import type { AudioContentCheck } from './audio-content.js';
+import { announcesSilence, type AudioContentCheck } from './audio-content.js';
 import { StreamStatistics } from './stream-stats.js';
 import { TapBuffer } from './tap-buffer.js';
 import { TrackWriter, type TrackWriterOptions } from './track-writer.js';
@@ -433,6 +433,9 @@ export class RtpStream {
       rtp,
       header.payloadLength,
     );
+    if (announcesSilence(header.payloadType, header.payloadLength)) {
+      this.#stats.onSilenceAnnounced();
+    }
     if (!this.#audio.heardAudio) {
       // Until a loud G.711 frame is heard; one branch per packet after that.
       this.#audio.onPayload(header.payloadType, rtp, header.payloadOffset, header.payloadLength);

@@ -71,6 +71,11 @@ export class StreamStatistics {
   #gapFromUs = GAPS_IDLE;
   #gapPaused = false;
   #gapHeld = false;
+  /**
+   * The last packet was comfort noise or a silence descriptor (onSilenceAnnounced): the sender
+   * said it goes quiet (VAD), so the silence after it is no gap.
+   */
+  #silenceAnnounced = false;
   #gaps = 0;
   #gapUs = 0;
   #longestGapUs = 0;
@@ -177,6 +182,7 @@ export class StreamStatistics {
     } else if (gapFrom === GAPS_IDLE) {
       this.#gapFromUs = arrivalUs;
     }
+    this.#silenceAnnounced = false;
     this.#countSequence(ssrc, sequenceNumber, timestamp, arrivalUs);
   }
 
@@ -199,6 +205,15 @@ export class StreamStatistics {
     }
   }
 
+  /**
+   * The packet just counted was comfort noise (RFC 3389) or a codec's silence descriptor: a
+   * sender with voice activity detection stops sending until the voice comes back, which is no
+   * gap. Holds until the next packet.
+   */
+  onSilenceAnnounced(): void {
+    this.#silenceAnnounced = true;
+  }
+
   /** The stream closes at `nowUs` (the BYE): silence since the last packet up to it is a gap too. */
   endGaps(nowUs: number): void {
     this.#closeGap(nowUs);
@@ -212,6 +227,7 @@ export class StreamStatistics {
     } else if (this.#gapFromUs === GAPS_SUSPENDED) {
       // Measured again from the resume, once the stream has started at all.
       this.#gapFromUs = this.#firstArrivalUs < 0 ? GAPS_IDLE : nowUs;
+      this.#silenceAnnounced = false;
     }
   }
 
@@ -223,6 +239,9 @@ export class StreamStatistics {
   }
 
   #addGap(us: number): void {
+    if (this.#silenceAnnounced) {
+      return;
+    }
     this.#gaps++;
     this.#gapUs += us;
     if (us > this.#longestGapUs) {

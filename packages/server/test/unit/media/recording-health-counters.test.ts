@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 
-import { AudioContentCheck } from '../../../src/media/audio-content.js';
+import { announcesSilence, AudioContentCheck } from '../../../src/media/audio-content.js';
 import { createRecordCounter } from '../../../src/media/record-counter.js';
 import { StreamStatistics } from '../../../src/media/stream-stats.js';
 import { encodeAlaw, encodeMulaw } from '../../../src/protocol/codec/g711.js';
@@ -84,6 +84,24 @@ void describe('gaps longer than a second (StreamStatistics)', () => {
     stats.endGaps(T0_US + 60_000_000);
     assert.equal(stats.snapshot().gaps, 1);
     assert.equal(stats.snapshot().gapMs, 1500);
+  });
+});
+
+void describe('silence announced by voice activity detection', () => {
+  void it('counts no gap after comfort noise or a G.729 silence descriptor, and counts the next one', () => {
+    const stats = new StreamStatistics(8000);
+    feed(stats, steady(0, 5));
+    // Comfort noise, then 3 s without packets: the sender said it goes quiet.
+    stats.onPacket(0x1234, 5, 5 * 160, 1, T0_US + 5 * FRAME_US);
+    stats.onSilenceAnnounced();
+    stats.onPacket(0x1234, 6, 6 * 160, 160, T0_US + 5 * FRAME_US + 3_000_000);
+    // A voice packet, then 1.5 s without packets: a gap.
+    stats.onPacket(0x1234, 7, 7 * 160, 160, T0_US + 5 * FRAME_US + 4_500_000);
+    assert.deepEqual([stats.snapshot().gaps, stats.snapshot().gapMs], [1, 1500]);
+    assert.equal(announcesSilence(13, 1), true, 'comfort noise');
+    assert.equal(announcesSilence(18, 2), true, 'G.729 Annex B SID');
+    assert.equal(announcesSilence(18, 20), false, 'a G.729 voice frame');
+    assert.equal(announcesSilence(0, 160), false, 'PCMU');
   });
 });
 
