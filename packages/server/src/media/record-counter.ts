@@ -7,6 +7,11 @@ import { StreamStatistics } from './stream-stats.js';
 export interface RecordCounter {
   /** One stored RTP packet and the time its record says it arrived (epoch µs). */
   onRecord(rtp: Uint8Array, arrivalUs: number): void;
+  /**
+   * The line went on hold (`held`) or the recording was paused (`paused`), or either ended, at
+   * `atUs`, as the session's tags tell: its silence is no gap, as in the worker.
+   */
+  onQuiet(kind: 'held' | 'paused', on: boolean, atUs: number): void;
   snapshot(): TrackStats;
 }
 
@@ -31,6 +36,13 @@ export function createRecordCounter(clockRateHz: number): RecordCounter {
       }
       if (!stats.audio.heardAudio) {
         stats.audio.onPayload(header.payloadType, rtp, header.payloadOffset, header.payloadLength);
+      }
+    },
+    onQuiet(kind: 'held' | 'paused', on: boolean, atUs: number): void {
+      if (kind === 'held') {
+        stats.setGapsHeld(on, atUs);
+      } else {
+        stats.setGapsPaused(on, atUs);
       }
     },
     snapshot: () => stats.snapshot(),
