@@ -52,6 +52,8 @@ const AUDIO = 2;
 
 export class AudioContentCheck {
   #state: typeof NOT_SEEN | typeof SILENCE | typeof AUDIO = NOT_SEEN;
+  /** 0 or 1: which samples of the next frame are read (see onPayload). */
+  #odd = 1;
 
   /** True once a loud frame was seen: nothing more to check. */
   get heardAudio(): boolean {
@@ -70,11 +72,14 @@ export class AudioContentCheck {
       return;
     }
     // Every other sample: their mean magnitude estimates the frame's closely enough to tell
-    // silence from a voice, at half the reads, and the loop has no branch but its own.
+    // silence from a voice, at half the reads, and the loop has no branch but its own. The even
+    // and the odd samples take turns, frame by frame: a tone at a quarter of the sampling rate
+    // (2 kHz) may be zero on one of the two, never on both.
+    this.#odd ^= 1;
     const end = offset + length;
     let sum = 0;
     let count = 0;
-    for (let i = offset; i < end; i += 2) {
+    for (let i = offset + this.#odd; i < end; i += 2) {
       sum += table[packet[i] as number] as number;
       count++;
     }

@@ -138,6 +138,17 @@ void describe('silence check of G.711 (AudioContentCheck)', () => {
     assert.equal(c.content, 'audio');
   });
 
+  void it('hears a 2 kHz tone that is zero on every other sample, by the next frame', () => {
+    // sin(2π·2000·n/8000) is 0 on every even sample and ±A on every odd one.
+    const tone = encodeMulaw(
+      Array.from({ length: 160 }, (_, n) => Math.round(8000 * Math.sin((2 * Math.PI * 2000 * n) / 8000))),
+    );
+    const c = new AudioContentCheck();
+    c.onPayload(0, tone, 0, tone.length);
+    c.onPayload(0, tone, 0, tone.length);
+    assert.equal(c.content, 'audio');
+  });
+
   void it('reads the payload where the packet holds it', () => {
     const packet = new Uint8Array(12 + 160);
     packet.fill(0xff); // µ-law zero everywhere, header included
