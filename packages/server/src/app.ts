@@ -44,6 +44,7 @@ import { RetentionService } from './storage/retention.js';
 import type { Session } from './model/session.js';
 import { storageRoutes } from './api/storage-routes.js';
 import { recoverInterruptedSessions } from './recording/recovery.js';
+import { createRecordCounter } from './media/record-counter.js';
 import { createSipServer, type SipServer } from './sip/sip-server.js';
 import { Mp4Cache } from './playback/mp4-cache.js';
 import { ensureCertificate } from './transport/tls-certificate.js';
@@ -91,7 +92,7 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<A
     } else if (admin.created) {
       log.info('created user "admin" with the password from VERBATIM_ADMIN_PASSWORD');
     }
-    await recoverInterruptedSessions(repository, mediaDir, log);
+    await recoverInterruptedSessions(repository, mediaDir, log, createRecordCounter);
 
     const needsCertificate = config.tls || config.sipTlsPort > 0;
     const certificate = needsCertificate
@@ -379,6 +380,7 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<A
         storage: () => storage.status(),
         retention: () => retention.counters,
         writeHealth: () => writeHealth.status(),
+        healthSummary: () => repository.healthSummary(Date.now()),
         ...(rtsp === undefined ? {} : { rtspCounters: () => ({ ...rtsp.counters() }) }),
       },
     });

@@ -13,6 +13,7 @@ import type { ApiRefusalReason } from './refusal-log.js';
 import type { StorageStatus } from '../storage/storage-agent.js';
 import type { RetentionCounters } from '../storage/retention.js';
 import { STORAGE_LEVELS } from '../storage/storage-thresholds.js';
+import { HEALTH_PROBLEM_KINDS, type HealthSummary } from '../model/session-health.js';
 
 /**
  * `GET /metrics` on the API port: the node's counters in the Prometheus text format (prom-client),
@@ -57,6 +58,11 @@ export interface MetricsSource {
   readonly retention?: () => Readonly<RetentionCounters>;
   /** Whether the node can write its tracks and database (recording/write-health.ts). Absent: none. */
   readonly writeHealth?: () => WriteHealthStatus;
+  /**
+   * Recording health of the sessions that ended in the last hour and day, read from the
+   * database (Repository.healthSummary), so it counts every node sharing it. Absent: none.
+   */
+  readonly healthSummary?: () => Promise<HealthSummary>;
 }
 
 /** The RTSP counters that are gauges; every other one is a running total. */
@@ -265,6 +271,7 @@ export function buildNodeMetrics(source: MetricsSource, apiRefusals?: ApiRefusal
     () => source.mediaCounters()?.streamsClosed,
   );
   registerEventMetrics(registry, source);
+  registerHealthMetrics(registry, source);
   registerMp4Metrics(registry, source);
   registerStorageMetrics(registry, source);
   registerWriteHealthMetrics(registry, source);
@@ -538,6 +545,65 @@ function registerEventMetrics(registry: Registry, source: MetricsSource): void {
       },
     });
   }
+}
+
+/** The summary windows as the `window` label names them. */
+const HEALTH_WINDOWS = [
+  ['1h', 'lastHour'],
+  ['24h', 'lastDay'],
+] as const;
+
+function registerHealthMetrics(registry: Registry, source: MetricsSource): void {
+  const summary = source.healthSummary;
+  if (summary === undefined) {
+    return;
+  }
+  // One database read per scrape serves the three gauges.
+  let sample: Promise<HealthSummary> | undefined;
+  const read = (): Promise<HealthSummary> => {
+    sample ??= summary().finally(() => {
+      sample = undefined;
+    });
+    return sample;
+  };
+  new Gauge({
+    name: 'verbatim_sessions_ended_recent',
+    help: 'Sessions that ended in the window (1h, 24h), on every node sharing the database',
+    labelNames: ['window'],
+    registers: [registry],
+    async collect() {
+      const current = await read();
+      for (const [label, key] of HEALTH_WINDOWS) {
+        this.set({ window: label }, current[key].sessionsEnded);
+      }
+    },
+  });
+  new Gauge({
+    name: 'verbatim_sessions_degraded_recent',
+    help: 'Sessions that ended in the window (1h, 24h) with at least one recording health problem',
+    labelNames: ['window'],
+    registers: [registry],
+    async collect() {
+      const current = await read();
+      for (const [label, key] of HEALTH_WINDOWS) {
+        this.set({ window: label }, current[key].sessionsDegraded);
+      }
+    },
+  });
+  new Gauge({
+    name: 'verbatim_session_health_problems_recent',
+    help: 'Sessions that ended in the window (1h, 24h) with a recording health problem of this kind',
+    labelNames: ['window', 'kind'],
+    registers: [registry],
+    async collect() {
+      const current = await read();
+      for (const [label, key] of HEALTH_WINDOWS) {
+        for (const kind of HEALTH_PROBLEM_KINDS) {
+          this.set({ window: label, kind }, current[key].byKind[kind]);
+        }
+      }
+    },
+  });
 }
 
 function msToSeconds(ms: number | undefined): number | undefined {

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 
 import type { Repository } from '../db/repository.js';
+import { healthRoutes } from './health-routes.js';
 import { auditRoutes } from './audit-routes.js';
 import type { AuditTrail } from './audit-trail.js';
 import { authRoutes } from './auth-routes.js';
@@ -52,6 +53,7 @@ export function registerOraRoutes(app: FastifyInstance, ctx: OraRouteContext): v
     ...queryRoutes(ctx),
     ...userRoutes(ctx),
     ...auditRoutes(ctx),
+    ...healthRoutes(ctx),
     ...ctx.extraRoutes.flatMap((build) => build(ctx)),
   ];
   registerOraRouteTable(app, ctx, routes);

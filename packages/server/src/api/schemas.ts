@@ -1,3 +1,4 @@
+import { HEALTH_PROBLEM_KINDS } from '../model/session-health.js';
 import { Type, type TSchema } from 'typebox';
 
 /**
@@ -47,9 +48,39 @@ export const TrackSchema = Type.Object({
   ),
   participants: Type.Array(ParticipantSchema),
   tags: Type.Array(TagSchema),
-  stats: Type.Record(Type.String(), Type.Number(), {
-    description: 'Verbatim extension: reception statistics',
+  stats: Type.Record(Type.String(), Type.Union([Type.Number(), Type.String()]), {
+    description: 'Verbatim extension: reception statistics (numbers; `content` is audio or silence)',
   }),
+});
+
+/** A session's recording health (model/session-health.ts; docs/api.md "health"). */
+const SessionHealthSchema = Type.Object({
+  status: Type.Union([Type.Literal('ok'), Type.Literal('degraded')]),
+  problems: Type.Array(
+    Type.Object(
+      {
+        kind: Type.Union(HEALTH_PROBLEM_KINDS.map((kind) => Type.Literal(kind))),
+        trackNumber: Type.Optional(Type.Integer({ description: 'absent for one-sided' })),
+        trackNumbers: Type.Optional(
+          Type.Array(Type.Integer(), { description: 'one-sided: the unheard tracks' }),
+        ),
+      },
+      { additionalProperties: true, description: 'figures by kind: see docs/api.md' },
+    ),
+  ),
+  tracks: Type.Array(
+    Type.Object({
+      trackNumber: Type.Integer(),
+      expected: Type.Integer(),
+      received: Type.Integer(),
+      lost: Type.Integer(),
+      lossPercent: Type.Number(),
+      gaps: Type.Integer(),
+      gapMs: Type.Integer(),
+      longestGapMs: Type.Integer(),
+      content: Type.Union([Type.Literal('audio'), Type.Literal('silence'), Type.Literal('not-checked')]),
+    }),
+  ),
 });
 
 export const SessionSchema = Type.Object({
@@ -71,7 +102,7 @@ export const SessionSchema = Type.Object({
   closeReason: Type.Optional(
     Type.String({ description: 'Why a CLOSED_ERROR session ended (`disk-full`, `write-failed: EIO`, …)' }),
   ),
-  health: Type.String(),
+  health: SessionHealthSchema,
   tags: Type.Array(TagSchema),
   tracks: Type.Array(TrackSchema),
   urls: Type.Object({

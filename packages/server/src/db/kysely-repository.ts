@@ -3,6 +3,13 @@ import type { Logger } from 'pino';
 
 import type { AuditQuery, AuditRecord, NewAuditRecord } from '../model/audit.js';
 import type { Participant, Session, SessionState, Tag, Track } from '../model/session.js';
+import {
+  healthKinds,
+  sessionHealth,
+  summarizeKinds,
+  type HealthSummary,
+  type HealthWindowSummary,
+} from '../model/session-health.js';
 import type {
   DeleteFailureReason,
   Job,
@@ -203,19 +210,48 @@ export abstract class KyselyRepository implements Repository {
     sessionDurationMs: number,
     closeReason?: string,
   ): Promise<void> {
-    const result = await this.#open()
-      .updateTable('sessions')
-      .set((eb) => ({
-        state,
-        duration_ms: sessionDurationMs,
-        end_ms: eb('start_ms', '+', sessionDurationMs),
-        close_reason: closeReason ?? null,
-      }))
-      .where('session_id', '=', sessionId)
-      .executeTakeFirst();
-    if (result.numUpdatedRows === 0n) {
-      throw new DbError('VERBATIM_ERR_DB_NOT_FOUND', `session ${sessionId} not found`);
-    }
+    await this.#write({}, async (trx) => {
+      const result = await trx
+        .updateTable('sessions')
+        .set((eb) => ({
+          state,
+          duration_ms: sessionDurationMs,
+          end_ms: eb('start_ms', '+', sessionDurationMs),
+          close_reason: closeReason ?? null,
+        }))
+        .where('session_id', '=', sessionId)
+        .executeTakeFirst();
+      if (result.numUpdatedRows === 0n) {
+        throw new DbError('VERBATIM_ERR_DB_NOT_FOUND', `session ${sessionId} not found`);
+      }
+      // The health as the session object will show it, stored in the same transaction so that
+      // the node summary (healthSummary) counts every closed session exactly once.
+      await storeHealthKinds(trx, sessionId);
+    });
+  }
+
+  /**
+   * The node summary of recording health (issue 13): sessions that ended in the last hour and
+   * the last day, by the problem kinds stored when they closed. Read from the database, so it
+   * counts what every process sharing it closed.
+   */
+  async healthSummary(nowMs: number): Promise<HealthSummary> {
+    const window = async (sinceMs: number): Promise<HealthWindowSummary> => {
+      const rows = await this.#open()
+        .selectFrom('sessions')
+        .select((eb) => ['health_kinds', eb.fn.countAll<number | string | bigint>().as('n')])
+        .where('end_ms', '>=', sinceMs)
+        .where('end_ms', '<=', nowMs)
+        .where('health_kinds', 'is not', null)
+        .groupBy('health_kinds')
+        .execute();
+      return summarizeKinds(rows.map((row) => ({ kinds: row.health_kinds ?? '', sessions: Number(row.n) })));
+    };
+    return {
+      at: nowMs,
+      lastHour: await window(nowMs - HOUR_MS),
+      lastDay: await window(nowMs - DAY_MS),
+    };
   }
 
   async getSession(sessionId: string): Promise<Session | undefined> {
@@ -670,6 +706,23 @@ export abstract class KyselyRepository implements Repository {
     }
   }
 }
+
+/** Computes a session's health from its stored tracks and stores its problem kinds. */
+async function storeHealthKinds(trx: Executor, sessionId: string): Promise<void> {
+  const rows = await trx.selectFrom('sessions').selectAll().where('session_id', '=', sessionId).execute();
+  const [session] = await loadSessions(trx, rows);
+  if (session === undefined) {
+    return;
+  }
+  await trx
+    .updateTable('sessions')
+    .set({ health_kinds: healthKinds(sessionHealth(session)) })
+    .where('session_id', '=', sessionId)
+    .execute();
+}
+
+const HOUR_MS = 3_600_000;
+const DAY_MS = 24 * HOUR_MS;
 
 async function insertTrack(trx: Executor, sessionId: string, track: Track): Promise<void> {
   await trx.insertInto('tracks').values(trackRow(sessionId, track)).execute();

@@ -7,6 +7,7 @@ import type {
   TrackStats,
   Participant,
 } from '../model/session.js';
+import type { HealthSummary } from '../model/session-health.js';
 import type { AuditQuery, AuditRecord, NewAuditRecord } from '../model/audit.js';
 import type { Role, User } from '../model/user.js';
 import type { DeletionJobStore, VerifyJobStore } from '../model/job.js';
@@ -37,7 +38,11 @@ export interface Repository
     participants: readonly Participant[],
   ): Promise<void>;
   addSessionTag(sessionId: string, tag: Tag): Promise<void>;
-  /** Sets the final state and duration of a session, and why it ended in error. */
+  /**
+   * Sets the final state and duration of a session, and why it ended in error, and stores the
+   * problem kinds of its health as its stored tracks give it (for healthSummary): write the
+   * tracks' statistics first.
+   */
   closeSession(
     sessionId: string,
     state: Exclude<SessionState, 'ACTIVE'>,
@@ -45,6 +50,11 @@ export interface Repository
     closeReason?: string,
   ): Promise<void>;
   getSession(sessionId: string): Promise<Session | undefined>;
+  /**
+   * Sessions that ended in the hour and the day before `nowMs`, by the health problem kinds
+   * stored when they closed (closeSession computes them; issue 13 "Recording health").
+   */
+  healthSummary(nowMs: number): Promise<HealthSummary>;
   listActiveSessions(): Promise<Session[]>;
   /** Sessions matching a MediaSense getSessions query, sorted and paged as it asks. */
   querySessions(query: SessionQuery): Promise<Session[]>;

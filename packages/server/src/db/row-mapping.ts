@@ -1,4 +1,5 @@
 import type { Participant, Session, Tag, Track, TrackDigest, TrackStats } from '../model/session.js';
+import { healthKinds, sessionHealth } from '../model/session-health.js';
 import type { ParticipantsTable, SessionsTable, TagsTable, TracksTable } from './schema.js';
 
 /**
@@ -22,6 +23,8 @@ export function sessionRow(session: Session): SessionsTable {
     correlation: session.correlation === undefined ? null : JSON.stringify(session.correlation),
     pruned_ms: session.prunedAt ?? null,
     close_reason: session.closeReason ?? null,
+    // A session written closed (imports, seeded data) is counted like one closed here.
+    health_kinds: session.sessionState === 'ACTIVE' ? null : healthKinds(sessionHealth(session)),
   };
 }
 
@@ -57,6 +60,10 @@ type StatsColumns = Pick<
   | 'stat_paused'
   | 'stat_first_packet_ms'
   | 'stat_last_packet_ms'
+  | 'stat_gaps'
+  | 'stat_gap_ms'
+  | 'stat_longest_gap_ms'
+  | 'stat_content'
 >;
 
 export function statsColumns(stats: TrackStats): StatsColumns {
@@ -75,6 +82,10 @@ export function statsColumns(stats: TrackStats): StatsColumns {
     stat_paused: stats.paused ?? 0,
     stat_first_packet_ms: stats.firstPacketAt ?? null,
     stat_last_packet_ms: stats.lastPacketAt ?? null,
+    stat_gaps: stats.gaps ?? 0,
+    stat_gap_ms: stats.gapMs ?? 0,
+    stat_longest_gap_ms: stats.longestGapMs ?? 0,
+    stat_content: stats.content ?? null,
   };
 }
 
@@ -196,6 +207,17 @@ export function toTrack(row: TracksTable, participants: readonly Participant[], 
       ...(row.stat_paused > 0 ? { paused: row.stat_paused } : {}),
       ...(row.stat_first_packet_ms === null ? {} : { firstPacketAt: row.stat_first_packet_ms }),
       ...(row.stat_last_packet_ms === null ? {} : { lastPacketAt: row.stat_last_packet_ms }),
+      // Migration 0016: absent when there was no gap, or the content was not checked.
+      ...(row.stat_gaps > 0
+        ? {
+            gaps: row.stat_gaps,
+            gapMs: row.stat_gap_ms,
+            longestGapMs: row.stat_longest_gap_ms,
+          }
+        : {}),
+      ...(row.stat_content === 'audio' || row.stat_content === 'silence'
+        ? { content: row.stat_content }
+        : {}),
     },
   };
 }

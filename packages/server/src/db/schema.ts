@@ -59,6 +59,11 @@ export interface SessionsTable {
   pruned_ms: number | null;
   /** Why a CLOSED_ERROR session ended (migration 0017); NULL otherwise. */
   close_reason: string | null;
+  /**
+   * The health problem kinds found when the session closed, comma-separated ('' when ok; model/
+   * session-health.ts healthKinds); NULL while ACTIVE and for sessions closed before migration 0016.
+   */
+  health_kinds: string | null;
 }
 
 export interface TracksTable {
@@ -89,6 +94,12 @@ export interface TracksTable {
   stat_paused: number;
   stat_first_packet_ms: number | null;
   stat_last_packet_ms: number | null;
+  /** Gaps longer than a second: count, total and longest in ms (migration 0016). */
+  stat_gaps: number;
+  stat_gap_ms: number;
+  stat_longest_gap_ms: number;
+  /** 'audio' or 'silence' (G.711 checked), NULL when not checked (migration 0016). */
+  stat_content: string | null;
   /**
    * SHA-256 (lower-case hex) of the finished track file, its length in bytes and when it was
    * computed (migration 0015); NULL until the file is final, and for tracks recorded before.

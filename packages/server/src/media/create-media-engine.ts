@@ -301,6 +301,10 @@ class WorkerMediaEngine implements RtpMediaEngine {
     this.#sendWhenOpen(streamId, { type: 'rearm-timeout', streamId });
   }
 
+  setHeld(streamId: string, held: boolean): void {
+    this.#sendWhenOpen(streamId, { type: 'hold', streamId, held });
+  }
+
   setSrtp(streamId: string, srtp: SrtpParams | 'pending' | undefined): void {
     const copy = srtp === undefined ? undefined : copySrtp(srtp);
     this.#sendWhenOpen(streamId, { type: 'srtp', streamId, srtp: copy });

@@ -60,6 +60,12 @@ export interface MediaEngine {
    */
   rearmTimeout?(streamId: string): void;
   /**
+   * The line went on hold (true: a re-offer without media, or the call's BYE, after which the
+   * stream only drains) or resumed (false). The stream goes on as before; only its gap count
+   * stops while held, a silence up to now still counting (docs/media.md "Gaps and silence").
+   */
+  setHeld?(streamId: string, held: boolean): void;
+  /**
    * Copies the stream's packets to `onPackets` from now on, as they are stored (never those
    * received while paused; SRTP decrypted), in batches of one tap tick (tens of milliseconds), on
    * the main thread. Returns the function that stops it (idempotent); the stream stops being

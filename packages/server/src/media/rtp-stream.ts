@@ -12,6 +12,7 @@ import type { ExpectedSource } from './media-engine.js';
 import type { TapBatch } from './worker-messages.js';
 import { SourcePolicy } from './source-policy.js';
 import { SRTP_DROP_AUTH, SrtpReceiveContext, type SrtpParams } from './srtp.js';
+import { announcesSilence, type AudioContentCheck } from './audio-content.js';
 import { StreamStatistics } from './stream-stats.js';
 import { TapBuffer } from './tap-buffer.js';
 import { TrackWriter, type TrackWriterOptions } from './track-writer.js';
@@ -68,6 +69,8 @@ export class RtpStream {
   readonly #rtcp: Socket;
   readonly #writer: TrackWriter;
   readonly #stats: StreamStatistics;
+  /** The statistics' silence check, read once per stored packet until it has heard audio. */
+  readonly #audio: AudioContentCheck;
   readonly #policy: SourcePolicy;
   readonly #mediaTimeoutMs: number;
   /** Dual-stack sockets report IPv4 senders as ::ffff:a.b.c.d; pcap records need a.b.c.d. */
@@ -112,11 +115,15 @@ export class RtpStream {
     this.#writer = writer;
     this.#ipv6 = isIPv6(spec.bindAddress);
     this.#stats = new StreamStatistics(spec.clockRateHz);
+    this.#audio = this.#stats.audio;
     this.#policy = new SourcePolicy(this.#ipv6);
     this.#mediaTimeoutMs = spec.mediaTimeoutMs;
     this.#silenceSinceMs = Date.now();
     this.#srtp = createSrtp(spec.srtp);
     this.#paused = spec.paused === true;
+    if (this.#paused) {
+      this.#stats.setGapsPaused(true, host.clock.nowUs());
+    }
     this.#rtp.on('message', this.#onRtp);
     this.#rtcp.on('message', this.#onRtcp);
     this.#rtp.on('error', this.#onSocketError);
@@ -192,6 +199,15 @@ export class RtpStream {
    */
   setPaused(paused: boolean): void {
     this.#paused = paused;
+    this.#stats.setGapsPaused(paused, this.#host.clock.nowUs());
+  }
+
+  /**
+   * The line went on hold (a re-offer without media) or resumed (see MediaEngine.setHeld): the
+   * silence of a hold is no gap in the media (docs/media.md "Gaps and silence").
+   */
+  setHeld(held: boolean): void {
+    this.#stats.setGapsHeld(held, this.#host.clock.nowUs());
   }
 
   /** Starts or stops copying the stored packets for the main thread (see MediaEngine.tap). */
@@ -294,7 +310,11 @@ export class RtpStream {
    */
   async close(): Promise<{ readonly stats: TrackStats; readonly error?: Error }> {
     if (!this.#closed) {
+      // The call ended now: silence from the last packet up to here is a gap like any other;
+      // what the drain reads next arrived before this and ends no gap.
+      const endUs = this.#host.clock.nowUs();
       await this.#drain();
+      this.#stats.endGaps(endUs);
     }
     this.#closed = true;
     // An event still sounding is reported before the stream's final statistics.
@@ -416,6 +436,13 @@ export class RtpStream {
       rtp,
       header.payloadLength,
     );
+    if (announcesSilence(header.payloadType, header.payloadLength)) {
+      this.#stats.onSilenceAnnounced();
+    }
+    if (!this.#audio.heardAudio) {
+      // Until a loud G.711 frame is heard; one branch per packet after that.
+      this.#audio.onPayload(header.payloadType, rtp, header.payloadOffset, header.payloadLength);
+    }
     if (this.#tap !== undefined) {
       // The packet as stored (after the pause test, decrypted), copied into the tap's batch.
       this.#tap.push(arrivalUs / 1000, rtp);

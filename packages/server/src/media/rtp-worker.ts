@@ -261,6 +261,9 @@ function handle(message: ToWorker): void {
     case 'rearm-timeout':
       streams.get(message.streamId)?.rearmTimeout(Date.now());
       return;
+    case 'hold':
+      streams.get(message.streamId)?.setHeld(message.held);
+      return;
     case 'tap': {
       // A closing stream still drains its socket: a listener that stops meanwhile stops its copy.
       const stream =

@@ -1,4 +1,6 @@
 import type { TrackStats } from '../model/session.js';
+import { GAP_THRESHOLD_MS } from '../model/session-health.js';
+import { AudioContentCheck } from './audio-content.js';
 
 /**
  * RFC 3550 Appendix A.1: a forward jump of fewer than MAX_DROPOUT sequence numbers is a gap
@@ -12,6 +14,12 @@ const SEQ_MOD = 0x10000;
 /** Sequence numbers remembered for duplicate detection; must exceed MAX_MISORDER. */
 const WINDOW = 128;
 const WINDOW_WORDS = WINDOW / 32;
+
+const GAP_THRESHOLD_US = GAP_THRESHOLD_MS * 1000;
+/** #gapFromUs before the first stored packet: the wait for the first packet is no gap. */
+const GAPS_IDLE = -1;
+/** #gapFromUs while the recording is paused or the line on hold: silence is expected. */
+const GAPS_SUSPENDED = -2;
 
 /**
  * Reception statistics of one stream. `onPacket` runs once per packet accepted for the track, so
@@ -55,6 +63,25 @@ export class StreamStatistics {
 
   #firstArrivalUs = -1;
   #lastArrivalUs = -1;
+
+  /**
+   * Gaps longer than GAP_THRESHOLD_MS (docs/media.md "Gaps and silence"): measured from the last
+   * stored packet, or from the end of a pause or hold; GAPS_IDLE or GAPS_SUSPENDED when not.
+   */
+  #gapFromUs = GAPS_IDLE;
+  #gapPaused = false;
+  #gapHeld = false;
+  /**
+   * The last packet was comfort noise or a silence descriptor (onSilenceAnnounced): the sender
+   * said it goes quiet (VAD), so the silence after it is no gap.
+   */
+  #silenceAnnounced = false;
+  #gaps = 0;
+  #gapUs = 0;
+  #longestGapUs = 0;
+
+  /** Whether the stored G.711 audio was only silence; fed by the stream (RtpStream.#receive). */
+  readonly audio = new AudioContentCheck();
 
   constructor(clockRateHz: number) {
     this.#clockRateHz = clockRateHz;
@@ -146,7 +173,80 @@ export class StreamStatistics {
     }
     this.#lastArrivalUs = arrivalUs;
     this.#lastHeardUs = arrivalUs;
+    const gapFrom = this.#gapFromUs;
+    if (gapFrom >= 0) {
+      if (arrivalUs - gapFrom > GAP_THRESHOLD_US) {
+        this.#addGap(arrivalUs - gapFrom);
+      }
+      this.#gapFromUs = arrivalUs;
+    } else if (gapFrom === GAPS_IDLE) {
+      this.#gapFromUs = arrivalUs;
+    }
+    this.#silenceAnnounced = false;
     this.#countSequence(ssrc, sequenceNumber, timestamp, arrivalUs);
+  }
+
+  /**
+   * The recording paused or resumed (pauseRecording) at `nowUs`: no gap is counted while it is,
+   * and the silence before it counts up to `nowUs`.
+   */
+  setGapsPaused(paused: boolean, nowUs: number): void {
+    if (paused !== this.#gapPaused) {
+      this.#gapPaused = paused;
+      this.#updateGapSuspension(nowUs);
+    }
+  }
+
+  /** The line went on hold or resumed at `nowUs` (a re-INVITE): as setGapsPaused. */
+  setGapsHeld(held: boolean, nowUs: number): void {
+    if (held !== this.#gapHeld) {
+      this.#gapHeld = held;
+      this.#updateGapSuspension(nowUs);
+    }
+  }
+
+  /**
+   * The packet just counted was comfort noise (RFC 3389) or a codec's silence descriptor: a
+   * sender with voice activity detection stops sending until the voice comes back, which is no
+   * gap. Holds until the next packet.
+   */
+  onSilenceAnnounced(): void {
+    this.#silenceAnnounced = true;
+  }
+
+  /** The stream closes at `nowUs` (the BYE): silence since the last packet up to it is a gap too. */
+  endGaps(nowUs: number): void {
+    this.#closeGap(nowUs);
+    this.#gapFromUs = GAPS_SUSPENDED;
+  }
+
+  #updateGapSuspension(nowUs: number): void {
+    if (this.#gapPaused || this.#gapHeld) {
+      this.#closeGap(nowUs);
+      this.#gapFromUs = GAPS_SUSPENDED;
+    } else if (this.#gapFromUs === GAPS_SUSPENDED) {
+      // Measured again from the resume, once the stream has started at all.
+      this.#gapFromUs = this.#firstArrivalUs < 0 ? GAPS_IDLE : nowUs;
+      this.#silenceAnnounced = false;
+    }
+  }
+
+  #closeGap(nowUs: number): void {
+    const from = this.#gapFromUs;
+    if (from >= 0 && nowUs - from > GAP_THRESHOLD_US) {
+      this.#addGap(nowUs - from);
+    }
+  }
+
+  #addGap(us: number): void {
+    if (this.#silenceAnnounced) {
+      return;
+    }
+    this.#gaps++;
+    this.#gapUs += us;
+    if (us > this.#longestGapUs) {
+      this.#longestGapUs = us;
+    }
   }
 
   /** Sequence numbers (loss, duplicates, reordering) and jitter of a packet, stored or paused. */
@@ -212,6 +312,14 @@ export class StreamStatistics {
       unreadAtClose: this.#unreadAtClose,
       unstored: this.#unstored,
       paused: this.#paused,
+      ...(this.#gaps === 0
+        ? {}
+        : {
+            gaps: this.#gaps,
+            gapMs: Math.round(this.#gapUs / 1000),
+            longestGapMs: Math.round(this.#longestGapUs / 1000),
+          }),
+      ...(this.audio.content === undefined ? {} : { content: this.audio.content }),
     };
     if (this.#firstArrivalUs < 0) {
       return base;

@@ -69,6 +69,8 @@ export type ToWorker =
     }
   | { readonly type: 'clock-rate'; readonly streamId: string; readonly clockRateHz: number }
   | { readonly type: 'rearm-timeout'; readonly streamId: string }
+  /** The line went on hold (true) or resumed: its silence is no gap (RtpStream.setHeld). */
+  | { readonly type: 'hold'; readonly streamId: string; readonly held: boolean }
   /** Starts (true) or stops copying the stream's stored packets to the main thread. */
   | { readonly type: 'tap'; readonly streamId: string; readonly on: boolean }
   | {

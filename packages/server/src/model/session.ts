@@ -45,6 +45,9 @@ export interface Participant {
   readonly agent?: AgentIdentity;
 }
 
+/** What a track's audio carried, as far as it was checked (TrackStats.content). */
+export type TrackContent = 'audio' | 'silence';
+
 /** Reception statistics of one track, kept by the media worker and stored with the track. */
 export interface TrackStats {
   readonly packets: number;
@@ -85,6 +88,20 @@ export interface TrackStats {
    * in `packets`, and no gap in `lost`. Absent when no packet came during a pause.
    */
   readonly paused?: number;
+  /**
+   * Gaps in the stored media longer than a second of arrival time (docs/media.md "Gaps and
+   * silence"): how many, their total and the longest, in ms. Absent when there was none (and for
+   * tracks recorded before they were counted).
+   */
+  readonly gaps?: number;
+  readonly gapMs?: number;
+  readonly longestGapMs?: number;
+  /**
+   * What the track's G.711 packets carried: `audio` once one frame was louder than the silence
+   * threshold, `silence` when none was. Absent when it was not checked: no G.711 (PCMU, PCMA)
+   * packet was stored, or the track was recorded before it was checked.
+   */
+  readonly content?: TrackContent;
   /** Wall-clock time of the first and the last stored packet (epoch ms); absent before any. */
   readonly firstPacketAt?: number;
   readonly lastPacketAt?: number;

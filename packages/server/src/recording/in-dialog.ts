@@ -262,6 +262,10 @@ export class DialogHandler {
       if (wasInactive && !leg.inactive) {
         this.#deps.media.rearmTimeout?.(leg.streamId);
       }
+      if (wasInactive !== leg.inactive) {
+        // A hold's silence is expected: it is no gap in the recording's health.
+        this.#deps.media.setHeld?.(leg.streamId, leg.inactive);
+      }
     }
     return holdTransitions(session, legs, now, before);
   }

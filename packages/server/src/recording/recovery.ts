@@ -4,9 +4,9 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { Repository } from '../db/repository.js';
 import { VerbatimError } from '../model/errors.js';
-import { EMPTY_TRACK_STATS, type TrackStats } from '../model/session.js';
+import type { RecordCounter } from '../media/record-counter.js';
+import type { Session, Tag, Track, TrackStats } from '../model/session.js';
 import { PcapReader } from '../protocol/container/pcap.js';
-import { parseRtpHeader } from '../protocol/rtp/rtp-packet.js';
 import { digestTrackFile } from './track-digest.js';
 
 /**
@@ -20,6 +20,7 @@ export async function recoverInterruptedSessions(
   repository: Repository,
   mediaDir: string,
   logger: Logger,
+  countRecords: (clockRateHz: number) => RecordCounter,
   now: () => number = Date.now,
 ): Promise<number> {
   const stale = await repository.listActiveSessions();
@@ -28,7 +29,11 @@ export async function recoverInterruptedSessions(
     for (const track of session.tracks) {
       const path = join(mediaDir, track.mediaPath);
       try {
-        const scan = await scanTrack(path);
+        const scan = await scanTrack(
+          path,
+          countRecords(track.clockRateHz > 0 ? track.clockRateHz : DEFAULT_CLOCK_RATE_HZ),
+          quietTransitions(session, track),
+        );
         if (scan.tornBytes > 0) {
           await truncate(path, scan.wholeBytes);
           logger.warn(
@@ -69,6 +74,40 @@ export async function recoverInterruptedSessions(
   return stale.length;
 }
 
+interface QuietTransition {
+  readonly kind: 'held' | 'paused';
+  readonly on: boolean;
+  readonly atUs: number;
+}
+
+/**
+ * When the track's line went on hold and back (its TrackInactive / TrackActive tags) and when the
+ * recording was paused and resumed (the session's Pause / Resume tags: pauseRecording, a SIPREC
+ * pause), in time order: the silences the worker would not have counted as gaps.
+ */
+function quietTransitions(session: Session, track: Track): QuietTransition[] {
+  const transitions: QuietTransition[] = [];
+  const add = (kind: QuietTransition['kind'], on: boolean, tag: Tag): void => {
+    transitions.push({ kind, on, atUs: tag.tagCreateDate * 1000 });
+  };
+  // A hold tag naming the track may sit in the session's list too (db/schema.ts tag_track_number).
+  const holdTags = [...track.tags, ...session.tags.filter((t) => t.trackNumber === track.trackNumber)];
+  for (const tag of holdTags) {
+    if (tag.tagName === 'TrackInactive' || tag.tagName === 'TrackActive') {
+      add('held', tag.tagName === 'TrackInactive', tag);
+    }
+  }
+  for (const tag of session.tags) {
+    if (tag.tagName === 'Pause' || tag.tagName === 'Resume') {
+      add('paused', tag.tagName === 'Pause', tag);
+    }
+  }
+  return transitions.sort((a, b) => a.atUs - b.atUs);
+}
+
+/** A track whose codec was never known (delayed offer cut off): G.711's rate, for jitter only. */
+const DEFAULT_CLOCK_RATE_HZ = 8000;
+
 interface TrackScan {
   readonly stats: TrackStats;
   /** Length of the file up to the end of its last whole record. */
@@ -76,23 +115,29 @@ interface TrackScan {
   readonly tornBytes: number;
 }
 
-/** Reads a track file once, streaming: statistics of what it holds and where its whole records end. */
-async function scanTrack(path: string): Promise<TrackScan> {
+/**
+ * Reads a track file once, streaming: statistics of what it holds and where its whole records
+ * end. The worker's counters died with it, so the records are counted again through the same
+ * StreamStatistics the worker uses (media/record-counter.ts, handed in by app.ts), their capture
+ * times standing for arrival times: packets, sequence gaps, reordering, jitter, gaps longer than
+ * a second and (G.711) silence (issue 13 point 7). Holds and pauses come from the session's
+ * tags, as the worker was told of them. What a file cannot tell stays zero: datagrams dropped
+ * before storage, kernel drops.
+ */
+async function scanTrack(
+  path: string,
+  counted: RecordCounter,
+  quiet: readonly QuietTransition[],
+): Promise<TrackScan> {
   const reader = new PcapReader();
-  let packets = 0;
-  let bytes = 0;
-  let firstUs: number | undefined;
-  let lastUs: number | undefined;
+  let next = 0;
   for await (const chunk of createReadStream(path) as AsyncIterable<Buffer>) {
     for (const packet of reader.push(chunk)) {
-      const header = parseRtpHeader(packet.payload);
-      if (!header.ok) {
-        continue;
+      // The holds and pauses up to this record, in time order with the records.
+      for (let t = quiet[next]; t !== undefined && t.atUs <= packet.timestampUs; t = quiet[++next]) {
+        counted.onQuiet(t.kind, t.on, t.atUs);
       }
-      packets++;
-      bytes += header.value.payloadLength;
-      firstUs ??= packet.timestampUs;
-      lastUs = packet.timestampUs;
+      counted.onRecord(packet.payload, packet.timestampUs);
     }
   }
   const { truncatedTailBytes } = reader.end();
@@ -100,12 +145,5 @@ async function scanTrack(path: string): Promise<TrackScan> {
     // The pcap reader's code (docs/errors.md, pcap) travels with the error to the log line.
     throw new VerbatimError(reader.error.code, reader.error.message);
   }
-  const stats: TrackStats = {
-    ...EMPTY_TRACK_STATS,
-    packets,
-    bytes,
-    ...(firstUs === undefined ? {} : { firstPacketAt: Math.floor(firstUs / 1000) }),
-    ...(lastUs === undefined ? {} : { lastPacketAt: Math.floor(lastUs / 1000) }),
-  };
-  return { stats, wholeBytes: reader.consumedBytes, tornBytes: truncatedTailBytes };
+  return { stats: counted.snapshot(), wholeBytes: reader.consumedBytes, tornBytes: truncatedTailBytes };
 }

@@ -64,6 +64,9 @@ export class SessionLifecycle {
         continue;
       }
       leg.ended = true;
+      // Silence is expected from the BYE on: the gap count stops here, not at the close after the
+      // drain (docs/media.md "Gaps and silence").
+      this.#deps.media.setHeld?.(leg.streamId, true);
       const closing = (drainMs > 0 ? delay(drainMs) : Promise.resolve())
         .then(() => this.#deps.media.closeStream(leg.streamId))
         .then(

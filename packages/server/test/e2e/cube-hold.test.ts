@@ -9,6 +9,7 @@ import {
   stereoChannels,
   type SessionWithTags,
 } from '../support/midcall-checks.js';
+import type { HealthJson } from '../support/health-calls.js';
 import { failWithOutputs, waitExit, type Spawned } from '../support/processes.js';
 import { sessionsWhere } from '../support/session-api.js';
 import { startSipp, waitForLoggedPort } from '../support/sipp-process.js';
@@ -115,6 +116,17 @@ describe(
         ],
       );
       assert.equal(session.tracks[0]?.stats.packets, 2 * TONE_SECONDS * 50, 'packets on the held line');
+      // The hold's silence is no gap in the recording's health (docs/media.md "Gaps and silence").
+      const { health } = session as SessionWithTags & { health: HealthJson };
+      assert.deepEqual(
+        health.tracks.map((t) => [t.gaps, t.content]),
+        [
+          [0, 'audio'],
+          [0, 'audio'],
+        ],
+        JSON.stringify(health),
+      );
+      assert.equal(health.status, 'ok', JSON.stringify(health));
 
       const hold = assertInterruption(
         session,

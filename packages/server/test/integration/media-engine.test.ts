@@ -267,6 +267,35 @@ void describe('media engine over loopback', () => {
     assert.ok(Date.now() - rearmedAt >= 300, 'the silence is counted from the re-arm');
   });
 
+  void it('counts a silence of more than a second as a gap, but not one while the line is held', async () => {
+    const { engine } = await engineWith();
+    const { port } = await engine.openStream({ streamId: 's-gaps', filePath: join(dir, 'gaps.pcap') });
+    const phone = await sender();
+    let seq = 1;
+    const talk = async (packets: number): Promise<void> => {
+      for (let i = 0; i < packets; i++) {
+        await sendUdp(phone, rtp(seq++), port);
+        await new Promise((resolve) => setTimeout(resolve, 20)); // Packet pacing (20 ms ptime), not a wait.
+      }
+    };
+    // The silences are what is tested: they have to last.
+    const silence = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+    await talk(5);
+    await silence(1200);
+    await talk(5);
+    assert.equal(typeof engine.setHeld, 'function', 'the real engine is told of holds');
+    engine.setHeld?.('s-gaps', true);
+    await silence(1200);
+    engine.setHeld?.('s-gaps', false);
+    await talk(5);
+    const stats = await engine.closeStream('s-gaps');
+    assert.equal(stats.packets, 15);
+    assert.equal(stats.gaps, 1, JSON.stringify(stats));
+    assert.ok((stats.gapMs ?? 0) >= 1200 && (stats.gapMs ?? 0) < 2000, `gap of ${stats.gapMs} ms`);
+    // The payload bytes are loud µ-law codes: the stream carried audio.
+    assert.equal(stats.content, 'audio');
+  });
+
   void it('reports media-timeout for a stream that stops, once per silence', async () => {
     const { engine, events } = await engineWith({ mediaTimeoutMs: 300 });
     const { port } = await engine.openStream({ streamId: 's-stops', filePath: join(dir, 'stops.pcap') });

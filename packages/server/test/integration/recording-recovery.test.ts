@@ -16,7 +16,10 @@ import { TrackWriter } from '../../src/media/track-writer.js';
 import { EMPTY_TRACK_STATS } from '../../src/model/session.js';
 import { serializeRtpPacket } from '../../src/protocol/rtp/rtp-packet.js';
 import { recoverInterruptedSessions } from '../../src/recording/recovery.js';
+import { createRecordCounter } from '../../src/media/record-counter.js';
 import { FakeRepository, sampleSession } from '../support/fake-repository.js';
+import { sessionHealth } from '../../src/model/session-health.js';
+import type { Tag } from '../../src/model/session.js';
 
 /** Track files as a crash leaves them, recovered at the next start. */
 describe('recoverInterruptedSessions', () => {
@@ -31,11 +34,18 @@ describe('recoverInterruptedSessions', () => {
   });
 
   /** A track of `count` 20 ms packets from `startMs`, optionally with half a record torn off the end. */
-  async function writeTrack(path: string, startMs: number, count: number, torn: boolean): Promise<number> {
+  async function writeTrack(
+    path: string,
+    startMs: number,
+    count: number,
+    torn: boolean,
+    /** When packet i arrived, ms after `startMs` (every 20 ms unless given), and its payload. */
+    shape: { readonly atMs?: (i: number) => number; readonly payload?: Uint8Array } = {},
+  ): Promise<number> {
     const rtp = (i: number): Uint8Array =>
       serializeRtpPacket(
         { marker: false, payloadType: 0, sequenceNumber: i, timestamp: i * 160, ssrc: 7 },
-        new Uint8Array(160),
+        shape.payload ?? new Uint8Array(160),
       );
     const recordBytes = PCAP_RECORD_OVERHEAD_BYTES + 172;
     const bytes = new Uint8Array(PCAP_GLOBAL_HEADER_BYTES + count * recordBytes + (torn ? recordBytes : 0));
@@ -43,7 +53,7 @@ describe('recoverInterruptedSessions', () => {
     let offset = PCAP_GLOBAL_HEADER_BYTES;
     for (let i = 0; i < count + (torn ? 1 : 0); i++) {
       offset += encodePcapRecord(bytes, offset, {
-        timestampUs: (startMs + i * 20) * 1000,
+        timestampUs: (startMs + (shape.atMs?.(i) ?? i * 20)) * 1000,
         sourceAddress: '10.0.0.9',
         sourcePort: 4000,
         destinationAddress: '10.0.0.1',
@@ -71,7 +81,12 @@ describe('recoverInterruptedSessions', () => {
     const nearWhole = await writeTrack(join(mediaDir, near.mediaPath), start + 100, 50, true);
     const farWhole = await writeTrack(join(mediaDir, far.mediaPath), start + 120, 100, false);
 
-    const recovered = await recoverInterruptedSessions(repository, mediaDir, pino({ level: 'silent' }));
+    const recovered = await recoverInterruptedSessions(
+      repository,
+      mediaDir,
+      pino({ level: 'silent' }),
+      createRecordCounter,
+    );
 
     assert.equal(recovered, 1);
     assert.equal((await stat(join(mediaDir, near.mediaPath))).size, nearWhole, 'the torn record was cut off');
@@ -152,7 +167,12 @@ describe('recoverInterruptedSessions', () => {
       }
 
       // The node is killed here: no close, no fdatasync; the written records are in the page cache.
-      const recovered = await recoverInterruptedSessions(repository, mediaDir, pino({ level: 'silent' }));
+      const recovered = await recoverInterruptedSessions(
+        repository,
+        mediaDir,
+        pino({ level: 'silent' }),
+        createRecordCounter,
+      );
 
       assert.equal(recovered, 1);
       const closed = await repository.getSession(session.sessionId);
@@ -177,11 +197,66 @@ describe('recoverInterruptedSessions', () => {
     }
   });
 
+  it('computes the health from the files: gaps (not during a hold), silence, a one-sided call', async () => {
+    const repository = new FakeRepository();
+    const start = 1_700_000_100_000;
+    const base = sampleSession({
+      sessionId: 'c0ffee0000000003',
+      sessionState: 'ACTIVE',
+      sessionStartDate: start,
+    });
+    // Track 0 was held from 2 s to 5 s (its tags), track 1 never.
+    const holdTag = (tagName: string, atMs: number): Tag => ({
+      tagName,
+      tagType: 'SYSTEM_DEFINED',
+      tagCreateDate: start + atMs,
+      tagOffset: atMs,
+      trackNumber: 0,
+    });
+    const session = {
+      ...base,
+      tracks: base.tracks.map((t) =>
+        t.trackNumber === 0
+          ? { ...t, tags: [holdTag('TrackInactive', 2000), holdTag('TrackActive', 5000)] }
+          : t,
+      ),
+    };
+    await repository.createSession(session);
+    const [near, far] = session.tracks;
+    assert.ok(near && far);
+    // Near: packets for 1.5 s, silent through the hold, from 5.1 s to 6 s, a 1.5 s hole, 8 s to 9 s.
+    const nearTimes = [
+      ...Array.from({ length: 75 }, (_, i) => i * 20),
+      ...Array.from({ length: 45 }, (_, i) => 5100 + i * 20),
+      ...Array.from({ length: 50 }, (_, i) => 7400 + i * 20),
+    ];
+    await writeTrack(join(mediaDir, near.mediaPath), start, nearTimes.length, false, {
+      atMs: (i) => nearTimes[i] ?? 0,
+    });
+    // Far: 9 s of µ-law digital silence (0xff), without a break.
+    await writeTrack(join(mediaDir, far.mediaPath), start, 450, false, {
+      payload: new Uint8Array(160).fill(0xff),
+    });
+
+    await recoverInterruptedSessions(repository, mediaDir, pino({ level: 'silent' }), createRecordCounter);
+    const closed = await repository.getSession(session.sessionId);
+    assert.ok(closed !== undefined);
+    const [nearStats, farStats] = closed.tracks.map((t) => t.stats);
+    // Before the hold: 1.48 s to 2 s is no gap; the hold is none; 5.98 s to 7.4 s is.
+    assert.deepEqual([nearStats?.gaps, nearStats?.gapMs], [1, 1420]);
+    assert.equal(nearStats?.content, 'audio');
+    assert.deepEqual([farStats?.gaps, farStats?.content], [undefined, 'silence']);
+    assert.deepEqual(
+      sessionHealth(closed).problems.map((p) => p.kind),
+      ['gap', 'silent-track', 'one-sided'],
+    );
+  });
+
   it('still closes a session whose track file is missing', async () => {
     const repository = new FakeRepository();
     const session = sampleSession({ sessionId: 'c0ffee0000000002', sessionState: 'ACTIVE' });
     await repository.createSession(session);
-    await recoverInterruptedSessions(repository, mediaDir, pino({ level: 'silent' }));
+    await recoverInterruptedSessions(repository, mediaDir, pino({ level: 'silent' }), createRecordCounter);
     assert.equal((await repository.getSession(session.sessionId))?.sessionState, 'CLOSED_ERROR');
   });
 });

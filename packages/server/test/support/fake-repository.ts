@@ -10,6 +10,13 @@ import type {
 import type { AuditQuery, AuditRecord, NewAuditRecord } from '../../src/model/audit.js';
 import type { Participant, Session, SessionState, Tag, Track } from '../../src/model/session.js';
 import { EMPTY_TRACK_STATS } from '../../src/model/session.js';
+import {
+  healthKinds,
+  sessionHealth,
+  summarizeKinds,
+  type HealthSummary,
+  type HealthWindowSummary,
+} from '../../src/model/session-health.js';
 import type { Role, User } from '../../src/model/user.js';
 import type {
   DeleteFailureReason,
@@ -111,6 +118,25 @@ export class FakeRepository implements Repository {
 
   getSession(sessionId: string): Promise<Session | undefined> {
     return Promise.resolve(this.sessions.get(sessionId));
+  }
+
+  /** As the database computes it, from the closed sessions held here. */
+  healthSummary(nowMs: number): Promise<HealthSummary> {
+    const window = (sinceMs: number): HealthWindowSummary =>
+      summarizeKinds(
+        [...this.sessions.values()]
+          .filter((s) => s.sessionState !== 'ACTIVE' && s.sessionDuration !== undefined)
+          .filter((s) => {
+            const end = s.sessionStartDate + (s.sessionDuration ?? 0);
+            return end >= sinceMs && end <= nowMs;
+          })
+          .map((s) => ({ kinds: healthKinds(sessionHealth(s)), sessions: 1 })),
+      );
+    return Promise.resolve({
+      at: nowMs,
+      lastHour: window(nowMs - 3_600_000),
+      lastDay: window(nowMs - 86_400_000),
+    });
   }
 
   listActiveSessions(): Promise<Session[]> {

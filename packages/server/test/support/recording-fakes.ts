@@ -36,6 +36,8 @@ export class FakeMedia implements MediaEngine {
   readonly srtp = new Map<string, SrtpParams | 'pending' | undefined>();
   readonly telephoneEvents = new Map<string, number | undefined>();
   readonly rearmed: string[] = [];
+  /** Every hold (true) and resume (false) told, in order, by stream (recording health's gaps). */
+  readonly holds: (readonly [string, boolean])[] = [];
   /** Every pause (true) and resume (false) asked, in order, by stream. */
   readonly pauses: (readonly [string, boolean])[] = [];
   /** The time setPaused reports its change took effect at; default: the moment it was asked. */
@@ -64,6 +66,9 @@ export class FakeMedia implements MediaEngine {
   }
   rearmTimeout(streamId: string): void {
     this.rearmed.push(streamId);
+  }
+  setHeld(streamId: string, held: boolean): void {
+    this.holds.push([streamId, held]);
   }
   setPaused(streamId: string, paused: boolean): Promise<number | undefined> {
     if (!this.open.has(streamId)) {

@@ -11,6 +11,11 @@ export interface RtpForPcap {
   /** One G.711 frame per packet (160 bytes = 20 ms at 8 kHz). */
   readonly frames: readonly Uint8Array[];
   readonly packetMs?: number;
+  /**
+   * A loss burst: before the frame of this index, `packets` packets are missing (their sequence
+   * numbers, timestamps and time pass, nothing is sent), as if the network had dropped them.
+   */
+  readonly hole?: { readonly beforeFrame: number; readonly packets: number };
 }
 
 export function writeSippRtpPcap(path: string, rtp: RtpForPcap): void {
@@ -24,10 +29,17 @@ export function writeSippRtpPcap(path: string, rtp: RtpForPcap): void {
   global.writeUInt32LE(1, 20); // LINKTYPE_ETHERNET
   records.push(global);
   let timestamp = 0;
-  for (const [i, frame] of rtp.frames.entries()) {
+  let missing = 0;
+  for (const [index, frame] of rtp.frames.entries()) {
+    if (rtp.hole !== undefined && index === rtp.hole.beforeFrame) {
+      missing = rtp.hole.packets;
+      timestamp += missing * frame.length;
+    }
+    // The packet's place in the stream as sent: sequence number and time.
+    const i = index + missing;
     const rtpPacket = Buffer.alloc(12 + frame.length);
     rtpPacket[0] = 0x80;
-    rtpPacket[1] = (i === 0 ? 0x80 : 0) | rtp.payloadType;
+    rtpPacket[1] = (index === 0 ? 0x80 : 0) | rtp.payloadType;
     rtpPacket.writeUInt16BE(i & 0xffff, 2);
     rtpPacket.writeUInt32BE(timestamp >>> 0, 4);
     rtpPacket.writeUInt32BE(rtp.ssrc >>> 0, 8);

@@ -16,6 +16,7 @@ import * as m0011 from './0011-agent-intervals.js';
 import * as m0012 from './0012-user-digest-ha1.js';
 import * as m0013 from './0013-storage-policy.js';
 import * as m0015 from './0015-track-digest.js';
+import * as m0016 from './0016-recording-health.js';
 import * as m0017 from './0017-session-close-reason.js';
 
 /**
@@ -38,6 +39,7 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = {
   '0012-user-digest-ha1': m0012,
   '0013-storage-policy': m0013,
   '0015-track-digest': m0015,
+  '0016-recording-health': m0016,
   '0017-session-close-reason': m0017,
 };
 

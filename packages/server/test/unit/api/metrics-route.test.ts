@@ -69,6 +69,20 @@ void describe('GET /metrics', () => {
     eventDelivery: () => ({ delivered: 7, failed: 2 }),
     mp4: () => ({ conversions: 5, failures: 1, aborted: 2, hits: 9, running: 1, queued: 3 }),
     eventBacklog: () => Promise.resolve({ pending: 3, oldestCreatedAt: Date.now() - 90_000 }),
+    healthSummary: () =>
+      Promise.resolve({
+        at: Date.now(),
+        lastHour: {
+          sessionsEnded: 10,
+          sessionsDegraded: 2,
+          byKind: { 'packet-loss': 0, gap: 1, 'no-packets': 1, 'silent-track': 0, 'one-sided': 1 },
+        },
+        lastDay: {
+          sessionsEnded: 200,
+          sessionsDegraded: 7,
+          byKind: { 'packet-loss': 2, gap: 3, 'no-packets': 1, 'silent-track': 2, 'one-sided': 3 },
+        },
+      }),
   };
 
   before(async () => {
@@ -143,6 +157,13 @@ void describe('GET /metrics', () => {
       'verbatim_mp4_cache_hits_total 9',
       'verbatim_mp4_conversions_running 1',
       'verbatim_mp4_conversions_queued 3',
+      'verbatim_sessions_ended_recent{window="1h"} 10',
+      'verbatim_sessions_ended_recent{window="24h"} 200',
+      'verbatim_sessions_degraded_recent{window="1h"} 2',
+      'verbatim_sessions_degraded_recent{window="24h"} 7',
+      'verbatim_session_health_problems_recent{window="1h",kind="one-sided"} 1',
+      'verbatim_session_health_problems_recent{window="1h",kind="packet-loss"} 0',
+      'verbatim_session_health_problems_recent{window="24h",kind="silent-track"} 2',
     ]) {
       assert.ok(lines.has(line), `missing line: ${line}`);
     }

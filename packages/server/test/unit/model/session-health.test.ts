@@ -1,10 +1,12 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 
-import { EMPTY_TRACK_STATS, type Track, type TrackStats } from '../../../src/model/session.js';
+import { EMPTY_TRACK_STATS, type Session, type Track, type TrackStats } from '../../../src/model/session.js';
 import {
+  healthKinds,
   PACKET_LOSS_THRESHOLD_PERCENT,
   sessionHealth,
+  summarizeKinds,
   trackLoss,
 } from '../../../src/model/session-health.js';
 import { sampleSession } from '../../support/fake-repository.js';
@@ -67,6 +69,19 @@ void describe('track loss and session health', () => {
     assert.deepEqual(sessionHealth(tracksWith(stats({ packets: 990, lost: 10 }))), {
       status: 'ok',
       problems: [],
+      tracks: [
+        {
+          trackNumber: 0,
+          expected: 1000,
+          received: 990,
+          lost: 10,
+          lossPercent: 1,
+          gaps: 0,
+          gapMs: 0,
+          longestGapMs: 0,
+          content: 'not-checked',
+        },
+      ],
     });
     const health = sessionHealth(
       tracksWith(
@@ -74,10 +89,10 @@ void describe('track loss and session health', () => {
         stats({ packets: 989, lost: 1, kernelDropped: 6, unreadAtClose: 5 }),
       ),
     );
-    assert.deepEqual(health, {
-      status: 'degraded',
-      problems: [{ trackNumber: 1, kind: 'packet-loss', lost: 11, expected: 1000, percent: 1.1 }],
-    });
+    assert.equal(health.status, 'degraded');
+    assert.deepEqual(health.problems, [
+      { trackNumber: 1, kind: 'packet-loss', lost: 11, expected: 1000, percent: 1.1 },
+    ]);
   });
 
   void it('takes another threshold, and calls a track without packets ok', () => {
@@ -86,5 +101,122 @@ void describe('track loss and session health', () => {
     assert.deepEqual(sessionHealth(session, 0.1).problems, [
       { trackNumber: 0, kind: 'packet-loss', lost: 5, expected: 1000, percent: 0.5 },
     ]);
+  });
+});
+
+void describe('recording health of a closed session', () => {
+  const base = sampleSession().tracks[0]!;
+  function closed(...tracks: { stats: Partial<TrackStats>; deviceRef?: string; video?: boolean }[]): Session {
+    return sampleSession({
+      sessionState: 'CLOSED_NORMAL',
+      tracks: tracks.map((t, trackNumber) => ({
+        ...base,
+        trackNumber,
+        trackMediaType: t.video === true ? 'VIDEO' : 'AUDIO',
+        participants: [{ ...base.participants[0]!, deviceRef: t.deviceRef ?? `10${trackNumber}` }],
+        stats: stats({ packets: 1000, ...t.stats }),
+      })),
+    });
+  }
+
+  void it('is ok when every party spoke without gaps', () => {
+    const health = sessionHealth(closed({ stats: { content: 'audio' } }, { stats: {} }));
+    assert.deepEqual([health.status, health.problems], ['ok', []]);
+    assert.deepEqual(
+      health.tracks.map((t) => t.content),
+      ['audio', 'not-checked'],
+    );
+  });
+
+  void it('names gaps with their count, total and longest', () => {
+    const health = sessionHealth(
+      closed(
+        { stats: { content: 'audio', gaps: 2, gapMs: 3500, longestGapMs: 2000 } },
+        { stats: { content: 'audio' } },
+      ),
+    );
+    assert.equal(health.status, 'degraded');
+    assert.deepEqual(health.problems, [
+      { trackNumber: 0, kind: 'gap', gaps: 2, gapMs: 3500, longestGapMs: 2000 },
+    ]);
+    assert.equal(health.tracks[0]?.longestGapMs, 2000);
+  });
+
+  void it('calls a party that stored only silence while the other spoke a silent track and one-sided', () => {
+    const health = sessionHealth(closed({ stats: { content: 'audio' } }, { stats: { content: 'silence' } }));
+    assert.deepEqual(health.problems, [
+      { trackNumber: 1, kind: 'silent-track' },
+      { kind: 'one-sided', trackNumbers: [1] },
+    ]);
+    assert.equal(healthKinds(health), 'silent-track,one-sided');
+  });
+
+  void it('calls a party that stored no packet one-sided, and not a silent video', () => {
+    const health = sessionHealth(
+      closed(
+        { stats: { content: 'audio' } },
+        { stats: { packets: 0 } },
+        { stats: { packets: 0 }, video: true },
+      ),
+    );
+    assert.deepEqual(health.problems, [
+      { trackNumber: 1, kind: 'no-packets' },
+      { kind: 'one-sided', trackNumbers: [1] },
+    ]);
+  });
+
+  void it('is not one-sided when nobody spoke, nor when a party spoke on one of its tracks', () => {
+    const silent = sessionHealth(
+      closed({ stats: { content: 'silence' } }, { stats: { content: 'silence' } }),
+    );
+    assert.deepEqual(
+      silent.problems.map((p) => p.kind),
+      ['silent-track', 'silent-track'],
+    );
+    const sameParty = sessionHealth(
+      closed(
+        { stats: { content: 'audio' }, deviceRef: '2000' },
+        { stats: { content: 'silence' }, deviceRef: '2000' },
+        { stats: { content: 'audio' }, deviceRef: '3000' },
+      ),
+    );
+    assert.deepEqual(
+      sameParty.problems.map((p) => p.kind),
+      ['silent-track'],
+    );
+  });
+
+  void it('does not count a track heard only while paused as unheard', () => {
+    const health = sessionHealth(
+      closed({ stats: { content: 'audio' } }, { stats: { packets: 0, paused: 500 } }),
+    );
+    assert.deepEqual(health.problems, []);
+  });
+
+  void it('judges only loss while the session is ACTIVE (its tracks are stored when they end)', () => {
+    const session = {
+      ...closed({ stats: { packets: 0 } }, { stats: { content: 'silence' } }),
+      sessionState: 'ACTIVE' as const,
+    };
+    assert.equal(sessionHealth(session).status, 'ok');
+  });
+});
+
+void describe('health summary', () => {
+  void it('counts sessions by kind, once per session per kind, and ignores unknown kinds', () => {
+    assert.deepEqual(
+      summarizeKinds([
+        { kinds: '', sessions: 7 },
+        { kinds: 'gap', sessions: 2 },
+        { kinds: 'silent-track,one-sided', sessions: 1 },
+        { kinds: 'gap,future-kind', sessions: 1 },
+      ]),
+      {
+        sessionsEnded: 11,
+        sessionsDegraded: 4,
+        byKind: { 'packet-loss': 0, gap: 3, 'no-packets': 0, 'silent-track': 1, 'one-sided': 1 },
+      },
+    );
+    assert.equal(healthKinds({ problems: [] }), '');
   });
 });

@@ -93,6 +93,11 @@ describe('RecordingService: CUBE hold and resume', () => {
 
     await reInvite(call, {});
     assert.deepEqual(media.rearmed, streams, 'the resumed lines must send again within the timeout');
+    // The hold's silence is no gap in the recording's health; the count starts again at the resume.
+    assert.deepEqual(media.holds, [
+      ...streams.map((id) => [id, true] as const),
+      ...streams.map((id) => [id, false] as const),
+    ]);
     media.emit({ type: 'media-timeout', streamId: streams[0]!, lastPacketAt: clock.nowMs });
     await waitFor(() => repository.sessions.get('s1')!.sessionState !== 'ACTIVE');
     assert.equal(repository.sessions.get('s1')!.sessionState, 'CLOSED_ERROR');
