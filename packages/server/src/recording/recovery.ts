@@ -9,6 +9,8 @@ import type { Session, Tag, Track, TrackStats } from '../model/session.js';
 import { PcapReader } from '../protocol/container/pcap.js';
 import { digestTrackFile } from './track-digest.js';
 
+/** The closeReason of a session found ACTIVE at start: the node stopped without closing it. */
+export const RECOVERED_CLOSE_REASON = 'recovered: the node stopped while recording';
 /**
  * Sessions still ACTIVE in the database when a node starts were cut off by a crash or a kill -9
  * of the previous run. What reached their track files is kept: each file is scanned, a record
@@ -65,7 +67,7 @@ export async function recoverInterruptedSessions(
       }
     }
     const durationMs = Math.max(0, Math.round(lastPacketMs - session.sessionStartDate));
-    await repository.closeSession(session.sessionId, 'CLOSED_ERROR', durationMs);
+    await repository.closeSession(session.sessionId, 'CLOSED_ERROR', durationMs, RECOVERED_CLOSE_REASON);
     logger.warn(
       { sessionId: session.sessionId, durationMs },
       'session interrupted by the previous run closed as CLOSED_ERROR',

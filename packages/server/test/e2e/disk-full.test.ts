@@ -112,7 +112,7 @@ async function secondOnDisk(mediaDir: string, session: SessionJson): Promise<voi
  */
 async function assertCutShort(server: RunningServer, session: SessionJson, reason: string): Promise<void> {
   assert.equal(session.sessionState, 'CLOSED_ERROR');
-  assert.equal((session as SessionJson & { closeReason?: string }).closeReason, reason);
+  assert.equal(session.closeReason, reason);
   assert.ok(
     (session.sessionDuration ?? 0) < 8000,
     `ended before the call did (${session.sessionDuration} ms)`,

@@ -145,6 +145,7 @@ describe('a node stopped during a call keeps the recording', { timeout: 180_000 
   it('SIGTERM ends the call with BYE, flushes and closes both tracks and closes the session as CLOSED_ERROR', async () => {
     const { session, heardMs, storedBeforeStop } = await interruptedCall('SIGTERM');
     assert.equal(session.sessionState, 'CLOSED_ERROR');
+    assert.equal(session.closeReason, 'recorder shut down');
     assert.ok(session.sessionDuration !== undefined);
     for (const track of session.tracks) {
       assert.ok(track.trackDuration !== undefined, `track ${track.trackNumber} was closed`);
@@ -162,6 +163,7 @@ describe('a node stopped during a call keeps the recording', { timeout: 180_000 
   it('kill -9 loses at most a second per track: on restart the session is recovered as CLOSED_ERROR', async () => {
     const { session, heardMs, storedBeforeStop, storedAtStop } = await interruptedCall('SIGKILL');
     assert.equal(session.sessionState, 'CLOSED_ERROR');
+    assert.equal(session.closeReason, 'recovered: the node stopped while recording');
     assert.ok(
       // Both files held 75 packets before the kill: the last one 1.48 s after the first.
       session.sessionDuration !== undefined && session.sessionDuration >= 1400,

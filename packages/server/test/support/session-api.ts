@@ -12,6 +12,8 @@ import { waitFor } from './wait.js';
 export interface SessionJson {
   sessionId: string;
   sessionState: string;
+  /** Why a CLOSED_ERROR session ended in error (a Verbatim extension). */
+  closeReason?: string;
   sessionStartDate: number;
   sessionDuration?: number;
   callControllerType: string;
