@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, open, rm, stat, unlink } from 'node:fs/promises';
+import { mkdtemp, open, rm, unlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -21,6 +21,7 @@ import { runSippToEnd } from '../support/sipp-process.js';
 import { refused503Scenario } from '../support/sipp-scenarios.js';
 import { mountExt4Image, type Ext4Image } from '../support/ext4-image.js';
 import { mountTmpfs, type Tmpfs } from '../support/tmpfs.js';
+import { waitForPcmuOnDisk } from '../support/track-files.js';
 import { startServer, type RunningServer } from '../support/verbatim-server.js';
 import { waitFor } from '../support/wait.js';
 
@@ -38,9 +39,6 @@ import { waitFor } from '../support/wait.js';
  */
 
 const SIZE = 16 * 1024 * 1024;
-/** The pcap global header, and one record of a 20 ms PCMU packet (record header, IPv4, UDP, RTP). */
-const PCAP_HEADER_BYTES = 24;
-const PCMU_RECORD_BYTES = 16 + 20 + 8 + 12 + 160;
 /** A second of each party on disk before the fill: the ended session must keep at least that. */
 const KEPT_PACKETS = 50;
 
@@ -84,26 +82,6 @@ async function metrics(server: RunningServer): Promise<string> {
   });
   assert.equal(response.status, 200);
   return response.text();
-}
-
-/** Waits until each party's track file holds a second of packets (KEPT_PACKETS). */
-async function secondOnDisk(mediaDir: string, session: SessionJson): Promise<void> {
-  const day = new Date(session.sessionStartDate).toISOString().slice(0, 10);
-  const folder = join(mediaDir, day, session.sessionId);
-  await waitFor(
-    async () => {
-      const sizes = await Promise.all(
-        [0, 1].map((n) =>
-          stat(join(folder, `track${n}.pcap`)).then(
-            (s) => s.size,
-            () => 0,
-          ),
-        ),
-      );
-      return sizes.every((size) => size >= PCAP_HEADER_BYTES + KEPT_PACKETS * PCMU_RECORD_BYTES);
-    },
-    { what: 'a second of each party on disk', timeoutMs: 6000 },
-  );
 }
 
 /**
@@ -180,7 +158,7 @@ function callCutShort(
     duringCall: async (ci) => {
       const session = await findSessionByRefCi(server, ci, (s) => s.sessionState === 'ACTIVE');
       sessionId = session.sessionId;
-      await secondOnDisk(mediaDir, session);
+      await waitForPcmuOnDisk(mediaDir, session, KEPT_PACKETS);
       await cut();
     },
   }).then((refCi) => ({ refCi, sessionId }));

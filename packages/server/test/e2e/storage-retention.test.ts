@@ -10,6 +10,7 @@ import type { SessionJson } from '../support/session-api.js';
 import { runSippToEnd } from '../support/sipp-process.js';
 import { refused503Scenario } from '../support/sipp-scenarios.js';
 import { mountTmpfs, type Tmpfs } from '../support/tmpfs.js';
+import { sessionFolder, waitForPcmuOnDisk } from '../support/track-files.js';
 import { startServer, type RunningServer } from '../support/verbatim-server.js';
 import { waitFor } from '../support/wait.js';
 
@@ -36,9 +37,6 @@ interface StorageStatus {
 const mount = { tmpfs: undefined as Tmpfs | undefined, skip: '' };
 
 /** Bytes a folder takes on tmpfs: each file rounded up to whole pages. */
-/** The pcap global header, and one record of a 20 ms PCMU packet (record header, IPv4, UDP, RTP). */
-const PCAP_HEADER_BYTES = 24;
-const PCMU_RECORD_BYTES = 16 + 20 + 8 + 12 + 160;
 /** A second of a party: on disk before the partition fills, so the ended session must keep it. */
 const KEPT_PACKETS = 50;
 
@@ -122,8 +120,7 @@ describe('retention on a full partition with real calls', () => {
   }
 
   function folderOf(session: SessionJson): string {
-    const day = new Date(session.sessionStartDate).toISOString().slice(0, 10);
-    return join(dataDir, 'media', day, session.sessionId);
+    return sessionFolder(join(dataDir, 'media'), session);
   }
 
   it('records three calls, then prunes the oldest not on legal hold when the partition turns critical', async (t) => {
@@ -305,22 +302,7 @@ describe('retention priority ends recordings at EMERGENCY', () => {
         sessionId = active.sessionId;
         // A second of each party on disk (each track file, as the worker writes it in batches),
         // then the partition at 99.3 %.
-        const day = new Date(active.sessionStartDate).toISOString().slice(0, 10);
-        const folder = join(dataDir, 'media', day, sessionId);
-        await waitFor(
-          async () => {
-            const sizes = await Promise.all(
-              [0, 1].map((n) =>
-                stat(join(folder, `track${n}.pcap`)).then(
-                  (s) => s.size,
-                  () => 0,
-                ),
-              ),
-            );
-            return sizes.every((size) => size >= PCAP_HEADER_BYTES + KEPT_PACKETS * PCMU_RECORD_BYTES);
-          },
-          { what: 'a second of each party on disk', timeoutMs: 6000 },
-        );
+        await waitForPcmuOnDisk(join(dataDir, 'media'), active, KEPT_PACKETS);
         const fs = await statfs(join(dataDir, 'media'));
         const used = (fs.blocks - fs.bfree) * fs.bsize;
         const target = Math.ceil((fs.blocks * fs.bsize * 0.993) / PAGE) * PAGE;
