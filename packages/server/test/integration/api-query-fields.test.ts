@@ -20,7 +20,7 @@ interface Shape {
   state?: Session['sessionState'];
   duration?: number;
   ip: string;
-  type: string;
+  type: Session['callControllerType'];
   /** The deviceId of track 0's and track 1's participant. */
   deviceIds: [string, string];
   /** Both tracks' media type and codec. */
