@@ -110,6 +110,37 @@ void describe('/metrics and the roles (integration)', () => {
     }
   }
 
+  void it('puts each role refusal of /metrics on the audit trail (docs/api.md "Roles")', async () => {
+    const since = Date.now();
+    for (const role of ROLES.filter((r) => !ALLOWED.includes(r))) {
+      for (const headers of Object.values(credentials(role))) {
+        await (await fetch(`${base}/metrics`, { headers })).arrayBuffer();
+      }
+    }
+    // A scrape that is allowed is not an action worth a record (Prometheus scrapes every 15 s).
+    await (await fetch(`${base}/metrics`, { headers: { cookie: cookies.get('admin') ?? '' } })).text();
+    const response = await fetch(
+      `${base}/ora/auditService/audit/getAuditRecords?action=metrics&minTime=${since}&limit=100`,
+      { headers: { cookie: cookies.get('auditor') ?? '' } },
+    );
+    const body = (await response.json()) as {
+      responseCode: number;
+      responseBody?: { records: { username: string; role: string; outcome: number; source: string }[] };
+    };
+    assert.equal(body.responseCode, 2000, JSON.stringify(body));
+    assert.deepEqual(
+      (body.responseBody?.records ?? [])
+        .map((r) => `${r.username} ${r.role} ${r.outcome} ${r.source}`)
+        .sort(),
+      [
+        'auditor-user auditor 4022 127.0.0.1',
+        'auditor-user auditor 4022 127.0.0.1',
+        'supervisor-user supervisor 4022 127.0.0.1',
+        'supervisor-user supervisor 4022 127.0.0.1',
+      ],
+    );
+  });
+
   void it('asks for credentials (401, 4021) without any', async () => {
     const response = await fetch(`${base}/metrics`);
     assert.equal(response.status, 401);
