@@ -626,7 +626,9 @@ export const METRICS_DOCUMENTED_PATH: DocumentedPath = {
         content: { 'text/plain': { schema: { type: 'string' } } },
       },
       401: { description: 'No valid credentials' },
-      403: { description: 'The role may not read metrics' },
+      403: {
+        description: 'The role may not read metrics: 4022, recorded on the audit trail (action metrics)',
+      },
     },
   },
 };
