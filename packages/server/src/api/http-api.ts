@@ -292,6 +292,7 @@ export async function buildHttpApi(options: HttpApiOptions): Promise<FastifyInst
       source: options.metrics,
       authenticator,
       apiRefusals: () => refusals.totals(),
+      audit,
     });
   }
   return app;

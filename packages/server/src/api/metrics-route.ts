@@ -5,6 +5,7 @@ import type { AdmissionLevel } from '../recording/admission.js';
 import { REFUSAL_REASONS, type AdmissionSnapshot } from '../recording/admission-controller.js';
 import type { RecordingCounters } from '../recording/live-session.js';
 import type { WriteHealthStatus } from '../recording/write-health.js';
+import type { AuditTrail } from './audit-trail.js';
 import type { Authenticator } from './authenticator.js';
 import type { DocumentedPath } from './openapi.js';
 import { allows, rolesWith } from './permissions.js';
@@ -625,7 +626,9 @@ export const METRICS_DOCUMENTED_PATH: DocumentedPath = {
         content: { 'text/plain': { schema: { type: 'string' } } },
       },
       401: { description: 'No valid credentials' },
-      403: { description: 'The role may not read metrics' },
+      403: {
+        description: 'The role may not read metrics: 4022, recorded on the audit trail (action metrics)',
+      },
     },
   },
 };
@@ -636,6 +639,8 @@ export function registerMetricsRoute(
     readonly source: MetricsSource;
     readonly authenticator: Authenticator;
     readonly apiRefusals: ApiRefusalTotals;
+    /** A role refused /metrics is on the audit trail, as every role refusal (docs/api.md "Roles"). */
+    readonly audit: AuditTrail;
   },
 ): void {
   const metrics = buildNodeMetrics(context.source, context.apiRefusals);
@@ -649,6 +654,15 @@ export function registerMetricsRoute(
         .send(failure(RESPONSE_CODES.invalidSession));
     }
     if (!allows(principal.role, 'metrics')) {
+      // Allowed scrapes are not recorded: Prometheus scrapes every few seconds.
+      await context.audit.record({
+        username: principal.username,
+        role: principal.role,
+        action: 'metrics',
+        outcome: RESPONSE_CODES.forbidden,
+        source: request.ip,
+        ...(principal.via === 'basic' ? { detail: { via: 'basic' } } : {}),
+      });
       return reply
         .code(403)
         .type('application/json; charset=utf-8')

@@ -131,6 +131,22 @@ describe(
         ],
         'audit records of pauseRecording on the session',
       );
+      // resumeRecording likewise: the resume with the tag it wrote, the second one refused.
+      const resumes = await server.api(
+        `/ora/auditService/audit/getAuditRecords?target=${session.sessionId}&action=resumeRecording`,
+      );
+      const resumeRecords = (resumes.responseBody?.records ?? []) as {
+        username: string;
+        outcome: number;
+        detail?: Record<string, string>;
+      }[];
+      assert.deepEqual(
+        resumeRecords
+          .map((r) => `${r.username} ${r.outcome} ${r.detail?.tag ?? r.detail?.refused ?? '-'}`)
+          .sort(),
+        ['admin 2000 Resume', 'admin 4042 not-paused'],
+        'audit records of resumeRecording on the session',
+      );
       // The tags went out on the event bus, which the node logs (the events issue delivers them).
       for (const name of ['Pause', 'Resume']) {
         assert.match(

@@ -26,6 +26,10 @@ const MAX_REQUESTS = 7;
 const SIGN_IN = '/ora/authenticationService/authentication/signIn';
 const GET_SESSIONS = '/ora/queryService/query/getSessions';
 const SYSTEM_TIME = '/ora/infoService/info/getSystemTime';
+const API_VERSION = '/ora/infoService/info/getAPIVersion';
+/** MediaSense's own text for 5042 (reference §9, DG90-p43), sent unchanged. */
+const MESSAGE_5042 =
+  'Failure: The system has exceeded the maximum number of concurrent requests. Try again later.';
 
 /** Holds every querySessions until `open()`, counting the calls that wait. */
 class Gate {
@@ -124,7 +128,9 @@ void describe('API request concurrency limit (integration)', () => {
     return body.responseCode === 2000 ? ((response.headers.get('set-cookie') ?? '').split(';')[0] ?? '') : '';
   }
 
-  async function getSessions(signal?: AbortSignal): Promise<{ responseCode: number; detail?: string }> {
+  async function getSessions(
+    signal?: AbortSignal,
+  ): Promise<{ responseCode: number; responseMessage?: string; detail?: string }> {
     const response = await fetch(`${base}${GET_SESSIONS}`, {
       method: 'POST',
       headers: { cookie },
@@ -132,7 +138,7 @@ void describe('API request concurrency limit (integration)', () => {
       ...(signal === undefined ? {} : { signal }),
     });
     assert.equal(response.status, 200);
-    return (await response.json()) as { responseCode: number; detail?: string };
+    return (await response.json()) as { responseCode: number; responseMessage?: string; detail?: string };
   }
 
   void it(
@@ -152,6 +158,7 @@ void describe('API request concurrency limit (integration)', () => {
       const refused = await Promise.all([getSessions(), getSessions(), getSessions()]);
       for (const answer of refused) {
         assert.equal(answer.responseCode, 5042);
+        assert.equal(answer.responseMessage, MESSAGE_5042);
         assert.equal(
           answer.detail,
           `${MAX_REQUESTS} requests are in progress, at most ${MAX_REQUESTS} at once (--api-max-requests)`,
@@ -162,6 +169,15 @@ void describe('API request concurrency limit (integration)', () => {
 
       const time = await fetch(`${base}${SYSTEM_TIME}`, { headers: { cookie } });
       assert.equal(((await time.json()) as { responseCode: number }).responseCode, 2000);
+      // getAPIVersion needs no sign-in and is never refused (docs/api.md "getAPIVersion"): signed in
+      // or not, while every place is taken.
+      for (const headers of [{ cookie }, {}]) {
+        const version = await fetch(`${base}${API_VERSION}`, { headers });
+        assert.equal(version.status, 200);
+        const answer = (await version.json()) as { responseCode: number; responseBody?: unknown };
+        assert.equal(answer.responseCode, 2000);
+        assert.ok(answer.responseBody !== undefined, 'getAPIVersion answers its version');
+      }
       const metrics = await fetch(`${base}/metrics`, { headers: { cookie } });
       assert.equal(metrics.status, 200);
       await metrics.text();

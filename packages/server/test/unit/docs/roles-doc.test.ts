@@ -13,33 +13,54 @@ import { ROLES } from '../../../src/model/user.js';
 
 const API_DOC = resolve(import.meta.dirname, '../../../../../docs/api.md');
 
-function documentedTable(): Map<string, Map<string, boolean>> {
+/**
+ * The table's lines between the markers. Markdown ends a table at the first line that is not a
+ * row, so a blank line (left by a merge, say) would silently drop every row after it from the
+ * rendered table: the block must be one run of `|` lines.
+ */
+function tableLines(): string[] {
   const text = readFileSync(API_DOC, 'utf8');
   const start = text.indexOf('<!-- roles-table');
   const end = text.indexOf('<!-- /roles-table -->');
   assert.ok(start >= 0 && end > start, 'docs/api.md has the roles table between its markers');
-  const lines = text
-    .slice(start, end)
-    .split('\n')
-    .filter((line) => line.startsWith('|'));
+  // The first line is the opening marker itself; the block ends with the newline before the closing one.
+  const lines = text.slice(start, end).split('\n').slice(1, -1);
+  return lines;
+}
+
+function documentedTable(lines: string[]): Map<string, Map<string, boolean>> {
   const header = (lines[0] ?? '').split('|').map((cell) => cell.trim());
   const table = new Map<string, Map<string, boolean>>();
   for (const line of lines.slice(2)) {
     const cells = line.split('|').map((cell) => cell.trim());
+    const key = cells[1] ?? '';
+    assert.ok(!table.has(key), `the roles table has the row ${key} once`);
     const row = new Map<string, boolean>();
     header.forEach((name, column) => {
       if ((ROLES as readonly string[]).includes(name)) {
         row.set(name, cells[column] === 'yes');
       }
     });
-    table.set(cells[1] ?? '', row);
+    table.set(key, row);
   }
   return table;
 }
 
 void describe('docs/api.md roles table', () => {
-  void it('lists every permission a role can hold, with exactly the roles that hold it', () => {
-    const table = documentedTable();
+  void it('is one unbroken Markdown table (no blank or stray line inside it)', () => {
+    const lines = tableLines();
+    assert.ok(lines.length > 2, 'the table has a header, a separator and rows');
+    lines.forEach((line, index) => {
+      assert.match(
+        line,
+        /^\|.*\|$/,
+        `line ${index + 1} of the roles table is a table row: ${JSON.stringify(line)}`,
+      );
+    });
+  });
+
+  void it('lists every permission a role can hold, once, with exactly the roles that hold it', () => {
+    const table = documentedTable(tableLines());
     const permissions = new Set<Permission>(Object.values(ROLE_PERMISSIONS).flatMap((set) => [...set]));
     // Everyone holds these two; the doc says so in prose.
     permissions.delete('public');
