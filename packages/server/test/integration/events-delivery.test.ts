@@ -535,6 +535,8 @@ void describe('event delivery over HTTPS, signed, and the FAILING state', () => 
       const failing = await services.subscriptions.get(subscription.subscriptionId);
       assert.ok(failing?.failingSince !== undefined);
       assert.equal(failing.backlog, 1);
+      // What verbatim_event_subscriptions_failing reads.
+      assert.equal(services.delivery.failingSubscriptions, 1);
       const failedLog = await services.subscriptions.deliveryLog({ limit: 5 });
       assert.ok(failedLog.every((a) => a.httpStatus === 503 && a.error?.startsWith('HTTP 503')));
       receiver.status = 200;
@@ -546,6 +548,7 @@ void describe('event delivery over HTTPS, signed, and the FAILING state', () => 
       const after = await services.subscriptions.get(subscription.subscriptionId);
       assert.equal(after?.failingSince, undefined);
       assert.equal(after?.backlog, 0);
+      assert.equal(services.delivery.failingSubscriptions, 0);
       await until('the ACTIVE line', () => lines.some((l) => l.msg.includes('ACTIVE again')));
       assert.equal(lines.filter((l) => l.level === 40 && l.msg.includes('FAILING')).length, 1);
     } finally {
