@@ -430,6 +430,32 @@ describe(
         { timeoutMs: 10_000, what: 'the outbox drained after the restart' },
       );
 
+      // getDeliveryLog pages newest first with beforeId; the outage's refused attempts have no
+      // status and say why, the deliveries after it a 200 and no error; each has its time and latency.
+      type Attempt = { id: number; at: number; httpStatus?: number; latencyMs: number; error?: string };
+      const page = async (beforeId?: number): Promise<Attempt[]> =>
+        (
+          await server.api(
+            `${EVENT}/getDeliveryLog?subscriptionId=${subscriptionAll}&limit=5${beforeId === undefined ? '' : `&beforeId=${beforeId}`}`,
+          )
+        ).responseBody?.['attempts'] as Attempt[];
+      const newest = await page();
+      const older = await page(newest.at(-1)?.id);
+      const attempts = [...newest, ...older];
+      assert.equal(attempts.length, 10);
+      assert.ok(
+        attempts.every((a, i) => i === 0 || a.id < (attempts[i - 1]?.id ?? 0)),
+        'ids fall across the pages',
+      );
+      assert.ok(attempts.every((a) => typeof a.at === 'number' && a.latencyMs >= 0));
+      assert.deepEqual(
+        newest.map((a) => [a.httpStatus, a.error]),
+        newest.map(() => [200, undefined]),
+        'the last five deliveries after the restart',
+      );
+      assert.equal(older[0]?.httpStatus, undefined, 'the attempt before them met the stopped receiver');
+      assert.match(older[0]?.error ?? '', /ECONNREFUSED|refused/i);
+
       const listed = await server.api(`${EVENT}/getSubscriptions`);
       const subscriptions = listed.responseBody?.['subscriptions'] as {
         subscriptionId: string;
