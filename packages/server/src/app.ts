@@ -374,7 +374,10 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<A
         admission: () => recording.admission(),
         mediaCounters: () => media.counters?.(),
         sipCounters: () => sip.counters(),
-        eventDelivery: () => eventDelivery.counters,
+        eventDelivery: () => ({
+          ...eventDelivery.counters,
+          failingSubscriptions: eventDelivery.failingSubscriptions,
+        }),
         eventBacklog: () => repository.outboxBacklog(config.nodeId),
         mp4: () => mp4.counters,
         storage: () => storage.status(),

@@ -36,8 +36,15 @@ export interface MetricsSource {
    * refused, …), each transport's prefixed with its protocol. Absent: no SIP metrics.
    */
   readonly sipCounters?: () => Readonly<Record<string, number>>;
-  /** Event delivery (events/delivery.ts): attempts by outcome and this node's outbox. Absent: none. */
-  readonly eventDelivery?: () => Readonly<{ delivered: number; failed: number }>;
+  /**
+   * Event delivery (events/delivery.ts): attempts by outcome, and the subscriptions this node sees
+   * FAILING now (their receiver has failed for `--events-failing-after`). Absent: none.
+   */
+  readonly eventDelivery?: () => Readonly<{
+    delivered: number;
+    failed: number;
+    failingSubscriptions: number;
+  }>;
   readonly eventBacklog?: () => Promise<{ readonly pending: number; readonly oldestCreatedAt?: number }>;
   /** The MP4 cache (playback/mp4-cache.ts): conversions and cache hits. Absent: none. */
   readonly mp4?: () => Readonly<{
@@ -517,6 +524,12 @@ function registerEventMetrics(registry: Registry, source: MetricsSource): void {
         this.inc({ outcome: 'failed' }, counters.failed);
       },
     });
+    readGauge(
+      registry,
+      'verbatim_event_subscriptions_failing',
+      'Event subscriptions whose receiver has failed for --events-failing-after and not taken an event since',
+      () => delivery().failingSubscriptions,
+    );
   }
   const backlog = source.eventBacklog;
   if (backlog !== undefined) {

@@ -1,5 +1,5 @@
 import { isVerbatimError } from '../model/errors.js';
-import type { Repository } from '../db/repository.js';
+import type { Repository, SessionTagAdd } from '../db/repository.js';
 import type { EventSink } from '../model/events.js';
 import type { Session, Tag } from '../model/session.js';
 import type { Result } from '../protocol/result.js';
@@ -11,7 +11,7 @@ import { MAX_TAG_NAME_LENGTH } from './request-limits.js';
  * addSessionTag and deleteSessionTag (reference §5.4, §6): user tags on an ACTIVE or closed
  * session, never a DELETED one. Tags added here are USER_DEFINED and go in the session's own tag
  * list; names are compared without regard to case. Each change is published on the event bus as a
- * TAG_EVENT (ADDED or DELETED) once it is stored, then as a SESSION_EVENT UPDATED.
+ * TAG_EVENT (ADDED, UPDATED or DELETED) once it is stored, then as a SESSION_EVENT UPDATED.
  */
 
 export interface SessionTagDeps {
@@ -79,7 +79,12 @@ async function taggableSession(
 /**
  * Adds a USER_DEFINED tag. Adding a tag the session already has (same name without regard to
  * case, same offset or both without) succeeds without a second copy and without an event: a
- * client that retries after a lost answer must not get a failure or a duplicate.
+ * client that retries after a lost answer must not get a failure or a duplicate. Adding with an
+ * offset a name the session carries as a whole-session tag (no offset) places that tag at the
+ * offset and publishes TAG_EVENT UPDATED (the reference shows UPDATED for a user time-bound tag,
+ * DG91-p147): a client that flagged the call first and marks the moment later sees one tag move,
+ * not two. Time-bound tags of one name at several offsets stay several tags (deleteSessionTag
+ * removes one by its offset).
  */
 export async function addUserTag(deps: SessionTagDeps, request: TagRequest): Promise<TagChange> {
   const session = await taggableSession(deps, request.sessionId);
@@ -92,7 +97,7 @@ export async function addUserTag(deps: SessionTagDeps, request: TagRequest): Pro
     tagCreateDate: deps.now(),
     ...(request.tagOffset === undefined ? {} : { tagOffset: request.tagOffset }),
   };
-  let added: boolean;
+  let added: SessionTagAdd;
   try {
     added = await deps.repository.addSessionTagOnce(request.sessionId, tag);
   } catch (error: unknown) {
@@ -102,18 +107,19 @@ export async function addUserTag(deps: SessionTagDeps, request: TagRequest): Pro
     }
     throw error;
   }
-  if (!added) {
+  if (added.outcome === 'unchanged') {
     return { ok: true, value: { tags: [] } };
   }
+  const stored = added.outcome === 'updated' ? added.tag : tag;
   deps.events?.publish({
     eventType: 'TAG_EVENT',
-    eventAction: 'ADDED',
+    eventAction: added.outcome === 'updated' ? 'UPDATED' : 'ADDED',
     sessionId: request.sessionId,
-    tag,
+    tag: stored,
     at: deps.now(),
   });
   publishUpdated(deps, request.sessionId);
-  return { ok: true, value: { tags: [tag] } };
+  return { ok: true, value: { tags: [stored] } };
 }
 
 /**

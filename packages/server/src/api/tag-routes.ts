@@ -36,7 +36,8 @@ export function tagRoutes(ctx: OraRouteDeps & { readonly events: EventSink }): O
   return [
     {
       api: 'addSessionTag',
-      summary: 'Add a USER_DEFINED tag to an ACTIVE or closed session (adding one it has succeeds, once)',
+      summary:
+        'Add a USER_DEFINED tag to an ACTIVE or closed session (adding one it has succeeds, once; with an offset, a whole-session tag of that name moves there)',
       change: addUserTag,
       failures: [RESPONSE_CODES.notFound, RESPONSE_CODES.invalidState],
     },

@@ -38,7 +38,14 @@ import * as jobQueries from './job-queries.js';
 import type { VerifyReport } from '../model/media-integrity.js';
 import * as storagePolicyQueries from './storage-policy-queries.js';
 import { migrateToLatest, pendingMigrations } from './migrations/index.js';
-import type { QueryCondition, Repository, SessionQuery, SessionTagFilter, TrackPatch } from './repository.js';
+import type {
+  QueryCondition,
+  Repository,
+  SessionQuery,
+  SessionTagAdd,
+  SessionTagFilter,
+  TrackPatch,
+} from './repository.js';
 import {
   participantRows,
   sessionRow,
@@ -347,20 +354,32 @@ export abstract class KyselyRepository implements Repository {
     });
   }
 
-  async addSessionTagOnce(sessionId: string, tag: Tag): Promise<boolean> {
-    let added = false;
+  async addSessionTagOnce(sessionId: string, tag: Tag): Promise<SessionTagAdd> {
+    let result: SessionTagAdd = { outcome: 'unchanged' };
     await this.#write({ missing: `session ${sessionId} not found` }, async (trx) => {
-      // The check and the insert share the write transaction, so two equal adds store one tag.
-      const existing = await trx
+      // The checks and the write share the write transaction, so two equal adds store one tag.
+      const sameName = await trx
         .selectFrom('tags')
-        .select('seq')
+        .selectAll()
         .where('session_id', '=', sessionId)
         .where('track_number', 'is', null)
         .where('name_lower', '=', tag.tagName.toLowerCase())
         .where('type', '=', tag.tagType)
-        .where('offset_ms', tag.tagOffset === undefined ? 'is' : '=', tag.tagOffset ?? null)
-        .executeTakeFirst();
-      if (existing !== undefined) {
+        .orderBy('seq')
+        .execute();
+      const offset = tag.tagOffset ?? null;
+      if (sameName.some((row) => row.offset_ms === offset)) {
+        return;
+      }
+      const wholeSession = offset === null ? undefined : sameName.find((row) => row.offset_ms === null);
+      if (wholeSession !== undefined) {
+        await trx
+          .updateTable('tags')
+          .set({ offset_ms: offset })
+          .where('session_id', '=', sessionId)
+          .where('seq', '=', wholeSession.seq)
+          .execute();
+        result = { outcome: 'updated', tag: toTag({ ...wholeSession, offset_ms: offset }) };
         return;
       }
       const seq = await nextTagSeq(trx, sessionId);
@@ -368,9 +387,9 @@ export abstract class KyselyRepository implements Repository {
         .insertInto('tags')
         .values(tagRow(sessionId, seq, null, tag))
         .execute();
-      added = true;
+      result = { outcome: 'added' };
     });
-    return added;
+    return result;
   }
 
   async deleteSessionTags(sessionId: string, filter: SessionTagFilter): Promise<Tag[]> {

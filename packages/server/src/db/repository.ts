@@ -64,9 +64,12 @@ export interface Repository
   addTrackTag(sessionId: string, trackNumber: number, tag: Tag): Promise<void>;
   /**
    * Adds a tag to the session's own list unless the list already holds one of the same name
-   * (compared without regard to case), type and offset; true when it was added.
+   * (compared without regard to case), type and offset (`unchanged`). A tag with an offset whose
+   * name and type the list holds without one gives that tag the offset instead (`updated`, with the
+   * tag as now stored: its own name spelling and create date): the whole-session tag becomes
+   * time-bound rather than being doubled.
    */
-  addSessionTagOnce(sessionId: string, tag: Tag): Promise<boolean>;
+  addSessionTagOnce(sessionId: string, tag: Tag): Promise<SessionTagAdd>;
   /** Deletes the session-list tags the filter matches (name without regard to case) and returns them. */
   deleteSessionTags(sessionId: string, filter: SessionTagFilter): Promise<Tag[]>;
   /**
@@ -94,6 +97,12 @@ export interface Repository
 
   close(): Promise<void>;
 }
+
+/** What addSessionTagOnce did. */
+export type SessionTagAdd =
+  | { readonly outcome: 'added' }
+  | { readonly outcome: 'unchanged' }
+  | { readonly outcome: 'updated'; readonly tag: Tag };
 
 /** Which tags of a session's own list deleteSessionTags removes. */
 export interface SessionTagFilter {

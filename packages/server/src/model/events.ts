@@ -29,7 +29,10 @@ export type VerbatimEvent =
       readonly at: number;
     }
   | {
-      /** Sessions whose media was pruned, batched as DELETED (nothing publishes it yet). */
+      /**
+       * Sessions whose media was pruned (the retention policy, storage/retention.ts), batched as
+       * DELETED.
+       */
       readonly eventType: 'SESSION_EVENT';
       readonly eventAction: 'PRUNED';
       readonly sessionIds: readonly string[];
@@ -50,7 +53,8 @@ export type VerbatimEvent =
       readonly eventType: 'TAG_EVENT';
       /**
        * DELETED: deleteSessionTag removed a user tag (DG90-p45 names tag deletion events).
-       * UPDATED: MediaSense's for a time-bound user tag changed (DG91-p147); nothing publishes it yet.
+       * UPDATED: MediaSense's for a time-bound user tag changed (DG91-p147): addSessionTag with an
+       * offset for a name the session carries as a whole-session tag places that tag at the offset.
        */
       readonly eventAction: 'ADDED' | 'UPDATED' | 'DELETED';
       readonly sessionId: string;

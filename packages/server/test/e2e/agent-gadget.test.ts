@@ -16,6 +16,8 @@ import { waitFor } from '../support/wait.js';
  * Finesse's gadget proxy would (server side: no CORS, `set-cookie` handed back). The gadget signs
  * in, sends START, KEEPALIVE (every second here, by its keepAliveSeconds preference) and STOP; a
  * sipp call on the agent's extension meanwhile is found by the agent's login id and carries it.
+ * It retries each period while the node is unreachable, signs in again when its API session ends
+ * (4021), and stops for good on bad credentials (4020).
  */
 
 const AGENT_USER = 'finesse-gadget';
@@ -34,6 +36,8 @@ let server: RunningServer;
 let work: string;
 let browser: Browser;
 let receiver: EventReceiver | undefined;
+/** What the gadget sent through the proxy and the node answered (responseCode; 502 when failed). */
+const proxied: { api: string; jsessionId?: string; code: number }[] = [];
 
 interface AuditRecord {
   action: string;
@@ -116,16 +120,18 @@ async function openGadget(
   await page.exposeFunction(
     'finesseProxy',
     async (url: string, method: string, headers: Record<string, string>, body: string) => {
+      const api = url.split('/').at(-1) ?? url;
+      const jsessionId = headers['JSESSIONID'];
       if (failures > 0) {
         failures--;
+        proxied.push({ api, code: 502 });
         return { status: 502, text: 'Bad Gateway', setCookie: null };
       }
       const response = await fetch(url, { method, headers, body });
-      return {
-        status: response.status,
-        text: await response.text(),
-        setCookie: response.headers.get('set-cookie'),
-      };
+      const text = await response.text();
+      const code = /"responseCode":\s*(\d+)/.exec(text)?.[1];
+      proxied.push({ api, code: Number(code ?? 0), ...(jsessionId === undefined ? {} : { jsessionId }) });
+      return { status: response.status, text, setCookie: response.headers.get('set-cookie') };
     },
   );
   await page.setContent(containerPage(content, { verbatimUrl: defaultUrl ?? '', ...prefs }, agent));
@@ -275,6 +281,76 @@ void describe('the Finesse AgentInfo gadget in Chromium against a real node', { 
       loginIdDisplayConfig: true,
       loginNameDisplayConfig: true,
     });
+    await page.close();
+  });
+
+  void it('the node unreachable at first (502): the gadget says so, retries each period, then signs the agent in', async () => {
+    proxied.length = 0;
+    const opened = Date.now();
+    const page = await openGadget(
+      { username: AGENT_USER, password: AGENT_PASSWORD, keepAliveSeconds: '1' },
+      { id: 'retrier', loginName: 'retrier', firstName: 'Re', lastName: 'Try', extension: '7998' },
+      2,
+    );
+    await waitFor(async () => (await statusOf(page)).includes('retrying in 1 s'), {
+      what: 'the retry message',
+    });
+    assert.match(await statusOf(page), /^Verbatim START failed \(sign-in failed\); retrying in 1 s\.$/);
+    await waitFor(async () => (await statusOf(page)).includes('linked to retrier'), {
+      what: 'START after the retries',
+      timeoutMs: 10_000,
+    });
+    // Two failed sign-ins, one period apart each, then the sign-in and START: no hot loop.
+    assert.deepEqual(
+      proxied.slice(0, 4).map((r) => [r.api, r.code]),
+      [
+        ['signIn', 502],
+        ['signIn', 502],
+        ['signIn', 2000],
+        ['startAgentSession', 2000],
+      ],
+    );
+    assert.ok(Date.now() - opened >= 2000, 'two retry periods passed before the START');
+    await page.evaluate("window.setAgentState('LOGOUT')");
+    await waitFor(async () => (await statusOf(page)).startsWith('Signed out'), { what: 'STOP answered' });
+    await page.close();
+  });
+
+  void it('its API session ended on the node (4021): the gadget signs in again and carries on', async () => {
+    proxied.length = 0;
+    const page = await openGadget(
+      { username: AGENT_USER, password: AGENT_PASSWORD, keepAliveSeconds: '1' },
+      { id: 'resigner', loginName: 'resigner', firstName: 'Re', lastName: 'Sign', extension: '7997' },
+    );
+    await waitFor(async () => (await statusOf(page)).includes('linked to resigner'), { what: 'START' });
+    const first = proxied.find((r) => r.api === 'startAgentSession')?.jsessionId;
+    assert.ok(first !== undefined, JSON.stringify(proxied));
+    // The session expires on the node as an idle one would: signed out behind the gadget's back.
+    const signOut = await fetch(`${server.baseUrl}/ora/authenticationService/authentication/signOut`, {
+      method: 'POST',
+      headers: { cookie: `JSESSIONID=${first}` },
+      body: JSON.stringify({ requestParameters: {} }),
+    });
+    assert.equal(((await signOut.json()) as { responseCode: number }).responseCode, 2000);
+    const resumed = await waitFor(
+      () => {
+        const at = proxied.findIndex((r) => r.code === 4021);
+        return at >= 0 && proxied.length >= at + 3 ? proxied.slice(at) : undefined;
+      },
+      { what: 'a KEEPALIVE refused with 4021, a sign-in and the KEEPALIVE again', timeoutMs: 10_000 },
+    );
+    assert.deepEqual(
+      resumed.slice(0, 3).map((r) => [r.api, r.code]),
+      [
+        ['keepAliveAgentSession', 4021],
+        ['signIn', 2000],
+        ['keepAliveAgentSession', 2000],
+      ],
+    );
+    assert.notEqual(resumed[2]?.jsessionId, first, 'a new API session');
+    assert.match(await statusOf(page), /linked to resigner/);
+    await page.evaluate("window.setAgentState('LOGOUT')");
+    await waitFor(async () => (await statusOf(page)).startsWith('Signed out'), { what: 'STOP answered' });
     await page.close();
   });
 

@@ -8,6 +8,7 @@ import { certificatePaths, ensureCertificate } from '../../src/transport/tls-cer
 import { capture } from '../support/cucm-calls.js';
 import { EventReceiver, signatureVerifies, type ReceivedEvent } from '../support/event-receiver.js';
 import { genericSipScenario } from '../support/generic-calls.js';
+import { metricsText, metricValue } from '../support/health-calls.js';
 import { failWithOutputs, stopAll, waitExit } from '../support/processes.js';
 import { findSessionBy, type SessionJson } from '../support/session-api.js';
 import { startSipp } from '../support/sipp-process.js';
@@ -18,7 +19,8 @@ import { waitFor } from '../support/wait.js';
  * Event subscriptions end to end (issue 11): a real node records a sipp call while two webhook
  * receivers (plain HTTP and HTTPS, the latter trusted through `--events-ca`) take its events.
  * Order, signatures, tagNameRegEx, the 1.0 calls, and durability: the receiver is down and the
- * node restarted while events happen, and afterwards everything arrives once, in order.
+ * node restarted while events happen, and afterwards everything arrives once, in order. /metrics
+ * shows the deliveries and the outbox backlog move.
  */
 
 const EVENT = '/ora/eventService/event';
@@ -60,6 +62,37 @@ function about(events: readonly ReceivedEvent[], sessionId: string): ReceivedEve
 
 function kinds(events: readonly ReceivedEvent[]): string[] {
   return events.map((event) => `${event.json.eventType}/${event.json.eventAction}`);
+}
+
+/** The event-delivery samples of the node's /metrics. */
+async function eventMetrics(): Promise<{
+  delivered: number;
+  failed: number;
+  pending: number;
+  oldestAgeSeconds: number;
+  failing: number;
+}> {
+  const text = await metricsText(server);
+  const read = (name: string, labels = ''): number => {
+    const value = metricValue(text, name, labels);
+    assert.ok(value !== undefined, `${name}{${labels}} in /metrics`);
+    return value;
+  };
+  return {
+    delivered: read('verbatim_event_deliveries_total', 'outcome="delivered"'),
+    failed: read('verbatim_event_deliveries_total', 'outcome="failed"'),
+    pending: read('verbatim_event_outbox_pending'),
+    oldestAgeSeconds: read('verbatim_event_outbox_oldest_age_seconds'),
+    failing: read('verbatim_event_subscriptions_failing'),
+  };
+}
+
+/** A TAG_EVENT as [action, tagName, tagOffset], anything else as its kind. */
+function tagged(event: ReceivedEvent): unknown[] {
+  const body = event.json.eventBody;
+  return event.json.eventType === 'TAG_EVENT'
+    ? [event.json.eventAction, body['tagName'], body['tagOffset']]
+    : [`${event.json.eventType}/${event.json.eventAction}`];
 }
 
 function eventIds(events: readonly ReceivedEvent[]): number[] {
@@ -157,6 +190,20 @@ describe(
         requestParameters: { subscriptionId: subscription10 },
       })) as ApiResponse & { subscriptionStatus?: string };
       assert.equal(verified.subscriptionStatus, 'ACTIVE');
+
+      // The 1.1 verify: the subscription in responseBody, its status at the top level too.
+      const verify = (subscriptionId: string): Promise<ApiResponse & { subscriptionStatus?: string }> =>
+        server.api(`${EVENT}/verifySubscription`, { requestParameters: { subscriptionId } });
+      const live = await verify(subscriptionAll);
+      assert.equal(live.responseCode, 2000, JSON.stringify(live));
+      assert.equal(live.subscriptionStatus, 'ACTIVE');
+      assert.equal(live.responseBody?.['subscriptionStatus'], 'ACTIVE');
+      assert.equal(live.responseBody['subscriptionId'], subscriptionAll);
+      assert.equal(live.responseBody['signed'], true);
+      const unknown = await verify('0123456789abcdef');
+      assert.equal(unknown.responseCode, 2000, JSON.stringify(unknown));
+      assert.equal(unknown.subscriptionStatus, 'INACTIVE');
+      assert.deepEqual(unknown.responseBody, { subscriptionStatus: 'INACTIVE' });
     });
 
     it('a recorded call: STARTED, UPDATED for a tag and a pause, ENDED, in order and signed; tagNameRegEx filters', async () => {
@@ -179,12 +226,19 @@ describe(
         () => [run.sipp],
         async () => {
           const active = await findSessionBy(server, 'ccid', ccid, (s) => s.sessionState === 'ACTIVE');
-          const tag = (tagName: string): Promise<ApiResponse> =>
-            server.api('/ora/managementService/manage/addSessionTag', {
-              requestParameters: { sessionId: active.sessionId, tagName },
+          const tag = (
+            tagName: string,
+            more: { tagOffset?: number } = {},
+            api = 'addSessionTag',
+          ): Promise<ApiResponse> =>
+            server.api(`/ora/managementService/manage/${api}`, {
+              requestParameters: { sessionId: active.sessionId, tagName, ...more },
             });
           assert.equal((await tag('keepThis')).responseCode, 2000);
           assert.equal((await tag('dropThis')).responseCode, 2000);
+          // The whole-session tag given an offset moves there (TAG_EVENT UPDATED); one is deleted.
+          assert.equal((await tag('keepThis', { tagOffset: 1000 })).responseCode, 2000);
+          assert.equal((await tag('dropThis', {}, 'deleteSessionTag')).responseCode, 2000);
           const control = (api: string): Promise<ApiResponse> =>
             server.api(`/ora/controlService/control/${api}`, {
               requestParameters: { sessionId: active.sessionId },
@@ -211,12 +265,33 @@ describe(
         sessionKinds.filter((kind) => kind === 'SESSION_EVENT/UPDATED').length >= 2,
         'UPDATED for tags and the pause',
       );
-      const tagNames = events
-        .filter((e) => e.json.eventType === 'TAG_EVENT')
-        .map((e) => e.json.eventBody['tagName']);
-      for (const name of ['keepThis', 'dropThis', 'Pause', 'Resume']) {
-        assert.ok(tagNames.includes(name), `TAG_EVENT for ${name}: ${tagNames.join(',')}`);
+      // Each tag event is followed by the UPDATED of the session it changed, in the order made.
+      const tagEvents = events.filter((e) => e.json.eventType === 'TAG_EVENT');
+      assert.deepEqual(tagEvents.map(tagged), [
+        ['ADDED', 'keepThis', undefined],
+        ['ADDED', 'dropThis', undefined],
+        ['UPDATED', 'keepThis', 1000],
+        ['DELETED', 'dropThis', undefined],
+        ['ADDED', 'Pause', tagEvents[4]?.json.eventBody['tagOffset']],
+        ['ADDED', 'Resume', tagEvents[5]?.json.eventBody['tagOffset']],
+      ]);
+      for (const tagEvent of tagEvents) {
+        const next = events[events.indexOf(tagEvent) + 1];
+        assert.equal(
+          next === undefined ? '' : kinds([next])[0],
+          'SESSION_EVENT/UPDATED',
+          `after ${tagged(tagEvent).join(' ')}`,
+        );
       }
+      // The UPDATED of the pause carries the session with its Pause tag.
+      const pause = tagEvents[4];
+      assert.ok(pause !== undefined);
+      const pauseUpdated = events[events.indexOf(pause) + 1]?.json.eventBody['tags'] as { tagName: string }[];
+      assert.deepEqual(
+        pauseUpdated.map((t) => t.tagName),
+        ['keepThis', 'Pause'],
+        'the session as it was after the pause',
+      );
       const ended = events.find((e) => e.json.eventAction === 'ENDED');
       assert.ok(ended !== undefined);
       assert.equal(ended.json.eventBody['sessionState'], 'CLOSED_NORMAL');
@@ -237,10 +312,13 @@ describe(
       );
 
       // Only the tag the regex matches reaches the HTTPS receiver, unsigned.
-      await secure.waitFor('/tags', (received) => received.length >= 1, 'the keepThis tag event over HTTPS');
+      await secure.waitFor('/tags', (received) => received.length >= 2, 'the keepThis UPDATED over HTTPS');
       assert.deepEqual(
         secure.on('/tags').map((e) => [e.json.eventType, e.json.eventAction, e.json.eventBody['tagName']]),
-        [['TAG_EVENT', 'ADDED', 'keepThis']],
+        [
+          ['TAG_EVENT', 'ADDED', 'keepThis'],
+          ['TAG_EVENT', 'UPDATED', 'keepThis'],
+        ],
       );
       assert.equal(secure.on('/tags')[0]?.headers['x-verbatim-signature'], undefined);
 
@@ -254,12 +332,27 @@ describe(
     });
 
     it('the receiver is down and the node restarts meanwhile: afterwards every event arrives once, in order', async () => {
-      const before = plain.on('/all').length;
+      // Everything so far is delivered: the counter covers what the receivers took, nothing waits.
+      const received = (): number =>
+        plain.on('/all').length + plain.on('/v10').length + secure.on('/tags').length;
+      let before = await eventMetrics();
+      await waitFor(
+        async () => {
+          before = await eventMetrics();
+          return before.pending === 0 && before.delivered >= received();
+        },
+        { timeoutMs: 10_000, what: 'an empty outbox and the deliveries counted' },
+      );
+      assert.equal(before.oldestAgeSeconds, 0);
+      assert.equal(before.failing, 0);
+      const beforeCount = plain.on('/all').length;
       await plain.stop();
-      const tagged = await server.api('/ora/managementService/manage/addSessionTag', {
-        requestParameters: { sessionId: session.sessionId, tagName: 'afterStop' },
-      });
-      assert.equal(tagged.responseCode, 2000);
+      for (const tagOffset of [undefined, 2000]) {
+        const tagged = await server.api('/ora/managementService/manage/addSessionTag', {
+          requestParameters: { sessionId: session.sessionId, tagName: 'afterStop', tagOffset },
+        });
+        assert.equal(tagged.responseCode, 2000);
+      }
       const job = await server.api('/ora/managementService/manage/deleteSessions', {
         requestParameters: { sessionIds: [session.sessionId] },
       });
@@ -282,6 +375,17 @@ describe(
         },
         { timeoutMs: 30_000, what: 'a failed delivery attempt in the log' },
       );
+      // The outage shows in /metrics: failed attempts, and its events waiting and aging in the
+      // outbox (a row per subscription: 5 for /all, the 2 session UPDATEDs for /v10).
+      let during = before;
+      await waitFor(
+        async () => {
+          during = await eventMetrics();
+          return during.failed > before.failed && during.pending >= 7 && during.oldestAgeSeconds > 0;
+        },
+        { timeoutMs: 10_000, what: 'failed deliveries and a backlog in /metrics' },
+      );
+      assert.equal(during.pending, 7, JSON.stringify(during));
 
       assert.equal(await server.stop({ keepData: true }), 0, `clean stop:\n${server.process.output()}`);
       server = await start(join(work, 'node'));
@@ -293,11 +397,22 @@ describe(
         'SESSION_EVENT DELETED after the restart',
         60_000,
       );
-      const late = all.slice(before);
-      const lateKinds = kinds(about(late, session.sessionId));
-      const tagAt = late.findIndex((e) => e.json.eventBody['tagName'] === 'afterStop');
-      const deletedAt = late.findIndex((e) => e.json.eventAction === 'DELETED');
-      assert.ok(tagAt >= 0 && tagAt < deletedAt, `the tag before the deletion: ${lateKinds.join(' ')}`);
+      // Exactly the outage's events, each once, in the order they happened.
+      const late = all.slice(beforeCount);
+      assert.deepEqual(late.map(tagged), [
+        ['ADDED', 'afterStop', undefined],
+        ['SESSION_EVENT/UPDATED'],
+        ['UPDATED', 'afterStop', 2000],
+        ['SESSION_EVENT/UPDATED'],
+        ['SESSION_EVENT/DELETED'],
+      ]);
+      assert.deepEqual(late[4]?.json.eventBody['sessionIds'], [session.sessionId]);
+      const updated = late[3]?.json.eventBody['tags'] as { tagName: string; tagOffset?: number }[];
+      assert.deepEqual(
+        updated.filter((t) => t.tagName === 'afterStop').map((t) => t.tagOffset),
+        [2000],
+        'the UPDATED after the move shows one afterStop tag, at its offset',
+      );
       const ids = eventIds(all);
       assert.equal(new Set(ids).size, ids.length, 'no event delivered twice');
       assert.deepEqual(
@@ -306,6 +421,40 @@ describe(
         'in order across the restart',
       );
       assert.ok(all.every((event) => signatureVerifies(event, SECRET)));
+      // The restarted node counts what it delivered, and its outbox drains.
+      await waitFor(
+        async () => {
+          const drained = await eventMetrics();
+          return drained.pending === 0 && drained.oldestAgeSeconds === 0 && drained.delivered >= late.length;
+        },
+        { timeoutMs: 10_000, what: 'the outbox drained after the restart' },
+      );
+
+      // getDeliveryLog pages newest first with beforeId; the outage's refused attempts have no
+      // status and say why, the deliveries after it a 200 and no error; each has its time and latency.
+      type Attempt = { id: number; at: number; httpStatus?: number; latencyMs: number; error?: string };
+      const page = async (beforeId?: number): Promise<Attempt[]> =>
+        (
+          await server.api(
+            `${EVENT}/getDeliveryLog?subscriptionId=${subscriptionAll}&limit=5${beforeId === undefined ? '' : `&beforeId=${beforeId}`}`,
+          )
+        ).responseBody?.['attempts'] as Attempt[];
+      const newest = await page();
+      const older = await page(newest.at(-1)?.id);
+      const attempts = [...newest, ...older];
+      assert.equal(attempts.length, 10);
+      assert.ok(
+        attempts.every((a, i) => i === 0 || a.id < (attempts[i - 1]?.id ?? 0)),
+        'ids fall across the pages',
+      );
+      assert.ok(attempts.every((a) => typeof a.at === 'number' && a.latencyMs >= 0));
+      assert.deepEqual(
+        newest.map((a) => [a.httpStatus, a.error]),
+        newest.map(() => [200, undefined]),
+        'the last five deliveries after the restart',
+      );
+      assert.equal(older[0]?.httpStatus, undefined, 'the attempt before them met the stopped receiver');
+      assert.match(older[0]?.error ?? '', /ECONNREFUSED|refused/i);
 
       const listed = await server.api(`${EVENT}/getSubscriptions`);
       const subscriptions = listed.responseBody?.['subscriptions'] as {

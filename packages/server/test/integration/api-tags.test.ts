@@ -107,6 +107,51 @@ void describe('session tags over HTTP and SQLite (issue 10)', () => {
     assert.equal((await session('active')).tags.length, 3);
   });
 
+  void it('giving a whole-session tag an offset moves it there: TAG_EVENT UPDATED, no second tag', async () => {
+    await api.repository.createSession(sampleSession({ sessionId: 'moving', sessionStartDate: T0 }));
+    assert.equal((await add({ sessionId: 'moving', tagName: 'CCX:Flag' })).responseCode, 2000);
+    const created = (await session('moving')).tags[0]?.tagCreateDate;
+    api.events.length = 0;
+    assert.equal(
+      (await add({ sessionId: 'moving', tagName: 'ccx:flag', tagOffset: 4200 })).responseCode,
+      2000,
+    );
+    assert.deepEqual(
+      (await session('moving')).tags.map((t) => [t.tagName, t.tagOffset, t.tagCreateDate]),
+      [['CCX:Flag', 4200, created]],
+    );
+    assert.deepEqual(
+      api.events.map((e) =>
+        e.eventType === 'TAG_EVENT'
+          ? [e.eventType, e.eventAction, e.tag.tagName, e.tag.tagOffset]
+          : [e.eventType, e.eventAction],
+      ),
+      [
+        ['TAG_EVENT', 'UPDATED', 'CCX:Flag', 4200],
+        ['SESSION_EVENT', 'UPDATED'],
+      ],
+    );
+    // Time-bound now: another offset is another tag, and the same one is a retry.
+    api.events.length = 0;
+    assert.equal(
+      (await add({ sessionId: 'moving', tagName: 'CCX:Flag', tagOffset: 4200 })).responseCode,
+      2000,
+    );
+    assert.equal(api.events.length, 0, 'a retry publishes nothing');
+    assert.equal(
+      (await add({ sessionId: 'moving', tagName: 'CCX:Flag', tagOffset: 9000 })).responseCode,
+      2000,
+    );
+    assert.deepEqual(
+      api.events.map((e) => [e.eventType, e.eventAction]),
+      [
+        ['TAG_EVENT', 'ADDED'],
+        ['SESSION_EVENT', 'UPDATED'],
+      ],
+    );
+    assert.equal((await session('moving')).tags.length, 2);
+  });
+
   void it('refuses a bad tag, an unknown session and a DELETED one, each with a detail', async () => {
     const cases: [unknown, number, RegExp][] = [
       [{ sessionId: 'active' }, 4002, /tagName/],

@@ -73,22 +73,29 @@ void describe('SQLite repository: tags and pruning (issue 10)', () => {
 
   void it('adds a user tag once: the same name in another case and the same offset is not added again', async () => {
     await repo.createSession(sampleSession({ sessionId: 'once' }));
-    assert.equal(await repo.addSessionTagOnce('once', userTag('Keep')), true);
-    assert.equal(await repo.addSessionTagOnce('once', userTag('KEEP')), false);
-    assert.equal(await repo.addSessionTagOnce('once', userTag('keep', { tagOffset: 5 })), true);
-    assert.equal(await repo.addSessionTagOnce('once', userTag('Keep', { tagOffset: 5 })), false);
-    assert.equal(await repo.addSessionTagOnce('once', userTag('keep', { tagOffset: 6 })), true);
-    // A system tag of the same name is another tag.
-    assert.equal(
-      await repo.addSessionTagOnce('once', { ...userTag('Keep'), tagType: 'SYSTEM_DEFINED' }),
-      true,
+    const add = async (tag: Tag): Promise<string> => (await repo.addSessionTagOnce('once', tag)).outcome;
+    assert.equal(await add(userTag('Keep')), 'added');
+    assert.equal(await add(userTag('KEEP')), 'unchanged');
+    assert.equal(await add(userTag('Mark', { tagOffset: 5 })), 'added');
+    assert.equal(await add(userTag('mark', { tagOffset: 5 })), 'unchanged');
+    assert.equal(await add(userTag('mark', { tagOffset: 6 })), 'added');
+    // A whole-session tag given an offset moves there (its spelling and create date kept).
+    assert.deepEqual(
+      await repo.addSessionTagOnce('once', userTag('keep', { tagOffset: 9, tagCreateDate: 99 })),
+      {
+        outcome: 'updated',
+        tag: { ...userTag('Keep'), tagOffset: 9 },
+      },
     );
+    assert.equal(await add(userTag('keep', { tagOffset: 9 })), 'unchanged');
+    // A system tag of the same name is another tag.
+    assert.equal(await add({ ...userTag('Keep'), tagType: 'SYSTEM_DEFINED' }), 'added');
     assert.deepEqual(
       (await stored('once')).tags.map((t) => [t.tagName, t.tagType, t.tagOffset]),
       [
-        ['Keep', 'USER_DEFINED', undefined],
-        ['keep', 'USER_DEFINED', 5],
-        ['keep', 'USER_DEFINED', 6],
+        ['Keep', 'USER_DEFINED', 9],
+        ['Mark', 'USER_DEFINED', 5],
+        ['mark', 'USER_DEFINED', 6],
         ['Keep', 'SYSTEM_DEFINED', undefined],
       ],
     );

@@ -13,7 +13,13 @@ import { EventDelivery } from '../../src/events/delivery.js';
 import { EventBus } from '../../src/events/event-bus.js';
 import { OutboxWriter } from '../../src/events/outbox-writer.js';
 import { SubscriptionService } from '../../src/events/subscriptions.js';
-import { CATEGORY_TYPES, EVENT_TYPE_NAMES, type EventTypeName } from '../../src/model/event-subscription.js';
+import {
+  CATEGORY_TYPES,
+  EVENT_TYPE_NAMES,
+  type DeliveryAttempt,
+  type DeliveryResult,
+  type EventTypeName,
+} from '../../src/model/event-subscription.js';
 import type { VerbatimEvent } from '../../src/model/events.js';
 import type { Tag } from '../../src/model/session.js';
 import { ensureCertificate } from '../../src/transport/tls-certificate.js';
@@ -535,6 +541,8 @@ void describe('event delivery over HTTPS, signed, and the FAILING state', () => 
       const failing = await services.subscriptions.get(subscription.subscriptionId);
       assert.ok(failing?.failingSince !== undefined);
       assert.equal(failing.backlog, 1);
+      // What verbatim_event_subscriptions_failing reads.
+      assert.equal(services.delivery.failingSubscriptions, 1);
       const failedLog = await services.subscriptions.deliveryLog({ limit: 5 });
       assert.ok(failedLog.every((a) => a.httpStatus === 503 && a.error?.startsWith('HTTP 503')));
       receiver.status = 200;
@@ -546,11 +554,133 @@ void describe('event delivery over HTTPS, signed, and the FAILING state', () => 
       const after = await services.subscriptions.get(subscription.subscriptionId);
       assert.equal(after?.failingSince, undefined);
       assert.equal(after?.backlog, 0);
+      assert.equal(services.delivery.failingSubscriptions, 0);
       await until('the ACTIVE line', () => lines.some((l) => l.msg.includes('ACTIVE again')));
       assert.equal(lines.filter((l) => l.level === 40 && l.msg.includes('FAILING')).length, 1);
     } finally {
       await services.close();
       await receiver.stop();
+    }
+  });
+});
+
+void describe('the delivery log: kept bounded, paged newest first', () => {
+  const dir = useTempDir('verbatim-events-log-');
+
+  void it('keeps the newest 1000 attempts per subscription and nothing older than 7 days, pruned at start; beforeId pages', async () => {
+    const path = join(dir.path, 'log.db');
+    const first = await openServices(path);
+    const now = Date.now();
+    let busy: string;
+    let quiet: string;
+    try {
+      const subscribe = async (uri: string): Promise<string> =>
+        (
+          await first.subscriptions.subscribe({
+            subscriptionUri: uri,
+            eventTypes: CATEGORY_TYPES.STORAGE_EVENTS,
+            apiVersion: '1.1',
+            createdBy: 'admin',
+          })
+        ).subscription.subscriptionId;
+      // Nothing listens there: no event is published, the attempts below are written directly.
+      busy = await subscribe('http://127.0.0.1:9/busy');
+      quiet = await subscribe('http://127.0.0.1:9/quiet');
+      const attempt = (subscriptionId: string, at: number, i: number): DeliveryResult =>
+        i % 3 === 0
+          ? {
+              subscriptionId,
+              eventId: i,
+              event: 'SESSION_EVENT/STARTED',
+              at,
+              httpStatus: 200,
+              latencyMs: 1,
+            }
+          : i % 3 === 1
+            ? {
+                subscriptionId,
+                eventId: i,
+                event: 'SESSION_EVENT/STARTED',
+                at,
+                httpStatus: 503,
+                latencyMs: 2,
+                error: 'HTTP 503: down',
+              }
+            : {
+                subscriptionId,
+                eventId: i,
+                event: 'SESSION_EVENT/STARTED',
+                at,
+                latencyMs: 3000,
+                error: 'timeout',
+              };
+      // 1005 recent attempts on one, oldest first; on the other 3 from 8 days ago, then 2 recent.
+      for (let i = 0; i < 1005; i++) {
+        await first.repository.recordDelivery(attempt(busy, now - 60_000 + i, i));
+      }
+      for (let i = 0; i < 5; i++) {
+        await first.repository.recordDelivery(attempt(quiet, i < 3 ? now - 8 * 24 * 3600_000 : now - i, i));
+      }
+      assert.equal(
+        (await first.subscriptions.deliveryLog({ subscriptionId: busy, limit: 2000 })).length,
+        1005,
+      );
+    } finally {
+      await first.close();
+    }
+
+    // A node starting prunes the log.
+    const second = await openServices(path);
+    try {
+      const pages: DeliveryAttempt[][] = [];
+      let beforeId: number | undefined;
+      for (;;) {
+        const page = await second.subscriptions.deliveryLog({
+          subscriptionId: busy,
+          limit: 400,
+          ...(beforeId === undefined ? {} : { beforeId }),
+        });
+        if (page.length === 0) {
+          break;
+        }
+        pages.push(page);
+        beforeId = page.at(-1)?.id;
+      }
+      assert.deepEqual(
+        pages.map((page) => page.length),
+        [400, 400, 200],
+      );
+      const kept = pages.flat();
+      const ids = kept.map((a) => a.id);
+      assert.deepEqual(
+        ids,
+        [...ids].sort((a, b) => b - a),
+        'newest first, no overlap between pages',
+      );
+      assert.equal(new Set(ids).size, 1000);
+      // The 5 oldest went: the oldest kept is attempt 5.
+      assert.deepEqual([kept.at(-1)?.eventId, kept[0]?.eventId], [5, 1004]);
+      // Each attempt as written: time, status (absent when no answer came), latency (whole ms), error.
+      const byEvent = new Map(kept.map((a) => [a.eventId, a]));
+      assert.deepEqual(
+        [6, 7, 8].map((eventId) => {
+          const { at, httpStatus, latencyMs, error } =
+            byEvent.get(eventId) ?? ({} as Partial<DeliveryAttempt>);
+          return { at, httpStatus, latencyMs, error };
+        }),
+        [
+          { at: now - 60_000 + 6, httpStatus: 200, latencyMs: 1, error: undefined },
+          { at: now - 60_000 + 7, httpStatus: 503, latencyMs: 2, error: 'HTTP 503: down' },
+          { at: now - 60_000 + 8, httpStatus: undefined, latencyMs: 3000, error: 'timeout' },
+        ],
+      );
+      // Older than 7 days: gone, whatever the count.
+      assert.deepEqual(
+        (await second.subscriptions.deliveryLog({ subscriptionId: quiet, limit: 10 })).map((a) => a.eventId),
+        [4, 3],
+      );
+    } finally {
+      await second.close();
     }
   });
 });

@@ -4,6 +4,7 @@ import type {
   QueryExpression,
   Repository,
   SessionQuery,
+  SessionTagAdd,
   SessionTagFilter,
   TrackPatch,
 } from '../../src/db/repository.js';
@@ -175,18 +176,26 @@ export class FakeRepository implements Repository {
     return Promise.resolve();
   }
 
-  addSessionTagOnce(sessionId: string, tag: Tag): Promise<boolean> {
+  addSessionTagOnce(sessionId: string, tag: Tag): Promise<SessionTagAdd> {
     const session = this.#session(sessionId);
-    const same = session.tags.some(
-      (t) =>
-        t.tagName.toLowerCase() === tag.tagName.toLowerCase() &&
-        t.tagType === tag.tagType &&
-        t.tagOffset === tag.tagOffset,
+    const sameName = session.tags.filter(
+      (t) => t.tagName.toLowerCase() === tag.tagName.toLowerCase() && t.tagType === tag.tagType,
     );
-    if (!same) {
-      this.sessions.set(sessionId, { ...session, tags: [...session.tags, tag] });
+    if (sameName.some((t) => t.tagOffset === tag.tagOffset)) {
+      return Promise.resolve({ outcome: 'unchanged' });
     }
-    return Promise.resolve(!same);
+    const wholeSession =
+      tag.tagOffset === undefined ? undefined : sameName.find((t) => t.tagOffset === undefined);
+    if (wholeSession !== undefined && tag.tagOffset !== undefined) {
+      const placed: Tag = { ...wholeSession, tagOffset: tag.tagOffset };
+      this.sessions.set(sessionId, {
+        ...session,
+        tags: session.tags.map((t) => (t === wholeSession ? placed : t)),
+      });
+      return Promise.resolve({ outcome: 'updated', tag: placed });
+    }
+    this.sessions.set(sessionId, { ...session, tags: [...session.tags, tag] });
+    return Promise.resolve({ outcome: 'added' });
   }
 
   deleteSessionTags(sessionId: string, filter: SessionTagFilter): Promise<Tag[]> {

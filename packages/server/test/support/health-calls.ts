@@ -64,7 +64,9 @@ export async function metricsText(server: RunningServer): Promise<string> {
   return response.text();
 }
 
+/** A sample's value; `labels` '' for a metric without labels. */
 export function metricValue(text: string, name: string, labels: string): number | undefined {
-  const line = text.split('\n').find((l) => l.startsWith(`${name}{${labels}} `));
+  const prefix = labels === '' ? `${name} ` : `${name}{${labels}} `;
+  const line = text.split('\n').find((l) => l.startsWith(prefix));
   return line === undefined ? undefined : Number(line.split(' ').at(-1));
 }

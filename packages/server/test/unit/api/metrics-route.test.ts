@@ -66,7 +66,7 @@ void describe('GET /metrics', () => {
       clientTransactions: 2,
       'udp.received': 880,
     }),
-    eventDelivery: () => ({ delivered: 7, failed: 2 }),
+    eventDelivery: () => ({ delivered: 7, failed: 2, failingSubscriptions: 1 }),
     mp4: () => ({ conversions: 5, failures: 1, aborted: 2, hits: 9, running: 1, queued: 3 }),
     eventBacklog: () => Promise.resolve({ pending: 3, oldestCreatedAt: Date.now() - 90_000 }),
     healthSummary: () =>
@@ -151,6 +151,7 @@ void describe('GET /metrics', () => {
       'verbatim_event_deliveries_total{outcome="delivered"} 7',
       'verbatim_event_deliveries_total{outcome="failed"} 2',
       'verbatim_event_outbox_pending 3',
+      'verbatim_event_subscriptions_failing 1',
       'verbatim_mp4_conversions_total 5',
       'verbatim_mp4_conversion_failures_total 1',
       'verbatim_mp4_conversions_aborted_total 2',
