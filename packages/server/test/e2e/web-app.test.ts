@@ -1,6 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import Fastify from 'fastify';
 import { chromium, type Browser, type Page } from 'playwright-core';
+
+import { registerWebApp } from '../../src/api/web-app.js';
 
 import { capture, runCucmCall } from '../support/cucm-calls.js';
 import { sessionsWhere } from '../support/session-api.js';
@@ -84,6 +87,22 @@ void describe('the web app in Chromium against a real node', { timeout: 60_000 }
     assert.equal(openapi.status, 200);
     const unknown = await fetch(`${server.baseUrl}/nothing-here`);
     assert.equal(unknown.status, 404);
+  });
+
+  void it('answers a page saying how to build the app when it was not built', async () => {
+    const app = Fastify();
+    registerWebApp(app, `${work}/no-such-dist`);
+    try {
+      for (const url of ['/', '/admin']) {
+        const response = await app.inject({ url });
+        assert.equal(response.statusCode, 503);
+        assert.match(String(response.headers['content-type']), /^text\/html/);
+        assert.match(response.body, /The web app was not built/);
+        assert.match(response.body, /npm run build/);
+      }
+    } finally {
+      await app.close();
+    }
   });
 
   void it('refuses a wrong password, signs in, lists a recorded session and signs out', async () => {
