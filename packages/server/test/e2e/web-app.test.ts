@@ -27,6 +27,9 @@ const BROWSER_ARGS = [
   '--no-first-run',
 ];
 
+/** The test's own requests leave no keep-alive socket for the node's shutdown to wait on. */
+const NO_KEEP_ALIVE: RequestInit = { headers: { connection: 'close' } };
+
 let server: RunningServer;
 let work: string;
 let browser: Browser;
@@ -53,10 +56,8 @@ async function signIn(page: Page, password: string): Promise<void> {
 }
 
 void describe('the web app in Chromium against a real node', { timeout: 60_000 }, () => {
-  serverForSuite('web-app', {}, (suite) => {
-    ({ server, work } = suite);
-  });
-
+  // The browser's hooks first: after() hooks run in order, so it is closed (with its keep-alive
+  // connections) before the node is asked to shut down.
   before(async () => {
     browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: BROWSER_ARGS });
   });
@@ -65,9 +66,13 @@ void describe('the web app in Chromium against a real node', { timeout: 60_000 }
     await browser.close();
   });
 
+  serverForSuite('web-app', {}, (suite) => {
+    ({ server, work } = suite);
+  });
+
   void it('serves the app at / and /admin with its cache headers, beside the API', async () => {
     for (const path of ['/', '/admin', '/admin/users', '/search/x']) {
-      const response = await fetch(`${server.baseUrl}${path}`);
+      const response = await fetch(`${server.baseUrl}${path}`, NO_KEEP_ALIVE);
       assert.equal(response.status, 200, path);
       assert.match(response.headers.get('content-type') ?? '', /^text\/html/, path);
       assert.equal(response.headers.get('cache-control'), 'no-cache', path);
@@ -75,17 +80,17 @@ void describe('the web app in Chromium against a real node', { timeout: 60_000 }
       assert.match(html, /<div id="app">/, path);
       const script = /src="(\/assets\/[^"]+\.js)"/.exec(html)?.[1];
       assert.ok(script !== undefined, `${path} names its bundle`);
-      const asset = await fetch(`${server.baseUrl}${script}`);
+      const asset = await fetch(`${server.baseUrl}${script}`, NO_KEEP_ALIVE);
       assert.equal(asset.status, 200);
       assert.match(asset.headers.get('content-type') ?? '', /^text\/javascript/);
       assert.equal(asset.headers.get('cache-control'), 'public, max-age=31536000, immutable');
     }
-    const traversal = await fetch(`${server.baseUrl}/assets/..%2f..%2fpackage.json`);
+    const traversal = await fetch(`${server.baseUrl}/assets/..%2f..%2fpackage.json`, NO_KEEP_ALIVE);
     assert.equal(traversal.status, 404);
     // The API is still there, next to the app.
-    const openapi = await fetch(`${server.baseUrl}/ora/openapi.json`);
+    const openapi = await fetch(`${server.baseUrl}/ora/openapi.json`, NO_KEEP_ALIVE);
     assert.equal(openapi.status, 200);
-    const unknown = await fetch(`${server.baseUrl}/nothing-here`);
+    const unknown = await fetch(`${server.baseUrl}/nothing-here`, NO_KEEP_ALIVE);
     assert.equal(unknown.status, 404);
   });
 
@@ -131,6 +136,20 @@ void describe('the web app in Chromium against a real node', { timeout: 60_000 }
     assert.deepEqual(errors, []);
     await page.close();
   });
+});
+
+void describe('idle sign-out in Chromium against a real node', { timeout: 60_000 }, () => {
+  before(async () => {
+    browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: BROWSER_ARGS });
+  });
+
+  after(async () => {
+    await browser.close();
+  });
+
+  serverForSuite('web-app-idle', {}, (suite) => {
+    ({ server, work } = suite);
+  });
 
   void it('warns before the idle sign-out, then signs out', async () => {
     const errors: string[] = [];
@@ -156,7 +175,7 @@ void describe('the web app in Chromium against a real node', { timeout: 60_000 }
 async function sessionAccepted(jsessionId: string): Promise<boolean> {
   const response = await fetch(`${server.baseUrl}/ora/queryService/query/getSessions`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json', cookie: `JSESSIONID=${jsessionId}` },
+    headers: { 'content-type': 'application/json', cookie: `JSESSIONID=${jsessionId}`, connection: 'close' },
     body: '{"requestParameters":[]}',
   });
   const envelope = (await response.json()) as { responseCode: number };
