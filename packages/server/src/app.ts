@@ -7,6 +7,7 @@ import { ensureAdminUser } from './api/admin-bootstrap.js';
 import { controlRoutes } from './api/control-routes.js';
 import { convertRoutes } from './api/convert-routes.js';
 import { buildHttpApi } from './api/http-api.js';
+import { defaultWebRoot } from './api/web-app.js';
 import { jobRoutes } from './api/job-routes.js';
 import { outboundRoutes } from './api/outbound-routes.js';
 import { MediaTokens } from './api/media-tokens.js';
@@ -343,6 +344,7 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<A
       maxConcurrentRequests: config.apiMaxRequests,
       mediaTokens,
       mp4,
+      webRoot: defaultWebRoot(),
       liveFeed,
       extraRoutes: [
         () => controlRoutes({ recording }),

@@ -22,6 +22,7 @@ import { MEDIA_DOCUMENTED_PATHS, registerMediaRoutes } from './media-routes.js';
 import { METRICS_DOCUMENTED_PATH, registerMetricsRoute, type MetricsSource } from './metrics-route.js';
 import { registerOraRoutes, type ExtraOraRoutes } from './ora-routes.js';
 import { registerAgentGadget } from './agent-gadget.js';
+import { registerWebApp } from './web-app.js';
 import { LISTEN_DOCUMENTED_PATHS, registerListenRoutes } from './listen-routes.js';
 import type { LiveFeed } from '../playback/live-feed.js';
 import { AuditTrail } from './audit-trail.js';
@@ -74,6 +75,11 @@ export interface HttpApiOptions {
    * WebSocket); without it those routes do not exist.
    */
   liveFeed?: LiveFeed;
+  /**
+   * The built web apps (packages/web/dist) served at `/` and `/admin`; without it those pages do
+   * not exist (the API tests). A folder that is missing answers a page saying how to build it.
+   */
+  webRoot?: string;
 }
 
 /** Raised by the body parser; turned into a 4000 envelope by the error handler. */
@@ -259,6 +265,9 @@ export async function buildHttpApi(options: HttpApiOptions): Promise<FastifyInst
     ],
   });
   registerAgentGadget(app, urls);
+  if (options.webRoot !== undefined) {
+    registerWebApp(app, options.webRoot);
+  }
   registerMediaRoutes(app, {
     repository: options.repository,
     authenticator,

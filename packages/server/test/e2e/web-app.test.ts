@@ -1,0 +1,183 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import Fastify from 'fastify';
+import { chromium, type Browser, type Page } from 'playwright-core';
+
+import { registerWebApp } from '../../src/api/web-app.js';
+
+import { capture, runCucmCall } from '../support/cucm-calls.js';
+import { sessionsWhere } from '../support/session-api.js';
+import { ADMIN_PASSWORD, serverForSuite, type RunningServer } from '../support/verbatim-server.js';
+import { waitFor } from '../support/wait.js';
+
+/**
+ * The web app (issue 14, first increment) as a real node serves it, in Chromium: the static files
+ * and their cache headers, sign-in refused then accepted, the signed-in user and the recent
+ * sessions (one recorded from a sipp call), the idle warning and idle sign-out (idle time
+ * shortened with `?idleSeconds=`), sign-out, and no console error on the way.
+ */
+
+const BROWSER_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+];
+
+/** The test's own requests leave no keep-alive socket for the node's shutdown to wait on. */
+const NO_KEEP_ALIVE: RequestInit = { headers: { connection: 'close' } };
+
+let server: RunningServer;
+let work: string;
+let browser: Browser;
+
+/** A page whose console errors and uncaught exceptions are collected into `errors`. */
+async function openPage(path: string, errors: string[]): Promise<Page> {
+  const page = await browser.newPage();
+  page.on('console', (message) => {
+    // The refused sign-in is an HTTP 200 envelope, so no failed-resource error is expected either.
+    if (message.type() === 'error') {
+      errors.push(`${message.text()} (${message.location().url})`);
+    }
+  });
+  page.on('pageerror', (error) => errors.push(String(error)));
+  await page.goto(`${server.baseUrl}${path}`);
+  return page;
+}
+
+async function signIn(page: Page, password: string): Promise<void> {
+  await page.getByLabel('User name').fill('admin');
+  await page.getByLabel('Password').fill(password);
+  // The keyboard, not the mouse: Enter in the form submits it.
+  await page.getByLabel('Password').press('Enter');
+}
+
+void describe('the web app in Chromium against a real node', { timeout: 60_000 }, () => {
+  // The browser's hooks first: after() hooks run in order, so it is closed (with its keep-alive
+  // connections) before the node is asked to shut down.
+  before(async () => {
+    browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: BROWSER_ARGS });
+  });
+
+  after(async () => {
+    await browser.close();
+  });
+
+  serverForSuite('web-app', {}, (suite) => {
+    ({ server, work } = suite);
+  });
+
+  void it('serves the app at / and /admin with its cache headers, beside the API', async () => {
+    for (const path of ['/', '/admin', '/admin/users', '/search/x']) {
+      const response = await fetch(`${server.baseUrl}${path}`, NO_KEEP_ALIVE);
+      assert.equal(response.status, 200, path);
+      assert.match(response.headers.get('content-type') ?? '', /^text\/html/, path);
+      assert.equal(response.headers.get('cache-control'), 'no-cache', path);
+      const html = await response.text();
+      assert.match(html, /<div id="app">/, path);
+      const script = /src="(\/assets\/[^"]+\.js)"/.exec(html)?.[1];
+      assert.ok(script !== undefined, `${path} names its bundle`);
+      const asset = await fetch(`${server.baseUrl}${script}`, NO_KEEP_ALIVE);
+      assert.equal(asset.status, 200);
+      assert.match(asset.headers.get('content-type') ?? '', /^text\/javascript/);
+      assert.equal(asset.headers.get('cache-control'), 'public, max-age=31536000, immutable');
+    }
+    const traversal = await fetch(`${server.baseUrl}/assets/..%2f..%2fpackage.json`, NO_KEEP_ALIVE);
+    assert.equal(traversal.status, 404);
+    // The API is still there, next to the app.
+    const openapi = await fetch(`${server.baseUrl}/ora/openapi.json`, NO_KEEP_ALIVE);
+    assert.equal(openapi.status, 200);
+    const unknown = await fetch(`${server.baseUrl}/nothing-here`, NO_KEEP_ALIVE);
+    assert.equal(unknown.status, 404);
+  });
+
+  void it('answers a page saying how to build the app when it was not built', async () => {
+    const app = Fastify();
+    registerWebApp(app, `${work}/no-such-dist`);
+    try {
+      for (const url of ['/', '/admin']) {
+        const response = await app.inject({ url });
+        assert.equal(response.statusCode, 503);
+        assert.match(String(response.headers['content-type']), /^text\/html/);
+        assert.match(response.body, /The web app was not built/);
+        assert.match(response.body, /npm run build/);
+      }
+    } finally {
+      await app.close();
+    }
+  });
+
+  void it('refuses a wrong password, signs in, lists a recorded session and signs out', async () => {
+    const refCi = await runCucmCall(server, work, {
+      near: { pcapPath: capture(work, 'near', 'PCMU', 440, 1) },
+      far: { pcapPath: capture(work, 'far', 'PCMU', 880, 1) },
+    });
+    const [recorded] = await sessionsWhere(server, 'xRefCi', refCi);
+    assert.ok(recorded !== undefined, 'the call was recorded');
+
+    const errors: string[] = [];
+    const page = await openPage('/', errors);
+    await signIn(page, 'not-the-password');
+    await page.getByRole('alert').filter({ hasText: 'Wrong user name or password.' }).waitFor();
+
+    await signIn(page, ADMIN_PASSWORD);
+    assert.equal(await page.locator('#signed-in-user').innerText(), 'admin');
+    await page.getByRole('heading', { name: 'Search and Play' }).waitFor();
+    await page.getByRole('cell', { name: recorded.sessionId }).waitFor();
+
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByRole('status').filter({ hasText: 'You have signed out.' }).waitFor();
+    // The server ended the API session too: the cookie the page held is refused now.
+    const cookie = (await page.context().cookies()).find((c) => c.name === 'JSESSIONID');
+    assert.ok(cookie === undefined || cookie.value === '' || !(await sessionAccepted(cookie.value)));
+    assert.deepEqual(errors, []);
+    await page.close();
+  });
+});
+
+void describe('idle sign-out in Chromium against a real node', { timeout: 60_000 }, () => {
+  before(async () => {
+    browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: BROWSER_ARGS });
+  });
+
+  after(async () => {
+    await browser.close();
+  });
+
+  serverForSuite('web-app-idle', {}, (suite) => {
+    ({ server, work } = suite);
+  });
+
+  void it('warns before the idle sign-out, then signs out', async () => {
+    const errors: string[] = [];
+    const page = await openPage('/admin?idleSeconds=3', errors);
+    await signIn(page, ADMIN_PASSWORD);
+    await page.getByRole('heading', { name: 'Administration' }).waitFor();
+    const signedInAt = Date.now();
+    await page.locator('#idle-warning').waitFor({ timeout: 5_000 });
+    await page
+      .getByRole('status')
+      .filter({ hasText: 'You were signed out after a period of inactivity.' })
+      .waitFor({ timeout: 5_000 });
+    assert.ok(Date.now() - signedInAt >= 2_500, 'not signed out before the idle time');
+    await waitFor(async () => (await page.getByLabel('User name').count()) === 1, {
+      what: 'the sign-in form again',
+    });
+    assert.deepEqual(errors, []);
+    await page.close();
+  });
+});
+
+/** Whether the node still accepts this JSESSIONID. */
+async function sessionAccepted(jsessionId: string): Promise<boolean> {
+  const response = await fetch(`${server.baseUrl}/ora/queryService/query/getSessions`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', cookie: `JSESSIONID=${jsessionId}`, connection: 'close' },
+    body: '{"requestParameters":[]}',
+  });
+  const envelope = (await response.json()) as { responseCode: number };
+  return envelope.responseCode !== 4021;
+}
