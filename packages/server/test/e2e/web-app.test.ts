@@ -136,6 +136,40 @@ void describe('the web app in Chromium against a real node', { timeout: 60_000 }
     assert.deepEqual(errors, []);
     await page.close();
   });
+
+  void it('sends a page whose API session ended elsewhere back to sign-in, saying it expired', async () => {
+    const errors: string[] = [];
+    const page = await openPage('/', errors);
+    await signIn(page, ADMIN_PASSWORD);
+    await page.getByRole('heading', { name: 'Search and Play' }).waitFor();
+    // The API session ends behind the page's back (another tab signed out, or the node forgot it).
+    const cookie = (await page.context().cookies()).find((c) => c.name === 'JSESSIONID');
+    assert.ok(cookie !== undefined && cookie.value !== '');
+    const ended = await fetch(`${server.baseUrl}/ora/authenticationService/authentication/signOut`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        cookie: `JSESSIONID=${cookie.value}`,
+        connection: 'close',
+      },
+      body: '{"requestParameters":{}}',
+    });
+    assert.equal(((await ended.json()) as { responseCode: number }).responseCode, 2000);
+    assert.equal(await sessionAccepted(cookie.value), false);
+    // The page still believes it is signed in; its next API call (the sessions on reload) is 4021.
+    await page.reload();
+    await page
+      .getByRole('status')
+      .filter({ hasText: 'Your session has expired. Please sign in again.' })
+      .waitFor();
+    assert.equal(await page.getByLabel('User name').count(), 1, 'the sign-in form again');
+    assert.deepEqual(
+      errors.filter((error) => !/status of 401/.test(error)),
+      [],
+      'no console error but the refused request itself',
+    );
+    await page.close();
+  });
 });
 
 void describe('idle sign-out in Chromium against a real node', { timeout: 60_000 }, () => {
