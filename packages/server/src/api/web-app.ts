@@ -1,5 +1,6 @@
 import { readFile, stat } from 'node:fs/promises';
 import { extname, join, resolve, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 
 import { failure, RESPONSE_CODES } from './envelope.js';
@@ -37,7 +38,8 @@ built. Build them from the repository with <code>npm run build</code> (or
 
 /** The built app's folder: packages/web/dist, from src/api or dist/api of packages/server alike. */
 export function defaultWebRoot(): string {
-  return resolve(new URL('../../../web/dist', import.meta.url).pathname);
+  // fileURLToPath, not .pathname: a checkout under a folder with a space or non-ASCII name.
+  return fileURLToPath(new URL('../../../web/dist', import.meta.url));
 }
 
 async function isFile(path: string): Promise<boolean> {
