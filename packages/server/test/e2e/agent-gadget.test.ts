@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { type Browser, type Page } from 'playwright-core';
 
 import { capture } from '../support/cucm-calls.js';
 import { EventReceiver } from '../support/event-receiver.js';
@@ -8,6 +8,7 @@ import { genericSipScenario, runGenericCall } from '../support/generic-calls.js'
 import { sessionsQuery, type SessionJson } from '../support/session-api.js';
 import { serverForSuite, type RunningServer } from '../support/verbatim-server.js';
 import { waitFor } from '../support/wait.js';
+import { launchChromium } from '../support/chromium.js';
 
 /**
  * The Finesse AgentInfo gadget (issue 11) as served by a real node, run in Chromium inside a page
@@ -22,16 +23,6 @@ import { waitFor } from '../support/wait.js';
 
 const AGENT_USER = 'finesse-gadget';
 const AGENT_PASSWORD = 'gadget-password-1';
-const BROWSER_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-];
-
 let server: RunningServer;
 let work: string;
 let browser: Browser;
@@ -146,7 +137,7 @@ void describe('the Finesse AgentInfo gadget in Chromium against a real node', { 
   });
 
   before(async () => {
-    browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: BROWSER_ARGS });
+    browser = await launchChromium();
     const added = await server.api('/ora/userService/user/addUser', {
       requestParameters: { username: AGENT_USER, role: 'api', password: AGENT_PASSWORD },
     });

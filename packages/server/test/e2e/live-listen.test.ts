@@ -1,12 +1,13 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { type Browser, type Page } from 'playwright-core';
 
 import { capture, FAR_HZ, findSessionByRefCi, NEAR_HZ, runCucmCall } from '../support/cucm-calls.js';
 import { dominantFrequencyHz, rmsLevel } from '../support/audio.js';
 import type { SessionJson } from '../support/session-api.js';
 import { serverForSuite, startServer, type RunningServer } from '../support/verbatim-server.js';
 import { waitFor } from '../support/wait.js';
+import { launchChromium } from '../support/chromium.js';
 
 /**
  * Live listening as a supervisor does it (issue 12, point 5): a CUCM call runs in sipp, its ACTIVE
@@ -17,17 +18,8 @@ import { waitFor } from '../support/wait.js';
  * "ended" once the call hangs up.
  */
 
-const BROWSER_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-  // The page plays as soon as it opens, as it does once a user has clicked "Start listening".
-  '--autoplay-policy=no-user-gesture-required',
-];
+/** The page plays as soon as it opens, as it does once a user has clicked "Start listening". */
+const AUTOPLAY = ['--autoplay-policy=no-user-gesture-required'];
 /** How long each party sends its tone. */
 const CALL_MS = 9000;
 
@@ -96,7 +88,7 @@ void describe('live listening in the browser', () => {
   });
 
   before(async () => {
-    browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: BROWSER_ARGS });
+    browser = await launchChromium(AUTOPLAY);
   });
   after(async () => {
     await browser.close();

@@ -4,7 +4,7 @@ import { readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
-import { chromium, type Browser } from 'playwright-core';
+import { type Browser } from 'playwright-core';
 
 import {
   FAR_HZ,
@@ -19,6 +19,7 @@ import { EventReceiver } from '../support/event-receiver.js';
 import type { SessionJson } from '../support/session-api.js';
 import { serverForSuite, type RunningServer } from '../support/verbatim-server.js';
 import { waitFor } from '../support/wait.js';
+import { launchChromium } from '../support/chromium.js';
 
 /**
  * MP4 of a recorded call end to end (issue 12, points 2 and 4): a sipp CUCM call with a known
@@ -30,17 +31,6 @@ import { waitFor } from '../support/wait.js';
  */
 
 const execFileAsync = promisify(execFile);
-const BROWSER_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-  '--autoplay-policy=no-user-gesture-required',
-];
-
 let server: RunningServer;
 let work: string;
 let receiver: EventReceiver;
@@ -165,7 +155,7 @@ void describe('MP4 of a recorded call (sipp, verbatim serve, ffmpeg, Chromium)',
   void it('plays in Chromium: the media element’s time advances and no media error occurs', async () => {
     let browser: Browser | undefined;
     try {
-      browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: BROWSER_ARGS });
+      browser = await launchChromium();
       const context = await browser.newContext();
       await context.addCookies([{ name: 'JSESSIONID', value: server.jsessionId, url: server.baseUrl }]);
       const page = await context.newPage();

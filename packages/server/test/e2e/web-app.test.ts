@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import Fastify from 'fastify';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { type Browser, type Page } from 'playwright-core';
 
 import { registerWebApp } from '../../src/api/web-app.js';
 
@@ -9,6 +9,7 @@ import { capture, runCucmCall } from '../support/cucm-calls.js';
 import { sessionsWhere } from '../support/session-api.js';
 import { ADMIN_PASSWORD, serverForSuite, type RunningServer } from '../support/verbatim-server.js';
 import { waitFor } from '../support/wait.js';
+import { launchChromium } from '../support/chromium.js';
 
 /**
  * The web app (issue 14, first increment) as a real node serves it, in Chromium: the static files
@@ -16,16 +17,6 @@ import { waitFor } from '../support/wait.js';
  * sessions (one recorded from a sipp call), the idle warning and idle sign-out (idle time
  * shortened with `?idleSeconds=`), sign-out, and no console error on the way.
  */
-
-const BROWSER_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-];
 
 /** The test's own requests leave no keep-alive socket for the node's shutdown to wait on. */
 const NO_KEEP_ALIVE: RequestInit = { headers: { connection: 'close' } };
@@ -59,7 +50,7 @@ void describe('the web app in Chromium against a real node', { timeout: 60_000 }
   // The browser's hooks first: after() hooks run in order, so it is closed (with its keep-alive
   // connections) before the node is asked to shut down.
   before(async () => {
-    browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: BROWSER_ARGS });
+    browser = await launchChromium();
   });
 
   after(async () => {
@@ -174,7 +165,7 @@ void describe('the web app in Chromium against a real node', { timeout: 60_000 }
 
 void describe('idle sign-out in Chromium against a real node', { timeout: 60_000 }, () => {
   before(async () => {
-    browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: BROWSER_ARGS });
+    browser = await launchChromium();
   });
 
   after(async () => {
