@@ -32,7 +32,7 @@ import { MediaTokens } from './media-tokens.js';
 import type { MediaUrlOptions } from './session-json.js';
 import { registerPlainHttpPolicy } from './plain-http-policy.js';
 import { ApiRefusalLog, type ApiRefusalReason } from './refusal-log.js';
-import { MAX_BODY_BYTES, MAX_CONCURRENT_ORA_REQUESTS } from './request-limits.js';
+import { HTTP_DRAIN_MS, MAX_BODY_BYTES, MAX_CONCURRENT_ORA_REQUESTS } from './request-limits.js';
 import { isVerbatimError, VerbatimError } from '../model/errors.js';
 
 export interface HttpApiOptions {
@@ -219,6 +219,19 @@ export async function buildHttpApi(options: HttpApiOptions): Promise<FastifyInst
   registerConcurrencyLimit(app, options.maxConcurrentRequests ?? MAX_CONCURRENT_ORA_REQUESTS, refusals);
   app.addHook('onClose', (_instance, done) => {
     refusals.close();
+    done();
+  });
+  // On close, idle keep-alive connections are dropped at once, but a response in flight is left
+  // to finish, and some never do by themselves: a media download a browser stopped reading (its
+  // buffer is full), a half-sent request. After a short drain they are cut, so a node with
+  // browsers connected still stops.
+  app.addHook('preClose', (done) => {
+    const cut = setTimeout(() => {
+      options.logger.info('shutting down: cutting the API connections still open');
+      app.server.closeAllConnections();
+    }, HTTP_DRAIN_MS);
+    cut.unref();
+    app.server.once('close', () => clearTimeout(cut));
     done();
   });
 

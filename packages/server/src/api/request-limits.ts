@@ -47,3 +47,10 @@ export const MAX_TAG_NAME_LENGTH = 255;
 
 /** `/ora` requests handled at once when `--api-max-requests` is not given (config/options.ts says why 25). */
 export const MAX_CONCURRENT_ORA_REQUESTS = DEFAULT_API_MAX_REQUESTS;
+
+/**
+ * How long a stopping node lets API responses in flight finish before it cuts their connections.
+ * Long enough for any API answer and for a download's last chunk on a LAN; short enough that a
+ * stop never waits on a browser that stopped reading a recording.
+ */
+export const HTTP_DRAIN_MS = 2_000;
