@@ -7,6 +7,7 @@ import { failure, MESSAGE_SUCCESSFUL, RESPONSE_CODES, success } from './envelope
 import { oraRoute, type OraRoute } from './ora-route.js';
 import { shortText } from './params.js';
 import type { ApiRefusalLog } from './refusal-log.js';
+import { ROLE_PERMISSIONS } from './permissions.js';
 import { NoParamsSchema } from './schemas.js';
 
 export interface AuthRouteContext {
@@ -36,7 +37,7 @@ async function clientHints(ctx: AuthRouteContext): Promise<Record<string, unknow
 
 const AUTH = '/ora/authenticationService/authentication';
 
-/** signIn and signOut (reference §2): a JSESSIONID cookie, 30 minutes idle. */
+/** signIn and signOut (reference §2): a JSESSIONID cookie, 30 minutes idle; getCurrentUser (Verbatim). */
 export function authRoutes(ctx: AuthRouteContext): OraRoute[] {
   return [
     oraRoute({
@@ -83,6 +84,35 @@ export function authRoutes(ctx: AuthRouteContext): OraRoute[] {
         }
         void call.reply.header('set-cookie', expiredSessionCookie(ctx.tls));
         return Promise.resolve(success(undefined, MESSAGE_SUCCESSFUL));
+      },
+    }),
+    oraRoute({
+      method: 'GET',
+      path: `${AUTH}/getCurrentUser`,
+      summary: 'Who is signed in on this session, with their role and its permissions (Verbatim)',
+      description:
+        'For the web apps, which show only what the role may do, and for a page reloaded in a signed-in browser.',
+      permission: 'signed-in',
+      audit: false,
+      input: 'query',
+      params: NoParamsSchema,
+      responseBody: Type.Object({
+        username: Type.String(),
+        role: Type.String(),
+        permissions: Type.Array(Type.String()),
+      }),
+      handler: (_params, call) => {
+        const user = call.user;
+        if (user === undefined) {
+          return Promise.resolve(failure(RESPONSE_CODES.invalidSession));
+        }
+        return Promise.resolve(
+          success({
+            username: user.username,
+            role: user.role,
+            permissions: [...ROLE_PERMISSIONS[user.role]],
+          }),
+        );
       },
     }),
   ];
