@@ -52,6 +52,9 @@ export class HttpsWithPlainServer extends net.Server {
   readonly #plain: http.Server;
   readonly #secure: https.Server;
   readonly #firstByteTimeoutMs: number;
+  /** Every open connection, and those still waiting for their first byte (no request yet). */
+  readonly #sockets = new Set<net.Socket>();
+  readonly #waiting = new Set<net.Socket>();
 
   constructor(options: HttpsWithPlainOptions, handler: RequestHandler) {
     super();
@@ -96,11 +99,18 @@ export class HttpsWithPlainServer extends net.Server {
 
   /** Hands the connection to the server its first byte calls for. */
   #route(socket: net.Socket): void {
+    this.#sockets.add(socket);
+    this.#waiting.add(socket);
+    socket.once('close', () => {
+      this.#sockets.delete(socket);
+      this.#waiting.delete(socket);
+    });
     // Until an inner server owns the socket, its errors (a reset before the first byte) are ours.
     const drop = (): void => {
       socket.destroy();
     };
     const stopWaiting = (): void => {
+      this.#waiting.delete(socket);
       socket.off('error', drop);
       socket.off('timeout', drop);
       socket.off('end', drop);
@@ -128,16 +138,31 @@ export class HttpsWithPlainServer extends net.Server {
     // ends idle keep-alive connections, as closing a listening http.Server does.
     this.#plain.close();
     this.#secure.close();
+    // A connection that has sent nothing yet (a browser opens spare ones ahead of need) is idle
+    // too, but no inner server knows it: without this the close would wait out its first-byte
+    // timeout.
+    this.#dropWaiting();
     return super.close(callback);
   }
 
   closeIdleConnections(): void {
     this.#plain.closeIdleConnections();
     this.#secure.closeIdleConnections();
+    this.#dropWaiting();
   }
 
   closeAllConnections(): void {
     this.#plain.closeAllConnections();
     this.#secure.closeAllConnections();
+    // Also those no inner server tracks: still waiting for their first byte, or mid-TLS handshake.
+    for (const socket of this.#sockets) {
+      socket.destroy();
+    }
+  }
+
+  #dropWaiting(): void {
+    for (const socket of this.#waiting) {
+      socket.destroy();
+    }
   }
 }

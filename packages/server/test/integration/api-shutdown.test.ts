@@ -62,3 +62,42 @@ void describe('API shutdown with a client holding a request open (integration)',
     }
   });
 });
+
+/** Resolves once the server closed `socket`. */
+function closedByServer(socket: Socket): Promise<void> {
+  return new Promise((resolve) => {
+    socket.on('error', () => undefined);
+    socket.on('close', () => resolve());
+  });
+}
+
+void describe('API shutdown with silent connections on the HTTPS port (integration)', () => {
+  void it('does not wait for connections that sent nothing or only half a TLS handshake', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'verbatim-api-shutdown-'));
+    try {
+      const certificate = await ensureCertificate(dir, pino({ level: 'silent' }), {
+        commonName: 'localhost',
+        ipAddresses: ['127.0.0.1'],
+      });
+      const app = await buildTestHttpApi({
+        repository: new FakeRepository(),
+        tls: true,
+        https: { key: certificate.key, cert: certificate.cert },
+      });
+      await app.listen({ host: '127.0.0.1', port: 0 });
+      const { port } = app.server.address() as { port: number };
+      // A browser's spare connection: open, silent (the server's first-byte wait is 30 s).
+      const silent = connect(port, '127.0.0.1');
+      await new Promise((resolve) => silent.once('connect', resolve));
+      // A TLS record header announcing a ClientHello that never comes: mid-handshake.
+      const handshaking = connect(port, '127.0.0.1');
+      await new Promise((resolve) => handshaking.once('connect', resolve));
+      handshaking.write(Buffer.from([0x16, 0x03, 0x01, 0x02, 0x00, 0x01]));
+      const closed = Promise.all([closedByServer(silent), closedByServer(handshaking)]);
+      await app.close();
+      await closed;
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
