@@ -1,14 +1,13 @@
 /**
- * A small typed client of the /ora API for the web app. Same origin, so the JSESSIONID cookie
+ * A small typed client of the /ora API for the web apps. Same origin, so the JSESSIONID cookie
  * signIn sets rides along by itself (`credentials: 'same-origin'`). Every answer is a MediaSense
  * envelope; application errors come back as HTTP 200 with a non-2000 responseCode, so callers
  * branch on the code, never on the HTTP status. The types and codes are the server's own.
  */
-import { RESPONSE_CODES, type Envelope } from '../../server/src/api/envelope.ts';
-import type { SessionJson } from '../../server/src/api/session-json.ts';
+import { RESPONSE_CODES, type Envelope } from '../../../server/src/api/envelope.ts';
 
 export { RESPONSE_CODES };
-export type { SessionJson };
+export type { Envelope };
 
 /** The API refused or could not answer: `code` is the envelope's responseCode (0: no answer). */
 export class ApiError extends Error {
@@ -24,17 +23,10 @@ function isEnvelope(value: unknown): value is Envelope {
   return typeof value === 'object' && value !== null && typeof (value as Envelope).responseCode === 'number';
 }
 
-/** POSTs `{requestParameters}` to an /ora API and returns the envelope of a 2000 or 2001 answer. */
-export async function callApi(path: string, requestParameters: unknown): Promise<Envelope> {
+async function envelopeOf(request: Promise<Response>): Promise<Envelope> {
   let answer: unknown;
   try {
-    const response = await fetch(path, {
-      method: 'POST',
-      credentials: 'same-origin',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ requestParameters }),
-    });
-    answer = await response.json();
+    answer = await (await request).json();
   } catch (error) {
     throw new ApiError(0, `The server could not be reached (${String(error)}).`);
   }
@@ -47,24 +39,47 @@ export async function callApi(path: string, requestParameters: unknown): Promise
   return answer;
 }
 
-const AUTH = '/ora/authenticationService/authentication';
-
-export async function signIn(username: string, password: string): Promise<void> {
-  await callApi(`${AUTH}/signIn`, { username, password });
+/** POSTs `{requestParameters}` to an /ora API and returns the envelope of a 2000 or 2001 answer. */
+export function postApi(path: string, requestParameters: unknown, signal?: AbortSignal): Promise<Envelope> {
+  return envelopeOf(
+    fetch(path, {
+      method: 'POST',
+      credentials: 'same-origin',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ requestParameters }),
+      ...(signal === undefined ? {} : { signal }),
+    }),
+  );
 }
 
-export async function signOut(): Promise<void> {
-  await callApi(`${AUTH}/signOut`, {});
+/** GETs an /ora API with `query` as its query string (undefined values left out). */
+export function getApi(
+  path: string,
+  query: Readonly<Record<string, string | number | undefined>> = {},
+  signal?: AbortSignal,
+): Promise<Envelope> {
+  const search = new URLSearchParams();
+  for (const [name, value] of Object.entries(query)) {
+    if (value !== undefined) {
+      search.set(name, String(value));
+    }
+  }
+  const text = search.toString();
+  return envelopeOf(
+    fetch(text === '' ? path : `${path}?${text}`, {
+      credentials: 'same-origin',
+      ...(signal === undefined ? {} : { signal }),
+    }),
+  );
 }
 
-/** Sessions that started in the last `days` days, newest first as the server orders them. */
-export async function recentSessions(days: number, now: number = Date.now()): Promise<SessionJson[]> {
-  const envelope = await callApi('/ora/queryService/query/getSessions', [
-    {
-      fieldName: 'sessionStartDate',
-      fieldConditions: [{ fieldOperator: 'between', fieldValues: [now - days * 86_400_000, now + 60_000] }],
-    },
-  ]);
-  const body = envelope.responseBody as { sessions?: SessionJson[] } | undefined;
-  return body?.sessions ?? [];
+/** A sentence for the user: the API's own detail, or what went wrong reaching it. */
+export function messageOf(error: unknown): string {
+  if (error instanceof ApiError && error.code === RESPONSE_CODES.authenticationFailed) {
+    return 'Wrong user name or password.';
+  }
+  if (error instanceof ApiError && error.code === RESPONSE_CODES.forbidden) {
+    return `Your role does not permit this (${error.message}).`;
+  }
+  return error instanceof Error ? error.message : String(error);
 }
