@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import Fastify from 'fastify';
-import { type Browser, type Page } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 
 import { registerWebApp } from '../../src/api/web-app.js';
 
@@ -10,6 +10,7 @@ import { sessionsWhere } from '../support/session-api.js';
 import { ADMIN_PASSWORD, serverForSuite, type RunningServer } from '../support/verbatim-server.js';
 import { waitFor } from '../support/wait.js';
 import { launchChromium } from '../support/chromium.js';
+import { assertNoSeriousAxeViolations, openAppPage, saveScreenshot, signInWithForm } from '../support/web.js';
 
 /**
  * The web app (issue 14, first increment) as a real node serves it, in Chromium: the static files
@@ -21,27 +22,6 @@ import { launchChromium } from '../support/chromium.js';
 let server: RunningServer;
 let work: string;
 let browser: Browser;
-
-/** A page whose console errors and uncaught exceptions are collected into `errors`. */
-async function openPage(path: string, errors: string[]): Promise<Page> {
-  const page = await browser.newPage();
-  page.on('console', (message) => {
-    // The refused sign-in is an HTTP 200 envelope, so no failed-resource error is expected either.
-    if (message.type() === 'error') {
-      errors.push(`${message.text()} (${message.location().url})`);
-    }
-  });
-  page.on('pageerror', (error) => errors.push(String(error)));
-  await page.goto(`${server.baseUrl}${path}`);
-  return page;
-}
-
-async function signIn(page: Page, password: string): Promise<void> {
-  await page.getByLabel('User name').fill('admin');
-  await page.getByLabel('Password').fill(password);
-  // The keyboard, not the mouse: Enter in the form submits it.
-  await page.getByLabel('Password').press('Enter');
-}
 
 void describe('the web app in Chromium against a real node', { timeout: 60_000 }, () => {
   // The browser's hooks first: after() hooks run in order, so it is closed before the node stops
@@ -106,12 +86,15 @@ void describe('the web app in Chromium against a real node', { timeout: 60_000 }
     const [recorded] = await sessionsWhere(server, 'xRefCi', refCi);
     assert.ok(recorded !== undefined, 'the call was recorded');
 
-    const errors: string[] = [];
-    const page = await openPage('/', errors);
-    await signIn(page, 'not-the-password');
+    const { page, errors } = await openAppPage(browser, server.baseUrl, '/');
+    await page.getByLabel('User name').waitFor();
+    await assertNoSeriousAxeViolations(page, 'sign-in page');
+    await signInWithForm(page, 'admin', 'not-the-password');
     await page.getByRole('alert').filter({ hasText: 'Wrong user name or password.' }).waitFor();
+    await assertNoSeriousAxeViolations(page, 'sign-in page with an error');
+    await saveScreenshot(page, 'sign-in-refused');
 
-    await signIn(page, ADMIN_PASSWORD);
+    await signInWithForm(page, 'admin', ADMIN_PASSWORD);
     assert.equal(await page.locator('#signed-in-user').innerText(), 'admin');
     await page.getByRole('heading', { name: 'Search and Play' }).waitFor();
     await page.getByRole('link', { name: recorded.sessionId }).waitFor();
@@ -126,9 +109,8 @@ void describe('the web app in Chromium against a real node', { timeout: 60_000 }
   });
 
   void it('sends a page whose API session ended elsewhere back to sign-in, saying it expired', async () => {
-    const errors: string[] = [];
-    const page = await openPage('/', errors);
-    await signIn(page, ADMIN_PASSWORD);
+    const { page, errors } = await openAppPage(browser, server.baseUrl, '/');
+    await signInWithForm(page, 'admin', ADMIN_PASSWORD);
     await page.getByRole('heading', { name: 'Search and Play' }).waitFor();
     // The API session ends behind the page's back (another tab signed out, or the node forgot it).
     const cookie = (await page.context().cookies()).find((c) => c.name === 'JSESSIONID');
@@ -159,10 +141,9 @@ void describe('the web app in Chromium against a real node', { timeout: 60_000 }
   });
 
   void it('warns before the idle sign-out, then signs out', async () => {
-    const errors: string[] = [];
-    const page = await openPage('/admin?idleSeconds=3', errors);
-    await signIn(page, ADMIN_PASSWORD);
-    await page.getByRole('heading', { name: 'Administration' }).waitFor();
+    const { page, errors } = await openAppPage(browser, server.baseUrl, '/admin?idleSeconds=3');
+    await signInWithForm(page, 'admin', ADMIN_PASSWORD);
+    await page.getByRole('navigation', { name: 'Administration' }).waitFor();
     const signedInAt = Date.now();
     await page.locator('#idle-warning').waitFor({ timeout: 5_000 });
     await page

@@ -1,0 +1,4 @@
+/** Administration: users and roles. Placeholder, built next. */
+export function UsersSection() {
+  return <p>This section is not built yet.</p>;
+}
