@@ -60,7 +60,7 @@ export function SignInPage(props: { notice: string; onSignedIn: () => void }) {
             {error}
           </p>
         )}
-        <button type="submit" disabled={busy}>
+        <button type="submit" class="primary" disabled={busy}>
           Sign in
         </button>
       </form>
