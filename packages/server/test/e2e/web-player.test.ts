@@ -216,34 +216,42 @@ void describe('the session page and its player in Chromium against a real node',
       await player.getAttribute('data-gain-right'),
       await player.getAttribute('data-volume'),
     ];
-    assert.deepEqual(await gainsNow(), ['1', '1', '1']);
+    // The gains are set as the page re-renders after the click: wait for them, then compare.
+    const expectGains = async (expected: string[], what = expected.join(' ')) => {
+      await waitFor(async () => JSON.stringify(await gainsNow()) === JSON.stringify(expected), {
+        what: `gains ${what}`,
+        timeoutMs: 3000,
+      }).catch(() => undefined);
+      assert.deepEqual(await gainsNow(), expected, what);
+    };
+    await expectGains(['1', '1', '1']);
     await page.getByRole('button', { name: /^Solo the left channel/ }).click();
-    assert.deepEqual(await gainsNow(), ['1', '0', '1']);
+    await expectGains(['1', '0', '1']);
     assert.equal(
       await page.getByRole('button', { name: /^Solo the left channel/ }).getAttribute('aria-pressed'),
       'true',
     );
     await page.getByRole('button', { name: /^Solo the left channel/ }).click();
     await page.getByRole('button', { name: /^Mute the right channel/ }).click();
-    assert.deepEqual(await gainsNow(), ['1', '0', '1']);
+    await expectGains(['1', '0', '1']);
     await page.getByRole('button', { name: /^Mute the left channel/ }).click();
-    assert.deepEqual(await gainsNow(), ['0', '0', '1']);
+    await expectGains(['0', '0', '1']);
     await page.getByRole('button', { name: /^Solo the right channel/ }).click();
-    assert.deepEqual(await gainsNow(), ['0', '1', '1'], 'a solo wins over a mute');
+    await expectGains(['0', '1', '1'], 'a solo wins over a mute');
     await page.getByRole('button', { name: /^Solo the right channel/ }).click();
     await page.getByRole('button', { name: /^Mute the left channel/ }).click();
     await page.getByRole('button', { name: /^Mute the right channel/ }).click();
-    assert.deepEqual(await gainsNow(), ['1', '1', '1']);
+    await expectGains(['1', '1', '1']);
     // m mutes, m again unmutes; not while typing in a field.
     await page.locator('h1').click();
     await page.keyboard.press('m');
-    assert.deepEqual(await gainsNow(), ['1', '1', '0']);
+    await expectGains(['1', '1', '0']);
     await page.keyboard.press('m');
-    assert.deepEqual(await gainsNow(), ['1', '1', '1']);
+    await expectGains(['1', '1', '1']);
     await page.getByLabel('Tag name', { exact: true }).click();
     await page.keyboard.type('m [ ]');
     assert.equal(await page.getByLabel('Tag name', { exact: true }).inputValue(), 'm [ ]');
-    assert.deepEqual(await gainsNow(), ['1', '1', '1']);
+    await expectGains(['1', '1', '1']);
     assert.equal(await media<number>(page, 'playbackRate'), 1.25);
 
     // Add a tag at the playhead (5 s), then remove it; the API sees both.

@@ -12,7 +12,11 @@ export type { SessionJson, TagJson, TrackJson, Waveform };
 
 /** The session, or undefined when the node knows no such id (2001). */
 export async function getSession(sessionId: string, signal?: AbortSignal): Promise<SessionJson | undefined> {
-  const envelope = await getApi('/ora/queryService/query/getSessionBySessionId', { value: sessionId }, signal);
+  const envelope = await getApi(
+    '/ora/queryService/query/getSessionBySessionId',
+    { value: sessionId },
+    signal,
+  );
   return (envelope.responseBody as { sessions?: SessionJson[] } | undefined)?.sessions?.[0];
 }
 

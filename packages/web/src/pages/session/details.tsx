@@ -57,7 +57,7 @@ function Participants(props: { session: SessionJson }) {
                 <th scope="col">Name or agent</th>
                 <th scope="col">Device</th>
                 <th scope="col">xRefCi</th>
-                <th scope="col">Joined</th>
+                <th scope="col">Joined at</th>
                 <th scope="col">Stayed</th>
               </tr>
             </thead>
@@ -78,7 +78,7 @@ function Participants(props: { session: SessionJson }) {
                     <td>{[p.name, agentText].filter((x) => x !== undefined && x !== '').join(', ')}</td>
                     <td>{p.deviceId ?? ''}</td>
                     <td>{p.xRefCi ?? ''}</td>
-                    <td>{when(p.participantStartDate)}</td>
+                    <td>{clock((p.participantStartDate - props.session.sessionStartDate) / 1000)}</td>
                     <td>{lasting(p.participantDuration)}</td>
                   </tr>
                 );
@@ -114,7 +114,9 @@ function Tracks(props: { session: SessionJson }) {
             {session.tracks.map((track) => {
               const figures = session.health.tracks.find((t) => t.trackNumber === track.trackNumber);
               const problems = session.health.problems.filter((p) =>
-                'trackNumber' in p ? p.trackNumber === track.trackNumber : p.trackNumbers.includes(track.trackNumber),
+                'trackNumber' in p
+                  ? p.trackNumber === track.trackNumber
+                  : p.trackNumbers.includes(track.trackNumber),
               );
               return (
                 <tr key={track.trackNumber}>
@@ -145,7 +147,9 @@ function Tracks(props: { session: SessionJson }) {
 
 function Identifiers(props: { session: SessionJson }) {
   const { session } = props;
-  const xRefCis = session.tracks.flatMap((t) => t.participants.map((p) => p.xRefCi)).filter((x) => x !== undefined);
+  const xRefCis = session.tracks
+    .flatMap((t) => t.participants.map((p) => p.xRefCi))
+    .filter((x) => x !== undefined);
   const entries: [string, string][] = [
     ['Session id', session.sessionId],
     ['ccid', session.ccid],

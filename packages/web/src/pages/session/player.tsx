@@ -5,7 +5,14 @@ import RegionsPlugin from 'wavesurfer.js/plugins/regions';
 /** The regions plugin's instance type (the module exports its class as a value). */
 type Regions = ReturnType<typeof RegionsPlugin.create>;
 
-import { addTag, deleteTag, getWaveform, samePath, type SessionJson, type Waveform } from '../../api/player.ts';
+import {
+  addTag,
+  deleteTag,
+  getWaveform,
+  samePath,
+  type SessionJson,
+  type Waveform,
+} from '../../api/player.ts';
 import { useFailureMessage } from '../../auth.tsx';
 import { ErrorMessage, Loading, useLoad } from '../../components/states.tsx';
 import { clock, markersOf, partyOf, when, type Marker } from './format.ts';
@@ -122,7 +129,8 @@ interface PlayerProps {
 export function Player(props: PlayerProps) {
   const { session, canTag, onTagsChanged } = props;
   const sessionId = session.sessionId;
-  const hasVideo = session.tracks.some((t) => t.trackMediaType === 'VIDEO') && session.sessionState !== 'ACTIVE';
+  const hasVideo =
+    session.tracks.some((t) => t.trackMediaType === 'VIDEO') && session.sessionState !== 'ACTIVE';
   const mediaUrl = samePath(hasVideo ? session.urls.mp4Url : session.urls.wavUrl);
   const { loaded: waveform, reload: reloadWaveform } = useLoad(
     (signal) => getWaveform(sessionId, signal),
@@ -356,12 +364,14 @@ export function Player(props: PlayerProps) {
 
   const stepRate = useCallback(
     (direction: 1 | -1) => {
-      const at = SPEEDS.findIndex((s) => s >= rate);
+      // From the element's rate, not the state: two quick presses come before a re-render.
+      const current = mediaRef.current?.playbackRate ?? 1;
+      const at = SPEEDS.findIndex((s) => s >= current);
       const index = Math.max(0, Math.min(SPEEDS.length - 1, (at < 0 ? SPEEDS.length - 1 : at) + direction));
       changeRate(SPEEDS[index] ?? 1);
       setStatus(`Speed ${SPEEDS[index] ?? 1}×`);
     },
-    [rate, changeRate],
+    [changeRate],
   );
 
   const toggleMute = useCallback(() => {
@@ -384,10 +394,17 @@ export function Player(props: PlayerProps) {
   // Keyboard shortcuts, page-wide, never while typing in a field.
   useEffect(() => {
     const onKey = (event: KeyboardEvent) => {
-      if (event.defaultPrevented || event.ctrlKey || event.metaKey || event.altKey || isTyping(event.target)) {
+      if (
+        event.defaultPrevented ||
+        event.ctrlKey ||
+        event.metaKey ||
+        event.altKey ||
+        isTyping(event.target)
+      ) {
         return;
       }
-      const onControl = event.target instanceof HTMLElement && event.target.closest('button, a, summary') !== null;
+      const onControl =
+        event.target instanceof HTMLElement && event.target.closest('button, a, summary') !== null;
       const media = mediaRef.current;
       switch (event.key) {
         case ' ':
@@ -507,7 +524,10 @@ export function Player(props: PlayerProps) {
         />
         {waveform.state === 'loading' ? <Loading what="the waveform" /> : null}
         {waveform.state === 'error' ? (
-          <ErrorMessage message={`The waveform could not be loaded: ${waveform.message}`} onRetry={reloadWaveform} />
+          <ErrorMessage
+            message={`The waveform could not be loaded: ${waveform.message}`}
+            onRetry={reloadWaveform}
+          />
         ) : null}
       </div>
 
@@ -515,18 +535,10 @@ export function Player(props: PlayerProps) {
         <button type="button" class="primary play" onClick={togglePlay} aria-keyshortcuts="Space">
           {playing ? 'Pause' : 'Play'}
         </button>
-        <button
-          type="button"
-          onClick={() => seekTo(time - SEEK_STEP_SECONDS)}
-          aria-keyshortcuts="ArrowLeft"
-        >
+        <button type="button" onClick={() => seekTo(time - SEEK_STEP_SECONDS)} aria-keyshortcuts="ArrowLeft">
           Back {SEEK_STEP_SECONDS} s
         </button>
-        <button
-          type="button"
-          onClick={() => seekTo(time + SEEK_STEP_SECONDS)}
-          aria-keyshortcuts="ArrowRight"
-        >
+        <button type="button" onClick={() => seekTo(time + SEEK_STEP_SECONDS)} aria-keyshortcuts="ArrowRight">
           Forward {SEEK_STEP_SECONDS} s
         </button>
         <span class="clock" aria-live="off">
@@ -541,7 +553,7 @@ export function Player(props: PlayerProps) {
           type="range"
           min={0}
           max={Math.max(duration, 0.001)}
-          step={1}
+          step="any"
           value={time}
           aria-valuetext={`${clock(time)} of ${clock(duration)}`}
           onInput={(event) => seekTo(Number(event.currentTarget.value))}
