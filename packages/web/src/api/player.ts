@@ -4,11 +4,11 @@
  * object names the node by its advertised address, which may not be the origin this page was
  * loaded from, and only a same-origin request carries the sign-in cookie the downloads accept.
  */
-import type { SessionJson, TagJson, TrackJson } from '../../../server/src/api/session-json.ts';
+import type { SessionJson } from '../../../server/src/api/session-json.ts';
 import type { Waveform } from '../../../server/src/playback/waveform.ts';
 import { getApi, postApi } from './client.ts';
 
-export type { SessionJson, TagJson, TrackJson, Waveform };
+export type { SessionJson, Waveform };
 
 /** The session, or undefined when the node knows no such id (2001). */
 export async function getSession(sessionId: string, signal?: AbortSignal): Promise<SessionJson | undefined> {

@@ -25,7 +25,7 @@ const WAVE_COLORS = ['#0a58ca', '#1a7f37'] as const;
 const PROGRESS_COLORS = ['#052c65', '#0b3d1a'] as const;
 
 /** `#t=95` (seconds, decimals allowed) in the page's address, or undefined. */
-export function deepLinkSeconds(hash: string): number | undefined {
+function deepLinkSeconds(hash: string): number | undefined {
   const match = /(?:^#|&)t=(\d+(?:\.\d+)?)/.exec(hash);
   return match?.[1] === undefined ? undefined : Number(match[1]);
 }
@@ -65,7 +65,7 @@ interface ChannelState {
 }
 
 /** The gain of each channel: a solo silences the channels not soloed, else mute silences. */
-export function channelGains(state: ChannelState): [number, number] {
+function channelGains(state: ChannelState): [number, number] {
   const anySolo = state.solo[0] || state.solo[1];
   const gain = (c: 0 | 1): number => (anySolo ? (state.solo[c] ? 1 : 0) : state.muted[c] ? 0 : 1);
   return [gain(0), gain(1)];
