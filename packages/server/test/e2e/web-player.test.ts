@@ -37,6 +37,8 @@ const MARK = { name: 'CCX:escalate', offsetMs: 4000 };
 let server: RunningServer;
 let work: string;
 let browser: Browser;
+/** The call the first test records; the last test deletes it. */
+let audioSessionId: string | undefined;
 
 /** A property of the page's media element (the test is compiled without the DOM's types). */
 function media<T>(page: Page, property: string): Promise<T> {
@@ -129,6 +131,7 @@ void describe('the session page and its player in Chromium against a real node',
       { what: 'the recorded call, closed', timeoutMs: 15_000 },
     );
     const sessionId = recorded.sessionId;
+    audioSessionId = sessionId;
     const added = await server.api('/ora/managementService/manage/addSessionTag', {
       requestParameters: { sessionId, tagName: MARK.name, tagOffset: MARK.offsetMs },
     });
@@ -401,6 +404,40 @@ void describe('the session page and its player in Chromium against a real node',
     await page.getByRole('button', { name: 'Pause' }).click();
     await assertNoSeriousAxeViolations(page, 'session page, video');
     await saveScreenshot(page, 'session-video');
+    assert.deepEqual(errors, []);
+    await page.close();
+  });
+
+  void it('hides tagging from a role without the tag permission, and says when a session was deleted', async () => {
+    assert.ok(audioSessionId !== undefined, 'the first test recorded a call');
+    const path = `/search/sessions/${encodeURIComponent(audioSessionId)}`;
+    const added = await server.api('/ora/userService/user/addUser', {
+      requestParameters: { username: 'auditor-user', role: 'auditor', password: 'auditor-password-1' },
+    });
+    assert.equal(added.responseCode, 2000, JSON.stringify(added));
+    const auditor = await signedInPage(browser, server.baseUrl, path, 'auditor-user', 'auditor-password-1');
+    await auditor.page.locator('.waveform[data-peaks]').waitFor();
+    await auditor.page.getByRole('button', { name: `Tag ${MARK.name} at 0:04: play from here` }).waitFor();
+    assert.equal(await auditor.page.getByLabel('Tag name', { exact: true }).count(), 0);
+    assert.equal(await auditor.page.getByRole('button', { name: /^Remove tag/ }).count(), 0);
+    assert.equal(await auditor.page.getByRole('link', { name: 'Download WAV' }).count(), 1);
+    assert.deepEqual(auditor.errors, []);
+    await auditor.page.close();
+
+    const job = await server.api('/ora/managementService/manage/deleteSessions', {
+      requestParameters: { sessionIds: [audioSessionId] },
+    });
+    assert.equal(job.responseCode, 2000, JSON.stringify(job));
+    const sessionId = audioSessionId;
+    await waitFor(async () => (await sessionNow(sessionId)).sessionState === 'DELETED', {
+      what: 'the session deleted',
+      timeoutMs: 15_000,
+    });
+    const { page, errors } = await signedInPage(browser, server.baseUrl, path, 'admin', ADMIN_PASSWORD);
+    await page.locator('#session-deleted').waitFor();
+    assert.match(await page.locator('.summary').innerText(), /DELETED/);
+    assert.equal(await page.locator('.player').count(), 0, 'no player for a deleted session');
+    await assertNoSeriousAxeViolations(page, 'deleted session');
     assert.deepEqual(errors, []);
     await page.close();
   });
