@@ -83,6 +83,17 @@ function peaksOf(waveform: Waveform): Float32Array[] {
   });
 }
 
+/** Scaled to the louder channel's peak (quiet calls fill the view), the same for both channels. */
+function scaleOf(waveform: Waveform): { normalize: true; maxPeak: number } | { normalize: false } {
+  let peak = 0;
+  for (const channel of waveform.channels) {
+    for (const value of [...channel.max, ...channel.min]) {
+      peak = Math.max(peak, Math.abs(value));
+    }
+  }
+  return peak > 0 ? { normalize: true, maxPeak: peak } : { normalize: false };
+}
+
 /** Where the keyboard types: shortcuts stay out of its way. */
 function isTyping(target: EventTarget | null): boolean {
   if (!(target instanceof HTMLElement)) {
@@ -239,7 +250,8 @@ export function Player(props: PlayerProps) {
       peaks: peaksOf(peaks),
       duration: Math.max(peaks.durationMs / 1000, 0.001),
       height: 56,
-      normalize: true,
+      // One scale for both channels, so a faint party does not look as loud as the other.
+      ...scaleOf(peaks),
       cursorColor: '#b42318',
       cursorWidth: 2,
       dragToSeek: true,
