@@ -154,6 +154,8 @@ export interface WaveformCacheOptions {
   /** Where the peaks of a session without its own media folder are kept. */
   readonly fallbackDir: string;
   readonly logger: Logger;
+  /** Computations running at once (each reads and decodes a whole call); default 2. */
+  readonly maxConcurrent?: number;
 }
 
 export interface WaveformCacheCounters {
@@ -170,11 +172,34 @@ export interface WaveformCacheCounters {
 export class WaveformCache {
   readonly #options: WaveformCacheOptions;
   readonly #inFlight = new Map<string, Promise<Waveform>>();
+  readonly #waiting: (() => void)[] = [];
+  #running = 0;
   #computed = 0;
   #hits = 0;
 
   constructor(options: WaveformCacheOptions) {
     this.#options = options;
+  }
+
+  /** Runs `compute` when a slot is free: a burst of requests for many calls queues, in order. */
+  async #limited(compute: () => Promise<Waveform>): Promise<Waveform> {
+    if (this.#running >= Math.max(1, this.#options.maxConcurrent ?? 2)) {
+      await new Promise<void>((resolve) => this.#waiting.push(resolve));
+    } else {
+      this.#running++;
+    }
+    try {
+      this.#computed++;
+      return await compute();
+    } finally {
+      // The slot passes straight to the next in line, or is freed.
+      const next = this.#waiting.shift();
+      if (next === undefined) {
+        this.#running--;
+      } else {
+        next();
+      }
+    }
   }
 
   get counters(): WaveformCacheCounters {
@@ -187,8 +212,7 @@ export class WaveformCache {
    */
   async get(session: Session, buckets: number, compute: () => Promise<Waveform>): Promise<Waveform> {
     if (session.sessionState === 'ACTIVE') {
-      this.#computed++;
-      return compute();
+      return this.#limited(compute);
     }
     const path = await this.#pathOf(session, buckets);
     const kept = await readKept(path);
@@ -205,8 +229,7 @@ export class WaveformCache {
   }
 
   async #computeAndKeep(session: Session, path: string, compute: () => Promise<Waveform>): Promise<Waveform> {
-    this.#computed++;
-    const waveform = await compute();
+    const waveform = await this.#limited(compute);
     try {
       await mkdir(dirname(path), { recursive: true });
       // Written beside and renamed, so a reader never sees half a file.

@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import type { Waveform } from '../../src/playback/waveform.js';
+import { pino } from 'pino';
+import { WaveformCache, type Waveform } from '../../src/playback/waveform.js';
 import { buildPcapFile, sineG711Packets } from '../support/audio.js';
 import { FakeRepository, sampleSession } from '../support/fake-repository.js';
 import { addApiUser, buildTestHttpApi } from '../support/http-api-harness.js';
@@ -168,5 +169,89 @@ void describe('GET /recordedMedia/oramedia/peaks/<id>.json', () => {
     const withBasic = await get('/recordedMedia/oramedia/peaks/w1.json', { authorization: basic });
     assert.equal(withBasic.envelope.responseCode, 2000);
     assert.equal(withBasic.envelope.responseBody?.buckets, 1000);
+  });
+});
+
+void describe('WaveformCache', () => {
+  const dir = useTempDir('verbatim-waveform-cache-');
+  const silent = pino({ level: 'silent' });
+
+  /** A computation that waits for `release()`, counting how many run at once. */
+  function gated(): {
+    compute: () => Promise<Waveform>;
+    release: () => void;
+    running: () => number;
+    most: () => number;
+  } {
+    let running = 0;
+    let most = 0;
+    const releases: (() => void)[] = [];
+    return {
+      compute: async () => {
+        running++;
+        most = Math.max(most, running);
+        await new Promise<void>((resolve) => releases.push(resolve));
+        running--;
+        return { sessionId: 'x', sampleRateHz: 8000, durationMs: 1, frames: 8, buckets: 0, channels: [] };
+      },
+      release: () => {
+        for (const release of releases.splice(0)) {
+          release();
+        }
+      },
+      running: () => running,
+      most: () => most,
+    };
+  }
+
+  void it('computes once for concurrent requests of one session, at most two sessions at a time', async () => {
+    const cache = new WaveformCache({
+      mediaDir: dir.path,
+      fallbackDir: join(dir.path, 'cache'),
+      logger: silent,
+    });
+    const gate = gated();
+    const sessions = ['c1', 'c2', 'c3'].map((sessionId) => sampleSession({ sessionId, tracks: [] }));
+    const answers = [
+      ...[1, 2, 3].map(() => cache.get(sessions[0]!, 10, gate.compute)),
+      cache.get(sessions[1]!, 10, gate.compute),
+      cache.get(sessions[2]!, 10, gate.compute),
+    ];
+    // Let the requests reach their computations (a file lookup each, then a slot or the queue).
+    for (let i = 0; i < 50 && gate.running() < 2; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    assert.equal(gate.running(), 2, 'two computations run, the third waits');
+    for (let i = 0; i < 200 && (gate.running() > 0 || cache.counters.computed < 3); i++) {
+      gate.release();
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    await Promise.all(answers);
+    assert.equal(gate.most(), 2);
+    assert.deepEqual(cache.counters, { computed: 3, hits: 0 });
+    // Kept now (in the fallback folder: these sessions have no media folder of their own).
+    await cache.get(sessions[0]!, 10, gate.compute);
+    assert.deepEqual(cache.counters, { computed: 3, hits: 1 });
+    assert.equal((await readdir(join(dir.path, 'cache'))).filter((n) => n.endsWith('.json')).length, 3);
+  });
+
+  void it('never keeps an ACTIVE session’s waveform', async () => {
+    const cache = new WaveformCache({
+      mediaDir: dir.path,
+      fallbackDir: join(dir.path, 'active'),
+      logger: silent,
+    });
+    const gate = gated();
+    const active = sampleSession({ sessionId: 'live', sessionState: 'ACTIVE', tracks: [] });
+    for (let i = 0; i < 2; i++) {
+      const answer = cache.get(active, 10, gate.compute);
+      for (let wait = 0; wait < 200 && gate.running() === 0; wait++) {
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+      gate.release();
+      await answer;
+    }
+    assert.deepEqual(cache.counters, { computed: 2, hits: 0 });
+    await assert.rejects(readdir(join(dir.path, 'active')), { code: 'ENOENT' });
   });
 });
