@@ -50,7 +50,7 @@ export function SessionPage() {
         ) : !canPlay ? (
           <p class="notice">Your role may not play recordings.</p>
         ) : (
-          <Player session={session} canTag={canTag} onTagsChanged={reload} />
+          <Player key={session.sessionId} session={session} canTag={canTag} onTagsChanged={reload} />
         )}
         <SessionDetails session={session} />
       </>
