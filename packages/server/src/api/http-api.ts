@@ -10,6 +10,7 @@ import type https from 'node:https';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { Mp4Cache } from '../playback/mp4-cache.js';
+import { WaveformCache } from '../playback/waveform.js';
 import type { Repository } from '../db/repository.js';
 import { AuthSessionStore, DEFAULT_SESSION_IDLE_MS } from './auth-sessions.js';
 import { Authenticator } from './authenticator.js';
@@ -19,6 +20,7 @@ import { HttpsWithPlainServer } from './https-with-plain-server.js';
 import { parseJsonBody, type JsonBodyError } from './json-body.js';
 import { shortText, urlPath } from './params.js';
 import { MEDIA_DOCUMENTED_PATHS, registerMediaRoutes } from './media-routes.js';
+import { registerWaveformRoute, WAVEFORM_DOCUMENTED_PATH } from './waveform-routes.js';
 import { METRICS_DOCUMENTED_PATH, registerMetricsRoute, type MetricsSource } from './metrics-route.js';
 import { registerOraRoutes, type ExtraOraRoutes } from './ora-routes.js';
 import { registerAgentGadget } from './agent-gadget.js';
@@ -273,6 +275,7 @@ export async function buildHttpApi(options: HttpApiOptions): Promise<FastifyInst
     extraRoutes: options.extraRoutes ?? [],
     documentedPaths: [
       ...MEDIA_DOCUMENTED_PATHS,
+      WAVEFORM_DOCUMENTED_PATH,
       ...(options.liveFeed === undefined ? [] : LISTEN_DOCUMENTED_PATHS),
       ...(options.metrics === undefined ? [] : [METRICS_DOCUMENTED_PATH]),
     ],
@@ -281,7 +284,7 @@ export async function buildHttpApi(options: HttpApiOptions): Promise<FastifyInst
   if (options.webRoot !== undefined) {
     registerWebApp(app, options.webRoot);
   }
-  registerMediaRoutes(app, {
+  const mediaContext = {
     repository: options.repository,
     authenticator,
     mediaDir: options.mediaDir,
@@ -297,6 +300,15 @@ export async function buildHttpApi(options: HttpApiOptions): Promise<FastifyInst
         fallbackDir: join(options.mediaDir, '..', 'cache', 'mp4'),
         logger: options.logger,
       }),
+  };
+  registerMediaRoutes(app, mediaContext);
+  registerWaveformRoute(app, {
+    ...mediaContext,
+    waveforms: new WaveformCache({
+      mediaDir: options.mediaDir,
+      fallbackDir: join(options.mediaDir, '..', 'cache', 'peaks'),
+      logger: options.logger,
+    }),
   });
   if (options.liveFeed !== undefined) {
     registerListenRoutes(app, {

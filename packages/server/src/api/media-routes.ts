@@ -129,7 +129,7 @@ export const MEDIA_DOCUMENTED_PATHS: readonly DocumentedPath[] = [
   },
 ];
 
-function sendFailure(
+export function sendFailure(
   reply: FastifyReply,
   httpStatus: number,
   code: FailureCode,
@@ -142,7 +142,7 @@ function sendFailure(
  * The caller of a download: 401 with a Basic challenge without credentials (players and curl then
  * retry with the API credentials), 403 when the role may not play recordings.
  */
-async function authorize(
+export async function authorize(
   ctx: MediaRouteContext,
   request: FastifyRequest,
   reply: FastifyReply,
@@ -240,7 +240,7 @@ function applyRange(
   }
 }
 
-function isGone(session: Session | undefined): session is undefined {
+export function isGone(session: Session | undefined): session is undefined {
   return session === undefined || session.sessionState === 'DELETED';
 }
 
@@ -249,7 +249,7 @@ function isGone(session: Session | undefined): session is undefined {
  * known yet (delayed offer before the ACK), or no media file yet (an ACTIVE track whose first
  * packet has not arrived). A codec the export cannot decode becomes silence in the export itself.
  */
-async function wavSource(
+export async function wavSource(
   ctx: MediaRouteContext,
   track: Track | undefined,
 ): Promise<WavTrackSource | undefined> {
