@@ -19,7 +19,8 @@ import { createRtspServer, type RtspServer } from './playback/rtsp/rtsp-server.j
 import { sessionJson } from './api/session-json.js';
 import { agentRoutes } from './api/agent-routes.js';
 import { tagRoutes } from './api/tag-routes.js';
-import { ActiveCallsHistory, nodeStatusRoutes, type NodePorts } from './api/node-status-routes.js';
+import { ActiveCallsHistory, nodeStatusRoutes } from './api/node-status-routes.js';
+import type { NodePortsJson } from './api/node-admin-json.js';
 import { peerRoutes } from './api/peer-routes.js';
 import { TrustedPeers } from './api/trusted-peers.js';
 import type { Config } from './config/config.js';
@@ -344,7 +345,7 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<A
 
     // Administration's node status (issue 14): the ports once listening, calls now sampled each minute.
     const startedAt = Date.now();
-    let listening: NodePorts | undefined;
+    let listening: NodePortsJson | undefined;
     const activeHistory = new ActiveCallsHistory(() => recording.activeSessionCount, Date.now);
     const activeSampler = setInterval(() => {
       activeHistory.sample();

@@ -2,6 +2,7 @@ import { Type } from 'typebox';
 
 import { fillHours, HOUR_MS, type NodeActivityStore } from '../model/node-activity.js';
 import { MESSAGE_SUCCESS_LONG, success } from './envelope.js';
+import type { NodeAdmissionJson, NodePortsJson, NodeStatusJson } from './node-admin-json.js';
 import { oraRoute, type OraRoute } from './ora-route.js';
 
 /**
@@ -54,26 +55,6 @@ export class ActiveCallsHistory {
   }
 }
 
-export interface NodePorts {
-  readonly sipUdp: number;
-  readonly sipTcp: number;
-  readonly sipTls?: number;
-  readonly http: number;
-  readonly rtsp?: number;
-  readonly rtpMin: number;
-  readonly rtpMax: number;
-}
-
-export interface NodeAdmission {
-  /** `--admission`: whether headroom is watched at all. */
-  readonly enabled: boolean;
-  readonly level: 'open' | 'ramping' | 'refusing';
-  readonly reason?: string;
-  /** Whether new calls are refused for storage (critical level, retention priority, a failed write). */
-  readonly storageRefusing: boolean;
-  readonly refusals: Readonly<Record<string, number>>;
-}
-
 export interface NodeStatusContext {
   readonly nodeId: string;
   readonly productVersion: string;
@@ -81,9 +62,9 @@ export interface NodeStatusContext {
   readonly now: () => number;
   readonly activeSessions: () => number;
   readonly maxSessions: number;
-  readonly admission: () => NodeAdmission;
+  readonly admission: () => NodeAdmissionJson;
   /** The ports listened on, once started (port 0 in the configuration is the one the OS chose). */
-  readonly ports: () => NodePorts | undefined;
+  readonly ports: () => NodePortsJson | undefined;
   readonly bind: string;
   readonly advertise: string;
   readonly tls: boolean;
@@ -167,25 +148,23 @@ export function nodeStatusRoutes(ctx: NodeStatusContext): OraRoute[] {
             ? []
             : fillHours(await ctx.activity.hourlyActivity(fromHour, toHour), fromHour, toHour);
         const ports = ctx.ports();
-        return success(
-          {
-            nodeId: ctx.nodeId,
-            productVersion: ctx.productVersion,
-            startedAt: ctx.startedAt,
-            at,
-            uptimeSeconds: Math.max(0, Math.floor((at - ctx.startedAt) / 1000)),
-            activeSessions: ctx.activeSessions(),
-            maxSessions: ctx.maxSessions,
-            admission: ctx.admission(),
-            bind: ctx.bind,
-            advertise: ctx.advertise,
-            tls: ctx.tls,
-            ...(ports === undefined ? {} : { ports }),
-            activeByMinute: ctx.history.minutes,
-            hours,
-          },
-          MESSAGE_SUCCESS_LONG,
-        );
+        const status: NodeStatusJson = {
+          nodeId: ctx.nodeId,
+          productVersion: ctx.productVersion,
+          startedAt: ctx.startedAt,
+          at,
+          uptimeSeconds: Math.max(0, Math.floor((at - ctx.startedAt) / 1000)),
+          activeSessions: ctx.activeSessions(),
+          maxSessions: ctx.maxSessions,
+          admission: ctx.admission(),
+          bind: ctx.bind,
+          advertise: ctx.advertise,
+          tls: ctx.tls,
+          ...(ports === undefined ? {} : { ports }),
+          activeByMinute: ctx.history.minutes,
+          hours,
+        };
+        return success(status, MESSAGE_SUCCESS_LONG);
       },
     }),
   ];

@@ -2,6 +2,7 @@ import { Type } from 'typebox';
 
 import type { TrustedPeer } from '../model/trusted-peer.js';
 import { failure, MESSAGE_SUCCESS_LONG, MESSAGE_SUCCESSFUL, RESPONSE_CODES, success } from './envelope.js';
+import type { CallControllerSettingsJson, TrustedPeerJson, TrustedPeersJson } from './node-admin-json.js';
 import { oraRoute, type OraRoute } from './ora-route.js';
 import { MAX_TRUSTED_PEER_NOTE_LENGTH, type TrustedPeers } from './trusted-peers.js';
 
@@ -14,26 +15,7 @@ import { MAX_TRUSTED_PEER_NOTE_LENGTH, type TrustedPeers } from './trusted-peers
 export const SIP_SERVICE = '/ora/sipService/sip';
 
 /** What the SIP intake is set up with; the options need a restart to change. */
-export interface CallControllerSettings {
-  readonly sipUdpPort: number;
-  readonly sipTcpPort: number;
-  /** Absent when `--sip-tls-port 0` turned SIP over TLS off. */
-  readonly sipTlsPort?: number;
-  readonly advertise: string;
-  readonly bind: string;
-  readonly sipInviteRate: number;
-  readonly maxSessions: number;
-  readonly mediaTimeoutSeconds: number;
-  readonly rtpPortMin: number;
-  readonly rtpPortMax: number;
-  readonly admission: boolean;
-  readonly outbound?: {
-    readonly proxy: string;
-    readonly transport: 'udp' | 'tcp' | 'tls';
-    readonly username?: string;
-    readonly answerTimeoutSeconds: number;
-  };
-}
+export type CallControllerSettings = Omit<CallControllerSettingsJson, 'codecs'>;
 
 export interface PeerRouteContext {
   readonly peers: TrustedPeers;
@@ -70,11 +52,11 @@ const CidrParam = Type.String({
   description: 'an IPv4 or IPv6 block (`10.0.0.0/8`, `2001:db8::/32`) or one address',
 });
 
-function peerJson(peer: TrustedPeer): object {
+function peerJson(peer: TrustedPeer): TrustedPeerJson {
   return { cidr: peer.cidr, note: peer.note, addedAt: peer.addedAt, addedBy: peer.addedBy };
 }
 
-function peersJson(peers: TrustedPeers): object {
+function peersJson(peers: TrustedPeers): TrustedPeersJson {
   return { configured: [...peers.configured], stored: peers.stored.map(peerJson) };
 }
 
@@ -202,7 +184,10 @@ export function peerRoutes(ctx: PeerRouteContext): OraRoute[] {
           storedOnly: Type.Array(Type.String()),
         }),
       }),
-      handler: () => Promise.resolve(success({ ...ctx.settings(), codecs: CODECS }, MESSAGE_SUCCESS_LONG)),
+      handler: () => {
+        const settings: CallControllerSettingsJson = { ...ctx.settings(), codecs: CODECS };
+        return Promise.resolve(success(settings, MESSAGE_SUCCESS_LONG));
+      },
     }),
   ];
 }

@@ -12,56 +12,45 @@ import type { Database } from './schema.js';
 type Count = number | string | bigint | null;
 
 /**
- * Sessions per hour of their start (sessions_start_idx), and packets received and lost per hour
- * of their tracks' start (tracks_start_stats_idx): two range scans of covering indexes, grouped by
- * hour, so a week over a store of millions reads only that week's index entries.
+ * Per hour: the sessions that started in it (sessions_start_idx) and the packets received and lost
+ * by the tracks that started in it (tracks_start_stats_idx). One range count per hour of a
+ * generated list of hours, each a search of a covering index: a GROUP BY over the hour expression
+ * costs a temporary B-tree over every row of the window, three to four times slower (on SQLite,
+ * 1,000,000 sessions over 30 days: 192 hours in about 45 ms, against 170 ms grouped;
+ * test/bench/db-node-activity.ts). The casts type the parameters for PostgreSQL.
  */
 export async function hourlyActivity(
   db: Kysely<Database>,
   fromHour: number,
   toHour: number,
 ): Promise<HourActivity[]> {
-  const sessions = await db
-    .selectFrom('sessions')
-    .select([
-      sql<Count>`start_ms - (start_ms % ${sql.lit(HOUR_MS)})`.as('hour'),
-      (eb) => eb.fn.countAll<number | string | bigint>().as('n'),
-    ])
-    .where('start_ms', '>=', fromHour)
-    .where('start_ms', '<', toHour)
-    .groupBy(sql`start_ms - (start_ms % ${sql.lit(HOUR_MS)})`)
-    .execute();
-  const tracks = await db
-    .selectFrom('tracks')
-    .select([
-      sql<Count>`start_ms - (start_ms % ${sql.lit(HOUR_MS)})`.as('hour'),
-      (eb) => eb.fn.sum<Count>('stat_packets').as('received'),
-      (eb) => eb.fn.sum<Count>('stat_lost').as('lost'),
-    ])
-    .where('start_ms', '>=', fromHour)
-    .where('start_ms', '<', toHour)
-    .groupBy(sql`start_ms - (start_ms % ${sql.lit(HOUR_MS)})`)
-    .execute();
-  const hours = new Map<number, { sessions: number; packetsReceived: number; packetsLost: number }>();
-  const hourOf = (hour: number) => {
-    let entry = hours.get(hour);
-    if (entry === undefined) {
-      entry = { sessions: 0, packetsReceived: 0, packetsLost: 0 };
-      hours.set(hour, entry);
-    }
-    return entry;
-  };
-  for (const row of sessions) {
-    hourOf(Number(row.hour)).sessions = Number(row.n);
+  if (toHour <= fromHour) {
+    return [];
   }
-  for (const row of tracks) {
-    const entry = hourOf(Number(row.hour));
-    entry.packetsReceived = Number(row.received ?? 0);
-    entry.packetsLost = Number(row.lost ?? 0);
-  }
-  return [...hours.entries()]
-    .sort(([a], [b]) => a - b)
-    .map(([hourStart, entry]) => ({ hourStart, ...entry }));
+  const { rows } = await hourlyActivitySql(fromHour, toHour).execute(db);
+  return rows.map((row) => ({
+    hourStart: Number(row.hour),
+    sessions: Number(row.n ?? 0),
+    packetsReceived: Number(row.received ?? 0),
+    packetsLost: Number(row.lost ?? 0),
+  }));
+}
+
+/** The query of hourlyActivity, apart so that a test can read its plan. */
+export function hourlyActivitySql(fromHour: number, toHour: number) {
+  const hour = sql.lit(HOUR_MS);
+  return sql<{ hour: Count; n: Count; received: Count; lost: Count }>`
+    with recursive hours(hour) as (
+      select cast(${fromHour} as bigint)
+      union all
+      select hour + ${hour} from hours where hour + ${hour} < cast(${toHour} as bigint)
+    )
+    select hour,
+      (select count(*) from sessions where start_ms >= hour and start_ms < hour + ${hour}) as n,
+      (select sum(stat_packets) from tracks where start_ms >= hour and start_ms < hour + ${hour}) as received,
+      (select sum(stat_lost) from tracks where start_ms >= hour and start_ms < hour + ${hour}) as lost
+    from hours
+    order by hour`;
 }
 
 export async function listTrustedPeers(db: Kysely<Database>): Promise<TrustedPeer[]> {
