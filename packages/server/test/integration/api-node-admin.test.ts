@@ -214,7 +214,7 @@ void describe('node status and trusted peers (integration)', () => {
     const week = await call<NodeStatusJson>('admin', 'GET', `${INFO}/getNodeStatus`, { hours: '192' });
     assert.equal(week.responseBody?.hours.length, 192);
     assert.equal(
-      week.responseBody?.hours.reduce((sum, hour) => sum + hour.sessions, 0),
+      week.responseBody.hours.reduce((sum, hour) => sum + hour.sessions, 0),
       4,
     );
     const live = await call<NodeStatusJson>('admin', 'GET', `${INFO}/getNodeStatus`, { hours: '0' });
@@ -257,7 +257,7 @@ void describe('node status and trusted peers (integration)', () => {
     );
     assert.equal(answer.responseCode, 2000);
     assert.equal(answer.responseBody?.sipUdpPort, 5060);
-    assert.ok(answer.responseBody?.codecs.offered.some((codec) => codec.startsWith('PCMU')));
+    assert.ok(answer.responseBody.codecs.offered.some((codec) => codec.startsWith('PCMU')));
   });
 
   void it('trusts an added block at once, audits it, keeps it, and stops at its removal', async () => {
@@ -270,7 +270,7 @@ void describe('node status and trusted peers (integration)', () => {
     });
     assert.equal(added.responseCode, 2000);
     assert.deepEqual(added.responseBody?.configured, ['10.0.0.0/8']);
-    assert.deepEqual(added.responseBody?.stored, [
+    assert.deepEqual(added.responseBody.stored, [
       { cidr: '127.0.0.0/8', note: 'the lab CUCM', addedAt: NOW, addedBy: 'admin' },
     ]);
     assert.equal(peers.isTrusted('127.0.0.1'), true, 'the intake sees it at once');
@@ -309,7 +309,7 @@ void describe('node status and trusted peers (integration)', () => {
     assert.deepEqual(audit.at(-1)?.detail, { cidr: '127.0.0.0/8', note: 'the lab CUCM' });
     const removal = await repository.queryAudit({ action: 'removeTrustedPeer', limit: 10 });
     assert.equal(removal[0]?.target, '127.0.0.0/8');
-    assert.equal(removal[0]?.outcome, 2000);
+    assert.equal(removal[0].outcome, 2000);
   });
 
   void it('refuses bad blocks with a sentence that says what is wrong', async () => {
