@@ -20,7 +20,19 @@ export interface TimeChartProps {
   readonly format?: (value: number) => string;
   /** The chart's height in CSS pixels; its width follows its container. */
   readonly height?: number;
+  /**
+   * Counts (calls, sessions): the value axis starts at 0 and ticks only whole numbers, so that one
+   * call is not drawn as a wave around 1 with ticks at 0.5.
+   */
+  readonly counts?: boolean;
+  /** How the Time column of the data table writes a time (default: date and time). */
+  readonly timeFormat?: (epochMs: number) => string;
 }
+
+/** Whole-number tick steps for counts (uPlot picks the first that spaces ticks well). */
+const COUNT_STEPS = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10_000, 100_000, 1_000_000];
+
+const dateTime = (epochMs: number): string => new Date(epochMs).toLocaleString();
 
 const PALETTE = ['#0a58ca', '#b42318', '#1a7f37', '#8250df'];
 
@@ -34,7 +46,8 @@ const plain = (value: number): string => String(Math.round(value * 100) / 100);
 export function TimeChart(props: TimeChartProps) {
   const box = useRef<HTMLDivElement>(null);
   const format = props.format ?? plain;
-  const { times, series, height } = props;
+  const { times, series, height, counts } = props;
+  const timeFormat = props.timeFormat ?? dateTime;
 
   useEffect(() => {
     const element = box.current;
@@ -58,7 +71,24 @@ export function TimeChart(props: TimeChartProps) {
             value: (_u: uPlot, v: number | null) => (v === null ? '–' : format(v)),
           })),
         ],
-        axes: [{}, { values: (_u: uPlot, ticks: number[]) => ticks.map(format), size: 70 }],
+        axes: [
+          {},
+          {
+            values: (_u: uPlot, ticks: number[]) => ticks.map(format),
+            size: 70,
+            ...(counts === true ? { incrs: COUNT_STEPS } : {}),
+          },
+        ],
+        ...(counts === true
+          ? {
+              scales: {
+                // From 0, and at least to 1 so that a day without calls still has an axis.
+                y: {
+                  range: (_u: uPlot, _min: number, max: number): uPlot.Range.MinMax => [0, Math.max(1, max)],
+                },
+              },
+            }
+          : {}),
       },
       data,
       element,
@@ -71,7 +101,7 @@ export function TimeChart(props: TimeChartProps) {
       observer.disconnect();
       chart.destroy();
     };
-  }, [times, series, height, format]);
+  }, [times, series, height, format, counts]);
 
   return (
     <figure class="time-chart">
@@ -94,7 +124,7 @@ export function TimeChart(props: TimeChartProps) {
             <tbody>
               {times.map((t, i) => (
                 <tr key={t}>
-                  <td>{new Date(t).toLocaleString()}</td>
+                  <td>{timeFormat(t)}</td>
                   {series.map((s) => {
                     const v = s.values[i];
                     return <td key={s.label}>{v === null || v === undefined ? '–' : format(v)}</td>;
