@@ -47,22 +47,19 @@ async function untrustedRefusals(): Promise<number> {
   return Number(line?.split(' ')[1] ?? 0);
 }
 
-/** A 3-second CUCM call (two sipp legs from 127.0.0.1); its x-refci. */
+/**
+ * A CUCM call (two sipp legs from 127.0.0.1) sending tones for as long as it is held (the node's
+ * media timeout is 3 s); its x-refci.
+ */
 function cucmCall(options: { refused?: boolean; holdMs?: number; duringCall?: () => Promise<void> } = {}) {
+  const holdMs = options.holdMs ?? 1000;
+  const seconds = Math.ceil(holdMs / 1000);
   return runCucmCall(server, work, {
-    near: {
-      pcapPath: capture(work, 'near', 'PCMU', 440, 1),
-      ...(options.holdMs === undefined ? {} : { holdMs: options.holdMs }),
-    },
-    far: {
-      pcapPath: capture(work, 'far', 'PCMU', 880, 1),
-      ...(options.holdMs === undefined ? {} : { holdMs: options.holdMs }),
-    },
+    near: { pcapPath: capture(work, `near-${String(seconds)}s`, 'PCMU', 440, seconds), holdMs },
+    far: { pcapPath: capture(work, `far-${String(seconds)}s`, 'PCMU', 880, seconds), holdMs },
     // A refused leg makes sipp fail: what is checked is the node's 403 and that nothing was recorded.
     ...(options.refused === true ? { legsMayFail: true } : {}),
-    ...(options.duringCall === undefined
-      ? {}
-      : { duringCall: () => options.duringCall?.() ?? Promise.resolve() }),
+    ...(options.duringCall === undefined ? {} : { duringCall: options.duringCall }),
   });
 }
 
@@ -83,7 +80,7 @@ async function chartValues(page: Page, title: string): Promise<number[]> {
   if ((await details.getAttribute('open')) === null) {
     await figure.getByText(`${title}: the values`).click();
   }
-  const cells = await figure.locator('tbody tr td:nth-child(2)').allInnerTexts();
+  const cells = await details.locator('tbody tr td:nth-child(2)').allInnerTexts();
   return cells.filter((text) => text !== '–').map((text) => Number.parseFloat(text));
 }
 
@@ -202,6 +199,8 @@ void describe('Administration: node status and call controllers in Chromium', { 
     await waitFor(async () => (await page.locator('#calls-last-day').innerText()) === String(recorded), {
       what: `${String(recorded)} calls in the last 24 hours`,
     });
+    await assertNoSeriousAxeViolations(page, 'node status');
+    await saveScreenshot(page, 'admin-node');
     const perHour = await chartValues(page, 'Calls per hour, last 24 hours');
     assert.equal(perHour.length, 24);
     assert.equal(
@@ -217,8 +216,9 @@ void describe('Administration: node status and call controllers in Chromium', { 
       loss.length >= 1 && loss.every((value) => Number.isFinite(value)),
       `loss values: ${loss.join(', ')}`,
     );
-    await assertNoSeriousAxeViolations(page, 'node status');
-    await saveScreenshot(page, 'admin-node');
+    await assertNoSeriousAxeViolations(page, 'node status with its value tables open');
+    await page.setViewportSize({ width: 1920, height: 1080 });
+    await assertNoSeriousAxeViolations(page, 'node status at 1920 wide');
     assert.deepEqual(errors, []);
     await page.close();
   });

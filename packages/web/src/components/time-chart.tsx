@@ -25,6 +25,17 @@ export interface TimeChartProps {
    * call is not drawn as a wave around 1 with ticks at 0.5.
    */
   readonly counts?: boolean;
+  /**
+   * The value axis starts at 0 and reaches at least this (a loss chart of 0 % then shows 0 to 1 %,
+   * not a band around 0). Counts start at 0 and reach at least 1 without it.
+   */
+  readonly minTop?: number;
+  /**
+   * The time axis' span in epoch ms, when it must not follow the data (a series that began a
+   * minute ago). A single time is otherwise shown with half an hour either side of it, rather
+   * than uPlot's years.
+   */
+  readonly timeRange?: readonly [number, number];
   /** How the Time column of the data table writes a time (default: date and time). */
   readonly timeFormat?: (epochMs: number) => string;
 }
@@ -33,6 +44,8 @@ export interface TimeChartProps {
 const COUNT_STEPS = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10_000, 100_000, 1_000_000];
 
 const dateTime = (epochMs: number): string => new Date(epochMs).toLocaleString();
+
+const HALF_HOUR_S = 1800;
 
 const PALETTE = ['#0a58ca', '#b42318', '#1a7f37', '#8250df'];
 
@@ -46,7 +59,10 @@ const plain = (value: number): string => String(Math.round(value * 100) / 100);
 export function TimeChart(props: TimeChartProps) {
   const box = useRef<HTMLDivElement>(null);
   const format = props.format ?? plain;
-  const { times, series, height, counts } = props;
+  const { times, series, height, counts, minTop, timeRange } = props;
+  const top = minTop ?? (counts === true ? 1 : undefined);
+  const from = timeRange?.[0];
+  const to = timeRange?.[1];
   const timeFormat = props.timeFormat ?? dateTime;
 
   useEffect(() => {
@@ -79,16 +95,28 @@ export function TimeChart(props: TimeChartProps) {
             ...(counts === true ? { incrs: COUNT_STEPS } : {}),
           },
         ],
-        ...(counts === true
-          ? {
-              scales: {
-                // From 0, and at least to 1 so that a day without calls still has an axis.
+        scales: {
+          x: {
+            time: true,
+            range: (_u: uPlot, min: number, max: number): uPlot.Range.MinMax =>
+              from !== undefined && to !== undefined
+                ? [from / 1000, to / 1000]
+                : min === max
+                  ? [min - HALF_HOUR_S, max + HALF_HOUR_S]
+                  : [min, max],
+          },
+          ...(top === undefined
+            ? {}
+            : {
+                // From 0, and at least to `top`, so that a quiet day still has an axis.
                 y: {
-                  range: (_u: uPlot, _min: number, max: number): uPlot.Range.MinMax => [0, Math.max(1, max)],
+                  range: (_u: uPlot, _min: number, max: number): uPlot.Range.MinMax => [
+                    0,
+                    Math.max(top, max),
+                  ],
                 },
-              },
-            }
-          : {}),
+              }),
+        },
       },
       data,
       element,
@@ -101,7 +129,7 @@ export function TimeChart(props: TimeChartProps) {
       observer.disconnect();
       chart.destroy();
     };
-  }, [times, series, height, format, counts]);
+  }, [times, series, height, format, counts, top, from, to]);
 
   return (
     <figure class="time-chart">

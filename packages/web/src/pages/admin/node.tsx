@@ -11,6 +11,7 @@ const LIVE_MS = 5_000;
 /** The hours are read again this often, and whenever the number of calls in progress changes. */
 const HISTORY_MS = 60_000;
 const HOUR_MS = 3_600_000;
+const MINUTE_MS = 60_000;
 /** The most hours the API answers at once (MAX_STATUS_HOURS). */
 const MAX_HOURS = 192;
 
@@ -220,17 +221,20 @@ export function NodeSection() {
   const minutes = live?.activeByMinute;
   const lastMinute = minutes?.at(-1);
   const minuteKey = `${String(minutes?.length ?? 0)}:${String(lastMinute?.minute ?? 0)}:${String(lastMinute?.peak ?? 0)}`;
-  const callsNow = useMemo(
-    () =>
-      minutes === undefined
-        ? undefined
-        : {
-            times: minutes.map((m) => m.minute),
-            series: [{ label: 'Calls in progress (peak of the minute)', values: minutes.map((m) => m.peak) }],
-          },
+  const callsNow = useMemo(() => {
+    const first = minutes?.[0];
+    if (minutes === undefined || first === undefined) {
+      return undefined;
+    }
+    // At least the last hour on the axis, so a node started a minute ago is not one dot.
+    const end = (minutes.at(-1)?.minute ?? first.minute) + MINUTE_MS;
+    return {
+      times: minutes.map((m) => m.minute),
+      series: [{ label: 'Calls in progress (peak of the minute)', values: minutes.map((m) => m.peak) }],
+      range: [Math.min(first.minute, end - HOUR_MS), end] as const,
+    };
     // minuteKey stands for the minutes' content: the array itself is new on every poll.
-    [minuteKey],
-  );
+  }, [minuteKey]);
 
   if (live === undefined) {
     return error === undefined ? (
@@ -312,6 +316,7 @@ export function NodeSection() {
             series={callsNow.series}
             format={wholeNumber}
             counts
+            timeRange={callsNow.range}
             timeFormat={hourLabel}
           />
         )}
@@ -332,6 +337,7 @@ export function NodeSection() {
               times={day.times}
               series={day.loss}
               format={percent}
+              minTop={1}
               timeFormat={hourLabel}
             />
             <TimeChart
@@ -347,6 +353,7 @@ export function NodeSection() {
               times={week.times}
               series={week.loss}
               format={percent}
+              minTop={1}
               timeFormat={dayLabel}
             />
           </>
