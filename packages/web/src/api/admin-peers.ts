@@ -1,11 +1,10 @@
 import type {
   CallControllerSettingsJson,
-  TrustedPeerJson,
   TrustedPeersJson,
 } from '../../../server/src/api/node-admin-json.ts';
 import { getApi, postApi } from './client.ts';
 
-export type { CallControllerSettingsJson, TrustedPeerJson, TrustedPeersJson };
+export type { CallControllerSettingsJson, TrustedPeersJson };
 
 const SIP = '/ora/sipService/sip';
 
