@@ -74,6 +74,9 @@ export interface AppAddresses {
   readonly rtsp?: number;
 }
 
+/** How often the stored trusted peers are read again (docs/sip.md "Trusted peers"). */
+const TRUSTED_PEERS_RELOAD_MS = 30_000;
+
 export interface AppDependencies {
   readonly logger: Logger;
 }
@@ -299,6 +302,17 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<A
       now: Date.now,
     });
     await trustedPeers.load();
+    // A change made through another node sharing the database is seen within this.
+    const peersReload = setInterval(() => {
+      trustedPeers.load().catch((error: unknown) => {
+        log.warn({ err: error }, 'could not read the trusted peers again; the last list stays');
+      });
+    }, TRUSTED_PEERS_RELOAD_MS);
+    peersReload.unref();
+    closers.unshift(() => {
+      clearInterval(peersReload);
+      return Promise.resolve();
+    });
 
     const sip: SipServer = createSipServer({
       bind: config.bind,

@@ -31,6 +31,8 @@ export class TrustedPeers {
   readonly #now: () => number;
   #stored: readonly TrustedPeer[] = [];
   #storedList = new BlockList();
+  /** Loads started; only the latest one's answer is used, so a slow read never undoes a change. */
+  #loads = 0;
 
   constructor(options: {
     readonly configured: readonly string[];
@@ -42,9 +44,17 @@ export class TrustedPeers {
     this.#now = options.now;
   }
 
-  /** Reads the stored blocks (at start; again to pick up another process's change). */
+  /**
+   * Reads the stored blocks (at start, after each change, and now and then to pick up another
+   * node's change). When loads overlap, only the one started last is applied: an earlier one
+   * may have read the table before a change and answered after it.
+   */
   async load(): Promise<void> {
-    this.#use(await this.#store.listTrustedPeers());
+    const load = ++this.#loads;
+    const peers = await this.#store.listTrustedPeers();
+    if (load === this.#loads) {
+      this.#use(peers);
+    }
   }
 
   /** The blocks of `--trusted-peers`, as configured. */
