@@ -137,6 +137,8 @@ void describe('Administration: node status and call controllers in Chromium', { 
 
     await page.getByRole('button', { name: 'Remove 127.0.0.0/8' }).click();
     await page.getByRole('status').filter({ hasText: '127.0.0.0/8 is no longer trusted.' }).waitFor();
+    // The button went with its row: the focus is on the section's heading, not lost.
+    assert.equal(await page.evaluate('document.activeElement?.id'), 'trusted-peers-heading');
     assert.equal(await table.getByRole('cell', { name: 'sipp as CUCM' }).count(), 0);
     await assertCallRefused();
 

@@ -1,4 +1,4 @@
-import { useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 
 import {
   addTrustedPeer,
@@ -80,10 +80,16 @@ function PeersTable(props: {
 function AddPeerForm(props: {
   busy: boolean;
   error: string | undefined;
+  /** Changes after each block added: the fields are emptied (the focus stays where it was). */
+  added: number;
   onAdd: (cidr: string, note: string) => void;
 }) {
   const [cidr, setCidr] = useState('');
   const [note, setNote] = useState('');
+  useEffect(() => {
+    setCidr('');
+    setNote('');
+  }, [props.added]);
   return (
     <form
       class="add-peer"
@@ -195,8 +201,9 @@ export function PeersSection() {
   const [busy, setBusy] = useState(false);
   const [outcome, setOutcome] = useState<Outcome>();
   const [formError, setFormError] = useState<string>();
-  // A new key empties the form after a block was added.
-  const [formKey, setFormKey] = useState(0);
+  const [added, setAdded] = useState(0);
+  // A removed block's button goes with its row: the focus moves to the section's heading.
+  const heading = useRef<HTMLHeadingElement>(null);
 
   const change = async (action: () => Promise<TrustedPeersJson>, done: string, forForm: boolean) => {
     setBusy(true);
@@ -206,7 +213,9 @@ export function PeersSection() {
       setChanged(await action());
       setOutcome({ ok: true, text: done });
       if (forForm) {
-        setFormKey((key) => key + 1);
+        setAdded((n) => n + 1);
+      } else {
+        heading.current?.focus();
       }
     } catch (failure) {
       const message = failureMessage(failure);
@@ -226,7 +235,9 @@ export function PeersSection() {
   return (
     <div class="peers">
       <section aria-labelledby="trusted-peers-heading">
-        <h2 id="trusted-peers-heading">Trusted peers</h2>
+        <h2 id="trusted-peers-heading" ref={heading} tabIndex={-1}>
+          Trusted peers
+        </h2>
         <p class="peers-help">
           An INVITE from an address in any of these blocks is recorded; any other gets 403 Forbidden. The
           blocks of <code>--trusted-peers</code> change with a restart; those added here apply to the next
@@ -256,7 +267,7 @@ export function PeersSection() {
         ) : null}
         {canManage ? (
           <AddPeerForm
-            key={formKey}
+            added={added}
             busy={busy}
             error={formError}
             onAdd={(cidr, note) =>
