@@ -184,12 +184,12 @@ void describe('Administration: node status and call controllers in Chromium', { 
     assert.match(await page.locator('#node-uptime').innerText(), /^\d+ (s|min)/);
     await page.getByText(`SIP ${String(server.sipPort)} UDP`).waitFor();
 
-    // A call held 8 s: the page's live figures (polled every 5 s) show it while it lasts.
+    // A call held 12 s: the page's live figures (polled every 5 s) show it while it lasts.
     await cucmCall({
-      holdMs: 8000,
+      holdMs: 12_000,
       duringCall: async () => {
         await waitFor(async () => /^1/.test(await callsNow.innerText()), {
-          timeoutMs: 8000,
+          timeoutMs: 12_000,
           what: 'calls now to show the call in progress',
         });
       },
