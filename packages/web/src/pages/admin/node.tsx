@@ -159,9 +159,12 @@ function useNodeStatus(): {
   useEffect(() => {
     const controller = new AbortController();
     let timer: number | undefined;
+    // One request at a time: the page shown again while a poll is under way does not start another.
+    let polling = false;
     const poll = async () => {
       window.clearTimeout(timer);
       timer = undefined;
+      polling = true;
       try {
         const now = Date.now();
         const wantHistory = now - last.current.historyAt >= HISTORY_MS;
@@ -186,13 +189,15 @@ function useNodeStatus(): {
           return;
         }
         setError(message);
+      } finally {
+        polling = false;
       }
       if (!controller.signal.aborted && document.visibilityState === 'visible') {
         timer = window.setTimeout(() => void poll(), LIVE_MS);
       }
     };
     const onVisibility = () => {
-      if (document.visibilityState === 'visible' && timer === undefined) {
+      if (document.visibilityState === 'visible' && timer === undefined && !polling) {
         void poll();
       }
     };
