@@ -127,7 +127,9 @@ void describe('Administration: node status and call controllers in Chromium', { 
     await page.getByLabel('Note (optional)').press('Enter');
     await page.getByRole('status').filter({ hasText: '127.0.0.0/8 is trusted now.' }).waitFor();
     await table.getByRole('cell', { name: 'sipp as CUCM' }).waitFor();
-    assert.equal(await page.getByLabel('CIDR block').inputValue(), '', 'the form is emptied');
+    await waitFor(async () => (await page.getByLabel('CIDR block').inputValue()) === '', {
+      what: 'the form emptied after the block was added',
+    });
     await saveScreenshot(page, 'admin-peers');
 
     // Accepted at once: the call is recorded.

@@ -1,4 +1,4 @@
-import { useEffect, useRef, useState } from 'preact/hooks';
+import { useRef, useState } from 'preact/hooks';
 
 import {
   addTrustedPeer,
@@ -80,23 +80,23 @@ function PeersTable(props: {
 function AddPeerForm(props: {
   busy: boolean;
   error: string | undefined;
-  /** Changes after each block added: the fields are emptied (the focus stays where it was). */
-  added: number;
-  onAdd: (cidr: string, note: string) => void;
+  /** True when the block was added: the fields are then emptied (the focus stays where it was). */
+  onAdd: (cidr: string, note: string) => Promise<boolean>;
 }) {
   const [cidr, setCidr] = useState('');
   const [note, setNote] = useState('');
-  useEffect(() => {
-    setCidr('');
-    setNote('');
-  }, [props.added]);
   return (
     <form
       class="add-peer"
       aria-labelledby="add-peer-heading"
       onSubmit={(event) => {
         event.preventDefault();
-        props.onAdd(cidr, note);
+        void props.onAdd(cidr, note).then((added) => {
+          if (added) {
+            setCidr('');
+            setNote('');
+          }
+        });
       }}
     >
       <h3 id="add-peer-heading">Trust another block</h3>
@@ -201,22 +201,25 @@ export function PeersSection() {
   const [busy, setBusy] = useState(false);
   const [outcome, setOutcome] = useState<Outcome>();
   const [formError, setFormError] = useState<string>();
-  const [added, setAdded] = useState(0);
   // A removed block's button goes with its row: the focus moves to the section's heading.
   const heading = useRef<HTMLHeadingElement>(null);
 
-  const change = async (action: () => Promise<TrustedPeersJson>, done: string, forForm: boolean) => {
+  /** Makes a change and says how it went; true when it was made. */
+  const change = async (
+    action: () => Promise<TrustedPeersJson>,
+    done: string,
+    forForm: boolean,
+  ): Promise<boolean> => {
     setBusy(true);
     setOutcome(undefined);
     setFormError(undefined);
     try {
       setChanged(await action());
       setOutcome({ ok: true, text: done });
-      if (forForm) {
-        setAdded((n) => n + 1);
-      } else {
+      if (!forForm) {
         heading.current?.focus();
       }
+      return true;
     } catch (failure) {
       const message = failureMessage(failure);
       if (message !== undefined) {
@@ -226,6 +229,7 @@ export function PeersSection() {
           setOutcome({ ok: false, text: message });
         }
       }
+      return false;
     } finally {
       setBusy(false);
     }
@@ -267,11 +271,10 @@ export function PeersSection() {
         ) : null}
         {canManage ? (
           <AddPeerForm
-            added={added}
             busy={busy}
             error={formError}
             onAdd={(cidr, note) =>
-              void change(() => addTrustedPeer(cidr, note), `${cidr.trim()} is trusted now.`, true)
+              change(() => addTrustedPeer(cidr, note), `${cidr.trim()} is trusted now.`, true)
             }
           />
         ) : (
