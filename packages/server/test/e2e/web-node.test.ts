@@ -16,7 +16,7 @@ import { assertNoSeriousAxeViolations, saveScreenshot, signedInPage } from '../s
  * refused with 403 until 127.0.0.0/8 is added on the page, recorded once it is, refused again
  * once it is removed, and both changes are on the audit trail. Node status shows a call in
  * progress under "calls now" while it runs, then the recorded calls in calls per hour, with the
- * version and the uptime.
+ * version and the uptime. An auditor sees both sections without the means to change peers.
  */
 
 const CONFIGURED_PEERS = '192.0.2.0/24';
@@ -159,6 +159,29 @@ void describe('Administration: node status and call controllers in Chromium', { 
     // Wide screen: the page still reads well (screenshot for the eye; no overflow checked by axe).
     await page.setViewportSize({ width: 1920, height: 1080 });
     await assertNoSeriousAxeViolations(page, 'call controllers at 1920 wide');
+    assert.deepEqual(errors, []);
+    await page.close();
+  });
+
+  void it('shows both sections to an auditor, read-only', async () => {
+    const password = 'auditor-password-1';
+    const added = await server.api('/ora/userService/user/addUser', {
+      requestParameters: { username: 'carol', role: 'auditor', password },
+    });
+    assert.equal(added.responseCode, 2000, JSON.stringify(added));
+    const { page, errors } = await signedInPage(browser, server.baseUrl, '/admin/peers', 'carol', password);
+    await page.getByRole('heading', { name: 'Call controllers', level: 1 }).waitFor();
+    await page
+      .getByRole('table', { name: /Trusted peers/ })
+      .getByRole('cell', { name: CONFIGURED_PEERS })
+      .waitFor();
+    await page.getByText('Your role may read these blocks; an admin changes them.').waitFor();
+    assert.equal(await page.getByLabel('CIDR block').count(), 0, 'no add form');
+    assert.equal(await page.getByRole('button', { name: /^Remove/ }).count(), 0, 'no remove button');
+    await page.getByRole('link', { name: 'Node status' }).click();
+    await page.getByRole('heading', { name: 'Node status', level: 1 }).waitFor();
+    await page.locator('#node-version').waitFor();
+    await assertNoSeriousAxeViolations(page, 'node status for an auditor');
     assert.deepEqual(errors, []);
     await page.close();
   });
