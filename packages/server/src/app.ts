@@ -19,7 +19,10 @@ import { createRtspServer, type RtspServer } from './playback/rtsp/rtsp-server.j
 import { sessionJson } from './api/session-json.js';
 import { agentRoutes } from './api/agent-routes.js';
 import { tagRoutes } from './api/tag-routes.js';
-import { isTrustedAddress } from './config/cidr.js';
+import { ActiveCallsHistory, nodeStatusRoutes } from './api/node-status-routes.js';
+import type { NodePortsJson } from './api/node-admin-json.js';
+import { peerRoutes } from './api/peer-routes.js';
+import { TrustedPeers } from './api/trusted-peers.js';
 import type { Config } from './config/config.js';
 import { openRepository } from './db/index.js';
 import type { Repository } from './db/repository.js';
@@ -70,6 +73,9 @@ export interface AppAddresses {
   /** Absent when `--rtsp-port 0` turned the RTSP server off. */
   readonly rtsp?: number;
 }
+
+/** How often the stored trusted peers are read again (docs/sip.md "Trusted peers"). */
+const TRUSTED_PEERS_RELOAD_MS = 30_000;
 
 export interface AppDependencies {
   readonly logger: Logger;
@@ -288,6 +294,26 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<A
       log: log.child({ component: 'live-feed' }),
     });
 
+    // Who may send INVITEs: --trusted-peers and the blocks stored from Administration (migration
+    // 0019), changed at once by its API (api/trusted-peers.ts).
+    const trustedPeers = new TrustedPeers({
+      configured: config.trustedPeers,
+      store: repository,
+      now: Date.now,
+    });
+    await trustedPeers.load();
+    // A change made through another node sharing the database is seen within this.
+    const peersReload = setInterval(() => {
+      trustedPeers.load().catch((error: unknown) => {
+        log.warn({ err: error }, 'could not read the trusted peers again; the last list stays');
+      });
+    }, TRUSTED_PEERS_RELOAD_MS);
+    peersReload.unref();
+    closers.unshift(() => {
+      clearInterval(peersReload);
+      return Promise.resolve();
+    });
+
     const sip: SipServer = createSipServer({
       bind: config.bind,
       udpTcpPort: config.sipPort,
@@ -295,7 +321,7 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<A
         ? { tls: { port: config.sipTlsPort, key: certificate.key, cert: certificate.cert } }
         : {}),
       advertise: config.advertise,
-      isTrusted: (peer) => isTrustedAddress(config.trustedPeers, peer.address),
+      isTrusted: (peer) => trustedPeers.isTrusted(peer.address),
       delegate: recording,
       logger: log,
       sourceInviteRate: config.sipInviteRate,
@@ -331,6 +357,19 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<A
           })
         : undefined;
 
+    // Administration's node status (issue 14): the ports once listening, calls now sampled each minute.
+    const startedAt = Date.now();
+    let listening: NodePortsJson | undefined;
+    const activeHistory = new ActiveCallsHistory(() => recording.activeSessionCount, Date.now);
+    const activeSampler = setInterval(() => {
+      activeHistory.sample();
+    }, 10_000);
+    activeSampler.unref();
+    closers.unshift(() => {
+      clearInterval(activeSampler);
+      return Promise.resolve();
+    });
+
     const http: FastifyInstance = await buildHttpApi({
       repository,
       logger: log.child({ component: 'http' }),
@@ -361,6 +400,60 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<A
             },
           }),
         (deps) => agentRoutes(deps),
+        (deps) =>
+          nodeStatusRoutes({
+            nodeId: config.nodeId,
+            productVersion: productVersion(),
+            startedAt,
+            now: deps.now,
+            activeSessions: () => recording.activeSessionCount,
+            maxSessions: config.maxSessions,
+            admission: () => {
+              const snapshot = recording.admission();
+              return {
+                enabled: config.admission,
+                level: snapshot.level,
+                ...(snapshot.reason === undefined ? {} : { reason: snapshot.reason }),
+                storageRefusing: retention.refusesNewCalls() || !writeHealth.writable,
+                refusals: { ...snapshot.refusals },
+              };
+            },
+            ports: () => listening,
+            bind: config.bind,
+            advertise: config.advertise,
+            tls: config.tls,
+            activity: repository,
+            history: activeHistory,
+          }),
+        () =>
+          peerRoutes({
+            peers: trustedPeers,
+            settings: () => ({
+              sipUdpPort: listening?.sipUdp ?? config.sipPort,
+              sipTcpPort: listening?.sipTcp ?? config.sipPort,
+              ...(config.sipTlsPort > 0 ? { sipTlsPort: listening?.sipTls ?? config.sipTlsPort } : {}),
+              advertise: config.advertise,
+              bind: config.bind,
+              sipInviteRate: config.sipInviteRate,
+              maxSessions: config.maxSessions,
+              mediaTimeoutSeconds: config.mediaTimeoutMs / 1000,
+              rtpPortMin: config.rtpPortMin,
+              rtpPortMax: config.rtpPortMax,
+              admission: config.admission,
+              ...(config.outbound === undefined
+                ? {}
+                : {
+                    outbound: {
+                      proxy: config.outbound.proxy.uri,
+                      transport: config.outbound.proxy.protocol,
+                      ...(config.outbound.credentials === undefined
+                        ? {}
+                        : { username: config.outbound.credentials.username }),
+                      answerTimeoutSeconds: config.outbound.answerTimeoutMs / 1000,
+                    },
+                  }),
+            }),
+          }),
         () =>
           storageRoutes({
             storage: () => storage.status(),
@@ -417,6 +510,16 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<A
           http: httpPort,
           ...(rtspPort === undefined ? {} : { rtsp: rtspPort }),
         };
+        listening = {
+          sipUdp: addresses.sip.udp,
+          sipTcp: addresses.sip.tcp,
+          ...(addresses.sip.tls === undefined ? {} : { sipTls: addresses.sip.tls }),
+          http: httpPort,
+          ...(rtspPort === undefined ? {} : { rtsp: rtspPort }),
+          rtpMin: config.rtpPortMin,
+          rtpMax: config.rtpPortMax,
+        };
+        activeHistory.sample();
         log.info(
           { ...addresses, advertise: config.advertise, dataDir: config.dataDir, tls: config.tls },
           'Verbatim is recording',

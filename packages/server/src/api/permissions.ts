@@ -32,6 +32,10 @@ export type Permission =
   | 'read-storage'
   /** Change the retention policy. */
   | 'manage-storage'
+  /** Read the node's status and the call-controller settings, trusted peers included. */
+  | 'read-node'
+  /** Add and remove trusted peers (who may send INVITEs). */
+  | 'manage-peers'
   /** Scrape /metrics. */
   | 'metrics';
 
@@ -49,6 +53,8 @@ const EVERY_PERMISSION: readonly Permission[] = [
   'read-audit',
   'read-storage',
   'manage-storage',
+  'read-node',
+  'manage-peers',
   'metrics',
 ];
 
@@ -61,7 +67,7 @@ export const ROLE_PERMISSIONS: Readonly<Record<Role, ReadonlySet<Permission>>> =
   // People who listen and mark calls; deleting, pausing and subscribing are for systems.
   supervisor: new Set(['public', 'signed-in', 'search', 'play', 'tag']),
   // Compliance review: read everything, change nothing, and read who did what.
-  auditor: new Set(['public', 'signed-in', 'search', 'play', 'read-audit', 'read-storage']),
+  auditor: new Set(['public', 'signed-in', 'search', 'play', 'read-audit', 'read-storage', 'read-node']),
 };
 
 export function allows(role: Role, permission: Permission): boolean {

@@ -87,3 +87,108 @@ export function isTrustedAddress(cidrs: readonly string[], address: string): boo
   const family = familyOf(address);
   return family !== undefined && blockListOf(cidrs).check(address, family);
 }
+
+/** The 16 bytes of an IPv6 address (RFC 4291 §2.2 forms, an embedded IPv4 tail too); undefined if it is none. */
+function ipv6Bytes(text: string): number[] | undefined {
+  if (!isIPv6(text)) {
+    return undefined;
+  }
+  let head = text;
+  const tail: number[] = [];
+  const lastColon = text.lastIndexOf(':');
+  const last = text.slice(lastColon + 1);
+  if (isIPv4(last)) {
+    head = text.slice(0, lastColon + 1) + '0:0';
+    tail.push(...last.split('.').map(Number));
+  }
+  const [left = '', right] = head.split('::');
+  const groupsOf = (part: string): number[] =>
+    part === '' ? [] : part.split(':').map((group) => Number.parseInt(group, 16));
+  const leftGroups = groupsOf(left);
+  const rightGroups = right === undefined ? [] : groupsOf(right);
+  const groups = [
+    ...leftGroups,
+    ...new Array<number>(8 - leftGroups.length - rightGroups.length).fill(0),
+    ...rightGroups,
+  ];
+  const bytes = groups.flatMap((group) => [group >> 8, group & 0xff]);
+  if (tail.length === 4) {
+    bytes.splice(12, 4, ...tail);
+  }
+  return bytes;
+}
+
+function bytesOf(address: string, family: IpFamily): number[] | undefined {
+  return family === 'ipv4' ? address.split('.').map(Number) : ipv6Bytes(address);
+}
+
+function textOf(bytes: readonly number[], family: IpFamily): string {
+  if (family === 'ipv4') {
+    return bytes.join('.');
+  }
+  const groups: number[] = [];
+  for (let i = 0; i < 16; i += 2) {
+    groups.push(((bytes[i] ?? 0) << 8) | (bytes[i + 1] ?? 0));
+  }
+  // RFC 5952 §4.2: the longest run of two or more zero groups (the first of equal ones) becomes `::`.
+  let bestStart = -1;
+  let bestLength = 1;
+  for (let i = 0; i < 8;) {
+    let j = i;
+    while (j < 8 && groups[j] === 0) {
+      j++;
+    }
+    if (j - i > bestLength) {
+      bestStart = i;
+      bestLength = j - i;
+    }
+    i = j === i ? i + 1 : j;
+  }
+  const hex = groups.map((group) => group.toString(16));
+  if (bestStart < 0) {
+    return hex.join(':');
+  }
+  return `${hex.slice(0, bestStart).join(':')}::${hex.slice(bestStart + bestLength).join(':')}`;
+}
+
+export type CanonicalCidr =
+  { readonly ok: true; readonly cidr: string } | { readonly ok: false; readonly problem: string };
+
+/**
+ * A block as entered in Administration, checked strictly and written one way (so that the same
+ * block is never stored twice): `10.0.0.0/8`, `2001:db8::/32`, a bare address as `/32` or `/128`.
+ * Unlike `--trusted-peers`, host bits set are refused with the block meant, since a typo in a
+ * form (10.1.0.0/8 for 10.1.0.0/16) would otherwise trust far more than intended.
+ */
+export function canonicalCidr(text: string): CanonicalCidr {
+  const trimmed = text.trim();
+  if (trimmed === '') {
+    return { ok: false, problem: 'no CIDR block given (for example 10.0.0.0/8 or 2001:db8::/32)' };
+  }
+  const block = parseCidr(trimmed);
+  const bytes = block === undefined ? undefined : bytesOf(block.address, block.family);
+  if (block === undefined || bytes === undefined) {
+    return {
+      ok: false,
+      problem: `"${trimmed}" is not a CIDR block: write an IPv4 or IPv6 address and a prefix length, such as 10.0.0.0/8 or 2001:db8::/32`,
+    };
+  }
+  if (block.prefix === 0) {
+    return {
+      ok: false,
+      problem: `"${trimmed}" would trust every address; list the controllers' networks instead`,
+    };
+  }
+  const network = bytes.map((byte, i) => {
+    const bitsHere = Math.min(8, Math.max(0, block.prefix - i * 8));
+    return byte & ((0xff << (8 - bitsHere)) & 0xff);
+  });
+  const cidr = `${textOf(network, block.family)}/${String(block.prefix)}`;
+  if (network.some((byte, i) => byte !== bytes[i])) {
+    return {
+      ok: false,
+      problem: `"${trimmed}" has bits set after the first ${String(block.prefix)}: the block is ${cidr} (or give a longer prefix)`,
+    };
+  }
+  return { ok: true, cidr };
+}

@@ -37,6 +37,9 @@ import * as eventQueries from './event-queries.js';
 import * as jobQueries from './job-queries.js';
 import type { VerifyReport } from '../model/media-integrity.js';
 import * as storagePolicyQueries from './storage-policy-queries.js';
+import * as nodeAdminQueries from './node-admin-queries.js';
+import type { HourActivity } from '../model/node-activity.js';
+import type { TrustedPeer } from '../model/trusted-peer.js';
 import { migrateToLatest, pendingMigrations } from './migrations/index.js';
 import type {
   QueryCondition,
@@ -420,6 +423,24 @@ export abstract class KyselyRepository implements Repository {
       deleted = rows.map(toTag);
     });
     return deleted;
+  }
+
+  // Administration: activity per hour and trusted peers (migration 0019).
+
+  hourlyActivity(fromHour: number, toHour: number): Promise<HourActivity[]> {
+    return nodeAdminQueries.hourlyActivity(this.#open(), fromHour, toHour);
+  }
+
+  listTrustedPeers(): Promise<TrustedPeer[]> {
+    return nodeAdminQueries.listTrustedPeers(this.#open());
+  }
+
+  addTrustedPeer(peer: TrustedPeer): Promise<boolean> {
+    return nodeAdminQueries.addTrustedPeer(this.#open(), peer);
+  }
+
+  removeTrustedPeer(cidr: string): Promise<TrustedPeer | undefined> {
+    return nodeAdminQueries.removeTrustedPeer(this.#open(), cidr);
   }
 
   // The retention policy and pruning (migration 0013).

@@ -14,16 +14,27 @@ import type { DeletionJobStore, VerifyJobStore } from '../model/job.js';
 import type { EventSubscriptionStore } from '../model/event-subscription.js';
 import type { AgentStore } from '../model/agent.js';
 import type { StoragePolicyStore } from '../model/storage-policy.js';
+import type { NodeActivityStore } from '../model/node-activity.js';
+import type { TrustedPeerStore } from '../model/trusted-peer.js';
 
 /**
  * The one persistence interface of Verbatim. SQLite (better-sqlite3) and PostgreSQL (pg) implement
  * it through Kysely; app.ts chooses the backend from `--db`. Every time is epoch milliseconds.
  * The job methods (migration 0006) are declared with the runner that uses them (model/job.ts), the
  * event subscription methods (migration 0010) with the delivery (model/event-subscription.ts), the
- * agent interval methods (migration 0011) with the agent model (model/agent.ts).
+ * agent interval methods (migration 0011) with the agent model (model/agent.ts), Administration's
+ * activity per hour and trusted peers (migration 0019) with theirs (model/node-activity.ts,
+ * model/trusted-peer.ts).
  */
 export interface Repository
-  extends DeletionJobStore, VerifyJobStore, EventSubscriptionStore, AgentStore, StoragePolicyStore {
+  extends
+    DeletionJobStore,
+    VerifyJobStore,
+    EventSubscriptionStore,
+    AgentStore,
+    StoragePolicyStore,
+    NodeActivityStore,
+    TrustedPeerStore {
   /** Applies pending migrations (idempotent). */
   migrate(): Promise<void>;
 

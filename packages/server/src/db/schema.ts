@@ -28,6 +28,15 @@ export interface Database {
   agent_intervals: AgentIntervalsTable;
   // The retention policy (migration 0013).
   storage_policy: StoragePolicyTable;
+  // Trusted peers added from Administration (migration 0019).
+  trusted_peers: TrustedPeersTable;
+}
+
+export interface TrustedPeersTable {
+  cidr: string;
+  note: string;
+  added_ms: number;
+  added_by: string;
 }
 
 export interface StoragePolicyTable {

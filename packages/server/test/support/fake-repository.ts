@@ -30,6 +30,8 @@ import type {
 } from '../../src/model/job.js';
 import type { AgentInterval, AgentSignIn, KeepAliveOutcome } from '../../src/model/agent.js';
 import { FakeJobStore } from './fake-job-store.js';
+import { HOUR_MS, type HourActivity } from '../../src/model/node-activity.js';
+import type { TrustedPeer } from '../../src/model/trusted-peer.js';
 import {
   isOnLegalHold,
   type PruneCandidate,
@@ -209,6 +211,47 @@ export class FakeRepository implements Repository {
       (filter.tagOffset === undefined || t.tagOffset === filter.tagOffset);
     this.sessions.set(sessionId, { ...session, tags: session.tags.filter((t) => !matches(t)) });
     return Promise.resolve(session.tags.filter(matches));
+  }
+
+  readonly trustedPeers = new Map<string, TrustedPeer>();
+
+  hourlyActivity(fromHour: number, toHour: number): Promise<HourActivity[]> {
+    const hours = new Map<number, { sessions: number; packetsReceived: number; packetsLost: number }>();
+    for (const session of this.sessions.values()) {
+      const start = session.sessionStartDate;
+      if (start < fromHour || start >= toHour) {
+        continue;
+      }
+      const hour = start - (start % HOUR_MS);
+      const entry = hours.get(hour) ?? { sessions: 0, packetsReceived: 0, packetsLost: 0 };
+      entry.sessions++;
+      for (const track of session.tracks) {
+        entry.packetsReceived += track.stats.packets;
+        entry.packetsLost += track.stats.lost;
+      }
+      hours.set(hour, entry);
+    }
+    return Promise.resolve(
+      [...hours.entries()].sort(([a], [b]) => a - b).map(([hourStart, e]) => ({ hourStart, ...e })),
+    );
+  }
+
+  listTrustedPeers(): Promise<TrustedPeer[]> {
+    return Promise.resolve([...this.trustedPeers.values()]);
+  }
+
+  addTrustedPeer(peer: TrustedPeer): Promise<boolean> {
+    if (this.trustedPeers.has(peer.cidr)) {
+      return Promise.resolve(false);
+    }
+    this.trustedPeers.set(peer.cidr, peer);
+    return Promise.resolve(true);
+  }
+
+  removeTrustedPeer(cidr: string): Promise<TrustedPeer | undefined> {
+    const peer = this.trustedPeers.get(cidr);
+    this.trustedPeers.delete(cidr);
+    return Promise.resolve(peer);
   }
 
   storagePolicy: StoragePolicy | undefined;

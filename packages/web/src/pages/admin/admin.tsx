@@ -20,7 +20,7 @@ interface Section {
 
 /** Administration's sections, in the order of its navigation; the first one allowed is `/admin`. */
 const SECTIONS: readonly Section[] = [
-  { path: 'node', title: 'Node status', permissions: ['read-storage'], component: NodeSection },
+  { path: 'node', title: 'Node status', permissions: ['read-node'], component: NodeSection },
   { path: 'users', title: 'Users and roles', permissions: ['manage-users'], component: UsersSection },
   { path: 'storage', title: 'Storage', permissions: ['read-storage'], component: StorageSection },
   {
@@ -29,7 +29,7 @@ const SECTIONS: readonly Section[] = [
     permissions: ['manage-subscriptions'],
     component: EventsSection,
   },
-  { path: 'peers', title: 'Call controllers', permissions: ['read-storage'], component: PeersSection },
+  { path: 'peers', title: 'Call controllers', permissions: ['read-node'], component: PeersSection },
   { path: 'audit', title: 'Audit log', permissions: ['read-audit'], component: AuditSection },
 ];
 
