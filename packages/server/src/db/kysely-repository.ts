@@ -21,6 +21,7 @@ import type {
 } from '../model/job.js';
 import type { Role, User } from '../model/user.js';
 import type { PruneCandidate, PruneCandidateQuery, StoragePolicy } from '../model/storage-policy.js';
+import type { StorageHistoryQuery, StorageHistorySample } from '../model/storage-history.js';
 import type {
   DeliveryAttempt,
   DeliveryLogQuery,
@@ -37,6 +38,7 @@ import * as eventQueries from './event-queries.js';
 import * as jobQueries from './job-queries.js';
 import type { VerifyReport } from '../model/media-integrity.js';
 import * as storagePolicyQueries from './storage-policy-queries.js';
+import * as storageHistoryQueries from './storage-history-queries.js';
 import { migrateToLatest, pendingMigrations } from './migrations/index.js';
 import type {
   QueryCondition,
@@ -447,6 +449,24 @@ export abstract class KyselyRepository implements Repository {
 
   sessionsTagged(sessionIds: readonly string[], tagName: string): Promise<string[]> {
     return storagePolicyQueries.sessionsTagged(this.#open(), sessionIds, tagName);
+  }
+
+  // Storage use over time (migration 0018).
+
+  appendStorageSample(sample: StorageHistorySample): Promise<void> {
+    return storageHistoryQueries.appendStorageSample(this.#open(), sample);
+  }
+
+  pruneStorageSamples(before: number): Promise<number> {
+    return storageHistoryQueries.pruneStorageSamples(this.#open(), before);
+  }
+
+  storageHistory(query: StorageHistoryQuery): Promise<StorageHistorySample[]> {
+    return storageHistoryQueries.storageHistory(this.#open(), query);
+  }
+
+  countStoredSessions(): Promise<number> {
+    return storageHistoryQueries.countStoredSessions(this.#open());
   }
 
   async markSessionPruned(sessionId: string, prunedAtMs: number): Promise<boolean> {

@@ -14,16 +14,24 @@ import type { DeletionJobStore, VerifyJobStore } from '../model/job.js';
 import type { EventSubscriptionStore } from '../model/event-subscription.js';
 import type { AgentStore } from '../model/agent.js';
 import type { StoragePolicyStore } from '../model/storage-policy.js';
+import type { StorageHistoryStore } from '../model/storage-history.js';
 
 /**
  * The one persistence interface of Verbatim. SQLite (better-sqlite3) and PostgreSQL (pg) implement
  * it through Kysely; app.ts chooses the backend from `--db`. Every time is epoch milliseconds.
  * The job methods (migration 0006) are declared with the runner that uses them (model/job.ts), the
  * event subscription methods (migration 0010) with the delivery (model/event-subscription.ts), the
- * agent interval methods (migration 0011) with the agent model (model/agent.ts).
+ * agent interval methods (migration 0011) with the agent model (model/agent.ts), the storage
+ * history methods (migration 0018) with model/storage-history.ts.
  */
 export interface Repository
-  extends DeletionJobStore, VerifyJobStore, EventSubscriptionStore, AgentStore, StoragePolicyStore {
+  extends
+    DeletionJobStore,
+    VerifyJobStore,
+    EventSubscriptionStore,
+    AgentStore,
+    StoragePolicyStore,
+    StorageHistoryStore {
   /** Applies pending migrations (idempotent). */
   migrate(): Promise<void>;
 

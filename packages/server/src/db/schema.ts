@@ -28,6 +28,17 @@ export interface Database {
   agent_intervals: AgentIntervalsTable;
   // The retention policy (migration 0013).
   storage_policy: StoragePolicyTable;
+  // Storage use over time (migration 0018).
+  storage_samples: StorageSamplesTable;
+}
+
+export interface StorageSamplesTable {
+  node_id: string;
+  at_ms: number;
+  total_bytes: number;
+  used_bytes: number;
+  free_bytes: number;
+  sessions: number;
 }
 
 export interface StoragePolicyTable {
