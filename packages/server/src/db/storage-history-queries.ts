@@ -26,14 +26,38 @@ export async function pruneStorageSamples(db: Kysely<Database>, before: number):
 }
 
 /**
- * The window cut into `maxPoints` equal buckets per node, each bucket's samples averaged (sizes and
- * session count) and dated by its last sample, so a 90-day window of 5-minute samples (25,920 a
- * node) comes back as a few hundred points computed by the database.
+ * The samples of the window, each node's as they were written while there are at most
+ * `maxPoints` of them; otherwise the window cut into `maxPoints` equal buckets per node, each
+ * bucket's samples averaged (sizes and session count) and dated by its last sample, so a 90-day
+ * window of 5-minute samples (25,920 a node) comes back as a few hundred points computed by the
+ * database.
  */
 export async function storageHistory(
   db: Kysely<Database>,
   query: StorageHistoryQuery,
 ): Promise<StorageHistorySample[]> {
+  let window = db
+    .selectFrom('storage_samples')
+    .where('at_ms', '>=', query.from)
+    .where('at_ms', '<=', query.to);
+  if (query.nodeId !== undefined) {
+    window = window.where('node_id', '=', query.nodeId);
+  }
+  const counts = await window
+    .select((eb) => eb.fn.countAll<number | string | bigint>().as('n'))
+    .groupBy('node_id')
+    .execute();
+  if (counts.every((row) => Number(row.n) <= query.maxPoints)) {
+    const rows = await window.selectAll().orderBy('at_ms').orderBy('node_id').execute();
+    return rows.map((row) => ({
+      at: row.at_ms,
+      nodeId: row.node_id,
+      totalBytes: row.total_bytes,
+      usedBytes: row.used_bytes,
+      freeBytes: row.free_bytes,
+      sessions: row.sessions,
+    }));
+  }
   const span = Math.max(query.to - query.from + 1, 1);
   const bucketMs = Math.max(Math.ceil(span / Math.max(query.maxPoints, 1)), 1);
   // better-sqlite3 binds JS numbers as REAL, so the quotient is made whole explicitly.

@@ -260,6 +260,7 @@ function PolicyForm(props: { policy: StoragePolicy; onSaved: () => void }) {
 }
 
 const RANGES = [
+  { label: 'Last hour', ms: 3_600_000 },
   { label: 'Last 24 hours', ms: 86_400_000 },
   { label: 'Last 7 days', ms: 7 * 86_400_000 },
   { label: 'Last 30 days', ms: 30 * 86_400_000 },
