@@ -20,6 +20,11 @@ export interface TimeChartProps {
   readonly format?: (value: number) => string;
   /** The chart's height in CSS pixels; its width follows its container. */
   readonly height?: number;
+  /**
+   * The value axis starts at zero (sizes, counts: a line near the top then reads as "nearly
+   * full", not as the whole height); by default it fits the values.
+   */
+  readonly fromZero?: boolean;
 }
 
 const PALETTE = ['#0a58ca', '#b42318', '#1a7f37', '#8250df'];
@@ -34,7 +39,7 @@ const plain = (value: number): string => String(Math.round(value * 100) / 100);
 export function TimeChart(props: TimeChartProps) {
   const box = useRef<HTMLDivElement>(null);
   const format = props.format ?? plain;
-  const { times, series, height } = props;
+  const { times, series, height, fromZero } = props;
 
   useEffect(() => {
     const element = box.current;
@@ -59,6 +64,18 @@ export function TimeChart(props: TimeChartProps) {
           })),
         ],
         axes: [{}, { values: (_u: uPlot, ticks: number[]) => ticks.map(format), size: 70 }],
+        ...(fromZero === true
+          ? {
+              scales: {
+                y: {
+                  range: (_u: uPlot, _min: number, max: number): uPlot.Range.MinMax => [
+                    0,
+                    max > 0 ? max * 1.1 : 1,
+                  ],
+                },
+              },
+            }
+          : {}),
       },
       data,
       element,
@@ -71,7 +88,7 @@ export function TimeChart(props: TimeChartProps) {
       observer.disconnect();
       chart.destroy();
     };
-  }, [times, series, height, format]);
+  }, [times, series, height, format, fromZero]);
 
   return (
     <figure class="time-chart">

@@ -47,6 +47,20 @@ interface Form {
   target: string;
 }
 
+const QUICK_RANGES = [
+  { label: 'Last hour', ms: 3_600_000 },
+  { label: 'Last 24 hours', ms: 86_400_000 },
+  { label: 'Last 7 days', ms: 7 * 86_400_000 },
+  { label: 'Last 30 days', ms: 30 * 86_400_000 },
+] as const;
+
+/** Epoch ms as a `datetime-local` value (local time, to the second). */
+function toLocalInput(ms: number): string {
+  const d = new Date(ms);
+  const pad = (n: number) => String(n).padStart(2, '0');
+  return `${String(d.getFullYear())}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
+}
+
 const EMPTY_FORM: Form = { from: '', to: '', username: '', action: '', target: '' };
 
 function searchOf(form: Form): AuditSearch {
@@ -176,6 +190,26 @@ export function AuditSection() {
         subscription changes, and the requests refused for a role.
       </p>
       <form class="search-form" onSubmit={submit} aria-label="Search the audit log">
+        <div class="field">
+          <label for="audit-range">Quick range</label>
+          <select
+            id="audit-range"
+            value=""
+            onChange={(e) => {
+              const ms = Number(e.currentTarget.value);
+              if (ms > 0) {
+                setForm({ ...form, from: toLocalInput(Date.now() - ms), to: '' });
+              }
+            }}
+          >
+            <option value="">Choose…</option>
+            {QUICK_RANGES.map((r) => (
+              <option key={r.ms} value={r.ms}>
+                {r.label}
+              </option>
+            ))}
+          </select>
+        </div>
         <div class="field">
           <label for="audit-from">From</label>
           <input id="audit-from" type="datetime-local" step={1} value={form.from} onInput={set('from')} />

@@ -252,7 +252,9 @@ function DeliveryLog(props: { subscription: SubscriptionJson }) {
           {loadingOlder ? 'Loading…' : 'Older attempts'}
         </button>
       ) : null}
-      {attempts.length > 0 && end ? <p class="help">The oldest attempt kept is shown.</p> : null}
+      {attempts.length > 0 && end ? (
+        <p class="help">That is every attempt kept (the newest 1,000 of the last 7 days).</p>
+      ) : null}
     </section>
   );
 }

@@ -333,12 +333,14 @@ function HistoryChart(props: { nodeId: string }) {
             title="Media partition: used and free"
             times={chart.times}
             series={chart.bytes}
+            fromZero
             format={formatBytes}
           />
           <TimeChart
             title="Sessions whose media is kept"
             times={chart.times}
             series={chart.sessions}
+            fromZero
             height={160}
           />
         </>
