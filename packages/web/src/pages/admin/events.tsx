@@ -205,12 +205,12 @@ function DeliveryLog(props: { subscription: SubscriptionJson }) {
   const headingId = `log-heading-${id}`;
   return (
     <section class="delivery-log" aria-labelledby={headingId}>
-      <h3 id={headingId}>
-        Delivery log of {props.subscription.subscriptionUri}{' '}
+      <div class="section-head">
+        <h3 id={headingId}>Delivery log of {props.subscription.subscriptionUri}</h3>
         <button type="button" class="small" onClick={refresh}>
           Refresh<span class="visually-hidden"> the delivery log</span>
         </button>
-      </h3>
+      </div>
       {loaded.state === 'loading' ? <Loading what="delivery log" /> : null}
       {loaded.state === 'error' ? <ErrorMessage message={loaded.message} onRetry={reload} /> : null}
       {loaded.state === 'ok' && attempts.length === 0 ? (
@@ -292,12 +292,12 @@ export function EventsSection() {
         Receivers the node POSTs its events to (quality management, analytics, archivers), from a durable
         outbox: a receiver that is down loses nothing.
       </p>
-      <h2 id="subscriptions-heading">
-        Subscriptions{' '}
+      <div class="section-head">
+        <h2 id="subscriptions-heading">Subscriptions</h2>
         <button type="button" class="small" onClick={reload}>
           Refresh<span class="visually-hidden"> the subscriptions</span>
         </button>
-      </h2>
+      </div>
       <OutcomeLine outcome={outcome} id="subscriptions-outcome" />
       {loaded.state === 'loading' ? <Loading what="subscriptions" /> : null}
       {loaded.state === 'error' ? <ErrorMessage message={loaded.message} onRetry={reload} /> : null}

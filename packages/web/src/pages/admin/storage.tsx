@@ -259,6 +259,9 @@ function PolicyForm(props: { policy: StoragePolicy; onSaved: () => void }) {
   );
 }
 
+/** The chart's window when the page opens. */
+const DEFAULT_RANGE_MS = 7 * 86_400_000;
+
 const RANGES = [
   { label: 'Last hour', ms: 3_600_000 },
   { label: 'Last 24 hours', ms: 86_400_000 },
@@ -268,7 +271,7 @@ const RANGES = [
 ] as const;
 
 function HistoryChart(props: { nodeId: string }) {
-  const [rangeMs, setRangeMs] = useState<number>(RANGES[1].ms);
+  const [rangeMs, setRangeMs] = useState<number>(DEFAULT_RANGE_MS);
   const { loaded, reload } = useLoad(
     (signal) => {
       const to = Date.now();
@@ -362,12 +365,12 @@ export function StorageSection() {
         applies, and how the use grew.
       </p>
       <section aria-labelledby="status-heading">
-        <h2 id="status-heading">
-          State{' '}
+        <div class="section-head">
+          <h2 id="status-heading">State</h2>
           <button type="button" class="small" onClick={status.reload}>
             Refresh<span class="visually-hidden"> the state</span>
           </button>
-        </h2>
+        </div>
         {status.loaded.state === 'loading' ? <Loading what="storage state" /> : null}
         {status.loaded.state === 'error' ? (
           <ErrorMessage message={status.loaded.message} onRetry={status.reload} />
