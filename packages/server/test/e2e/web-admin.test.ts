@@ -231,6 +231,11 @@ void describe(
       await page.getByText('Level', { exact: true }).waitFor();
       await page.getByRole('heading', { name: 'Retention policy' }).waitFor();
 
+      // A maximum age out of range cannot be sent.
+      await page.getByLabel('Maximum age (days)').fill('0');
+      assert.equal(await page.getByLabel('Maximum age (days)').getAttribute('aria-invalid'), 'true');
+      assert.ok(await page.getByRole('button', { name: 'Save policy' }).isDisabled());
+
       await page.getByLabel(/^Retention priority/).check();
       await page.getByLabel('Maximum age (days)').fill('45');
       await page.getByLabel('Legal hold tag').fill('Keep-Forever');
@@ -256,11 +261,13 @@ void describe(
         { timeoutMs: 20_000, what: 'three samples in the chart' },
       );
       const figure = page.getByRole('figure').filter({ hasText: 'Media partition: used and free' });
-      await figure.locator('canvas').first().waitFor();
-      const box = await figure.locator('canvas').first().boundingBox();
-      assert.ok(
-        box !== null && box.width > 300 && box.height > 100,
-        `the chart is drawn (${JSON.stringify(box)})`,
+      // The chart is drawn again when the last refresh answers: its canvas may be replaced meanwhile.
+      await waitFor(
+        async () => {
+          const box = await figure.locator('canvas').first().boundingBox();
+          return box !== null && box.width > 300 && box.height > 100;
+        },
+        { what: 'the chart drawn' },
       );
       // Its values, also as a table: bytes used as the API answers them.
       const history = await apiGet(
@@ -300,6 +307,27 @@ void describe(
       await page.locator('#no-subscriptions').waitFor();
       await assertNoSeriousAxeViolations(page, 'events section, empty');
 
+      // A URL with credentials in it: the server's refusal (4001), in words.
+      await page.getByLabel('Receiver URL').fill('http://user:secret@127.0.0.1/events');
+      await page.getByRole('button', { name: 'Subscribe' }).click();
+      await page
+        .getByRole('alert')
+        .filter({ hasText: 'Not accepted: subscriptionUri must not carry a user name or password' })
+        .waitFor();
+
+      // Nothing checked: every type.
+      await page.getByLabel('Receiver URL').fill(receiverUrl);
+      await page.getByRole('button', { name: 'Subscribe' }).click();
+      await page
+        .getByRole('status')
+        .filter({ hasText: `Subscribed ${receiverUrl}` })
+        .waitFor();
+      const all = (await apiGet('/ora/eventService/event/getSubscriptions')).subscriptions as {
+        subscriptionFilters: string[];
+      }[];
+      assert.equal(all[0]?.subscriptionFilters.length, 9, 'every event type');
+
+      // The same URL with two types: they replace the others.
       await page.getByLabel('Receiver URL').fill(receiverUrl);
       await page.getByLabel('session started').check();
       await page.getByLabel('session ended').check();
@@ -331,7 +359,9 @@ void describe(
         { timeoutMs: 20_000, what: 'STARTED and ENDED at the receiver' },
       );
 
-      await page.getByRole('button', { name: `Delivery log of ${receiverUrl}` }).click();
+      // The delivery log opens from the keyboard.
+      await page.getByRole('button', { name: `Delivery log of ${receiverUrl}` }).focus();
+      await page.keyboard.press('Enter');
       const log = page.getByRole('region', { name: `Delivery log of ${receiverUrl}` });
       await log.getByRole('cell', { name: 'SESSION_EVENT/ENDED' }).waitFor();
       await log.getByRole('cell', { name: 'SESSION_EVENT/STARTED' }).first().waitFor();
@@ -407,7 +437,8 @@ void describe(
       await table.getByRole('cell', { name: USER }).waitFor();
       await search('admin', 'subscribeToEvents');
       await onlyRows('subscribeToEvents');
-      await table.getByRole('cell', { name: receiverUrl }).waitFor();
+      await table.getByRole('cell', { name: /outcome: created/ }).waitFor();
+      await table.getByRole('cell', { name: /SESSION_ENDED_EVENT; outcome: replaced/ }).waitFor();
       await search('admin', 'removeSubscription');
       await onlyRows('removeSubscription');
 

@@ -42,7 +42,8 @@ export async function getSubscriptions(signal?: AbortSignal): Promise<Subscripti
 
 export interface NewSubscription {
   readonly subscriptionUri: string;
-  readonly subscriptionFilters: readonly string[];
+  /** Absent: every type. */
+  readonly subscriptionFilters?: readonly string[];
   readonly tagNameRegEx?: string;
   readonly secret?: string;
 }

@@ -63,7 +63,8 @@ function AddSubscriptionForm(props: { onAdded: () => void }) {
       try {
         const id = await subscribeToEvents({
           subscriptionUri: uri,
-          subscriptionFilters: [...types],
+          // None checked: the filters are left out, which means every type (an empty list is refused).
+          ...(types.size === 0 ? {} : { subscriptionFilters: [...types] }),
           ...(regex === '' ? {} : { tagNameRegEx: regex }),
           ...(secret === '' ? {} : { secret }),
         });
