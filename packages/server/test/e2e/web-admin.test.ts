@@ -442,6 +442,21 @@ void describe(
       await search('admin', 'removeSubscription');
       await onlyRows('removeSubscription');
 
+      // More records than a page (100): the next page is asked for with beforeId.
+      for (let i = 0; i < 130; i++) {
+        const answer = await server.api('/ora/queryService/query/getAllActiveSessions');
+        assert.ok(answer.responseCode === 2000 || answer.responseCode === 2001);
+      }
+      await search('admin', 'getAllActiveSessions');
+      await onlyRows('getAllActiveSessions');
+      await page.getByText('100 records, newest first; more are older.').waitFor();
+      const firstPage = await table.locator('tbody tr').count();
+      assert.equal(firstPage, 100);
+      await page.getByRole('button', { name: 'Older records' }).click();
+      await page.getByText('130 records, newest first.').waitFor();
+      assert.equal(await page.getByRole('button', { name: 'Older records' }).count(), 0);
+      assert.equal(await table.locator('tbody tr').count(), 130, 'the older page appended');
+
       // Nothing for an unknown user: the empty state.
       await search('nobody-at-all', '');
       await page.locator('#no-audit-records').waitFor();
