@@ -6,6 +6,7 @@ import type { Browser, Page } from 'playwright-core';
 
 import { launchChromium } from '../support/chromium.js';
 import { capture, runCucmCall } from '../support/cucm-calls.js';
+import { sessionsWhere } from '../support/session-api.js';
 import { ADMIN_PASSWORD, serverForSuite, type RunningServer } from '../support/verbatim-server.js';
 import { waitFor } from '../support/wait.js';
 import {
@@ -28,6 +29,8 @@ import {
 
 const USER = 'sup-anna';
 const USER_PASSWORD = 'anna-password-1';
+/** Tags added to the recorded call: more TAG_ADDED deliveries than a page of the log. */
+const TAGS = 55;
 
 let server: RunningServer;
 let work: string;
@@ -327,10 +330,11 @@ void describe(
       }[];
       assert.equal(all[0]?.subscriptionFilters.length, 9, 'every event type');
 
-      // The same URL with two types: they replace the others.
+      // The same URL with three types: they replace the others.
       await page.getByLabel('Receiver URL').fill(receiverUrl);
       await page.getByLabel('session started').check();
       await page.getByLabel('session ended').check();
+      await page.getByLabel('tag added').check();
       await page.getByRole('button', { name: 'Subscribe' }).click();
       await page
         .getByRole('status')
@@ -344,28 +348,39 @@ void describe(
       }[];
       assert.deepEqual(
         listed.map((s) => [s.subscriptionUri, [...s.subscriptionFilters].sort(), s.createdBy]),
-        [[receiverUrl, ['SESSION_ENDED_EVENT', 'SESSION_STARTED_EVENT'], 'admin']],
+        [[receiverUrl, ['SESSION_ENDED_EVENT', 'SESSION_STARTED_EVENT', 'TAG_ADDED_EVENT'], 'admin']],
       );
 
       // A recorded call: STARTED and ENDED reach the receiver.
-      await runCucmCall(server, work, {
+      const refCi = await runCucmCall(server, work, {
         near: { pcapPath: capture(work, 'near', 'PCMU', 440, 1) },
         far: { pcapPath: capture(work, 'far', 'PCMU', 880, 1) },
       });
+      const [recorded] = await sessionsWhere(server, 'xRefCi', refCi);
+      assert.ok(recorded !== undefined, 'the call was recorded');
+      // Then more tags than a page of the delivery log (50): TAG_ADDED each.
+      for (let i = 1; i <= TAGS; i++) {
+        const tagged = await server.api('/ora/managementService/manage/addSessionTag', {
+          requestParameters: { sessionId: recorded.sessionId, tagName: `Review-${String(i)}` },
+        });
+        assert.equal(tagged.responseCode, 2000);
+      }
       await waitFor(
         () =>
           received.some((e) => e.eventAction === 'STARTED') &&
-          received.some((e) => e.eventAction === 'ENDED'),
-        { timeoutMs: 20_000, what: 'STARTED and ENDED at the receiver' },
+          received.some((e) => e.eventAction === 'ENDED') &&
+          received.filter((e) => e.eventType === 'TAG_EVENT').length === TAGS,
+        { timeoutMs: 30_000, what: 'STARTED, ENDED and the tags at the receiver' },
       );
 
       // The delivery log opens from the keyboard.
       await page.getByRole('button', { name: `Delivery log of ${receiverUrl}` }).focus();
       await page.keyboard.press('Enter');
       const log = page.getByRole('region', { name: `Delivery log of ${receiverUrl}` });
-      await log.getByRole('cell', { name: 'SESSION_EVENT/ENDED' }).waitFor();
-      await log.getByRole('cell', { name: 'SESSION_EVENT/STARTED' }).first().waitFor();
-      assert.ok((await log.getByRole('cell', { name: 'Delivered (HTTP 200)' }).count()) >= 2);
+      // Newest first: the first page is 50 tag deliveries.
+      await log.getByRole('cell', { name: 'TAG_EVENT/ADDED' }).first().waitFor();
+      assert.equal(await log.locator('tbody tr').count(), 50);
+      assert.equal(await log.getByRole('cell', { name: 'Delivered (HTTP 200)' }).count(), 50);
       assert.equal(
         await page
           .getByRole('button', { name: `Delivery log of ${receiverUrl}` })
@@ -374,6 +389,12 @@ void describe(
       );
       await assertNoSeriousAxeViolations(page, 'events section with a delivery log');
       await saveScreenshot(page, 'admin-events');
+      // The older page (beforeId): the rest of the tags, then the call's ENDED and STARTED.
+      await log.getByRole('button', { name: 'Older attempts' }).click();
+      await log.getByRole('cell', { name: 'SESSION_EVENT/STARTED' }).waitFor();
+      await log.getByRole('cell', { name: 'SESSION_EVENT/ENDED' }).waitFor();
+      assert.equal(await log.locator('tbody tr').count(), TAGS + 2);
+      await log.getByText('That is every attempt kept').waitFor();
 
       await page.getByRole('button', { name: `Remove ${receiverUrl}` }).click();
       const dialog = page.getByRole('dialog', { name: 'Remove this subscription?' });
@@ -438,7 +459,7 @@ void describe(
       await search('admin', 'subscribeToEvents');
       await onlyRows('subscribeToEvents');
       await table.getByRole('cell', { name: /outcome: created/ }).waitFor();
-      await table.getByRole('cell', { name: /SESSION_ENDED_EVENT; outcome: replaced/ }).waitFor();
+      await table.getByRole('cell', { name: /TAG_ADDED_EVENT; outcome: replaced/ }).waitFor();
       await search('admin', 'removeSubscription');
       await onlyRows('removeSubscription');
 
