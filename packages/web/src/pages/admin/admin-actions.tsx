@@ -56,18 +56,16 @@ export function useAction(): {
 }
 
 /**
- * The outcome of the last change. The region is always in the page so that screen readers
- * announce what appears in it; a failure is an alert.
+ * The outcome of the last change, in two live regions that are always in the page (a screen reader
+ * announces what appears in a region it already knows, not a region added with its text): a
+ * success is a polite status, a failure an alert.
  */
 export function OutcomeLine(props: { outcome: Outcome | undefined; id?: string }) {
   const { outcome } = props;
   return (
-    <div aria-live="polite" id={props.id} class="outcome-region">
-      {outcome === undefined ? null : (
-        <p class={outcome.ok ? 'outcome ok' : 'outcome error'} role={outcome.ok ? 'status' : 'alert'}>
-          {outcome.text}
-        </p>
-      )}
+    <div class="outcome-region" id={props.id}>
+      <div role="status">{outcome?.ok === true ? <p class="outcome ok">{outcome.text}</p> : null}</div>
+      <div role="alert">{outcome?.ok === false ? <p class="outcome error">{outcome.text}</p> : null}</div>
     </div>
   );
 }
