@@ -449,6 +449,11 @@ void describe(
       await search('admin', 'setStoragePolicy');
       await onlyRows('setStoragePolicy');
       await table.getByRole('cell', { name: /maxAgeDays: 60 -> 45/ }).waitFor();
+      // The search is in the address: a reload (or a shared link) shows the same records.
+      assert.match(page.url(), /\/admin\/audit\?user=admin&action=setStoragePolicy$/);
+      await page.reload();
+      await onlyRows('setStoragePolicy');
+      assert.equal(await page.getByLabel('Action').inputValue(), 'setStoragePolicy');
       await search('admin', 'updateUser');
       await onlyRows('updateUser');
       await table.getByRole('cell', { name: /role: auditor/ }).waitFor();

@@ -1,4 +1,5 @@
-import { useState } from 'preact/hooks';
+import { useLocation } from 'preact-iso';
+import { useEffect, useMemo, useState } from 'preact/hooks';
 
 import { AUDIT_PAGE, getAuditRecords, type AuditRecord, type AuditSearch } from '../../api/admin-audit.ts';
 import { useFailureMessage } from '../../auth.tsx';
@@ -168,19 +169,84 @@ function Records(props: { search: AuditSearch }) {
   );
 }
 
+/**
+ * The search as the page's query string (`?user=admin&action=addUser&from=<epoch ms>`), so a search
+ * can be bookmarked, shared and gone back to.
+ */
+function searchFromQuery(query: Readonly<Record<string, string>>): AuditSearch {
+  const time = (value: string | undefined): number | undefined => {
+    const ms = value === undefined || value === '' ? NaN : Number(value);
+    return Number.isSafeInteger(ms) && ms >= 0 ? ms : undefined;
+  };
+  const text = (value: string | undefined): string | undefined =>
+    value === undefined || value.trim() === '' ? undefined : value.trim();
+  const minTime = time(query.from);
+  const maxTime = time(query.to);
+  const username = text(query.user);
+  const action = text(query.action);
+  const target = text(query.target);
+  return {
+    ...(minTime === undefined ? {} : { minTime }),
+    ...(maxTime === undefined ? {} : { maxTime }),
+    ...(username === undefined ? {} : { username }),
+    ...(action === undefined ? {} : { action }),
+    ...(target === undefined ? {} : { target }),
+  };
+}
+
+function queryOf(search: AuditSearch): string {
+  const params = new URLSearchParams();
+  const entries: [string, string | number | undefined][] = [
+    ['user', search.username],
+    ['action', search.action],
+    ['target', search.target],
+    ['from', search.minTime],
+    ['to', search.maxTime],
+  ];
+  for (const [name, value] of entries) {
+    if (value !== undefined) {
+      params.set(name, String(value));
+    }
+  }
+  return params.toString();
+}
+
+function formOf(search: AuditSearch): Form {
+  return {
+    from: search.minTime === undefined ? '' : toLocalInput(search.minTime),
+    to: search.maxTime === undefined ? '' : toLocalInput(search.maxTime),
+    username: search.username ?? '',
+    action: search.action ?? '',
+    target: search.target ?? '',
+  };
+}
+
 /** Administration: the audit log, searchable (docs/api.md "Audit trail"; admin and auditor). */
 export function AuditSection() {
-  const [form, setForm] = useState<Form>(EMPTY_FORM);
-  const [search, setSearch] = useState<AuditSearch>({});
+  const { path, query, route } = useLocation();
+  const queryText = queryOf(searchFromQuery(query));
+  // One search object per query string: the records load again only when it changes.
+  const search = useMemo(
+    () => searchFromQuery(Object.fromEntries(new URLSearchParams(queryText))),
+    [queryText],
+  );
+  const [form, setForm] = useState<Form>(() => formOf(search));
   const [generation, setGeneration] = useState(0);
+  // Back and forward change the query string: the form shows the search they lead to.
+  useEffect(() => setForm(formOf(search)), [search]);
   const set = (key: keyof Form) => (event: { currentTarget: HTMLInputElement }) =>
     setForm({ ...form, [key]: event.currentTarget.value });
 
-  const submit = (event: Event) => {
-    event.preventDefault();
-    setSearch(searchOf(form));
+  const go = (next: AuditSearch) => {
+    const text = queryOf(next);
+    route(text === '' ? path : `${path}?${text}`);
     // The same search again reads again (new records may have come).
     setGeneration((g) => g + 1);
+  };
+
+  const submit = (event: Event) => {
+    event.preventDefault();
+    go(searchOf(form));
   };
 
   return (
@@ -249,8 +315,7 @@ export function AuditSection() {
             type="button"
             onClick={() => {
               setForm(EMPTY_FORM);
-              setSearch({});
-              setGeneration((g) => g + 1);
+              go({});
             }}
           >
             Clear
@@ -258,7 +323,7 @@ export function AuditSection() {
         </div>
       </form>
       <p class="help">User, action and target match exactly; times are this browser's local time.</p>
-      <Records key={generation} search={search} />
+      <Records key={`${String(generation)}?${queryText}`} search={search} />
     </div>
   );
 }
