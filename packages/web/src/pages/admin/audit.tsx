@@ -139,12 +139,12 @@ function Records(props: { search: AuditSearch }) {
             {records.map((r) => (
               <tr key={r.id}>
                 <td class="nowrap">{formatTime(r.at)}</td>
-                <td>
+                <td class="nowrap">
                   {r.username}
                   {r.role === undefined ? null : <span class="muted"> ({r.role})</span>}
                 </td>
                 <td>{r.action}</td>
-                <td class="breakable">{r.target ?? ''}</td>
+                <td class="target">{r.target ?? ''}</td>
                 <td class={r.outcome >= 4000 ? 'error' : undefined}>{outcomeText(r.outcome)}</td>
                 <td>{r.source}</td>
                 <td class="breakable">
