@@ -151,3 +151,15 @@ export function ConfirmDialog(props: {
     </dialog>
   );
 }
+
+/**
+ * A table that scrolls sideways on a narrow window. A scrollable region must be reachable by the
+ * keyboard (to scroll it with the arrows), so it is focusable and named.
+ */
+export function ScrollTable(props: { readonly label: string; readonly children: ComponentChildren }) {
+  return (
+    <div class="table-scroll" role="region" aria-label={props.label} tabIndex={0}>
+      {props.children}
+    </div>
+  );
+}

@@ -4,7 +4,7 @@ import { useEffect, useMemo, useState } from 'preact/hooks';
 import { AUDIT_PAGE, getAuditRecords, type AuditRecord, type AuditSearch } from '../../api/admin-audit.ts';
 import { useFailureMessage } from '../../auth.tsx';
 import { Empty, ErrorMessage, Loading, useLoad } from '../../components/states.tsx';
-import { formatTime, localInputToMs } from './admin-actions.tsx';
+import { formatTime, localInputToMs, ScrollTable } from './admin-actions.tsx';
 import './admin-sections.css';
 
 /** Actions offered as suggestions (any API name is accepted; docs/api.md "Audit trail"). */
@@ -122,7 +122,7 @@ function Records(props: { search: AuditSearch }) {
         {records.length} {records.length === 1 ? 'record' : 'records'}, newest first
         {end ? '' : '; more are older'}.
       </p>
-      <div class="table-scroll">
+      <ScrollTable label="Audit records (scrolls sideways)">
         <table class="compact audit-table" aria-label="Audit records">
           <thead>
             <tr>
@@ -158,7 +158,7 @@ function Records(props: { search: AuditSearch }) {
             ))}
           </tbody>
         </table>
-      </div>
+      </ScrollTable>
       {older.error === undefined ? null : <ErrorMessage message={older.error} />}
       {end ? null : (
         <button type="button" disabled={loadingOlder} onClick={() => void loadOlder()}>

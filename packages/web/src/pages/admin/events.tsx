@@ -14,7 +14,7 @@ import {
 import { ApiError, RESPONSE_CODES } from '../../api/client.ts';
 import { useFailureMessage } from '../../auth.tsx';
 import { Empty, ErrorMessage, Loading, useLoad } from '../../components/states.tsx';
-import { ConfirmDialog, formatTime, OutcomeLine, useAction } from './admin-actions.tsx';
+import { ConfirmDialog, formatTime, OutcomeLine, useAction, ScrollTable } from './admin-actions.tsx';
 import './admin-sections.css';
 
 const CATEGORY_TEXT: Readonly<Record<(typeof EVENT_CATEGORIES)[number], string>> = {
@@ -218,7 +218,7 @@ function DeliveryLog(props: { subscription: SubscriptionJson }) {
         <Empty>No delivery attempt yet: events are sent as they happen.</Empty>
       ) : null}
       {attempts.length > 0 ? (
-        <div class="table-scroll">
+        <ScrollTable label={`Delivery attempts of ${props.subscription.subscriptionUri}`}>
           <table class="compact delivery-table" aria-labelledby={headingId}>
             <thead>
               <tr>
@@ -245,7 +245,7 @@ function DeliveryLog(props: { subscription: SubscriptionJson }) {
               ))}
             </tbody>
           </table>
-        </div>
+        </ScrollTable>
       ) : null}
       {older.error === undefined ? null : <ErrorMessage message={older.error} />}
       {attempts.length > 0 && !end ? (
@@ -306,7 +306,7 @@ export function EventsSection() {
         <Empty id="no-subscriptions">No subscriptions: add one below.</Empty>
       ) : null}
       {subscriptions.length > 0 ? (
-        <div class="table-scroll">
+        <ScrollTable label="Subscriptions (scrolls sideways)">
           <table aria-labelledby="subscriptions-heading" class="subscriptions-table">
             <thead>
               <tr>
@@ -361,7 +361,7 @@ export function EventsSection() {
               ))}
             </tbody>
           </table>
-        </div>
+        </ScrollTable>
       ) : null}
       {shownSubscription === undefined ? null : (
         <div id={`log-${shownSubscription.subscriptionId}`}>

@@ -16,7 +16,7 @@ import {
 } from '../../api/admin-users.ts';
 import { RESPONSE_CODES, type ApiError } from '../../api/client.ts';
 import { Empty, ErrorMessage, Loading, useLoad } from '../../components/states.tsx';
-import { ConfirmDialog, formatTime, OutcomeLine, useAction } from './admin-actions.tsx';
+import { ConfirmDialog, formatTime, OutcomeLine, useAction, ScrollTable } from './admin-actions.tsx';
 import './admin-sections.css';
 
 const NAME_RULE = "1 to 64 letters, digits, '.', '_', '@' or '-'.";
@@ -266,7 +266,7 @@ export function UsersSection() {
       {loaded.state === 'error' ? <ErrorMessage message={loaded.message} onRetry={reload} /> : null}
       {loaded.state === 'ok' && loaded.data.length === 0 ? <Empty>There are no users.</Empty> : null}
       {loaded.state === 'ok' && loaded.data.length > 0 ? (
-        <div class="table-scroll">
+        <ScrollTable label="Users (scrolls sideways)">
           <table aria-labelledby="users-heading" class="users-table">
             <thead>
               <tr>
@@ -290,7 +290,7 @@ export function UsersSection() {
               ))}
             </tbody>
           </table>
-        </div>
+        </ScrollTable>
       ) : null}
       <ConfirmDialog
         open={deleting !== undefined}
