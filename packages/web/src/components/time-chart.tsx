@@ -21,11 +21,31 @@ export interface TimeChartProps {
   /** The chart's height in CSS pixels; its width follows its container. */
   readonly height?: number;
   /**
-   * The value axis starts at zero (sizes, counts: a line near the top then reads as "nearly
-   * full", not as the whole height); by default it fits the values.
+   * Counts (calls, sessions): the value axis starts at 0 and ticks only whole numbers, so that one
+   * call is not drawn as a wave around 1 with ticks at 0.5.
    */
-  readonly fromZero?: boolean;
+  readonly counts?: boolean;
+  /**
+   * The value axis starts at 0 and reaches at least this (a loss chart of 0 % then shows 0 to 1 %,
+   * not a band around 0). Counts start at 0 and reach at least 1 without it.
+   */
+  readonly minTop?: number;
+  /**
+   * The time axis' span in epoch ms, when it must not follow the data (a series that began a
+   * minute ago). A single time is otherwise shown with half an hour either side of it, rather
+   * than uPlot's years.
+   */
+  readonly timeRange?: readonly [number, number];
+  /** How the Time column of the data table writes a time (default: date and time). */
+  readonly timeFormat?: (epochMs: number) => string;
 }
+
+/** Whole-number tick steps for counts (uPlot picks the first that spaces ticks well). */
+const COUNT_STEPS = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10_000, 100_000, 1_000_000];
+
+const dateTime = (epochMs: number): string => new Date(epochMs).toLocaleString();
+
+const HALF_HOUR_S = 1800;
 
 const PALETTE = ['#0a58ca', '#b42318', '#1a7f37', '#8250df'];
 
@@ -39,7 +59,11 @@ const plain = (value: number): string => String(Math.round(value * 100) / 100);
 export function TimeChart(props: TimeChartProps) {
   const box = useRef<HTMLDivElement>(null);
   const format = props.format ?? plain;
-  const { times, series, height, fromZero } = props;
+  const { times, series, height, counts, minTop, timeRange } = props;
+  const top = minTop ?? (counts === true ? 1 : undefined);
+  const from = timeRange?.[0];
+  const to = timeRange?.[1];
+  const timeFormat = props.timeFormat ?? dateTime;
 
   useEffect(() => {
     const element = box.current;
@@ -63,19 +87,36 @@ export function TimeChart(props: TimeChartProps) {
             value: (_u: uPlot, v: number | null) => (v === null ? '–' : format(v)),
           })),
         ],
-        axes: [{}, { values: (_u: uPlot, ticks: number[]) => ticks.map(format), size: 70 }],
-        ...(fromZero === true
-          ? {
-              scales: {
+        axes: [
+          {},
+          {
+            values: (_u: uPlot, ticks: number[]) => ticks.map(format),
+            size: 70,
+            ...(counts === true ? { incrs: COUNT_STEPS } : {}),
+          },
+        ],
+        scales: {
+          x: {
+            time: true,
+            range: (_u: uPlot, min: number, max: number): uPlot.Range.MinMax =>
+              from !== undefined && to !== undefined
+                ? [from / 1000, to / 1000]
+                : min === max
+                  ? [min - HALF_HOUR_S, max + HALF_HOUR_S]
+                  : [min, max],
+          },
+          ...(top === undefined
+            ? {}
+            : {
+                // From 0, and at least to `top`, so that a quiet day still has an axis.
                 y: {
                   range: (_u: uPlot, _min: number, max: number): uPlot.Range.MinMax => [
                     0,
-                    max > 0 ? max * 1.1 : 1,
+                    Math.max(top, max),
                   ],
                 },
-              },
-            }
-          : {}),
+              }),
+        },
       },
       data,
       element,
@@ -88,7 +129,7 @@ export function TimeChart(props: TimeChartProps) {
       observer.disconnect();
       chart.destroy();
     };
-  }, [times, series, height, format, fromZero]);
+  }, [times, series, height, format, counts, top, from, to]);
 
   return (
     <figure class="time-chart">
@@ -112,7 +153,7 @@ export function TimeChart(props: TimeChartProps) {
             <tbody>
               {times.map((t, i) => (
                 <tr key={t}>
-                  <td>{new Date(t).toLocaleString()}</td>
+                  <td>{timeFormat(t)}</td>
                   {series.map((s) => {
                     const v = s.values[i];
                     return <td key={s.label}>{v === null || v === undefined ? '–' : format(v)}</td>;

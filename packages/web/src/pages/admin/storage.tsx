@@ -336,14 +336,14 @@ function HistoryChart(props: { nodeId: string }) {
             title="Media partition: used and free"
             times={chart.times}
             series={chart.bytes}
-            fromZero
+            minTop={1}
             format={formatBytes}
           />
           <TimeChart
             title="Sessions whose media is kept"
             times={chart.times}
             series={chart.sessions}
-            fromZero
+            counts
             height={160}
           />
         </>
