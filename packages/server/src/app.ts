@@ -43,6 +43,7 @@ import { RecordingService } from './recording/recording-service.js';
 import { PROBE_BYTES, WriteHealth } from './recording/write-health.js';
 import { DeletionJobRunner } from './storage/deletion-jobs.js';
 import { StorageAgent } from './storage/storage-agent.js';
+import { StorageHistoryRecorder } from './storage/storage-history.js';
 import { thresholdsFor } from './storage/storage-thresholds.js';
 import { RetentionService } from './storage/retention.js';
 import type { Session } from './model/session.js';
@@ -192,10 +193,18 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<A
       logger: log,
       events,
     });
+    // Storage use over time for Administration's chart: a sample kept every few minutes.
+    const storageHistory = new StorageHistoryRecorder({
+      store: repository,
+      nodeId: config.nodeId,
+      intervalMs: config.storageHistoryIntervalMs,
+      logger: log,
+    });
+    storage.onSample(storageHistory.onSample);
     await storage.start();
-    closers.unshift(() => {
+    closers.unshift(async () => {
       storage.close();
-      return Promise.resolve();
+      await storageHistory.close();
     });
 
     // The retention policy (storage/retention.ts): pruning, and what the storage level refuses.
@@ -461,6 +470,10 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<A
             refusingCalls: () => retention.refusesNewCalls() || !writeHealth.writable,
             nodeId: config.nodeId,
             writeHealth: () => writeHealth.status(),
+            history: {
+              intervalMs: config.storageHistoryIntervalMs,
+              read: (query) => repository.storageHistory(query),
+            },
           }),
       ],
       metrics: {

@@ -9,18 +9,27 @@ import {
   type StoragePolicy,
   type StoragePolicyChange,
 } from '../model/storage-policy.js';
+import type { StorageHistoryQuery, StorageHistorySample } from '../model/storage-history.js';
 import type { WriteHealthStatus } from '../recording/recording-service.js';
 import type { RetentionCounters } from '../storage/retention.js';
 import type { StorageStatus } from '../storage/storage-agent.js';
 import { STORAGE_LEVELS, THRESHOLD_NAMES } from '../storage/storage-thresholds.js';
-import { failure, MESSAGE_SUCCESS_LONG, MESSAGE_SUCCESSFUL, RESPONSE_CODES, success } from './envelope.js';
+import {
+  failure,
+  MESSAGE_SUCCESS_LONG,
+  MESSAGE_SUCCESSFUL,
+  noResults,
+  RESPONSE_CODES,
+  success,
+} from './envelope.js';
 import { oraRoute, type OraRoute } from './ora-route.js';
 
 /**
  * The storage service, a Verbatim extension (MediaSense showed its storage state only in its
  * administration pages and in STORAGE_THRESHOLD_EVENTs): getStorageStatus tells the storage
  * agent's level, the last sample of the media partition and the thresholds; getStoragePolicy and
- * setStoragePolicy read and change the retention policy (storage/retention.ts), each change audited.
+ * setStoragePolicy read and change the retention policy (storage/retention.ts), each change audited;
+ * getStorageHistory answers the samples kept for the storage use chart (storage/storage-history.ts).
  */
 
 export const STORAGE_SERVICE = '/ora/storageService/storage';
@@ -44,7 +53,29 @@ export interface StorageRouteContext {
   readonly nodeId: string;
   /** Whether the node can write its tracks and database (recording/write-health.ts). */
   readonly writeHealth?: () => WriteHealthStatus;
+  /** The kept samples of the media partition (migration 0018); absent: no getStorageHistory. */
+  readonly history?: {
+    /** How often a sample is kept (`--storage-history-interval`). */
+    readonly intervalMs: number;
+    read(query: StorageHistoryQuery): Promise<StorageHistorySample[]>;
+  };
+  readonly now?: () => number;
 }
+
+/** The window getStorageHistory covers when `from` is not given: the last 7 days. */
+export const DEFAULT_HISTORY_WINDOW_MS = 7 * 86_400_000;
+/** Most points per node getStorageHistory answers (and its default). */
+export const MAX_HISTORY_POINTS = 1000;
+export const DEFAULT_HISTORY_POINTS = 500;
+
+const HistorySampleSchema = Type.Object({
+  at: Type.Integer({ description: "epoch ms of the bucket's last sample" }),
+  nodeId: Type.String(),
+  totalBytes: Type.Integer(),
+  usedBytes: Type.Integer(),
+  freeBytes: Type.Integer({ description: 'available to the node' }),
+  sessions: Type.Integer({ description: 'sessions whose media was kept then (all nodes on the database)' }),
+});
 
 const ModeSchema = Type.Union([Type.Literal('RECORDING_PRIORITY'), Type.Literal('RETENTION_PRIORITY')], {
   description: `${RETENTION_MODES.join(' or ')}: RECORDING_PRIORITY (default) prunes, RETENTION_PRIORITY never prunes and refuses calls`,
@@ -166,8 +197,61 @@ export function storageStatusJson(
   };
 }
 
+function historyRoutes(ctx: StorageRouteContext): OraRoute[] {
+  const history = ctx.history;
+  if (history === undefined) {
+    return [];
+  }
+  const now = ctx.now ?? Date.now;
+  return [
+    oraRoute({
+      method: 'GET',
+      path: `${STORAGE_SERVICE}/getStorageHistory`,
+      summary: 'Storage use over time: the samples of the media partition kept every few minutes',
+      description:
+        '`from` and `to` (epoch ms; default the last 7 days up to now), `nodeId` (default every ' +
+        'node), `maxPoints` (1-1000, default 500). Samples are kept every ' +
+        '`--storage-history-interval` seconds (300) for 90 days; a window holding more than ' +
+        '`maxPoints` of a node is cut into `maxPoints` equal buckets, each answered as the average ' +
+        'of its samples, dated by its last one. Oldest first; 2001 when the window holds none.',
+      permission: 'read-storage',
+      audit: false,
+      input: 'query',
+      params: Type.Object({
+        from: Type.Optional(Type.Integer({ minimum: 0 })),
+        to: Type.Optional(Type.Integer({ minimum: 0 })),
+        nodeId: Type.Optional(Type.String({ minLength: 1, maxLength: 255 })),
+        maxPoints: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_HISTORY_POINTS })),
+      }),
+      responseBody: Type.Object({
+        from: Type.Integer(),
+        to: Type.Integer(),
+        intervalMs: Type.Integer({ description: "how often the nodes keep a sample (this node's setting)" }),
+        samples: Type.Array(HistorySampleSchema),
+      }),
+      handler: async (params) => {
+        const to = params.to ?? now();
+        const from = params.from ?? Math.max(to - DEFAULT_HISTORY_WINDOW_MS, 0);
+        if (from > to) {
+          return failure(RESPONSE_CODES.invalidParameter, 'from must not be after to');
+        }
+        const samples = await history.read({
+          from,
+          to,
+          maxPoints: params.maxPoints ?? DEFAULT_HISTORY_POINTS,
+          ...(params.nodeId === undefined ? {} : { nodeId: params.nodeId }),
+        });
+        return samples.length === 0
+          ? noResults()
+          : success({ from, to, intervalMs: history.intervalMs, samples }, MESSAGE_SUCCESS_LONG);
+      },
+    }),
+  ];
+}
+
 export function storageRoutes(ctx: StorageRouteContext): OraRoute[] {
   return [
+    ...historyRoutes(ctx),
     oraRoute({
       method: 'GET',
       path: `${STORAGE_SERVICE}/getStorageStatus`,

@@ -38,6 +38,8 @@ export interface Config {
   readonly storageCriticalPercent: number;
   /** How often the storage agent samples the media partition. */
   readonly storageIntervalMs: number;
+  /** How often a storage sample is kept for the history (`--storage-history-interval`). */
+  readonly storageHistoryIntervalMs: number;
   /** PEM file of extra CAs for HTTPS event receivers (`--events-ca`). */
   readonly eventsCa?: string;
   /** A subscription failing this long becomes FAILING (`--events-failing-after`). */

@@ -167,6 +167,7 @@ export function loadConfig(input: LoadConfigInput): Result<Config, readonly Conf
     apiMaxRequests: options['api-max-requests'],
     storageCriticalPercent: options['storage-critical-percent'],
     storageIntervalMs: options['storage-interval'],
+    storageHistoryIntervalMs: options['storage-history-interval'],
     eventsFailingAfterMs: options['events-failing-after'],
     logLevel: options['log-level'],
     logFormat: options['log-format'],

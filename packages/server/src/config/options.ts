@@ -468,6 +468,21 @@ export const SERVE_OPTIONS = {
         : bad(`${show(value)} is not a number of seconds (0.1-3600)`);
     },
   }),
+  /** Given in seconds, held in milliseconds. */
+  'storage-history-interval': option<number>({
+    argument: 'SECONDS',
+    description:
+      'how often a sample of the media partition is kept for the storage use chart of Administration (getStorageHistory), the first at start; samples are kept 90 days (1-86400)',
+    default: { value: 300_000, text: '300' },
+    isFlag: true,
+    inFile: true,
+    parse: (value) => {
+      const seconds = numberOf(value);
+      return seconds !== undefined && seconds >= 1 && seconds <= 86_400
+        ? ok(Math.round(seconds * 1000))
+        : bad(`${show(value)} is not a number of seconds (1-86400)`);
+    },
+  }),
   'events-ca': option<string | undefined>({
     argument: 'FILE',
     description:

@@ -21,6 +21,7 @@ import type {
 } from '../model/job.js';
 import type { Role, User } from '../model/user.js';
 import type { PruneCandidate, PruneCandidateQuery, StoragePolicy } from '../model/storage-policy.js';
+import type { StorageHistoryQuery, StorageHistorySample } from '../model/storage-history.js';
 import type {
   DeliveryAttempt,
   DeliveryLogQuery,
@@ -40,6 +41,7 @@ import * as storagePolicyQueries from './storage-policy-queries.js';
 import * as nodeAdminQueries from './node-admin-queries.js';
 import type { HourActivity } from '../model/node-activity.js';
 import type { TrustedPeer } from '../model/trusted-peer.js';
+import * as storageHistoryQueries from './storage-history-queries.js';
 import { migrateToLatest, pendingMigrations } from './migrations/index.js';
 import type {
   QueryCondition,
@@ -468,6 +470,24 @@ export abstract class KyselyRepository implements Repository {
 
   sessionsTagged(sessionIds: readonly string[], tagName: string): Promise<string[]> {
     return storagePolicyQueries.sessionsTagged(this.#open(), sessionIds, tagName);
+  }
+
+  // Storage use over time (migration 0018).
+
+  appendStorageSample(sample: StorageHistorySample): Promise<void> {
+    return storageHistoryQueries.appendStorageSample(this.#open(), sample);
+  }
+
+  pruneStorageSamples(before: number): Promise<number> {
+    return storageHistoryQueries.pruneStorageSamples(this.#open(), before);
+  }
+
+  storageHistory(query: StorageHistoryQuery): Promise<StorageHistorySample[]> {
+    return storageHistoryQueries.storageHistory(this.#open(), query);
+  }
+
+  countStoredSessions(): Promise<number> {
+    return storageHistoryQueries.countStoredSessions(this.#open());
   }
 
   async markSessionPruned(sessionId: string, prunedAtMs: number): Promise<boolean> {

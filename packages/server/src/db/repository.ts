@@ -16,14 +16,16 @@ import type { AgentStore } from '../model/agent.js';
 import type { StoragePolicyStore } from '../model/storage-policy.js';
 import type { NodeActivityStore } from '../model/node-activity.js';
 import type { TrustedPeerStore } from '../model/trusted-peer.js';
+import type { StorageHistoryStore } from '../model/storage-history.js';
 
 /**
  * The one persistence interface of Verbatim. SQLite (better-sqlite3) and PostgreSQL (pg) implement
  * it through Kysely; app.ts chooses the backend from `--db`. Every time is epoch milliseconds.
  * The job methods (migration 0006) are declared with the runner that uses them (model/job.ts), the
  * event subscription methods (migration 0010) with the delivery (model/event-subscription.ts), the
- * agent interval methods (migration 0011) with the agent model (model/agent.ts), Administration's
- * activity per hour and trusted peers (migration 0019) with theirs (model/node-activity.ts,
+ * agent interval methods (migration 0011) with the agent model (model/agent.ts), the storage
+ * history methods (migration 0018) with model/storage-history.ts, Administration's activity per
+ * hour and trusted peers (migration 0019) with theirs (model/node-activity.ts,
  * model/trusted-peer.ts).
  */
 export interface Repository
@@ -34,7 +36,8 @@ export interface Repository
     AgentStore,
     StoragePolicyStore,
     NodeActivityStore,
-    TrustedPeerStore {
+    TrustedPeerStore,
+    StorageHistoryStore {
   /** Applies pending migrations (idempotent). */
   migrate(): Promise<void>;
 

@@ -28,8 +28,19 @@ export interface Database {
   agent_intervals: AgentIntervalsTable;
   // The retention policy (migration 0013).
   storage_policy: StoragePolicyTable;
+  // Storage use over time (migration 0018).
+  storage_samples: StorageSamplesTable;
   // Trusted peers added from Administration (migration 0019).
   trusted_peers: TrustedPeersTable;
+}
+
+export interface StorageSamplesTable {
+  node_id: string;
+  at_ms: number;
+  total_bytes: number;
+  used_bytes: number;
+  free_bytes: number;
+  sessions: number;
 }
 
 export interface TrustedPeersTable {

@@ -1,3 +1,4 @@
+import type { StorageHistorySample } from '../../src/model/storage-history.js';
 import type { VerifyReport } from '../../src/model/media-integrity.js';
 import type {
   QueryCondition,
@@ -252,6 +253,26 @@ export class FakeRepository implements Repository {
     const peer = this.trustedPeers.get(cidr);
     this.trustedPeers.delete(cidr);
     return Promise.resolve(peer);
+  }
+
+  /** Storage history is not faked: its tests use a real SQLite repository. */
+  appendStorageSample(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  pruneStorageSamples(): Promise<number> {
+    return Promise.resolve(0);
+  }
+
+  storageHistory(): Promise<StorageHistorySample[]> {
+    return Promise.resolve([]);
+  }
+
+  countStoredSessions(): Promise<number> {
+    return Promise.resolve(
+      [...this.sessions.values()].filter((s) => s.prunedAt === undefined && s.sessionState !== 'DELETED')
+        .length,
+    );
   }
 
   storagePolicy: StoragePolicy | undefined;

@@ -137,7 +137,8 @@ export function TimeChart(props: TimeChartProps) {
       <div ref={box} role="img" aria-label={`${props.title}: chart; the values are in the table below`} />
       <details>
         <summary>{props.title}: the values</summary>
-        <div class="table-scroll">
+        {/* Focusable: a region that may scroll must be reachable by the keyboard (axe). */}
+        <div class="table-scroll" role="region" aria-label={`${props.title}: the values`} tabIndex={0}>
           <table>
             <thead>
               <tr>

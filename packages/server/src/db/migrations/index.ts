@@ -18,6 +18,7 @@ import * as m0013 from './0013-storage-policy.js';
 import * as m0015 from './0015-track-digest.js';
 import * as m0016 from './0016-recording-health.js';
 import * as m0017 from './0017-session-close-reason.js';
+import * as m0018 from './0018-storage-samples.js';
 import * as m0019 from './0019-trusted-peers-node-activity.js';
 
 /**
@@ -42,6 +43,7 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = {
   '0015-track-digest': m0015,
   '0016-recording-health': m0016,
   '0017-session-close-reason': m0017,
+  '0018-storage-samples': m0018,
   '0019-trusted-peers-node-activity': m0019,
 };
 
