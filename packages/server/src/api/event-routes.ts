@@ -127,12 +127,20 @@ function attemptJson(attempt: DeliveryAttempt): Record<string, unknown> {
 }
 
 /** The receiver URL, or why it is refused: http or https, a host, no credentials in it. */
+/**
+ * The URI as it may be written down (audit trail, error details): a user name and password in it
+ * are replaced by `***`. Refused URIs are written down too, and they are the ones that carry them.
+ */
+function uriWithoutCredentials(text: string): string {
+  return text.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/?#]*@/i, '$1***@');
+}
+
 function receiverUriProblem(text: string): string | undefined {
   let url: URL;
   try {
     url = new URL(text);
   } catch {
-    return `subscriptionUri ${JSON.stringify(text.slice(0, 64))} is not a URL`;
+    return `subscriptionUri ${JSON.stringify(uriWithoutCredentials(text).slice(0, 64))} is not a URL`;
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
     return `subscriptionUri must be an http:// or https:// URL, not ${url.protocol}`;
@@ -187,7 +195,10 @@ async function subscribe(
   apiVersion: '1.0' | '1.1',
   call: OraCall,
 ): Promise<Envelope> {
-  call.audit.detail = { uri: input.subscriptionUri.slice(0, 256), filters: input.types.join(',') };
+  call.audit.detail = {
+    uri: uriWithoutCredentials(input.subscriptionUri).slice(0, 256),
+    filters: input.types.join(','),
+  };
   const problem =
     subscriptionTypeProblem(input.subscriptionType) ??
     receiverUriProblem(input.subscriptionUri) ??

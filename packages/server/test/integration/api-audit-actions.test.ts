@@ -320,6 +320,22 @@ void describe('audit records of tags, subscriptions, users, sign-in, deletion an
     ]);
   });
 
+  void it('keeps the password of a refused subscriptionUri out of the audit trail', async () => {
+    const refused = await as(
+      'api-user',
+      `${EVENT}/subscribeToEvents`,
+      { requestParameters: { subscriptionUri: 'http://alice:hunter2@127.0.0.1:9/events' } },
+      4001,
+    );
+    assert.doesNotMatch(JSON.stringify(refused), /hunter2/);
+    const records = (await audited('subscribeToEvents')).filter((r) => r.outcome === 4001);
+    assert.deepEqual(
+      records.map((r) => r.detail?.uri),
+      ['http://***@127.0.0.1:9/events'],
+    );
+    assert.doesNotMatch(JSON.stringify(records), /hunter2|alice/);
+  });
+
   void it('records addUser, updateUser and deleteUser over the API, never a password', async () => {
     await as(
       'admin-user',
