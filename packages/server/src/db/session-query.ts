@@ -87,6 +87,8 @@ const FIELDS: Readonly<Record<QueryField, FieldSpec>> = {
   trackMediaType: { table: 'tracks', column: 'media_type', kind: 'text', indexed: true },
   loginId: { table: 'agent_intervals', column: 'login_id', kind: 'text' },
   loginName: { table: 'agent_intervals', column: 'login_name', kind: 'text' },
+  // Tested by healthProblemFilter, not compared as a whole column.
+  healthProblem: { table: 'sessions', column: 'health_kinds', kind: 'text' },
 };
 
 type SessionsBuilder = ExpressionBuilder<Database, 'sessions'>;
@@ -143,7 +145,8 @@ function equalitiesByField(items: readonly QueryExpression[]): {
 } {
   const byField = new Map<QueryField, QueryCondition[]>();
   for (const item of items) {
-    if (item.kind === 'condition' && item.operator === 'equals') {
+    // healthProblem values are members of a list column, not its whole value: no IN list.
+    if (item.kind === 'condition' && item.operator === 'equals' && item.field !== 'healthProblem') {
       const list = byField.get(item.field) ?? [];
       list.push(item);
       byField.set(item.field, list);
@@ -240,6 +243,9 @@ function conditionFilter(
   condition: QueryCondition,
   options: FilterOptions,
 ): Expression<SqlBool> {
+  if (condition.field === 'healthProblem') {
+    return healthProblemFilter(condition);
+  }
   const { textMatch } = options;
   const spec = FIELDS[condition.field];
   const values = operands(condition, spec);
@@ -256,6 +262,25 @@ function conditionFilter(
     negate,
     options.now,
   );
+}
+
+/**
+ * healthProblem: sessions.health_kinds is the comma-separated problem kinds stored when the
+ * session closed ('' when it was ok, NULL while ACTIVE or for sessions closed before migration
+ * 0016), so a kind is tested as a member of the list (`,kinds,` contains `,kind,`; the kinds hold
+ * no LIKE wildcard, and api/session-query.ts admits only known kinds). `any` is any problem. NULL
+ * never matches, notEquals included: an unknown health is neither with nor without a problem.
+ * Evaluated per session of the time window, as the window's index drives the query.
+ */
+function healthProblemFilter(condition: QueryCondition): Expression<SqlBool> {
+  const [value] = condition.values;
+  const kind = String(value ?? '');
+  const column = sql.ref<string | null>('sessions.health_kinds');
+  if (kind === 'any') {
+    return condition.operator === 'equals' ? sql<SqlBool>`${column} <> ''` : sql<SqlBool>`${column} = ''`;
+  }
+  const member = sql<SqlBool>`(',' || ${column} || ',') like ${`%,${kind},%`}`;
+  return condition.operator === 'equals' ? member : sql<SqlBool>`(${column} is not null and not ${member})`;
 }
 
 type ColumnTest = <TB extends keyof Database>(

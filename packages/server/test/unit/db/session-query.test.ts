@@ -138,6 +138,29 @@ void describe('getSessions query translation', () => {
     assert.deepEqual(parameters, ['hold']);
   });
 
+  void it('tests a health problem as a member of the stored kinds, never as an IN list', () => {
+    const gap: QueryCondition = {
+      kind: 'condition',
+      field: 'healthProblem',
+      operator: 'equals',
+      values: ['gap'],
+    };
+    const loss: QueryCondition = { ...gap, values: ['packet-loss'] };
+    const either = compile({ kind: 'or', items: [gap, loss] });
+    assert.match(
+      either.sql,
+      /\(\(',' \|\| "sessions"."health_kinds" \|\| ','\) like \? or \(',' \|\| "sessions"."health_kinds" \|\| ','\) like \?\)/,
+    );
+    assert.deepEqual(either.parameters, ['%,gap,%', '%,packet-loss,%']);
+    const without = compile({ ...gap, operator: 'notEquals' });
+    assert.match(without.sql, /\("sessions"."health_kinds" is not null and not \(',' .* like \?\)/);
+    assert.match(compile({ ...gap, values: ['any'] }).sql, /"sessions"."health_kinds" <> ''/);
+    assert.match(
+      compile({ ...gap, operator: 'notEquals', values: ['any'] }).sql,
+      /"sessions"."health_kinds" = ''/,
+    );
+  });
+
   void it('keeps ACTIVE sessions out of duration comparisons', () => {
     const { sql, parameters } = compile({
       kind: 'condition',

@@ -33,6 +33,7 @@ const FIELD_NAMES = [
   'sessionId',
   'loginId',
   'loginName',
+  'healthProblem',
 ];
 const OPERATORS = ['equals', 'notEquals', 'between', 'greaterThan', 'lessThan', 'contains', 'startsWith'];
 const KEYWORDS = ['ACTIVE', 'CLOSED_NORMAL', 'closed_error', 'DELETED', 'AUDIO', 'video', 'PCMU', '1000'];
@@ -208,6 +209,11 @@ const VALID_FIELDS: readonly ValidField[] = [
     names: ['trackMediaType', 'mediaType'],
     operators: ['equals', 'notEquals'],
     value: fc.constantFrom('AUDIO', 'video'),
+  },
+  {
+    names: ['healthProblem'],
+    operators: ['equals', 'notEquals'],
+    value: fc.constantFrom('packet-loss', 'GAP', 'no-packets', 'silent-track', 'one-sided', 'any'),
   },
   {
     names: [
