@@ -86,6 +86,8 @@ const FIELD_SPECS: Readonly<Record<QueryField, FieldSpec>> = {
   // The agent of a participant (AgentInfo gadget, issue 11); compared case-sensitively, as deviceRef.
   loginId: { kind: 'string', operators: AGENT_OPERATORS },
   loginName: { kind: 'string', operators: AGENT_OPERATORS },
+  // Verbatim extension (Search and Play's agent field): the login id or the login name.
+  agent: { kind: 'string', operators: AGENT_OPERATORS },
   // Verbatim extension (Search and Play's health filter): a problem kind of a closed session.
   healthProblem: { kind: 'healthProblem', operators: ['equals', 'notEquals'] },
 };

@@ -61,7 +61,12 @@ type ChildTable = 'participants' | 'tags' | 'tracks';
 type FieldSpec =
   | { readonly table: 'sessions'; readonly column: string; readonly kind: 'number' | 'text' }
   /** An agent field: tested on the intervals joined to the participants (agent-intervals.ts). */
-  | { readonly table: 'agent_intervals'; readonly column: 'login_id' | 'login_name'; readonly kind: 'text' }
+  | {
+      readonly table: 'agent_intervals';
+      /** Several columns: a match on any of them (agent: the login id or the login name). */
+      readonly column: readonly ('login_id' | 'login_name')[];
+      readonly kind: 'text';
+    }
   | {
       readonly table: ChildTable;
       readonly column: string;
@@ -85,8 +90,9 @@ const FIELDS: Readonly<Record<QueryField, FieldSpec>> = {
   tagName: { table: 'tags', column: 'name_lower', kind: 'text', lowercase: true, indexed: true },
   codec: { table: 'tracks', column: 'codec', kind: 'text' },
   trackMediaType: { table: 'tracks', column: 'media_type', kind: 'text', indexed: true },
-  loginId: { table: 'agent_intervals', column: 'login_id', kind: 'text' },
-  loginName: { table: 'agent_intervals', column: 'login_name', kind: 'text' },
+  loginId: { table: 'agent_intervals', column: ['login_id'], kind: 'text' },
+  loginName: { table: 'agent_intervals', column: ['login_name'], kind: 'text' },
+  agent: { table: 'agent_intervals', column: ['login_id', 'login_name'], kind: 'text' },
   // Tested by healthProblemFilter, not compared as a whole column.
   healthProblem: { table: 'sessions', column: 'health_kinds', kind: 'text' },
 };

@@ -505,6 +505,8 @@ function fieldValues(session: Session, condition: QueryCondition): (string | num
       return participants.flatMap((p) => (p.agent === undefined ? [] : [p.agent.loginId]));
     case 'loginName':
       return participants.flatMap((p) => (p.agent === undefined ? [] : [p.agent.loginName]));
+    case 'agent':
+      return participants.flatMap((p) => (p.agent === undefined ? [] : [p.agent.loginId, p.agent.loginName]));
     case 'ccid':
       return [session.ccid];
     case 'callControllerIP':

@@ -33,6 +33,7 @@ const FIELD_NAMES = [
   'sessionId',
   'loginId',
   'loginName',
+  'agent',
   'healthProblem',
 ];
 const OPERATORS = ['equals', 'notEquals', 'between', 'greaterThan', 'lessThan', 'contains', 'startsWith'];
@@ -228,6 +229,7 @@ const VALID_FIELDS: readonly ValidField[] = [
       // The agent of a participant (issue 11): the same text operators, on the interval join.
       'loginId',
       'loginName',
+      'agent',
     ],
     operators: TEXT_OPERATORS,
     value: fc.oneof(queryText, fc.integer({ min: 0, max: 3000 })),
