@@ -113,7 +113,7 @@ export function SearchPage() {
       <h1>Search and Play</h1>
       <div class="search-layout">
         <div class="search-main">
-          <SearchForm search={search} onSearch={onSearch} />
+          <SearchForm search={search} searchKey={key} onSearch={onSearch} />
           <section class="search-results" aria-labelledby="results-title">
             <h2 id="results-title">Results</h2>
             {results.state === 'loading' ? <Loading what="sessions" /> : null}

@@ -135,7 +135,7 @@ export function ResultsTable(props: {
                       type="button"
                       class="listen"
                       disabled={props.listeningTo === s.sessionId}
-                      aria-label={`Listen live to ${partiesText(s)}`}
+                      aria-label={`${props.listeningTo === s.sessionId ? 'Listening' : 'Listen'} live to ${partiesText(s)}`}
                       onClick={() => props.onListen(s)}
                     >
                       {props.listeningTo === s.sessionId ? 'Listening' : 'Listen'}

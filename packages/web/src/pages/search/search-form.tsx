@@ -1,4 +1,4 @@
-import { useEffect, useState } from 'preact/hooks';
+import { useState } from 'preact/hooks';
 
 import {
   DEFAULT_SEARCH,
@@ -34,7 +34,7 @@ function TextField(props: {
     <div class="field">
       <label for={`search-${props.id}`}>{props.label}</label>
       {props.type === 'number' ? (
-        <input type="number" min={0} step={1} inputMode="numeric" {...common} />
+        <input type="number" min={0} step="any" inputMode="decimal" {...common} />
       ) : props.type === 'datetime-local' ? (
         <input type="datetime-local" {...common} />
       ) : (
@@ -110,21 +110,28 @@ function draftOf(search: Search): Draft {
 
 /**
  * The search form. What is typed is a draft until submitted (Enter in any field, or the button);
- * the page then puts it in the URL, which is the search. A URL that changes (back, forward, a
- * link) resets the draft to it.
+ * the page then puts it in the URL, which is the search. The draft belongs to the search it was
+ * started from (`searchKey`, the URL's query): when the URL changes (back, forward, a link,
+ * Clear) the form shows the new search in the same render, with no effect that could undo typing
+ * done in between.
  */
-export function SearchForm(props: { search: Search; onSearch: (draft: Draft) => void }) {
-  const [draft, setDraft] = useState<Draft>(() => draftOf(props.search));
-  useEffect(() => setDraft(draftOf(props.search)), [props.search]);
+export function SearchForm(props: { search: Search; searchKey: string; onSearch: (draft: Draft) => void }) {
+  const [edit, setEdit] = useState<{ readonly origin: string; readonly draft: Draft } | undefined>(undefined);
+  const draft = edit !== undefined && edit.origin === props.searchKey ? edit.draft : draftOf(props.search);
+  const setDraft = (change: (d: Draft) => Draft) =>
+    setEdit({ origin: props.searchKey, draft: change(draft) });
   const set = (key: TextKey, value: string) => setDraft((d) => ({ ...d, [key]: value }));
 
   return (
     <form
       class="search-form"
+      data-search={props.searchKey}
       role="search"
       aria-label="Sessions"
       onSubmit={(e) => {
         e.preventDefault();
+        // Submitted: the URL holds it now, and a later visit to an earlier URL shows that one.
+        setEdit(undefined);
         props.onSearch(draft);
       }}
     >
@@ -189,7 +196,13 @@ export function SearchForm(props: { search: Search; onSearch: (draft: Draft) => 
         <button type="submit" class="primary">
           Search
         </button>
-        <button type="button" onClick={() => props.onSearch(draftOf(DEFAULT_SEARCH))}>
+        <button
+          type="button"
+          onClick={() => {
+            setEdit(undefined);
+            props.onSearch(draftOf(DEFAULT_SEARCH));
+          }}
+        >
           Clear
         </button>
       </div>
