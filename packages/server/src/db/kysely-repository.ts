@@ -65,6 +65,7 @@ import {
   countMatchingRows,
   indexedEqualities,
   sessionFilter,
+  sortIndexFirst,
   type TextMatchDialect,
 } from './session-query.js';
 import {
@@ -313,10 +314,13 @@ export abstract class KyselyRepository implements Repository {
             fewMatches.add(condition);
           }
         }
+        const unindexedWindow = await sortIndexFirst(trx, query);
         let select = trx
           .selectFrom('sessions')
           .selectAll()
-          .where((eb) => sessionFilter(eb, query.where, { textMatch: this.#textMatch, fewMatches, now }));
+          .where((eb) =>
+            sessionFilter(eb, query.where, { textMatch: this.#textMatch, fewMatches, now, unindexedWindow }),
+          );
         if (query.prunedOnly === true) {
           // Written as the partial index's own condition (migration 0007), so SQLite can use it.
           select = select.where('pruned_ms', 'is not', null);

@@ -18,6 +18,7 @@ import * as m0013 from './0013-storage-policy.js';
 import * as m0015 from './0015-track-digest.js';
 import * as m0016 from './0016-recording-health.js';
 import * as m0017 from './0017-session-close-reason.js';
+import * as m0020 from './0020-session-duration-index.js';
 
 /**
  * Every migration, by name. Names sort in application order. They are imported modules rather
@@ -41,6 +42,7 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = {
   '0015-track-digest': m0015,
   '0016-recording-health': m0016,
   '0017-session-close-reason': m0017,
+  '0020-session-duration-index': m0020,
 };
 
 class InCodeMigrationProvider implements MigrationProvider {

@@ -161,6 +161,26 @@ void describe('getSessions query translation', () => {
     );
   });
 
+  void it('writes the time window as an expression no index answers when a sort index reads first', () => {
+    const where: QueryExpression = {
+      kind: 'condition',
+      field: 'sessionStartDate',
+      operator: 'between',
+      values: [1, 2],
+    };
+    const hinted = db
+      .selectFrom('sessions')
+      .select('session_id')
+      .where((eb) => sessionFilter(eb, where, { textMatch: SQLITE_TEXT_MATCH, unindexedWindow: true }))
+      .compile();
+    assert.equal(
+      hinted.sql,
+      'select "session_id" from "sessions" where +"sessions"."start_ms" between ? and ?',
+    );
+    assert.deepEqual(hinted.parameters, [1, 2]);
+    assert.match(compile(where).sql, /where "sessions"."start_ms" between \? and \?$/);
+  });
+
   void it('keeps ACTIVE sessions out of duration comparisons', () => {
     const { sql, parameters } = compile({
       kind: 'condition',
