@@ -194,6 +194,23 @@ void describe('Search and Play in Chromium against a real node', { timeout: 240_
     await page.locator('#no-sessions').waitFor();
     assert.match(await page.locator('#no-sessions').innerText(), /No session matches this search/);
 
+    // A custom range, typed as local date and time: around the calls, then one ending before it starts.
+    const local = (ms: number) => {
+      const d = new Date(ms - new Date(ms).getTimezoneOffset() * 60_000);
+      return d.toISOString().slice(0, 16);
+    };
+    await page.getByRole('button', { name: 'Clear' }).click();
+    await page.locator('form[data-search=""]').waitFor();
+    await page.getByLabel('Custom').check();
+    await page.getByLabel('From', { exact: true }).fill(local(Date.now() - 15 * 60_000));
+    await page.getByLabel('To', { exact: true }).fill(local(Date.now() + 15 * 60_000));
+    await page.getByLabel('To', { exact: true }).press('Enter');
+    await expectRows(page, ['A', 'B', 'C', 'D'].sort(newestFirst), 'a custom range around the calls');
+    await page.getByLabel('From', { exact: true }).fill(local(Date.now() + 15 * 60_000));
+    await page.getByLabel('To', { exact: true }).fill(local(Date.now() - 15 * 60_000));
+    await page.getByRole('button', { name: 'Search', exact: true }).click();
+    await page.getByRole('alert').filter({ hasText: 'The custom range starts after it ends.' }).waitFor();
+
     // The link of a row opens its session page.
     await searchFor(page, { Tag: 'complaint' });
     await expectRows(page, ['B'], 'a tag');
