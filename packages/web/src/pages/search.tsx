@@ -157,7 +157,11 @@ export function SearchPage() {
             <LivePlayerPanel
               key={listening.sessionId}
               session={listening}
-              onClose={() => setListening(undefined)}
+              onClose={() => {
+                setListening(undefined);
+                // The player's buttons go away with it: keep the keyboard user nearby.
+                document.getElementById('live-calls-title')?.focus();
+              }}
             />
           )}
           <LiveCallsList calls={live} now={now} listeningTo={listening?.sessionId} onListen={setListening} />

@@ -77,7 +77,9 @@ export function LiveCallsList(props: {
   const count = calls.state === 'ok' ? calls.sessions.length : undefined;
   return (
     <section class="live-calls" aria-labelledby="live-calls-title">
-      <h2 id="live-calls-title">Calls in progress</h2>
+      <h2 id="live-calls-title" tabIndex={-1}>
+        Calls in progress
+      </h2>
       {/* Announced when the count changes, not on every poll. */}
       <p class="live-count" role="status">
         {count === undefined
