@@ -13,9 +13,15 @@ import { performance } from 'node:perf_hooks';
 import BetterSqlite3 from 'better-sqlite3';
 import { Kysely, SqliteDialect } from 'kysely';
 import { openRepository } from '../../src/db/index.js';
-import type { QueryExpression, SessionQuery } from '../../src/db/repository.js';
+import type { QueryCondition, QueryExpression, SessionQuery } from '../../src/db/repository.js';
 import type { Database } from '../../src/db/schema.js';
-import { sessionFilter, SORT_COLUMNS, sortIndexFirst } from '../../src/db/session-query.js';
+import {
+  agentConditions,
+  matchingAgentExtensions,
+  sessionFilter,
+  SORT_COLUMNS,
+  sortIndexFirst,
+} from '../../src/db/session-query.js';
 import { SQLITE_TEXT_MATCH } from '../../src/db/sqlite-repository.js';
 
 const path = process.argv[2];
@@ -37,6 +43,27 @@ if (unset > 0) {
   console.log(`set health_kinds on ${unset} sessions`);
 }
 const END_MS = 1_760_000_000_000;
+const intervals = (raw.prepare('select count(*) n from agent_intervals').get() as { n: number }).n;
+if (intervals === 0) {
+  // The seed's 2,000 agent extensions (1000-2999), each with its agent signed in for the whole of
+  // every day of the 30 (one interval a day): agent-<extension>, login id a<extension>.
+  const insert = raw.prepare(
+    `insert into agent_intervals (login_id, login_name, extension, start_ms, last_keepalive_ms, end_ms)
+     values (?, ?, ?, ?, ?, ?)`,
+  );
+  raw.transaction(() => {
+    for (let day = 0; day < 30; day++) {
+      const dayStart = END_MS - (30 - day) * 86_400_000;
+      for (let extension = 1000; extension < 3000; extension++) {
+        const start = dayStart;
+        const end = dayStart + 86_400_000 - 1;
+        insert.run(`a${extension}`, `agent-${extension}`, String(extension), start, end, end);
+      }
+    }
+  })();
+  raw.exec('analyze');
+  console.log('seeded 60,000 agent intervals');
+}
 const DAY = 86_400_000;
 const week = {
   kind: 'condition',
@@ -149,12 +176,34 @@ const cases: [string, SessionQuery][] = [
     { where: and(week, cond('tagName', 'equals', 'escalation')), sort: byStart, offset: 0, limit: 26 },
   ],
   [
-    'last day, agent (no intervals)',
-    { where: and(dayWindow, cond('agent', 'equals', 'ada')), sort: byStart, offset: 0, limit: 26 },
+    'last day, agent by name',
+    {
+      where: and(dayWindow, cond('agent', 'equals', `agent-${device}`)),
+      sort: byStart,
+      offset: 0,
+      limit: 26,
+    },
   ],
   [
-    '7 days, agent (no intervals)',
+    '7 days, agent by name',
+    { where: and(week, cond('agent', 'equals', `agent-${device}`)), sort: byStart, offset: 0, limit: 26 },
+  ],
+  [
+    '7 days, agent by login id, longest first',
+    {
+      where: and(week, cond('agent', 'equals', `a${device}`)),
+      sort: [{ field: 'sessionDuration', order: 'DESC' }],
+      offset: 0,
+      limit: 26,
+    },
+  ],
+  [
+    '7 days, nobody signed in as that agent',
     { where: and(week, cond('agent', 'equals', 'ada')), sort: byStart, offset: 0, limit: 26 },
+  ],
+  [
+    '7 days, agent name contains "-15" (100 agents)',
+    { where: and(week, cond('agent', 'contains', '-15')), sort: byStart, offset: 0, limit: 26 },
   ],
 ];
 
@@ -162,10 +211,19 @@ const cases: [string, SessionQuery][] = [
 const compiler = new Kysely<Database>({ dialect: new SqliteDialect({ database: raw }) });
 async function planOf(query: SessionQuery): Promise<string> {
   const unindexedWindow = await sortIndexFirst(compiler, query);
+  const agentExtensions = new Map<QueryCondition, readonly string[]>();
+  for (const condition of agentConditions(query.where)) {
+    const extensions = await matchingAgentExtensions(compiler, condition, SQLITE_TEXT_MATCH);
+    if (extensions !== undefined) {
+      agentExtensions.set(condition, extensions);
+    }
+  }
   let select = compiler
     .selectFrom('sessions')
     .selectAll()
-    .where((eb) => sessionFilter(eb, query.where, { textMatch: SQLITE_TEXT_MATCH, unindexedWindow }));
+    .where((eb) =>
+      sessionFilter(eb, query.where, { textMatch: SQLITE_TEXT_MATCH, unindexedWindow, agentExtensions }),
+    );
   for (const { field, order } of query.sort) {
     const column = SORT_COLUMNS[field];
     select =

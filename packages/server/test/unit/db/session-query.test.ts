@@ -181,6 +181,45 @@ void describe('getSessions query translation', () => {
     assert.match(compile(where).sql, /where "sessions"."start_ms" between \? and \?$/);
   });
 
+  void it("rules out the sessions without a participant at the agent's extensions before the interval join", () => {
+    const agent: QueryCondition = { kind: 'condition', field: 'agent', operator: 'equals', values: ['ada'] };
+    const filtered = (extensions: readonly string[]) =>
+      db
+        .selectFrom('sessions')
+        .select('session_id')
+        .where((eb) =>
+          sessionFilter(eb, agent, {
+            textMatch: SQLITE_TEXT_MATCH,
+            agentExtensions: new Map([[agent, extensions]]),
+          }),
+        )
+        .compile();
+    const some = filtered(['1000', '1001']);
+    assert.match(
+      some.sql,
+      /"sessions"."session_id" in \(select "participants"."session_id" from "participants" where "participants"."device_ref" in \(\?, \?\)\) and exists \(select 1 from participants p join agent_intervals a .* \("a"."login_id" = \? or "a"."login_name" = \?\)\)/,
+    );
+    assert.deepEqual(some.parameters.slice(0, 2), ['1000', '1001']);
+    // Nobody signed in as that agent: nothing matches, without a look at any session.
+    assert.match(filtered([]).sql, /where \(0 = 1 and exists/);
+    // notEquals (no participant was this agent) is not narrowed.
+    const without = db
+      .selectFrom('sessions')
+      .select('session_id')
+      .where((eb) =>
+        sessionFilter(
+          eb,
+          { ...agent, operator: 'notEquals' },
+          {
+            textMatch: SQLITE_TEXT_MATCH,
+            agentExtensions: new Map([[agent, ['1000']]]),
+          },
+        ),
+      )
+      .compile();
+    assert.match(without.sql, /^select "session_id" from "sessions" where not exists/);
+  });
+
   void it('keeps ACTIVE sessions out of duration comparisons', () => {
     const { sql, parameters } = compile({
       kind: 'condition',
