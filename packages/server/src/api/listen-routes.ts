@@ -5,12 +5,8 @@ import type { WebSocket } from 'ws';
 import type {} from '@fastify/websocket';
 import type { Repository } from '../db/repository.js';
 import type { Session } from '../model/session.js';
-import {
-  encodeLiveFrame,
-  LIVE_CHANNEL_TRACKS,
-  LiveAudioStream,
-  liveTrackCodecs,
-} from '../playback/live-audio.js';
+import { LIVE_CHANNEL_TRACKS, LiveAudioStream, liveTrackCodecs } from '../playback/live-audio.js';
+import { encodeLiveFrame } from '../playback/live-frame.js';
 import type { LiveFeed } from '../playback/live-feed.js';
 import type { AuditTrail } from './audit-trail.js';
 import type { Authenticator, Principal } from './authenticator.js';

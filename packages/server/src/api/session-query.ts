@@ -6,6 +6,7 @@ import type {
   SessionQuery,
 } from '../db/repository.js';
 import { SESSION_STATES } from '../model/session.js';
+import { HEALTH_PROBLEM_KINDS } from '../model/session-health.js';
 import type { ParseError, Result } from '../protocol/result.js';
 import { RESPONSE_CODES, type FailureCode } from './envelope.js';
 import {
@@ -38,7 +39,7 @@ export const MAX_PAGE_LIMIT = 1000;
 /** The page size when the body has no pageParameters (the 11.5 web UI sends none). */
 export const DEFAULT_PAGE_LIMIT = 1000;
 
-type ValueKind = 'date' | 'number' | 'string' | 'state' | 'mediaType';
+type ValueKind = 'date' | 'number' | 'string' | 'state' | 'mediaType' | 'healthProblem';
 
 interface FieldSpec {
   readonly kind: ValueKind;
@@ -85,7 +86,14 @@ const FIELD_SPECS: Readonly<Record<QueryField, FieldSpec>> = {
   // The agent of a participant (AgentInfo gadget, issue 11); compared case-sensitively, as deviceRef.
   loginId: { kind: 'string', operators: AGENT_OPERATORS },
   loginName: { kind: 'string', operators: AGENT_OPERATORS },
+  // Verbatim extension (Search and Play's agent field): the login id or the login name.
+  agent: { kind: 'string', operators: AGENT_OPERATORS },
+  // Verbatim extension (Search and Play's health filter): a problem kind of a closed session.
+  healthProblem: { kind: 'healthProblem', operators: ['equals', 'notEquals'] },
 };
+
+/** The values healthProblem takes: a problem kind, or `any` for a session with any problem. */
+export const HEALTH_PROBLEM_VALUES: readonly string[] = [...HEALTH_PROBLEM_KINDS, 'any'];
 
 const FIELDS_BY_LOWER_NAME: ReadonlyMap<string, QueryField> = new Map([
   ...(Object.keys(FIELD_SPECS) as QueryField[]).map((f): [string, QueryField] => [f.toLowerCase(), f]),
@@ -416,6 +424,12 @@ function translateValue(
     case 'mediaType': {
       const type = typeof raw === 'string' ? raw.trim().toUpperCase() : '';
       return type === 'AUDIO' || type === 'VIDEO' ? { ok: true, value: type } : invalid('AUDIO or VIDEO');
+    }
+    case 'healthProblem': {
+      const kind = typeof raw === 'string' ? raw.trim().toLowerCase() : '';
+      return HEALTH_PROBLEM_VALUES.includes(kind)
+        ? { ok: true, value: kind }
+        : invalid(`one of ${HEALTH_PROBLEM_VALUES.join(', ')}`);
     }
     case 'string': {
       // Numbers are accepted for text fields: clients send deviceRef 1000 as a JSON number.

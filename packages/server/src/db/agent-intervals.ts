@@ -154,17 +154,22 @@ export async function withAgents(
 }
 
 /**
- * The getSessions test of an agent field (loginId, loginName): some participant of the session
- * overlaps an interval, on its extension, whose column passes `test`. The overlap is the one
- * withAgents computes (effective end: end_ms, or the last keepalive once expired, or open).
+ * The getSessions test of an agent field (loginId, loginName, agent): some participant of the
+ * session overlaps an interval, on its extension, one of whose `columns` passes `test`. The
+ * overlap is the one withAgents computes (effective end: end_ms, or the last keepalive once
+ * expired, or open).
  */
 export function agentFieldExists(
-  column: 'login_id' | 'login_name',
+  columns: readonly ('login_id' | 'login_name')[],
   now: number,
   test: (column: Expression<string | null>) => Expression<SqlBool>,
 ): Expression<SqlBool> {
   const expiredBefore = now - AGENT_KEEPALIVE_TIMEOUT_MS;
   const participantEnd = sql`coalesce(p.start_ms + p.duration_ms, sessions.end_ms, ${now})`;
   const intervalEnd = sql`coalesce(a.end_ms, case when a.last_keepalive_ms < ${expiredBefore} then a.last_keepalive_ms else ${now} end)`;
-  return sql<SqlBool>`exists (select 1 from participants p join agent_intervals a on a.extension = p.device_ref where p.session_id = sessions.session_id and a.start_ms <= ${participantEnd} and ${intervalEnd} >= p.start_ms and ${test(sql.ref<string | null>(`a.${column}`))})`;
+  const tests = sql.join(
+    columns.map((column) => test(sql.ref<string | null>(`a.${column}`))),
+    sql` or `,
+  );
+  return sql<SqlBool>`exists (select 1 from participants p join agent_intervals a on a.extension = p.device_ref where p.session_id = sessions.session_id and a.start_ms <= ${participantEnd} and ${intervalEnd} >= p.start_ms and (${tests}))`;
 }

@@ -65,11 +65,14 @@ import {
 } from './row-mapping.js';
 import type { Database, SessionsTable, TagsTable, TracksTable } from './schema.js';
 import {
+  agentConditions,
   fewMatchesCap,
+  matchingAgentExtensions,
   SORT_COLUMNS,
   countMatchingRows,
   indexedEqualities,
   sessionFilter,
+  sortIndexFirst,
   type TextMatchDialect,
 } from './session-query.js';
 import {
@@ -318,10 +321,26 @@ export abstract class KyselyRepository implements Repository {
             fewMatches.add(condition);
           }
         }
+        const agentExtensions = new Map<QueryCondition, readonly string[]>();
+        for (const condition of agentConditions(query.where)) {
+          const extensions = await matchingAgentExtensions(trx, condition, this.#textMatch);
+          if (extensions !== undefined) {
+            agentExtensions.set(condition, extensions);
+          }
+        }
+        const unindexedWindow = await sortIndexFirst(trx, query);
         let select = trx
           .selectFrom('sessions')
           .selectAll()
-          .where((eb) => sessionFilter(eb, query.where, { textMatch: this.#textMatch, fewMatches, now }));
+          .where((eb) =>
+            sessionFilter(eb, query.where, {
+              textMatch: this.#textMatch,
+              fewMatches,
+              now,
+              unindexedWindow,
+              agentExtensions,
+            }),
+          );
         if (query.prunedOnly === true) {
           // Written as the partial index's own condition (migration 0007), so SQLite can use it.
           select = select.where('pruned_ms', 'is not', null);

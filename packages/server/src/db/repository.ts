@@ -152,7 +152,15 @@ export type QueryField =
   | 'trackMediaType'
   /** The agent a participant carries (migration 0011): Finesse login id and login name. */
   | 'loginId'
-  | 'loginName';
+  | 'loginName'
+  /** Verbatim extension: loginId or loginName, whichever matches (Search and Play's agent field). */
+  | 'agent'
+  /**
+   * Verbatim extension: a recording-health problem kind a closed session had (sessions.health_kinds,
+   * migration 0016), or `any` for any of them; ACTIVE sessions and those closed before 0016 have
+   * none stored and never match.
+   */
+  | 'healthProblem';
 
 export type QueryOperator =
   'equals' | 'notEquals' | 'between' | 'greaterThan' | 'lessThan' | 'contains' | 'startsWith';

@@ -27,6 +27,17 @@ export interface FilterOptions {
   readonly fewMatches?: ReadonlySet<QueryCondition>;
   /** The time open agent intervals are judged at (loginId, loginName); default Date.now(). */
   readonly now?: number;
+  /**
+   * Test the start-date window on each row (`+start_ms`, which no index answers) rather than
+   * through its index, so that SQLite reads the sessions in the sort's index order and stops once
+   * the page is full (see {@link sortIndexFirst}).
+   */
+  readonly unindexedWindow?: boolean;
+  /**
+   * For agent conditions (loginId, loginName, agent; not notEquals): the extensions of the
+   * intervals whose login passes the test, when they are few ({@link matchingAgentExtensions}).
+   */
+  readonly agentExtensions?: ReadonlyMap<QueryCondition, readonly string[]>;
 }
 
 /**
@@ -61,7 +72,12 @@ type ChildTable = 'participants' | 'tags' | 'tracks';
 type FieldSpec =
   | { readonly table: 'sessions'; readonly column: string; readonly kind: 'number' | 'text' }
   /** An agent field: tested on the intervals joined to the participants (agent-intervals.ts). */
-  | { readonly table: 'agent_intervals'; readonly column: 'login_id' | 'login_name'; readonly kind: 'text' }
+  | {
+      readonly table: 'agent_intervals';
+      /** Several columns: a match on any of them (agent: the login id or the login name). */
+      readonly column: readonly ('login_id' | 'login_name')[];
+      readonly kind: 'text';
+    }
   | {
       readonly table: ChildTable;
       readonly column: string;
@@ -85,8 +101,11 @@ const FIELDS: Readonly<Record<QueryField, FieldSpec>> = {
   tagName: { table: 'tags', column: 'name_lower', kind: 'text', lowercase: true, indexed: true },
   codec: { table: 'tracks', column: 'codec', kind: 'text' },
   trackMediaType: { table: 'tracks', column: 'media_type', kind: 'text', indexed: true },
-  loginId: { table: 'agent_intervals', column: 'login_id', kind: 'text' },
-  loginName: { table: 'agent_intervals', column: 'login_name', kind: 'text' },
+  loginId: { table: 'agent_intervals', column: ['login_id'], kind: 'text' },
+  loginName: { table: 'agent_intervals', column: ['login_name'], kind: 'text' },
+  agent: { table: 'agent_intervals', column: ['login_id', 'login_name'], kind: 'text' },
+  // Tested by healthProblemFilter, not compared as a whole column.
+  healthProblem: { table: 'sessions', column: 'health_kinds', kind: 'text' },
 };
 
 type SessionsBuilder = ExpressionBuilder<Database, 'sessions'>;
@@ -143,7 +162,8 @@ function equalitiesByField(items: readonly QueryExpression[]): {
 } {
   const byField = new Map<QueryField, QueryCondition[]>();
   for (const item of items) {
-    if (item.kind === 'condition' && item.operator === 'equals') {
+    // healthProblem values are members of a list column, not its whole value: no IN list.
+    if (item.kind === 'condition' && item.operator === 'equals' && item.field !== 'healthProblem') {
       const list = byField.get(item.field) ?? [];
       list.push(item);
       byField.set(item.field, list);
@@ -198,6 +218,59 @@ export function indexedEqualities(expression: QueryExpression, depth = 0): Query
     : [];
 }
 
+/**
+ * At most this many extensions make an agent condition's extensions "few": one agent's (a login
+ * id or name) are one or a few. A pattern matching many agents (contains "-15": 100 extensions)
+ * gathers more candidates than the window scan tests (264 ms against 154 ms on the bench).
+ */
+export const FEW_AGENT_EXTENSIONS_MAX = 20;
+
+/** The agent conditions (loginId, loginName, agent) of a query, but notEquals. */
+export function agentConditions(expression: QueryExpression, depth = 0): QueryCondition[] {
+  checkDepth(depth);
+  if (expression.kind !== 'condition') {
+    return expression.items.flatMap((item) => agentConditions(item, depth + 1));
+  }
+  return FIELDS[expression.field].table === 'agent_intervals' && expression.operator !== 'notEquals'
+    ? [expression]
+    : [];
+}
+
+/**
+ * The distinct extensions of the agent intervals whose login passes an agent condition, or
+ * undefined when there are more than FEW_AGENT_EXTENSIONS_MAX. Agents sign in far less often
+ * than calls are made, so this reads a small table; with it, a search by agent over a week of a
+ * million sessions tests the sessions with a participant at those extensions instead of joining
+ * every session of the window to the intervals (test/bench/search-page-queries.ts: an agent nobody
+ * signed in as 2.4 s → 12 ms, an agent's calls longest first 490 ms → 26 ms).
+ */
+export async function matchingAgentExtensions(
+  db: Kysely<Database>,
+  condition: QueryCondition,
+  textMatch: TextMatchDialect,
+): Promise<string[] | undefined> {
+  const spec = FIELDS[condition.field];
+  if (spec.table !== 'agent_intervals') {
+    return undefined;
+  }
+  const values = operands(condition, spec);
+  const rows = await db
+    .selectFrom('agent_intervals')
+    .select('agent_intervals.extension')
+    .distinct()
+    .where((eb) =>
+      joinFlat(
+        'or',
+        spec.column.map((column) =>
+          compare(eb, sql.ref<string>(`agent_intervals.${column}`), condition.operator, values, textMatch),
+        ),
+      ),
+    )
+    .limit(FEW_AGENT_EXTENSIONS_MAX + 1)
+    .execute();
+  return rows.length > FEW_AGENT_EXTENSIONS_MAX ? undefined : rows.map((row) => row.extension);
+}
+
 /** Counts the child rows an indexed condition matches, reading at most `cap` + 1 index entries. */
 export async function countMatchingRows(
   db: Kysely<Database>,
@@ -240,14 +313,46 @@ function conditionFilter(
   condition: QueryCondition,
   options: FilterOptions,
 ): Expression<SqlBool> {
+  if (condition.field === 'healthProblem') {
+    return healthProblemFilter(condition);
+  }
   const { textMatch } = options;
   const spec = FIELDS[condition.field];
   const values = operands(condition, spec);
+  if (condition.field === 'sessionStartDate' && options.unindexedWindow === true) {
+    // Unary plus: the same value, but an expression no index of start_ms answers.
+    return compare(eb, sql<number>`+${sql.ref('sessions.start_ms')}`, condition.operator, values, textMatch);
+  }
   // A child-table field matches a session when one of its rows matches. notEquals is the
   // negation of equals over the whole set ("no participant is 1000"), which is what a search
   // for calls without a device or a tag means; "some row differs" would match almost everything.
   const negate = spec.table !== 'sessions' && condition.operator === 'notEquals';
   const operator = negate ? 'equals' : condition.operator;
+  const extensions = negate ? undefined : options.agentExtensions?.get(condition);
+  if (extensions !== undefined) {
+    // The agent was at one of these extensions: a session without a participant at any of them
+    // is ruled out through participants_device_ref_idx before the interval join runs for it.
+    const candidates =
+      extensions.length === 0
+        ? joinFlat('or', [])
+        : eb(
+            'sessions.session_id',
+            'in',
+            eb
+              .selectFrom('participants')
+              .select('participants.session_id')
+              .where('participants.device_ref', 'in', [...extensions]),
+          );
+    const agent = fieldTest(
+      eb,
+      condition.field,
+      (inner, column) => compare(inner, column, operator, values, textMatch),
+      false,
+      false,
+      options.now,
+    );
+    return eb.and([candidates, agent]);
+  }
   return fieldTest(
     eb,
     condition.field,
@@ -256,6 +361,25 @@ function conditionFilter(
     negate,
     options.now,
   );
+}
+
+/**
+ * healthProblem: sessions.health_kinds is the comma-separated problem kinds stored when the
+ * session closed ('' when it was ok, NULL while ACTIVE or for sessions closed before migration
+ * 0016), so a kind is tested as a member of the list (`,kinds,` contains `,kind,`; the kinds hold
+ * no LIKE wildcard, and api/session-query.ts admits only known kinds). `any` is any problem. NULL
+ * never matches, notEquals included: an unknown health is neither with nor without a problem.
+ * Evaluated per session of the time window, as the window's index drives the query.
+ */
+function healthProblemFilter(condition: QueryCondition): Expression<SqlBool> {
+  const [value] = condition.values;
+  const kind = String(value ?? '');
+  const column = sql.ref<string | null>('sessions.health_kinds');
+  if (kind === 'any') {
+    return condition.operator === 'equals' ? sql<SqlBool>`${column} <> ''` : sql<SqlBool>`${column} = ''`;
+  }
+  const member = sql<SqlBool>`(',' || ${column} || ',') like ${`%,${kind},%`}`;
+  return condition.operator === 'equals' ? member : sql<SqlBool>`(${column} is not null and not ${member})`;
 }
 
 type ColumnTest = <TB extends keyof Database>(
@@ -367,6 +491,74 @@ function operands(condition: QueryCondition, spec: FieldSpec): (string | number)
   }
   const lowercase = spec.table !== 'sessions' && spec.table !== 'agent_intervals' && spec.lowercase === true;
   return condition.values.map((value) => (lowercase ? String(value).toLowerCase() : String(value)));
+}
+
+/** A time window holding more sessions than this is "wide" for {@link sortIndexFirst}. */
+export const WIDE_WINDOW_ROWS = 20_000;
+/** Pages ending further than this into the results sort the window instead. */
+export const SORT_INDEX_MAX_ROWS = 2_000;
+
+/**
+ * Whether a query sorted by duration or ccid should read the sort's index (sessions_duration_idx,
+ * migration 0020, or sessions_ccid_idx) and test the time window on each row, rather than read
+ * the whole window through its index and sort it. SQLite's planner picks the latter even for a
+ * week of a million sessions, where it reads and sorts 240,000 rows for a page of 25 (0.9 s); in
+ * index order the first page is found after some (offset + limit) × total / window entries
+ * (under a millisecond). That pays only when the window is wide, the page near the start, and
+ * only the sessions' own columns filter (state, duration, controller, health): a session outside
+ * the window is then skipped on the index's start_ms alone (sessions_ccid_idx has no start_ms: a
+ * row read each), and one inside that fails a filter costs the row read a window scan makes too. A child-table condition (a device, a tag, an
+ * agent) that matches few sessions would instead make the index scan run through the table.
+ */
+export async function sortIndexFirst(db: Kysely<Database>, query: SessionQuery): Promise<boolean> {
+  const [first] = query.sort;
+  const window = onlyWindowAndSessionColumns(query.where);
+  if (
+    (first?.field !== 'sessionDuration' && first?.field !== 'ccid') ||
+    window === undefined ||
+    query.offset + query.limit > SORT_INDEX_MAX_ROWS
+  ) {
+    return false;
+  }
+  const [from, to] = window.values.map(Number);
+  if (from === undefined || to === undefined || !Number.isFinite(from) || !Number.isFinite(to)) {
+    return false;
+  }
+  // Counted through sessions_start_idx, reading at most WIDE_WINDOW_ROWS + 1 entries.
+  const row = await db
+    .selectFrom((eb) =>
+      eb
+        .selectFrom('sessions')
+        .select(sql.lit(1).as('one'))
+        .where('start_ms', '>=', from)
+        .where('start_ms', '<=', to)
+        .limit(WIDE_WINDOW_ROWS + 1)
+        .as('window'),
+    )
+    .select((eb) => eb.fn.countAll<number | string | bigint>().as('n'))
+    .executeTakeFirstOrThrow();
+  return Number(row.n) > WIDE_WINDOW_ROWS;
+}
+
+/**
+ * The window of a query that is one sessionStartDate between, alone or ANDed with conditions on
+ * the sessions table's own columns: tests on the row SQLite reads anyway, where a session that
+ * fails them costs one row read, as it does in a scan of the window. Child-table and agent
+ * conditions (subqueries) and ORs are left to the window's index.
+ */
+function onlyWindowAndSessionColumns(where: QueryExpression): QueryCondition | undefined {
+  const items = where.kind === 'and' ? where.items : [where];
+  const windows: QueryCondition[] = [];
+  for (const item of items) {
+    if (item.kind !== 'condition' || FIELDS[item.field].table !== 'sessions') {
+      return undefined;
+    }
+    if (item.field === 'sessionStartDate') {
+      windows.push(item);
+    }
+  }
+  const [window] = windows;
+  return windows.length === 1 && window?.operator === 'between' ? window : undefined;
 }
 
 /** Column of each sortable field. */

@@ -1,5 +1,5 @@
 import { StreamingResampler } from '../protocol/codec/resample.js';
-import type { LiveAudioFrame } from './live-audio.js';
+import type { LiveAudioFrame } from './live-frame.js';
 
 /**
  * The live mix (RTSP `/live/<id>?mix=1`): the decoded frames of an ACTIVE call's parties

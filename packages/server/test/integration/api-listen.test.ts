@@ -5,7 +5,7 @@ import { Validator } from '@seriousme/openapi-schema-validator';
 import type { FastifyInstance } from 'fastify';
 import { WebSocket } from 'ws';
 import { MediaTokens } from '../../src/api/media-tokens.js';
-import { decodeLiveFrame, type LiveAudioFrame } from '../../src/playback/live-audio.js';
+import { decodeLiveFrame, type LiveAudioFrame } from '../../src/playback/live-frame.js';
 import type { LiveFeed, LiveFeedListener, LivePacket } from '../../src/playback/live-feed.js';
 import { encodeMulaw, MULAW_TO_LINEAR } from '../../src/protocol/codec/g711.js';
 import { serializeRtpPacket } from '../../src/protocol/rtp/rtp-packet.js';

@@ -69,6 +69,8 @@ export async function runCucmCall(
     refCi?: string;
     /** A remote-cluster transfer: both legs send an UPDATE naming the new far end. */
     update?: CucmFarEndUpdate;
+    /** The parties' numbers, their participants' deviceRef (1001 near, 1000 far unless given). */
+    numbers?: { near: string; far: string };
   },
 ): Promise<string> {
   callCounter++;
@@ -82,9 +84,9 @@ export async function runCucmCall(
       refCi,
       farEndRefCi,
       nearEndDevice: 'SEP6C416A369525',
-      nearEndAddr: '1001',
+      nearEndAddr: options.numbers?.near ?? '1001',
       farEndDevice: 'SEP38ED18552A12',
-      farEndAddr: '1000',
+      farEndAddr: options.numbers?.far ?? '1000',
       payloadType: codec === 'PCMU' ? 0 : 8,
       codecName: codec,
       offer: options.offer ?? 'delayed',

@@ -537,8 +537,23 @@ function matches(session: Session, expression: QueryExpression): boolean {
     case 'or':
       return expression.items.some((item) => matches(session, item));
     case 'condition':
-      return fieldValues(session, expression).some((value) => test(value, expression));
+      return expression.field === 'healthProblem'
+        ? matchesHealth(session, expression)
+        : fieldValues(session, expression).some((value) => test(value, expression));
   }
+}
+
+/** As db/session-query.ts: a member of the closed session's problem kinds; ACTIVE never matches. */
+function matchesHealth(session: Session, condition: QueryCondition): boolean {
+  if (session.sessionState === 'ACTIVE') {
+    return false;
+  }
+  const kinds = healthKinds(sessionHealth(session))
+    .split(',')
+    .filter((k) => k !== '');
+  const [value] = condition.values;
+  const has = value === 'any' ? kinds.length > 0 : kinds.includes(String(value));
+  return condition.operator === 'equals' ? has : !has;
 }
 
 function fieldValues(session: Session, condition: QueryCondition): (string | number)[] {
@@ -554,6 +569,8 @@ function fieldValues(session: Session, condition: QueryCondition): (string | num
       return participants.flatMap((p) => (p.agent === undefined ? [] : [p.agent.loginId]));
     case 'loginName':
       return participants.flatMap((p) => (p.agent === undefined ? [] : [p.agent.loginName]));
+    case 'agent':
+      return participants.flatMap((p) => (p.agent === undefined ? [] : [p.agent.loginId, p.agent.loginName]));
     case 'ccid':
       return [session.ccid];
     case 'callControllerIP':
@@ -572,6 +589,8 @@ function fieldValues(session: Session, condition: QueryCondition): (string | num
       return session.tracks.map((t) => t.codec);
     case 'trackMediaType':
       return session.tracks.map((t) => t.trackMediaType);
+    case 'healthProblem':
+      return [];
   }
 }
 

@@ -41,12 +41,17 @@ async function envelopeOf(request: Promise<Response>): Promise<Envelope> {
 
 /** POSTs `{requestParameters}` to an /ora API and returns the envelope of a 2000 or 2001 answer. */
 export function postApi(path: string, requestParameters: unknown, signal?: AbortSignal): Promise<Envelope> {
+  return postApiBody(path, { requestParameters }, signal);
+}
+
+/** POSTs a whole body (getSessions also takes pageParameters and sortParameters beside it). */
+export function postApiBody(path: string, body: unknown, signal?: AbortSignal): Promise<Envelope> {
   return envelopeOf(
     fetch(path, {
       method: 'POST',
       credentials: 'same-origin',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ requestParameters }),
+      body: JSON.stringify(body),
       ...(signal === undefined ? {} : { signal }),
     }),
   );

@@ -20,6 +20,7 @@ import * as m0016 from './0016-recording-health.js';
 import * as m0017 from './0017-session-close-reason.js';
 import * as m0018 from './0018-storage-samples.js';
 import * as m0019 from './0019-trusted-peers-node-activity.js';
+import * as m0020 from './0020-session-duration-index.js';
 
 /**
  * Every migration, by name. Names sort in application order. They are imported modules rather
@@ -45,6 +46,7 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = {
   '0017-session-close-reason': m0017,
   '0018-storage-samples': m0018,
   '0019-trusted-peers-node-activity': m0019,
+  '0020-session-duration-index': m0020,
 };
 
 class InCodeMigrationProvider implements MigrationProvider {

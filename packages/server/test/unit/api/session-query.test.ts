@@ -202,6 +202,33 @@ void describe('getSessions body translation', () => {
     });
   });
 
+  void it('lower-cases healthProblem values and refuses unknown kinds and other operators', () => {
+    const query = translate({
+      requestParameters: [clause('healthProblem', ' Packet-Loss ', 'AND'), dateClause],
+    });
+    assert.deepEqual(query.where, {
+      kind: 'and',
+      items: [cond('healthProblem', 'packet-loss'), dateCondition],
+    });
+    assert.deepEqual(
+      translate({ requestParameters: [clause('HEALTHPROBLEM', 'any', 'AND', 'notEquals'), dateClause] })
+        .where,
+      { kind: 'and', items: [cond('healthProblem', 'any', 'notEquals'), dateCondition] },
+    );
+    const unknown = translateError({
+      requestParameters: [clause('healthProblem', 'echo', 'AND'), dateClause],
+    });
+    assert.equal(unknown.responseCode, 4034);
+    assert.match(
+      unknown.message,
+      /healthProblem needs one of packet-loss, gap, no-packets, silent-track, one-sided, any/,
+    );
+    const operator = translateError({
+      requestParameters: [clause('healthProblem', 'gap', 'AND', 'contains'), dateClause],
+    });
+    assert.equal(operator.responseCode, 4032);
+  });
+
   void it('accepts greaterThan and lessThan on every text field (compared lexicographically)', () => {
     for (const field of [
       'ccid',

@@ -138,6 +138,88 @@ void describe('getSessions query translation', () => {
     assert.deepEqual(parameters, ['hold']);
   });
 
+  void it('tests a health problem as a member of the stored kinds, never as an IN list', () => {
+    const gap: QueryCondition = {
+      kind: 'condition',
+      field: 'healthProblem',
+      operator: 'equals',
+      values: ['gap'],
+    };
+    const loss: QueryCondition = { ...gap, values: ['packet-loss'] };
+    const either = compile({ kind: 'or', items: [gap, loss] });
+    assert.match(
+      either.sql,
+      /\(\(',' \|\| "sessions"."health_kinds" \|\| ','\) like \? or \(',' \|\| "sessions"."health_kinds" \|\| ','\) like \?\)/,
+    );
+    assert.deepEqual(either.parameters, ['%,gap,%', '%,packet-loss,%']);
+    const without = compile({ ...gap, operator: 'notEquals' });
+    assert.match(without.sql, /\("sessions"."health_kinds" is not null and not \(',' .* like \?\)/);
+    assert.match(compile({ ...gap, values: ['any'] }).sql, /"sessions"."health_kinds" <> ''/);
+    assert.match(
+      compile({ ...gap, operator: 'notEquals', values: ['any'] }).sql,
+      /"sessions"."health_kinds" = ''/,
+    );
+  });
+
+  void it('writes the time window as an expression no index answers when a sort index reads first', () => {
+    const where: QueryExpression = {
+      kind: 'condition',
+      field: 'sessionStartDate',
+      operator: 'between',
+      values: [1, 2],
+    };
+    const hinted = db
+      .selectFrom('sessions')
+      .select('session_id')
+      .where((eb) => sessionFilter(eb, where, { textMatch: SQLITE_TEXT_MATCH, unindexedWindow: true }))
+      .compile();
+    assert.equal(
+      hinted.sql,
+      'select "session_id" from "sessions" where +"sessions"."start_ms" between ? and ?',
+    );
+    assert.deepEqual(hinted.parameters, [1, 2]);
+    assert.match(compile(where).sql, /where "sessions"."start_ms" between \? and \?$/);
+  });
+
+  void it("rules out the sessions without a participant at the agent's extensions before the interval join", () => {
+    const agent: QueryCondition = { kind: 'condition', field: 'agent', operator: 'equals', values: ['ada'] };
+    const filtered = (extensions: readonly string[]) =>
+      db
+        .selectFrom('sessions')
+        .select('session_id')
+        .where((eb) =>
+          sessionFilter(eb, agent, {
+            textMatch: SQLITE_TEXT_MATCH,
+            agentExtensions: new Map([[agent, extensions]]),
+          }),
+        )
+        .compile();
+    const some = filtered(['1000', '1001']);
+    assert.match(
+      some.sql,
+      /"sessions"."session_id" in \(select "participants"."session_id" from "participants" where "participants"."device_ref" in \(\?, \?\)\) and exists \(select 1 from participants p join agent_intervals a .* \("a"."login_id" = \? or "a"."login_name" = \?\)\)/,
+    );
+    assert.deepEqual(some.parameters.slice(0, 2), ['1000', '1001']);
+    // Nobody signed in as that agent: nothing matches, without a look at any session.
+    assert.match(filtered([]).sql, /where \(0 = 1 and exists/);
+    // notEquals (no participant was this agent) is not narrowed.
+    const without = db
+      .selectFrom('sessions')
+      .select('session_id')
+      .where((eb) =>
+        sessionFilter(
+          eb,
+          { ...agent, operator: 'notEquals' },
+          {
+            textMatch: SQLITE_TEXT_MATCH,
+            agentExtensions: new Map([[agent, ['1000']]]),
+          },
+        ),
+      )
+      .compile();
+    assert.match(without.sql, /^select "session_id" from "sessions" where not exists/);
+  });
+
   void it('keeps ACTIVE sessions out of duration comparisons', () => {
     const { sql, parameters } = compile({
       kind: 'condition',

@@ -33,6 +33,8 @@ const FIELD_NAMES = [
   'sessionId',
   'loginId',
   'loginName',
+  'agent',
+  'healthProblem',
 ];
 const OPERATORS = ['equals', 'notEquals', 'between', 'greaterThan', 'lessThan', 'contains', 'startsWith'];
 const KEYWORDS = ['ACTIVE', 'CLOSED_NORMAL', 'closed_error', 'DELETED', 'AUDIO', 'video', 'PCMU', '1000'];
@@ -210,6 +212,11 @@ const VALID_FIELDS: readonly ValidField[] = [
     value: fc.constantFrom('AUDIO', 'video'),
   },
   {
+    names: ['healthProblem'],
+    operators: ['equals', 'notEquals'],
+    value: fc.constantFrom('packet-loss', 'GAP', 'no-packets', 'silent-track', 'one-sided', 'any'),
+  },
+  {
     names: [
       'ccid',
       'callControllerIP',
@@ -222,6 +229,7 @@ const VALID_FIELDS: readonly ValidField[] = [
       // The agent of a participant (issue 11): the same text operators, on the interval join.
       'loginId',
       'loginName',
+      'agent',
     ],
     operators: TEXT_OPERATORS,
     value: fc.oneof(queryText, fc.integer({ min: 0, max: 3000 })),

@@ -1,13 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 
-import {
-  decodeLiveFrame,
-  encodeLiveFrame,
-  LiveAudioStream,
-  type LiveAudioFrame,
-  type LiveTrackCodec,
-} from '../../../src/playback/live-audio.js';
+import { LiveAudioStream, type LiveTrackCodec } from '../../../src/playback/live-audio.js';
+import { decodeLiveFrame, encodeLiveFrame, type LiveAudioFrame } from '../../../src/playback/live-frame.js';
 import type { LivePacket } from '../../../src/playback/live-feed.js';
 import { serializeRtpPacket } from '../../../src/protocol/rtp/rtp-packet.js';
 
