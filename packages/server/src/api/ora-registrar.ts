@@ -15,6 +15,40 @@ export interface OraRegistrarContext {
   readonly authenticator: Authenticator;
   readonly refusals: ApiRefusalLog;
   readonly audit: AuditTrail;
+  readonly now: () => number;
+}
+
+/**
+ * How long a polled read that showed the same thing to the same API session is not recorded
+ * again (docs/api.md "Audit trail"). A Search and Play page asks for the calls in progress every
+ * 2 s: one record per page every 2 s (1,800 an hour) would bury the records that matter, and
+ * adds nothing while the answer is the same. A changed answer is recorded at once.
+ */
+export const AUDIT_REPEAT_WINDOW_MS = 10 * 60_000;
+/** Bound on the remembered reads; the oldest are forgotten first (at worst, one record too many). */
+const MAX_REMEMBERED_READS = 10_000;
+
+/** The last time each (API session, action, answer) was recorded. */
+class RecordedReads {
+  readonly #at = new Map<string, number>();
+
+  /** Whether this read was recorded within the window; if not, it is remembered as recorded now. */
+  seenRecently(key: string, now: number): boolean {
+    const at = this.#at.get(key);
+    if (at !== undefined && now - at < AUDIT_REPEAT_WINDOW_MS) {
+      return true;
+    }
+    // Re-inserted so the map's order stays oldest first.
+    this.#at.delete(key);
+    this.#at.set(key, now);
+    if (this.#at.size > MAX_REMEMBERED_READS) {
+      const oldest = this.#at.keys().next();
+      if (oldest.done !== true) {
+        this.#at.delete(oldest.value);
+      }
+    }
+    return false;
+  }
 }
 
 /**
@@ -28,19 +62,21 @@ export function registerOraRouteTable(
   ctx: OraRegistrarContext,
   routes: readonly OraRoute[],
 ): void {
+  const reads = new RecordedReads();
   for (const route of routes) {
     const validator = Compile(route.params);
     app.route({
       method: route.method,
       url: route.path,
       ...(route.bodyLimit === undefined ? {} : { bodyLimit: route.bodyLimit }),
-      handler: (request, reply) => handleCall(ctx, route, validator, request, reply),
+      handler: (request, reply) => handleCall(ctx, reads, route, validator, request, reply),
     });
   }
 }
 
 async function handleCall(
   ctx: OraRegistrarContext,
+  reads: RecordedReads,
   route: OraRoute,
   validator: Validator,
   request: FastifyRequest,
@@ -60,7 +96,14 @@ async function handleCall(
   }
   const notes: AuditNotes = {};
   const finish = async (envelope: Envelope): Promise<Envelope> => {
-    if (route.audit) {
+    const repeated =
+      notes.repeatKey !== undefined &&
+      user !== undefined &&
+      reads.seenRecently(
+        `${user.session.id} ${apiName(route)} ${envelope.responseCode} ${notes.repeatKey}`,
+        ctx.now(),
+      );
+    if (route.audit && !repeated) {
       await ctx.audit.record({
         username: notes.username ?? user?.username ?? '',
         role: notes.role ?? user?.role,

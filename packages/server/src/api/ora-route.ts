@@ -73,6 +73,12 @@ export interface AuditNotes {
   /** Who acted, when the route is public (signIn names the user it signs in or refuses). */
   username?: string;
   role?: Role;
+  /**
+   * Set by a read that clients poll (getAllActiveSessions) to what its answer showed: the same
+   * answer to the same API session within AUDIT_REPEAT_WINDOW_MS is recorded once, not on
+   * every poll (ora-registrar.ts).
+   */
+  repeatKey?: string;
 }
 
 /** Declares a route with its parameter type inferred from its schema. */

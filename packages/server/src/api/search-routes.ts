@@ -77,6 +77,8 @@ export function searchRoutes(ctx: SearchRouteContext): OraRoute[] {
           .filter((s) => s.sessionStartDate >= page.minStart && s.sessionStartDate <= page.maxStart)
           .sort((a, b) => b.sessionStartDate - a.sessionStartDate || compareIds(a, b))
           .slice(page.offset, page.offset + page.limit);
+        // Polled by Search and Play: recorded when what it shows changes (AUDIT_REPEAT_WINDOW_MS).
+        call.audit.repeatKey = `${JSON.stringify(params)} ${sessions.map((s) => s.sessionId).join(',')}`;
         return sessions.length === 0 ? noResults() : success({ sessions: sessions.map(toJson(call)) });
       },
     }),

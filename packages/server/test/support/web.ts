@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 
 /**
@@ -90,7 +90,9 @@ export async function assertNoSeriousAxeViolations(page: Page, label: string): P
 }
 
 /** Where the tests write their screenshots: `VERBATIM_SCREENSHOTS`, or a folder under the temp dir. */
-export const SCREENSHOT_DIR = process.env.VERBATIM_SCREENSHOTS ?? join(tmpdir(), 'verbatim-screenshots');
+export const SCREENSHOT_DIR = resolve(
+  process.env.VERBATIM_SCREENSHOTS ?? join(tmpdir(), 'verbatim-screenshots'),
+);
 let announced = false;
 
 /** Saves a screenshot of the page as `<name>.png` in SCREENSHOT_DIR (the first call prints the folder). */

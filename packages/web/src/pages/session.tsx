@@ -34,7 +34,7 @@ export function SessionPage() {
     const deleted = session.sessionState === 'DELETED';
     body = (
       <>
-        <p class="parties">
+        <p class="session-parties">
           {partyOf(session, 0)} <span aria-hidden="true">↔</span>
           <span class="visually-hidden"> and </span> {partyOf(session, 1)}
         </p>

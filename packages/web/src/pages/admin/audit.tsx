@@ -255,7 +255,7 @@ export function AuditSection() {
         Who did what and when: sign-ins, searches, playbacks and downloads, tags, deletions, user, storage and
         subscription changes, and the requests refused for a role.
       </p>
-      <form class="search-form" onSubmit={submit} aria-label="Search the audit log">
+      <form class="audit-search" onSubmit={submit} aria-label="Search the audit log">
         <div class="field">
           <label for="audit-range">Quick range</label>
           <select

@@ -160,7 +160,7 @@ function Identifiers(props: { session: SessionJson }) {
   return (
     <section aria-labelledby="ids-heading">
       <h2 id="ids-heading">Correlation ids</h2>
-      <dl class="facts">
+      <dl class="session-facts">
         {entries.map(([name, value]) => (
           <div key={name}>
             <dt>{name}</dt>
@@ -176,7 +176,7 @@ function Identifiers(props: { session: SessionJson }) {
 export function SessionSummary(props: { session: SessionJson }) {
   const { session } = props;
   return (
-    <dl class="facts summary">
+    <dl class="session-facts summary">
       <div>
         <dt>State</dt>
         <dd>{session.sessionState}</dd>
