@@ -549,7 +549,9 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<A
         await rtsp?.close();
         // Then recording: it still needs SIP (BYE), the media engine (flush) and the database.
         await recording.close();
+        log.info('shutting down: recordings ended; closing the API');
         await http.close();
+        log.info('shutting down: API closed; closing SIP');
         if (started) {
           await sip.close();
         }

@@ -7,6 +7,7 @@ import Fastify, {
   type FastifyRequest,
 } from 'fastify';
 import type https from 'node:https';
+import type { Socket } from 'node:net';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { Mp4Cache } from '../playback/mp4-cache.js';
@@ -227,7 +228,19 @@ export async function buildHttpApi(options: HttpApiOptions): Promise<FastifyInst
   // to finish, and some never do by themselves: a media download a browser stopped reading (its
   // buffer is full), a half-sent request. After a short drain they are cut, so a node with
   // browsers connected still stops.
+  // Connections that have sent nothing yet: a browser opens spare ones ahead of need. Node counts
+  // them as busy (no request has completed on them), so its close would wait for them too.
+  const connections = new Set<Socket>();
+  app.server.on('connection', (socket: Socket) => {
+    connections.add(socket);
+    socket.once('close', () => connections.delete(socket));
+  });
   app.addHook('preClose', (done) => {
+    for (const socket of connections) {
+      if (socket.bytesRead === 0) {
+        socket.destroy();
+      }
+    }
     const cut = setTimeout(() => {
       options.logger.info('shutting down: cutting the API connections still open');
       app.server.closeAllConnections();

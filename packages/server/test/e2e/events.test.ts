@@ -116,7 +116,7 @@ describe(
     });
 
     after(async () => {
-      await stopAll();
+      await stopAll([server.process]);
       const code = await server.stop();
       await plain.stop();
       await secure.stop();

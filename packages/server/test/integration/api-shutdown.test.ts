@@ -1,3 +1,4 @@
+import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -70,6 +71,27 @@ function closedByServer(socket: Socket): Promise<void> {
     socket.on('close', () => resolve());
   });
 }
+
+void describe('API shutdown with a silent connection over plain HTTP (integration)', () => {
+  void it('drops it at once: it sent nothing, so there is nothing to drain', async () => {
+    const lines: string[] = [];
+    const logger = pino({ level: 'info' }, { write: (line: string) => lines.push(line) });
+    const app = await buildTestHttpApi({ repository: new FakeRepository(), logger });
+    await app.listen({ host: '127.0.0.1', port: 0 });
+    const { port } = app.server.address() as { port: number };
+    // A browser's spare connection: Node counts it as busy until a request completes on it.
+    const silent = connect(port, '127.0.0.1');
+    await new Promise((resolve) => silent.once('connect', resolve));
+    const closed = closedByServer(silent);
+    await app.close();
+    await closed;
+    assert.deepEqual(
+      lines.filter((line) => line.includes('cutting the API connections')),
+      [],
+      'closed without waiting for the drain',
+    );
+  });
+});
 
 void describe('API shutdown with silent connections on the HTTPS port (integration)', () => {
   void it('does not wait for connections that sent nothing or only half a TLS handshake', async () => {

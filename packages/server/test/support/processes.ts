@@ -55,9 +55,12 @@ export function spawnTracked(
   return spawned;
 }
 
-/** Kills whatever a test left running (called from after hooks). */
-export async function stopAll(): Promise<void> {
-  await Promise.all([...running].map((p) => p.stop(2000)));
+/**
+ * Kills whatever a test left running (called from after hooks), but `except`: a process the hook
+ * stops by itself with the grace it needs (a Verbatim node may take longer than 2 s to stop).
+ */
+export async function stopAll(except: readonly Spawned[] = []): Promise<void> {
+  await Promise.all([...running].filter((p) => !except.includes(p)).map((p) => p.stop(2000)));
 }
 
 /** Waits for exit with a deadline; kills the process and fails with its output if it is exceeded. */

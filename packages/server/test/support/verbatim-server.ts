@@ -228,7 +228,8 @@ export function serverForSuite(
     started({ server, work });
   });
   after(async () => {
-    await stopAll();
+    // The node last, with its own grace: stopAll's 2 s would kill a node still draining its API.
+    await stopAll(server === undefined ? [] : [server.process]);
     const code = await server?.stop();
     if (work !== undefined) {
       await rm(work, { recursive: true, force: true });
