@@ -1,9 +1,9 @@
-import { createHash } from 'node:crypto';
-import { mkdir, open, readdir, stat, unlink, type FileHandle } from 'node:fs/promises';
-import { basename, dirname, isAbsolute, join, relative } from 'node:path';
+import { mkdir, open, readdir, unlink, type FileHandle } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
 import type { Logger } from 'pino';
 import type { EventSink } from '../model/events.js';
 import type { Session } from '../model/session.js';
+import { derivedFileKey, safeName } from './derived-files.js';
 import { exportSessionMp4, type Mp4ExportOptions } from './mp4-export.js';
 
 /**
@@ -319,50 +319,9 @@ export class Mp4Cache {
 
   /** Where the MP4 of the session as it is now lives (see the fingerprint above). */
   async #pathOf(session: Session): Promise<string> {
-    const hash = createHash('sha256');
-    hash.update(
-      JSON.stringify([
-        FORMAT_VERSION,
-        session.sessionId,
-        session.sessionState,
-        session.sessionStartDate,
-        session.sessionDuration ?? null,
-      ]),
-    );
-    let folder: string | undefined;
-    for (const track of [...session.tracks].sort((a, b) => a.trackNumber - b.trackNumber)) {
-      const file = insideMediaDir(this.#options.mediaDir, track.mediaPath);
-      const size = file === undefined ? -1 : await sizeOf(file);
-      hash.update(
-        JSON.stringify([track.trackNumber, track.trackMediaType, track.codec, track.payloadType, size]),
-      );
-      if (folder === undefined && file !== undefined && basename(dirname(file)) === session.sessionId) {
-        folder = dirname(file);
-      }
-    }
-    const name = `${safeName(session.sessionId)}.${hash.digest('hex').slice(0, 16)}.mp4`;
+    const { fingerprint, folder } = await derivedFileKey(session, this.#options.mediaDir, FORMAT_VERSION);
+    const name = `${safeName(session.sessionId)}.${fingerprint}.mp4`;
     return join(folder ?? this.#options.fallbackDir, name);
-  }
-}
-
-function safeName(sessionId: string): string {
-  return sessionId.replace(/[^\w.-]/g, '_');
-}
-
-function insideMediaDir(mediaDir: string, mediaPath: string): string | undefined {
-  if (mediaPath === '' || isAbsolute(mediaPath)) {
-    return undefined;
-  }
-  const full = join(mediaDir, mediaPath);
-  const rel = relative(mediaDir, full);
-  return rel === '' || rel.startsWith('..') || isAbsolute(rel) ? undefined : full;
-}
-
-async function sizeOf(path: string): Promise<number> {
-  try {
-    return (await stat(path)).size;
-  } catch {
-    return -1;
   }
 }
 

@@ -1,10 +1,10 @@
-import { createHash } from 'node:crypto';
-import { mkdir, readFile, readdir, rename, stat, unlink, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, readdir, rename, unlink, writeFile } from 'node:fs/promises';
 import { endianness } from 'node:os';
-import { basename, dirname, isAbsolute, join, relative } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import type { Logger } from 'pino';
 import { WAV_HEADER_BYTES } from '../protocol/container/wav.js';
 import type { Session } from '../model/session.js';
+import { derivedFileKey, safeName } from './derived-files.js';
 import type { WavExport } from './wav-export.js';
 
 /**
@@ -266,28 +266,8 @@ export class WaveformCache {
   }
 
   async #pathOf(session: Session, buckets: number): Promise<string> {
-    const hash = createHash('sha256');
-    hash.update(
-      JSON.stringify([
-        FORMAT_VERSION,
-        session.sessionId,
-        session.sessionState,
-        session.sessionStartDate,
-        session.sessionDuration ?? null,
-      ]),
-    );
-    let folder: string | undefined;
-    for (const track of [...session.tracks].sort((a, b) => a.trackNumber - b.trackNumber)) {
-      const file = insideMediaDir(this.#options.mediaDir, track.mediaPath);
-      const size = file === undefined ? -1 : await sizeOf(file);
-      hash.update(
-        JSON.stringify([track.trackNumber, track.trackMediaType, track.codec, track.payloadType, size]),
-      );
-      if (folder === undefined && file !== undefined && basename(dirname(file)) === session.sessionId) {
-        folder = dirname(file);
-      }
-    }
-    const name = `${safeName(session.sessionId)}.${hash.digest('hex').slice(0, 16)}.peaks-${buckets}.json`;
+    const { fingerprint, folder } = await derivedFileKey(session, this.#options.mediaDir, FORMAT_VERSION);
+    const name = `${safeName(session.sessionId)}.${fingerprint}.peaks-${buckets}.json`;
     return join(folder ?? this.#options.fallbackDir, name);
   }
 }
@@ -298,26 +278,5 @@ async function readKept(path: string): Promise<Waveform | undefined> {
   } catch {
     // Absent, or damaged (then computed again and rewritten).
     return undefined;
-  }
-}
-
-function safeName(sessionId: string): string {
-  return sessionId.replace(/[^\w-]/g, '_');
-}
-
-function insideMediaDir(mediaDir: string, mediaPath: string): string | undefined {
-  if (mediaPath === '' || isAbsolute(mediaPath)) {
-    return undefined;
-  }
-  const full = join(mediaDir, mediaPath);
-  const rel = relative(mediaDir, full);
-  return rel === '' || rel.startsWith('..') || isAbsolute(rel) ? undefined : full;
-}
-
-async function sizeOf(path: string): Promise<number> {
-  try {
-    return (await stat(path)).size;
-  } catch {
-    return -1;
   }
 }
