@@ -1,6 +1,5 @@
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
-import { isAbsolute, join, relative } from 'node:path';
 import { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
@@ -17,6 +16,7 @@ import { isJsonObject, queryString, shortText, urlPath, type JsonObject } from '
 import type { DocumentedPath } from './openapi.js';
 import { allows, rolesWith } from './permissions.js';
 import type { ApiRefusalLog } from './refusal-log.js';
+import { resolveMediaPath } from '../storage/session-media.js';
 
 /**
  * Media downloads on the API port (DESIGN.md §1.3): the stereo WAV of a session and the raw pcap
@@ -199,19 +199,6 @@ async function auditDownload(
     source: request.ip,
     ...(principal.via === 'basic' ? { detail: { via: 'basic' } } : {}),
   });
-}
-
-/**
- * The absolute path of a track file, refusing a stored path that would leave the media directory
- * (defence in depth: paths come from the database, which an operator may have edited).
- */
-export function resolveMediaPath(mediaDir: string, mediaPath: string): string | undefined {
-  if (mediaPath === '' || isAbsolute(mediaPath)) {
-    return undefined;
-  }
-  const full = join(mediaDir, mediaPath);
-  const rel = relative(mediaDir, full);
-  return rel === '' || rel.startsWith('..') || isAbsolute(rel) ? undefined : full;
 }
 
 /** Sets the range headers and status; returns the inclusive range to send, or undefined for none. */

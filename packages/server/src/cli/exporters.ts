@@ -3,7 +3,7 @@ import { Transform } from 'node:stream';
 import { createWriteStream } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import type { Logger } from 'pino';
-import { resolveMediaPath } from '../api/media-routes.js';
+import { resolveMediaPath } from '../storage/session-media.js';
 import type { Session, Track } from '../model/session.js';
 import { createWavExport, type WavTrackSource } from '../playback/wav-export.js';
 import { exportSessionMp4 } from '../playback/mp4-export.js';

@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import { stat } from 'node:fs/promises';
-import { basename, dirname, isAbsolute, join, relative } from 'node:path';
+import { basename, dirname } from 'node:path';
 import type { Session } from '../model/session.js';
+import { resolveMediaPath } from '../storage/session-media.js';
 
 /**
  * Files made from a session's recording and kept for the next request (its MP4, its waveform
@@ -37,7 +38,7 @@ export async function derivedFileKey(
   );
   let folder: string | undefined;
   for (const track of [...session.tracks].sort((a, b) => a.trackNumber - b.trackNumber)) {
-    const file = insideMediaDir(mediaDir, track.mediaPath);
+    const file = resolveMediaPath(mediaDir, track.mediaPath);
     const size = file === undefined ? -1 : await sizeOf(file);
     hash.update(
       JSON.stringify([track.trackNumber, track.trackMediaType, track.codec, track.payloadType, size]),
@@ -52,16 +53,6 @@ export async function derivedFileKey(
 /** The session id as a file-name part: anything but letters, digits, `_` and `-` becomes `_`. */
 export function safeName(sessionId: string): string {
   return sessionId.replace(/[^\w-]/g, '_');
-}
-
-/** The track file's path, or undefined when its stored path would lead outside the media folder. */
-function insideMediaDir(mediaDir: string, mediaPath: string): string | undefined {
-  if (mediaPath === '' || isAbsolute(mediaPath)) {
-    return undefined;
-  }
-  const full = join(mediaDir, mediaPath);
-  const rel = relative(mediaDir, full);
-  return rel === '' || rel.startsWith('..') || isAbsolute(rel) ? undefined : full;
 }
 
 async function sizeOf(path: string): Promise<number> {

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { rename, stat, unlink } from 'node:fs/promises';
-import { basename, dirname, isAbsolute, join, relative } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { availableParallelism } from 'node:os';
 import { Readable } from 'node:stream';
 import type { Logger } from 'pino';
@@ -11,6 +11,7 @@ import { Mp4ExportError } from './playback-errors.js';
 import { createWavExport, type WavTrackSource } from './wav-export.js';
 import { runFfmpeg } from './ffmpeg-run.js';
 import { openVideoFlv } from './video-flv.js';
+import { resolveMediaPath } from '../storage/session-media.js';
 
 export { Mp4ExportError } from './playback-errors.js';
 
@@ -69,16 +70,6 @@ const SPLIT_MIN_MS = 5 * 60_000;
 /** How long the second encoder runs before its output is used (16 AAC frames). */
 const SPLIT_PREROLL_FRAMES = 16 * AAC_FRAME_SAMPLES;
 
-/** Resolves a stored track path inside the media directory (defence against edited rows). */
-function insideMediaDir(mediaDir: string, mediaPath: string): string | undefined {
-  if (mediaPath === '' || isAbsolute(mediaPath)) {
-    return undefined;
-  }
-  const full = join(mediaDir, mediaPath);
-  const rel = relative(mediaDir, full);
-  return rel === '' || rel.startsWith('..') || isAbsolute(rel) ? undefined : full;
-}
-
 async function existingFile(path: string | undefined): Promise<string | undefined> {
   if (path === undefined) {
     return undefined;
@@ -95,7 +86,7 @@ async function audioSource(mediaDir: string, track: Track | undefined): Promise<
   if (track?.trackMediaType !== 'AUDIO' || track.codec === '') {
     return undefined;
   }
-  const filePath = await existingFile(insideMediaDir(mediaDir, track.mediaPath));
+  const filePath = await existingFile(resolveMediaPath(mediaDir, track.mediaPath));
   return filePath === undefined
     ? undefined
     : {
@@ -114,7 +105,7 @@ export async function videoTrackFile(
   const tracks = [...session.tracks].sort((a, b) => a.trackNumber - b.trackNumber);
   for (const track of tracks) {
     if (track.trackMediaType === 'VIDEO' && track.codec.toUpperCase() === 'H264') {
-      const filePath = await existingFile(insideMediaDir(mediaDir, track.mediaPath));
+      const filePath = await existingFile(resolveMediaPath(mediaDir, track.mediaPath));
       if (filePath !== undefined) {
         return { track, filePath };
       }

@@ -34,7 +34,7 @@ export async function removeSessionMedia(mediaDir: string, session: Session): Pr
     if (track.mediaPath === '') {
       continue;
     }
-    const path = insideMediaDir(mediaDir, track.mediaPath);
+    const path = resolveMediaPath(mediaDir, track.mediaPath);
     if (path === undefined) {
       failures.push({ path: track.mediaPath, code: 'OUTSIDE_MEDIA_DIR' });
       continue;
@@ -69,8 +69,13 @@ export async function removeSessionMedia(mediaDir: string, session: Session): Pr
   return { removed, alreadyGone, failures };
 }
 
-function insideMediaDir(mediaDir: string, mediaPath: string): string | undefined {
-  if (isAbsolute(mediaPath)) {
+/**
+ * The absolute path of a track file, refusing a stored path that would leave the media directory
+ * (defence in depth: paths come from the database, which an operator may have edited). Every
+ * reader and remover of track files resolves them here.
+ */
+export function resolveMediaPath(mediaDir: string, mediaPath: string): string | undefined {
+  if (mediaPath === '' || isAbsolute(mediaPath)) {
     return undefined;
   }
   const full = join(mediaDir, mediaPath);

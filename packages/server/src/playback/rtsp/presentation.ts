@@ -1,8 +1,8 @@
 import { stat } from 'node:fs/promises';
-import { isAbsolute, join, relative } from 'node:path';
 import type { Repository } from '../../db/repository.js';
 import type { Session, Track } from '../../model/session.js';
 import type { DescribedTrack } from '../../protocol/rtsp/describe.js';
+import { resolveMediaPath } from '../../storage/session-media.js';
 
 /**
  * What an RTSP URL names: a recorded session replayed from its track files (`/archive/<id>`), an
@@ -201,19 +201,6 @@ export function streamControlUrl(target: RtspTarget, streamId: number): string {
 
 export function aggregateControlUrl(target: RtspTarget): string {
   return `${target.base}${target.query}`;
-}
-
-/**
- * The absolute path of a track file, refusing one that would leave the media directory (the rule of
- * api/media-routes.ts resolveMediaPath, which playback/ cannot import).
- */
-function resolveMediaPath(mediaDir: string, mediaPath: string): string | undefined {
-  if (mediaPath === '' || isAbsolute(mediaPath)) {
-    return undefined;
-  }
-  const full = join(mediaDir, mediaPath);
-  const rel = relative(mediaDir, full);
-  return rel === '' || rel.startsWith('..') || isAbsolute(rel) ? undefined : full;
 }
 
 async function isFile(path: string): Promise<boolean> {
