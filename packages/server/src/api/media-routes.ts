@@ -6,7 +6,12 @@ import type { Logger } from 'pino';
 import type { Repository } from '../db/repository.js';
 import type { Session, Track } from '../model/session.js';
 import type { CachedMp4, Mp4Cache } from '../playback/mp4-cache.js';
-import { createWavExport, type WavTrackSource } from '../playback/wav-export.js';
+import {
+  createWavExport,
+  type WavExport,
+  type WavLayout,
+  type WavTrackSource,
+} from '../playback/wav-export.js';
 import { attachmentHeader, downloadFileName } from './download-names.js';
 import type { AuditTrail } from './audit-trail.js';
 import type { Authenticator, Principal } from './authenticator.js';
@@ -236,7 +241,35 @@ export function isGone(session: Session | undefined): session is undefined {
  * known yet (delayed offer before the ACK), or no media file yet (an ACTIVE track whose first
  * packet has not arrived). A codec the export cannot decode becomes silence in the export itself.
  */
-export async function wavSource(
+/**
+ * The WAV export of `session` as it is now, of `tracks` in `layout` (track 0 left and track 1
+ * right for stereo). An ACTIVE session gives what has been recorded so far: its buffered packets
+ * are pushed to disk first, and it lasts until now.
+ */
+export async function sessionWavExport(
+  ctx: MediaRouteContext,
+  session: Session,
+  tracks: readonly (Track | undefined)[],
+  layout: WavLayout,
+): Promise<WavExport> {
+  const active = session.sessionState === 'ACTIVE';
+  if (active) {
+    await ctx.flushMedia();
+  }
+  const durationMs =
+    !active && session.sessionDuration !== undefined
+      ? session.sessionDuration
+      : Math.max(0, ctx.now() - session.sessionStartDate);
+  return createWavExport({
+    tracks: await Promise.all(tracks.map((track) => wavSource(ctx, track))),
+    layout,
+    sessionStartMs: session.sessionStartDate,
+    durationMs,
+    logger: ctx.logger,
+  });
+}
+
+async function wavSource(
   ctx: MediaRouteContext,
   track: Track | undefined,
 ): Promise<WavTrackSource | undefined> {
@@ -313,15 +346,6 @@ export function registerMediaRoutes(app: FastifyInstance, ctx: MediaRouteContext
         return sendFailure(reply, 404, RESPONSE_CODES.mediaNotFound, `no session ${sessionId}`);
       }
       await auditDownload(ctx, request, principal, 'download:wav', sessionId, RESPONSE_CODES.success);
-      const active = session.sessionState === 'ACTIVE';
-      if (active) {
-        // An ACTIVE session streams what has been recorded so far: push buffered packets to disk.
-        await ctx.flushMedia();
-      }
-      const durationMs =
-        !active && session.sessionDuration !== undefined
-          ? session.sessionDuration
-          : Math.max(0, ctx.now() - session.sessionStartDate);
       const byNumber = (n: number): Track | undefined => session.tracks.find((t) => t.trackNumber === n);
       const layout = wavLayoutOf(isJsonObject(request.query) ? request.query : {});
       if (layout.kind === 'invalid') {
@@ -343,13 +367,12 @@ export function registerMediaRoutes(app: FastifyInstance, ctx: MediaRouteContext
         // Track 0 is the left channel and track 1 the right (DESIGN.md §1.3), or both in one.
         tracks = [byNumber(0), byNumber(1)];
       }
-      const wav = await createWavExport({
-        tracks: await Promise.all(tracks.map((track) => wavSource(ctx, track))),
-        layout: layout.kind === 'track' ? 'mono' : layout.kind,
-        sessionStartMs: session.sessionStartDate,
-        durationMs,
-        logger: ctx.logger,
-      });
+      const wav = await sessionWavExport(
+        ctx,
+        session,
+        tracks,
+        layout.kind === 'track' ? 'mono' : layout.kind,
+      );
       const suffix =
         layout.kind === 'track'
           ? `-TRACK${layout.trackNumber}.wav`

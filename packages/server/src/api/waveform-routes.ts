@@ -6,9 +6,8 @@ import {
   computeWaveform,
   type WaveformCache,
 } from '../playback/waveform.js';
-import { createWavExport } from '../playback/wav-export.js';
 import { RESPONSE_CODES, success } from './envelope.js';
-import { authorize, isGone, sendFailure, wavSource, type MediaRouteContext } from './media-routes.js';
+import { authorize, isGone, sendFailure, sessionWavExport, type MediaRouteContext } from './media-routes.js';
 import type { DocumentedPath } from './openapi.js';
 import { isJsonObject, queryString, shortText } from './params.js';
 import { rolesWith } from './permissions.js';
@@ -96,24 +95,10 @@ export function registerWaveformRoute(app: FastifyInstance, ctx: WaveformRouteCo
       const why = session === undefined ? 'no session' : 'no media for session';
       return sendFailure(reply, 404, RESPONSE_CODES.mediaNotFound, `${why} ${sessionId}`);
     }
-    const active = session.sessionState === 'ACTIVE';
     const waveform = await ctx.waveforms.get(session, buckets, async () => {
-      if (active) {
-        // As the WAV URL does: what has been recorded so far, buffered packets pushed to disk.
-        await ctx.flushMedia();
-      }
-      const durationMs =
-        !active && session.sessionDuration !== undefined
-          ? session.sessionDuration
-          : Math.max(0, ctx.now() - session.sessionStartDate);
       const byNumber = (n: number): Track | undefined => session.tracks.find((t) => t.trackNumber === n);
-      const wav = await createWavExport({
-        tracks: await Promise.all([byNumber(0), byNumber(1)].map((track) => wavSource(ctx, track))),
-        layout: 'stereo',
-        sessionStartMs: session.sessionStartDate,
-        durationMs,
-        logger: ctx.logger,
-      });
+      // The stereo WAV the player plays, as its URL would answer it now (ACTIVE: so far).
+      const wav = await sessionWavExport(ctx, session, [byNumber(0), byNumber(1)], 'stereo');
       return computeWaveform(sessionId, wav, buckets);
     });
     return reply.type('application/json; charset=utf-8').send(success(waveform));

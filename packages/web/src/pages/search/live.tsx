@@ -67,6 +67,27 @@ export function useLiveCalls(): LiveCalls {
 }
 
 /** The calls in progress, each with a button to listen to it. */
+/** Listens live to an ACTIVE session; shown as "Listening" (and disabled) while it is the one heard. */
+export function ListenButton(props: {
+  session: SessionJson;
+  listeningTo: string | undefined;
+  onListen: (session: SessionJson) => void;
+}) {
+  const listening = props.listeningTo === props.session.sessionId;
+  const label = listening ? 'Listening' : 'Listen';
+  return (
+    <button
+      type="button"
+      class="listen"
+      disabled={listening}
+      aria-label={`${label} live to ${partiesText(props.session)}`}
+      onClick={() => props.onListen(props.session)}
+    >
+      {label}
+    </button>
+  );
+}
+
 export function LiveCallsList(props: {
   calls: LiveCalls;
   now: number;
@@ -100,15 +121,7 @@ export function LiveCallsList(props: {
                 since {dateTimeText(s.sessionStartDate)} (
                 {durationText(Math.max(0, props.now - s.sessionStartDate))})
               </span>
-              <button
-                type="button"
-                class="listen"
-                disabled={props.listeningTo === s.sessionId}
-                aria-label={`${props.listeningTo === s.sessionId ? 'Listening' : 'Listen'} live to ${partiesText(s)}`}
-                onClick={() => props.onListen(s)}
-              >
-                {props.listeningTo === s.sessionId ? 'Listening' : 'Listen'}
-              </button>
+              <ListenButton session={s} listeningTo={props.listeningTo} onListen={props.onListen} />
             </li>
           ))}
         </ul>

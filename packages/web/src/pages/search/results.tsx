@@ -9,6 +9,7 @@ import {
   STATE_LABELS,
   tagNames,
 } from './format.ts';
+import { ListenButton } from './live.tsx';
 
 /** The order a column sorts in when first chosen: newest and longest first, names A to Z. */
 const FIRST_ORDER: Readonly<Record<SortField, 'asc' | 'desc'>> = {
@@ -131,15 +132,7 @@ export function ResultsTable(props: {
                 {s.sessionState === 'ACTIVE' ? (
                   <>
                     {' '}
-                    <button
-                      type="button"
-                      class="listen"
-                      disabled={props.listeningTo === s.sessionId}
-                      aria-label={`${props.listeningTo === s.sessionId ? 'Listening' : 'Listen'} live to ${partiesText(s)}`}
-                      onClick={() => props.onListen(s)}
-                    >
-                      {props.listeningTo === s.sessionId ? 'Listening' : 'Listen'}
-                    </button>
+                    <ListenButton session={s} listeningTo={props.listeningTo} onListen={props.onListen} />
                   </>
                 ) : null}
               </td>
