@@ -417,6 +417,55 @@ void describe('the session page and its player in Chromium against a real node',
     await page.close();
   });
 
+  // The race behind an intermittent failure: wavesurfer knew no duration until the media's metadata
+  // came, and a marker added before then was pinned to 0 s. Holding the media back makes it certain.
+  void it('places tag markers at their tags when the media arrives after the waveform, and seeks before playing', async () => {
+    assert.ok(audioSessionId !== undefined, 'the first test recorded a call');
+    const { page, errors } = await openAppPage(
+      browser,
+      server.baseUrl,
+      `/search/sessions/${encodeURIComponent(audioSessionId)}`,
+    );
+    let releaseMedia = (): void => undefined;
+    const mediaHeld = new Promise<void>((resolve) => {
+      releaseMedia = resolve;
+    });
+    await page.route('**/recordedMedia/oramedia/wav/**', async (route) => {
+      await mediaHeld;
+      await route.continue();
+    });
+    await signInWithForm(page, 'admin', ADMIN_PASSWORD);
+    const marker = page.getByRole('button', { name: `Tag ${MARK.name} at 0:04: play from here` });
+    await marker.waitFor();
+    assert.ok(Number.isNaN(await media<number>(page, 'duration')), 'the media is still held back');
+    releaseMedia();
+    await waitFor(async () => Number.isFinite(await media<number>(page, 'duration')), {
+      what: 'the media metadata',
+    });
+
+    // Where the marker stands: its left edge, as a share of the waveform's width.
+    const waveform = page.locator('.waveform > div');
+    const [markerBox, waveBox] = [await marker.boundingBox(), await waveform.boundingBox()];
+    assert.ok(markerBox !== null && waveBox !== null, 'the marker and the waveform are laid out');
+    const share = (markerBox.x - waveBox.x) / waveBox.width;
+    const duration = await media<number>(page, 'duration');
+    assert.ok(Math.abs(share * duration - 4) < 0.1, `the marker stands at ${share * duration} s, not 4 s`);
+
+    // Not played yet: the click still seeks the media element itself.
+    assert.equal(await media<boolean>(page, 'paused'), true);
+    await marker.click();
+    await waitFor(async () => Math.abs((await media<number>(page, 'currentTime')) - 4) < 0.05, {
+      what: 'the marker to seek to 4 s before playing',
+    });
+    // A click on the waveform itself seeks to where it lands (a quarter in, away from the marker).
+    await waveform.click({ position: { x: waveBox.width / 4, y: waveBox.height / 2 } });
+    await waitFor(async () => Math.abs((await media<number>(page, 'currentTime')) - duration / 4) < 0.2, {
+      what: 'a click a quarter into the waveform to seek there',
+    });
+    assert.deepEqual(errors, []);
+    await page.close();
+  });
+
   void it('hides tagging from a role without the tag permission, and says when a session was deleted', async () => {
     assert.ok(audioSessionId !== undefined, 'the first test recorded a call');
     const path = `/search/sessions/${encodeURIComponent(audioSessionId)}`;

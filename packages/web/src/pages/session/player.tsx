@@ -152,7 +152,9 @@ export function Player(props: PlayerProps) {
   const mediaRef = useRef<HTMLAudioElement & HTMLVideoElement>(null);
   const waveRef = useRef<HTMLDivElement>(null);
   const surfer = useRef<WaveSurfer | undefined>(undefined);
-  const regions = useRef<Regions | undefined>(undefined);
+  // Set once the waveform knows its duration: a marker added before then is pinned to 0 s (the
+  // regions plugin clamps a region's start to the duration it sees when the region is added).
+  const [regions, setRegions] = useState<Regions | undefined>(undefined);
   const mixer = useRef<Mixer | undefined>(undefined);
 
   const [time, setTime] = useState(0);
@@ -235,6 +237,18 @@ export function Player(props: PlayerProps) {
     [],
   );
 
+  // Every control seeks the media element itself. wavesurfer's own seek is put off until the element
+  // has data ahead (readyState 3), while the element can seek as soon as it knows its duration.
+  const seekTo = useCallback((seconds: number) => {
+    const media = mediaRef.current;
+    if (media === null) {
+      return;
+    }
+    const end = Number.isFinite(media.duration) ? media.duration : seconds;
+    media.currentTime = Math.max(0, Math.min(seconds, end));
+    setTime(media.currentTime);
+  }, []);
+
   // The waveform, once the server's peaks are here: wavesurfer drives the media element.
   const peaks = waveform.state === 'ok' ? waveform.data : undefined;
   useEffect(() => {
@@ -265,29 +279,31 @@ export function Player(props: PlayerProps) {
     plugin.on('region-clicked', (region, event) => {
       // The marker seeks to its tag, not to where on its label the pointer was.
       event.stopPropagation();
-      ws.setTime(region.start);
+      seekTo(region.start);
     });
+    // A click or a drag on the waveform: wavesurfer moved its cursor; make sure the media follows.
+    ws.on('click', (relativeX) => seekTo(relativeX * ws.getDuration()));
+    ws.on('dragend', (relativeX) => seekTo(relativeX * ws.getDuration()));
+    ws.on('ready', () => setRegions(plugin));
     surfer.current = ws;
-    regions.current = plugin;
     container.dataset.peaks = String(peaks.buckets);
     return () => {
       surfer.current = undefined;
-      regions.current = undefined;
+      setRegions(undefined);
       delete container.dataset.peaks;
       ws.destroy();
     };
-  }, [peaks]);
+  }, [peaks, seekTo]);
 
   // Tag markers follow the session's tags.
   useEffect(() => {
-    const plugin = regions.current;
-    if (plugin === undefined) {
+    if (regions === undefined) {
       return;
     }
-    plugin.clearRegions();
+    regions.clearRegions();
     for (const marker of markers) {
       if (marker.seconds !== undefined) {
-        plugin.addRegion({
+        regions.addRegion({
           id: `tag-${marker.key}`,
           start: marker.seconds,
           content: markerButton(marker),
@@ -297,7 +313,7 @@ export function Player(props: PlayerProps) {
         });
       }
     }
-  }, [markers, peaks]);
+  }, [markers, regions]);
 
   const mixerFor = useCallback((): Mixer | undefined => {
     const media = mediaRef.current;
@@ -353,16 +369,6 @@ export function Player(props: PlayerProps) {
       media.pause();
     }
   }, [mixerFor, applyGains]);
-
-  const seekTo = useCallback((seconds: number) => {
-    const media = mediaRef.current;
-    if (media === null) {
-      return;
-    }
-    const end = Number.isFinite(media.duration) ? media.duration : seconds;
-    media.currentTime = Math.max(0, Math.min(seconds, end));
-    setTime(media.currentTime);
-  }, []);
 
   const changeRate = useCallback((next: number) => {
     const media = mediaRef.current;
