@@ -100,7 +100,13 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<A
     } else if (admin.created) {
       log.info('created user "admin" with the password from VERBATIM_ADMIN_PASSWORD');
     }
-    await recoverInterruptedSessions(repository, mediaDir, log, createRecordCounter);
+    const recoveredSessionIds = await recoverInterruptedSessions({
+      repository,
+      mediaDir,
+      logger: log,
+      countRecords: createRecordCounter,
+      ...(config.db.kind === 'postgres' ? { onlyNodeId: config.nodeId } : {}),
+    });
 
     const needsCertificate = config.tls || config.sipTlsPort > 0;
     const certificate = needsCertificate
@@ -172,6 +178,11 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<A
     });
     await eventSubscriptions.refresh();
     events.subscribe(outbox.handle);
+    // The sessions the previous run left ACTIVE were closed above, before events could be sent:
+    // their subscribers hear that they ended now, as for any session closed in error.
+    for (const sessionId of recoveredSessionIds) {
+      events.publish({ eventType: 'SESSION_EVENT', eventAction: 'ENDED', sessionId, at: Date.now() });
+    }
     // Closed after recording (its last ENDED events) and before the database.
     closers.unshift(async () => {
       // An outbox write failing for the disk is retried for a while, then given up.

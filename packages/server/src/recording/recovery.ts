@@ -11,21 +11,46 @@ import { digestTrackFile } from './track-digest.js';
 
 /** The closeReason of a session found ACTIVE at start: the node stopped without closing it. */
 export const RECOVERED_CLOSE_REASON = 'recovered: the node stopped while recording';
+export interface RecoveryOptions {
+  readonly repository: Repository;
+  readonly mediaDir: string;
+  readonly logger: Logger;
+  readonly countRecords: (clockRateHz: number) => RecordCounter;
+  /**
+   * Set when the database is shared by several nodes (PostgreSQL): only the sessions this node
+   * recorded are its to recover, another node's are left to it. Unset for a database only this
+   * node opens (SQLite), where every ACTIVE session is this node's, whatever node id it was
+   * recorded under (a container's host name, the default id, changes when it is recreated).
+   */
+  readonly onlyNodeId?: string;
+  readonly now?: () => number;
+}
+
 /**
- * Sessions still ACTIVE in the database when a node starts were cut off by a crash or a kill -9
- * of the previous run. What reached their track files is kept: each file is scanned, a record
- * torn by the crash is cut off (DESIGN.md §2: "a torn tail after a crash is detected by record
- * length and cut on recovery"), the track gets the statistics and duration of what it holds and the digest of the file as cut, and
- * the session is closed as CLOSED_ERROR, ending at its last stored packet.
+ * Sessions of this node still ACTIVE in the database when it starts were cut off by a crash or a
+ * kill -9 of the previous run. What reached their track files is kept: each file is scanned, a
+ * record torn by the crash is cut off (DESIGN.md §2: "a torn tail after a crash is detected by
+ * record length and cut on recovery"), the track gets the statistics and duration of what it holds
+ * and the digest of the file as cut, and the session is closed as CLOSED_ERROR, ending at its last
+ * stored packet. Answers the ids of the sessions closed, for their ENDED events: the caller
+ * publishes them once its event outbox is running.
+ *
+ * In a shared database, ACTIVE sessions of other nodes are recording there now, or are theirs to
+ * recover when they start: they are left as they are, and counted in the log.
  */
-export async function recoverInterruptedSessions(
-  repository: Repository,
-  mediaDir: string,
-  logger: Logger,
-  countRecords: (clockRateHz: number) => RecordCounter,
-  now: () => number = Date.now,
-): Promise<number> {
-  const stale = await repository.listActiveSessions();
+export async function recoverInterruptedSessions(options: RecoveryOptions): Promise<string[]> {
+  const { repository, mediaDir, logger, countRecords, onlyNodeId, now = Date.now } = options;
+  const active = await repository.listActiveSessions();
+  const stale = onlyNodeId === undefined ? active : active.filter((session) => session.nodeId === onlyNodeId);
+  if (stale.length < active.length) {
+    logger.info(
+      {
+        nodeId: onlyNodeId,
+        otherNodes: [...new Set(active.map((s) => s.nodeId).filter((id) => id !== onlyNodeId))],
+      },
+      `${active.length - stale.length} ACTIVE sessions belong to other nodes: left to them`,
+    );
+  }
   for (const session of stale) {
     let lastPacketMs = session.sessionStartDate;
     for (const track of session.tracks) {
@@ -73,7 +98,7 @@ export async function recoverInterruptedSessions(
       'session interrupted by the previous run closed as CLOSED_ERROR',
     );
   }
-  return stale.length;
+  return stale.map((session) => session.sessionId);
 }
 
 interface QuietTransition {

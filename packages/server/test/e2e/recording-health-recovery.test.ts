@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { PcapReader } from '../../src/protocol/container/pcap.js';
 import { findSessionByRefCi, runCucmCall } from '../support/cucm-calls.js';
+import { EventReceiver } from '../support/event-receiver.js';
 import {
   holeCapture,
   metricsText,
@@ -24,6 +25,7 @@ import { waitFor } from '../support/wait.js';
  */
 
 let work: string;
+let receiver: EventReceiver;
 
 /** Packets in each track file of a session, read straight from the node's data directory. */
 async function storedPackets(dataDir: string, sessionId: string): Promise<number[]> {
@@ -42,10 +44,12 @@ async function storedPackets(dataDir: string, sessionId: string): Promise<number
 describe('recording health recovered after kill -9', { timeout: 90_000 }, () => {
   before(async () => {
     work = await mkdtemp(join(tmpdir(), 'verbatim-health-kill-'));
+    receiver = await EventReceiver.start();
   });
 
   after(async () => {
     await stopAll();
+    await receiver.stop();
     await rm(work, { recursive: true, force: true });
   });
 
@@ -55,6 +59,15 @@ describe('recording health recovered after kill -9', { timeout: 90_000 }, () => 
     const near = holeCapture(work, 'near-burst', 1, 1500, 6);
     const far = silenceCapture(work, 'far-silence', 9);
     const first = await startServer({ dataDir, mediaTimeoutSeconds: 30 });
+    // An integrator waiting for the end of every recording.
+    const subscribed = await first.api('/ora/eventService/event/subscribeToEvents', {
+      requestParameters: {
+        subscriptionType: 'http',
+        subscriptionUri: receiver.url('/recordings'),
+        subscriptionFilters: ['RECORDING_EVENTS'],
+      },
+    });
+    assert.equal(subscribed.responseCode, 2000, JSON.stringify(subscribed));
     const refCi = await runCucmCall(first, work, {
       near: { pcapPath: near, holdMs: 9000, ending: 'await-bye' },
       far: { pcapPath: far, holdMs: 9000, ending: 'await-bye' },
@@ -111,6 +124,27 @@ describe('recording health recovered after kill -9', { timeout: 90_000 }, () => 
       });
       const text = await metricsText(second);
       assert.equal(metricValue(text, 'verbatim_sessions_degraded_recent', 'window="1h"'), 1);
+
+      // The subscriber hears that the session ended, once, with what the recovery found.
+      const ended = (events: ReturnType<EventReceiver['on']>) =>
+        events.filter(
+          (e) => e.json.eventAction === 'ENDED' && e.json.eventBody['sessionId'] === session.sessionId,
+        );
+      const [endedEvent] = ended(
+        await receiver.waitFor('/recordings', (events) => ended(events).length > 0, 'the ENDED event'),
+      );
+      assert.equal(endedEvent?.json.eventType, 'SESSION_EVENT');
+      assert.equal(endedEvent.json.eventBody['sessionState'], 'CLOSED_ERROR');
+      assert.deepEqual(
+        (endedEvent.json.eventBody['health'] as HealthySession['health']).problems.map((p) => p.kind),
+        ['packet-loss', 'gap', 'silent-track', 'one-sided'],
+      );
+      const actions = receiver
+        .on('/recordings')
+        .filter((e) => e.json.eventBody['sessionId'] === session.sessionId)
+        .map((e) => e.json.eventAction);
+      assert.equal(actions.at(-1), 'ENDED', actions.join(' '));
+      assert.equal(actions.filter((a) => a === 'ENDED').length, 1, actions.join(' '));
     } finally {
       await second.stop();
     }

@@ -23,6 +23,17 @@ import type { Tag } from '../../src/model/session.js';
 
 /** Track files as a crash leaves them, recovered at the next start. */
 describe('recoverInterruptedSessions', () => {
+  /** Recovery as a node runs it at start; `onlyNodeId` as on a database shared with other nodes. */
+  function recover(repository: FakeRepository, onlyNodeId?: string): Promise<string[]> {
+    return recoverInterruptedSessions({
+      repository,
+      mediaDir,
+      logger: pino({ level: 'silent' }),
+      countRecords: createRecordCounter,
+      ...(onlyNodeId === undefined ? {} : { onlyNodeId }),
+    });
+  }
+
   let mediaDir: string;
 
   before(async () => {
@@ -81,14 +92,9 @@ describe('recoverInterruptedSessions', () => {
     const nearWhole = await writeTrack(join(mediaDir, near.mediaPath), start + 100, 50, true);
     const farWhole = await writeTrack(join(mediaDir, far.mediaPath), start + 120, 100, false);
 
-    const recovered = await recoverInterruptedSessions(
-      repository,
-      mediaDir,
-      pino({ level: 'silent' }),
-      createRecordCounter,
-    );
+    const recovered = await recover(repository);
 
-    assert.equal(recovered, 1);
+    assert.deepEqual(recovered, [session.sessionId]);
     assert.equal((await stat(join(mediaDir, near.mediaPath))).size, nearWhole, 'the torn record was cut off');
     assert.equal(
       (await readFile(join(mediaDir, far.mediaPath))).length,
@@ -167,14 +173,9 @@ describe('recoverInterruptedSessions', () => {
       }
 
       // The node is killed here: no close, no fdatasync; the written records are in the page cache.
-      const recovered = await recoverInterruptedSessions(
-        repository,
-        mediaDir,
-        pino({ level: 'silent' }),
-        createRecordCounter,
-      );
+      const recovered = await recover(repository);
 
-      assert.equal(recovered, 1);
+      assert.deepEqual(recovered, [session.sessionId]);
       const closed = await repository.getSession(session.sessionId);
       assert.equal(closed?.sessionState, 'CLOSED_ERROR');
       assert.deepEqual(
@@ -238,7 +239,7 @@ describe('recoverInterruptedSessions', () => {
       payload: new Uint8Array(160).fill(0xff),
     });
 
-    await recoverInterruptedSessions(repository, mediaDir, pino({ level: 'silent' }), createRecordCounter);
+    await recover(repository);
     const closed = await repository.getSession(session.sessionId);
     assert.ok(closed !== undefined);
     const [nearStats, farStats] = closed.tracks.map((t) => t.stats);
@@ -256,7 +257,29 @@ describe('recoverInterruptedSessions', () => {
     const repository = new FakeRepository();
     const session = sampleSession({ sessionId: 'c0ffee0000000002', sessionState: 'ACTIVE' });
     await repository.createSession(session);
-    await recoverInterruptedSessions(repository, mediaDir, pino({ level: 'silent' }), createRecordCounter);
+    await recover(repository);
     assert.equal((await repository.getSession(session.sessionId))?.sessionState, 'CLOSED_ERROR');
+  });
+
+  it("leaves another node's ACTIVE sessions alone in a shared database, and takes them all in its own", async () => {
+    const sessions = () => [
+      sampleSession({ sessionId: 'c0ffee0000000003', sessionState: 'ACTIVE' }),
+      sampleSession({ sessionId: 'c0ffee0000000004', sessionState: 'ACTIVE', nodeId: 'node-b' }),
+    ];
+    const shared = new FakeRepository();
+    for (const session of sessions()) {
+      await shared.createSession(session);
+    }
+    // sampleSession's node is node-a.
+    assert.deepEqual(await recover(shared, 'node-a'), ['c0ffee0000000003']);
+    assert.equal((await shared.getSession('c0ffee0000000003'))?.sessionState, 'CLOSED_ERROR');
+    assert.equal((await shared.getSession('c0ffee0000000004'))?.sessionState, 'ACTIVE');
+
+    // SQLite: one node opens the file, whatever id its sessions were recorded under.
+    const own = new FakeRepository();
+    for (const session of sessions()) {
+      await own.createSession(session);
+    }
+    assert.deepEqual(await recover(own), ['c0ffee0000000003', 'c0ffee0000000004']);
   });
 });
