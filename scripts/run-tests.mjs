@@ -6,6 +6,8 @@ import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
 const root = 'packages/server/test';
+// The web app's own tests (pure functions of packages/web) run with the unit tests.
+const webUnitRoot = 'packages/web/test';
 const kinds = process.argv.slice(2).filter((a) => !a.startsWith('-'));
 const extra = process.argv.slice(2).filter((a) => a.startsWith('-'));
 const wanted = kinds.length > 0 ? kinds : ['unit', 'integration', 'e2e'];
@@ -24,11 +26,14 @@ function collect(dir) {
 }
 
 const files = wanted.flatMap((kind) => {
-  try {
-    return collect(join(root, kind)).sort();
-  } catch {
-    return [];
-  }
+  const roots = kind === 'unit' ? [join(root, kind), webUnitRoot] : [join(root, kind)];
+  return roots.flatMap((dir) => {
+    try {
+      return collect(dir).sort();
+    } catch {
+      return [];
+    }
+  });
 });
 if (files.length === 0) {
   console.error(`no test files under ${root} for ${wanted.join(', ')}`);
