@@ -10,7 +10,7 @@ import { buildHttpApi } from './api/http-api.js';
 import { defaultWebRoot } from './api/web-app.js';
 import { jobRoutes } from './api/job-routes.js';
 import { outboundRoutes } from './api/outbound-routes.js';
-import { MediaTokens } from './api/media-tokens.js';
+import { MEDIA_TOKEN_KEY_BYTES, MediaTokens } from './api/media-tokens.js';
 import { OpenFilesGate } from './media/open-files-gate.js';
 import { callsAllowedBy } from './media/fd-budget.js';
 import { AuditTrail } from './api/audit-trail.js';
@@ -47,6 +47,7 @@ import { StorageHistoryRecorder } from './storage/storage-history.js';
 import { thresholdsFor } from './storage/storage-thresholds.js';
 import { RetentionService } from './storage/retention.js';
 import type { Session } from './model/session.js';
+import { MEDIA_TOKEN_KEY } from './model/shared-secret.js';
 import { storageRoutes } from './api/storage-routes.js';
 import { recoverInterruptedSessions } from './recording/recovery.js';
 import { createRecordCounter } from './media/record-counter.js';
@@ -155,8 +156,20 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<A
       loadSubscriptions: () => eventSubscriptions.refresh(),
       userAgent: `Verbatim/${productVersion()}`,
     });
-    // Media tokens are signed here so that the RTSP server accepts those the API hands out.
-    const mediaTokens = new MediaTokens({ repository, now: Date.now });
+    // Media tokens are signed here so that the RTSP server accepts those the API hands out. Their
+    // key is kept in the database: the URLs handed out survive a restart, and open on any node.
+    const mediaTokenKey = await repository.sharedSecret(
+      MEDIA_TOKEN_KEY,
+      randomBytes(MEDIA_TOKEN_KEY_BYTES).toString('base64'),
+      Date.now(),
+    );
+    const mediaTokenKeyBytes = Buffer.from(mediaTokenKey, 'base64');
+    if (mediaTokenKeyBytes.length < MEDIA_TOKEN_KEY_BYTES) {
+      throw new Error(
+        `the media token key in the database (shared_secrets '${MEDIA_TOKEN_KEY}') is ${mediaTokenKeyBytes.length} bytes, not ${MEDIA_TOKEN_KEY_BYTES}: delete that row to draw a new one`,
+      );
+    }
+    const mediaTokens = new MediaTokens({ repository, now: Date.now, key: mediaTokenKeyBytes });
     const mediaUrls = {
       advertise: config.advertise,
       httpPort: config.httpPort,

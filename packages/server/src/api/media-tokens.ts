@@ -7,7 +7,8 @@ import type { Principal } from './authenticator.js';
  * carry a token, so that a player which cannot send the API's cookie or prompt for a password
  * (VLC, ffmpeg, an `<audio>` element) can still open them. A token names one session and one user,
  * and expires; it proves nothing else. It is an HMAC-SHA256 over `sessionId`, user and expiry with a
- * key drawn at start: tokens do not outlive the node's process (a cluster will share the key).
+ * key app.ts keeps in the database (model/shared-secret.ts): tokens outlive a restart, and every
+ * node sharing the database accepts them.
  *
  * Format (URL-safe, no padding): `<expiry seconds, base36>.<base64url(username)>.<base64url(mac)>`.
  */
@@ -15,7 +16,8 @@ import type { Principal } from './authenticator.js';
 /** How long a media token is valid by default: long enough to play a call found by a search. */
 export const MEDIA_TOKEN_TTL_S = 3600;
 
-const MAC_BYTES = 32;
+/** The key's length: as long as the HMAC-SHA256 output. */
+export const MEDIA_TOKEN_KEY_BYTES = 32;
 
 export interface MediaTokenOptions {
   readonly repository: Pick<Repository, 'getUser'>;
@@ -35,7 +37,7 @@ export class MediaTokens {
     this.#repository = options.repository;
     this.#now = options.now;
     this.#ttlSeconds = options.ttlSeconds ?? MEDIA_TOKEN_TTL_S;
-    this.#key = options.key ?? randomBytes(MAC_BYTES);
+    this.#key = options.key ?? randomBytes(MEDIA_TOKEN_KEY_BYTES);
   }
 
   /** A token for `username` to play `sessionId`, valid for the configured time from now. */

@@ -456,6 +456,10 @@ export abstract class KyselyRepository implements Repository {
     return nodeAdminQueries.listTrustedPeers(this.#open());
   }
 
+  sharedSecret(name: string, created: string, at: number): Promise<string> {
+    return nodeAdminQueries.sharedSecret(this.#open(), name, created, at);
+  }
+
   addTrustedPeer(peer: TrustedPeer): Promise<boolean> {
     return nodeAdminQueries.addTrustedPeer(this.#open(), peer);
   }

@@ -6,7 +6,7 @@ import type { Database } from './schema.js';
 
 /**
  * Administration's queries (issue 14, migration 0019): activity per hour for the node status, and
- * the trusted peers added from the web app.
+ * the trusted peers added from the web app; and the secrets shared by the nodes (migration 0021).
  */
 
 type Count = number | string | bigint | null;
@@ -89,4 +89,24 @@ export async function removeTrustedPeer(
     await trx.deleteFrom('trusted_peers').where('cidr', '=', cidr).execute();
     return { cidr: row.cidr, note: row.note, addedAt: row.added_ms, addedBy: row.added_by };
   });
+}
+
+/** The secret stored under `name`, storing `created` first when there is none (see SharedSecretStore). */
+export async function sharedSecret(
+  db: Kysely<Database>,
+  name: string,
+  created: string,
+  at: number,
+): Promise<string> {
+  await db
+    .insertInto('shared_secrets')
+    .values({ name, value: created, created_ms: at })
+    .onConflict((oc) => oc.column('name').doNothing())
+    .execute();
+  const row = await db
+    .selectFrom('shared_secrets')
+    .select('value')
+    .where('name', '=', name)
+    .executeTakeFirstOrThrow();
+  return row.value;
 }

@@ -17,6 +17,7 @@ import type { StoragePolicyStore } from '../model/storage-policy.js';
 import type { NodeActivityStore } from '../model/node-activity.js';
 import type { TrustedPeerStore } from '../model/trusted-peer.js';
 import type { StorageHistoryStore } from '../model/storage-history.js';
+import type { SharedSecretStore } from '../model/shared-secret.js';
 
 /**
  * The one persistence interface of Verbatim. SQLite (better-sqlite3) and PostgreSQL (pg) implement
@@ -26,7 +27,8 @@ import type { StorageHistoryStore } from '../model/storage-history.js';
  * agent interval methods (migration 0011) with the agent model (model/agent.ts), the storage
  * history methods (migration 0018) with model/storage-history.ts, Administration's activity per
  * hour and trusted peers (migration 0019) with theirs (model/node-activity.ts,
- * model/trusted-peer.ts).
+ * model/trusted-peer.ts), and the secrets shared by the nodes (migration 0021,
+ * model/shared-secret.ts).
  */
 export interface Repository
   extends
@@ -37,7 +39,8 @@ export interface Repository
     StoragePolicyStore,
     NodeActivityStore,
     TrustedPeerStore,
-    StorageHistoryStore {
+    StorageHistoryStore,
+    SharedSecretStore {
   /** Applies pending migrations (idempotent). */
   migrate(): Promise<void>;
 

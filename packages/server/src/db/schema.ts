@@ -32,6 +32,14 @@ export interface Database {
   storage_samples: StorageSamplesTable;
   // Trusted peers added from Administration (migration 0019).
   trusted_peers: TrustedPeersTable;
+  // Secrets drawn once and shared by the nodes (migration 0021).
+  shared_secrets: SharedSecretsTable;
+}
+
+export interface SharedSecretsTable {
+  name: string;
+  value: string;
+  created_ms: number;
 }
 
 export interface StorageSamplesTable {

@@ -237,6 +237,15 @@ export class FakeRepository implements Repository {
     );
   }
 
+  readonly sharedSecrets = new Map<string, string>();
+
+  sharedSecret(name: string, created: string): Promise<string> {
+    if (!this.sharedSecrets.has(name)) {
+      this.sharedSecrets.set(name, created);
+    }
+    return Promise.resolve(this.sharedSecrets.get(name) ?? created);
+  }
+
   listTrustedPeers(): Promise<TrustedPeer[]> {
     return Promise.resolve([...this.trustedPeers.values()]);
   }

@@ -21,6 +21,7 @@ import * as m0017 from './0017-session-close-reason.js';
 import * as m0018 from './0018-storage-samples.js';
 import * as m0019 from './0019-trusted-peers-node-activity.js';
 import * as m0020 from './0020-session-duration-index.js';
+import * as m0021 from './0021-shared-secrets.js';
 
 /**
  * Every migration, by name. Names sort in application order. They are imported modules rather
@@ -47,6 +48,7 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = {
   '0018-storage-samples': m0018,
   '0019-trusted-peers-node-activity': m0019,
   '0020-session-duration-index': m0020,
+  '0021-shared-secrets': m0021,
 };
 
 class InCodeMigrationProvider implements MigrationProvider {
