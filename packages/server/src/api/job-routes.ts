@@ -20,6 +20,7 @@ import {
 } from '../storage/deletion-jobs.js';
 import { failure, MESSAGE_SUCCESSFUL, RESPONSE_CODES, success, type Envelope } from './envelope.js';
 import { oraRoute, type OraCall, type OraRoute } from './ora-route.js';
+import { AUDITED_SESSION_IDS, sessionIdsDetail } from './audit-targets.js';
 import { EpochMsSchema, SessionIdSchema } from './schemas.js';
 
 /**
@@ -51,9 +52,6 @@ export const JOB_BODY_LIMIT_BYTES = MAX_SESSIONS_PER_JOB * (MAX_SESSION_ID_LENGT
 
 /** The jobType createJob accepts (compared case-insensitively): MediaSense's own name is unknown. */
 const DELETE_SESSIONS_JOB_TYPE = 'DELETE_SESSIONS';
-
-/** Session ids in an audit record of a deletion; the job keeps the whole list. */
-const AUDITED_SESSION_IDS = 50;
 
 const MANAGE = '/ora/managementService/manage';
 const QUERY = '/ora/queryService/query';
@@ -179,11 +177,7 @@ async function startDeletion(
   sessionIds: readonly string[],
   call: OraCall,
 ): Promise<Envelope> {
-  const shown = sessionIds.slice(0, AUDITED_SESSION_IDS).join(',');
-  call.audit.detail = {
-    sessions: String(sessionIds.length),
-    sessionIds: sessionIds.length > AUDITED_SESSION_IDS ? `${shown},…` : shown,
-  };
+  call.audit.detail = sessionIdsDetail(sessionIds);
   const result: CreateJobResult = await ctx.jobs.createDeleteJob(sessionIds);
   if (result.ok) {
     call.audit.target = `job ${result.job.jobId}`;

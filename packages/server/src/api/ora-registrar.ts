@@ -9,6 +9,7 @@ import { failure, RESPONSE_CODES, type Envelope } from './envelope.js';
 import { apiName, type AuditNotes, type CallUser, type OraCall, type OraRoute } from './ora-route.js';
 import { isJsonObject, getParam, shortText, urlPath, type JsonObject } from './params.js';
 import { allows, rolesWith } from './permissions.js';
+import { refusedCallNotes } from './audit-targets.js';
 import type { ApiRefusalLog } from './refusal-log.js';
 
 export interface OraRegistrarContext {
@@ -118,6 +119,8 @@ async function handleCall(
   };
 
   if (user !== undefined && !allows(user.role, route.permission)) {
+    const raw = rawParamsOf(route, request);
+    Object.assign(notes, refusedCallNotes('responseCode' in raw ? undefined : raw.raw));
     ctx.refusals.note('forbidden', 'info', 'API request refused for the role', {
       username: user.username,
       role: user.role,
@@ -146,32 +149,38 @@ async function handleCall(
   }
 }
 
+/** The route's parameters as sent, from where it declares them; an error when they cannot be. */
+function rawParamsOf(route: OraRoute, request: FastifyRequest): { raw: unknown } | Envelope {
+  switch (route.input) {
+    case 'query':
+      return { raw: firstOfEach(isJsonObject(request.query) ? request.query : {}) };
+    case 'body':
+      return { raw: request.body ?? {} };
+    case 'requestParameters': {
+      const body: unknown = request.body ?? {};
+      if (!isJsonObject(body)) {
+        return failure(RESPONSE_CODES.malformedRequest, 'the body must be a JSON object');
+      }
+      const raw = getParam(body, 'requestParameters') ?? {};
+      if (!isJsonObject(raw)) {
+        return failure(RESPONSE_CODES.invalidParameter, 'requestParameters must be an object');
+      }
+      return { raw };
+    }
+  }
+}
+
 /** The route's parameters, read from where it declares them, matched to its schema and checked. */
 function readParams(
   route: OraRoute,
   validator: Validator,
   request: FastifyRequest,
 ): { value: unknown } | Envelope {
-  let raw: unknown;
-  switch (route.input) {
-    case 'query':
-      raw = firstOfEach(isJsonObject(request.query) ? request.query : {});
-      break;
-    case 'body':
-      raw = request.body ?? {};
-      break;
-    case 'requestParameters': {
-      const body: unknown = request.body ?? {};
-      if (!isJsonObject(body)) {
-        return failure(RESPONSE_CODES.malformedRequest, 'the body must be a JSON object');
-      }
-      raw = getParam(body, 'requestParameters') ?? {};
-      if (!isJsonObject(raw)) {
-        return failure(RESPONSE_CODES.invalidParameter, 'requestParameters must be an object');
-      }
-      break;
-    }
+  const read = rawParamsOf(route, request);
+  if ('responseCode' in read) {
+    return read;
   }
+  const { raw } = read;
   const where =
     route.input === 'requestParameters' ? 'requestParameters' : route.input === 'query' ? '' : 'body';
   if (route.checkedByHandler === true) {

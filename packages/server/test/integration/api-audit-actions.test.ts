@@ -271,8 +271,8 @@ void describe('audit records of tags, subscriptions, users, sign-in, deletion an
       detail: { tagName: 'review' },
     });
     assert.deepEqual(
-      deletions.slice(1).map((r) => [r.username, r.role, r.outcome]),
-      [['auditor-user', 'auditor', 4022]],
+      deletions.slice(1).map((r) => [r.username, r.role, r.target, r.outcome]),
+      [['auditor-user', 'auditor', 'tag-1', 4022]],
     );
   });
 
@@ -373,7 +373,8 @@ void describe('audit records of tags, subscriptions, users, sign-in, deletion an
         role: 'api',
         source: '127.0.0.1',
         action: 'deleteUser',
-        // A role refusal comes before the call's handler, which names the target: none here.
+        // A role refusal comes before the call's handler: the target is read from the parameters.
+        target: 'admin-user',
         outcome: 4022,
       },
     ]);
@@ -415,6 +416,7 @@ void describe('audit records of tags, subscriptions, users, sign-in, deletion an
         action: 'deleteSessions',
         outcome: 4022,
         source: '127.0.0.1',
+        detail: { sessions: '1', sessionIds: 'tag-1' },
       },
     ]);
   });
@@ -436,6 +438,7 @@ void describe('audit records of tags, subscriptions, users, sign-in, deletion an
         username: 'supervisor-user',
         role: 'supervisor',
         action: 'resumeRecording',
+        target: 'live-1',
         outcome: 4022,
         source: '127.0.0.1',
       },
