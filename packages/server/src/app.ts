@@ -53,6 +53,7 @@ import { recoverInterruptedSessions } from './recording/recovery.js';
 import { createRecordCounter } from './media/record-counter.js';
 import { createSipServer, type SipServer } from './sip/sip-server.js';
 import { Mp4Cache } from './playback/mp4-cache.js';
+import { WaveformCache } from './playback/waveform.js';
 import { ensureCertificate } from './transport/tls-certificate.js';
 
 /**
@@ -236,14 +237,14 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<A
     // through the service, handed over once that exists.
     const late: {
       endAllRecordings?: (reason: string) => Promise<number>;
-      discardMp4?: (session: Session) => Promise<void>;
+      discardDerived?: (session: Session) => Promise<void>;
     } = {};
     const retention = new RetentionService({
       store: repository,
       mediaDir,
       storage,
       endAllRecordings: (reason) => late.endAllRecordings?.(reason) ?? Promise.resolve(0),
-      discardMp4: (session) => late.discardMp4?.(session) ?? Promise.resolve(),
+      discardDerived: (session) => late.discardDerived?.(session) ?? Promise.resolve(),
       events,
       logger: log,
     });
@@ -263,6 +264,7 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<A
         tag: () => retention.policy.legalHoldTag,
         tagged: (ids, tag) => repository.sessionsTagged(ids, tag),
       },
+      discardDerived: (session) => late.discardDerived?.(session) ?? Promise.resolve(),
     });
     closers.unshift(() => jobs.close());
 
@@ -371,7 +373,18 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<A
     });
     // Run after the HTTP server closed (closers run in reverse order of registration).
     closers.unshift(() => mp4.close());
-    late.discardMp4 = (session) => mp4.discard(session);
+    // The session's waveforms, kept for the session page (playback/waveform.ts).
+    const waveforms = new WaveformCache({
+      mediaDir,
+      fallbackDir: join(config.dataDir, 'cache', 'peaks'),
+      logger: log.child({ component: 'waveform' }),
+    });
+    // What was made from a session's media goes with it (pruned or deleted): in the session's own
+    // folder it would go anyway, in the fallback folders it would stay.
+    late.discardDerived = async (session) => {
+      await mp4.discard(session);
+      await waveforms.discard(session);
+    };
     // RTSP playback and live monitoring (docs/api.md "RTSP"): it only reads the database and the
     // track files. Port 0 turns it off.
     const rtsp: RtspServer | undefined =
@@ -416,6 +429,7 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<A
       maxConcurrentRequests: config.apiMaxRequests,
       mediaTokens,
       mp4,
+      waveforms,
       webRoot: defaultWebRoot(),
       liveFeed,
       extraRoutes: [

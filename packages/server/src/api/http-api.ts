@@ -74,6 +74,11 @@ export interface HttpApiOptions {
    */
   mp4?: Mp4Cache;
   /**
+   * The kept waveforms of the peaks route (app.ts builds it, to discard them with a session's
+   * media); one of its own, caching beside the media directory, when absent.
+   */
+  waveforms?: WaveformCache;
+  /**
    * An ACTIVE session's packets as they arrive, for live listening (`/listen/<sessionId>`, a
    * WebSocket); without it those routes do not exist.
    */
@@ -317,11 +322,13 @@ export async function buildHttpApi(options: HttpApiOptions): Promise<FastifyInst
   registerMediaRoutes(app, mediaContext);
   registerWaveformRoute(app, {
     ...mediaContext,
-    waveforms: new WaveformCache({
-      mediaDir: options.mediaDir,
-      fallbackDir: join(options.mediaDir, '..', 'cache', 'peaks'),
-      logger: options.logger,
-    }),
+    waveforms:
+      options.waveforms ??
+      new WaveformCache({
+        mediaDir: options.mediaDir,
+        fallbackDir: join(options.mediaDir, '..', 'cache', 'peaks'),
+        logger: options.logger,
+      }),
   });
   if (options.liveFeed !== undefined) {
     registerListenRoutes(app, {

@@ -244,9 +244,17 @@ export class WaveformCache {
     return waveform;
   }
 
-  /** Removes this session's peaks of an older fingerprint (any bucket count). */
-  async #removeStale(sessionId: string, folder: string, keep: string): Promise<void> {
-    const fingerprint = keep.split('.').at(-3);
+  /**
+   * Removes every kept waveform of the session (its media is being pruned or deleted): those in
+   * its own folder go with the folder anyway, those in the fallback folder would stay behind.
+   */
+  async discard(session: Session): Promise<void> {
+    await this.#removeStale(session.sessionId, dirname(await this.#pathOf(session, 0)), undefined);
+  }
+
+  /** Removes this session's peaks (any bucket count) of another fingerprint than `keep`'s, or all. */
+  async #removeStale(sessionId: string, folder: string, keep: string | undefined): Promise<void> {
+    const fingerprint = keep?.split('.').at(-3);
     const prefix = `${safeName(sessionId)}.`;
     let names: string[];
     try {

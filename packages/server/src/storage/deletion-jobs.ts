@@ -43,6 +43,11 @@ export interface DeletionJobRunnerOptions {
   readonly verify?: { readonly store: VerifyJobStore; readonly sessions: VerifyStore };
   /** Legal hold (the retention policy's tag): sessions carrying it are never deleted. Absent: none. */
   readonly legalHold?: LegalHoldCheck;
+  /**
+   * Removes what was made from a session's media and kept (its MP4s, its waveforms), which the
+   * caches may keep outside the session's folder; run before the media goes.
+   */
+  readonly discardDerived?: (session: Session) => Promise<void>;
 }
 
 export interface LegalHoldCheck {
@@ -534,6 +539,14 @@ export class DeletionJobRunner {
       await this.#store.failJobItem(item.jobId, item.position, 'LEGAL_HOLD');
       tally.refused++;
       return;
+    }
+    try {
+      await this.#options.discardDerived?.(session);
+    } catch (error) {
+      this.#log.warn(
+        { err: error, sessionId: item.sessionId },
+        'cached MP4 or waveform of a deleted session not removed',
+      );
     }
     const removal = await removeSessionMedia(this.#mediaDir, session);
     tally.filesRemoved += removal.removed;

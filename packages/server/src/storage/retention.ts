@@ -54,8 +54,11 @@ export interface RetentionOptions {
   readonly storage: StorageLevelSource;
   /** Ends every recording in progress (RecordingService.endAllRecordings); answers how many. */
   readonly endAllRecordings?: (reason: string) => Promise<number>;
-  /** Removes a session's cached MP4s (the MP4 cache, which may keep one outside the session folder). */
-  readonly discardMp4?: (session: Session) => Promise<void>;
+  /**
+   * Removes what was made from a session's media and kept (its MP4s, its waveforms), which the
+   * caches may keep outside the session's folder.
+   */
+  readonly discardDerived?: (session: Session) => Promise<void>;
   readonly events: EventSink;
   readonly logger: Logger;
   readonly now?: () => number;
@@ -391,9 +394,9 @@ export class RetentionService {
       return false;
     }
     try {
-      await this.#options.discardMp4?.(session);
+      await this.#options.discardDerived?.(session);
     } catch (error) {
-      this.#log.warn({ err: error, sessionId }, 'cached MP4 of a pruned session not removed');
+      this.#log.warn({ err: error, sessionId }, 'cached MP4 or waveform of a pruned session not removed');
     }
     const removal = await removeSessionMedia(this.#options.mediaDir, session);
     if (removal.failures.length > 0) {

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
@@ -14,8 +14,12 @@ import {
   DeletionJobRunner,
   MAX_SESSIONS_PER_JOB,
   type CancelJobResult,
+  type DeletionJobRunnerOptions,
   MAX_UNFINISHED_JOBS,
 } from '../../../src/storage/deletion-jobs.js';
+import { Mp4Cache } from '../../../src/playback/mp4-cache.js';
+import { WaveformCache } from '../../../src/playback/waveform.js';
+import { sampleSession } from '../../support/fake-repository.js';
 import { exists, seedRecordedSession, type SeededSession } from '../../support/deletion-seed.js';
 import { waitFor } from '../../support/wait.js';
 
@@ -57,8 +61,9 @@ describe('DeletionJobRunner', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  function newRunner(): DeletionJobRunner {
+  function newRunner(extra: Pick<DeletionJobRunnerOptions, 'discardDerived'> = {}): DeletionJobRunner {
     const runner = new DeletionJobRunner({
+      ...extra,
       store: repository,
       mediaDir,
       events: {
@@ -104,6 +109,59 @@ describe('DeletionJobRunner', () => {
     }
     return seeded;
   }
+
+  it("removes the session's MP4 and waveforms the caches kept outside a folder of its own", async () => {
+    // A session whose tracks share a folder with others' (not `<day>/<sessionId>/`): what the caches
+    // make from it is kept in their fallback folders, which removing its media does not touch.
+    const session = sampleSession({ sessionId: 'shared-folder' });
+    const shared = {
+      ...session,
+      tracks: session.tracks.map((t) => ({
+        ...t,
+        mediaPath: `legacy/shared-folder-track${t.trackNumber}.pcap`,
+      })),
+    };
+    for (const track of shared.tracks) {
+      await mkdir(join(mediaDir, 'legacy'), { recursive: true });
+      await writeFile(join(mediaDir, track.mediaPath), 'pcap');
+    }
+    await repository.createSession(shared);
+    const logger = pino({ level: 'silent' });
+    const mp4 = new Mp4Cache({ mediaDir, fallbackDir: join(dir, 'cache', 'mp4'), logger });
+    const waveforms = new WaveformCache({ mediaDir, fallbackDir: join(dir, 'cache', 'peaks'), logger });
+    // The waveform as the peaks route keeps it; an MP4 under the cache's name for it; another session's.
+    await waveforms.get(shared, 100, () =>
+      Promise.resolve({
+        sessionId: shared.sessionId,
+        sampleRateHz: 8000,
+        durationMs: 1,
+        frames: 8,
+        buckets: 1,
+        channels: [],
+      }),
+    );
+    await mkdir(join(dir, 'cache', 'mp4'), { recursive: true });
+    await writeFile(join(dir, 'cache', 'mp4', 'shared-folder.0123456789abcdef.mp4'), 'mp4');
+    await writeFile(join(dir, 'cache', 'mp4', 'another.0123456789abcdef.mp4'), 'mp4');
+    const kept = async () => [
+      ...(await readdir(join(dir, 'cache', 'mp4'))),
+      ...(await readdir(join(dir, 'cache', 'peaks'))),
+    ];
+    assert.equal((await kept()).filter((name) => name.startsWith('shared-folder.')).length, 2);
+
+    const runner = newRunner({
+      discardDerived: async (s) => {
+        await mp4.discard(s);
+        await waveforms.discard(s);
+      },
+    });
+    runner.start();
+    const job = await finished((await createJob(runner, [shared.sessionId])).jobId);
+    assert.equal(job.operationsCompleted, 1);
+    assert.equal((await repository.getSession(shared.sessionId))?.sessionState, 'DELETED');
+    assert.deepEqual(await kept(), ['another.0123456789abcdef.mp4']);
+    await mp4.close();
+  });
 
   it('deletes closed sessions: files and folder gone, DELETED tombstones, the others failed', async () => {
     const closed = await seedRecordedSession(repository, mediaDir, 'closed-normal');
