@@ -237,11 +237,6 @@ export function isGone(session: Session | undefined): session is undefined {
 }
 
 /**
- * The WAV source of a track, or undefined for a silent channel: no such track, video, a codec not
- * known yet (delayed offer before the ACK), or no media file yet (an ACTIVE track whose first
- * packet has not arrived). A codec the export cannot decode becomes silence in the export itself.
- */
-/**
  * The WAV export of `session` as it is now, of `tracks` in `layout` (track 0 left and track 1
  * right for stereo). An ACTIVE session gives what has been recorded so far: its buffered packets
  * are pushed to disk first, and it lasts until now.
@@ -269,6 +264,11 @@ export async function sessionWavExport(
   });
 }
 
+/**
+ * The WAV source of a track, or undefined for a silent channel: no such track, video, a codec not
+ * known yet (delayed offer before the ACK), or no media file yet (an ACTIVE track whose first
+ * packet has not arrived). A codec the export cannot decode becomes silence in the export itself.
+ */
 async function wavSource(
   ctx: MediaRouteContext,
   track: Track | undefined,
