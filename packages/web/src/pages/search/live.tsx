@@ -66,7 +66,6 @@ export function useLiveCalls(): LiveCalls {
   return calls;
 }
 
-/** The calls in progress, each with a button to listen to it. */
 /** Listens live to an ACTIVE session; shown as "Listening" (and disabled) while it is the one heard. */
 export function ListenButton(props: {
   session: SessionJson;
@@ -88,6 +87,7 @@ export function ListenButton(props: {
   );
 }
 
+/** The calls in progress, each with a button to listen to it. */
 export function LiveCallsList(props: {
   calls: LiveCalls;
   now: number;
